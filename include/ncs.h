@@ -1,0 +1,230 @@
+/*
+ * ncs.h — nerve-conduction-study analysis library.
+ *
+ * The one public header of libncs. Everything the `ncs` command does goes
+ * through the functions declared here; the library never prints and never
+ * exits. Errors come back as an ncs_status plus an ncs_error the caller owns,
+ * warnings as entries appended to an ncs_warnings list the caller owns.
+ *
+ * Units are in every name: _ms milliseconds, _mv millivolts, _mm millimetres,
+ * _hz hertz, _m_s metres per second, _mvms millivolt-milliseconds.
+ * A value that was not given or could not be measured is NAN (never 0);
+ * test with isnan().
+ *
+ * Data flow (one file per stage):
+ *   study.ini --study.c--> ncs_study --wave.c--> ncs_wave (mV, once, at load)
+ *
+ * Thread safety: all state lives in the objects; distinct objects may be used
+ * from distinct threads. ncs_study_load() configures libinih once
+ * (pthread_once) and is otherwise reentrant.
+ */
+#ifndef NCS_H
+#define NCS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version, in one place (the Makefile and the man page read it here). */
+#define NCS_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    NCS_OK = 0,
+    NCS_ERR_NOMEM,         /* an allocation failed */
+    NCS_ERR_USAGE,         /* a caller passed an invalid argument */
+    NCS_ERR_NOT_STUDY,     /* folder has no readable study.ini */
+    NCS_ERR_IO,            /* a file could not be opened or read */
+    NCS_ERR_INI_SYNTAX,    /* study.ini is not valid INI (or not text) */
+    NCS_ERR_INI_SECTION,   /* unknown or malformed section name */
+    NCS_ERR_INI_KEY,       /* unknown key */
+    NCS_ERR_INI_MISSING,   /* a required key is missing */
+    NCS_ERR_INI_VALUE,     /* a value is malformed or out of range */
+    NCS_ERR_INI_DUPLICATE, /* a section or key appears twice */
+    NCS_ERR_PATH,          /* a file path leaves the study folder */
+    NCS_ERR_WAVE_FORMAT,   /* a waveform cannot be decoded */
+    NCS_ERR_WAVE_RANGE,    /* rate, sweep or channel outside the accepted range */
+    NCS_ERR_WAVE_VALUE,    /* a sample is not finite */
+    NCS_ERR_LIMIT,         /* an input exceeds a safety limit (size, count) */
+    NCS_ERR_OUTPUT,        /* an output file could not be written */
+    NCS_ERR__COUNT
+} ncs_status;
+
+/* Detail of the last error of one call. `where` is a file[:line] or
+ * <study>/<nerve>.<side>.<site>; `message` says what is wrong. */
+typedef struct {
+    ncs_status code;
+    char where[1024];
+    char message[1024];
+} ncs_error;
+
+/* A short fixed description of a status code ("study.ini: unknown key").
+ * Never NULL; an out-of-range code gives "unknown error". */
+const char *ncs_strerror(ncs_status code);
+
+/* Clears err (code NCS_OK, empty strings). err may be NULL. */
+void ncs_error_clear(ncs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Warnings                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    char *where;   /* file[:line] or <study>/<nerve>.<side>.<site> */
+    char *code;    /* short token: "low-rate", "no-response", ... */
+    char *message; /* one sentence for a person */
+} ncs_warning;
+
+/* A growable list the caller owns. Initialise with {0}; free with
+ * ncs_warnings_free(). Appending never fails the operation it reports on:
+ * when memory runs out the warning is dropped and `dropped` counts it. */
+typedef struct {
+    ncs_warning *items;
+    size_t count, cap;
+    size_t dropped;
+} ncs_warnings;
+
+void ncs_warnings_free(ncs_warnings *w);
+
+/* ------------------------------------------------------------------------ */
+/* Study model (study.c) — SPEC section 1.1                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { NCS_POLARITY_NORMAL = 0, NCS_POLARITY_INVERTED = 1 } ncs_polarity;
+typedef enum { NCS_UNITS_MV = 0, NCS_UNITS_UV, NCS_UNITS_V } ncs_units;
+
+/* One stimulation site: [<nerve>.<side>.<site>]. Read-only to callers. */
+typedef struct {
+    char *name;          /* "wrist", "below-elbow" ... */
+    char *file;          /* as written in study.ini (relative) */
+    char *path;          /* study folder + file: the path to open */
+    int line;            /* line of the section header in study.ini */
+    double distance_mm;  /* > 0; first site: to the active electrode */
+    int channel;         /* 1-based, default 1 */
+    double stim_ms;      /* stimulus time from the first sample, default 0 */
+    double scale_mv;     /* full scale of integer PCM; NAN if not given */
+    ncs_units units;     /* for float files and CSV, default mV */
+    double rate_hz;      /* CSV without time column; NAN if not given */
+    ncs_polarity polarity; /* effective: site, else nerve, else study */
+    double onset_ms, peak_ms, end_ms; /* manual markers; NAN if not given */
+    int exclude;         /* exclude = yes */
+    int entrapment;      /* -1 not given, 0 no, 1 yes */
+    char *note;          /* may be NULL */
+} ncs_site;
+
+/* One nerve: [<nerve>.<side>] and its sites, distal first. */
+typedef struct {
+    char *id;            /* "median.right" (peroneal is stored as fibular) */
+    char *nerve;         /* "median" */
+    char *side;          /* "right" | "left" */
+    char *muscle;        /* may be NULL */
+    double temperature_c;/* effective: nerve, else study; NAN if neither */
+    char *note;          /* may be NULL */
+    int line;            /* first line that named this nerve */
+    size_t n_sites;
+    ncs_site *sites;
+} ncs_nerve_def;
+
+typedef struct {
+    char *dir;           /* the study folder as given */
+    char *ini_path;      /* dir + "/study.ini" */
+    char *id;            /* [study] id, default: the folder's name */
+    char *date;          /* ISO 8601 date or NULL */
+    double age_years, height_cm, temperature_c; /* NAN if not given */
+    int lff_hz;          /* 2, 5, 10 or 20 (default 2) */
+    ncs_polarity polarity;
+    char *patient, *norms, *note; /* may be NULL; norms is resolved
+                                      against the study folder */
+    size_t n_nerves;
+    ncs_nerve_def *nerves;
+} ncs_study;
+
+/* Safety limits applied while loading (hostile folders). */
+#define NCS_MAX_INI_BYTES   (1024 * 1024)
+#define NCS_MAX_INI_LINE    1024
+#define NCS_MAX_NERVES      64
+#define NCS_MAX_SITES       64      /* per nerve */
+
+/* Parses <dir>/study.ini as SPEC 1.1 says and checks every rule that can be
+ * checked without opening a waveform (file paths must exist inside the
+ * folder). Returns a new study the caller frees with ncs_study_destroy(), or
+ * NULL with err filled: NCS_ERR_NOT_STUDY, NCS_ERR_IO, NCS_ERR_INI_*,
+ * NCS_ERR_PATH, NCS_ERR_LIMIT, NCS_ERR_NOMEM. err->where is "<ini>:<line>".
+ * Warnings (none at present that are fatal) are appended to warn (may be
+ * NULL). */
+ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err);
+
+/* Frees a study. Accepts NULL. */
+void ncs_study_destroy(ncs_study *study);
+
+/* The canonical name of a nerve ("peroneal" -> "fibular"), or NULL when the
+ * name is not one of SPEC 1.1's nerves. */
+const char *ncs_nerve_canonical(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Waveforms (wave.c) — SPEC section 1.2                                    */
+/* ------------------------------------------------------------------------ */
+
+#define NCS_MIN_RATE_HZ      2000.0
+#define NCS_MAX_RATE_HZ      1000000.0
+#define NCS_LOW_RATE_HZ      5000.0   /* below: warning low-rate */
+#define NCS_MIN_SWEEP_MS     5.0
+#define NCS_MAX_SWEEP_MS     10000.0
+#define NCS_MAX_WAVE_BYTES   (512L * 1024 * 1024)
+
+typedef enum {
+    NCS_FORMAT_SNDFILE = 0,  /* anything libsndfile reads */
+    NCS_FORMAT_CSV_VALUES,   /* one column + rate_hz */
+    NCS_FORMAT_CSV_TIME      /* time_ms,value */
+} ncs_wave_format;
+
+/* One decoded trace, in millivolts with a normal CMAP's main phase negative
+ * (the file's polarity already undone). Owned by the caller once returned. */
+typedef struct {
+    double fs_hz;
+    size_t n;             /* samples */
+    double *mv;           /* n samples, mV */
+    double stim_ms;       /* stimulus time from the first sample */
+    double rail_mv;       /* |value| of the converter's rails for integer
+                             PCM, NAN when the format has none */
+    size_t clipped_n;     /* samples at the converter's rails (0 when none) */
+    ncs_wave_format format;
+    char format_name[64]; /* "WAV PCM 16", "FLAC PCM 24", "CSV" ... */
+    int channels;         /* channels in the file */
+} ncs_wave;
+
+/* Loads the waveform of one site: decodes the file (libsndfile, else CSV by
+ * the ".csv"/".txt" extension), selects the channel, scales to mV (scale_mv
+ * for integer PCM, units for float and CSV), undoes inverted polarity and
+ * checks SPEC 1.2's ranges. `where` names the trace in messages
+ * (<study>/<nerve>.<side>.<site>). Returns NCS_OK and fills *out (free with
+ * ncs_wave_free), or NCS_ERR_IO, NCS_ERR_WAVE_FORMAT, NCS_ERR_WAVE_RANGE,
+ * NCS_ERR_WAVE_VALUE, NCS_ERR_INI_MISSING (integer PCM without scale_mv, CSV
+ * without rate_hz), NCS_ERR_LIMIT, NCS_ERR_NOMEM with err filled; *out is then
+ * zeroed. A rate below NCS_LOW_RATE_HZ appends the warning "low-rate". */
+ncs_status ncs_wave_load(const ncs_site *site, const char *where,
+                         ncs_wave *out, ncs_warnings *warn, ncs_error *err);
+
+/* Frees the samples of a wave and zeroes it. Accepts NULL. */
+void ncs_wave_free(ncs_wave *wave);
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Version strings of libncs and the libraries it runs on ("libsndfile-1.2.0",
+ * "fftw-3.3.10"...). Static storage; never NULL. */
+const char *ncs_version(void);
+const char *ncs_sndfile_version(void);
+const char *ncs_fftw_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NCS_H */

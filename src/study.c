@@ -1,0 +1,1037 @@
+/* study.c — study.ini (SPEC 1.1) into an ncs_study.
+ *
+ * libinih does the INI syntax (comments, whitespace, key = value). Debian's
+ * build gives the handler no line number and says nothing of sections that
+ * hold no key, so the file is fed to ini_parse_stream() through our own line
+ * reader: it counts lines, refuses binary data and over-long lines, and sees
+ * every section header as it goes by. Section headers are therefore
+ * validated (and their nerve or site created) in the reader, keys in the
+ * handler; inih reads a line and handles it before reading the next, so the
+ * reader's line number is the handler's.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ini.h>
+
+#include "internal.h"
+
+/* ---- vocabularies -------------------------------------------------------- */
+
+static const char *const nerve_names[] = {
+    "median", "ulnar", "fibular", "tibial", "radial",
+    "musculocutaneous", "axillary", "accessory", "facial", "peroneal",
+};
+static const char *const side_names[] = {"right", "left"};
+
+enum { SK_ID, SK_DATE, SK_AGE, SK_HEIGHT, SK_TEMP, SK_LFF, SK_POL, SK_PATIENT,
+       SK_NORMS, SK_NOTE, SK__N };
+static const char *const study_keys[SK__N] = {
+    "id", "date", "age_years", "height_cm", "temperature_c", "lff_hz",
+    "polarity", "patient", "norms", "note"};
+
+enum { NK_MUSCLE, NK_TEMP, NK_POL, NK_NOTE, NK__N };
+static const char *const nerve_keys[NK__N] = {"muscle", "temperature_c",
+                                              "polarity", "note"};
+
+enum { TK_FILE, TK_DIST, TK_CHANNEL, TK_STIM, TK_SCALE, TK_UNITS, TK_RATE,
+       TK_POL, TK_ONSET, TK_PEAK, TK_END, TK_EXCLUDE, TK_ENTRAP, TK_NOTE,
+       TK__N };
+static const char *const site_keys[TK__N] = {
+    "file", "distance_mm", "channel", "stim_ms", "scale_mv", "units",
+    "rate_hz", "polarity", "onset_ms", "peak_ms", "end_ms", "exclude",
+    "entrapment", "note"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *ncs_nerve_canonical(const char *name)
+{
+    if (!name)
+        return NULL;
+    if (strcmp(name, "peroneal") == 0)
+        return "fibular";
+    for (size_t i = 0; i < NELEM(nerve_names); i++)
+        if (strcmp(name, nerve_names[i]) == 0)
+            return nerve_names[i];
+    return NULL;
+}
+
+/* ---- parser state -------------------------------------------------------- */
+
+struct psite {
+    int key_line[TK__N];
+    int polarity; /* -1 unset */
+};
+
+struct pnerve {
+    int key_line[NK__N];
+    int polarity; /* -1 unset */
+    struct psite *ps;
+    size_t cap;
+};
+
+typedef struct {
+    ncs_study *st;
+    struct pnerve *pn;
+    size_t nerve_cap;
+    int study_key_line[SK__N];
+    int study_section_line;
+    int study_polarity;
+
+    /* the line reader */
+    const char *buf;
+    size_t len, pos;
+    int lineno;
+
+    /* the section the current line belongs to */
+    enum { SEC_NONE, SEC_STUDY, SEC_NERVE, SEC_SITE } kind;
+    size_t cur_nerve, cur_site;
+
+    const char *ini_name; /* for messages: the path of study.ini */
+    ncs_error *err;
+    ncs_warnings *warn;
+    int failed;
+} parser;
+
+static ncs_status perr(parser *p, int line, ncs_status code, const char *fmt, ...)
+    NCS_PRINTF(4, 5);
+
+static ncs_status perr(parser *p, int line, ncs_status code, const char *fmt, ...)
+{
+    if (p->failed)
+        return code; /* keep the first error */
+    p->failed = 1;
+    char where[1024];
+    if (line > 0)
+        snprintf(where, sizeof where, "%s:%d", p->ini_name, line);
+    else
+        snprintf(where, sizeof where, "%s", p->ini_name);
+    if (p->err) {
+        p->err->code = code;
+        snprintf(p->err->where, sizeof p->err->where, "%s", where);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* " (did you mean 'x'?)" or "" — into buf */
+static const char *did_you_mean(char *buf, size_t n, const char *word,
+                                const char *const *cand, size_t nc)
+{
+    const char *best = ncs_nearest(word, cand, nc);
+    if (best)
+        snprintf(buf, n, " (did you mean '%s'?)", best);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
+/* ---- section headers (called from the reader) ---------------------------- */
+
+static int valid_site_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static ncs_nerve_def *find_nerve(parser *p, const char *nerve, const char *side,
+                                 size_t *idx)
+{
+    for (size_t i = 0; i < p->st->n_nerves; i++) {
+        ncs_nerve_def *n = &p->st->nerves[i];
+        if (strcmp(n->nerve, nerve) == 0 && strcmp(n->side, side) == 0) {
+            *idx = i;
+            return n;
+        }
+    }
+    return NULL;
+}
+
+static int add_nerve(parser *p, const char *nerve, const char *side, int line,
+                     size_t *idx)
+{
+    if (find_nerve(p, nerve, side, idx))
+        return 0;
+    if (p->st->n_nerves >= NCS_MAX_NERVES)
+        return perr(p, line, NCS_ERR_LIMIT, "more than %d nerves in one study",
+                    NCS_MAX_NERVES), -1;
+    if (p->st->n_nerves == p->nerve_cap) {
+        size_t cap = p->nerve_cap ? p->nerve_cap * 2 : 8;
+        ncs_nerve_def *nv = realloc(p->st->nerves, cap * sizeof *nv);
+        if (!nv)
+            return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+        p->st->nerves = nv;
+        struct pnerve *pn = realloc(p->pn, cap * sizeof *pn);
+        if (!pn)
+            return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+        p->pn = pn;
+        p->nerve_cap = cap;
+    }
+    size_t i = p->st->n_nerves;
+    ncs_nerve_def *n = &p->st->nerves[i];
+    memset(n, 0, sizeof *n);
+    memset(&p->pn[i], 0, sizeof p->pn[i]);
+    p->pn[i].polarity = -1;
+    n->nerve = ncs_strdup(nerve);
+    n->side = ncs_strdup(side);
+    n->id = ncs_asprintf("%s.%s", nerve, side);
+    n->temperature_c = NAN;
+    n->line = line;
+    p->st->n_nerves++;
+    if (!n->nerve || !n->side || !n->id)
+        return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+    *idx = i;
+    return 0;
+}
+
+static int add_site(parser *p, size_t ni, const char *name, int line, size_t *si)
+{
+    ncs_nerve_def *n = &p->st->nerves[ni];
+    struct pnerve *pn = &p->pn[ni];
+    for (size_t i = 0; i < n->n_sites; i++)
+        if (strcmp(n->sites[i].name, name) == 0)
+            return perr(p, line, NCS_ERR_INI_DUPLICATE,
+                        "duplicate site [%s.%s] (first at line %d)", n->id, name,
+                        n->sites[i].line), -1;
+    if (n->n_sites >= NCS_MAX_SITES)
+        return perr(p, line, NCS_ERR_LIMIT, "more than %d sites on nerve %s",
+                    NCS_MAX_SITES, n->id), -1;
+    if (n->n_sites == pn->cap) {
+        size_t cap = pn->cap ? pn->cap * 2 : 4;
+        ncs_site *s = realloc(n->sites, cap * sizeof *s);
+        if (!s)
+            return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+        n->sites = s;
+        struct psite *ps = realloc(pn->ps, cap * sizeof *ps);
+        if (!ps)
+            return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+        pn->ps = ps;
+        pn->cap = cap;
+    }
+    size_t i = n->n_sites;
+    ncs_site *s = &n->sites[i];
+    memset(s, 0, sizeof *s);
+    memset(&pn->ps[i], 0, sizeof pn->ps[i]);
+    pn->ps[i].polarity = -1;
+    s->name = ncs_strdup(name);
+    s->line = line;
+    s->distance_mm = NAN;
+    s->channel = 1;
+    s->stim_ms = 0.0;
+    s->scale_mv = NAN;
+    s->units = NCS_UNITS_MV;
+    s->rate_hz = NAN;
+    s->onset_ms = s->peak_ms = s->end_ms = NAN;
+    s->entrapment = -1;
+    n->n_sites++;
+    if (!s->name)
+        return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+    *si = i;
+    return 0;
+}
+
+/* Validates the section name `sec` of a header on `line` and makes it the
+ * current section. */
+static int enter_section(parser *p, char *sec, int line)
+{
+    char hint[128];
+    if (strcmp(sec, "study") == 0) {
+        if (p->study_section_line)
+            return perr(p, line, NCS_ERR_INI_DUPLICATE,
+                        "duplicate section [study] (first at line %d)",
+                        p->study_section_line), -1;
+        p->study_section_line = line;
+        p->kind = SEC_STUDY;
+        return 0;
+    }
+    char *parts[4] = {0};
+    int np = 0;
+    for (char *tok = sec;; ) {
+        if (np == 4)
+            break;
+        parts[np++] = tok;
+        char *dot = strchr(tok, '.');
+        if (!dot)
+            break;
+        *dot = '\0';
+        tok = dot + 1;
+    }
+    if (np == 1) {
+        static const char *const top[] = {"study"};
+        const char *const *cand = top;
+        size_t nc = 1;
+        if (!ncs_nearest(parts[0], cand, nc)) {
+            cand = nerve_names;
+            nc = NELEM(nerve_names);
+        }
+        return perr(p, line, NCS_ERR_INI_SECTION,
+                    "unknown section [%s]%s; sections are [study], "
+                    "[<nerve>.<side>] and [<nerve>.<side>.<site>]",
+                    parts[0], did_you_mean(hint, sizeof hint, parts[0], cand, nc)), -1;
+    }
+    if (np > 3)
+        return perr(p, line, NCS_ERR_INI_SECTION,
+                    "section [%s.%s.%s...] has too many parts; expected "
+                    "[<nerve>.<side>] or [<nerve>.<side>.<site>]",
+                    parts[0], parts[1], parts[2]), -1;
+    const char *nerve = ncs_nerve_canonical(parts[0]);
+    if (!nerve)
+        return perr(p, line, NCS_ERR_INI_SECTION,
+                    "unknown nerve '%s'%s", parts[0],
+                    did_you_mean(hint, sizeof hint, parts[0], nerve_names,
+                                 NELEM(nerve_names) - 1)), -1;
+    if (strcmp(parts[1], "right") && strcmp(parts[1], "left"))
+        return perr(p, line, NCS_ERR_INI_SECTION,
+                    "unknown side '%s' in [%s.%s]%s; sides are right and left",
+                    parts[1], parts[0], parts[1],
+                    did_you_mean(hint, sizeof hint, parts[1], side_names, 2)), -1;
+    size_t ni;
+    if (np == 2) {
+        /* a repeated [nerve.side] header was refused by the reader; a nerve
+         * first created by one of its site headers is simply entered */
+        if (add_nerve(p, nerve, parts[1], line, &ni))
+            return -1;
+        p->kind = SEC_NERVE;
+        p->cur_nerve = ni;
+        return 0;
+    }
+    if (!valid_site_name(parts[2]))
+        return perr(p, line, NCS_ERR_INI_SECTION,
+                    "invalid site name '%s': use lower-case letters, digits and '-'",
+                    parts[2]), -1;
+    if (add_nerve(p, nerve, parts[1], line, &ni))
+        return -1;
+    size_t si;
+    if (add_site(p, ni, parts[2], line, &si))
+        return -1;
+    p->kind = SEC_SITE;
+    p->cur_nerve = ni;
+    p->cur_site = si;
+    return 0;
+}
+
+/* ---- the line reader ----------------------------------------------------- */
+
+/* Seen nerve headers, to refuse [median.right] twice. */
+typedef struct {
+    char name[160];
+    int line;
+} seen_header;
+
+typedef struct {
+    parser *p;
+    seen_header *nerve_headers;
+    size_t n_nh, cap_nh;
+} reader_ctx;
+
+static int note_nerve_header(reader_ctx *rc, const char *canon, int line)
+{
+    for (size_t i = 0; i < rc->n_nh; i++)
+        if (strcmp(rc->nerve_headers[i].name, canon) == 0)
+            return perr(rc->p, line, NCS_ERR_INI_DUPLICATE,
+                        "duplicate section [%s] (first at line %d)", canon,
+                        rc->nerve_headers[i].line), -1;
+    if (rc->n_nh == rc->cap_nh) {
+        size_t cap = rc->cap_nh ? rc->cap_nh * 2 : 8;
+        seen_header *h = realloc(rc->nerve_headers, cap * sizeof *h);
+        if (!h)
+            return perr(rc->p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+        rc->nerve_headers = h;
+        rc->cap_nh = cap;
+    }
+    snprintf(rc->nerve_headers[rc->n_nh].name, sizeof rc->nerve_headers[0].name,
+             "%s", canon);
+    rc->nerve_headers[rc->n_nh++].line = line;
+    return 0;
+}
+
+/* Handles one header line (already known to start with '['). */
+static int reader_header(reader_ctx *rc, const char *line, int lineno)
+{
+    parser *p = rc->p;
+    const char *close = strchr(line, ']');
+    if (!close)
+        return perr(p, lineno, NCS_ERR_INI_SYNTAX,
+                    "section header without closing ']'"), -1;
+    const char *rest = close + 1;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if (*rest && *rest != ';' && *rest != '#' && *rest != '\r' && *rest != '\n')
+        return perr(p, lineno, NCS_ERR_INI_SYNTAX,
+                    "unexpected text after section header"), -1;
+    char sec[NCS_MAX_INI_LINE + 1];
+    size_t n = (size_t)(close - line - 1);
+    memcpy(sec, line + 1, n);
+    sec[n] = '\0';
+    /* trim */
+    char *s = sec;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        s[--len] = '\0';
+    if (!*s)
+        return perr(p, lineno, NCS_ERR_INI_SECTION, "empty section name []"), -1;
+    /* a [nerve.side] header seen twice is a duplicate */
+    char copy[NCS_MAX_INI_LINE + 1];
+    snprintf(copy, sizeof copy, "%s", s);
+    int dots = 0;
+    for (const char *c = copy; *c; c++)
+        dots += *c == '.';
+    if (dots == 1) {
+        char *dot = strchr(copy, '.');
+        *dot = '\0';
+        const char *canon = ncs_nerve_canonical(copy);
+        if (canon) {
+            char full[128];
+            snprintf(full, sizeof full, "%s.%.60s", canon, dot + 1);
+            if (note_nerve_header(rc, full, lineno))
+                return -1;
+        }
+    }
+    return enter_section(p, s, lineno);
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+    reader_ctx *rc = stream;
+    parser *p = rc->p;
+    if (p->failed || p->pos >= p->len)
+        return NULL;
+    const char *start = p->buf + p->pos;
+    const char *nl = memchr(start, '\n', p->len - p->pos);
+    size_t linelen = nl ? (size_t)(nl - start) + 1 : p->len - p->pos;
+    p->lineno++;
+    if (memchr(start, '\0', linelen)) {
+        perr(p, p->lineno, NCS_ERR_INI_SYNTAX,
+             "binary data (NUL byte): study.ini must be a text file");
+        return NULL;
+    }
+    size_t content = linelen;
+    while (content && (start[content - 1] == '\n' || start[content - 1] == '\r'))
+        content--;
+    if (content > NCS_MAX_INI_LINE || linelen + 1 > (size_t)num) {
+        perr(p, p->lineno, NCS_ERR_LIMIT,
+             "line is %zu characters long; the limit is %d", content,
+             NCS_MAX_INI_LINE);
+        return NULL;
+    }
+    for (size_t i = 0; i < content; i++) {
+        unsigned char c = (unsigned char)start[i];
+        if (c < 0x20 && c != '\t') {
+            perr(p, p->lineno, NCS_ERR_INI_SYNTAX,
+                 "control character 0x%02x: study.ini must be a text file", c);
+            return NULL;
+        }
+    }
+    memcpy(str, start, linelen);
+    str[linelen] = '\0';
+    p->pos += linelen;
+
+    const char *t = str;
+    if (p->lineno == 1 && (unsigned char)t[0] == 0xEF && (unsigned char)t[1] == 0xBB
+        && (unsigned char)t[2] == 0xBF)
+        t += 3;
+    while (*t == ' ' || *t == '\t')
+        t++;
+    if (*t == '[') {
+        if (reader_header(rc, t, p->lineno))
+            return NULL;
+    }
+    return str;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+static int want_number(parser *p, const char *key, const char *value, double lo,
+                       double hi, int lo_open, double *out)
+{
+    double v;
+    if (ncs_parse_double(value, &v))
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                    "%s = '%s' is not a number", key, value), -1;
+    if ((lo_open ? v <= lo : v < lo) || v > hi)
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                    "%s = %s is out of range (%s%g to %g)", key, value,
+                    lo_open ? "above " : "", lo, hi), -1;
+    *out = v;
+    return 0;
+}
+
+static int want_polarity(parser *p, const char *key, const char *value, int *out)
+{
+    if (strcmp(value, "normal") == 0)
+        *out = NCS_POLARITY_NORMAL;
+    else if (strcmp(value, "inverted") == 0)
+        *out = NCS_POLARITY_INVERTED;
+    else
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                    "%s = '%s': expected normal or inverted", key, value), -1;
+    return 0;
+}
+
+static int want_bool(parser *p, const char *key, const char *value, int *out)
+{
+    if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+        *out = 1;
+    else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
+        *out = 0;
+    else
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                    "%s = '%s': expected yes or no", key, value), -1;
+    return 0;
+}
+
+static int want_text(parser *p, const char *value, char **out)
+{
+    free(*out);
+    *out = ncs_strdup(value);
+    if (!*out)
+        return perr(p, p->lineno, NCS_ERR_NOMEM, "out of memory"), -1;
+    return 0;
+}
+
+static int valid_date(const char *s)
+{
+    int y, m, d, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+        return 0;
+    if (!isdigit((unsigned char)s[0]) || s[4] != '-' || s[7] != '-')
+        return 0;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 0;
+    const char *t = s + 10;
+    if (!*t)
+        return 1;
+    /* optional time: Thh:mm[:ss] */
+    int hh, mm, ss = 0;
+    n = 0;
+    if (sscanf(t, "T%2d:%2d%n", &hh, &mm, &n) == 2 && (t[n] == '\0' ||
+        (sscanf(t + n, ":%2d", &ss) == 1 && strlen(t + n) == 3)))
+        return hh >= 0 && hh < 24 && mm >= 0 && mm < 60 && ss >= 0 && ss < 61;
+    return 0;
+}
+
+static int valid_id(const char *s)
+{
+    if (!*s || *s == '.' || strlen(s) > 128)
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/* Marks `key` seen in a section; refuses a repeat. */
+static int seen(parser *p, int *key_line, const char *key)
+{
+    if (*key_line > 0)
+        return perr(p, p->lineno, NCS_ERR_INI_DUPLICATE,
+                    "duplicate key '%s' (first at line %d)", key, *key_line), -1;
+    *key_line = p->lineno;
+    return 0;
+}
+
+static int lookup_key(parser *p, const char *name, const char *const *keys,
+                      size_t nk, const char *section_kind)
+{
+    for (size_t i = 0; i < nk; i++)
+        if (strcmp(name, keys[i]) == 0)
+            return (int)i;
+    char hint[128];
+    did_you_mean(hint, sizeof hint, name, keys, nk);
+    if (!hint[0]) {
+        /* maybe a key of another kind of section */
+        const char *const *other[3] = {study_keys, nerve_keys, site_keys};
+        const size_t on[3] = {SK__N, NK__N, TK__N};
+        const char *kinds[3] = {"[study]", "a nerve section", "a site section"};
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < on[k]; i++)
+                if (strcmp(name, other[k][i]) == 0) {
+                    perr(p, p->lineno, NCS_ERR_INI_KEY,
+                         "key '%s' belongs in %s, not in %s", name, kinds[k],
+                         section_kind);
+                    return -1;
+                }
+    }
+    perr(p, p->lineno, NCS_ERR_INI_KEY, "unknown key '%s' in %s%s", name,
+         section_kind, hint);
+    return -1;
+}
+
+static int study_key(parser *p, const char *name, const char *value)
+{
+    ncs_study *st = p->st;
+    int k = lookup_key(p, name, study_keys, SK__N, "[study]");
+    if (k < 0 || seen(p, &p->study_key_line[k], name))
+        return -1;
+    switch (k) {
+    case SK_ID:
+        if (!valid_id(value))
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "id = '%s': use letters, digits, '.', '_' and '-' "
+                        "(at most 128, not starting with '.')", value), -1;
+        return want_text(p, value, &st->id);
+    case SK_DATE:
+        if (!valid_date(value))
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "date = '%s' is not an ISO 8601 date (YYYY-MM-DD)", value), -1;
+        return want_text(p, value, &st->date);
+    case SK_AGE:
+        return want_number(p, name, value, 0, 130, 0, &st->age_years);
+    case SK_HEIGHT:
+        return want_number(p, name, value, 30, 260, 0, &st->height_cm);
+    case SK_TEMP:
+        return want_number(p, name, value, 15, 45, 0, &st->temperature_c);
+    case SK_LFF: {
+        long v;
+        if (ncs_parse_int(value, &v) || (v != 2 && v != 5 && v != 10 && v != 20))
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "lff_hz = '%s': expected 2, 5, 10 or 20", value), -1;
+        st->lff_hz = (int)v;
+        return 0;
+    }
+    case SK_POL:
+        return want_polarity(p, name, value, &p->study_polarity);
+    case SK_PATIENT:
+        return want_text(p, value, &st->patient);
+    case SK_NORMS:
+        return want_text(p, value, &st->norms);
+    case SK_NOTE:
+        return want_text(p, value, &st->note);
+    }
+    return -1;
+}
+
+static int nerve_key(parser *p, const char *name, const char *value)
+{
+    ncs_nerve_def *n = &p->st->nerves[p->cur_nerve];
+    struct pnerve *pn = &p->pn[p->cur_nerve];
+    char kind[128];
+    snprintf(kind, sizeof kind, "nerve section [%s]", n->id);
+    int k = lookup_key(p, name, nerve_keys, NK__N, kind);
+    if (k < 0 || seen(p, &pn->key_line[k], name))
+        return -1;
+    switch (k) {
+    case NK_MUSCLE:
+        return want_text(p, value, &n->muscle);
+    case NK_TEMP:
+        return want_number(p, name, value, 15, 45, 0, &n->temperature_c);
+    case NK_POL:
+        return want_polarity(p, name, value, &pn->polarity);
+    case NK_NOTE:
+        return want_text(p, value, &n->note);
+    }
+    return -1;
+}
+
+static int site_key(parser *p, const char *name, const char *value)
+{
+    ncs_nerve_def *n = &p->st->nerves[p->cur_nerve];
+    ncs_site *s = &n->sites[p->cur_site];
+    struct psite *ps = &p->pn[p->cur_nerve].ps[p->cur_site];
+    char kind[160];
+    snprintf(kind, sizeof kind, "site section [%s.%s]", n->id, s->name);
+    int k = lookup_key(p, name, site_keys, TK__N, kind);
+    if (k < 0 || seen(p, &ps->key_line[k], name))
+        return -1;
+    switch (k) {
+    case TK_FILE:
+        return want_text(p, value, &s->file);
+    case TK_DIST:
+        return want_number(p, name, value, 0, 2000, 1, &s->distance_mm);
+    case TK_CHANNEL: {
+        long v;
+        if (ncs_parse_int(value, &v) || v < 1 || v > 1024)
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "channel = '%s': expected a channel number from 1", value), -1;
+        s->channel = (int)v;
+        return 0;
+    }
+    case TK_STIM:
+        return want_number(p, name, value, 0, NCS_MAX_SWEEP_MS, 0, &s->stim_ms);
+    case TK_SCALE:
+        return want_number(p, name, value, 0, 1e6, 1, &s->scale_mv);
+    case TK_UNITS:
+        if (!strcmp(value, "mV") || !strcmp(value, "mv"))
+            s->units = NCS_UNITS_MV;
+        else if (!strcmp(value, "uV") || !strcmp(value, "uv") || !strcmp(value, "\xc2\xb5V"))
+            s->units = NCS_UNITS_UV;
+        else if (!strcmp(value, "V") || !strcmp(value, "v"))
+            s->units = NCS_UNITS_V;
+        else
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "units = '%s': expected mV, uV or V", value), -1;
+        return 0;
+    case TK_RATE:
+        return want_number(p, name, value, NCS_MIN_RATE_HZ, NCS_MAX_RATE_HZ, 0,
+                           &s->rate_hz);
+    case TK_POL:
+        return want_polarity(p, name, value, &ps->polarity);
+    case TK_ONSET:
+        return want_number(p, name, value, 0, NCS_MAX_SWEEP_MS, 0, &s->onset_ms);
+    case TK_PEAK:
+        return want_number(p, name, value, 0, NCS_MAX_SWEEP_MS, 0, &s->peak_ms);
+    case TK_END:
+        return want_number(p, name, value, 0, NCS_MAX_SWEEP_MS, 0, &s->end_ms);
+    case TK_EXCLUDE:
+        return want_bool(p, name, value, &s->exclude);
+    case TK_ENTRAP:
+        return want_bool(p, name, value, &s->entrapment);
+    case TK_NOTE:
+        return want_text(p, value, &s->note);
+    }
+    return -1;
+}
+
+static int handler(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    reader_ctx *rc = user;
+    parser *p = rc->p;
+    (void)section;
+    if (p->failed)
+        return 0;
+    if (!value || !*value)
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE, "key '%s' has no value", name), 0;
+    int r;
+    switch (p->kind) {
+    case SEC_STUDY:
+        r = study_key(p, name, value);
+        break;
+    case SEC_NERVE:
+        r = nerve_key(p, name, value);
+        break;
+    case SEC_SITE:
+        r = site_key(p, name, value);
+        break;
+    default:
+        perr(p, p->lineno, NCS_ERR_INI_SECTION,
+             "key '%s' before any section; start with [study] or a nerve section",
+             name);
+        r = -1;
+    }
+    return r == 0;
+}
+
+/* ---- after parsing: required keys, files, defaults ----------------------- */
+
+/* Joins dir and rel; checks rel is relative, has no "..", and that the file
+ * it names exists, is a regular file and (symlinks resolved) lies inside
+ * dir. */
+static int resolve_file(parser *p, const char *dir_real, ncs_site *s, int line,
+                        const char *where)
+{
+    const char *f = s->file;
+    if (f[0] == '/')
+        return perr(p, line, NCS_ERR_PATH,
+                    "%s: file = '%s' is an absolute path; give a path relative "
+                    "to the study folder", where, f), -1;
+    for (const char *c = f; *c; ) {
+        const char *slash = strchr(c, '/');
+        size_t n = slash ? (size_t)(slash - c) : strlen(c);
+        if (n == 2 && c[0] == '.' && c[1] == '.')
+            return perr(p, line, NCS_ERR_PATH,
+                        "%s: file = '%s' leaves the study folder ('..')", where, f), -1;
+        if (!slash)
+            break;
+        c = slash + 1;
+    }
+    if (strchr(f, '\\'))
+        return perr(p, line, NCS_ERR_PATH,
+                    "%s: file = '%s' contains '\\'; use '/' between folders", where, f), -1;
+    s->path = ncs_asprintf("%s/%s", p->st->dir, f);
+    if (!s->path)
+        return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
+    char *real = realpath(s->path, NULL);
+    if (!real) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return perr(p, line, NCS_ERR_IO, "%s: file '%s' not found in %s", where,
+                        f, p->st->dir), -1;
+        return perr(p, line, NCS_ERR_IO, "%s: file '%s': %s", where, f,
+                    strerror(errno)), -1;
+    }
+    size_t dl = strlen(dir_real);
+    int inside = strncmp(real, dir_real, dl) == 0 &&
+                 (real[dl] == '/' || (dl == 1 && dir_real[0] == '/'));
+    struct stat sb;
+    int st_ok = stat(real, &sb) == 0;
+    free(real);
+    if (!inside)
+        return perr(p, line, NCS_ERR_PATH,
+                    "%s: file '%s' is a link that leads outside the study folder",
+                    where, f), -1;
+    if (!st_ok || !S_ISREG(sb.st_mode))
+        return perr(p, line, NCS_ERR_IO, "%s: '%s' is not a regular file", where,
+                    f), -1;
+    return 0;
+}
+
+static int finish(parser *p)
+{
+    ncs_study *st = p->st;
+    char *dir_real = realpath(st->dir, NULL);
+    if (!dir_real)
+        return perr(p, 0, NCS_ERR_IO, "cannot resolve folder %s: %s", st->dir,
+                    strerror(errno)), -1;
+    int rc = 0;
+    if (st->n_nerves == 0) {
+        rc = perr(p, 0, NCS_ERR_INI_MISSING,
+                  "no nerve sections: add [<nerve>.<side>.<site>] sections "
+                  "with file and distance_mm");
+        goto out;
+    }
+    if (!st->id) {
+        const char *base = strrchr(dir_real, '/');
+        base = base ? base + 1 : dir_real;
+        st->id = ncs_strdup(*base ? base : "study");
+        if (!st->id) {
+            rc = perr(p, 0, NCS_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (p->study_polarity >= 0)
+        st->polarity = (ncs_polarity)p->study_polarity;
+    for (size_t i = 0; i < st->n_nerves && !rc; i++) {
+        ncs_nerve_def *n = &st->nerves[i];
+        struct pnerve *pn = &p->pn[i];
+        if (n->n_sites == 0) {
+            rc = perr(p, n->line, NCS_ERR_INI_MISSING,
+                      "nerve [%s] has no stimulation sites; add [%s.<site>] "
+                      "sections", n->id, n->id);
+            break;
+        }
+        if (isnan(n->temperature_c))
+            n->temperature_c = st->temperature_c;
+        for (size_t j = 0; j < n->n_sites; j++) {
+            ncs_site *s = &n->sites[j];
+            struct psite *ps = &pn->ps[j];
+            char where[256];
+            snprintf(where, sizeof where, "[%s.%s]", n->id, s->name);
+            if (!s->file) {
+                rc = perr(p, s->line, NCS_ERR_INI_MISSING,
+                          "%s: missing required key 'file'", where);
+                break;
+            }
+            if (isnan(s->distance_mm)) {
+                rc = perr(p, s->line, NCS_ERR_INI_MISSING,
+                          "%s: missing required key 'distance_mm'", where);
+                break;
+            }
+            if (!isnan(s->onset_ms) && !isnan(s->peak_ms) && s->peak_ms <= s->onset_ms) {
+                rc = perr(p, ps->key_line[TK_PEAK], NCS_ERR_INI_VALUE,
+                          "%s: peak_ms %g is not after onset_ms %g", where,
+                          s->peak_ms, s->onset_ms);
+                break;
+            }
+            double before_end = !isnan(s->peak_ms) ? s->peak_ms : s->onset_ms;
+            if (!isnan(s->end_ms) && !isnan(before_end) && s->end_ms <= before_end) {
+                rc = perr(p, ps->key_line[TK_END], NCS_ERR_INI_VALUE,
+                          "%s: end_ms %g is not after %s %g", where, s->end_ms,
+                          !isnan(s->peak_ms) ? "peak_ms" : "onset_ms", before_end);
+                break;
+            }
+            s->polarity = ps->polarity >= 0 ? (ncs_polarity)ps->polarity
+                        : pn->polarity >= 0 ? (ncs_polarity)pn->polarity
+                        : st->polarity;
+            if (resolve_file(p, dir_real, s, ps->key_line[TK_FILE], where)) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    if (!rc && st->norms && st->norms[0] != '/') {
+        char *abs = ncs_asprintf("%s/%s", st->dir, st->norms);
+        if (!abs) {
+            rc = perr(p, 0, NCS_ERR_NOMEM, "out of memory");
+        } else {
+            free(st->norms);
+            st->norms = abs;
+        }
+    }
+out:
+    free(dir_real);
+    return rc;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+static pthread_once_t ini_once = PTHREAD_ONCE_INIT;
+
+static void ini_configure(void)
+{
+    /* SPEC 1.1: ';' and '#' start comments, also at the end of a line.
+     * No multi-line values: a continuation line would hide a typo. */
+    static char inline_prefixes[] = ";#";
+    ini_inline_comment_prefixes = inline_prefixes;
+    ini_allow_multiline = 0;
+    ini_stop_on_first_error = 1;
+    ini_use_stack = 0;
+    ini_max_line = NCS_MAX_INI_LINE + 8;
+}
+
+static char *read_small_file(const char *path, size_t limit, size_t *len,
+                             ncs_error *err, int *too_big)
+{
+    *too_big = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(limit + 1);
+    if (!buf) {
+        fclose(f);
+        ncs_fail(err, NCS_ERR_NOMEM, path, "out of memory");
+        return NULL;
+    }
+    size_t n = fread(buf, 1, limit + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    if (n > limit) {
+        free(buf);
+        *too_big = 1;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+void ncs_study_destroy(ncs_study *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_nerves; i++) {
+        ncs_nerve_def *n = &st->nerves[i];
+        for (size_t j = 0; j < n->n_sites; j++) {
+            ncs_site *s = &n->sites[j];
+            free(s->name);
+            free(s->file);
+            free(s->path);
+            free(s->note);
+        }
+        free(n->sites);
+        free(n->id);
+        free(n->nerve);
+        free(n->side);
+        free(n->muscle);
+        free(n->note);
+    }
+    free(st->nerves);
+    free(st->dir);
+    free(st->ini_path);
+    free(st->id);
+    free(st->date);
+    free(st->patient);
+    free(st->norms);
+    free(st->note);
+    free(st);
+}
+
+ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
+{
+    ncs_error_clear(err);
+    if (!dir || !*dir) {
+        ncs_fail(err, NCS_ERR_USAGE, "", "no study folder given");
+        return NULL;
+    }
+    pthread_once(&ini_once, ini_configure);
+
+    ncs_study *st = calloc(1, sizeof *st);
+    if (!st) {
+        ncs_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
+        return NULL;
+    }
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    st->dir = ncs_asprintf("%.*s", (int)dl, dir);
+    st->ini_path = st->dir ? ncs_asprintf("%s/study.ini", st->dir) : NULL;
+    st->age_years = st->height_cm = st->temperature_c = NAN;
+    st->lff_hz = 2;
+    st->polarity = NCS_POLARITY_NORMAL;
+    if (!st->dir || !st->ini_path) {
+        ncs_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
+        ncs_study_destroy(st);
+        return NULL;
+    }
+
+    struct stat sb;
+    if (stat(st->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        ncs_fail(err, NCS_ERR_NOT_STUDY, st->dir, "not a folder%s%s",
+                 errno ? ": " : "", errno ? strerror(errno) : "");
+        ncs_study_destroy(st);
+        return NULL;
+    }
+    size_t len = 0;
+    int too_big = 0;
+    errno = 0;
+    char *buf = read_small_file(st->ini_path, NCS_MAX_INI_BYTES, &len, err, &too_big);
+    if (!buf) {
+        if (too_big)
+            ncs_fail(err, NCS_ERR_LIMIT, st->ini_path,
+                     "study.ini is larger than %d bytes", NCS_MAX_INI_BYTES);
+        else if (errno == ENOENT)
+            ncs_fail(err, NCS_ERR_NOT_STUDY, st->dir,
+                     "no study.ini in this folder (not a study folder)");
+        else if (!err || err->code == NCS_OK)
+            ncs_fail(err, NCS_ERR_IO, st->ini_path, "cannot read: %s",
+                     strerror(errno ? errno : EIO));
+        ncs_study_destroy(st);
+        return NULL;
+    }
+
+    parser p;
+    memset(&p, 0, sizeof p);
+    p.st = st;
+    p.buf = buf;
+    p.len = len;
+    p.ini_name = st->ini_path;
+    p.err = err;
+    p.warn = warn;
+    p.study_polarity = -1;
+    p.kind = SEC_NONE;
+    reader_ctx rc = {.p = &p};
+
+    int r = ini_parse_stream(reader, &rc, handler, &rc);
+    if (!p.failed && r != 0) {
+        if (r > 0)
+            perr(&p, r, NCS_ERR_INI_SYNTAX,
+                 "not a 'key = value' line or a [section] header");
+        else
+            perr(&p, 0, NCS_ERR_NOMEM, "out of memory while parsing");
+    }
+    if (!p.failed)
+        finish(&p);
+
+    free(rc.nerve_headers);
+    for (size_t i = 0; i < st->n_nerves; i++)
+        free(p.pn[i].ps);
+    free(p.pn);
+    free(buf);
+    if (p.failed) {
+        ncs_study_destroy(st);
+        return NULL;
+    }
+    return st;
+}

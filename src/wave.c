@@ -1,0 +1,492 @@
+/* wave.c — one waveform file into millivolts (SPEC 1.2).
+ *
+ * Audio containers go through libsndfile; ".csv" and ".txt" files through the
+ * CSV reader below. Whatever the source, samples leave this file as mV with a
+ * normal CMAP's main phase negative, and every range of SPEC 1.2 has been
+ * checked.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <fftw3.h>
+#include <sndfile.h>
+
+#include "internal.h"
+
+#define CHUNK_FRAMES 4096
+#define CSV_MAX_LINE 4096
+
+static double units_factor(ncs_units u)
+{
+    switch (u) {
+    case NCS_UNITS_UV:
+        return 1e-3;
+    case NCS_UNITS_V:
+        return 1e3;
+    default:
+        return 1.0;
+    }
+}
+
+static const char *units_name(ncs_units u)
+{
+    return u == NCS_UNITS_UV ? "uV" : u == NCS_UNITS_V ? "V" : "mV";
+}
+
+static int has_ext(const char *path, const char *ext)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && strcasecmp(path + n - e, ext) == 0;
+}
+
+static void wave_zero(ncs_wave *w)
+{
+    memset(w, 0, sizeof *w);
+    w->rail_mv = NAN;
+}
+
+/* Checks the ranges shared by every format and applies polarity. */
+static ncs_status finish_wave(const ncs_site *site, const char *where,
+                              ncs_wave *w, ncs_warnings *warn, ncs_error *err)
+{
+    if (w->fs_hz < NCS_MIN_RATE_HZ || w->fs_hz > NCS_MAX_RATE_HZ)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                        "%s: sample rate %g Hz is outside %g Hz to %g Hz", where,
+                        w->fs_hz, NCS_MIN_RATE_HZ, NCS_MAX_RATE_HZ);
+    double sweep_ms = 1000.0 * (double)w->n / w->fs_hz;
+    if (sweep_ms < NCS_MIN_SWEEP_MS || sweep_ms > NCS_MAX_SWEEP_MS)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                        "%s: record is %.3g ms long (%zu samples at %g Hz); "
+                        "accepted: %g ms to %g s", where, sweep_ms, w->n, w->fs_hz,
+                        NCS_MIN_SWEEP_MS, NCS_MAX_SWEEP_MS / 1000.0);
+    if (site->stim_ms >= sweep_ms - 1.0)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                        "%s: stim_ms = %g is not inside the %.3g ms record", where,
+                        site->stim_ms, sweep_ms);
+    w->stim_ms = site->stim_ms;
+    if (site->polarity == NCS_POLARITY_INVERTED)
+        for (size_t i = 0; i < w->n; i++)
+            w->mv[i] = -w->mv[i];
+    if (w->fs_hz < NCS_LOW_RATE_HZ)
+        ncs_warn(warn, where, "low-rate",
+                 "sample rate %g Hz is below %g Hz: latencies are coarse "
+                 "(%.2f ms per sample)", w->fs_hz, NCS_LOW_RATE_HZ,
+                 1000.0 / w->fs_hz);
+    return NCS_OK;
+}
+
+/* ---- libsndfile ---------------------------------------------------------- */
+
+static int pcm_bits(int subtype)
+{
+    switch (subtype) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+        return 8;
+    case SF_FORMAT_PCM_16:
+        return 16;
+    case SF_FORMAT_PCM_24:
+        return 24;
+    case SF_FORMAT_PCM_32:
+        return 32;
+    default:
+        return 0;
+    }
+}
+
+static ncs_status load_sndfile(const ncs_site *site, const char *where,
+                               ncs_wave *w, ncs_error *err)
+{
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(site->path, SFM_READ, &info);
+    if (!sf)
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: not a waveform libsndfile can read: %s", where,
+                        sf_strerror(NULL));
+    ncs_status rc = NCS_OK;
+    double *buf = NULL;
+    int subtype = info.format & SF_FORMAT_SUBMASK;
+    int is_float = subtype == SF_FORMAT_FLOAT || subtype == SF_FORMAT_DOUBLE;
+    int bits = pcm_bits(subtype);
+
+    SF_FORMAT_INFO fi;
+    memset(&fi, 0, sizeof fi);
+    fi.format = info.format & SF_FORMAT_TYPEMASK;
+    const char *major = sf_command(sf, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0
+                        && fi.name ? fi.name : "audio";
+    char majbuf[32];
+    snprintf(majbuf, sizeof majbuf, "%s", major);
+    char *sp = strchr(majbuf, ' ');
+    if (sp)
+        *sp = '\0';
+    if (is_float)
+        snprintf(w->format_name, sizeof w->format_name, "%s float%d", majbuf,
+                 subtype == SF_FORMAT_FLOAT ? 32 : 64);
+    else if (bits)
+        snprintf(w->format_name, sizeof w->format_name, "%s PCM %d", majbuf, bits);
+    else
+        snprintf(w->format_name, sizeof w->format_name, "%s", majbuf);
+
+    w->format = NCS_FORMAT_SNDFILE;
+    w->channels = info.channels;
+    w->fs_hz = info.samplerate;
+    if (info.channels < 1 || info.samplerate <= 0) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                      "%s: file declares %d channels at %d Hz", where,
+                      info.channels, info.samplerate);
+        goto out;
+    }
+    if (site->channel > info.channels) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                      "%s: channel = %d but the file has %d channel%s", where,
+                      site->channel, info.channels, info.channels == 1 ? "" : "s");
+        goto out;
+    }
+    if (info.frames <= 0) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                      "%s: file holds no samples", where);
+        goto out;
+    }
+    /* refuse before allocating: the header could claim anything */
+    if ((double)info.frames / info.samplerate * 1000.0 > NCS_MAX_SWEEP_MS * 1.001
+        || (double)info.frames * info.channels * sizeof(double) > (double)NCS_MAX_WAVE_BYTES) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                      "%s: record is %.3g s long (%lld samples at %d Hz); "
+                      "accepted: up to %g s", where,
+                      (double)info.frames / info.samplerate, (long long)info.frames,
+                      info.samplerate, NCS_MAX_SWEEP_MS / 1000.0);
+        goto out;
+    }
+    if (!is_float && isnan(site->scale_mv)) {
+        rc = ncs_fail(err, NCS_ERR_INI_MISSING, site->path,
+                      "%s: integer samples (%s) need scale_mv in study.ini: "
+                      "the mV that full scale represents", where, w->format_name);
+        goto out;
+    }
+    w->n = (size_t)info.frames;
+    w->mv = malloc(w->n * sizeof *w->mv);
+    buf = malloc((size_t)CHUNK_FRAMES * (size_t)info.channels * sizeof *buf);
+    if (!w->mv || !buf) {
+        rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
+        goto out;
+    }
+    /* float files hold physical values: no normalisation */
+    if (is_float)
+        sf_command(sf, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
+    double scale = is_float ? units_factor(site->units) : site->scale_mv;
+    /* integer PCM read as double is normalised to [-1, 1): the positive
+     * rail is 1 - 2^-(bits-1), the negative one -1 */
+    double rail = bits ? 1.0 - 1.0 / ldexp(1.0, bits - 1) : NAN;
+    w->rail_mv = bits ? site->scale_mv : NAN;
+    size_t got = 0;
+    int ch = site->channel - 1;
+    while (got < w->n) {
+        sf_count_t want = (sf_count_t)(w->n - got < CHUNK_FRAMES ? w->n - got : CHUNK_FRAMES);
+        sf_count_t r = sf_readf_double(sf, buf, want);
+        if (r <= 0)
+            break;
+        for (sf_count_t i = 0; i < r; i++) {
+            double x = buf[(size_t)i * (size_t)info.channels + (size_t)ch];
+            if (!isfinite(x)) {
+                rc = ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
+                              "%s: sample %zu (%.3f ms) is not a finite number",
+                              where, got + (size_t)i,
+                              1000.0 * (double)(got + (size_t)i) / info.samplerate);
+                goto out;
+            }
+            if (bits && (x >= rail || x <= -1.0))
+                w->clipped_n++;
+            w->mv[got + (size_t)i] = x * scale;
+        }
+        got += (size_t)r;
+    }
+    if (sf_error(sf) != SF_ERR_NO_ERROR && got < w->n) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: read error: %s",
+                      where, sf_strerror(sf));
+        goto out;
+    }
+    if (got < w->n) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                      "%s: file is truncated: its header announces %zu samples, "
+                      "it holds %zu", where, w->n, got);
+        goto out;
+    }
+out:
+    free(buf);
+    sf_close(sf);
+    return rc;
+}
+
+/* ---- CSV ----------------------------------------------------------------- */
+
+/* Splits a line into at most 3 fields on ',' ';' or tab. Returns the count
+ * (3 meaning "too many"). Modifies the line. */
+static int split_fields(char *line, char **f)
+{
+    int n = 0;
+    char *s = line;
+    for (;;) {
+        if (n == 3)
+            return 3;
+        f[n++] = s;
+        char *sep = strpbrk(s, ",;\t");
+        if (!sep)
+            break;
+        *sep = '\0';
+        s = sep + 1;
+    }
+    return n;
+}
+
+static ncs_status load_csv(const ncs_site *site, const char *where, ncs_wave *w,
+                           ncs_error *err)
+{
+    FILE *f = fopen(site->path, "r");
+    if (!f)
+        return ncs_fail(err, NCS_ERR_IO, site->path, "%s: cannot open: %s", where,
+                        strerror(errno));
+    ncs_status rc = NCS_OK;
+    char *line = NULL;
+    size_t line_cap = 0;
+    size_t cap = 4096, n = 0;
+    double *val = malloc(cap * sizeof *val);
+    double *tim = NULL;
+    int cols = 0, lineno = 0, header = 0;
+    if (!val) {
+        rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && sb.st_size > NCS_MAX_WAVE_BYTES) {
+        rc = ncs_fail(err, NCS_ERR_LIMIT, site->path,
+                      "%s: CSV file is larger than %ld MiB", where,
+                      NCS_MAX_WAVE_BYTES / (1024 * 1024));
+        goto out;
+    }
+    w->format = NCS_FORMAT_CSV_VALUES;
+    w->channels = 1;
+    size_t max_n = (size_t)(NCS_MAX_SWEEP_MS / 1000.0 * NCS_MAX_RATE_HZ) + 1;
+    ssize_t got;
+    while ((got = getline(&line, &line_cap, f)) != -1) {
+        lineno++;
+        size_t len = (size_t)got;
+        if (strlen(line) != len) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                          "%s: line %d holds binary data: not a CSV file", where, lineno);
+            goto out;
+        }
+        if (len > CSV_MAX_LINE) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                          "%s: line %d is longer than %d characters: not a CSV "
+                          "waveform", where, lineno, CSV_MAX_LINE);
+            goto out;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+                       line[len - 1] == ' ' || line[len - 1] == '\t'))
+            line[--len] = '\0';
+        char *s = line;
+        if (lineno == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB
+            && (unsigned char)s[2] == 0xBF)
+            s += 3;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s || *s == '#')
+            continue;
+        char *fld[3];
+        int nf = split_fields(s, fld);
+        if (nf > 2) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                          "%s: line %d has more than 2 columns; expected one column "
+                          "of values or time_ms,value", where, lineno);
+            goto out;
+        }
+        double v[2];
+        int ok = 1;
+        for (int i = 0; i < nf; i++)
+            if (ncs_parse_double(fld[i], &v[i]))
+                ok = 0;
+        if (!ok) {
+            if (n == 0 && !header && cols == 0) {
+                /* a header line: only the first non-empty line, and it names
+                 * the columns (it must not hold numbers where values go) */
+                header = lineno;
+                cols = nf;
+                continue;
+            }
+            for (int i = 0; i < nf; i++)
+                if (ncs_parse_double(fld[i], &v[i])) {
+                    rc = ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
+                                  "%s: line %d: '%.40s' is not a finite number",
+                                  where, lineno, fld[i]);
+                    goto out;
+                }
+        }
+        if (cols == 0)
+            cols = nf;
+        if (nf != cols) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                          "%s: line %d has %d column%s, line %d has %d", where,
+                          lineno, nf, nf == 1 ? "" : "s", header ? header : 1, cols);
+            goto out;
+        }
+        if (n == max_n) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                          "%s: more than %zu samples", where, max_n);
+            goto out;
+        }
+        if (n == cap) {
+            cap *= 2;
+            double *nv = realloc(val, cap * sizeof *nv);
+            if (!nv) {
+                rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
+                goto out;
+            }
+            val = nv;
+            if (tim) {
+                double *nt = realloc(tim, cap * sizeof *nt);
+                if (!nt) {
+                    rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory",
+                                  where);
+                    goto out;
+                }
+                tim = nt;
+            }
+        }
+        if (cols == 2) {
+            if (!tim) {
+                tim = malloc(cap * sizeof *tim);
+                if (!tim) {
+                    rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory",
+                                  where);
+                    goto out;
+                }
+            }
+            tim[n] = v[0];
+            val[n] = v[1];
+        } else {
+            val[n] = v[0];
+        }
+        n++;
+    }
+    if (ferror(f)) {
+        rc = ncs_fail(err, NCS_ERR_IO, site->path, "%s: read error", where);
+        goto out;
+    }
+    if (n < 2) {
+        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                      "%s: CSV holds %zu value%s: no waveform", where, n,
+                      n == 1 ? "" : "s");
+        goto out;
+    }
+    if (cols == 2) {
+        w->format = NCS_FORMAT_CSV_TIME;
+        double dt = (tim[n - 1] - tim[0]) / (double)(n - 1);
+        if (!(dt > 0)) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                          "%s: the time column does not increase", where);
+            goto out;
+        }
+        for (size_t i = 1; i < n; i++) {
+            double expect = tim[0] + dt * (double)i;
+            if (fabs(tim[i] - expect) > 0.05 * dt) {
+                rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                              "%s: the time column is not evenly spaced (row %zu: "
+                              "%g ms, expected %g ms)", where, i + 1, tim[i], expect);
+                goto out;
+            }
+        }
+        w->fs_hz = 1000.0 / dt;
+        if (!isnan(site->rate_hz) && fabs(site->rate_hz - w->fs_hz) > 0.005 * w->fs_hz) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                          "%s: rate_hz = %g disagrees with the time column (%.6g Hz)",
+                          where, site->rate_hz, w->fs_hz);
+            goto out;
+        }
+        /* the spacing is printed with few decimals; a rate within 0.5 % of a
+         * round number of hertz is that number */
+        double r = round(w->fs_hz);
+        if (fabs(r - w->fs_hz) < 0.005 * w->fs_hz)
+            w->fs_hz = r;
+    } else {
+        if (isnan(site->rate_hz)) {
+            rc = ncs_fail(err, NCS_ERR_INI_MISSING, site->path,
+                          "%s: a one-column CSV needs rate_hz in study.ini "
+                          "(or a time_ms column)", where);
+            goto out;
+        }
+        w->fs_hz = site->rate_hz;
+    }
+    snprintf(w->format_name, sizeof w->format_name, "CSV %s%s",
+             cols == 2 ? "time_ms,value" : "values", units_name(site->units)[0] == 'm'
+             ? "" : site->units == NCS_UNITS_UV ? " uV" : " V");
+    double k = units_factor(site->units);
+    for (size_t i = 0; i < n; i++)
+        val[i] *= k;
+    w->mv = val;
+    val = NULL;
+    w->n = n;
+out:
+    free(line);
+    free(val);
+    free(tim);
+    fclose(f);
+    return rc;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+ncs_status ncs_wave_load(const ncs_site *site, const char *where, ncs_wave *out,
+                         ncs_warnings *warn, ncs_error *err)
+{
+    ncs_error_clear(err);
+    if (!out)
+        return ncs_fail(err, NCS_ERR_USAGE, "", "no output wave");
+    wave_zero(out);
+    if (!site || !site->path || !site->file)
+        return ncs_fail(err, NCS_ERR_USAGE, "", "site without a file");
+    if (!where)
+        where = site->file;
+    ncs_status rc;
+    if (has_ext(site->path, ".csv") || has_ext(site->path, ".txt"))
+        rc = load_csv(site, where, out, err);
+    else
+        rc = load_sndfile(site, where, out, err);
+    if (rc == NCS_OK)
+        rc = finish_wave(site, where, out, warn, err);
+    if (rc != NCS_OK)
+        ncs_wave_free(out);
+    return rc;
+}
+
+void ncs_wave_free(ncs_wave *w)
+{
+    if (!w)
+        return;
+    free(w->mv);
+    wave_zero(w);
+}
+
+/* ---- versions ------------------------------------------------------------ */
+
+const char *ncs_version(void)
+{
+    return NCS_VERSION;
+}
+
+const char *ncs_sndfile_version(void)
+{
+    return sf_version_string();
+}
+
+const char *ncs_fftw_version(void)
+{
+    return fftw_version;
+}

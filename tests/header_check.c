@@ -1,0 +1,2 @@
+#include "ncs.h"
+int ncs_header_check_dummy;
