@@ -5,7 +5,8 @@ DESTDIR ?=
 CFLAGS  ?= -O2 -g
 PKGS     = sndfile fftw3 inih jansson
 WARN     = -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes
-ifdef WERROR
+# warnings are errors in CI (CI=true) or with WERROR=1
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
 WARN    += -Werror
 endif
 # make check SANITIZE=address,undefined
@@ -53,10 +54,24 @@ build/header-check.o: tests/header_check.c include/ncs.h | build
 samples: ncs-synth
 	./ncs-synth samples samples
 
-check: all build/header-check.o $(TESTS)
+build/mkwave: tests/mkwave.c | build
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+
+# The README's two commands: each installs what is missing first (a no-op
+# when everything is there), then re-runs make so pkg-config sees it.
+check:
+	@sh scripts/install-deps.sh
+	@$(MAKE) --no-print-directory test
+
+run:
+	@sh scripts/install-deps.sh
+	@$(MAKE) --no-print-directory all
+	./ncs check samples/*
+
+test: all build/header-check.o build/mkwave $(TESTS)
 	@set -e; export LC_ALL=C; fail=0; \
 	for t in $(TESTS); do echo "== $$t"; $$t || fail=1; done; \
-	echo "== tests/e2e.sh"; NCS=./ncs tests/e2e.sh || fail=1; \
+	echo "== tests/e2e.sh"; NCS=./ncs MKWAVE=build/mkwave tests/e2e.sh || fail=1; \
 	exit $$fail
 
 install: all
@@ -67,4 +82,4 @@ install: all
 clean:
 	rm -rf build ncs ncs-synth
 
-.PHONY: all check clean install samples
+.PHONY: all check test run clean install samples

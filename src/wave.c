@@ -150,6 +150,24 @@ static ncs_status load_sndfile(const ncs_site *site, const char *where,
                       site->channel, info.channels, info.channels == 1 ? "" : "s");
         goto out;
     }
+    /* libsndfile shortens a truncated WAV/AIFF to the bytes present and
+     * only says so in its log ("data : 3375 (should be 1456)") */
+    char log[2048];
+    log[0] = '\0';
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    for (char *ln = log; ln && *ln; ) {
+        char *nl = strchr(ln, '\n');
+        if (nl)
+            *nl = '\0';
+        if ((strncmp(ln, "data", 4) == 0 || strncmp(ln, "SSND", 4) == 0)
+            && strstr(ln, "(should be")) {
+            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                          "%s: file is truncated or damaged (its header and its "
+                          "length disagree: %s)", where, ln);
+            goto out;
+        }
+        ln = nl ? nl + 1 : NULL;
+    }
     if (info.frames <= 0) {
         rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
                       "%s: file holds no samples", where);
@@ -182,9 +200,10 @@ static ncs_status load_sndfile(const ncs_site *site, const char *where,
     if (is_float)
         sf_command(sf, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
     double scale = is_float ? units_factor(site->units) : site->scale_mv;
-    /* integer PCM read as double is normalised to [-1, 1): the positive
-     * rail is 1 - 2^-(bits-1), the negative one -1 */
-    double rail = bits ? 1.0 - 1.0 / ldexp(1.0, bits - 1) : NAN;
+    /* integer PCM read as double is normalised to [-1, 1): the rails are
+     * 1 - 2^-(bits-1) and -1, and many writers (libsndfile among them) use
+     * -(1 - 2^-(bits-1)) for the negative one: both count as clipped */
+    double rail = bits ? 1.0 - 1.5 / ldexp(1.0, bits - 1) : NAN;
     w->rail_mv = bits ? site->scale_mv : NAN;
     size_t got = 0;
     int ch = site->channel - 1;
@@ -202,15 +221,15 @@ static ncs_status load_sndfile(const ncs_site *site, const char *where,
                               1000.0 * (double)(got + (size_t)i) / info.samplerate);
                 goto out;
             }
-            if (bits && (x >= rail || x <= -1.0))
+            if (bits && fabs(x) >= rail)
                 w->clipped_n++;
             w->mv[got + (size_t)i] = x * scale;
         }
         got += (size_t)r;
     }
     if (sf_error(sf) != SF_ERR_NO_ERROR && got < w->n) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: read error: %s",
-                      where, sf_strerror(sf));
+        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: file is truncated or damaged "
+                      "(after %zu of %zu samples: %s)", where, got, w->n, sf_strerror(sf));
         goto out;
     }
     if (got < w->n) {

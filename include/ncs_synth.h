@@ -1,0 +1,173 @@
+/*
+ * ncs_synth.h — synthetic nerve-conduction studies with known truth
+ * (SPEC 8.3). Used by the tests, the benchmarks and `make samples`; not part
+ * of the analysis API in ncs.h.
+ *
+ * The model: a nerve is a population of motor units, each with its own
+ * conduction velocity, terminal latency, MUAP amplitude and MUAP time
+ * constant. Stimulating at a site evokes every unit that conducts from there
+ * to the muscle; the CMAP is the sum of the units' MUAPs, each delayed by its
+ * own latency. A MUAP is the zero-area biphasic wave
+ *     m(t) = -a * s^2 (3 - s) e^-s / 0.7837,  s = t / tau,  t >= 0,
+ * negative first (the endplate is under the active electrode), so temporal
+ * dispersion cancels phases as it does in a real nerve. Lesions act per
+ * segment: conduction block removes a fraction of the units for every site
+ * proximal to the segment, demyelination slows and disperses the units'
+ * velocities in the segment, axonal loss removes units everywhere.
+ *
+ * Everything is deterministic for a given seed (own PRNG, no global state).
+ */
+#ifndef NCS_SYNTH_H
+#define NCS_SYNTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncs.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* xoshiro256** — small, fast, seedable; state in the caller's struct. */
+typedef struct {
+    uint64_t s[4];
+} ncs_rng;
+
+void ncs_rng_seed(ncs_rng *r, uint64_t seed);
+double ncs_rng_uniform(ncs_rng *r);             /* [0, 1) */
+double ncs_rng_normal(ncs_rng *r);              /* mean 0, sd 1 */
+
+/* What the noise-free waveform measures under SPEC 2's definitions. */
+typedef struct {
+    int response;        /* 0 when every unit is blocked or lost */
+    double onset_ms;     /* first departure beyond 1 % of the negative peak */
+    double peak_ms, amp_mv, p2p_mv;
+    double dur_ms;       /* onset to the first return to baseline */
+    double area_mvms;    /* negative-phase area, positive */
+} ncs_synth_truth;
+
+/* Per segment lesion. Segment 0 is the distal part, from the first site to
+ * the muscle; segment k (k >= 1) lies between site k-1 and site k. */
+typedef struct {
+    double block;        /* fraction of conducting units blocked here, 0..1 */
+    double slowing;      /* CV multiplier here (1 or 0 = none; 0.6 = slowed) */
+    double dispersion;   /* extra per-unit CV spread here (sd fraction) */
+} ncs_synth_lesion;
+
+typedef struct {
+    int n_units;         /* motor units, e.g. 120 */
+    double amp_mv;       /* negative-peak amplitude of the distal CMAP before
+                            axonal loss */
+    double cv_m_s;       /* mean unit conduction velocity */
+    double cv_sd;        /* unit CV spread, sd as a fraction of the mean */
+    double terminal_ms;  /* neuromuscular and terminal delay */
+    double tau_ms;       /* MUAP time constant (negative phase = 3 tau) */
+    double axonal_loss;  /* fraction of units lost everywhere, 0..1 */
+} ncs_synth_nerve_params;
+
+#define NCS_SYNTH_MAX_SITES 16
+
+typedef struct ncs_synth_model ncs_synth_model;
+
+/* Builds the unit population of one nerve for n_sites sites whose
+ * distance_mm follow SPEC 1.1 (first: to the electrode, then from the
+ * previous site). lesions has n_sites entries (see ncs_synth_lesion) or is
+ * NULL. Returns NULL on bad arguments or no memory. */
+ncs_synth_model *ncs_synth_model_create(const ncs_synth_nerve_params *p,
+                                        size_t n_sites, const double *distance_mm,
+                                        const ncs_synth_lesion *lesions,
+                                        uint64_t seed);
+void ncs_synth_model_destroy(ncs_synth_model *m);
+
+/* The noise-free CMAP for stimulation at `site`, at t_ms after the stimulus. */
+double ncs_synth_model_eval(const ncs_synth_model *m, size_t site, double t_ms);
+
+/* SPEC 2's measures of the noise-free CMAP at `site`. */
+void ncs_synth_model_truth(const ncs_synth_model *m, size_t site,
+                           ncs_synth_truth *t);
+
+/* Recording conditions (SPEC 8.1). */
+typedef struct {
+    double fs_hz;
+    double sweep_ms;
+    double pre_ms;           /* stimulus time from the first sample */
+    double noise_uv;         /* white noise RMS */
+    double mains_uv;         /* fundamental amplitude (harmonics 2,3 at 0.5, 0.3) */
+    double mains_hz;         /* 50 or 60 */
+    double dc_mv;
+    double drift_mv;         /* linear drift over the sweep */
+    double artefact_mv;      /* stimulus artefact peak */
+    double artefact_tau_ms;
+    int artefact_sign;       /* +1 or -1 */
+    double clip_mv;          /* > 0: the amplifier saturates at +-clip_mv */
+    int inverted;            /* store the trace with inverted polarity */
+} ncs_synth_cond;
+
+/* Renders the recorded trace (conditions applied) into out[n], n =
+ * fs_hz * sweep_ms / 1000 rounded. rng drives noise and phases. */
+void ncs_synth_render(const ncs_synth_model *m, size_t site,
+                      const ncs_synth_cond *c, ncs_rng *rng, double *out, size_t n);
+
+/* Conditions scaled by `level` in [0, 1] to SPEC 8.1's worst (level 1), or
+ * past it for level > 1 (hostile: 2 gives 50 uV noise, 250 uV mains, 15 mV
+ * artefact). fs, pre-trigger and mains frequency are drawn from rng. */
+void ncs_synth_random_cond(ncs_rng *rng, double level, double sweep_ms,
+                           ncs_synth_cond *c);
+
+/* ---- whole studies ------------------------------------------------------- */
+
+typedef enum {
+    NCS_SYNTH_WAV_FLOAT = 0,
+    NCS_SYNTH_WAV_PCM16,
+    NCS_SYNTH_WAV_PCM24,
+    NCS_SYNTH_FLAC,
+    NCS_SYNTH_CSV_TIME,
+    NCS_SYNTH_CSV_VALUES,
+    NCS_SYNTH__FORMATS
+} ncs_synth_format;
+
+typedef struct {
+    char name[32];
+    double distance_mm;
+    ncs_synth_lesion lesion;  /* the segment ending at this site */
+    ncs_synth_cond cond;
+    ncs_synth_format format;
+} ncs_synth_site;
+
+typedef struct {
+    char nerve[24], side[8], muscle[16];
+    ncs_synth_nerve_params p;
+    size_t n_sites;
+    ncs_synth_site sites[NCS_SYNTH_MAX_SITES];
+} ncs_synth_nerve;
+
+#define NCS_SYNTH_MAX_NERVES 8
+
+typedef struct {
+    char id[64];
+    char scenario[32];
+    double temperature_c;
+    uint64_t seed;
+    size_t n_nerves;
+    ncs_synth_nerve nerves[NCS_SYNTH_MAX_NERVES];
+} ncs_synth_study;
+
+/* The scenarios of SPEC 8.3: "normal", "mmn", "cidp", "als",
+ * "carpal-tunnel", "inching". level scales the recording conditions (see
+ * ncs_synth_random_cond). Returns 0, or -1 for an unknown scenario. */
+int ncs_synth_scenario(ncs_synth_study *s, const char *scenario, const char *id,
+                       uint64_t seed, double level);
+extern const char *const ncs_synth_scenarios[]; /* NULL-terminated */
+
+/* Writes the study folder `dir` (created; must not exist or be empty):
+ * study.ini, one file per site in its format, and truth.json (the
+ * noise-free measures per site and the drops per segment). */
+ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir,
+                           ncs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

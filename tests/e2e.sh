@@ -1,0 +1,237 @@
+#!/bin/sh
+# End-to-end tests: the ncs binary on the shipped samples and on a corpus of
+# broken studies. Each broken study must be refused with exit 3 and a message
+# on stderr, in the form "ncs: <where>: error: <message>", that names the
+# culprit. Nothing in an input folder may change.
+#
+#   NCS=./ncs MKWAVE=build/mkwave tests/e2e.sh
+set -u
+NCS=${NCS:-./ncs}
+MKWAVE=${MKWAVE:-build/mkwave}
+export LC_ALL=C
+pass=0
+fail=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/ncs-e2e-XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# run NAME WANT_EXIT STDERR_PATTERN... -- ARGS: runs ncs ARGS, checks the exit
+# status and that stderr holds every pattern (fixed strings)
+run() {
+    name=$1 want=$2
+    shift 2
+    pats=""
+    while [ "$1" != "--" ]; do
+        pats="$pats
+$1"
+        shift
+    done
+    shift
+    "$NCS" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        bad "$name: exit $rc, want $want"
+        sed 's/^/    /' "$T/err" | head -5
+        return
+    fi
+    missing=""
+    old_ifs=$IFS
+    IFS='
+'
+    for p in $pats; do
+        grep -qF -- "$p" "$T/err" || missing="$missing [$p]"
+    done
+    IFS=$old_ifs
+    if [ -n "$missing" ]; then
+        bad "$name: stderr lacks$missing"
+        sed 's/^/    /' "$T/err" | head -5
+        return
+    fi
+    ok
+}
+
+# ---------------------------------------------------------------- samples
+samples_sum() { find samples -type f -exec md5sum {} + | sort; }
+before=$(samples_sum)
+run "check samples" 0 -- check samples/*
+sites=$(cat samples/*/study.ini | grep -c '^\[[a-z]*\.[a-z]*\.[a-z0-9-]*\]')
+listed=$(grep -c '^  [a-z]' "$T/out")
+if [ "$sites" -eq "$listed" ] && [ "$sites" -gt 0 ]; then ok; else
+    bad "check samples lists $listed traces, study.ini files name $sites"; fi
+[ "$(samples_sum)" = "$before" ] && ok || bad "samples changed by ncs check"
+
+# ---------------------------------------------------------------- usage
+run "no command" 2 "no command given" "ncs help" --
+run "unknown command" 2 "unknown command 'frobnicate'" -- frobnicate
+run "unknown option" 2 "unknown option '--bogus'" -- check --bogus samples/normal
+run "check without study" 2 "no study folder given" -- check
+"$NCS" --help >"$T/out" 2>"$T/err" && grep -q "^  check" "$T/out" && [ ! -s "$T/err" ] \
+    && ok || bad "--help: stdout, exit 0"
+"$NCS" --version >"$T/out" && grep -q "libsndfile" "$T/out" && grep -q "fftw" "$T/out" \
+    && ok || bad "--version names libsndfile and fftw"
+"$NCS" help check >"$T/out" && grep -q "Exit status" "$T/out" && ok || bad "help check"
+"$NCS" check --help >"$T/out" && grep -q "usage: ncs check" "$T/out" && ok || bad "check --help"
+
+# ---------------------------------------------------------------- broken studies
+# base: a valid study with two sites, written fresh for every case
+mkbase() {
+    d="$T/$1"
+    mkdir -p "$d"
+    "$MKWAVE" "$d/w.wav" float 20000 40
+    "$MKWAVE" "$d/e.wav" float 20000 40
+    cat >"$d/study.ini" <<EOF
+[study]
+id = $1
+
+[median.right]
+muscle = APB
+
+[median.right.wrist]
+file = w.wav
+distance_mm = 70
+
+[median.right.elbow]
+file = e.wav
+distance_mm = 230
+EOF
+    echo "$d"
+}
+
+# broken NAME PATTERN... : the study $T/NAME must be refused with exit 3
+broken() {
+    name=$1
+    shift
+    run "broken $name" 3 "$@" -- check "$T/$name"
+}
+
+d=$(mkbase good); run "base study is valid" 0 -- check "$d"
+
+d=$(mkbase missing-file-key); sed -i '/^file = e.wav/d' "$d/study.ini"
+broken missing-file-key "study.ini:11:" "error:" "[median.right.elbow]: missing required key 'file'"
+
+d=$(mkbase missing-distance); sed -i '/^distance_mm = 230/d' "$d/study.ini"
+broken missing-distance "study.ini:11:" "missing required key 'distance_mm'"
+
+d=$(mkbase typo-key); sed -i 's/^distance_mm = 230/distnce_mm = 230/' "$d/study.ini"
+broken typo-key "study.ini:13:" "unknown key 'distnce_mm'" "(did you mean 'distance_mm'?)"
+
+d=$(mkbase typo-nerve-key); sed -i 's/^muscle/musle/' "$d/study.ini"
+broken typo-nerve-key "study.ini:5:" "(did you mean 'muscle'?)"
+
+d=$(mkbase typo-section); sed -i 's/^\[study\]/[stdy]/' "$d/study.ini"
+broken typo-section "study.ini:1:" "unknown section [stdy] (did you mean 'study'?)"
+
+d=$(mkbase unknown-nerve); sed -i 's/^\[median.right.elbow\]/[sciatic.right.elbow]/' "$d/study.ini"
+broken unknown-nerve "study.ini:11:" "unknown nerve 'sciatic'"
+
+d=$(mkbase unknown-side); sed -i 's/^\[median.right.elbow\]/[median.rihgt.elbow]/' "$d/study.ini"
+broken unknown-side "study.ini:11:" "unknown side 'rihgt'" "did you mean 'right'"
+
+d=$(mkbase bad-number); sed -i 's/^distance_mm = 230/distance_mm = 2E0x/' "$d/study.ini"
+broken bad-number "study.ini:13:" "distance_mm = '2E0x' is not a number"
+
+d=$(mkbase negative-distance); sed -i 's/^distance_mm = 230/distance_mm = -230/' "$d/study.ini"
+broken negative-distance "study.ini:13:" "out of range"
+
+d=$(mkbase bad-lff); sed -i 's/^id = .*/lff_hz = 3/' "$d/study.ini"
+broken bad-lff "study.ini:2:" "lff_hz = '3'"
+
+d=$(mkbase duplicate-site); printf '\n[median.right.wrist]\nfile = e.wav\ndistance_mm = 70\n' >>"$d/study.ini"
+broken duplicate-site "study.ini:15:" "duplicate site [median.right.wrist] (first at line 7)"
+
+d=$(mkbase duplicate-key); sed -i 's/^distance_mm = 230/distance_mm = 230\ndistance_mm = 240/' "$d/study.ini"
+broken duplicate-key "study.ini:14:" "duplicate key 'distance_mm' (first at line 13)"
+
+d=$(mkbase key-before-section); sed -i '1i file = w.wav' "$d/study.ini"
+broken key-before-section "study.ini:1:" "before any section"
+
+d=$(mkbase no-nerves); printf '[study]\nid = x\n' >"$d/study.ini"
+broken no-nerves "study.ini" "no nerve sections"
+
+d=$(mkbase empty-ini); : >"$d/study.ini"
+broken empty-ini "study.ini" "no nerve sections"
+
+d=$(mkbase file-not-found); sed -i 's/^file = e.wav/file = elbow.wav/' "$d/study.ini"
+broken file-not-found "study.ini:12:" "file 'elbow.wav' not found"
+
+d=$(mkbase outside-path); sed -i 's/^file = e.wav/file = ..\/good\/e.wav/' "$d/study.ini"
+broken outside-path "study.ini:12:" "leaves the study folder"
+
+d=$(mkbase absolute-path); sed -i "s|^file = e.wav|file = $T/good/e.wav|" "$d/study.ini"
+broken absolute-path "study.ini:12:" "is an absolute path"
+
+d=$(mkbase symlink-out); ln -s "$T/good/e.wav" "$d/link.wav"; sed -i 's/^file = e.wav/file = link.wav/' "$d/study.ini"
+broken symlink-out "study.ini:12:" "link that leads outside the study folder"
+
+d=$(mkbase huge-line); awk 'BEGIN{printf "note = "; for(i=0;i<5000;i++) printf "x"; print ""}' >>"$d/study.ini"
+broken huge-line "study.ini:14:" "the limit is 1024"
+
+d=$(mkbase binary-ini); head -c 600 "$d/w.wav" >"$d/study.ini"
+broken binary-ini "study.ini:1:" "must be a text file"
+
+d=$(mkbase no-study-ini); rm "$d/study.ini"
+broken no-study-ini "no-study-ini" "no study.ini in this folder"
+
+d=$(mkbase truncated-wav); head -c 1000 "$T/good/e.wav" >"$d/e.wav"
+broken truncated-wav "e.wav: error:" "median.right.elbow" "truncated"
+
+d=$(mkbase truncated-flac); "$MKWAVE" "$d/f.flac" flac 20000 40; head -c $(($(wc -c <"$d/f.flac") / 2)) "$d/f.flac" >"$d/e.flac"
+sed -i 's/^file = e.wav/file = e.flac\nscale_mv = 20/' "$d/study.ini"
+broken truncated-flac "e.flac: error:" "truncated"
+
+d=$(mkbase empty-wav); : >"$d/e.wav"
+broken empty-wav "e.wav: error:" "not a waveform libsndfile can read"
+
+d=$(mkbase garbage-wav); echo "this is a shopping list, not a waveform" >"$d/e.wav"
+broken garbage-wav "e.wav: error:" "not a waveform libsndfile can read"
+
+d=$(mkbase nan-wav); "$MKWAVE" "$d/e.wav" float 20000 40 nan
+broken nan-wav "e.wav: error:" "is not a finite number"
+
+d=$(mkbase short-record); "$MKWAVE" "$d/e.wav" float 20000 3
+broken short-record "e.wav: error:" "ms long" "accepted: 5 ms"
+
+d=$(mkbase low-rate-range); "$MKWAVE" "$d/e.wav" float 1000 40
+broken low-rate-range "e.wav: error:" "sample rate 1000 Hz is outside"
+
+d=$(mkbase bad-channel); sed -i 's/^distance_mm = 230/distance_mm = 230\nchannel = 2/' "$d/study.ini"
+broken bad-channel "e.wav: error:" "channel = 2 but the file has 1 channel"
+
+d=$(mkbase pcm-no-scale); "$MKWAVE" "$d/e.wav" pcm16 20000 40
+broken pcm-no-scale "e.wav: error:" "need scale_mv"
+
+d=$(mkbase csv-text); printf 'time_ms,mv\n0,0.1\n0.05,zero\n' >"$d/e.csv"; sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-text "e.csv: error:" "line 3: 'zero' is not a finite number"
+
+d=$(mkbase csv-nan); awk 'BEGIN{for(i=0;i<800;i++) printf "%.2f,%s\n", i*0.05, (i==400?"NaN":"0.1")}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-nan "e.csv: error:" "not a finite number"
+
+d=$(mkbase csv-uneven); awk 'BEGIN{for(i=0;i<800;i++) printf "%.3f,0.1\n", (i<400 ? i*0.05 : i*0.06)}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-uneven "e.csv: error:" "not evenly spaced"
+
+d=$(mkbase csv-no-rate); awk 'BEGIN{for(i=0;i<800;i++) print "0.1"}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-no-rate "e.csv: error:" "needs rate_hz"
+
+d=$(mkbase csv-columns); awk 'BEGIN{for(i=0;i<800;i++) print i*0.05 ",0.1,7"}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-columns "e.csv: error:" "more than 2 columns"
+
+# the first invalid study stops `ncs check` with exit 3, after the good one
+run "stops at first invalid" 3 "unknown key 'distnce_mm'" -- check "$T/good" "$T/typo-key" "$T/good"
+grep -q "^good" "$T/out" && ok || bad "valid study listed before the invalid one"
+
+# a not-a-folder argument
+run "not a folder" 3 "not a folder" -- check "$T/good/study.ini"
+
+# warnings: a low sample rate is accepted with a warning (and -q silences it)
+d=$(mkbase low-rate); "$MKWAVE" "$d/e.wav" float 4000 40
+run "low-rate warning" 0 "low-rate/median.right.elbow: warning: sample rate 4000 Hz" -- check "$d"
+"$NCS" check -q "$d" 2>"$T/err" >/dev/null && [ ! -s "$T/err" ] && ok || bad "-q silences warnings"
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

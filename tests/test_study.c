@@ -1,0 +1,389 @@
+/* test_study.c — study.ini parsing (SPEC 1.1): the model and every refusal. */
+#include "testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = tu_tempdir();
+    /* files the parser only needs to find */
+    tu_write(dir, "a.wav", "x");
+    tu_write(dir, "b.wav", "x");
+    tu_write(dir, "c.wav", "x");
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    ck_assert_int_eq(mkdir(sub, 0777), 0);
+    tu_write(dir, "sub/d.wav", "x");
+}
+
+static void teardown(void)
+{
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static ncs_study *load(const char *ini, ncs_error *err)
+{
+    tu_write(dir, "study.ini", ini);
+    return ncs_study_load(dir, NULL, err);
+}
+
+/* Asserts a refusal with `code` at study.ini line `line` (0: no line) whose
+ * message contains `needle`. */
+static void refuse(const char *ini, ncs_status code, int line, const char *needle)
+{
+    ncs_error err;
+    ncs_study *st = load(ini, &err);
+    ck_assert_msg(st == NULL, "accepted: %s", ini);
+    ck_assert_msg(err.code == code, "code %d (%s) want %d; %s: %s", err.code,
+                  ncs_strerror(err.code), code, err.where, err.message);
+    ck_assert_msg(strstr(err.message, needle) != NULL, "message '%s' lacks '%s'",
+                  err.message, needle);
+    ck_assert_msg(strstr(err.where, "study.ini") != NULL, "where '%s'", err.where);
+    if (line > 0) {
+        char want[32];
+        snprintf(want, sizeof want, "study.ini:%d", line);
+        ck_assert_msg(strstr(err.where, want) != NULL, "where '%s' want line %d",
+                      err.where, line);
+    }
+}
+
+static const char good[] =
+    "; a comment\n"
+    "# another\n"
+    "[study]\n"
+    "id = demo-01         ; trailing comment\n"
+    "date = 2026-11-02\n"
+    "age_years = 47\n"
+    "temperature_c = 33.0 # hash comment\n"
+    "lff_hz = 5\n"
+    "polarity = inverted\n"
+    "\n"
+    "[median.right]\n"
+    "muscle = APB\n"
+    "polarity = normal\n"
+    "\n"
+    "[median.right.wrist]\n"
+    "file = a.wav\n"
+    "distance_mm = 70\n"
+    "stim_ms = 1.5\n"
+    "scale_mv = 20\n"
+    "\n"
+    "[median.right.elbow]\n"
+    "file = b.wav\n"
+    "distance_mm = 230\n"
+    "polarity = inverted\n"
+    "onset_ms = 7.1\n"
+    "peak_ms = 9.0\n"
+    "end_ms = 12.5\n"
+    "entrapment = no\n"
+    "\n"
+    "[peroneal.left.ankle]\n"
+    "file = sub/d.wav\n"
+    "distance_mm = 80\n"
+    "channel = 2\n"
+    "units = uV\n"
+    "exclude = yes\n"
+    "note = electrode came off\n";
+
+START_TEST(parses_model)
+{
+    ncs_error err;
+    ncs_study *st = load(good, &err);
+    ck_assert_msg(st != NULL, "%s: %s", err.where, err.message);
+    ck_assert_str_eq(st->id, "demo-01");
+    ck_assert_str_eq(st->date, "2026-11-02");
+    ck_assert_double_eq_tol(st->age_years, 47, 1e-9);
+    ck_assert_double_eq_tol(st->temperature_c, 33.0, 1e-9);
+    ck_assert(isnan(st->height_cm));
+    ck_assert_int_eq(st->lff_hz, 5);
+    ck_assert_uint_eq(st->n_nerves, 2);
+
+    const ncs_nerve_def *m = &st->nerves[0];
+    ck_assert_str_eq(m->id, "median.right");
+    ck_assert_str_eq(m->muscle, "APB");
+    ck_assert_double_eq_tol(m->temperature_c, 33.0, 1e-9); /* from [study] */
+    ck_assert_uint_eq(m->n_sites, 2);
+    ck_assert_str_eq(m->sites[0].name, "wrist"); /* distal first, file order */
+    ck_assert_str_eq(m->sites[1].name, "elbow");
+    ck_assert_double_eq_tol(m->sites[0].distance_mm, 70, 1e-9);
+    ck_assert_double_eq_tol(m->sites[0].stim_ms, 1.5, 1e-9);
+    ck_assert_double_eq_tol(m->sites[0].scale_mv, 20, 1e-9);
+    ck_assert_int_eq(m->sites[0].polarity, NCS_POLARITY_NORMAL);   /* nerve */
+    ck_assert_int_eq(m->sites[1].polarity, NCS_POLARITY_INVERTED); /* site */
+    ck_assert_double_eq_tol(m->sites[1].onset_ms, 7.1, 1e-9);
+    ck_assert_double_eq_tol(m->sites[1].peak_ms, 9.0, 1e-9);
+    ck_assert_double_eq_tol(m->sites[1].end_ms, 12.5, 1e-9);
+    ck_assert_int_eq(m->sites[1].entrapment, 0);
+    ck_assert_int_eq(m->sites[0].entrapment, -1);
+    ck_assert(isnan(m->sites[0].onset_ms));
+    ck_assert(isnan(m->sites[0].rate_hz));
+    ck_assert_int_eq(m->sites[0].channel, 1);
+
+    const ncs_nerve_def *f = &st->nerves[1];
+    ck_assert_str_eq(f->id, "fibular.left"); /* peroneal reported as fibular */
+    ck_assert_str_eq(f->nerve, "fibular");
+    ck_assert_ptr_null(f->muscle);
+    ck_assert_int_eq(f->sites[0].polarity, NCS_POLARITY_INVERTED); /* study */
+    ck_assert_int_eq(f->sites[0].channel, 2);
+    ck_assert_int_eq(f->sites[0].units, NCS_UNITS_UV);
+    ck_assert_int_eq(f->sites[0].exclude, 1);
+    ck_assert_str_eq(f->sites[0].note, "electrode came off");
+    ck_assert_str_eq(f->sites[0].file, "sub/d.wav");
+    ck_assert_ptr_nonnull(strstr(f->sites[0].path, "/sub/d.wav"));
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+    ncs_error err;
+    ncs_study *st = load("[ulnar.left.wrist]\nfile = a.wav\ndistance_mm = 60\n", &err);
+    ck_assert_msg(st != NULL, "%s: %s", err.where, err.message);
+    /* id defaults to the folder's name */
+    const char *base = strrchr(dir, '/') + 1;
+    ck_assert_str_eq(st->id, base);
+    ck_assert_int_eq(st->lff_hz, 2);
+    ck_assert_int_eq(st->polarity, NCS_POLARITY_NORMAL);
+    ck_assert(isnan(st->temperature_c));
+    ck_assert_uint_eq(st->n_nerves, 1);
+    ck_assert_double_eq(st->nerves[0].sites[0].stim_ms, 0.0);
+    ck_assert_int_eq(st->nerves[0].sites[0].units, NCS_UNITS_MV);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(accepts_nerve_after_sites_and_crlf)
+{
+    ncs_error err;
+    ncs_study *st = load("[median.left.wrist]\r\nfile = a.wav\r\ndistance_mm = 70\r\n"
+                         "[median.left]\r\nmuscle = APB\r\n", &err);
+    ck_assert_msg(st != NULL, "%s: %s", err.where, err.message);
+    ck_assert_str_eq(st->nerves[0].muscle, "APB");
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(not_a_study)
+{
+    ncs_error err;
+    ncs_study *st = ncs_study_load(dir, NULL, &err); /* no study.ini yet */
+    ck_assert_ptr_null(st);
+    ck_assert_int_eq(err.code, NCS_ERR_NOT_STUDY);
+    st = ncs_study_load("/nonexistent/folder", NULL, &err);
+    ck_assert_ptr_null(st);
+    ck_assert_int_eq(err.code, NCS_ERR_NOT_STUDY);
+}
+END_TEST
+
+#define SITE "[median.right.wrist]\nfile = a.wav\ndistance_mm = 70\n"
+
+START_TEST(unknown_key_suggests)
+{
+    refuse("[median.right.wrist]\nfile = a.wav\ndistnce_mm = 70\n", NCS_ERR_INI_KEY, 3,
+           "unknown key 'distnce_mm' in site section [median.right.wrist] "
+           "(did you mean 'distance_mm'?)");
+    refuse("[study]\ntemprature_c = 33\n" SITE, NCS_ERR_INI_KEY, 2,
+           "did you mean 'temperature_c'?");
+    refuse("[median.right]\nmusle = APB\n" SITE, NCS_ERR_INI_KEY, 2,
+           "did you mean 'muscle'?");
+    refuse(SITE "File = a.wav\n", NCS_ERR_INI_KEY, 4, "did you mean 'file'?");
+    refuse(SITE "zzzzzz = 1\n", NCS_ERR_INI_KEY, 4, "unknown key 'zzzzzz'");
+    refuse("[median.right]\ndistance_mm = 3\n" SITE, NCS_ERR_INI_KEY, 2,
+           "belongs in a site section");
+}
+END_TEST
+
+START_TEST(bad_sections)
+{
+    refuse("[stdy]\nid = x\n" SITE, NCS_ERR_INI_SECTION, 1,
+           "unknown section [stdy] (did you mean 'study'?)");
+    refuse("[medain.right.wrist]\nfile = a.wav\ndistance_mm = 70\n", NCS_ERR_INI_SECTION,
+           1, "unknown nerve 'medain' (did you mean 'median'?)");
+    refuse("[median.rigth.wrist]\nfile = a.wav\ndistance_mm = 70\n", NCS_ERR_INI_SECTION,
+           1, "unknown side 'rigth' in [median.rigth] (did you mean 'right'?)");
+    refuse(SITE "[median.right.Elbow]\nfile = b.wav\ndistance_mm = 200\n",
+           NCS_ERR_INI_SECTION, 4, "invalid site name 'Elbow'");
+    refuse(SITE "[median.right.elbow.x]\n", NCS_ERR_INI_SECTION, 4, "too many parts");
+    refuse(SITE "[]\n", NCS_ERR_INI_SECTION, 4, "empty section name");
+    refuse(SITE "[median.right.elbow\n", NCS_ERR_INI_SYNTAX, 4, "without closing ']'");
+    refuse("file = a.wav\n" SITE, NCS_ERR_INI_SECTION, 1, "before any section");
+}
+END_TEST
+
+START_TEST(duplicates)
+{
+    refuse(SITE "\n[median.right.wrist]\nfile = b.wav\ndistance_mm = 70\n",
+           NCS_ERR_INI_DUPLICATE, 5, "duplicate site [median.right.wrist] (first at line 1)");
+    refuse("[fibular.right.ankle]\nfile = a.wav\ndistance_mm = 80\n"
+           "[peroneal.right.ankle]\nfile = b.wav\ndistance_mm = 80\n",
+           NCS_ERR_INI_DUPLICATE, 4, "duplicate site [fibular.right.ankle]");
+    refuse(SITE "distance_mm = 71\n", NCS_ERR_INI_DUPLICATE, 4,
+           "duplicate key 'distance_mm' (first at line 3)");
+    refuse("[study]\nid = a\n[study]\n" SITE, NCS_ERR_INI_DUPLICATE, 3,
+           "duplicate section [study]");
+    refuse("[median.right]\nmuscle = APB\n[median.right]\n" SITE, NCS_ERR_INI_DUPLICATE,
+           3, "duplicate section [median.right]");
+}
+END_TEST
+
+START_TEST(missing_required)
+{
+    refuse("[median.right.wrist]\ndistance_mm = 70\n", NCS_ERR_INI_MISSING, 1,
+           "[median.right.wrist]: missing required key 'file'");
+    refuse("[median.right.wrist]\nfile = a.wav\n", NCS_ERR_INI_MISSING, 1,
+           "missing required key 'distance_mm'");
+    refuse(SITE "[median.right.elbow]\n", NCS_ERR_INI_MISSING, 4,
+           "[median.right.elbow]: missing required key 'file'");
+    refuse("[study]\nid = x\n", NCS_ERR_INI_MISSING, 0, "no nerve sections");
+    refuse(SITE "[ulnar.left]\nmuscle = ADM\n", NCS_ERR_INI_MISSING, 4,
+           "nerve [ulnar.left] has no stimulation sites");
+}
+END_TEST
+
+START_TEST(bad_values)
+{
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm = seventy\n", NCS_ERR_INI_VALUE,
+           3, "distance_mm = 'seventy' is not a number");
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm = 0\n", NCS_ERR_INI_VALUE, 3,
+           "distance_mm = 0 is out of range");
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm = -5\n", NCS_ERR_INI_VALUE, 3,
+           "out of range");
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm = 70mm\n", NCS_ERR_INI_VALUE,
+           3, "not a number");
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm = nan\n", NCS_ERR_INI_VALUE,
+           3, "not a number");
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm = 1e999\n", NCS_ERR_INI_VALUE,
+           3, "not a number");
+    refuse("[median.right.wrist]\nfile = a.wav\ndistance_mm =\n", NCS_ERR_INI_VALUE, 3,
+           "has no value");
+    refuse("[study]\nlff_hz = 3\n" SITE, NCS_ERR_INI_VALUE, 2, "expected 2, 5, 10 or 20");
+    refuse("[study]\ndate = 2026-02-30\n" SITE, NCS_ERR_INI_VALUE, 2, "not an ISO 8601");
+    refuse("[study]\ndate = 02/11/2026\n" SITE, NCS_ERR_INI_VALUE, 2, "not an ISO 8601");
+    refuse("[study]\ntemperature_c = 80\n" SITE, NCS_ERR_INI_VALUE, 2, "out of range");
+    refuse("[study]\npolarity = upside-down\n" SITE, NCS_ERR_INI_VALUE, 2,
+           "expected normal or inverted");
+    refuse("[study]\nid = ../escape\n" SITE, NCS_ERR_INI_VALUE, 2, "id = '../escape'");
+    refuse(SITE "channel = 0\n", NCS_ERR_INI_VALUE, 4, "channel = '0'");
+    refuse(SITE "channel = 1.5\n", NCS_ERR_INI_VALUE, 4, "channel");
+    refuse(SITE "units = volts\n", NCS_ERR_INI_VALUE, 4, "expected mV, uV or V");
+    refuse(SITE "exclude = maybe\n", NCS_ERR_INI_VALUE, 4, "expected yes or no");
+    refuse(SITE "rate_hz = 500\n", NCS_ERR_INI_VALUE, 4, "rate_hz = 500 is out of range");
+    refuse(SITE "scale_mv = 0\n", NCS_ERR_INI_VALUE, 4, "out of range");
+    refuse(SITE "onset_ms = 5\npeak_ms = 4\n", NCS_ERR_INI_VALUE, 5,
+           "peak_ms 4 is not after onset_ms 5");
+    refuse(SITE "peak_ms = 6\nend_ms = 6\n", NCS_ERR_INI_VALUE, 5, "end_ms 6 is not after");
+}
+END_TEST
+
+START_TEST(paths_confined)
+{
+    refuse("[median.right.wrist]\nfile = /etc/passwd\ndistance_mm = 70\n", NCS_ERR_PATH, 2,
+           "absolute path");
+    refuse("[median.right.wrist]\nfile = ../a.wav\ndistance_mm = 70\n", NCS_ERR_PATH, 2,
+           "leaves the study folder");
+    refuse("[median.right.wrist]\nfile = sub/../../x.wav\ndistance_mm = 70\n", NCS_ERR_PATH,
+           2, "leaves the study folder");
+    refuse("[median.right.wrist]\nfile = nothere.wav\ndistance_mm = 70\n", NCS_ERR_IO, 2,
+           "file 'nothere.wav' not found");
+    refuse("[median.right.wrist]\nfile = sub\ndistance_mm = 70\n", NCS_ERR_IO, 2,
+           "not a regular file");
+    char link[4200];
+    snprintf(link, sizeof link, "%s/out.wav", dir);
+    ck_assert_int_eq(symlink("/etc/hostname", link), 0);
+    refuse("[median.right.wrist]\nfile = out.wav\ndistance_mm = 70\n", NCS_ERR_PATH, 2,
+           "link that leads outside the study folder");
+    /* a link that stays inside is fine */
+    snprintf(link, sizeof link, "%s/in.wav", dir);
+    ck_assert_int_eq(symlink("a.wav", link), 0);
+    ncs_error err;
+    ncs_study *st = load("[median.right.wrist]\nfile = in.wav\ndistance_mm = 70\n", &err);
+    ck_assert_msg(st != NULL, "%s", err.message);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(hostile_text)
+{
+    /* a line over the limit */
+    size_t n = NCS_MAX_INI_LINE + 50;
+    char *big = malloc(n + 64);
+    strcpy(big, SITE "note = ");
+    size_t l = strlen(big);
+    memset(big + l, 'x', n);
+    strcpy(big + l + n, "\n");
+    refuse(big, NCS_ERR_LIMIT, 4, "the limit is");
+    free(big);
+
+    /* binary data */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/study.ini", dir);
+    FILE *f = fopen(path, "wb");
+    static const unsigned char bin[] = {'[', 's', 't', 'u', 'd', 'y', ']', '\n', 0x00, 0xff, 0x13, '\n'};
+    fwrite(bin, 1, sizeof bin, f);
+    fclose(f);
+    ncs_error err;
+    ck_assert_ptr_null(ncs_study_load(dir, NULL, &err));
+    ck_assert_int_eq(err.code, NCS_ERR_INI_SYNTAX);
+    ck_assert_ptr_nonnull(strstr(err.message, "must be a text file"));
+    ck_assert_ptr_nonnull(strstr(err.where, "study.ini:2"));
+
+    /* not key = value */
+    refuse(SITE "just some words\n", NCS_ERR_INI_SYNTAX, 4, "not a 'key = value' line");
+
+    /* too large */
+    f = fopen(path, "wb");
+    for (int i = 0; i < NCS_MAX_INI_BYTES / 10 + 10; i++)
+        fputs("; padding\n", f);
+    fclose(f);
+    ck_assert_ptr_null(ncs_study_load(dir, NULL, &err));
+    ck_assert_int_eq(err.code, NCS_ERR_LIMIT);
+}
+END_TEST
+
+START_TEST(too_many_sites)
+{
+    size_t cap = 200000;
+    char *ini = malloc(cap);
+    size_t len = 0;
+    for (int i = 0; i <= NCS_MAX_SITES; i++)
+        len += (size_t)snprintf(ini + len, cap - len,
+                                "[median.right.s%d]\nfile = a.wav\ndistance_mm = 10\n", i);
+    refuse(ini, NCS_ERR_LIMIT, 3 * NCS_MAX_SITES + 1, "more than");
+    free(ini);
+}
+END_TEST
+
+START_TEST(strerror_total)
+{
+    for (int c = 0; c < NCS_ERR__COUNT; c++)
+        ck_assert_ptr_nonnull(ncs_strerror((ncs_status)c));
+    ck_assert_str_eq(ncs_strerror((ncs_status)999), "unknown error");
+    ck_assert_str_eq(ncs_nerve_canonical("peroneal"), "fibular");
+    ck_assert_ptr_null(ncs_nerve_canonical("sciatic"));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("study");
+    TCase *t = tcase_create("parse");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, parses_model);
+    tcase_add_test(t, defaults);
+    tcase_add_test(t, accepts_nerve_after_sites_and_crlf);
+    tcase_add_test(t, not_a_study);
+    tcase_add_test(t, unknown_key_suggests);
+    tcase_add_test(t, bad_sections);
+    tcase_add_test(t, duplicates);
+    tcase_add_test(t, missing_required);
+    tcase_add_test(t, bad_values);
+    tcase_add_test(t, paths_confined);
+    tcase_add_test(t, hostile_text);
+    tcase_add_test(t, too_many_sites);
+    tcase_add_test(t, strerror_total);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+TU_RUN(suite)
