@@ -22,6 +22,7 @@
 #define NCS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -212,6 +213,142 @@ ncs_status ncs_wave_load(const ncs_site *site, const char *where,
 
 /* Frees the samples of a wave and zeroes it. Accepts NULL. */
 void ncs_wave_free(ncs_wave *wave);
+
+
+/* ------------------------------------------------------------------------ */
+/* Measurement (clean.c, markers.c) — SPEC section 2                        */
+/* ------------------------------------------------------------------------ */
+
+/* Quality flags of one site (bits of ncs_markers.flags). */
+typedef enum {
+    NCS_FLAG_NO_RESPONSE = 1u << 0,      /* no negative deflection above noise */
+    NCS_FLAG_CLIPPED = 1u << 1,          /* samples at the rails in the response */
+    NCS_FLAG_NOISY = 1u << 2,            /* noise above 10 % of the amplitude */
+    NCS_FLAG_ARTEFACT_OVERLAP = 1u << 3, /* artefact not decayed at the onset */
+    NCS_FLAG_TRUNCATED = 1u << 4,        /* negative phase runs past the record */
+    NCS_FLAG_INVERTED_SUSPECTED = 1u << 5, /* dominant first phase positive */
+    NCS_FLAG_LOW_RATE = 1u << 6,         /* sample rate below 5 kHz */
+    NCS_FLAG_EXCLUDED = 1u << 7,         /* exclude = yes in study.ini */
+    NCS_FLAG__COUNT = 8
+} ncs_flag;
+
+/* "no-response", "clipped", ... for one flag bit; NULL for other values. */
+const char *ncs_flag_name(unsigned flag);
+
+/* What was measured on one trace. Times are from the stimulus. A value that
+ * could not be measured is NAN and a flag says why. */
+typedef struct {
+    int response;          /* 0: no response (every marker NAN) */
+    double onset_ms;       /* 1 % take-off toward the negative peak */
+    double peak_ms;        /* negative peak */
+    double end_ms;         /* first return to baseline after the peak */
+    double amp_mv;         /* baseline to negative peak */
+    double p2p_mv;         /* negative peak to the largest positive peak after it */
+    double neg_dur_ms;     /* onset to end */
+    double neg_area_mvms;  /* area of the negative phase, positive */
+    double noise_uv;       /* RMS of the baseline after interference removal */
+    int manual_onset, manual_peak, manual_end; /* placed by hand in study.ini */
+    unsigned flags;        /* ncs_flag bits */
+    /* how the trace was cleaned (for reports and the curious) */
+    double baseline_mv;    /* baseline level at the stimulus */
+    double drift_mv_per_s; /* removed linear drift */
+    double mains_hz;       /* 50 or 60 when mains was found and removed, else 0 */
+    double mains_uv;       /* amplitude of the removed fundamental */
+    double artefact_end_ms;/* from the stimulus: the artefact is gone after this */
+} ncs_markers;
+
+/* An analyser holds the FFT plans and work buffers used to clean and measure
+ * traces; create one per thread. FFTW plans are made with FFTW_ESTIMATE, so
+ * results are repeatable. Returns NULL (err filled, NCS_ERR_NOMEM) on
+ * failure. */
+typedef struct ncs_analyser ncs_analyser;
+ncs_analyser *ncs_analyser_create(ncs_error *err);
+void ncs_analyser_destroy(ncs_analyser *a); /* accepts NULL */
+
+/* Cleans one trace (stimulus artefact, baseline, drift, mains with
+ * harmonics — detected, never configured) and measures it as SPEC 2 says.
+ * site supplies manual markers and `exclude` (may be NULL). When clean_mv is
+ * not NULL it receives wave->n samples of the cleaned, lightly smoothed
+ * trace in mV (for plots). Warnings for each flag are appended to warn,
+ * named by `where`. Returns NCS_OK, or NCS_ERR_NOMEM / NCS_ERR_USAGE. */
+ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *wave, const ncs_site *site,
+                       const char *where, ncs_markers *out, double *clean_mv,
+                       ncs_warnings *warn, ncs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Segments (segments.c) — SPEC section 3                                   */
+/* ------------------------------------------------------------------------ */
+
+#define NCS_INCHING_MAX_MM 30.0
+
+typedef struct {
+    const char *from, *to;     /* site names (owned by the study) */
+    double distance_mm;
+    double latency_diff_ms;    /* onset_to - onset_from */
+    double cv_m_s;             /* NAN when the latency difference is <= 0 or a
+                                  response is missing */
+    double amp_drop_pct;       /* 100 (1 - amp_p / amp_d) */
+    double area_drop_pct;
+    double dur_increase_pct;   /* 100 (dur_p / dur_d - 1) */
+    int inching;               /* distance <= 30 mm */
+    double latency_ms_per_cm;  /* inching only, else NAN */
+    double amp_drop_pct_per_cm;/* inching only, else NAN */
+} ncs_segment;
+
+/* Fills seg from the distal and proximal markers. Appends a warning (named
+ * `where`) when CV cannot be computed. */
+void ncs_segment_compute(const ncs_markers *d, const ncs_markers *p,
+                         const char *from, const char *to, double distance_mm,
+                         const char *where, ncs_segment *seg, ncs_warnings *warn);
+
+/* ------------------------------------------------------------------------ */
+/* A whole study (analyse.c) and its outputs (results_json.c, results_csv.c, */
+/* table.c)                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const ncs_site *def;   /* owned by the study */
+    double fs_hz;
+    ncs_markers m;
+    /* the cleaned trace, for reports: n samples at fs_hz from t0_ms (time of
+     * the first sample from the stimulus) */
+    size_t n;
+    double t0_ms;
+    double *clean_mv;
+} ncs_site_result;
+
+typedef struct {
+    const ncs_nerve_def *def;
+    size_t n_sites;
+    ncs_site_result *sites;
+    size_t n_segments;      /* n_sites - 1 */
+    ncs_segment *segments;
+} ncs_nerve_result;
+
+typedef struct {
+    const ncs_study *study; /* not owned */
+    size_t n_nerves;
+    ncs_nerve_result *nerves;
+    ncs_warnings warnings;  /* every warning of the analysis */
+} ncs_results;
+
+/* Loads and measures every site of every nerve and computes the segments.
+ * keep_traces: keep the cleaned traces (for reports). Returns a new results
+ * object (free with ncs_results_destroy) or NULL with err filled: the first
+ * waveform that cannot be loaded fails the study (NCS_ERR_WAVE_*, ...). */
+ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *study,
+                               int keep_traces, ncs_error *err);
+void ncs_results_destroy(ncs_results *r); /* accepts NULL */
+
+/* results.json (SPEC 7.1) as a new string the caller frees; settings is a
+ * JSON object text to embed (may be NULL). NULL on no memory. */
+char *ncs_results_json(const ncs_results *r, const char *settings_json);
+
+/* results.csv (SPEC 7.1): one row per site with the segment ending there. */
+ncs_status ncs_results_csv(const ncs_results *r, FILE *f);
+
+/* The per-nerve table a technician reads, as an EMG machine prints it. */
+ncs_status ncs_results_table(const ncs_results *r, FILE *f);
 
 /* ------------------------------------------------------------------------ */
 /* Versions                                                                 */

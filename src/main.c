@@ -1,12 +1,19 @@
 /* main.c — the `ncs` command: arguments in, library calls, exit codes out.
  * Results go to stdout, diagnostics to stderr as
  * "ncs: <where>: error|warning: <message>" (SPEC 6). */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "ncs.h"
 
@@ -21,6 +28,8 @@ enum {
 typedef struct {
     int quiet;
     int help;
+    int json;
+    const char *out;
 } options;
 
 typedef struct command {
@@ -29,6 +38,7 @@ typedef struct command {
     const char *args;
     const char *summary;
     const char *help; /* the rest of `ncs help NAME` */
+    int takes_out;    /* accepts -o/--out */
 } command;
 
 static const command commands[];
@@ -85,11 +95,13 @@ static int exit_for(ncs_status s)
 
 /* ---- option parsing ------------------------------------------------------ */
 
-enum { OPT_HELP = 'h', OPT_QUIET = 'q' };
+enum { OPT_HELP = 'h', OPT_QUIET = 'q', OPT_OUT = 'o', OPT_JSON = 256 };
 
 static const struct option long_opts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -100,8 +112,26 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+hq", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hqo:", long_opts, NULL)) != -1) {
         switch (c) {
+        case OPT_OUT:
+            if (!cmd->takes_out) {
+                fprintf(stderr, "ncs %s: option '-o/--out' does not apply here\n"
+                                "Try 'ncs help %s' for more information.\n",
+                        cmd->name, cmd->name);
+                return -1;
+            }
+            o->out = optarg;
+            break;
+        case OPT_JSON:
+            if (strcmp(cmd->name, "analyse") != 0) {
+                fprintf(stderr, "ncs %s: option '--json' applies to analyse only\n"
+                                "Try 'ncs help %s' for more information.\n",
+                        cmd->name, cmd->name);
+                return -1;
+            }
+            o->json = 1;
+            break;
         case OPT_HELP:
             o->help = 1;
             break;
@@ -109,7 +139,10 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             o->quiet = 1;
             break;
         default:
-            if (optopt)
+            if (c == ':' || (optopt && strchr("o", optopt)))
+                fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name,
+                        argv[optind - 1]);
+            else if (optopt)
                 fprintf(stderr, "ncs %s: unknown option '-%c'\n", cmd->name, optopt);
             else
                 fprintf(stderr, "ncs %s: unknown option '%s'\n", cmd->name,
@@ -204,6 +237,369 @@ static int cmd_check(const command *cmd, int argc, char **argv, options *o)
     return EXIT_OK;
 }
 
+/* ---- writing outputs: temporary name, then rename ------------------------ */
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    struct stat sb;
+    return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+}
+
+typedef int (*writer_fn)(FILE *f, const void *ctx);
+
+/* Writes dir/name through a temporary file renamed into place, so a reader
+ * (or an interrupted run) never sees half a file. Prints the error. */
+static int write_atomic(const char *dir, const char *name, writer_fn fn, const void *ctx)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        diag(path, "error", strerror(errno));
+        return EXIT_OUTPUT;
+    }
+    int bad = fn(f, ctx) != 0;
+    bad |= ferror(f) != 0;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        diag(path, "error", bad ? "write error" : strerror(errno));
+        unlink(tmp);
+        return EXIT_OUTPUT;
+    }
+    return EXIT_OK;
+}
+
+static int put_string(FILE *f, const void *ctx)
+{
+    return fputs((const char *)ctx, f) < 0 || fputc('\n', f) == EOF;
+}
+
+static int put_csv(FILE *f, const void *ctx)
+{
+    return ncs_results_csv((const ncs_results *)ctx, f) != NCS_OK;
+}
+
+static const char settings_json[] =
+    "{\"onset_level_pct\": 1, \"smoothing_sigma_ms\": 0.08, "
+    "\"interference\": \"artefact, baseline, drift and mains detected and "
+    "subtracted\", \"keep_traces\": false}";
+
+/* Loads, analyses and (optionally) writes one study. Prints its errors.
+ * *id_out receives the study id (for batch), caller frees. */
+static int analyse_one(ncs_analyser *an, const char *dir, const options *o,
+                       const char *out_dir, int print_table, ncs_error *err_out,
+                       char **id_out)
+{
+    ncs_error err;
+    ncs_warnings warn = {0};
+    ncs_study *st = ncs_study_load(dir, &warn, &err);
+    print_warnings(&warn, o);
+    ncs_warnings_free(&warn);
+    if (!st) {
+        print_error(&err);
+        if (err_out)
+            *err_out = err;
+        return exit_for(err.code);
+    }
+    if (id_out)
+        *id_out = strdup(st->id);
+    ncs_results *r = ncs_analyse_study(an, st, 0, &err);
+    if (!r) {
+        print_error(&err);
+        if (err_out)
+            *err_out = err;
+        ncs_study_destroy(st);
+        return exit_for(err.code);
+    }
+    print_warnings(&r->warnings, o);
+    int rc = EXIT_OK;
+    char *json = ncs_results_json(r, settings_json);
+    if (!json) {
+        diag(dir, "error", "out of memory");
+        rc = EXIT_OUTPUT;
+    }
+    if (rc == EXIT_OK && print_table) {
+        if (o->json)
+            printf("%s\n", json);
+        else
+            ncs_results_table(r, stdout);
+    }
+    if (rc == EXIT_OK && out_dir) {
+        if (mkdir_p(out_dir) != 0) {
+            diag(out_dir, "error", strerror(errno));
+            rc = EXIT_OUTPUT;
+        } else {
+            rc = write_atomic(out_dir, "results.json", put_string, json);
+            if (rc == EXIT_OK)
+                rc = write_atomic(out_dir, "results.csv", put_csv, r);
+        }
+        if (rc != EXIT_OK && err_out) {
+            err_out->code = NCS_ERR_OUTPUT;
+            snprintf(err_out->where, sizeof err_out->where, "%s", out_dir);
+            snprintf(err_out->message, sizeof err_out->message,
+                     "cannot write the results");
+        }
+    }
+    free(json);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+    return rc;
+}
+
+static int print_command_help(const command *h)
+{
+    printf("usage: ncs %s %s\n\n%s\n\n%s", h->name, h->args, h->summary, h->help);
+    return EXIT_OK;
+}
+
+static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
+{
+    int first = parse_options(cmd, argc, argv, o);
+    if (first < 0)
+        return EXIT_USAGE;
+    if (o->help)
+        return print_command_help(cmd);
+    if (first >= argc)
+        return usage_error(cmd->name, "analyse: no study folder given%s", "");
+    if (argc - first > 1)
+        return usage_error(cmd->name, "analyse: one study at a time ('%s' is extra); "
+                           "use 'ncs batch' for many", argv[first + 1]);
+    ncs_error err;
+    ncs_analyser *an = ncs_analyser_create(&err);
+    if (!an) {
+        print_error(&err);
+        return EXIT_OUTPUT;
+    }
+    int rc = analyse_one(an, argv[first], o, o->out, 1, NULL, NULL);
+    ncs_analyser_destroy(an);
+    return rc;
+}
+
+/* ---- batch --------------------------------------------------------------- */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strvec;
+
+static int strvec_push(strvec *s, const char *x)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    return (s->v[s->n++] = strdup(x)) ? 0 : -1;
+}
+
+static void strvec_free(strvec *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
+static strvec *found_studies;
+
+static int collect(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (type == FTW_F) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        if (strcmp(base, "study.ini") == 0) {
+            size_t len = (size_t)(base - path);
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%.*s", len > 1 ? (int)len - 1 : 1, path);
+            if (strvec_push(found_studies, dir))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct {
+    strvec *ids, *dirs, *errors;
+    const char *root;
+    size_t ok;
+} batch_summary;
+
+static int put_batch_json(FILE *f, const void *ctx)
+{
+    const batch_summary *b = ctx;
+    json_t *o = json_object();
+    json_object_set_new(o, "schema", json_string("ncs-batch/1"));
+    json_object_set_new(o, "ncs_version", json_string(NCS_VERSION));
+    json_object_set_new(o, "root", json_string(b->root));
+    json_object_set_new(o, "studies", json_integer((json_int_t)(b->ok + b->errors->n / 2)));
+    json_object_set_new(o, "succeeded", json_integer((json_int_t)b->ok));
+    json_object_set_new(o, "failed", json_integer((json_int_t)(b->errors->n / 2)));
+    json_object_set_new(o, "settings", json_loads(settings_json, 0, NULL));
+    json_t *fl = json_array();
+    for (size_t i = 0; i + 1 < b->errors->n; i += 2) {
+        json_t *e = json_object();
+        json_object_set_new(e, "path", json_string(b->errors->v[i]));
+        json_object_set_new(e, "error", json_string(b->errors->v[i + 1]));
+        json_array_append_new(fl, e);
+    }
+    json_object_set_new(o, "failed_studies", fl);
+    int rc = json_dumpf(o, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    fputc('\n', f);
+    json_decref(o);
+    return rc;
+}
+
+/* summary.csv: one row per segment of every study that succeeded */
+static int put_summary(FILE *f, const void *ctx)
+{
+    const batch_summary *b = ctx;
+    fputs("study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,"
+          "dur_increase_pct\n", f);
+    for (size_t i = 0; i < b->ids->n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s", b->dirs->v[i]);
+        json_error_t je;
+        json_t *r = json_load_file(path, 0, &je);
+        if (!r)
+            continue;
+        size_t ni;
+        json_t *n;
+        json_array_foreach(json_object_get(r, "nerves"), ni, n) {
+            size_t gi;
+            json_t *g;
+            json_array_foreach(json_object_get(n, "segments"), gi, g) {
+                fprintf(f, "%s,%s,%s-%s", b->ids->v[i],
+                        json_string_value(json_object_get(n, "id")),
+                        json_string_value(json_object_get(g, "from")),
+                        json_string_value(json_object_get(g, "to")));
+                static const char *const keys[] = {"distance_mm", "cv_m_s",
+                    "amp_drop_pct", "area_drop_pct", "dur_increase_pct"};
+                for (int k = 0; k < 5; k++) {
+                    json_t *v = json_object_get(g, keys[k]);
+                    if (json_is_number(v))
+                        fprintf(f, ",%.1f", json_number_value(v));
+                    else
+                        fputs(",", f);
+                }
+                fputc('\n', f);
+            }
+        }
+        json_decref(r);
+    }
+    return 0;
+}
+
+static int cmd_batch(const command *cmd, int argc, char **argv, options *o)
+{
+    int first = parse_options(cmd, argc, argv, o);
+    if (first < 0)
+        return EXIT_USAGE;
+    if (o->help)
+        return print_command_help(cmd);
+    if (first >= argc)
+        return usage_error(cmd->name, "batch: no root folder given%s", "");
+    if (argc - first > 1)
+        return usage_error(cmd->name, "batch: one root folder ('%s' is extra)",
+                           argv[first + 1]);
+    if (!o->out)
+        return usage_error(cmd->name, "batch: no output folder given (-o OUT)%s", "");
+    const char *root = argv[first];
+    struct stat sb;
+    if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        diag(root, "error", "not a folder");
+        return EXIT_INPUT;
+    }
+    strvec studies = {0};
+    found_studies = &studies;
+    if (nftw(root, collect, 32, FTW_PHYS) != 0) {
+        diag(root, "error", "cannot walk the folder");
+        strvec_free(&studies);
+        return EXIT_INPUT;
+    }
+    qsort(studies.v, studies.n, sizeof *studies.v, cmp_str);
+    if (mkdir_p(o->out) != 0) {
+        diag(o->out, "error", strerror(errno));
+        strvec_free(&studies);
+        return EXIT_OUTPUT;
+    }
+    ncs_error err;
+    ncs_analyser *an = ncs_analyser_create(&err);
+    if (!an) {
+        strvec_free(&studies);
+        return EXIT_OUTPUT;
+    }
+    strvec ids = {0}, dirs = {0}, errors = {0};
+    batch_summary b = {.ids = &ids, .dirs = &dirs, .errors = &errors, .root = root};
+    for (size_t i = 0; i < studies.n; i++) {
+        ncs_error e;
+        ncs_error_clear(&e);
+        char *id = NULL;
+        /* the output folder is named by the study's id: load it first */
+        ncs_study *st = ncs_study_load(studies.v[i], NULL, &e);
+        char out_dir[4096];
+        int rc;
+        if (!st) {
+            print_error(&e);
+            rc = EXIT_INPUT;
+        } else {
+            snprintf(out_dir, sizeof out_dir, "%s/%s", o->out, st->id);
+            ncs_study_destroy(st);
+            rc = analyse_one(an, studies.v[i], o, out_dir, 0, &e, &id);
+        }
+        if (rc == EXIT_OK) {
+            char rp[4200];
+            snprintf(rp, sizeof rp, "%s/results.json", out_dir);
+            strvec_push(&ids, id);
+            strvec_push(&dirs, rp);
+            b.ok++;
+        } else {
+            char msg[2200];
+            snprintf(msg, sizeof msg, "%s: %s", e.where, e.message);
+            strvec_push(&errors, studies.v[i]);
+            strvec_push(&errors, msg);
+        }
+        free(id);
+    }
+    ncs_analyser_destroy(an);
+    int rc = write_atomic(o->out, "summary.csv", put_summary, &b);
+    if (rc == EXIT_OK)
+        rc = write_atomic(o->out, "batch.json", put_batch_json, &b);
+    if (!o->quiet)
+        fprintf(stderr, "ncs: batch: %zu studies, %zu analysed, %zu failed\n", studies.n,
+                b.ok, errors.n / 2);
+    size_t failed = errors.n / 2;
+    strvec_free(&studies);
+    strvec_free(&ids);
+    strvec_free(&dirs);
+    strvec_free(&errors);
+    if (rc != EXIT_OK)
+        return rc;
+    return failed ? EXIT_BATCH_FAILED : EXIT_OK;
+}
+
 /* ---- help, version ------------------------------------------------------- */
 
 static const char exit_help[] =
@@ -254,13 +650,27 @@ static void print_version(void)
 }
 
 static const command commands[] = {
+    {"analyse", cmd_analyse, "[options] STUDY",
+     "Measure every trace and segment of one study; a table per nerve on stdout.",
+     "Options:\n"
+     "  --json        results.json on stdout instead of the table\n"
+     "  -o, --out DIR also write DIR/results.json and DIR/results.csv\n"
+     "  -q, --quiet   no warnings\n", 1},
+    {"batch", cmd_batch, "[options] ROOT -o OUT",
+     "Analyse every study folder under ROOT (every folder holding a study.ini).",
+     "Writes OUT/<study-id>/results.json and results.csv per study, OUT/summary.csv\n"
+     "(one row per segment) and OUT/batch.json (counts, failed studies and why).\n"
+     "A study that fails is recorded and the batch goes on; exit 1 at the end.\n"
+     "Options:\n"
+     "  -o, --out OUT output folder (required)\n"
+     "  -q, --quiet   no warnings\n", 1},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
      "samples and the range in mV. Stops at the first invalid study with exit 3\n"
-     "and a message naming the file, line or trace and what is wrong.\n"},
-    {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", ""},
-    {NULL, NULL, NULL, NULL, NULL},
+     "and a message naming the file, line or trace and what is wrong.\n", 0},
+    {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", "", 0},
+    {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
 int main(int argc, char **argv)

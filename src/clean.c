@@ -1,0 +1,546 @@
+/* clean.c — one trace cleaned for measurement, without filtering the CMAP.
+ *
+ * Every interference is removed by fitting a model of it and subtracting the
+ * model, never by a filter over the response: a notch or high-pass rings
+ * into the onset and changes the area, a subtracted model does not.
+ *   1. baseline: median of the pre-stimulus samples (or of the record's tail
+ *      when there is less than 1 ms of them);
+ *   2. where the response lies (roughly), so it can be kept out of step 3;
+ *   3. baseline, linear drift and mains (50 or 60 Hz with its 2nd and 3rd
+ *      harmonics) fitted by least squares on the quiet samples only —
+ *      before the stimulus and after the response has died away. Mains is
+ *      kept only when it explains significantly more than the baseline
+ *      alone (F-test), and its frequency is the one that explains more;
+ *   4. the stimulus artefact: A e^(-t/tau) fitted to the decay after the
+ *      stimulus and subtracted; the search for the response starts where
+ *      the fitted artefact has fallen below the noise.
+ * Markers are then found on a zero-phase Gaussian-smoothed copy (FFTW), which
+ * lowers white noise without moving a peak or a crossing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fftw3.h>
+
+#include "clean.h"
+#include "internal.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define SMOOTH_MS 0.08      /* sigma of the marker-finding smoothing */
+#define ROUGH_SMOOTH_MS 0.2 /* sigma for locating the response roughly */
+
+struct ncs_analyser {
+    size_t m;            /* FFT length the plans are made for */
+    double *buf;
+    fftw_complex *spec;
+    fftw_plan fwd, inv;
+};
+
+ncs_analyser *ncs_analyser_create(ncs_error *err)
+{
+    ncs_analyser *a = calloc(1, sizeof *a);
+    if (!a)
+        ncs_fail(err, NCS_ERR_NOMEM, "", "out of memory");
+    return a;
+}
+
+static void drop_plans(ncs_analyser *a)
+{
+    if (a->fwd)
+        fftw_destroy_plan(a->fwd);
+    if (a->inv)
+        fftw_destroy_plan(a->inv);
+    fftw_free(a->buf);
+    fftw_free(a->spec);
+    a->fwd = a->inv = NULL;
+    a->buf = NULL;
+    a->spec = NULL;
+    a->m = 0;
+}
+
+void ncs_analyser_destroy(ncs_analyser *a)
+{
+    if (!a)
+        return;
+    drop_plans(a);
+    free(a);
+}
+
+/* Plans for length m, reusing the last ones when the length is the same
+ * (a study's traces usually share one). */
+static int plan_for(ncs_analyser *a, size_t m)
+{
+    if (a->m == m)
+        return 0;
+    drop_plans(a);
+    a->buf = fftw_malloc(m * sizeof *a->buf);
+    a->spec = fftw_malloc((m / 2 + 1) * sizeof *a->spec);
+    if (!a->buf || !a->spec)
+        return -1;
+    a->fwd = fftw_plan_dft_r2c_1d((int)m, a->buf, a->spec, FFTW_ESTIMATE);
+    a->inv = fftw_plan_dft_c2r_1d((int)m, a->spec, a->buf, FFTW_ESTIMATE);
+    if (!a->fwd || !a->inv)
+        return -1;
+    a->m = m;
+    return 0;
+}
+
+/* Zero-phase Gaussian smoothing with sigma in samples; the ends are
+ * mirrored so they do not wrap around. */
+static int gauss_smooth(ncs_analyser *a, const double *in, double *out, size_t n,
+                        double sigma)
+{
+    if (sigma < 0.3 || n < 4) {
+        memcpy(out, in, n * sizeof *out);
+        return 0;
+    }
+    size_t p = (size_t)ceil(5.0 * sigma) + 1;
+    if (p > n - 1)
+        p = n - 1;
+    size_t m = n + 2 * p;
+    if (plan_for(a, m))
+        return -1;
+    for (size_t j = 0; j < m; j++) {
+        long k = (long)j - (long)p;
+        if (k < 0)
+            k = -k;
+        if (k >= (long)n)
+            k = 2 * ((long)n - 1) - k;
+        a->buf[j] = in[k];
+    }
+    fftw_execute(a->fwd);
+    double c = -2.0 * M_PI * M_PI * sigma * sigma / ((double)m * (double)m);
+    for (size_t f = 0; f <= m / 2; f++) {
+        double g = exp(c * (double)f * (double)f) / (double)m;
+        a->spec[f][0] *= g;
+        a->spec[f][1] *= g;
+    }
+    fftw_execute(a->inv);
+    memcpy(out, a->buf + p, n * sizeof *out);
+    return 0;
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Median of x[i0..i1) (scratch is overwritten). */
+static double median_of(const double *x, size_t i0, size_t i1, double *scratch)
+{
+    size_t k = i1 - i0;
+    if (k == 0)
+        return 0.0;
+    memcpy(scratch, x + i0, k * sizeof *scratch);
+    qsort(scratch, k, sizeof *scratch, cmp_double);
+    return k % 2 ? scratch[k / 2] : 0.5 * (scratch[k / 2 - 1] + scratch[k / 2]);
+}
+
+/* Robust white-noise estimate from first differences over [i0, i1):
+ * insensitive to slow signals (drift, mains, the CMAP's slow parts). */
+static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
+{
+    if (i1 < i0 + 8)
+        return 0.0;
+    size_t k = 0;
+    for (size_t i = i0 + 1; i < i1; i++)
+        scratch[k++] = fabs(x[i] - x[i - 1]);
+    qsort(scratch, k, sizeof *scratch, cmp_double);
+    double mad = scratch[k / 2];
+    return 1.4826 * mad / sqrt(2.0);
+}
+
+/* ---- least squares on the quiet samples ---------------------------------- */
+
+#define MAXP 8
+
+static int solve(double A[MAXP][MAXP], double *b, int k)
+{
+    for (int c = 0; c < k; c++) {
+        int piv = c;
+        for (int r = c + 1; r < k; r++)
+            if (fabs(A[r][c]) > fabs(A[piv][c]))
+                piv = r;
+        if (fabs(A[piv][c]) < 1e-12)
+            return -1;
+        if (piv != c) {
+            for (int j = 0; j < k; j++) {
+                double t = A[c][j];
+                A[c][j] = A[piv][j];
+                A[piv][j] = t;
+            }
+            double t = b[c];
+            b[c] = b[piv];
+            b[piv] = t;
+        }
+        for (int r = c + 1; r < k; r++) {
+            double f = A[r][c] / A[c][c];
+            for (int j = c; j < k; j++)
+                A[r][j] -= f * A[c][j];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int c = k - 1; c >= 0; c--) {
+        for (int j = c + 1; j < k; j++)
+            b[c] -= A[c][j] * b[j];
+        b[c] /= A[c][c];
+    }
+    return 0;
+}
+
+typedef struct {
+    int slope;       /* include a linear term */
+    double f_hz;     /* mains fundamental, 0 for none */
+    double tc, tspan;/* centre and half-span of the quiet times, s */
+} basis_def;
+
+static int basis(const basis_def *d, double t_s, double *phi)
+{
+    int k = 0;
+    phi[k++] = 1.0;
+    if (d->slope)
+        phi[k++] = (t_s - d->tc) / d->tspan;
+    if (d->f_hz > 0)
+        for (int h = 1; h <= 3; h++) {
+            double w = 2.0 * M_PI * h * d->f_hz * t_s;
+            phi[k++] = cos(w);
+            phi[k++] = sin(w);
+        }
+    return k;
+}
+
+/* Fits the basis to x on the quiet samples; returns the residual sum of
+ * squares (or -1 when singular) and the coefficients in coef. */
+static double fit(const basis_def *d, const double *x, const unsigned char *quiet,
+                  size_t n, double dt_s, double t0_s, double *coef, int *kout)
+{
+    double A[MAXP][MAXP] = {{0}}, b[MAXP] = {0}, phi[MAXP];
+    int k = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!quiet[i])
+            continue;
+        k = basis(d, t0_s + (double)i * dt_s, phi);
+        for (int r = 0; r < k; r++) {
+            b[r] += phi[r] * x[i];
+            for (int c = 0; c < k; c++)
+                A[r][c] += phi[r] * phi[c];
+        }
+        m++;
+    }
+    if (m < (size_t)k + 4 || solve(A, b, k))
+        return -1.0;
+    double rss = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!quiet[i])
+            continue;
+        basis(d, t0_s + (double)i * dt_s, phi);
+        double v = 0.0;
+        for (int r = 0; r < k; r++)
+            v += b[r] * phi[r];
+        rss += (x[i] - v) * (x[i] - v);
+    }
+    memcpy(coef, b, (size_t)k * sizeof *coef);
+    *kout = k;
+    return rss;
+}
+
+/* ---- the stimulus artefact ----------------------------------------------- */
+
+/* Fits A e^(-t/tau) to the decay after the stimulus. Sets *end_ms to where
+ * the artefact has fallen to 2 sigma. Returns 1 when a model was fitted
+ * (amp, tau set), 0 otherwise. */
+static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
+                        double *amp, double *tau, double *end_ms)
+{
+    size_t n = c->n;
+    size_t i0 = (size_t)ceil(-c->t0_ms / c->dt_ms - 1e-9); /* first t >= 0 */
+    *amp = 0.0;
+    *tau = 0.0;
+    *end_ms = 0.1;
+    if (i0 >= n)
+        return 0;
+    double thr = 4.0 * sigma + 1e-6;
+    /* the artefact's largest sample within 0.25 ms of the stimulus */
+    size_t j0 = i0;
+    for (size_t i = i0; i < n && ncs_clean_t(c, (double)i) <= 0.25; i++)
+        if (fabs(x[i]) > fabs(x[j0]))
+            j0 = i;
+    if (fabs(x[j0]) < thr) {
+        *end_ms = ncs_clean_t(c, (double)i0) + 0.1;
+        return 0;
+    }
+    double sign = x[j0] > 0 ? 1.0 : -1.0;
+    /* the monotonic decay from j0: stop at the noise, a rise, or 1.5 ms */
+    double st = 0, sy = 0, stt = 0, sty = 0;
+    int m = 0;
+    size_t last = j0;
+    double prev = fabs(x[j0]);
+    for (size_t i = j0; i < n; i++) {
+        double t = ncs_clean_t(c, (double)i);
+        double v = sign * x[i];
+        if (t > 1.5 || v < thr || v > prev + 3.0 * sigma)
+            break;
+        double ly = log(v);
+        st += t;
+        sy += ly;
+        stt += t * t;
+        sty += t * ly;
+        m++;
+        last = i;
+        prev = v < prev ? v : prev;
+    }
+    double t_last = ncs_clean_t(c, (double)last);
+    *end_ms = t_last + c->dt_ms;
+    if (m < 3)
+        return 0;
+    double den = m * stt - st * st;
+    if (den <= 0)
+        return 0;
+    double slope = (m * sty - st * sy) / den;
+    double icpt = (sy - slope * st) / m;
+    if (!(slope < 0))
+        return 0;
+    double tt = -1.0 / slope;
+    if (tt < 0.01 || tt > 3.0)
+        return 0;
+    *tau = tt;
+    *amp = sign * exp(icpt);
+    double fall = tt * log(fabs(*amp) / (2.0 * sigma + 1e-6));
+    if (fall > *end_ms)
+        *end_ms = fall;
+    if (*end_ms > 3.0)
+        *end_ms = t_last + c->dt_ms > 3.0 ? t_last + c->dt_ms : 3.0;
+    return 1;
+}
+
+/* ---- the whole cleaning -------------------------------------------------- */
+
+void ncs_clean_free(ncs_clean *c)
+{
+    if (!c)
+        return;
+    free(c->x);
+    free(c->s);
+    c->x = c->s = NULL;
+}
+
+ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
+{
+    memset(c, 0, sizeof *c);
+    size_t n = w->n;
+    c->n = n;
+    c->fs_hz = w->fs_hz;
+    c->dt_ms = 1000.0 / w->fs_hz;
+    c->t0_ms = -w->stim_ms;
+    c->x = malloc(n * sizeof *c->x);
+    c->s = malloc(n * sizeof *c->s);
+    double *scratch = malloc(n * sizeof *scratch);
+    unsigned char *quiet = calloc(n, 1);
+    ncs_status rc = NCS_ERR_NOMEM;
+    if (!c->x || !c->s || !scratch || !quiet)
+        goto out;
+    memcpy(c->x, w->mv, n * sizeof *c->x);
+    double *x = c->x;
+
+    /* 1. first baseline and noise */
+    size_t n_pre = 0;
+    while (n_pre < n && ncs_clean_t(c, (double)n_pre) < -0.05)
+        n_pre++;
+    double pre_ms = (double)n_pre * c->dt_ms;
+    size_t tail0 = n - n / 4;
+    double base0 = pre_ms >= 1.0 ? median_of(x, 0, n_pre, scratch)
+                                 : median_of(x, tail0, n, scratch);
+    for (size_t i = 0; i < n; i++)
+        x[i] -= base0;
+    double sigma0 = pre_ms >= 1.0 ? diff_noise(x, 0, n_pre, scratch)
+                                  : diff_noise(x, tail0, n, scratch);
+
+    /* 2. where the artefact ends and the response lies, roughly */
+    double art_amp, art_tau, art_end;
+    fit_artefact(c, x, sigma0, &art_amp, &art_tau, &art_end);
+    size_t i_art = 0;
+    while (i_art < n && ncs_clean_t(c, (double)i_art) < art_end)
+        i_art++;
+    if (gauss_smooth(a, x, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms))
+        goto out;
+    double *s0 = c->s;
+    size_t ip = i_art < n ? i_art : n - 1;
+    for (size_t i = i_art; i < n; i++)
+        if (s0[i] < s0[ip])
+            ip = i;
+    double a0 = -s0[ip];
+
+    /* quiet samples: before the stimulus, and after the response has died */
+    size_t tail_start = n;
+    for (size_t i = 0; i < n_pre; i++)
+        quiet[i] = 1;
+    if (a0 > 6.0 * sigma0) {
+        size_t ie = ip;
+        while (ie < n && s0[ie] < 0)
+            ie++;
+        size_t ipos = ie;
+        for (size_t i = ie; i < n; i++)
+            if (s0[i] > s0[ipos])
+                ipos = i;
+        /* the positive phase decays slowly: wait until it is within the
+         * noise, then a little longer; when that leaves too little of the
+         * record, settle for less */
+        size_t min_tail = (size_t)(3.0 / c->dt_ms);
+        size_t iq = n;
+        for (int pass = 0; pass < 2; pass++) {
+            double lim = pass == 0 ? fmax(0.005 * a0, 2.0 * sigma0)
+                                   : fmax(0.01 * a0, 3.0 * sigma0);
+            size_t j = ipos;
+            while (j < n && fabs(s0[j]) > lim)
+                j++;
+            j += (size_t)((pass == 0 ? 5.0 : 3.0) / c->dt_ms);
+            iq = j;
+            if (j + min_tail <= n)
+                break;
+        }
+        for (size_t i = iq; i < n; i++)
+            quiet[i] = 1;
+        if (iq < n)
+            tail_start = iq;
+        {
+            /* the quiet interval between the artefact and the response */
+            size_t ion = ip;
+            double lo = fmax(0.05 * a0, 4.0 * sigma0);
+            while (ion > i_art && s0[ion] < -lo)
+                ion--;
+            size_t back = (size_t)(0.5 / c->dt_ms);
+            ion = ion > i_art + back ? ion - back : i_art;
+            for (size_t i = i_art; i < ion; i++)
+                quiet[i] = 1;
+        }
+    } else {
+        for (size_t i = i_art; i < n; i++)
+            quiet[i] = 1;
+        tail_start = i_art;
+    }
+    /* a slope and mains need quiet samples on both sides of the response;
+     * fitted on one side they would be extrapolated under it */
+    size_t before = 0, after = 0;
+    for (size_t i = 0; i < n; i++)
+        if (quiet[i])
+        {
+            if (i < tail_start)
+                before++;
+            else
+                after++;
+        }
+    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
+
+    /* 3. baseline, drift and mains on the quiet samples */
+    size_t nq = 0, qfirst = n, qlast = 0;
+    for (size_t i = 0; i < n; i++)
+        if (quiet[i]) {
+            nq++;
+            if (i < qfirst)
+                qfirst = i;
+            qlast = i;
+        }
+    c->n_quiet = nq;
+    double dt_s = c->dt_ms / 1000.0, t0_s = c->t0_ms / 1000.0;
+    if (nq >= 16) {
+        double ta = t0_s + (double)qfirst * dt_s, tb = t0_s + (double)qlast * dt_s;
+        double span_ms = (tb - ta) * 1000.0;
+        basis_def best = {.slope = both_sides && span_ms >= 8.0, .f_hz = 0,
+                          .tc = 0.5 * (ta + tb), .tspan = 0.5 * (tb - ta) + 1e-9};
+        double coef[MAXP], bcoef[MAXP];
+        int k, bk;
+        double rss0 = fit(&best, x, quiet, n, dt_s, t0_s, bcoef, &bk);
+        if (rss0 >= 0 && both_sides && span_ms >= 8.0) {
+            double best_rss = rss0;
+            for (int f = 50; f <= 60; f += 10) {
+                basis_def d = best;
+                d.f_hz = f;
+                double rss = fit(&d, x, quiet, n, dt_s, t0_s, coef, &k);
+                if (rss < 0)
+                    continue;
+                double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
+                if (F > 12.0 && rss < best_rss) {
+                    best_rss = rss;
+                    best.f_hz = f;
+                    memcpy(bcoef, coef, sizeof coef);
+                    bk = k;
+                }
+            }
+        }
+        if (rss0 >= 0) {
+            double phi[MAXP];
+            for (size_t i = 0; i < n; i++) {
+                basis(&best, t0_s + (double)i * dt_s, phi);
+                double v = 0.0;
+                for (int r = 0; r < bk; r++)
+                    v += bcoef[r] * phi[r];
+                x[i] -= v;
+            }
+            basis(&best, 0.0, phi);
+            double at0 = 0.0;
+            for (int r = 0; r < bk; r++)
+                at0 += bcoef[r] * phi[r];
+            c->baseline_mv = base0 + at0;
+            c->drift_mv_per_s = best.slope ? bcoef[1] / best.tspan : 0.0;
+            c->mains_hz = best.f_hz;
+            if (best.f_hz > 0) {
+                int o = best.slope ? 2 : 1;
+                c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);
+            }
+        } else {
+            c->baseline_mv = base0;
+        }
+    } else {
+        c->baseline_mv = base0;
+    }
+
+    /* 4. the artefact again, on the cleaned trace, and subtracted */
+    double sig_q = pre_ms >= 1.0 ? diff_noise(x, 0, n_pre, scratch) : sigma0;
+    if (sig_q <= 0)
+        sig_q = sigma0;
+    if (fit_artefact(c, x, sig_q, &art_amp, &art_tau, &art_end)) {
+        c->art_amp_mv = art_amp;
+        c->art_tau_ms = art_tau;
+        for (size_t i = 0; i < n; i++) {
+            double t = ncs_clean_t(c, (double)i);
+            if (t >= 0)
+                x[i] -= art_amp * exp(-t / art_tau);
+        }
+    }
+    c->art_end_ms = art_end;
+    c->i_search = 0;
+    while (c->i_search < n && ncs_clean_t(c, (double)c->i_search) < art_end)
+        c->i_search++;
+    /* what lies between the stimulus and the artefact's end is artefact */
+    for (size_t i = 0; i < c->i_search; i++)
+        if (ncs_clean_t(c, (double)i) >= -0.05)
+            x[i] = 0.0;
+
+    /* 5. the smoothed copy and the noise levels */
+    if (gauss_smooth(a, x, c->s, n, SMOOTH_MS / c->dt_ms))
+        goto out;
+    double e = 0.0, es = 0.0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (quiet[i]) {
+            e += x[i] * x[i];
+            es += c->s[i] * c->s[i];
+            m++;
+        }
+    c->sigma_mv = m ? sqrt(e / (double)m) : sigma0;
+    c->sigma_s_mv = m ? sqrt(es / (double)m) : sigma0;
+    rc = NCS_OK;
+out:
+    free(scratch);
+    free(quiet);
+    if (rc != NCS_OK)
+        ncs_clean_free(c);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* clean.h — what clean.c hands markers.c: one trace with the stimulus
+ * artefact, baseline, drift and mains removed, its smoothed copy for finding
+ * markers in noise, and the noise levels. Internal to the library. */
+#ifndef NCS_CLEAN_H
+#define NCS_CLEAN_H
+
+#include "ncs.h"
+
+typedef struct {
+    size_t n;
+    double fs_hz, dt_ms;
+    double t0_ms;          /* time of sample 0 from the stimulus (-stim_ms) */
+    double *x;             /* cleaned samples, mV */
+    double *s;             /* x smoothed (zero-phase Gaussian), mV */
+    double sigma_mv;       /* RMS noise of x over the quiet samples */
+    double sigma_s_mv;     /* RMS noise of s over the quiet samples */
+    size_t i_search;       /* first sample after the stimulus artefact */
+    double art_amp_mv, art_tau_ms; /* fitted artefact A e^(-t/tau), 0 if none */
+    double art_end_ms;
+    double baseline_mv, drift_mv_per_s, mains_hz, mains_uv;
+    size_t n_quiet;        /* samples the baseline model was fitted on */
+} ncs_clean;
+
+/* Time (ms from the stimulus) of sample i. */
+static inline double ncs_clean_t(const ncs_clean *c, double i)
+{
+    return c->t0_ms + i * c->dt_ms;
+}
+
+/* Cleans wave into c (buffers allocated here; free with ncs_clean_free). */
+ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *wave, ncs_clean *c);
+void ncs_clean_free(ncs_clean *c);
+
+#endif

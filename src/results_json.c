@@ -1,0 +1,145 @@
+/* results_json.c — results.json (SPEC 7.1) through jansson. Numbers are
+ * written by jansson, independent of the locale; a value that could not be
+ * measured is null. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+/* Rounded to what the measurement can carry, so files diff cleanly. */
+static json_t *num(double v, int decimals)
+{
+    if (!isfinite(v))
+        return json_null();
+    double k = pow(10.0, decimals);
+    double r = round(v * k) / k;
+    return json_real(r == 0.0 ? 0.0 : r);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *flags_json(unsigned f)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < NCS_FLAG__COUNT; i++)
+        if (f & (1u << i))
+            json_array_append_new(a, json_string(ncs_flag_name(1u << i)));
+    return a;
+}
+
+static json_t *site_json(const ncs_site_result *sr)
+{
+    const ncs_site *d = sr->def;
+    const ncs_markers *m = &sr->m;
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(d->name));
+    json_object_set_new(o, "file", json_string(d->file));
+    json_object_set_new(o, "distance_mm", num(d->distance_mm, 1));
+    json_object_set_new(o, "fs_hz", num(sr->fs_hz, 1));
+    json_object_set_new(o, "response", d->exclude ? json_null() : json_boolean(m->response));
+    json_object_set_new(o, "onset_ms", num(m->onset_ms, 3));
+    json_object_set_new(o, "peak_ms", num(m->peak_ms, 3));
+    json_object_set_new(o, "amp_mv", num(m->amp_mv, 3));
+    json_object_set_new(o, "p2p_mv", num(m->p2p_mv, 3));
+    json_object_set_new(o, "neg_dur_ms", num(m->neg_dur_ms, 3));
+    json_object_set_new(o, "neg_area_mvms", num(m->neg_area_mvms, 3));
+    json_object_set_new(o, "noise_uv", num(m->noise_uv, 1));
+    json_t *mk = json_object();
+    json_object_set_new(mk, "onset", json_string(m->manual_onset ? "manual" : "auto"));
+    json_object_set_new(mk, "peak", json_string(m->manual_peak ? "manual" : "auto"));
+    json_object_set_new(mk, "end", json_string(m->manual_end ? "manual" : "auto"));
+    json_object_set_new(o, "markers", mk);
+    json_object_set_new(o, "flags", flags_json(m->flags));
+    json_object_set_new(o, "abnormal", json_array());
+    json_t *cl = json_object();
+    json_object_set_new(cl, "baseline_mv", num(m->baseline_mv, 4));
+    json_object_set_new(cl, "drift_mv_per_s", num(m->drift_mv_per_s, 3));
+    json_object_set_new(cl, "mains_hz", m->mains_hz > 0 ? num(m->mains_hz, 0) : json_null());
+    json_object_set_new(cl, "mains_uv", m->mains_hz > 0 ? num(m->mains_uv, 1) : json_null());
+    json_object_set_new(cl, "artefact_end_ms", num(m->artefact_end_ms, 3));
+    json_object_set_new(o, "cleaning", cl);
+    if (d->note)
+        json_object_set_new(o, "note", json_string(d->note));
+    return o;
+}
+
+static json_t *segment_json(const ncs_segment *g)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "from", json_string(g->from));
+    json_object_set_new(o, "to", json_string(g->to));
+    json_object_set_new(o, "distance_mm", num(g->distance_mm, 1));
+    json_object_set_new(o, "latency_diff_ms", num(g->latency_diff_ms, 3));
+    json_object_set_new(o, "cv_m_s", num(g->cv_m_s, 1));
+    json_object_set_new(o, "amp_drop_pct", num(g->amp_drop_pct, 1));
+    json_object_set_new(o, "area_drop_pct", num(g->area_drop_pct, 1));
+    json_object_set_new(o, "dur_increase_pct", num(g->dur_increase_pct, 1));
+    if (g->inching) {
+        json_object_set_new(o, "latency_ms_per_cm", num(g->latency_ms_per_cm, 3));
+        json_object_set_new(o, "amp_drop_pct_per_cm", num(g->amp_drop_pct_per_cm, 2));
+    }
+    json_object_set_new(o, "findings", json_array());
+    json_object_set_new(o, "abnormal", json_array());
+    return o;
+}
+
+char *ncs_results_json(const ncs_results *r, const char *settings_json)
+{
+    const ncs_study *st = r->study;
+    json_t *root = json_object();
+    json_object_set_new(root, "schema", json_string("ncs-results/1"));
+    json_object_set_new(root, "ncs_version", json_string(NCS_VERSION));
+    json_t *js = json_object();
+    json_object_set_new(js, "id", json_string(st->id));
+    json_object_set_new(js, "path", json_string(st->dir));
+    json_object_set_new(js, "date", str_or_null(st->date));
+    json_object_set_new(js, "temperature_c", num(st->temperature_c, 1));
+    json_object_set_new(js, "age_years", num(st->age_years, 1));
+    json_object_set_new(js, "height_cm", num(st->height_cm, 1));
+    json_object_set_new(js, "lff_hz", json_integer(st->lff_hz));
+    json_object_set_new(js, "note", str_or_null(st->note));
+    json_object_set_new(root, "study", js);
+    json_t *set = NULL;
+    if (settings_json)
+        set = json_loads(settings_json, 0, NULL);
+    json_object_set_new(root, "settings", set ? set : json_object());
+    json_t *nerves = json_array();
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        json_t *jn = json_object();
+        json_object_set_new(jn, "id", json_string(nr->def->id));
+        json_object_set_new(jn, "nerve", json_string(nr->def->nerve));
+        json_object_set_new(jn, "side", json_string(nr->def->side));
+        json_object_set_new(jn, "muscle", str_or_null(nr->def->muscle));
+        json_object_set_new(jn, "temperature_c", num(nr->def->temperature_c, 1));
+        json_t *sites = json_array(), *segs = json_array();
+        for (size_t j = 0; j < nr->n_sites; j++)
+            json_array_append_new(sites, site_json(&nr->sites[j]));
+        for (size_t j = 0; j < nr->n_segments; j++)
+            json_array_append_new(segs, segment_json(&nr->segments[j]));
+        json_object_set_new(jn, "sites", sites);
+        json_object_set_new(jn, "segments", segs);
+        json_object_set_new(jn, "abnormal", json_array());
+        json_array_append_new(nerves, jn);
+    }
+    json_object_set_new(root, "nerves", nerves);
+    json_object_set_new(root, "findings", json_array());
+    json_t *warns = json_array();
+    for (size_t i = 0; i < r->warnings.count; i++) {
+        json_t *w = json_object();
+        json_object_set_new(w, "where", json_string(r->warnings.items[i].where));
+        json_object_set_new(w, "code", json_string(r->warnings.items[i].code));
+        json_object_set_new(w, "message", json_string(r->warnings.items[i].message));
+        json_array_append_new(warns, w);
+    }
+    json_object_set_new(root, "warnings", warns);
+    char *out = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    return out;
+}
