@@ -457,6 +457,11 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
         double coef[MAXP], bcoef[MAXP];
         int k, bk;
         double rss0 = fit(&best, x, quiet, n, dt_s, t0_s, bcoef, &bk);
+        double qrms = 0.0;
+        for (size_t i = 0; i < n; i++)
+            if (quiet[i])
+                qrms += x[i] * x[i];
+        qrms = sqrt(qrms / (double)nq);
         if (rss0 >= 0 && both_sides && span_ms >= 8.0) {
             double best_rss = rss0;
             for (int f = 50; f <= 60; f += 10) {
@@ -466,7 +471,13 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
                 if (rss < 0)
                     continue;
                 double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
-                if (F > 12.0 && rss < best_rss) {
+                /* a sinusoid larger than the quiet data themselves is an
+                 * extrapolation, not mains */
+                double hsum = 0.0;
+                int o = d.slope ? 2 : 1;
+                for (int h = 0; h < 3; h++)
+                    hsum += hypot(coef[o + 2 * h], coef[o + 2 * h + 1]);
+                if (F > 12.0 && rss < best_rss && hsum <= 1.5 * qrms * M_SQRT2) {
                     best_rss = rss;
                     best.f_hz = f;
                     memcpy(bcoef, coef, sizeof coef);
