@@ -158,6 +158,13 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     if (!response && isnan(manual_peak)) {
         m->response = 0;
         m->flags |= NCS_FLAG_NO_RESPONSE;
+        /* a large positive deflection and no negative one: stored inverted? */
+        double pmax = 0.0;
+        for (size_t i = i0; i < n; i++)
+            if (s[i] > pmax)
+                pmax = s[i];
+        if (pmax > fmax(10.0 * noise_s, 0.05))
+            m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
         goto done;
     }
     m->response = 1;

@@ -233,5 +233,31 @@ d=$(mkbase low-rate); "$MKWAVE" "$d/e.wav" float 4000 40
 run "low-rate warning" 0 "low-rate/median.right.elbow: warning: sample rate 4000 Hz" -- check "$d"
 "$NCS" check -q "$d" 2>"$T/err" >/dev/null && [ ! -s "$T/err" ] && ok || bad "-q silences warnings"
 
+
+# ---------------------------------------------------------------- analyse, batch
+for s in samples/*/; do
+    "$NCS" analyse -q "$s" >"$T/out" 2>"$T/err" && grep -q "^Study " "$T/out" \
+        && ok || bad "analyse $s"
+done
+"$NCS" analyse -q --json samples/mmn >"$T/out" && grep -q '"schema": "ncs-results/1"' "$T/out" \
+    && ! grep -q 'nan' "$T/out" && ok || bad "analyse --json"
+"$NCS" analyse -q samples/mmn -o "$T/an" >/dev/null && [ -s "$T/an/results.json" ] \
+    && head -1 "$T/an/results.csv" | grep -q "onset_ms" && ! ls "$T/an"/.*.tmp.* >/dev/null 2>&1 \
+    && ok || bad "analyse -o writes results.json and results.csv, no temporary left"
+run "analyse broken study" 3 "unknown key 'distnce_mm'" -- analyse "$T/typo-key"
+run "analyse two studies" 2 "one study at a time" -- analyse samples/mmn samples/cidp
+run "batch without -o" 2 "no output folder given" -- batch samples
+mkdir -p "$T/root"
+cp -r samples/mmn samples/normal "$T/root/"
+cp -r "$T/truncated-wav" "$T/root/zz-broken"
+run "batch goes on after a failure" 1 "truncated" -- batch "$T/root" -o "$T/bout"
+[ -s "$T/bout/mmn/results.json" ] && [ -s "$T/bout/normal/results.json" ] && ok \
+    || bad "batch wrote the good studies"
+grep -q '"failed": 1' "$T/bout/batch.json" && grep -q "zz-broken" "$T/bout/batch.json" \
+    && ok || bad "batch.json records the failed study"
+rows=$(grep -c "^mmn," "$T/bout/summary.csv")
+[ "$rows" -eq 12 ] && ok || bad "summary.csv: $rows rows for mmn, want 12 segments"
+[ "$(samples_sum)" = "$before" ] && ok || bad "samples changed by analyse/batch"
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
