@@ -278,8 +278,7 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
     }
     double sign = x[j0] > 0 ? 1.0 : -1.0;
     /* the monotonic decay from j0: stop at the noise, a rise, or 1.5 ms */
-    double st = 0, sy = 0, stt = 0, sty = 0;
-    int m = 0;
+    ncs_linfit lf = {0};
     size_t last = j0;
     double prev = fabs(x[j0]);
     for (size_t i = j0; i < n; i++) {
@@ -287,25 +286,14 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
         double v = sign * x[i];
         if (t > 1.5 || v < thr || v > prev + 3.0 * sigma)
             break;
-        double ly = log(v);
-        st += t;
-        sy += ly;
-        stt += t * t;
-        sty += t * ly;
-        m++;
+        ncs_linfit_add(&lf, t, log(v));
         last = i;
         prev = v < prev ? v : prev;
     }
     double t_last = ncs_clean_t(c, (double)last);
     *end_ms = t_last + c->dt_ms;
-    if (m < 3)
-        return 0;
-    double den = m * stt - st * st;
-    if (den <= 0)
-        return 0;
-    double slope = (m * sty - st * sy) / den;
-    double icpt = (sy - slope * st) / m;
-    if (!(slope < 0))
+    double slope, icpt;
+    if (ncs_linfit_solve(&lf, &slope, &icpt) || !(slope < 0))
         return 0;
     double tt = -1.0 / slope;
     if (tt < 0.01 || tt > 3.0)

@@ -10,6 +10,33 @@
 #define NCS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define NCS_PRINTF(a, b)
+/* Least-squares straight line y = slope * t + icpt, accumulated a point at
+ * a time (artefact decay in clean.c, onset edge in markers.c). */
+typedef struct {
+    double st, sy, stt, sty;
+    int n;
+} ncs_linfit;
+
+static inline void ncs_linfit_add(ncs_linfit *f, double t, double y)
+{
+    f->st += t;
+    f->sy += y;
+    f->stt += t * t;
+    f->sty += t * y;
+    f->n++;
+}
+
+/* Returns 0 and the line when at least 3 points span more than one t. */
+static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *icpt)
+{
+    double den = f->n * f->stt - f->st * f->st;
+    if (f->n < 3 || !(den > 0))
+        return -1;
+    *slope = (f->n * f->sty - f->st * f->sy) / den;
+    *icpt = (f->sy - *slope * f->st) / f->n;
+    return 0;
+}
+
 #endif
 
 /* Fills err (may be NULL) and returns code, so callers can `return ncs_fail(...)`. */
@@ -33,5 +60,32 @@ const char *ncs_nearest(const char *word, const char *const *candidates, size_t 
  * spaces) must be a finite number. Returns 0 on success. */
 int ncs_parse_double(const char *s, double *out);
 int ncs_parse_int(const char *s, long *out);
+
+/* Least-squares straight line y = slope * t + icpt, accumulated a point at
+ * a time (artefact decay in clean.c, onset edge in markers.c). */
+typedef struct {
+    double st, sy, stt, sty;
+    int n;
+} ncs_linfit;
+
+static inline void ncs_linfit_add(ncs_linfit *f, double t, double y)
+{
+    f->st += t;
+    f->sy += y;
+    f->stt += t * t;
+    f->sty += t * y;
+    f->n++;
+}
+
+/* Returns 0 and the line when at least 3 points span more than one t. */
+static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *icpt)
+{
+    double den = f->n * f->stt - f->st * f->st;
+    if (f->n < 3 || !(den > 0))
+        return -1;
+    *slope = (f->n * f->sty - f->st * f->sy) / den;
+    *icpt = (f->sy - *slope * f->st) / f->n;
+    return 0;
+}
 
 #endif

@@ -366,25 +366,48 @@ static int print_command_help(const command *h)
     return EXIT_OK;
 }
 
-static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
+/* Parses options and expects exactly one operand. Returns -1 when the
+ * command is done (help printed: *rc = 0; usage error: *rc = 2), else the
+ * operand's index. */
+static int one_operand(const command *cmd, int argc, char **argv, options *o,
+                       const char *what, const char *extra_hint, int *rc)
 {
     int first = parse_options(cmd, argc, argv, o);
+    *rc = EXIT_USAGE;
     if (first < 0)
-        return EXIT_USAGE;
-    if (o->help)
-        return print_command_help(cmd);
-    if (first >= argc)
-        return usage_error(cmd->name, "analyse: no study folder given%s", "");
-    if (argc - first > 1)
-        return usage_error(cmd->name, "analyse: one study at a time ('%s' is extra); "
-                           "use 'ncs batch' for many", argv[first + 1]);
+        return -1;
+    if (o->help) {
+        *rc = print_command_help(cmd);
+        return -1;
+    }
+    if (first >= argc) {
+        fprintf(stderr, "ncs %s: no %s given\nTry 'ncs help %s' for more information.\n",
+                cmd->name, what, cmd->name);
+        return -1;
+    }
+    if (argc - first > 1) {
+        fprintf(stderr, "ncs %s: one %s at a time ('%s' is extra)%s\n"
+                        "Try 'ncs help %s' for more information.\n",
+                cmd->name, what, argv[first + 1], extra_hint, cmd->name);
+        return -1;
+    }
+    return first;
+}
+
+static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
+{
+    int rc;
+    int first = one_operand(cmd, argc, argv, o, "study folder", "; use 'ncs batch' for many",
+                            &rc);
+    if (first < 0)
+        return rc;
     ncs_error err;
     ncs_analyser *an = ncs_analyser_create(&err);
     if (!an) {
         print_error(&err);
         return EXIT_OUTPUT;
     }
-    int rc = analyse_one(an, argv[first], o, o->out, 1, NULL, NULL);
+    rc = analyse_one(an, argv[first], o, o->out, 1, NULL, NULL);
     ncs_analyser_destroy(an);
     return rc;
 }
@@ -514,16 +537,10 @@ static int put_summary(FILE *f, const void *ctx)
 
 static int cmd_batch(const command *cmd, int argc, char **argv, options *o)
 {
-    int first = parse_options(cmd, argc, argv, o);
+    int rc0;
+    int first = one_operand(cmd, argc, argv, o, "root folder", "", &rc0);
     if (first < 0)
-        return EXIT_USAGE;
-    if (o->help)
-        return print_command_help(cmd);
-    if (first >= argc)
-        return usage_error(cmd->name, "batch: no root folder given%s", "");
-    if (argc - first > 1)
-        return usage_error(cmd->name, "batch: one root folder ('%s' is extra)",
-                           argv[first + 1]);
+        return rc0;
     if (!o->out)
         return usage_error(cmd->name, "batch: no output folder given (-o OUT)%s", "");
     const char *root = argv[first];

@@ -189,25 +189,17 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
         /* carry the crossing back along the edge: fit sqrt(-s) = k (t - t0)
          * over the edge from `level` up to min(30 % amp, 4 level) */
         double top = fmin(0.3 * amp, 4.0 * level);
-        double st = 0, sy = 0, stt = 0, sty = 0;
-        int k = 0;
+        ncs_linfit lf = {0};
         for (size_t i = (size_t)ceil(fL); i <= ip && i < n; i++) {
             if (-s[i] > top)
                 break;
             if (-s[i] < level)
                 continue;
-            double t = (double)i, y = sqrt(-s[i]);
-            st += t;
-            sy += y;
-            stt += t * t;
-            sty += t * y;
-            k++;
+            ncs_linfit_add(&lf, (double)i, sqrt(-s[i]));
         }
         f_on = fL;
-        double den = k * stt - st * st;
-        if (k >= 3 && den > 0) {
-            double slope = (k * sty - st * sy) / den;
-            double icpt = (sy - slope * st) / k;
+        double slope, icpt;
+        if (ncs_linfit_solve(&lf, &slope, &icpt) == 0) {
             if (slope > 0) {
                 double t0 = -icpt / slope;
                 double f1 = t0 + sqrt(thr) / slope;

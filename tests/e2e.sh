@@ -245,7 +245,7 @@ done
     && head -1 "$T/an/results.csv" | grep -q "onset_ms" && ! ls "$T/an"/.*.tmp.* >/dev/null 2>&1 \
     && ok || bad "analyse -o writes results.json and results.csv, no temporary left"
 run "analyse broken study" 3 "unknown key 'distnce_mm'" -- analyse "$T/typo-key"
-run "analyse two studies" 2 "one study at a time" -- analyse samples/mmn samples/cidp
+run "analyse two studies" 2 "one study folder at a time" -- analyse samples/mmn samples/cidp
 run "batch without -o" 2 "no output folder given" -- batch samples
 mkdir -p "$T/root"
 cp -r samples/mmn samples/normal "$T/root/"
