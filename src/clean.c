@@ -158,7 +158,7 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
 
 /* ---- least squares on the quiet samples ---------------------------------- */
 
-#define MAXP 8
+#define MAXP 9
 
 static int solve(double A[MAXP][MAXP], double *b, int k)
 {
@@ -198,6 +198,7 @@ typedef struct {
     int slope;       /* include a linear term */
     double f_hz;     /* mains fundamental, 0 for none */
     double tc, tspan;/* centre and half-span of the quiet times, s */
+    double tau_s;    /* stimulus artefact e^(-t/tau) for t >= 0, 0 for none */
 } basis_def;
 
 static int basis(const basis_def *d, double t_s, double *phi)
@@ -206,6 +207,8 @@ static int basis(const basis_def *d, double t_s, double *phi)
     phi[k++] = 1.0;
     if (d->slope)
         phi[k++] = (t_s - d->tc) / d->tspan;
+    if (d->tau_s > 0)
+        phi[k++] = t_s >= 0 ? exp(-t_s / d->tau_s) : 0.0;
     if (d->f_hz > 0)
         for (int h = 1; h <= 3; h++) {
             double w = 2.0 * M_PI * h * d->f_hz * t_s;
@@ -319,6 +322,205 @@ void ncs_clean_free(ncs_clean *c)
     c->x = c->s = NULL;
 }
 
+/* The quiet samples: before the stimulus, between the artefact and the
+ * response (up to gap_end), and after the response has died away. s0 is a
+ * smoothed copy, ip its negative peak, a0 its amplitude. Returns the first
+ * sample of the tail (n when there is none). */
+static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
+                         size_t i_art, size_t ip, double a0, double sigma0,
+                         size_t gap_end, unsigned char *quiet)
+{
+    size_t n = c->n, tail_start = n;
+    memset(quiet, 0, n);
+    for (size_t i = 0; i < n_pre; i++)
+        quiet[i] = 1;
+    if (!(a0 > 6.0 * sigma0)) {
+        for (size_t i = i_art; i < n; i++)
+            quiet[i] = 1;
+        return i_art;
+    }
+    size_t ie = ip;
+    while (ie < n && s0[ie] < 0)
+        ie++;
+    size_t ipos = ie;
+    for (size_t i = ie; i < n; i++)
+        if (s0[i] > s0[ipos])
+            ipos = i;
+    /* the positive phase decays slowly: wait until it is within the noise,
+     * then a little longer; when that leaves too little of the record,
+     * settle for less */
+    size_t min_tail = (size_t)(3.0 / c->dt_ms);
+    size_t iq = n;
+    for (int pass = 0; pass < 2; pass++) {
+        double lim = pass == 0 ? fmax(0.005 * a0, 2.0 * sigma0)
+                               : fmax(0.01 * a0, 3.0 * sigma0);
+        size_t j = ipos;
+        while (j < n && fabs(s0[j]) > lim)
+            j++;
+        j += (size_t)((pass == 0 ? 5.0 : 3.0) / c->dt_ms);
+        iq = j;
+        if (j + min_tail <= n)
+            break;
+    }
+    for (size_t i = iq; i < n; i++)
+        quiet[i] = 1;
+    if (iq < n)
+        tail_start = iq;
+    for (size_t i = i_art; i < gap_end && i < n; i++)
+        quiet[i] = 1;
+    return tail_start;
+}
+
+/* Where the quiet interval before the response ends, from a smoothed copy:
+ * 0.5 ms before it first departs by 5 % of its largest excursion, in either
+ * direction (a trace stored inverted leads with a positive phase). */
+static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
+                            size_t ip, double a0, double sigma0)
+{
+    size_t ix = ip;
+    for (size_t i = i_art; i < c->n; i++)
+        if (fabs(s0[i]) > fabs(s0[ix]))
+            ix = i;
+    if (ix < ip && fabs(s0[ix]) > a0) {
+        a0 = fabs(s0[ix]);
+        ip = ix;
+    }
+    size_t ion = ip;
+    double lo = fmax(0.05 * a0, 4.0 * sigma0);
+    while (ion > i_art && fabs(s0[ion]) > lo)
+        ion--;
+    size_t back = (size_t)(0.5 / c->dt_ms);
+    return ion > i_art + back ? ion - back : i_art;
+}
+
+/* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted) and
+ * mains, fitted on the quiet samples of x0 and subtracted into x. */
+static void fit_background(ncs_clean *c, const double *x0, double *x,
+                           const unsigned char *quiet, size_t tail_start,
+                           double base0, double art_tau_ms)
+{
+    size_t n = c->n;
+    memcpy(x, x0, n * sizeof *x);
+    c->baseline_mv = base0;
+    c->drift_mv_per_s = c->mains_hz = c->mains_uv = 0.0;
+    /* a slope needs quiet samples on both sides of the response; fitted on
+     * one side it would be extrapolated under it */
+    size_t before = 0, after = 0, nq = 0, qfirst = n, qlast = 0;
+    for (size_t i = 0; i < n; i++)
+        if (quiet[i]) {
+            if (i < tail_start)
+                before++;
+            else
+                after++;
+            nq++;
+            if (i < qfirst)
+                qfirst = i;
+            qlast = i;
+        }
+    c->n_quiet = nq;
+    if (nq < 16)
+        return;
+    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
+    double dt_s = c->dt_ms / 1000.0, t0_s = c->t0_ms / 1000.0;
+    double ta = t0_s + (double)qfirst * dt_s, tb = t0_s + (double)qlast * dt_s;
+    double span_ms = (tb - ta) * 1000.0;
+    basis_def best = {.slope = both_sides && span_ms >= 8.0, .f_hz = 0,
+                      .tc = 0.5 * (ta + tb), .tspan = 0.5 * (tb - ta) + 1e-9,
+                      .tau_s = art_tau_ms / 1000.0};
+    double coef[MAXP], bcoef[MAXP];
+    int k, bk;
+    double rss0 = fit(&best, x, quiet, n, dt_s, t0_s, bcoef, &bk);
+    if (rss0 < 0 && best.tau_s > 0) {
+        best.tau_s = 0;
+        rss0 = fit(&best, x, quiet, n, dt_s, t0_s, bcoef, &bk);
+    }
+    if (rss0 < 0)
+        return;
+    double qrms = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (quiet[i])
+            qrms += x[i] * x[i];
+    qrms = sqrt(qrms / (double)nq);
+    /* mains is periodic and phase-stable, so a full cycle of quiet samples
+     * on one side is enough to know it under the response */
+    double one_side_ms = fmax((double)before, (double)after) * c->dt_ms;
+    int o = 1 + best.slope + (best.tau_s > 0);
+    if ((both_sides && span_ms >= 8.0) || one_side_ms >= 8.0) {
+        double best_rss = rss0;
+        for (int f = 50; f <= 60; f += 10) {
+            basis_def d = best;
+            d.f_hz = f;
+            double rss = fit(&d, x, quiet, n, dt_s, t0_s, coef, &k);
+            if (rss < 0)
+                continue;
+            double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
+            /* a sinusoid larger than the quiet data themselves is an
+             * extrapolation, not mains */
+            double hsum = 0.0;
+            for (int h = 0; h < 3; h++)
+                hsum += hypot(coef[o + 2 * h], coef[o + 2 * h + 1]);
+            if (F > 12.0 && rss < best_rss && hsum <= 1.5 * qrms * M_SQRT2) {
+                best_rss = rss;
+                best.f_hz = f;
+                memcpy(bcoef, coef, sizeof coef);
+                bk = k;
+            }
+        }
+    }
+    double phi[MAXP];
+    for (size_t i = 0; i < n; i++) {
+        basis(&best, t0_s + (double)i * dt_s, phi);
+        double v = 0.0;
+        for (int r = 0; r < bk; r++)
+            v += bcoef[r] * phi[r];
+        x[i] -= v;
+    }
+    basis_def at = best;
+    at.tau_s = 0; /* the baseline at the stimulus, without the artefact */
+    int ka = basis(&at, 0.0, phi), r0 = 0;
+    double at0 = 0.0;
+    for (int r = 0; r < ka; r++, r0++) {
+        if (r0 == 1 + best.slope && best.tau_s > 0)
+            r0++;
+        at0 += bcoef[r0] * phi[r];
+    }
+    c->baseline_mv = base0 + at0;
+    c->drift_mv_per_s = best.slope ? bcoef[1] / best.tspan : 0.0;
+    c->mains_hz = best.f_hz;
+    if (best.f_hz > 0)
+        c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);
+}
+
+/* Artefact refit on the cleaned x and subtracted, the search start, and the
+ * smoothed copy. */
+static int finish(ncs_analyser *a, ncs_clean *c, double sigma, double art_end0)
+{
+    size_t n = c->n;
+    double *x = c->x;
+    double art_amp, art_tau, art_end = art_end0;
+    c->art_amp_mv = c->art_tau_ms = 0.0;
+    if (fit_artefact(c, x, sigma, &art_amp, &art_tau, &art_end)) {
+        c->art_amp_mv = art_amp;
+        c->art_tau_ms = art_tau;
+        for (size_t i = 0; i < n; i++) {
+            double t = ncs_clean_t(c, (double)i);
+            if (t >= 0)
+                x[i] -= art_amp * exp(-t / art_tau);
+        }
+    }
+    if (art_end < art_end0)
+        art_end = art_end0;
+    c->art_end_ms = art_end;
+    c->i_search = 0;
+    while (c->i_search < n && ncs_clean_t(c, (double)c->i_search) < art_end)
+        c->i_search++;
+    /* what lies between the stimulus and the artefact's end is artefact */
+    for (size_t i = 0; i < c->i_search; i++)
+        if (ncs_clean_t(c, (double)i) >= -0.05)
+            x[i] = 0.0;
+    return gauss_smooth(a, x, c->s, n, SMOOTH_MS / c->dt_ms);
+}
+
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
 {
     memset(c, 0, sizeof *c);
@@ -329,13 +531,12 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->t0_ms = -w->stim_ms;
     c->x = malloc(n * sizeof *c->x);
     c->s = malloc(n * sizeof *c->s);
+    double *x0 = malloc(n * sizeof *x0);
     double *scratch = malloc(n * sizeof *scratch);
     unsigned char *quiet = calloc(n, 1);
     ncs_status rc = NCS_ERR_NOMEM;
-    if (!c->x || !c->s || !scratch || !quiet)
+    if (!c->x || !c->s || !x0 || !scratch || !quiet)
         goto out;
-    memcpy(c->x, w->mv, n * sizeof *c->x);
-    double *x = c->x;
 
     /* 1. first baseline and noise */
     size_t n_pre = 0;
@@ -343,20 +544,20 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
         n_pre++;
     double pre_ms = (double)n_pre * c->dt_ms;
     size_t tail0 = n - n / 4;
-    double base0 = pre_ms >= 1.0 ? median_of(x, 0, n_pre, scratch)
-                                 : median_of(x, tail0, n, scratch);
+    double base0 = pre_ms >= 1.0 ? median_of(w->mv, 0, n_pre, scratch)
+                                 : median_of(w->mv, tail0, n, scratch);
     for (size_t i = 0; i < n; i++)
-        x[i] -= base0;
-    double sigma0 = pre_ms >= 1.0 ? diff_noise(x, 0, n_pre, scratch)
-                                  : diff_noise(x, tail0, n, scratch);
+        x0[i] = w->mv[i] - base0;
+    double sigma0 = pre_ms >= 1.0 ? diff_noise(x0, 0, n_pre, scratch)
+                                  : diff_noise(x0, tail0, n, scratch);
 
     /* 2. where the artefact ends and the response lies, roughly */
     double art_amp, art_tau, art_end;
-    fit_artefact(c, x, sigma0, &art_amp, &art_tau, &art_end);
+    int have_art = fit_artefact(c, x0, sigma0, &art_amp, &art_tau, &art_end);
     size_t i_art = 0;
     while (i_art < n && ncs_clean_t(c, (double)i_art) < art_end)
         i_art++;
-    if (gauss_smooth(a, x, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms))
+    if (gauss_smooth(a, x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms))
         goto out;
     double *s0 = c->s;
     size_t ip = i_art < n ? i_art : n - 1;
@@ -364,172 +565,52 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
         if (s0[i] < s0[ip])
             ip = i;
     double a0 = -s0[ip];
+    size_t gap_end = gap_end_rough(c, s0, i_art, ip, a0, sigma0);
+    size_t tail_start = quiet_mask(c, s0, n_pre, i_art, ip, a0, sigma0, gap_end, quiet);
 
-    /* quiet samples: before the stimulus, and after the response has died */
-    size_t tail_start = n;
-    for (size_t i = 0; i < n_pre; i++)
-        quiet[i] = 1;
+    /* 3. baseline, drift, artefact decay and mains on the quiet samples */
+    double tau = have_art ? art_tau : 0.0;
+    fit_background(c, x0, c->x, quiet, tail_start, base0, tau);
+    double sig_q = pre_ms >= 1.0 ? diff_noise(c->x, 0, n_pre, scratch) : sigma0;
+    if (sig_q <= 0)
+        sig_q = sigma0;
+    /* 4. what remains of the artefact, and the smoothed copy */
+    if (finish(a, c, sig_q, art_end))
+        goto out;
+
+    /* 5. mains left in the trace can hide where the response dies away;
+     * look for the tail again on the cleaned trace and fit again when more
+     * of it is quiet */
     if (a0 > 6.0 * sigma0) {
-        size_t ie = ip;
-        while (ie < n && s0[ie] < 0)
-            ie++;
-        size_t ipos = ie;
-        for (size_t i = ie; i < n; i++)
-            if (s0[i] > s0[ipos])
-                ipos = i;
-        /* the positive phase decays slowly: wait until it is within the
-         * noise, then a little longer; when that leaves too little of the
-         * record, settle for less */
-        size_t min_tail = (size_t)(3.0 / c->dt_ms);
-        size_t iq = n;
-        for (int pass = 0; pass < 2; pass++) {
-            double lim = pass == 0 ? fmax(0.005 * a0, 2.0 * sigma0)
-                                   : fmax(0.01 * a0, 3.0 * sigma0);
-            size_t j = ipos;
-            while (j < n && fabs(s0[j]) > lim)
-                j++;
-            j += (size_t)((pass == 0 ? 5.0 : 3.0) / c->dt_ms);
-            iq = j;
-            if (j + min_tail <= n)
-                break;
-        }
-        for (size_t i = iq; i < n; i++)
-            quiet[i] = 1;
-        if (iq < n)
-            tail_start = iq;
-        {
-            /* the quiet interval between the artefact and the response */
-            size_t ion = ip;
-            double lo = fmax(0.05 * a0, 4.0 * sigma0);
-            while (ion > i_art && s0[ion] < -lo)
-                ion--;
-            size_t back = (size_t)(0.5 / c->dt_ms);
-            ion = ion > i_art + back ? ion - back : i_art;
-            for (size_t i = i_art; i < ion; i++)
-                quiet[i] = 1;
-        }
-    } else {
-        for (size_t i = i_art; i < n; i++)
-            quiet[i] = 1;
-        tail_start = i_art;
-    }
-    /* a slope and mains need quiet samples on both sides of the response;
-     * fitted on one side they would be extrapolated under it */
-    size_t before = 0, after = 0;
-    for (size_t i = 0; i < n; i++)
-        if (quiet[i])
-        {
-            if (i < tail_start)
-                before++;
-            else
-                after++;
-        }
-    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
-
-    /* 3. baseline, drift and mains on the quiet samples */
-    size_t nq = 0, qfirst = n, qlast = 0;
-    for (size_t i = 0; i < n; i++)
-        if (quiet[i]) {
-            nq++;
-            if (i < qfirst)
-                qfirst = i;
-            qlast = i;
-        }
-    c->n_quiet = nq;
-    double dt_s = c->dt_ms / 1000.0, t0_s = c->t0_ms / 1000.0;
-    if (nq >= 16) {
-        double ta = t0_s + (double)qfirst * dt_s, tb = t0_s + (double)qlast * dt_s;
-        double span_ms = (tb - ta) * 1000.0;
-        basis_def best = {.slope = both_sides && span_ms >= 8.0, .f_hz = 0,
-                          .tc = 0.5 * (ta + tb), .tspan = 0.5 * (tb - ta) + 1e-9};
-        double coef[MAXP], bcoef[MAXP];
-        int k, bk;
-        double rss0 = fit(&best, x, quiet, n, dt_s, t0_s, bcoef, &bk);
-        double qrms = 0.0;
-        for (size_t i = 0; i < n; i++)
-            if (quiet[i])
-                qrms += x[i] * x[i];
-        qrms = sqrt(qrms / (double)nq);
-        if (rss0 >= 0 && both_sides && span_ms >= 8.0) {
-            double best_rss = rss0;
-            for (int f = 50; f <= 60; f += 10) {
-                basis_def d = best;
-                d.f_hz = f;
-                double rss = fit(&d, x, quiet, n, dt_s, t0_s, coef, &k);
-                if (rss < 0)
-                    continue;
-                double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
-                /* a sinusoid larger than the quiet data themselves is an
-                 * extrapolation, not mains */
-                double hsum = 0.0;
-                int o = d.slope ? 2 : 1;
-                for (int h = 0; h < 3; h++)
-                    hsum += hypot(coef[o + 2 * h], coef[o + 2 * h + 1]);
-                if (F > 12.0 && rss < best_rss && hsum <= 1.5 * qrms * M_SQRT2) {
-                    best_rss = rss;
-                    best.f_hz = f;
-                    memcpy(bcoef, coef, sizeof coef);
-                    bk = k;
+        size_t jp = c->i_search < n ? c->i_search : n - 1;
+        for (size_t i = c->i_search; i < n; i++)
+            if (c->s[i] < c->s[jp])
+                jp = i;
+        unsigned char *q2 = malloc(n);
+        double *s1 = malloc(n * sizeof *s1);
+        if (q2 && s1 && !gauss_smooth(a, c->x, s1, n, ROUGH_SMOOTH_MS / c->dt_ms)) {
+            size_t ts2 = quiet_mask(c, s1, n_pre, i_art, jp, -s1[jp], sigma0, gap_end, q2);
+            if (ts2 + (size_t)(1.0 / c->dt_ms) < tail_start) {
+                memcpy(quiet, q2, n);
+                tail_start = ts2;
+                fit_background(c, x0, c->x, quiet, tail_start, base0, tau);
+                if (finish(a, c, sig_q, art_end)) {
+                    free(q2);
+                    free(s1);
+                    goto out;
                 }
             }
         }
-        if (rss0 >= 0) {
-            double phi[MAXP];
-            for (size_t i = 0; i < n; i++) {
-                basis(&best, t0_s + (double)i * dt_s, phi);
-                double v = 0.0;
-                for (int r = 0; r < bk; r++)
-                    v += bcoef[r] * phi[r];
-                x[i] -= v;
-            }
-            basis(&best, 0.0, phi);
-            double at0 = 0.0;
-            for (int r = 0; r < bk; r++)
-                at0 += bcoef[r] * phi[r];
-            c->baseline_mv = base0 + at0;
-            c->drift_mv_per_s = best.slope ? bcoef[1] / best.tspan : 0.0;
-            c->mains_hz = best.f_hz;
-            if (best.f_hz > 0) {
-                int o = best.slope ? 2 : 1;
-                c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);
-            }
-        } else {
-            c->baseline_mv = base0;
-        }
-    } else {
-        c->baseline_mv = base0;
+        free(q2);
+        free(s1);
     }
 
-    /* 4. the artefact again, on the cleaned trace, and subtracted */
-    double sig_q = pre_ms >= 1.0 ? diff_noise(x, 0, n_pre, scratch) : sigma0;
-    if (sig_q <= 0)
-        sig_q = sigma0;
-    if (fit_artefact(c, x, sig_q, &art_amp, &art_tau, &art_end)) {
-        c->art_amp_mv = art_amp;
-        c->art_tau_ms = art_tau;
-        for (size_t i = 0; i < n; i++) {
-            double t = ncs_clean_t(c, (double)i);
-            if (t >= 0)
-                x[i] -= art_amp * exp(-t / art_tau);
-        }
-    }
-    c->art_end_ms = art_end;
-    c->i_search = 0;
-    while (c->i_search < n && ncs_clean_t(c, (double)c->i_search) < art_end)
-        c->i_search++;
-    /* what lies between the stimulus and the artefact's end is artefact */
-    for (size_t i = 0; i < c->i_search; i++)
-        if (ncs_clean_t(c, (double)i) >= -0.05)
-            x[i] = 0.0;
-
-    /* 5. the smoothed copy and the noise levels */
-    if (gauss_smooth(a, x, c->s, n, SMOOTH_MS / c->dt_ms))
-        goto out;
+    /* 6. the noise levels */
     double e = 0.0, es = 0.0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (quiet[i]) {
-            e += x[i] * x[i];
+            e += c->x[i] * c->x[i];
             es += c->s[i] * c->s[i];
             m++;
         }
@@ -537,6 +618,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->sigma_s_mv = m ? sqrt(es / (double)m) : sigma0;
     rc = NCS_OK;
 out:
+    free(x0);
     free(scratch);
     free(quiet);
     if (rc != NCS_OK)

@@ -15,6 +15,8 @@
 #include "clean.h"
 #include "internal.h"
 
+#define LOCAL_BASE_MS 1.0 /* window of the local baseline before the onset */
+
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
     "inverted-polarity-suspected", "low-rate", "excluded"};
@@ -107,6 +109,38 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                  c->fs_hz);
 }
 
+/* Onset as SPEC 2 defines it: where the deflection toward the peak (at ip,
+ * amplitude amp above `base`) first exceeds 1 % of amp. Where the noise is
+ * larger than that, the crossing of 3 noise levels is carried back along
+ * the edge by a fit of sqrt(-v) = k (t - t0), the shape of a take-off. */
+static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
+                         double amp, double base, double noise_s, double dt)
+{
+    double thr = 0.01 * amp;
+    double level = fmax(thr, 3.0 * noise_s);
+    double fL = crossing_before(s, ip, i0, base - level);
+    if (level <= thr || level >= 0.5 * amp)
+        return fL;
+    double top = fmin(0.3 * amp, 4.0 * level);
+    ncs_linfit lf = {0};
+    for (size_t i = (size_t)ceil(fL); i <= ip && i < n; i++) {
+        double v = base - s[i];
+        if (v > top)
+            break;
+        if (v < level)
+            continue;
+        ncs_linfit_add(&lf, (double)i, sqrt(v));
+    }
+    double slope, icpt;
+    if (ncs_linfit_solve(&lf, &slope, &icpt) == 0 && slope > 0) {
+        double f1 = -icpt / slope + sqrt(thr) / slope;
+        /* trust the extrapolation only within a sane reach */
+        if (f1 <= fL && fL - f1 <= 1.0 / dt)
+            return f1;
+    }
+    return fL;
+}
+
 ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
                        const char *where, ncs_markers *m, double *clean_mv,
                        ncs_warnings *warn, ncs_error *err)
@@ -178,35 +212,24 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     m->peak_ms = ncs_clean_t(&c, fip);
     m->amp_mv = amp;
 
-    /* onset */
-    double thr = 0.01 * amp;
-    double level = fmax(thr, 3.0 * noise_s);
-    double f_on;
-    double fL = crossing_before(s, ip, i0, -level);
-    if (level <= thr || level >= 0.5 * amp) {
-        f_on = fL;
-    } else {
-        /* carry the crossing back along the edge: fit sqrt(-s) = k (t - t0)
-         * over the edge from `level` up to min(30 % amp, 4 level) */
-        double top = fmin(0.3 * amp, 4.0 * level);
-        ncs_linfit lf = {0};
-        for (size_t i = (size_t)ceil(fL); i <= ip && i < n; i++) {
-            if (-s[i] > top)
-                break;
-            if (-s[i] < level)
-                continue;
-            ncs_linfit_add(&lf, (double)i, sqrt(-s[i]));
-        }
-        f_on = fL;
-        double slope, icpt;
-        if (ncs_linfit_solve(&lf, &slope, &icpt) == 0) {
-            if (slope > 0) {
-                double t0 = -icpt / slope;
-                double f1 = t0 + sqrt(thr) / slope;
-                /* trust the extrapolation only within a sane reach */
-                if (f1 <= fL && fL - f1 <= 1.0 / dt)
-                    f_on = f1;
-            }
+    /* onset: on the global baseline first, then again on the local
+     * baseline just before it (what is left of mains or drift there moves
+     * the take-off more than anything else) */
+    double f_on = find_onset(s, n, ip, i0, amp, 0.0, noise_s, dt);
+    {
+        double rise = (fip - f_on) * dt;
+        double margin = 0.2 + 0.05 * fmax(rise, 0.0);
+        double win = LOCAL_BASE_MS / dt;
+        double hi = f_on - margin / dt, lo = hi - win;
+        if (lo < (double)i0)
+            lo = (double)i0;
+        if (hi - lo >= 0.5 * win) {
+            double b = 0.0;
+            size_t k = 0;
+            for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
+                b += s[i];
+            b /= (double)k;
+            f_on = find_onset(s, n, ip, i0, amp + b, b, noise_s, dt);
         }
     }
     if (site && !isnan(site->onset_ms)) {
@@ -217,7 +240,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     if (m->onset_ms <= c.art_end_ms + 0.5 * dt && !m->manual_onset)
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
     else if (c.art_amp_mv != 0 && !m->manual_onset
-             && fabs(c.art_amp_mv) * exp(-m->onset_ms / c.art_tau_ms) > fmax(thr, noise_s))
+             && fabs(c.art_amp_mv) * exp(-m->onset_ms / c.art_tau_ms) > fmax(0.01 * amp, noise_s))
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
 
     /* end of the negative phase: first return to baseline after the peak */

@@ -126,22 +126,20 @@ START_TEST(accuracy_spec_8_1)
     for (int i = 0; i < E__N; i++) {
         got[0][i] = p95(err[0][i], cnt[0][i]);
         got[1][i] = p95(err[1][i], cnt[1][i]);
-        printf("  %-9s >=2mV n=%3zu p95=%7.3f (target %.2f)   <2mV n=%3zu p95=%7.3f (target %.2f)\n",
+        printf("  %-9s >=2mV n=%3zu p95=%7.4f (target %.2f)   <2mV n=%3zu p95=%7.4f (target %.2f)\n",
                e_names[i], cnt[0][i], got[0][i], target_big[i], cnt[1][i], got[1][i],
                target_small[i]);
     }
     printf("  responses >= 10x noise not measured: %zu (open work: should be 0)\n", missed);
     fflush(stdout);
-    /* The SPEC 8.1 targets met today are asserted. Not yet met, printed
-     * above and NOT asserted (open work, README "Accuracy"): onset >= 2 mV
-     * (0.10 ms), negative-phase area < 2 mV (8 %), segment latency
-     * difference (0.10 ms). */
-    ck_assert_double_le(got[0][E_AMP], target_big[E_AMP]);
-    ck_assert_double_le(got[0][E_AREA], target_big[E_AREA]);
-    ck_assert_double_le(got[0][E_DUR], target_big[E_DUR]);
-    ck_assert_double_le(got[1][E_ONSET], target_small[E_ONSET]);
-    ck_assert_double_le(got[1][E_AMP], target_small[E_AMP]);
-    ck_assert_double_le(got[1][E_DUR], target_small[E_DUR]);
+    /* every SPEC 8.1 target, both size classes */
+    for (int i = 0; i < E__N; i++) {
+        ck_assert_msg(got[0][i] <= target_big[i], "%s >= 2 mV: p95 %.4f > %.2f", e_names[i],
+                      got[0][i], target_big[i]);
+        if (!isnan(target_small[i]))
+            ck_assert_msg(got[1][i] <= target_small[i], "%s < 2 mV: p95 %.4f > %.2f",
+                          e_names[i], got[1][i], target_small[i]);
+    }
 }
 END_TEST
 
@@ -278,6 +276,44 @@ START_TEST(hostile_still_found)
 }
 END_TEST
 
+START_TEST(inverted_trace_flagged)
+{
+    /* a trace stored upside down: its dominant first phase is positive;
+     * the same trace the right way up is not flagged */
+    ncs_rng r;
+    ncs_rng_seed(&r, 91);
+    for (int k = 0; k < 20; k++) {
+        ncs_synth_nerve_params p = params(1.0 + 9.0 * ncs_rng_uniform(&r));
+        ncs_synth_model *m = ncs_synth_model_create(&p, 3, dist, NULL, (uint64_t)k + 300);
+        ncs_synth_cond c;
+        ncs_synth_random_cond(&r, ncs_rng_uniform(&r), 45.0, &c);
+        size_t s = (size_t)k % 3;
+        for (int inv = 0; inv < 2; inv++) {
+            ncs_wave w;
+            memset(&w, 0, sizeof w);
+            w.fs_hz = c.fs_hz;
+            w.n = (size_t)floor(c.fs_hz * c.sweep_ms / 1000.0 + 0.5);
+            w.mv = malloc(w.n * sizeof *w.mv);
+            w.stim_ms = c.pre_ms;
+            w.rail_mv = NAN;
+            ncs_rng rr = r;
+            ncs_synth_render(m, s, &c, &rr, w.mv, w.n);
+            if (inv)
+                for (size_t i = 0; i < w.n; i++)
+                    w.mv[i] = -w.mv[i];
+            ncs_site site = plain_site();
+            ncs_markers mk;
+            ncs_error e;
+            ck_assert_int_eq(ncs_measure(an, &w, &site, "t", &mk, NULL, NULL, &e), NCS_OK);
+            ck_assert_msg(!!(mk.flags & NCS_FLAG_INVERTED_SUSPECTED) == inv,
+                          "case %d inverted %d: flags 0x%x", k, inv, mk.flags);
+            free(w.mv);
+        }
+        ncs_synth_model_destroy(m);
+    }
+}
+END_TEST
+
 /* ---- segments (SPEC 3) --------------------------------------------------- */
 
 static ncs_markers mk_at(double onset, double amp, double area, double dur)
@@ -346,6 +382,7 @@ static Suite *suite(void)
     tcase_add_test(t, clipped_amplitude_refused);
     tcase_add_test(t, manual_markers_replace);
     tcase_add_test(t, hostile_still_found);
+    tcase_add_test(t, inverted_trace_flagged);
     tcase_add_test(t, segment_fields);
     suite_add_tcase(s, t);
     return s;
