@@ -139,8 +139,8 @@ typedef struct {
     double age_years, height_cm, temperature_c; /* NAN if not given */
     int lff_hz;          /* 2, 5, 10 or 20 (default 2) */
     ncs_polarity polarity;
-    char *patient, *norms, *note; /* may be NULL; norms is resolved
-                                      against the study folder */
+    char *patient, *norms, *note; /* may be NULL; norms is the path of a
+                                      lab's table inside the study folder */
     size_t n_nerves;
     ncs_nerve_def *nerves;
 } ncs_study;
@@ -276,6 +276,92 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *wave, const ncs_site *si
                        ncs_warnings *warn, ncs_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* Reference values (norms.c) — SPEC section 4                              */
+/* ------------------------------------------------------------------------ */
+
+/* One nerve's normative values; NAN where the table gives none. */
+typedef struct {
+    char nerve[24];       /* canonical nerve name ("median") */
+    char muscle[32];      /* recording muscle the values are for, or "" */
+    double amp_lln_mv;    /* distal CMAP amplitude, lower limit of normal */
+    double dml_uln_ms;    /* distal motor latency, upper limit of normal */
+    double dml_distance_mm; /* distal distance the latency applies to */
+    double cv_lln_m_s;    /* conduction velocity, lower limit of normal */
+    char source[160];     /* where the values come from: a book or file:line */
+} ncs_norm;
+
+#define NCS_MAX_NORMS 16
+
+/* The table in force: the built-in one (SPEC 4.2), with the nerves a lab's
+ * table names replaced (SPEC 4.3). */
+typedef struct {
+    size_t n;
+    ncs_norm items[NCS_MAX_NORMS];
+    char origin[1024];    /* "built-in" and the files loaded over it */
+} ncs_norms;
+
+/* The built-in table: Preston & Shapiro, adults. */
+void ncs_norms_builtin(ncs_norms *norms);
+
+/* Loads a lab's table (INI: one [nerve] section with muscle, amp_lln_mv,
+ * dml_uln_ms, cv_lln_m_s) over norms: each nerve it names replaces the one
+ * there. On error (NCS_ERR_IO, NCS_ERR_INI_*, NCS_ERR_LIMIT) norms is left
+ * unchanged and err names the file and line. */
+ncs_status ncs_norms_load(ncs_norms *norms, const char *path, ncs_error *err);
+
+/* The entry for a canonical nerve name, or NULL. */
+const ncs_norm *ncs_norms_find(const ncs_norms *norms, const char *nerve);
+
+/* The table as `ncs norms` prints it. */
+ncs_status ncs_norms_print(const ncs_norms *norms, FILE *f);
+
+/* `abnormal` codes (SPEC 4.1), as bits */
+typedef enum {
+    NCS_ABN_DML_PROLONGED = 1u << 0, /* distal onset latency above ULN */
+    NCS_ABN_AMP_LOW = 1u << 1,       /* distal amplitude below LLN */
+    NCS_ABN_CV_SLOW = 1u << 2,       /* segment CV below LLN */
+    NCS_ABN__COUNT = 3
+} ncs_abnormal;
+
+const char *ncs_abnormal_name(unsigned bit); /* "dml-prolonged" ...; NULL if not one */
+
+/* ------------------------------------------------------------------------ */
+/* Criteria (criteria.c) — SPEC section 5                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    NCS_CRIT_EFNS2010_MMN = 0, /* EFNS/PNS 2010 guideline on MMN */
+    NCS_CRIT_EAN2021_CIDP,     /* EAN/PNS 2021 guideline on CIDP */
+    NCS_CRIT__COUNT
+} ncs_criteria_id;
+
+/* "efns2010-mmn", "ean2021-cidp"; and back (-1 when unknown). */
+const char *ncs_criteria_name(ncs_criteria_id id);
+int ncs_criteria_lookup(const char *name);
+
+#define NCS_MAX_BECAUSE 4
+
+/* One criterion met, with its reasons as numbers. */
+typedef struct {
+    ncs_criteria_id criteria;
+    const char *code;    /* static: "definite", "cb", "dml-demyelinating" ... */
+    int counts;          /* 0: at an entrapment site, reported but not counted */
+    int n_because;
+    char because[NCS_MAX_BECAUSE][112]; /* "area drop 62.0% >= 50%" */
+} ncs_finding;
+
+typedef struct {
+    ncs_finding *items;
+    size_t count, cap;
+} ncs_findings;
+
+void ncs_findings_free(ncs_findings *f);
+
+/* Whether segment from-to of a nerve crosses a common entrapment site
+ * (SPEC 5.3, AAEM 2003), from the site names alone. */
+int ncs_entrapment_site(const char *nerve, const char *from, const char *to);
+
+/* ------------------------------------------------------------------------ */
 /* Segments (segments.c) — SPEC section 3                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -293,6 +379,13 @@ typedef struct {
     int inching;               /* distance <= 30 mm */
     double latency_ms_per_cm;  /* inching only, else NAN */
     double amp_drop_pct_per_cm;/* inching only, else NAN */
+    /* filled by the criteria (ncs_analyse_study) */
+    int entrapment_site;       /* crosses a common entrapment site (SPEC 5.3) */
+    const char *block;         /* category under the primary criteria (static) */
+    char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
+    const char *block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
+    unsigned abnormal;         /* NCS_ABN_* */
+    ncs_findings findings;     /* every criterion met, each set evaluated */
 } ncs_segment;
 
 /* Fills seg from the distal and proximal markers. Appends a warning (named
@@ -300,6 +393,30 @@ typedef struct {
 void ncs_segment_compute(const ncs_markers *d, const ncs_markers *p,
                          const char *from, const char *to, double distance_mm,
                          const char *where, ncs_segment *seg, ncs_warnings *warn);
+
+/* Everything the criteria look at for one segment. */
+typedef struct {
+    const char *nerve;          /* canonical nerve name */
+    const ncs_norm *norm;       /* may be NULL (no reference values) */
+    const ncs_markers *distal, *proximal;
+    const ncs_segment *seg;
+    int entrapment;             /* the segment crosses an entrapment site */
+} ncs_segment_case;
+
+/* Evaluates one segment under one criteria set: appends every criterion met
+ * to out (may be NULL) and returns the segment's block category (static
+ * string): efns2010-mmn: not-assessed, not-evaluable, absent-proximal,
+ * definite, probable, entrapment or none; ean2021-cidp: not-assessed,
+ * not-evaluable, absent-proximal, cb, entrapment or none. When the category
+ * depends on a value that was not measured it is not-evaluable and *why
+ * (may be NULL) says which. */
+const char *ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
+                                 ncs_findings *out, char why[160]);
+
+/* Per-nerve criteria (ean2021-cidp: dml-demyelinating,
+ * distal-duration-prolonged) from the distal response; appends to out. */
+void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *norm,
+                        const ncs_markers *distal, int lff_hz, ncs_findings *out);
 
 /* ------------------------------------------------------------------------ */
 /* A whole study (analyse.c) and its outputs (results_json.c, results_csv.c, */
@@ -315,6 +432,7 @@ typedef struct {
     size_t n;
     double t0_ms;
     double *clean_mv;
+    unsigned abnormal;     /* NCS_ABN_* (the distal site only) */
 } ncs_site_result;
 
 typedef struct {
@@ -323,21 +441,39 @@ typedef struct {
     ncs_site_result *sites;
     size_t n_segments;      /* n_sites - 1 */
     ncs_segment *segments;
+    const ncs_norm *norm;   /* into the results' table; NULL: not covered */
+    unsigned abnormal;      /* union of its sites' and segments' codes */
+    ncs_findings findings;  /* per-nerve criteria met (ean2021-cidp) */
+    int low_temperature;    /* below 32 C (upper limb) or 30 C (lower limb) */
 } ncs_nerve_result;
+
+/* How a study is analysed (zero-initialised: the defaults). */
+typedef struct {
+    int keep_traces;            /* keep the cleaned traces (for reports) */
+    ncs_criteria_id primary;    /* the set that fills `block` */
+    int all_criteria;           /* evaluate every set into the findings */
+    const char *norms_path;     /* --norms: loaded over the study's own */
+} ncs_options;
 
 typedef struct {
     const ncs_study *study; /* not owned */
+    ncs_options options;
+    ncs_norms norms;        /* the table in force for this study */
     size_t n_nerves;
     ncs_nerve_result *nerves;
+    int evaluated[NCS_CRIT__COUNT]; /* the sets evaluated */
+    char *summary[NCS_CRIT__COUNT]; /* one line per set evaluated (SPEC 5.2) */
     ncs_warnings warnings;  /* every warning of the analysis */
 } ncs_results;
 
-/* Loads and measures every site of every nerve and computes the segments.
- * keep_traces: keep the cleaned traces (for reports). Returns a new results
- * object (free with ncs_results_destroy) or NULL with err filled: the first
- * waveform that cannot be loaded fails the study (NCS_ERR_WAVE_*, ...). */
+/* Loads and measures every site of every nerve, computes the segments,
+ * and applies the reference values (built-in, then the study's `norms`,
+ * then opt->norms_path) and the criteria. opt may be NULL (defaults).
+ * Returns a new results object (free with ncs_results_destroy) or NULL with
+ * err filled: the first waveform that cannot be loaded fails the study
+ * (NCS_ERR_WAVE_*, ...), so does a normative table that cannot be read. */
 ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *study,
-                               int keep_traces, ncs_error *err);
+                               const ncs_options *opt, ncs_error *err);
 void ncs_results_destroy(ncs_results *r); /* accepts NULL */
 
 /* results.json (SPEC 7.1) as a new string the caller frees; settings is a

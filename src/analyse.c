@@ -1,5 +1,6 @@
 /* analyse.c — a whole study: every trace loaded and measured, every
- * segment computed. Excluded sites are kept out of the segments: the
+ * segment computed, then the reference values (SPEC 4) and the criteria
+ * (SPEC 5) applied. Excluded sites are kept out of the segments: the
  * segment then spans from the site before to the site after, over the sum
  * of the distances. */
 #include <math.h>
@@ -16,9 +17,14 @@ void ncs_results_destroy(ncs_results *r)
         ncs_nerve_result *nr = &r->nerves[i];
         for (size_t j = 0; j < nr->n_sites; j++)
             free(nr->sites[j].clean_mv);
+        for (size_t j = 0; j < nr->n_segments; j++)
+            ncs_findings_free(&nr->segments[j].findings);
+        ncs_findings_free(&nr->findings);
         free(nr->sites);
         free(nr->segments);
     }
+    for (int k = 0; k < NCS_CRIT__COUNT; k++)
+        free(r->summary[k]);
     free(r->nerves);
     ncs_warnings_free(&r->warnings);
     free(r);
@@ -94,8 +100,149 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
     return NCS_OK;
 }
 
-ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st, int keep,
-                               ncs_error *err)
+/* ---- reference values and criteria -------------------------------------- */
+
+#define EPS 1e-9
+
+static int lower_limb(const char *nerve)
+{
+    return strcmp(nerve, "fibular") == 0 || strcmp(nerve, "tibial") == 0;
+}
+
+static int upper_limb(const char *nerve)
+{
+    static const char *const u[] = {"median", "ulnar", "radial", "musculocutaneous",
+                                    "axillary"};
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        if (strcmp(nerve, u[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static const ncs_site_result *site_named(const ncs_nerve_result *nr, const char *name)
+{
+    for (size_t j = 0; j < nr->n_sites; j++)
+        if (nr->sites[j].def->name == name)
+            return &nr->sites[j];
+    return NULL;
+}
+
+/* SPEC 4.1 and 4.4 for one nerve. */
+static void reference(ncs_results *r, ncs_nerve_result *nr)
+{
+    const ncs_study *st = r->study;
+    const ncs_nerve_def *n = nr->def;
+    char where[512];
+    snprintf(where, sizeof where, "%s/%s", st->id, n->id);
+    nr->norm = ncs_norms_find(&r->norms, n->nerve);
+    double lim = lower_limb(n->nerve) ? 30.0 : upper_limb(n->nerve) ? 32.0 : NAN;
+    if (isfinite(n->temperature_c) && isfinite(lim) && n->temperature_c < lim) {
+        nr->low_temperature = 1;
+        ncs_warn(&r->warnings, where, "low-temperature",
+                 "limb temperature %.1f C is below %.0f C: slowing may be from cold "
+                 "(no correction is applied)", n->temperature_c, lim);
+    }
+    if (!nr->norm) {
+        ncs_warn(&r->warnings, where, "no-norms",
+                 "the table in force has no reference values for the %s nerve: no "
+                 "dml-prolonged, amp-low or cv-slow codes", n->nerve);
+        return;
+    }
+    const ncs_norm *nm = nr->norm;
+    ncs_site_result *d = NULL;
+    for (size_t j = 0; j < nr->n_sites && !d; j++)
+        if (!nr->sites[j].def->exclude)
+            d = &nr->sites[j];
+    if (d && d->m.response) {
+        if (isfinite(d->m.onset_ms) && isfinite(nm->dml_uln_ms)
+            && d->m.onset_ms > nm->dml_uln_ms + EPS)
+            d->abnormal |= NCS_ABN_DML_PROLONGED;
+        if (isfinite(d->m.amp_mv) && isfinite(nm->amp_lln_mv)
+            && d->m.amp_mv < nm->amp_lln_mv - EPS)
+            d->abnormal |= NCS_ABN_AMP_LOW;
+        nr->abnormal |= d->abnormal;
+    }
+    for (size_t j = 0; j < nr->n_segments; j++) {
+        ncs_segment *g = &nr->segments[j];
+        if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s)
+            && g->cv_m_s < nm->cv_lln_m_s - EPS)
+            g->abnormal |= NCS_ABN_CV_SLOW;
+        nr->abnormal |= g->abnormal;
+    }
+}
+
+/* SPEC 5 for one nerve, under every set evaluated. */
+static void criteria(ncs_results *r, ncs_nerve_result *nr)
+{
+    const ncs_study *st = r->study;
+    const ncs_nerve_def *n = nr->def;
+    const ncs_site_result *d = NULL;
+    for (size_t j = 0; j < nr->n_sites && !d; j++)
+        if (!nr->sites[j].def->exclude)
+            d = &nr->sites[j];
+    for (size_t j = 0; j < nr->n_segments; j++) {
+        ncs_segment *g = &nr->segments[j];
+        const ncs_site_result *sd = site_named(nr, g->from), *sp = site_named(nr, g->to);
+        int over = sp ? sp->def->entrapment : -1;
+        g->entrapment_site = over >= 0 ? over : ncs_entrapment_site(n->nerve, g->from, g->to);
+        ncs_segment_case c = {.nerve = n->nerve, .norm = nr->norm,
+                              .distal = sd ? &sd->m : NULL, .proximal = sp ? &sp->m : NULL,
+                              .seg = g, .entrapment = g->entrapment_site};
+        for (int k = 0; k < NCS_CRIT__COUNT; k++) {
+            if (!r->evaluated[k])
+                continue;
+            char why[160];
+            g->block_by[k] = ncs_criteria_segment((ncs_criteria_id)k, &c, &g->findings, why);
+            if (k != (int)r->options.primary)
+                continue;
+            g->block = g->block_by[k];
+            snprintf(g->block_because, sizeof g->block_because, "%s", why);
+            if (strcmp(g->block, "absent-proximal") == 0) {
+                char where[512];
+                snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id, g->from, g->to);
+                ncs_warn(&r->warnings, where, "absent-proximal", "%s", why);
+            }
+        }
+    }
+    for (int k = 0; k < NCS_CRIT__COUNT; k++)
+        if (r->evaluated[k] && d)
+            ncs_criteria_nerve((ncs_criteria_id)k, n->nerve, nr->norm, &d->m, st->lff_hz,
+                               &nr->findings);
+    if (r->evaluated[NCS_CRIT_EAN2021_CIDP] && st->lff_hz != 2
+        && ncs_criteria_has_distal_duration(n->nerve)) {
+        char where[512];
+        snprintf(where, sizeof where, "%s/%s", st->id, n->id);
+        ncs_warn(&r->warnings, where, "distal-duration-not-assessed",
+                 "ean2021-cidp distal-duration cut-offs are known here for a 2 Hz "
+                 "low-frequency filter only (this study: %d Hz)", st->lff_hz);
+    }
+}
+
+static ncs_status evaluate(ncs_results *r, ncs_error *err)
+{
+    const ncs_study *st = r->study;
+    ncs_norms_builtin(&r->norms);
+    if (st->norms && ncs_norms_load(&r->norms, st->norms, err) != NCS_OK)
+        return err ? err->code : NCS_ERR_IO;
+    if (r->options.norms_path
+        && ncs_norms_load(&r->norms, r->options.norms_path, err) != NCS_OK)
+        return err ? err->code : NCS_ERR_IO;
+    r->evaluated[r->options.primary] = 1;
+    if (r->options.all_criteria)
+        for (int k = 0; k < NCS_CRIT__COUNT; k++)
+            r->evaluated[k] = 1;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        reference(r, &r->nerves[i]);
+        criteria(r, &r->nerves[i]);
+    }
+    for (int k = 0; k < NCS_CRIT__COUNT; k++)
+        if (r->evaluated[k] && !(r->summary[k] = ncs_criteria_summary((ncs_criteria_id)k, r)))
+            return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
+    return NCS_OK;
+}
+
+ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st,
+                               const ncs_options *opt, ncs_error *err)
 {
     ncs_error_clear(err);
     if (!a || !st) {
@@ -109,6 +256,11 @@ ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st, int keep,
         return NULL;
     }
     r->study = st;
+    if (opt)
+        r->options = *opt;
+    if ((unsigned)r->options.primary >= NCS_CRIT__COUNT)
+        r->options.primary = NCS_CRIT_EFNS2010_MMN;
+    int keep = r->options.keep_traces;
     for (size_t i = 0; i < st->n_nerves; i++) {
         r->n_nerves = i + 1;
         if (analyse_nerve(a, st, &st->nerves[i], &r->nerves[i], keep, &r->warnings,
@@ -116,6 +268,10 @@ ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st, int keep,
             ncs_results_destroy(r);
             return NULL;
         }
+    }
+    if (evaluate(r, err) != NCS_OK) {
+        ncs_results_destroy(r);
+        return NULL;
     }
     return r;
 }

@@ -10,33 +10,6 @@
 #define NCS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define NCS_PRINTF(a, b)
-/* Least-squares straight line y = slope * t + icpt, accumulated a point at
- * a time (artefact decay in clean.c, onset edge in markers.c). */
-typedef struct {
-    double st, sy, stt, sty;
-    int n;
-} ncs_linfit;
-
-static inline void ncs_linfit_add(ncs_linfit *f, double t, double y)
-{
-    f->st += t;
-    f->sy += y;
-    f->stt += t * t;
-    f->sty += t * y;
-    f->n++;
-}
-
-/* Returns 0 and the line when at least 3 points span more than one t. */
-static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *icpt)
-{
-    double den = f->n * f->stt - f->st * f->st;
-    if (f->n < 3 || !(den > 0))
-        return -1;
-    *slope = (f->n * f->sty - f->st * f->sy) / den;
-    *icpt = (f->sy - *slope * f->st) / f->n;
-    return 0;
-}
-
 #endif
 
 /* Fills err (may be NULL) and returns code, so callers can `return ncs_fail(...)`. */
@@ -87,5 +60,41 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
     *icpt = (f->sy - *slope * f->st) / f->n;
     return 0;
 }
+
+/* The summary line of one criteria set for a study (SPEC 5.2), a new
+ * string; NULL on no memory (criteria.c). */
+char *ncs_criteria_summary(ncs_criteria_id set, const ncs_results *r);
+
+/* Whether ean2021-cidp has a distal-duration cut-off for the nerve. */
+int ncs_criteria_has_distal_duration(const char *nerve);
+
+/* SPEC 1.1's nerve names, canonical first; the last is "peroneal", which
+ * is read as fibular (study.c). */
+#define NCS_N_NERVE_NAMES 10
+extern const char *const ncs_nerve_names[NCS_N_NERVE_NAMES];
+
+/* ---- text files for libinih (textfile.c) ---- */
+
+/* Configures libinih for SPEC 1.1 (once per process, thread-safe). */
+void ncs_ini_setup(void);
+
+/* Reads a whole file of at most limit bytes (NUL-terminated). NULL with
+ * errno set when it cannot be read, with *too_big set when it is larger. */
+char *ncs_read_small_file(const char *path, size_t limit, size_t *len, ncs_error *err,
+                          int *too_big);
+
+/* A text being fed to ini_parse_stream() a line at a time. */
+typedef struct {
+    const char *buf;
+    size_t len, pos;
+    int lineno;          /* of the line last returned */
+    const char *what;    /* "study.ini", "the normative table" (for messages) */
+    ncs_status code;     /* on error */
+    char msg[160];
+} ncs_text;
+
+/* Copies the next line into str (at most num bytes): 1, or 0 at the end,
+ * or -1 when the line is not text or too long (code and msg set). */
+int ncs_text_next_line(ncs_text *t, char *str, int num);
 
 #endif

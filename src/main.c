@@ -30,6 +30,7 @@ typedef struct {
     int help;
     int json;
     const char *out;
+    ncs_options analysis; /* criteria, norms */
 } options;
 
 typedef struct command {
@@ -38,7 +39,7 @@ typedef struct command {
     const char *args;
     const char *summary;
     const char *help; /* the rest of `ncs help NAME` */
-    int takes_out;    /* accepts -o/--out */
+    const char *options; /* the options it accepts beyond -h and -q */
 } command;
 
 static const command commands[];
@@ -95,15 +96,38 @@ static int exit_for(ncs_status s)
 
 /* ---- option parsing ------------------------------------------------------ */
 
-enum { OPT_HELP = 'h', OPT_QUIET = 'q', OPT_OUT = 'o', OPT_JSON = 256 };
+enum {
+    OPT_HELP = 'h',
+    OPT_QUIET = 'q',
+    OPT_OUT = 'o',
+    OPT_JSON = 256,
+    OPT_CRITERIA,
+    OPT_NORMS,
+};
 
 static const struct option long_opts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"out", required_argument, NULL, OPT_OUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"criteria", required_argument, NULL, OPT_CRITERIA},
+    {"norms", required_argument, NULL, OPT_NORMS},
     {NULL, 0, NULL, 0},
 };
+
+/* Whether cmd accepts option `opt` (besides -h and -q, which all do). */
+static int accepts(const command *cmd, const char *opt)
+{
+    return cmd->options && strstr(cmd->options, opt) != NULL;
+}
+
+static int not_here(const command *cmd, const char *opt)
+{
+    fprintf(stderr, "ncs %s: option '%s' does not apply here\n"
+                    "Try 'ncs help %s' for more information.\n",
+            cmd->name, opt, cmd->name);
+    return -1;
+}
 
 /* Parses the options of one subcommand; returns the index of the first
  * operand, or -1 after a usage error was printed. */
@@ -115,22 +139,38 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
     while ((c = getopt_long(argc, argv, "hqo:", long_opts, NULL)) != -1) {
         switch (c) {
         case OPT_OUT:
-            if (!cmd->takes_out) {
-                fprintf(stderr, "ncs %s: option '-o/--out' does not apply here\n"
-                                "Try 'ncs help %s' for more information.\n",
-                        cmd->name, cmd->name);
-                return -1;
-            }
+            if (!accepts(cmd, "--out"))
+                return not_here(cmd, "-o/--out");
             o->out = optarg;
             break;
         case OPT_JSON:
-            if (strcmp(cmd->name, "analyse") != 0) {
-                fprintf(stderr, "ncs %s: option '--json' applies to analyse only\n"
-                                "Try 'ncs help %s' for more information.\n",
-                        cmd->name, cmd->name);
+            if (!accepts(cmd, "--json"))
+                return not_here(cmd, "--json");
+            o->json = 1;
+            break;
+        case OPT_CRITERIA: {
+            if (!accepts(cmd, "--criteria"))
+                return not_here(cmd, "--criteria");
+            int k = ncs_criteria_lookup(optarg);
+            if (strcmp(optarg, "all") == 0) {
+                o->analysis.all_criteria = 1;
+                o->analysis.primary = NCS_CRIT_EFNS2010_MMN;
+            } else if (k >= 0) {
+                o->analysis.primary = (ncs_criteria_id)k;
+            } else {
+                fprintf(stderr, "ncs %s: unknown criteria '%s' (choose ", cmd->name, optarg);
+                for (int i = 0; i < NCS_CRIT__COUNT; i++)
+                    fprintf(stderr, "%s, ", ncs_criteria_name((ncs_criteria_id)i));
+                fprintf(stderr, "or all)\nTry 'ncs help %s' for more information.\n",
+                        cmd->name);
                 return -1;
             }
-            o->json = 1;
+            break;
+        }
+        case OPT_NORMS:
+            if (!accepts(cmd, "--norms"))
+                return not_here(cmd, "--norms");
+            o->analysis.norms_path = optarg;
             break;
         case OPT_HELP:
             o->help = 1;
@@ -139,7 +179,8 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             o->quiet = 1;
             break;
         default:
-            if (c == ':' || (optopt && strchr("o", optopt)))
+            if (c == ':' || (optopt && strchr("o", optopt))
+                || optopt == OPT_CRITERIA || optopt == OPT_NORMS || optopt == OPT_OUT)
                 fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name,
                         argv[optind - 1]);
             else if (optopt)
@@ -317,7 +358,7 @@ static int analyse_one(ncs_analyser *an, const char *dir, const options *o,
     }
     if (id_out)
         *id_out = strdup(st->id);
-    ncs_results *r = ncs_analyse_study(an, st, 0, &err);
+    ncs_results *r = ncs_analyse_study(an, st, &o->analysis, &err);
     if (!r) {
         print_error(&err);
         if (err_out)
@@ -394,12 +435,50 @@ static int one_operand(const command *cmd, int argc, char **argv, options *o,
     return first;
 }
 
+/* A --norms file is checked once, before any study, so a typo in it is one
+ * error and not one per study. Returns 0, or an exit code. */
+static int check_norms_option(const options *o)
+{
+    if (!o->analysis.norms_path)
+        return 0;
+    ncs_norms n;
+    ncs_error err;
+    ncs_norms_builtin(&n);
+    if (ncs_norms_load(&n, o->analysis.norms_path, &err) != NCS_OK) {
+        print_error(&err);
+        return exit_for(err.code);
+    }
+    return 0;
+}
+
+static int cmd_norms(const command *cmd, int argc, char **argv, options *o)
+{
+    int first = parse_options(cmd, argc, argv, o);
+    if (first < 0)
+        return EXIT_USAGE;
+    if (o->help)
+        return print_command_help(cmd);
+    if (first < argc)
+        return usage_error(cmd->name, "norms: unexpected operand '%s' (use --norms FILE)",
+                           argv[first]);
+    ncs_norms n;
+    ncs_error err;
+    ncs_norms_builtin(&n);
+    if (o->analysis.norms_path && ncs_norms_load(&n, o->analysis.norms_path, &err) != NCS_OK) {
+        print_error(&err);
+        return exit_for(err.code);
+    }
+    return ncs_norms_print(&n, stdout) == NCS_OK ? EXIT_OK : EXIT_OUTPUT;
+}
+
 static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
 {
     int rc;
     int first = one_operand(cmd, argc, argv, o, "study folder", "; use 'ncs batch' for many",
                             &rc);
     if (first < 0)
+        return rc;
+    if ((rc = check_norms_option(o)) != 0)
         return rc;
     ncs_error err;
     ncs_analyser *an = ncs_analyser_create(&err);
@@ -543,6 +622,8 @@ static int cmd_batch(const command *cmd, int argc, char **argv, options *o)
         return rc0;
     if (!o->out)
         return usage_error(cmd->name, "batch: no output folder given (-o OUT)%s", "");
+    if ((rc0 = check_norms_option(o)) != 0)
+        return rc0;
     const char *root = argv[first];
     struct stat sb;
     if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -666,28 +747,43 @@ static void print_version(void)
            ncs_fftw_version());
 }
 
+#define CRITERIA_HELP                                                                \
+    "  --criteria NAME  the criteria set that fills `block`: efns2010-mmn (default)\n"  \
+    "                   or ean2021-cidp; `all` evaluates both into the findings\n"    \
+    "                   and keeps efns2010-mmn primary\n"                             \
+    "  --norms FILE     a lab's normative table (INI, one [nerve] section with\n"      \
+    "                   muscle, amp_lln_mv, dml_uln_ms, cv_lln_m_s), read over the\n"  \
+    "                   built-in table and the study's own `norms =`\n"
+
 static const command commands[] = {
     {"analyse", cmd_analyse, "[options] STUDY",
      "Measure every trace and segment of one study; a table per nerve on stdout.",
      "Options:\n"
-     "  --json        results.json on stdout instead of the table\n"
-     "  -o, --out DIR also write DIR/results.json and DIR/results.csv\n"
-     "  -q, --quiet   no warnings\n", 1},
+     "  --json           results.json on stdout instead of the table\n"
+     "  -o, --out DIR    also write DIR/results.json and DIR/results.csv\n"
+     CRITERIA_HELP
+     "  -q, --quiet      no warnings\n", "--out --json --criteria --norms"},
     {"batch", cmd_batch, "[options] ROOT -o OUT",
      "Analyse every study folder under ROOT (every folder holding a study.ini).",
      "Writes OUT/<study-id>/results.json and results.csv per study, OUT/summary.csv\n"
      "(one row per segment) and OUT/batch.json (counts, failed studies and why).\n"
      "A study that fails is recorded and the batch goes on; exit 1 at the end.\n"
      "Options:\n"
-     "  -o, --out OUT output folder (required)\n"
-     "  -q, --quiet   no warnings\n", 1},
+     "  -o, --out OUT    output folder (required)\n"
+     CRITERIA_HELP
+     "  -q, --quiet      no warnings\n", "--out --criteria --norms"},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
      "samples and the range in mV. Stops at the first invalid study with exit 3\n"
-     "and a message naming the file, line or trace and what is wrong.\n", 0},
-    {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", "", 0},
-    {NULL, NULL, NULL, NULL, NULL, 0},
+     "and a message naming the file, line or trace and what is wrong.\n", ""},
+    {"norms", cmd_norms, "[--norms FILE]", "Print the normative table in force.",
+     "The built-in table (SPEC 4.2: Preston & Shapiro, adults), or with --norms FILE\n"
+     "that table with the nerves FILE names replaced.\n"
+     "Options:\n"
+     "  --norms FILE     a lab's normative table (see ncs help analyse)\n", "--norms"},
+    {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", "", ""},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * written by jansson, independent of the locale; a value that could not be
  * measured is null. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,36 @@ static json_t *flags_json(unsigned f)
     return a;
 }
 
+static json_t *abnormal_json(unsigned a)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < NCS_ABN__COUNT; i++)
+        if (a & (1u << i))
+            json_array_append_new(arr, json_string(ncs_abnormal_name(1u << i)));
+    return arr;
+}
+
+static json_t *finding_json(const ncs_finding *f)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "criteria", json_string(ncs_criteria_name(f->criteria)));
+    json_object_set_new(o, "code", json_string(f->code));
+    json_object_set_new(o, "counts", json_boolean(f->counts));
+    json_t *b = json_array();
+    for (int i = 0; i < f->n_because; i++)
+        json_array_append_new(b, json_string(f->because[i]));
+    json_object_set_new(o, "because", b);
+    return o;
+}
+
+static json_t *findings_json(const ncs_findings *fs)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < fs->count; i++)
+        json_array_append_new(a, finding_json(&fs->items[i]));
+    return a;
+}
+
 static json_t *site_json(const ncs_site_result *sr)
 {
     const ncs_site *d = sr->def;
@@ -56,7 +87,7 @@ static json_t *site_json(const ncs_site_result *sr)
     json_object_set_new(mk, "end", json_string(m->manual_end ? "manual" : "auto"));
     json_object_set_new(o, "markers", mk);
     json_object_set_new(o, "flags", flags_json(m->flags));
-    json_object_set_new(o, "abnormal", json_array());
+    json_object_set_new(o, "abnormal", abnormal_json(sr->abnormal));
     json_t *cl = json_object();
     json_object_set_new(cl, "baseline_mv", num(m->baseline_mv, 4));
     json_object_set_new(cl, "drift_mv_per_s", num(m->drift_mv_per_s, 3));
@@ -84,9 +115,71 @@ static json_t *segment_json(const ncs_segment *g)
         json_object_set_new(o, "latency_ms_per_cm", num(g->latency_ms_per_cm, 3));
         json_object_set_new(o, "amp_drop_pct_per_cm", num(g->amp_drop_pct_per_cm, 2));
     }
-    json_object_set_new(o, "findings", json_array());
-    json_object_set_new(o, "abnormal", json_array());
+    json_object_set_new(o, "entrapment_site", json_boolean(g->entrapment_site));
+    json_object_set_new(o, "block", str_or_null(g->block));
+    json_object_set_new(o, "block_because",
+                        g->block_because[0] ? json_string(g->block_because) : json_null());
+    json_object_set_new(o, "findings", findings_json(&g->findings));
+    json_object_set_new(o, "abnormal", abnormal_json(g->abnormal));
     return o;
+}
+
+static json_t *norm_json(const ncs_norm *n)
+{
+    if (!n)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "muscle", n->muscle[0] ? json_string(n->muscle) : json_null());
+    json_object_set_new(o, "amp_lln_mv", num(n->amp_lln_mv, 2));
+    json_object_set_new(o, "dml_uln_ms", num(n->dml_uln_ms, 2));
+    json_object_set_new(o, "dml_distance_mm", num(n->dml_distance_mm, 0));
+    json_object_set_new(o, "cv_lln_m_s", num(n->cv_lln_m_s, 1));
+    json_object_set_new(o, "source", json_string(n->source));
+    return o;
+}
+
+/* The study's findings (SPEC 5.2): per criteria set evaluated, its summary
+ * line and every counted finding outside entrapment sites, nerve by nerve. */
+static json_t *study_findings_json(const ncs_results *r)
+{
+    json_t *all = json_array();
+    for (int k = 0; k < NCS_CRIT__COUNT; k++) {
+        if (!r->evaluated[k])
+            continue;
+        json_t *o = json_object(), *items = json_array();
+        json_object_set_new(o, "criteria", json_string(ncs_criteria_name((ncs_criteria_id)k)));
+        json_object_set_new(o, "primary", json_boolean(k == (int)r->options.primary));
+        json_object_set_new(o, "summary", str_or_null(r->summary[k]));
+        for (size_t i = 0; i < r->n_nerves; i++) {
+            const ncs_nerve_result *nr = &r->nerves[i];
+            for (size_t j = 0; j < nr->findings.count; j++) {
+                const ncs_finding *f = &nr->findings.items[j];
+                if ((int)f->criteria != k || !f->counts)
+                    continue;
+                json_t *it = finding_json(f);
+                json_object_set_new(it, "nerve", json_string(nr->def->id));
+                json_object_set_new(it, "segment", json_null());
+                json_array_append_new(items, it);
+            }
+            for (size_t g = 0; g < nr->n_segments; g++) {
+                const ncs_segment *sg = &nr->segments[g];
+                for (size_t j = 0; j < sg->findings.count; j++) {
+                    const ncs_finding *f = &sg->findings.items[j];
+                    if ((int)f->criteria != k || !f->counts)
+                        continue;
+                    json_t *it = finding_json(f);
+                    char name[256];
+                    snprintf(name, sizeof name, "%s-%s", sg->from, sg->to);
+                    json_object_set_new(it, "nerve", json_string(nr->def->id));
+                    json_object_set_new(it, "segment", json_string(name));
+                    json_array_append_new(items, it);
+                }
+            }
+        }
+        json_object_set_new(o, "items", items);
+        json_array_append_new(all, o);
+    }
+    return all;
 }
 
 char *ncs_results_json(const ncs_results *r, const char *settings_json)
@@ -108,7 +201,18 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
     json_t *set = NULL;
     if (settings_json)
         set = json_loads(settings_json, 0, NULL);
-    json_object_set_new(root, "settings", set ? set : json_object());
+    if (!json_is_object(set)) {
+        json_decref(set);
+        set = json_object();
+    }
+    json_object_set_new(set, "criteria", json_string(ncs_criteria_name(r->options.primary)));
+    json_t *ev = json_array();
+    for (int k = 0; k < NCS_CRIT__COUNT; k++)
+        if (r->evaluated[k])
+            json_array_append_new(ev, json_string(ncs_criteria_name((ncs_criteria_id)k)));
+    json_object_set_new(set, "criteria_evaluated", ev);
+    json_object_set_new(set, "norms", json_string(r->norms.origin));
+    json_object_set_new(root, "settings", set);
     json_t *nerves = json_array();
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
@@ -125,11 +229,14 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
             json_array_append_new(segs, segment_json(&nr->segments[j]));
         json_object_set_new(jn, "sites", sites);
         json_object_set_new(jn, "segments", segs);
-        json_object_set_new(jn, "abnormal", json_array());
+        json_object_set_new(jn, "abnormal", abnormal_json(nr->abnormal));
+        json_object_set_new(jn, "norm", norm_json(nr->norm));
+        json_object_set_new(jn, "low_temperature", json_boolean(nr->low_temperature));
+        json_object_set_new(jn, "findings", findings_json(&nr->findings));
         json_array_append_new(nerves, jn);
     }
     json_object_set_new(root, "nerves", nerves);
-    json_object_set_new(root, "findings", json_array());
+    json_object_set_new(root, "findings", study_findings_json(r));
     json_t *warns = json_array();
     for (size_t i = 0; i < r->warnings.count; i++) {
         json_t *w = json_object();

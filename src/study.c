@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +24,11 @@
 
 /* ---- vocabularies -------------------------------------------------------- */
 
-static const char *const nerve_names[] = {
+const char *const ncs_nerve_names[NCS_N_NERVE_NAMES] = {
     "median", "ulnar", "fibular", "tibial", "radial",
     "musculocutaneous", "axillary", "accessory", "facial", "peroneal",
 };
+#define nerve_names ncs_nerve_names
 static const char *const side_names[] = {"right", "left"};
 
 enum { SK_ID, SK_DATE, SK_AGE, SK_HEIGHT, SK_TEMP, SK_LFF, SK_POL, SK_PATIENT,
@@ -86,8 +86,7 @@ typedef struct {
     int study_polarity;
 
     /* the line reader */
-    const char *buf;
-    size_t len, pos;
+    ncs_text text;
     int lineno;
 
     /* the section the current line belongs to */
@@ -410,42 +409,15 @@ static char *reader(char *str, int num, void *stream)
 {
     reader_ctx *rc = stream;
     parser *p = rc->p;
-    if (p->failed || p->pos >= p->len)
+    if (p->failed)
         return NULL;
-    const char *start = p->buf + p->pos;
-    const char *nl = memchr(start, '\n', p->len - p->pos);
-    size_t linelen = nl ? (size_t)(nl - start) + 1 : p->len - p->pos;
-    p->lineno++;
-    if (memchr(start, '\0', linelen)) {
-        perr(p, p->lineno, NCS_ERR_INI_SYNTAX,
-             "binary data (NUL byte): study.ini must be a text file");
+    int r = ncs_text_next_line(&p->text, str, num);
+    p->lineno = p->text.lineno;
+    if (r < 0)
+        perr(p, p->lineno, p->text.code, "%s", p->text.msg);
+    if (r <= 0)
         return NULL;
-    }
-    size_t content = linelen;
-    while (content && (start[content - 1] == '\n' || start[content - 1] == '\r'))
-        content--;
-    if (content > NCS_MAX_INI_LINE || linelen + 1 > (size_t)num) {
-        perr(p, p->lineno, NCS_ERR_LIMIT,
-             "line is %zu characters long; the limit is %d", content,
-             NCS_MAX_INI_LINE);
-        return NULL;
-    }
-    for (size_t i = 0; i < content; i++) {
-        unsigned char c = (unsigned char)start[i];
-        if (c < 0x20 && c != '\t') {
-            perr(p, p->lineno, NCS_ERR_INI_SYNTAX,
-                 "control character 0x%02x: study.ini must be a text file", c);
-            return NULL;
-        }
-    }
-    memcpy(str, start, linelen);
-    str[linelen] = '\0';
-    p->pos += linelen;
-
     const char *t = str;
-    if (p->lineno == 1 && (unsigned char)t[0] == 0xEF && (unsigned char)t[1] == 0xBB
-        && (unsigned char)t[2] == 0xBF)
-        t += 3;
     while (*t == ' ' || *t == '\t')
         t++;
     if (*t == '[') {
@@ -736,31 +708,32 @@ static int handler(void *user, const char *section, const char *name,
 /* Joins dir and rel; checks rel is relative, has no "..", and that the file
  * it names exists, is a regular file and (symlinks resolved) lies inside
  * dir. */
-static int resolve_file(parser *p, const char *dir_real, ncs_site *s, int line,
-                        const char *where)
+/* Resolves `key = f` against the study folder into *out: relative, no
+ * '..', and no link that leads outside the folder (SPEC 1.1). */
+static int resolve_path(parser *p, const char *dir_real, const char *key, const char *f,
+                        char **out, int line, const char *where)
 {
-    const char *f = s->file;
     if (f[0] == '/')
         return perr(p, line, NCS_ERR_PATH,
-                    "%s: file = '%s' is an absolute path; give a path relative "
-                    "to the study folder", where, f), -1;
+                    "%s: %s = '%s' is an absolute path; give a path relative "
+                    "to the study folder", where, key, f), -1;
     for (const char *c = f; *c; ) {
         const char *slash = strchr(c, '/');
         size_t n = slash ? (size_t)(slash - c) : strlen(c);
         if (n == 2 && c[0] == '.' && c[1] == '.')
             return perr(p, line, NCS_ERR_PATH,
-                        "%s: file = '%s' leaves the study folder ('..')", where, f), -1;
+                        "%s: %s = '%s' leaves the study folder ('..')", where, key, f), -1;
         if (!slash)
             break;
         c = slash + 1;
     }
     if (strchr(f, '\\'))
         return perr(p, line, NCS_ERR_PATH,
-                    "%s: file = '%s' contains '\\'; use '/' between folders", where, f), -1;
-    s->path = ncs_asprintf("%s/%s", p->st->dir, f);
-    if (!s->path)
+                    "%s: %s = '%s' contains '\\'; use '/' between folders", where, key, f), -1;
+    *out = ncs_asprintf("%s/%s", p->st->dir, f);
+    if (!*out)
         return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
-    char *real = realpath(s->path, NULL);
+    char *real = realpath(*out, NULL);
     if (!real) {
         if (errno == ENOENT || errno == ENOTDIR)
             return perr(p, line, NCS_ERR_IO, "%s: file '%s' not found in %s", where,
@@ -851,19 +824,24 @@ static int finish(parser *p)
             s->polarity = ps->polarity >= 0 ? (ncs_polarity)ps->polarity
                         : pn->polarity >= 0 ? (ncs_polarity)pn->polarity
                         : st->polarity;
-            if (resolve_file(p, dir_real, s, ps->key_line[TK_FILE], where)) {
+            if (resolve_path(p, dir_real, "file", s->file, &s->path, ps->key_line[TK_FILE],
+                             where)) {
                 rc = -1;
                 break;
             }
         }
     }
-    if (!rc && st->norms && st->norms[0] != '/') {
-        char *abs = ncs_asprintf("%s/%s", st->dir, st->norms);
-        if (!abs) {
-            rc = perr(p, 0, NCS_ERR_NOMEM, "out of memory");
+    if (!rc && st->norms) {
+        /* a lab's table named by the study stays inside it like its files
+         * (a shared table is given with --norms) */
+        char *path = NULL;
+        if (resolve_path(p, dir_real, "norms", st->norms, &path,
+                         p->study_key_line[SK_NORMS], "[study]")) {
+            free(path);
+            rc = -1;
         } else {
             free(st->norms);
-            st->norms = abs;
+            st->norms = path;
         }
     }
 out:
@@ -872,50 +850,6 @@ out:
 }
 
 /* ---- entry points -------------------------------------------------------- */
-
-static pthread_once_t ini_once = PTHREAD_ONCE_INIT;
-
-static void ini_configure(void)
-{
-    /* SPEC 1.1: ';' and '#' start comments, also at the end of a line.
-     * No multi-line values: a continuation line would hide a typo. */
-    static char inline_prefixes[] = ";#";
-    ini_inline_comment_prefixes = inline_prefixes;
-    ini_allow_multiline = 0;
-    ini_stop_on_first_error = 1;
-    ini_use_stack = 0;
-    ini_max_line = NCS_MAX_INI_LINE + 8;
-}
-
-static char *read_small_file(const char *path, size_t limit, size_t *len,
-                             ncs_error *err, int *too_big)
-{
-    *too_big = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(limit + 1);
-    if (!buf) {
-        fclose(f);
-        ncs_fail(err, NCS_ERR_NOMEM, path, "out of memory");
-        return NULL;
-    }
-    size_t n = fread(buf, 1, limit + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    if (n > limit) {
-        free(buf);
-        *too_big = 1;
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 void ncs_study_destroy(ncs_study *st)
 {
@@ -955,7 +889,7 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
         ncs_fail(err, NCS_ERR_USAGE, "", "no study folder given");
         return NULL;
     }
-    pthread_once(&ini_once, ini_configure);
+    ncs_ini_setup();
 
     ncs_study *st = calloc(1, sizeof *st);
     if (!st) {
@@ -986,7 +920,7 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
     size_t len = 0;
     int too_big = 0;
     errno = 0;
-    char *buf = read_small_file(st->ini_path, NCS_MAX_INI_BYTES, &len, err, &too_big);
+    char *buf = ncs_read_small_file(st->ini_path, NCS_MAX_INI_BYTES, &len, err, &too_big);
     if (!buf) {
         if (too_big)
             ncs_fail(err, NCS_ERR_LIMIT, st->ini_path,
@@ -1004,8 +938,9 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
     parser p;
     memset(&p, 0, sizeof p);
     p.st = st;
-    p.buf = buf;
-    p.len = len;
+    p.text.buf = buf;
+    p.text.len = len;
+    p.text.what = "study.ini";
     p.ini_name = st->ini_path;
     p.err = err;
     p.warn = warn;

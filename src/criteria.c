@@ -1,0 +1,615 @@
+/* criteria.c — SPEC 5: common entrapment sites, the conduction-block and
+ * demyelination criteria as data, and the study's summary lines.
+ *
+ * Every threshold is compared with a tolerance of 1e-9 so that a value
+ * exactly at a threshold (a 30 % duration increase computed as
+ * 30.000000000000004) counts as at it, as a person reading it would. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define EPS 1e-9
+
+static const char *const criteria_names[NCS_CRIT__COUNT] = {"efns2010-mmn",
+                                                            "ean2021-cidp"};
+
+const char *ncs_criteria_name(ncs_criteria_id id)
+{
+    return (unsigned)id < NCS_CRIT__COUNT ? criteria_names[id] : "?";
+}
+
+int ncs_criteria_lookup(const char *name)
+{
+    for (int i = 0; i < NCS_CRIT__COUNT; i++)
+        if (name && strcmp(name, criteria_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- nerve sets ---------------------------------------------------------- */
+
+enum {
+    N_MEDIAN = 1u << 0,
+    N_ULNAR = 1u << 1,
+    N_FIBULAR = 1u << 2,
+    N_TIBIAL = 1u << 3,
+    N_RADIAL = 1u << 4,
+    N_MUSCULOCUTANEOUS = 1u << 5,
+    N_AXILLARY = 1u << 6,
+    N_ACCESSORY = 1u << 7,
+    N_FACIAL = 1u << 8,
+};
+#define MAIN3 (N_MEDIAN | N_ULNAR | N_FIBULAR)
+#define UPPER_LIMB (N_MEDIAN | N_ULNAR | N_RADIAL | N_MUSCULOCUTANEOUS)
+
+static unsigned nerve_bit(const char *nerve)
+{
+    for (unsigned i = 0; i < NCS_N_NERVE_NAMES - 1; i++)
+        if (nerve && strcmp(nerve, ncs_nerve_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+/* ---- entrapment sites (SPEC 5.3; AAEM 2003) ------------------------------ */
+
+typedef struct {
+    const char *nerve;
+    const char *const *distal;  /* site names at the distal end, NULL-ended */
+    const char *const *proximal;
+} entrapment_rule;
+
+static const char *const s_palm[] = {"palm", NULL};
+static const char *const s_palm_below_wrist[] = {"palm", "below-wrist", NULL};
+static const char *const s_wrist[] = {"wrist", NULL};
+static const char *const s_below_elbow[] = {"below-elbow", NULL};
+static const char *const s_above_elbow[] = {"above-elbow", NULL};
+static const char *const s_fib_below[] = {"fibular-head", "below-fibular-head", NULL};
+static const char *const s_fib_above[] = {"above-fibular-head", "popliteal", "knee", NULL};
+
+/* AAEM 2003 (Olney RK, Muscle Nerve 2003;27:117): median at the wrist
+ * (carpal tunnel), ulnar at the elbow and the wrist, fibular at the
+ * fibular head. */
+static const entrapment_rule entrapment_rules[] = {
+    {"median", s_palm, s_wrist},
+    {"ulnar", s_below_elbow, s_above_elbow},
+    {"ulnar", s_palm_below_wrist, s_wrist},
+    {"fibular", s_fib_below, s_fib_above},
+};
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+int ncs_entrapment_site(const char *nerve, const char *from, const char *to)
+{
+    if (!nerve || !from || !to)
+        return 0;
+    for (size_t i = 0; i < sizeof entrapment_rules / sizeof entrapment_rules[0]; i++) {
+        const entrapment_rule *r = &entrapment_rules[i];
+        if (strcmp(nerve, r->nerve) == 0 && in_list(from, r->distal)
+            && in_list(to, r->proximal))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- findings ------------------------------------------------------------ */
+
+void ncs_findings_free(ncs_findings *f)
+{
+    if (!f)
+        return;
+    free(f->items);
+    memset(f, 0, sizeof *f);
+}
+
+static ncs_finding *add_finding(ncs_findings *out, ncs_criteria_id set, const char *code,
+                                int counts)
+{
+    static ncs_finding sink; /* when out is NULL or memory runs out */
+    ncs_finding *f = &sink;
+    if (out) {
+        if (out->count == out->cap) {
+            size_t cap = out->cap ? 2 * out->cap : 4;
+            ncs_finding *p = realloc(out->items, cap * sizeof *p);
+            if (p) {
+                out->items = p;
+                out->cap = cap;
+            }
+        }
+        if (out->count < out->cap)
+            f = &out->items[out->count++];
+    }
+    memset(f, 0, sizeof *f);
+    f->criteria = set;
+    f->code = code;
+    f->counts = counts;
+    return f;
+}
+
+static void because(ncs_finding *f, const char *fmt, ...) NCS_PRINTF(2, 3);
+
+static void because(ncs_finding *f, const char *fmt, ...)
+{
+    if (f->n_because >= NCS_MAX_BECAUSE)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->because[f->n_because++], sizeof f->because[0], fmt, ap);
+    va_end(ap);
+}
+
+static int present(const ncs_markers *m)
+{
+    return m && m->response;
+}
+
+/* The distal-amplitude gate. efns2010-mmn: the distal amplitude must be
+ * > min_mv and > frac of the LLN (where the table has one); ean2021-cidp
+ * (min_mv = 0): >= frac of the LLN, which must then exist. Returns 1 when
+ * the distal response may be used, with the reason in `reason`; else 0
+ * with why filled. */
+static int distal_gate(const ncs_segment_case *c, double min_mv, double frac, char *reason,
+                       size_t rn, char *why)
+{
+    const ncs_markers *d = c->distal;
+    double lln = c->norm ? c->norm->amp_lln_mv : NAN;
+    if (!present(d)) {
+        snprintf(why, 160, "distal response absent");
+        return 0;
+    }
+    if (!isfinite(d->amp_mv)) {
+        snprintf(why, 160, "distal amplitude not measured (%s)",
+                 d->flags & NCS_FLAG_CLIPPED ? "clipped" : "see flags");
+        return 0;
+    }
+    if (min_mv > 0) {
+        if (d->amp_mv <= min_mv + EPS) {
+            snprintf(why, 160, "distal amplitude %.2f mV <= %g mV", d->amp_mv, min_mv);
+            return 0;
+        }
+        if (isfinite(lln) && d->amp_mv <= frac * lln + EPS) {
+            snprintf(why, 160, "distal amplitude %.2f mV <= %g%% of LLN %.1f mV",
+                     d->amp_mv, 100 * frac, lln);
+            return 0;
+        }
+        if (isfinite(lln))
+            snprintf(reason, rn, "distal amplitude %.2f mV > %g mV and > %g%% of LLN %.1f mV",
+                     d->amp_mv, min_mv, 100 * frac, lln);
+        else
+            snprintf(reason, rn, "distal amplitude %.2f mV > %g mV (no LLN for %s)",
+                     d->amp_mv, min_mv, c->nerve);
+        return 1;
+    }
+    if (!isfinite(lln)) {
+        snprintf(why, 160, "no amplitude LLN for %s in the table in force", c->nerve);
+        return 0;
+    }
+    if (d->amp_mv < frac * lln - EPS) {
+        snprintf(why, 160, "distal amplitude %.2f mV < %g%% of LLN %.1f mV", d->amp_mv,
+                 100 * frac, lln);
+        return 0;
+    }
+    snprintf(reason, rn, "distal amplitude %.2f mV >= %g%% of LLN %.1f mV", d->amp_mv,
+             100 * frac, lln);
+    return 1;
+}
+
+/* ---- efns2010-mmn -------------------------------------------------------- */
+
+/* One conduction-block rule: area drop >= area_min, duration increase
+ * within (dur_above, dur_max], segment >= seg_min_mm, in `nerves`. */
+typedef struct {
+    const char *code;
+    unsigned nerves;
+    double area_min;
+    double dur_max;   /* NAN: no upper limit */
+    double dur_above; /* NAN: no lower limit */
+    double seg_min_mm;
+} cb_rule;
+
+/* EFNS/PNS 2010 guideline on MMN (van Schaik IN et al., J Peripher Nerv Syst
+ * 2010;15:295-301), electrophysiological criteria for conduction block as
+ * SPEC 5.1 words them, in the order they are tried. */
+static const cb_rule efns_rules[] = {
+    /* definite: area reduction >= 50 % and duration increase <= 30 %,
+     * median, ulnar or fibular nerve */
+    {"definite", MAIN3, 50.0, 30.0, NAN, 0.0},
+    /* probable: area reduction >= 30 % and duration increase <= 30 % over a
+     * segment of >= 10 cm of an upper-limb nerve */
+    {"probable", UPPER_LIMB, 30.0, 30.0, NAN, 100.0},
+    /* probable: area reduction >= 50 % with duration increase > 30 %,
+     * median, ulnar or fibular nerve */
+    {"probable", MAIN3, 50.0, NAN, 30.0, 0.0},
+};
+/* Nerves assessed (the tibial nerve is not: its normal proximal drop is too
+ * large), and the distal-amplitude gate: > 1 mV and > 20 % of the LLN. */
+static const unsigned efns_assessed = MAIN3 | N_RADIAL | N_MUSCULOCUTANEOUS;
+static const double efns_distal_min_mv = 1.0, efns_distal_min_lln = 0.20;
+
+static int rule_area(const cb_rule *r, double area)
+{
+    return area >= r->area_min - EPS;
+}
+
+static int rule_dur(const cb_rule *r, double dur)
+{
+    return (isnan(r->dur_max) || dur <= r->dur_max + EPS)
+           && (isnan(r->dur_above) || dur > r->dur_above + EPS);
+}
+
+static const char *entrapment_where(const char *nerve)
+{
+    if (strcmp(nerve, "median") == 0)
+        return "median at the wrist";
+    if (strcmp(nerve, "ulnar") == 0)
+        return "ulnar at the elbow or wrist";
+    if (strcmp(nerve, "fibular") == 0)
+        return "fibular at the fibular head";
+    return "set by entrapment = yes";
+}
+
+static const char *efns_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
+{
+    unsigned nb = nerve_bit(c->nerve);
+    const ncs_segment *g = c->seg;
+    char gate[112] = "";
+    if (!(nb & efns_assessed)) {
+        snprintf(why, 160, "the %s nerve is not assessed by these criteria", c->nerve);
+        return "not-assessed";
+    }
+    if (!distal_gate(c, efns_distal_min_mv, efns_distal_min_lln, gate, sizeof gate, why))
+        return "not-evaluable";
+    if (!present(c->proximal)) {
+        snprintf(why, 160, "proximal response absent: complete block or a technical "
+                           "failure; confirm supramaximal stimulation");
+        return "absent-proximal";
+    }
+    double area = g->area_drop_pct, dur = g->dur_increase_pct;
+    if (!isfinite(area)) {
+        snprintf(why, 160, "area drop not measured (an area is null; see the flags)");
+        return "not-evaluable";
+    }
+    for (size_t i = 0; i < sizeof efns_rules / sizeof efns_rules[0]; i++) {
+        const cb_rule *r = &efns_rules[i];
+        if (!(nb & r->nerves) || !rule_area(r, area))
+            continue;
+        if (r->seg_min_mm > 0 && !(g->distance_mm >= r->seg_min_mm - EPS))
+            continue;
+        if (!isfinite(dur)) {
+            snprintf(why, 160, "area drop %.1f%% >= %g%% but the duration increase is "
+                               "not measured (a duration is null; see the flags)",
+                     area, r->area_min);
+            return "not-evaluable";
+        }
+        if (!rule_dur(r, dur))
+            continue;
+        ncs_finding *f = add_finding(out, NCS_CRIT_EFNS2010_MMN, r->code, !c->entrapment);
+        because(f, "area drop %.1f%% >= %g%%", area, r->area_min);
+        if (!isnan(r->dur_max))
+            because(f, "duration increase %.1f%% <= %g%%", dur, r->dur_max);
+        else
+            because(f, "duration increase %.1f%% > %g%%", dur, r->dur_above);
+        if (r->seg_min_mm > 0)
+            because(f, "segment %.0f mm >= %g mm", g->distance_mm, r->seg_min_mm);
+        because(f, "%s", gate);
+        if (c->entrapment) {
+            if (f->n_because == NCS_MAX_BECAUSE)
+                f->n_because--;
+            because(f, "at an entrapment site (%s): not counted for MMN",
+                    entrapment_where(c->nerve));
+            snprintf(why, 160, "%s CB criteria met at an entrapment site (%s)", r->code,
+                     entrapment_where(c->nerve));
+            return "entrapment";
+        }
+        return r->code;
+    }
+    return "none";
+}
+
+/* ---- ean2021-cidp -------------------------------------------------------- */
+
+/* EAN/PNS 2021 guideline on CIDP (Van den Bergh PYK et al., Eur J Neurol
+ * 2021;28:3556-83), motor conduction criteria measurable from CMAPs. */
+static const double ean_cb_amp_drop = 30.0;      /* amplitude drop >= 30 % */
+static const double ean_cb_distal_lln = 0.20;    /* distal amplitude >= 20 % LLN */
+static const double ean_td_pct = 30.0;           /* duration increase > 30 % */
+static const double ean_td_pct_tibial = 100.0;   /* > 100 % in the tibial nerve */
+static const double ean_cv_frac = 0.70;          /* CV <= 70 % of LLN */
+static const double ean_dml_frac = 1.50;         /* distal latency >= 150 % ULN */
+
+/* distal negative-peak duration cut-offs at LFF 2 Hz, ms */
+static const struct {
+    const char *nerve;
+    double ms;
+} ean_distal_dur_2hz[] = {
+    {"median", 6.6}, {"ulnar", 6.7}, {"fibular", 7.6}, {"tibial", 8.8},
+};
+
+static const char *ean_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
+{
+    unsigned nb = nerve_bit(c->nerve);
+    const ncs_segment *g = c->seg;
+    int tibial = nb == N_TIBIAL;
+    /* slowing and dispersion do not need the block gate */
+    double cv_lln = c->norm ? c->norm->cv_lln_m_s : NAN;
+    if (isfinite(g->cv_m_s) && isfinite(cv_lln) && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cv-demyelinating", 1);
+        because(f, "CV %.1f m/s <= %g%% of LLN %g m/s (%.1f m/s)", g->cv_m_s,
+                100 * ean_cv_frac, cv_lln, ean_cv_frac * cv_lln);
+    }
+    double td = tibial ? ean_td_pct_tibial : ean_td_pct;
+    if (present(c->distal) && present(c->proximal) && isfinite(g->dur_increase_pct)
+        && g->dur_increase_pct > td + EPS) {
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "abnormal-td", 1);
+        because(f, "duration increase %.1f%% > %g%%%s", g->dur_increase_pct, td,
+                tibial ? " (tibial)" : "");
+    }
+    char gate[112] = "";
+    if (tibial) {
+        snprintf(why, 160, "conduction block is not assessed in the tibial nerve");
+        return "not-assessed";
+    }
+    if (!distal_gate(c, 0.0, ean_cb_distal_lln, gate, sizeof gate, why))
+        return "not-evaluable";
+    if (!present(c->proximal)) {
+        snprintf(why, 160, "proximal response absent: complete block or a technical "
+                           "failure; confirm supramaximal stimulation");
+        return "absent-proximal";
+    }
+    if (!isfinite(g->amp_drop_pct)) {
+        snprintf(why, 160, "amplitude drop not measured (an amplitude is null)");
+        return "not-evaluable";
+    }
+    if (g->amp_drop_pct >= ean_cb_amp_drop - EPS) {
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", !c->entrapment);
+        because(f, "amplitude drop %.1f%% >= %g%%", g->amp_drop_pct, ean_cb_amp_drop);
+        because(f, "%s", gate);
+        if (c->entrapment) {
+            because(f, "at an entrapment site (%s): not counted",
+                    entrapment_where(c->nerve));
+            snprintf(why, 160, "cb criteria met at an entrapment site (%s)",
+                     entrapment_where(c->nerve));
+            return "entrapment";
+        }
+        return "cb";
+    }
+    return "none";
+}
+
+const char *ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
+                                 ncs_findings *out, char why[160])
+{
+    char dummy[160];
+    if (!why)
+        why = dummy;
+    why[0] = '\0';
+    switch (set) {
+    case NCS_CRIT_EFNS2010_MMN:
+        return efns_segment(c, out, why);
+    case NCS_CRIT_EAN2021_CIDP:
+        return ean_segment(c, out, why);
+    default:
+        return "not-assessed";
+    }
+}
+
+void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *norm,
+                        const ncs_markers *d, int lff_hz, ncs_findings *out)
+{
+    if (set != NCS_CRIT_EAN2021_CIDP || !present(d))
+        return;
+    double uln = norm ? norm->dml_uln_ms : NAN;
+    if (isfinite(d->onset_ms) && isfinite(uln) && d->onset_ms >= ean_dml_frac * uln - EPS) {
+        ncs_finding *f = add_finding(out, set, "dml-demyelinating", 1);
+        because(f, "distal latency %.2f ms >= %g%% of ULN %g ms (%.2f ms)", d->onset_ms,
+                100 * ean_dml_frac, uln, ean_dml_frac * uln);
+    }
+    if (lff_hz != 2 || !isfinite(d->neg_dur_ms))
+        return;
+    for (size_t i = 0; i < sizeof ean_distal_dur_2hz / sizeof ean_distal_dur_2hz[0]; i++)
+        if (strcmp(nerve, ean_distal_dur_2hz[i].nerve) == 0
+            && d->neg_dur_ms > ean_distal_dur_2hz[i].ms + EPS) {
+            ncs_finding *f = add_finding(out, set, "distal-duration-prolonged", 1);
+            because(f, "distal duration %.2f ms > %g ms (%s, LFF 2 Hz)", d->neg_dur_ms,
+                    ean_distal_dur_2hz[i].ms, nerve);
+        }
+}
+
+int ncs_criteria_has_distal_duration(const char *nerve)
+{
+    for (size_t i = 0; i < sizeof ean_distal_dur_2hz / sizeof ean_distal_dur_2hz[0]; i++)
+        if (strcmp(nerve, ean_distal_dur_2hz[i].nerve) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- the study's summary lines (SPEC 5.2) -------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) NCS_PRINTF(2, 3);
+
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = (b->len + (size_t)n + 1) * 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static int seg_has(const ncs_segment *g, ncs_criteria_id set, const char *code, int counts)
+{
+    for (size_t k = 0; k < g->findings.count; k++) {
+        const ncs_finding *f = &g->findings.items[k];
+        if (f->criteria == set && strcmp(f->code, code) == 0 && f->counts == counts)
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends "median.right elbow-axilla; ulnar.right wrist-below-elbow, ...":
+ * the segments holding finding `code` (counts: 1 counted, 0 not counted) of
+ * each nerve that has no counted `skip_code`. Returns the nerves listed. */
+static int list_segments(sbuf *b, const ncs_results *r, ncs_criteria_id set,
+                         const char *code, int counts, const char *skip_code)
+{
+    int nerves = 0;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        int skip = 0, here = 0;
+        for (size_t j = 0; skip_code && j < nr->n_segments; j++)
+            skip |= seg_has(&nr->segments[j], set, skip_code, 1);
+        if (skip)
+            continue;
+        for (size_t j = 0; j < nr->n_segments; j++) {
+            const ncs_segment *g = &nr->segments[j];
+            if (!seg_has(g, set, code, counts))
+                continue;
+            if (here)
+                sb_add(b, ", %s-%s", g->from, g->to);
+            else
+                sb_add(b, "%s%s %s-%s", b->len ? "; " : "", nr->def->id, g->from, g->to);
+            here = 1;
+        }
+        nerves += here;
+    }
+    return nerves;
+}
+
+static char *efns_summary(const ncs_results *r)
+{
+    const ncs_criteria_id set = NCS_CRIT_EFNS2010_MMN;
+    sbuf b = {0}, tmp = {0};
+    sb_add(&b, "%s: ", ncs_criteria_name(set));
+    int nd = list_segments(&tmp, r, set, "definite", 1, NULL);
+    if (nd) {
+        sb_add(&b, "definite CB in %d nerve%s (%s)", nd, nd == 1 ? "" : "s",
+               tmp.s ? tmp.s : "");
+    }
+    free(tmp.s);
+    tmp = (sbuf){0};
+    int np = list_segments(&tmp, r, set, "probable", 1, "definite");
+    if (np)
+        sb_add(&b, "%sprobable CB in %d %snerve%s (%s)", nd ? "; " : "", np,
+               nd ? "other " : "", np == 1 ? "" : "s", tmp.s ? tmp.s : "");
+    free(tmp.s);
+    if (!nd && !np)
+        sb_add(&b, "no definite or probable CB outside entrapment sites");
+    tmp = (sbuf){0};
+    int ne = list_segments(&tmp, r, set, "definite", 0, NULL);
+    ne += list_segments(&tmp, r, set, "probable", 0, NULL);
+    if (ne)
+        sb_add(&b, "; at an entrapment site and not counted: %s", tmp.s ? tmp.s : "");
+    free(tmp.s);
+    /* absent proximal responses and segments that could not be evaluated */
+    int na = 0, nn = 0;
+    for (size_t i = 0; i < r->n_nerves; i++)
+        for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
+            const ncs_segment *g = &r->nerves[i].segments[j];
+            if (r->options.primary == set && g->block) {
+                na += strcmp(g->block, "absent-proximal") == 0;
+                nn += strcmp(g->block, "not-evaluable") == 0;
+            }
+        }
+    if (na)
+        sb_add(&b, "; proximal response absent in %d segment%s (confirm supramaximal "
+                   "stimulation)", na, na == 1 ? "" : "s");
+    if (nn)
+        sb_add(&b, "; %d segment%s not evaluable", nn, nn == 1 ? "" : "s");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+static char *ean_summary(const ncs_results *r)
+{
+    const ncs_criteria_id set = NCS_CRIT_EAN2021_CIDP;
+    sbuf b = {0}, list = {0};
+    int nerves = 0;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        int here = 0;
+        for (size_t k = 0; k < nr->findings.count; k++) {
+            const ncs_finding *f = &nr->findings.items[k];
+            if (f->criteria != set)
+                continue;
+            if (here)
+                sb_add(&list, ", %s", f->code);
+            else
+                sb_add(&list, "%s%s: %s", nerves ? "; " : "", nr->def->id, f->code);
+            here = 1;
+        }
+        for (size_t j = 0; j < nr->n_segments; j++) {
+            const ncs_segment *g = &nr->segments[j];
+            for (size_t k = 0; k < g->findings.count; k++) {
+                const ncs_finding *f = &g->findings.items[k];
+                if (f->criteria != set || !f->counts)
+                    continue;
+                if (!here)
+                    sb_add(&list, "%s%s: ", nerves ? "; " : "", nr->def->id);
+                else
+                    sb_add(&list, ", ");
+                sb_add(&list, "%s %s-%s", f->code, g->from, g->to);
+                here = 1;
+            }
+        }
+        nerves += here;
+    }
+    if (nerves)
+        sb_add(&b, "%s: demyelinating-range values in %d nerve%s (%s)",
+               ncs_criteria_name(set), nerves, nerves == 1 ? "" : "s",
+               list.s ? list.s : "");
+    else
+        sb_add(&b, "%s: no demyelinating-range values", ncs_criteria_name(set));
+    free(list.s);
+    if (b.oom || list.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+char *ncs_criteria_summary(ncs_criteria_id set, const ncs_results *r)
+{
+    switch (set) {
+    case NCS_CRIT_EFNS2010_MMN:
+        return efns_summary(r);
+    case NCS_CRIT_EAN2021_CIDP:
+        return ean_summary(r);
+    default:
+        return NULL;
+    }
+}

@@ -1,0 +1,104 @@
+/* textfile.c — what study.ini and a lab's normative table share: libinih
+ * configured once for SPEC 1.1's syntax, a size-limited read, and a line
+ * reader for ini_parse_stream() that counts lines (Debian's libinih passes
+ * none to the handler) and refuses what is not text. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "internal.h"
+
+static pthread_once_t ini_once = PTHREAD_ONCE_INIT;
+
+static void ini_configure(void)
+{
+    /* SPEC 1.1: ';' and '#' start comments, also at the end of a line.
+     * No multi-line values: a continuation line would hide a typo. */
+    static char inline_prefixes[] = ";#";
+    ini_inline_comment_prefixes = inline_prefixes;
+    ini_allow_multiline = 0;
+    ini_stop_on_first_error = 1;
+    ini_use_stack = 0;
+    ini_max_line = NCS_MAX_INI_LINE + 8;
+}
+
+void ncs_ini_setup(void)
+{
+    pthread_once(&ini_once, ini_configure);
+}
+
+char *ncs_read_small_file(const char *path, size_t limit, size_t *len, ncs_error *err,
+                          int *too_big)
+{
+    *too_big = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(limit + 1);
+    if (!buf) {
+        fclose(f);
+        ncs_fail(err, NCS_ERR_NOMEM, path, "out of memory");
+        return NULL;
+    }
+    size_t n = fread(buf, 1, limit + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    if (n > limit) {
+        free(buf);
+        *too_big = 1;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int ncs_text_next_line(ncs_text *t, char *str, int num)
+{
+    if (t->pos >= t->len)
+        return 0;
+    const char *start = t->buf + t->pos;
+    const char *nl = memchr(start, '\n', t->len - t->pos);
+    size_t linelen = nl ? (size_t)(nl - start) + 1 : t->len - t->pos;
+    t->lineno++;
+    if (memchr(start, '\0', linelen)) {
+        t->code = NCS_ERR_INI_SYNTAX;
+        snprintf(t->msg, sizeof t->msg, "binary data (NUL byte): %s must be a text file",
+                 t->what);
+        return -1;
+    }
+    size_t content = linelen;
+    while (content && (start[content - 1] == '\n' || start[content - 1] == '\r'))
+        content--;
+    if (content > NCS_MAX_INI_LINE || linelen + 1 > (size_t)num) {
+        t->code = NCS_ERR_LIMIT;
+        snprintf(t->msg, sizeof t->msg, "line is %zu characters long; the limit is %d",
+                 content, NCS_MAX_INI_LINE);
+        return -1;
+    }
+    for (size_t i = 0; i < content; i++) {
+        unsigned char c = (unsigned char)start[i];
+        if (c < 0x20 && c != '\t') {
+            t->code = NCS_ERR_INI_SYNTAX;
+            snprintf(t->msg, sizeof t->msg,
+                     "control character 0x%02x: %s must be a text file", c, t->what);
+            return -1;
+        }
+    }
+    memcpy(str, start, linelen);
+    str[linelen] = '\0';
+    t->pos += linelen;
+    /* a UTF-8 byte-order mark on the first line is not part of it */
+    if (t->lineno == 1 && (unsigned char)str[0] == 0xEF && (unsigned char)str[1] == 0xBB
+        && (unsigned char)str[2] == 0xBF)
+        memmove(str, str + 3, strlen(str + 3) + 1);
+    return 1;
+}
