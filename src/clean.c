@@ -142,6 +142,23 @@ static double median_of(const double *x, size_t i0, size_t i1, double *scratch)
     return k % 2 ? scratch[k / 2] : 0.5 * (scratch[k / 2 - 1] + scratch[k / 2]);
 }
 
+/* The midpoint of the shortest interval holding a fifth of x[i0..i1): where
+ * the samples are densest (scratch is overwritten). */
+static double shorth(const double *x, size_t i0, size_t i1, double *scratch)
+{
+    size_t k = i1 - i0;
+    if (k == 0)
+        return 0.0;
+    memcpy(scratch, x + i0, k * sizeof *scratch);
+    qsort(scratch, k, sizeof *scratch, cmp_double);
+    size_t h = k / 5 > 1 ? k / 5 : 1;
+    size_t best = 0;
+    for (size_t j = 0; j + h < k; j++)
+        if (scratch[j + h] - scratch[j] < scratch[best + h] - scratch[best])
+            best = j;
+    return k > h ? 0.5 * (scratch[best] + scratch[best + h]) : scratch[k / 2];
+}
+
 /* Robust white-noise estimate from first differences over [i0, i1):
  * insensitive to slow signals (drift, mains, the CMAP's slow parts). */
 static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
@@ -531,7 +548,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->t0_ms = -w->stim_ms;
     c->x = malloc(n * sizeof *c->x);
     c->s = malloc(n * sizeof *c->s);
-    double *x0 = malloc(n * sizeof *x0);
+    double *x0 = calloc(n, sizeof *x0);
     double *scratch = malloc(n * sizeof *scratch);
     unsigned char *quiet = calloc(n, 1);
     ncs_status rc = NCS_ERR_NOMEM;
@@ -543,13 +560,20 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     while (n_pre < n && ncs_clean_t(c, (double)n_pre) < -0.05)
         n_pre++;
     double pre_ms = (double)n_pre * c->dt_ms;
-    size_t tail0 = n - n / 4;
+    /* without 1 ms before the stimulus, the baseline is the level the
+     * record dwells at most (the quiet stretches before and after the
+     * response share it; a long dispersed response may fill the tail) */
+    size_t i_post = n_pre;
+    while (i_post < n && ncs_clean_t(c, (double)i_post) < 0.5)
+        i_post++;
+    if (i_post + 16 > n)
+        i_post = n_pre;
     double base0 = pre_ms >= 1.0 ? median_of(w->mv, 0, n_pre, scratch)
-                                 : median_of(w->mv, tail0, n, scratch);
+                                 : shorth(w->mv, i_post, n, scratch);
     for (size_t i = 0; i < n; i++)
         x0[i] = w->mv[i] - base0;
     double sigma0 = pre_ms >= 1.0 ? diff_noise(x0, 0, n_pre, scratch)
-                                  : diff_noise(x0, tail0, n, scratch);
+                                  : diff_noise(x0, i_post, n, scratch);
 
     /* 2. where the artefact ends and the response lies, roughly */
     double art_amp, art_tau, art_end;

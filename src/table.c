@@ -1,17 +1,97 @@
 /* table.c — the per-nerve table on stdout, laid out as an EMG machine
- * prints it: one line per site, the segment ending there beside it. */
+ * prints it: one line per site, the segment ending there beside it, values
+ * outside the reference range marked '*', the conduction-block category of
+ * each segment, and the study's findings at the end. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
 
-static void col(FILE *f, double v, int width, int decimals)
+/* A number in `width` columns followed by a mark column ('*' = abnormal). */
+static void col(FILE *f, double v, int width, int decimals, int mark)
 {
     if (isfinite(v))
-        fprintf(f, " %*.*f", width, decimals, v);
+        fprintf(f, " %*.*f%c", width, decimals, v, mark ? '*' : ' ');
     else
-        fprintf(f, " %*s", width, "-");
+        fprintf(f, " %*s ", width, "-");
+}
+
+static const ncs_segment *segment_to(const ncs_nerve_result *nr, const char *site)
+{
+    for (size_t k = 0; k < nr->n_segments; k++)
+        if (nr->segments[k].to == site)
+            return &nr->segments[k];
+    return NULL;
+}
+
+static void flags_text(FILE *f, const ncs_markers *m)
+{
+    int first = 1;
+    for (int k = 0; k < NCS_FLAG__COUNT; k++)
+        if (m->flags & (1u << k)) {
+            fprintf(f, "%s%s", first ? " " : ",", ncs_flag_name(1u << k));
+            first = 0;
+        }
+    if (m->manual_onset || m->manual_peak || m->manual_end)
+        fprintf(f, "%smanual", first ? " " : ",");
+}
+
+static void nerve_header(FILE *f, const ncs_nerve_result *nr)
+{
+    const ncs_nerve_def *d = nr->def;
+    fprintf(f, "\n%s%s%s%s", d->id, d->muscle ? " (" : "", d->muscle ? d->muscle : "",
+            d->muscle ? ")" : "");
+    if (isfinite(d->temperature_c))
+        fprintf(f, "  %.1f C%s", d->temperature_c, nr->low_temperature ? " (low)" : "");
+    const ncs_norm *n = nr->norm;
+    if (n) {
+        fprintf(f, "   normal:");
+        if (isfinite(n->amp_lln_mv))
+            fprintf(f, " amp >= %.1f mV", n->amp_lln_mv);
+        if (isfinite(n->dml_uln_ms))
+            fprintf(f, ", DML <= %.1f ms", n->dml_uln_ms);
+        if (isfinite(n->cv_lln_m_s))
+            fprintf(f, ", CV >= %.0f m/s", n->cv_lln_m_s);
+    } else {
+        fprintf(f, "   (no reference values for this nerve)");
+    }
+    fputc('\n', f);
+}
+
+static void print_findings(const ncs_results *r, FILE *f)
+{
+    fprintf(f, "\nFindings (criteria met; not a diagnosis)\n");
+    for (int k = 0; k < NCS_CRIT__COUNT; k++) {
+        if (!r->evaluated[k])
+            continue;
+        fprintf(f, "  %s\n", r->summary[k] ? r->summary[k] : ncs_criteria_name(k));
+        for (size_t i = 0; i < r->n_nerves; i++) {
+            const ncs_nerve_result *nr = &r->nerves[i];
+            for (size_t j = 0; j < nr->findings.count; j++) {
+                const ncs_finding *fi = &nr->findings.items[j];
+                if ((int)fi->criteria != k)
+                    continue;
+                fprintf(f, "    %s: %s:", nr->def->id, fi->code);
+                for (int b = 0; b < fi->n_because; b++)
+                    fprintf(f, "%s %s", b ? ";" : "", fi->because[b]);
+                fputc('\n', f);
+            }
+            for (size_t g = 0; g < nr->n_segments; g++) {
+                const ncs_segment *sg = &nr->segments[g];
+                for (size_t j = 0; j < sg->findings.count; j++) {
+                    const ncs_finding *fi = &sg->findings.items[j];
+                    if ((int)fi->criteria != k)
+                        continue;
+                    fprintf(f, "    %s %s-%s: %s%s:", nr->def->id, sg->from, sg->to,
+                            fi->code, fi->counts ? "" : " (not counted)");
+                    for (int b = 0; b < fi->n_because; b++)
+                        fprintf(f, "%s %s", b ? ";" : "", fi->because[b]);
+                    fputc('\n', f);
+                }
+            }
+        }
+    }
 }
 
 ncs_status ncs_results_table(const ncs_results *r, FILE *f)
@@ -22,54 +102,58 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
         fprintf(f, "  %s", st->date);
     if (isfinite(st->temperature_c))
         fprintf(f, "  %.1f C", st->temperature_c);
-    fputc('\n', f);
+    fprintf(f, "   criteria %s%s   norms %s\n", ncs_criteria_name(r->options.primary),
+            r->options.all_criteria ? " (+ all)" : "", r->norms.origin);
+    /* the segment column fits the longest segment name of the study */
+    int sw = 8;
+    for (size_t i = 0; i < r->n_nerves; i++)
+        for (size_t k = 0; k < r->nerves[i].n_segments; k++) {
+            const ncs_segment *g = &r->nerves[i].segments[k];
+            int l = (int)(strlen(g->from) + 1 + strlen(g->to));
+            sw = l > sw ? l : sw;
+        }
+    int any_abnormal = 0;
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
-        fprintf(f, "\n%s%s%s%s\n", nr->def->id, nr->def->muscle ? " (" : "",
-                nr->def->muscle ? nr->def->muscle : "", nr->def->muscle ? ")" : "");
-        fprintf(f, "  %-14s %6s %6s %6s %6s %6s %6s | %-22s %6s %6s %6s %6s %6s  %s\n",
-                "site", "onset", "peak", "amp", "p-p", "area", "dur", "segment", "dist",
-                "CV", "amp", "area", "dur", "flags");
-        fprintf(f, "  %-14s %6s %6s %6s %6s %6s %6s | %-22s %6s %6s %6s %6s %6s\n", "",
-                "ms", "ms", "mV", "mV", "mVms", "ms", "", "mm", "m/s", "drop%", "drop%",
-                "inc%");
+        any_abnormal |= nr->abnormal != 0;
+        nerve_header(f, nr);
+        fprintf(f, "  %-14s %6s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %6s  %6s  %6s  %6s   "
+                   "%-15s %s\n",
+                "site", "onset", "peak", "amp", "p-p", "area", "dur", sw, "segment", "dist",
+                "CV", "amp", "area", "dur", "block", "flags");
+        fprintf(f, "  %-14s %6s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %6s  %6s  %6s  %6s\n",
+                "", "ms", "ms", "mV", "mV", "mVms", "ms", sw, "", "mm", "m/s", "drop%",
+                "drop%", "inc%");
         for (size_t j = 0; j < nr->n_sites; j++) {
             const ncs_site_result *sr = &nr->sites[j];
             const ncs_markers *m = &sr->m;
-            fprintf(f, "  %-14.14s", sr->def->name);
-            col(f, m->onset_ms, 6, 2);
-            col(f, m->peak_ms, 6, 2);
-            col(f, m->amp_mv, 6, 2);
-            col(f, m->p2p_mv, 6, 2);
-            col(f, m->neg_area_mvms, 6, 1);
-            col(f, m->neg_dur_ms, 6, 2);
-            const ncs_segment *g = NULL;
-            for (size_t k = 0; k < nr->n_segments; k++)
-                if (nr->segments[k].to == sr->def->name)
-                    g = &nr->segments[k];
+            fprintf(f, "  %-14s", sr->def->name);
+            col(f, m->onset_ms, 6, 2, sr->abnormal & NCS_ABN_DML_PROLONGED);
+            col(f, m->peak_ms, 6, 2, 0);
+            col(f, m->amp_mv, 6, 2, sr->abnormal & NCS_ABN_AMP_LOW);
+            col(f, m->p2p_mv, 6, 2, 0);
+            col(f, m->neg_area_mvms, 6, 1, 0);
+            col(f, m->neg_dur_ms, 6, 2, 0);
+            const ncs_segment *g = segment_to(nr, sr->def->name);
             if (g) {
-                char name[64];
+                char name[256];
                 snprintf(name, sizeof name, "%s-%s", g->from, g->to);
-                fprintf(f, " | %-22.22s", name);
-                col(f, g->distance_mm, 6, 0);
-                col(f, g->cv_m_s, 6, 1);
-                col(f, g->amp_drop_pct, 6, 1);
-                col(f, g->area_drop_pct, 6, 1);
-                col(f, g->dur_increase_pct, 6, 1);
+                fprintf(f, " | %-*s", sw, name);
+                fprintf(f, " %5.0f ", g->distance_mm);
+                col(f, g->cv_m_s, 6, 1, g->abnormal & NCS_ABN_CV_SLOW);
+                col(f, g->amp_drop_pct, 6, 1, 0);
+                col(f, g->area_drop_pct, 6, 1, 0);
+                col(f, g->dur_increase_pct, 6, 1, 0);
+                fprintf(f, "  %-15s", g->block ? g->block : "");
             } else {
-                fprintf(f, " | %-22s", j == 0 ? "distal" : "");
-                col(f, j == 0 ? sr->def->distance_mm : NAN, 6, 0);
-                fprintf(f, " %6s %6s %6s %6s", "", "", "", "");
+                fprintf(f, " | %-*s", sw, j == 0 ? "distal" : sr->def->exclude ? "(excluded)" : "");
+                if (j == 0)
+                    fprintf(f, " %5.0f ", sr->def->distance_mm);
+                else
+                    fprintf(f, " %5s ", "");
+                fprintf(f, " %6s  %6s  %6s  %6s    %-15s", "", "", "", "", "");
             }
-            fputs(" ", f);
-            int first = 1;
-            for (int k = 0; k < NCS_FLAG__COUNT; k++)
-                if (m->flags & (1u << k)) {
-                    fprintf(f, "%s%s", first ? " " : ",", ncs_flag_name(1u << k));
-                    first = 0;
-                }
-            if (m->manual_onset || m->manual_peak || m->manual_end)
-                fprintf(f, "%smanual", first ? " " : ",");
+            flags_text(f, m);
             fputc('\n', f);
         }
         for (size_t k = 0; k < nr->n_segments; k++) {
@@ -77,7 +161,13 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
             if (g->inching && isfinite(g->latency_ms_per_cm))
                 fprintf(f, "  inching %s-%s: %.2f ms/cm, amplitude drop %.1f %%/cm\n",
                         g->from, g->to, g->latency_ms_per_cm, g->amp_drop_pct_per_cm);
+            if (g->block_because[0] && g->block && strcmp(g->block, "none") != 0)
+                fprintf(f, "  %s-%s %s: %s\n", g->from, g->to, g->block, g->block_because);
         }
     }
+    if (any_abnormal)
+        fprintf(f, "\n  * outside the reference range: distal latency above ULN, distal "
+                   "amplitude below LLN, CV below LLN\n");
+    print_findings(r, f);
     return ferror(f) ? NCS_ERR_OUTPUT : NCS_OK;
 }
