@@ -246,15 +246,18 @@ static int rule_dur(const cb_rule *r, double dur)
            && (isnan(r->dur_above) || dur > r->dur_above + EPS);
 }
 
-static const char *entrapment_where(const char *nerve)
+/* "ulnar at the elbow": the common entrapment site the segment crosses, or
+ * that the study said so. */
+static const char *entrapment_where(const ncs_segment_case *c)
 {
-    if (strcmp(nerve, "median") == 0)
+    const ncs_segment *g = c->seg;
+    if (!ncs_entrapment_site(c->nerve, g->from, g->to))
+        return "entrapment = yes in study.ini";
+    if (strcmp(c->nerve, "median") == 0)
         return "median at the wrist";
-    if (strcmp(nerve, "ulnar") == 0)
-        return "ulnar at the elbow or wrist";
-    if (strcmp(nerve, "fibular") == 0)
+    if (strcmp(c->nerve, "fibular") == 0)
         return "fibular at the fibular head";
-    return "set by entrapment = yes";
+    return strcmp(g->to, "above-elbow") == 0 ? "ulnar at the elbow" : "ulnar at the wrist";
 }
 
 static const char *efns_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
@@ -305,9 +308,9 @@ static const char *efns_segment(const ncs_segment_case *c, ncs_findings *out, ch
             if (f->n_because == NCS_MAX_BECAUSE)
                 f->n_because--;
             because(f, "at an entrapment site (%s): not counted for MMN",
-                    entrapment_where(c->nerve));
+                    entrapment_where(c));
             snprintf(why, 160, "%s CB criteria met at an entrapment site (%s)", r->code,
-                     entrapment_where(c->nerve));
+                     entrapment_where(c));
             return "entrapment";
         }
         return r->code;
@@ -375,9 +378,9 @@ static const char *ean_segment(const ncs_segment_case *c, ncs_findings *out, cha
         because(f, "%s", gate);
         if (c->entrapment) {
             because(f, "at an entrapment site (%s): not counted",
-                    entrapment_where(c->nerve));
+                    entrapment_where(c));
             snprintf(why, 160, "cb criteria met at an entrapment site (%s)",
-                     entrapment_where(c->nerve));
+                     entrapment_where(c));
             return "entrapment";
         }
         return "cb";

@@ -579,7 +579,7 @@ static int put_summary(FILE *f, const void *ctx)
 {
     const batch_summary *b = ctx;
     fputs("study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,"
-          "dur_increase_pct\n", f);
+          "dur_increase_pct,entrapment_site,block,findings\n", f);
     for (size_t i = 0; i < b->ids->n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s", b->dirs->v[i]);
@@ -606,6 +606,16 @@ static int put_summary(FILE *f, const void *ctx)
                     else
                         fputs(",", f);
                 }
+                const char *blk = json_string_value(json_object_get(g, "block"));
+                fprintf(f, ",%s,%s,", json_is_true(json_object_get(g, "entrapment_site"))
+                        ? "yes" : "no", blk ? blk : "");
+                size_t fi;
+                json_t *fd;
+                json_array_foreach(json_object_get(g, "findings"), fi, fd)
+                    fprintf(f, "%s%s:%s%s", fi ? ";" : "",
+                            json_string_value(json_object_get(fd, "criteria")),
+                            json_string_value(json_object_get(fd, "code")),
+                            json_is_true(json_object_get(fd, "counts")) ? "" : "(not counted)");
                 fputc('\n', f);
             }
         }

@@ -2,6 +2,7 @@
  * segment that ends at that site on the same row. Empty cell = not measured. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -34,12 +35,59 @@ static void text(FILE *f, const char *s, int first)
     }
 }
 
+/* abnormal codes joined by ';' */
+static void codes(FILE *f, unsigned a)
+{
+    char buf[128] = "";
+    for (int k = 0; k < NCS_ABN__COUNT; k++)
+        if (a & (1u << k)) {
+            if (buf[0])
+                strncat(buf, ";", sizeof buf - strlen(buf) - 1);
+            strncat(buf, ncs_abnormal_name(1u << k), sizeof buf - strlen(buf) - 1);
+        }
+    text(f, buf, 0);
+}
+
+/* "efns2010-mmn:definite (area drop 62.0% >= 50%; ...) | ..." */
+static void findings(FILE *f, const ncs_findings *fs)
+{
+    char buf[4096] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < fs->count && len < sizeof buf; i++) {
+        const ncs_finding *x = &fs->items[i];
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s:%s%s (", i ? " | " : "",
+                                ncs_criteria_name(x->criteria), x->code,
+                                x->counts ? "" : ", not counted");
+        for (int b = 0; b < x->n_because && len < sizeof buf; b++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", b ? "; " : "",
+                                    x->because[b]);
+        if (len < sizeof buf)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, ")");
+    }
+    text(f, buf, 0);
+}
+
 ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
 {
     fputs("study,nerve,muscle,site,file,distance_mm,fs_hz,response,onset_ms,peak_ms,"
           "amp_mv,p2p_mv,neg_dur_ms,neg_area_mvms,noise_uv,onset_marker,flags,"
           "segment,segment_distance_mm,latency_diff_ms,cv_m_s,amp_drop_pct,"
-          "area_drop_pct,dur_increase_pct,latency_ms_per_cm,amp_drop_pct_per_cm\n", f);
+          "area_drop_pct,dur_increase_pct,latency_ms_per_cm,amp_drop_pct_per_cm,"
+          "site_abnormal,segment_abnormal,entrapment_site,block,block_because,findings,"
+          "study_findings\n", f);
+    /* the study's summary lines, the same on every row */
+    char *study = NULL;
+    size_t study_len = 0;
+    FILE *sm = open_memstream(&study, &study_len);
+    if (!sm)
+        return NCS_ERR_NOMEM;
+    for (int k = 0; k < NCS_CRIT__COUNT; k++)
+        if (r->evaluated[k] && r->summary[k])
+            fprintf(sm, "%s%s", ftell(sm) ? " | " : "", r->summary[k]);
+    if (fclose(sm) != 0) {
+        free(study);
+        return NCS_ERR_NOMEM;
+    }
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
         for (size_t j = 0; j < nr->n_sites; j++) {
@@ -88,8 +136,20 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
             } else {
                 fputs(",,,,,,,,,", f);
             }
+            codes(f, sr->abnormal);
+            if (g) {
+                codes(f, g->abnormal);
+                text(f, g->entrapment_site ? "yes" : "no", 0);
+                text(f, g->block, 0);
+                text(f, g->block_because, 0);
+                findings(f, &g->findings);
+            } else {
+                fputs(",,,,,", f);
+            }
+            text(f, study, 0);
             fputc('\n', f);
         }
     }
+    free(study);
     return ferror(f) ? NCS_ERR_OUTPUT : NCS_OK;
 }

@@ -4,6 +4,7 @@
  * each segment, and the study's findings at the end. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -127,6 +128,15 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
         for (size_t j = 0; j < nr->n_sites; j++) {
             const ncs_site_result *sr = &nr->sites[j];
             const ncs_markers *m = &sr->m;
+            /* the row is built in memory so its trailing blanks can go */
+            char *row = NULL;
+            size_t rowlen = 0;
+            FILE *out = f;
+            f = open_memstream(&row, &rowlen);
+            if (!f) {
+                f = out;
+                return NCS_ERR_NOMEM;
+            }
             fprintf(f, "  %-14s", sr->def->name);
             col(f, m->onset_ms, 6, 2, sr->abnormal & NCS_ABN_DML_PROLONGED);
             col(f, m->peak_ms, 6, 2, 0);
@@ -154,7 +164,16 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 fprintf(f, " %6s  %6s  %6s  %6s    %-15s", "", "", "", "", "");
             }
             flags_text(f, m);
-            fputc('\n', f);
+            int bad = fclose(f) != 0;
+            f = out;
+            if (bad) {
+                free(row);
+                return NCS_ERR_NOMEM;
+            }
+            while (rowlen && row[rowlen - 1] == ' ')
+                row[--rowlen] = '\0';
+            fprintf(f, "%s\n", row);
+            free(row);
         }
         for (size_t k = 0; k < nr->n_segments; k++) {
             const ncs_segment *g = &nr->segments[k];

@@ -257,6 +257,42 @@ grep -q '"failed": 1' "$T/bout/batch.json" && grep -q "zz-broken" "$T/bout/batch
     && ok || bad "batch.json records the failed study"
 rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 [ "$rows" -eq 12 ] && ok || bad "summary.csv: $rows rows for mmn, want 12 segments"
+# ---------------------------------------------------------------- criteria, norms
+"$NCS" analyse -q samples/mmn >"$T/out" 2>&1 \
+    && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
+    && grep -qF "area drop 75.4% >= 50%" "$T/out" && ok || bad "analyse mmn states the definite blocks with reasons"
+"$NCS" analyse -q --criteria all --json samples/cidp >"$T/out" \
+    && grep -qF '"criteria_evaluated": [' "$T/out" && grep -qF '"code": "dml-demyelinating"' "$T/out" \
+    && grep -qF 'ean2021-cidp: demyelinating-range values in' "$T/out" && ok || bad "--criteria all"
+"$NCS" analyse -q --criteria ean2021-cidp --json samples/mmn >"$T/out" \
+    && grep -qF '"block": "cb"' "$T/out" && grep -qF '"criteria": "ean2021-cidp"' "$T/out" \
+    && ok || bad "--criteria ean2021-cidp fills block"
+run "unknown criteria" 2 "unknown criteria 'efns'" "efns2010-mmn, ean2021-cidp, or all" -- analyse --criteria efns samples/mmn
+run "criteria without a value" 2 "needs a value" -- analyse samples/mmn --criteria
+run "norms" 0 -- norms
+grep -qF "median            APB" "$T/out" && grep -qF "Preston & Shapiro" "$T/out" && ok || bad "ncs norms prints the built-in table"
+printf '[ulnar]\nmuscle = ADM\namp_lln_mv = 7.5\n' >"$T/lab.ini"
+run "norms --norms" 0 -- norms --norms "$T/lab.ini"
+grep -q "^  ulnar  *ADM  *7.5  *-" "$T/out" && grep -q "^  median  *APB  *4.0" "$T/out" \
+    && ok || bad "a lab table replaces the nerve it names, whole"
+printf '[ulnar]\namp_ll_mv = 7.5\n' >"$T/badlab.ini"
+run "bad lab table" 3 "badlab.ini:2: error: unknown key 'amp_ll_mv' (did you mean 'amp_lln_mv'?)" -- norms --norms "$T/badlab.ini"
+run "bad lab table on analyse" 3 "badlab.ini:2:" -- analyse --norms "$T/badlab.ini" samples/mmn
+run "missing lab table" 3 "nope.ini" -- batch --norms "$T/nope.ini" samples -o "$T/nb"
+[ ! -e "$T/nb" ] && ok || bad "a bad --norms stops batch before any output"
+run "norms takes no study" 2 "unexpected operand" -- norms samples/mmn
+"$NCS" analyse -q --json --norms "$T/lab.ini" samples/mnd >"$T/out" \
+    && grep -qF '"amp_lln_mv": 7.5' "$T/out" && grep -qF 'then '"$T"'/lab.ini' "$T/out" \
+    && ok || bad "analyse --norms uses the lab's values"
+d=$(mkbase study-norms); printf '[median]\ndml_uln_ms = 2.0\n' >"$d/lab.ini"
+sed -i 's/^id = study-norms/id = study-norms\nnorms = lab.ini/' "$d/study.ini"
+"$NCS" analyse -q --json "$d" >"$T/out" && grep -qF '"dml_uln_ms": 2' "$T/out" \
+    && ok || bad "norms = in study.ini"
+d=$(mkbase study-norms-out); sed -i 's/^id = study-norms-out/id = x\nnorms = ..\/lab.ini/' "$d/study.ini"
+broken study-norms-out "study.ini:3:" "norms = '../lab.ini' leaves the study folder"
+d=$(mkbase cold); sed -i 's/^muscle = APB/muscle = APB\ntemperature_c = 30.5/' "$d/study.ini"
+run "low temperature" 0 "cold/median.right: warning: limb temperature 30.5 C is below 32 C" -- analyse "$d"
+
 [ "$(samples_sum)" = "$before" ] && ok || bad "samples changed by analyse/batch"
 
 echo "e2e: $pass passed, $fail failed"

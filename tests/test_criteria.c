@@ -1,0 +1,517 @@
+/* test_criteria.c — SPEC 4 and 5: every rule at, just below and just above
+ * each of its thresholds; entrapment sites of each nerve; a lab's table
+ * replacing one nerve; the samples' expected findings. */
+#include "testutil.h"
+
+static ncs_norms norms;
+
+static void setup(void)
+{
+    ncs_norms_builtin(&norms);
+}
+
+static ncs_markers resp(double onset, double amp, double area, double dur)
+{
+    ncs_markers m;
+    memset(&m, 0, sizeof m);
+    m.response = 1;
+    m.onset_ms = onset;
+    m.amp_mv = amp;
+    m.neg_area_mvms = area;
+    m.neg_dur_ms = dur;
+    return m;
+}
+
+static ncs_markers absent(void)
+{
+    ncs_markers m;
+    memset(&m, 0, sizeof m);
+    m.onset_ms = m.amp_mv = m.neg_area_mvms = m.neg_dur_ms = m.peak_ms = NAN;
+    m.flags = NCS_FLAG_NO_RESPONSE;
+    return m;
+}
+
+/* Evaluates a segment whose drops are exactly the given ones: the distal
+ * response has amp_d mV, area 10 mV ms, duration 10 ms. */
+typedef struct {
+    const char *block;
+    ncs_findings f;
+    char why[160];
+} outcome;
+
+static outcome eval(ncs_criteria_id set, const char *nerve, double amp_d, double area_drop,
+                    double amp_drop, double dur_inc, double dist_mm, const char *from,
+                    const char *to, int proximal_present)
+{
+    ncs_markers d = resp(3.0, amp_d, 10.0, 10.0);
+    ncs_markers p = proximal_present
+                        ? resp(7.0, amp_d * (1 - amp_drop / 100), 10.0 * (1 - area_drop / 100),
+                               10.0 * (1 + dur_inc / 100))
+                        : absent();
+    ncs_segment g;
+    memset(&g, 0, sizeof g);
+    ncs_segment_compute(&d, &p, from, to, dist_mm, "t", &g, NULL);
+    ncs_segment_case c = {.nerve = nerve, .norm = ncs_norms_find(&norms, nerve),
+                          .distal = &d, .proximal = &p, .seg = &g,
+                          .entrapment = ncs_entrapment_site(nerve, from, to)};
+    outcome o;
+    memset(&o, 0, sizeof o);
+    o.block = ncs_criteria_segment(set, &c, &o.f, o.why);
+    return o;
+}
+
+static outcome efns(const char *nerve, double area_drop, double dur_inc)
+{
+    return eval(NCS_CRIT_EFNS2010_MMN, nerve, 8.0, area_drop, area_drop, dur_inc, 230,
+                "elbow", "axilla", 1);
+}
+
+static int has(const outcome *o, const char *code)
+{
+    for (size_t i = 0; i < o->f.count; i++)
+        if (strcmp(o->f.items[i].code, code) == 0)
+            return 1;
+    return 0;
+}
+
+#define BLOCK(o, want)                                                                 \
+    do {                                                                               \
+        outcome o_ = (o);                                                              \
+        ck_assert_msg(strcmp(o_.block, want) == 0, "%s: got %s, want %s (%s)", #o,      \
+                      o_.block, want, o_.why);                                         \
+        ncs_findings_free(&o_.f);                                                      \
+    } while (0)
+
+START_TEST(efns_area_threshold)
+{
+    /* over 80 mm of the median nerve only the 50 % rule can apply */
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 49.9, 49.9, 10, 80, "wrist", "fa-80", 1),
+          "none");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 50.0, 50.0, 10, 80, "wrist", "fa-80", 1),
+          "definite");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 50.1, 50.1, 10, 80, "wrist", "fa-80", 1),
+          "definite");
+    /* over 230 mm, below 50 % the upper-limb probable rule (>= 30 %) applies */
+    BLOCK(efns("median", 49.9, 10), "probable");
+    BLOCK(efns("median", 50.0, 10), "definite");
+    /* not in a lower-limb nerve */
+    BLOCK(efns("fibular", 49.9, 10), "none");
+    BLOCK(efns("fibular", 50.0, 10), "definite");
+}
+END_TEST
+
+START_TEST(efns_duration_threshold)
+{
+    BLOCK(efns("ulnar", 60, 29.9), "definite");
+    BLOCK(efns("ulnar", 60, 30.0), "definite");
+    BLOCK(efns("ulnar", 60, 30.1), "probable");
+    /* the probable rule for 30-50 % needs the duration within 30 % too */
+    BLOCK(efns("ulnar", 40, 30.0), "probable");
+    BLOCK(efns("ulnar", 40, 30.1), "none");
+}
+END_TEST
+
+START_TEST(efns_probable_segment_length)
+{
+    /* area drop 30-50 %: probable over >= 100 mm of an upper-limb nerve */
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 40, 40, 10, 99.9, "elbow", "axilla", 1),
+          "none");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 40, 40, 10, 100, "elbow", "axilla", 1),
+          "probable");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 29.9, 30, 10, 230, "elbow", "axilla", 1),
+          "none");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 30.0, 30, 10, 230, "elbow", "axilla", 1),
+          "probable");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "radial", 8, 30.1, 30, 10, 230, "arm", "axilla", 1),
+          "probable");
+    /* not a lower-limb nerve */
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "fibular", 8, 40, 40, 10, 300, "ankle",
+               "fibular-head", 1), "none");
+}
+END_TEST
+
+START_TEST(efns_distal_amplitude)
+{
+    /* median LLN 4.0 mV: 20 % = 0.8 mV, so the 1 mV limit governs */
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 1.0, 60, 60, 10, 230, "elbow", "axilla", 1),
+          "not-evaluable");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 1.01, 60, 60, 10, 230, "elbow", "axilla", 1),
+          "definite");
+    /* ulnar LLN 6.0 mV: 20 % = 1.2 mV governs */
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "ulnar", 1.2, 60, 60, 10, 230, "elbow", "axilla", 1),
+          "not-evaluable");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "ulnar", 1.21, 60, 60, 10, 230, "elbow", "axilla", 1),
+          "definite");
+    outcome o = eval(NCS_CRIT_EFNS2010_MMN, "ulnar", 1.21, 60, 60, 10, 230, "elbow", "axilla", 1);
+    ck_assert_uint_eq(o.f.count, 1);
+    ck_assert_str_eq(o.f.items[0].because[0], "area drop 60.0% >= 50%");
+    ck_assert_str_eq(o.f.items[0].because[1], "duration increase 10.0% <= 30%");
+    ck_assert_str_eq(o.f.items[0].because[2],
+                     "distal amplitude 1.21 mV > 1 mV and > 20% of LLN 6.0 mV");
+    ncs_findings_free(&o.f);
+    o = eval(NCS_CRIT_EFNS2010_MMN, "ulnar", 1.2, 60, 60, 10, 230, "elbow", "axilla", 1);
+    ck_assert_str_eq(o.why, "distal amplitude 1.20 mV <= 20% of LLN 6.0 mV");
+    ck_assert_uint_eq(o.f.count, 0);
+}
+END_TEST
+
+START_TEST(efns_nerves_and_absent)
+{
+    BLOCK(efns("tibial", 80, 10), "not-assessed");
+    BLOCK(efns("axillary", 80, 10), "not-assessed");
+    BLOCK(efns("musculocutaneous", 40, 10), "probable");
+    /* radial: no LLN in the built-in table; the 1 mV limit still applies */
+    outcome o = efns("radial", 40, 10);
+    ck_assert_str_eq(o.block, "probable");
+    ck_assert_str_eq(o.f.items[0].because[3], "distal amplitude 8.00 mV > 1 mV (no LLN for radial)");
+    ncs_findings_free(&o.f);
+    /* absent proximal response */
+    o = eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 0, 0, 0, 230, "elbow", "axilla", 0);
+    ck_assert_str_eq(o.block, "absent-proximal");
+    ck_assert(strstr(o.why, "supramaximal") != NULL);
+    ck_assert_uint_eq(o.f.count, 0);
+    /* absent distal response */
+    ncs_markers d = absent(), p = resp(7, 5, 5, 5);
+    ncs_segment g;
+    memset(&g, 0, sizeof g);
+    ncs_segment_compute(&d, &p, "elbow", "axilla", 120, "t", &g, NULL);
+    ncs_segment_case c = {.nerve = "median", .norm = ncs_norms_find(&norms, "median"),
+                          .distal = &d, .proximal = &p, .seg = &g};
+    ck_assert_str_eq(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, NULL, NULL),
+                     "not-evaluable");
+    /* an area that could not be measured (clipped) is not a drop of 0 */
+    d = resp(3, 8, NAN, 10);
+    p = resp(7, 2, 2, 10);
+    ncs_segment_compute(&d, &p, "elbow", "axilla", 120, "t", &g, NULL);
+    ck_assert_str_eq(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, NULL, NULL),
+                     "not-evaluable");
+}
+END_TEST
+
+START_TEST(entrapment_sites)
+{
+    static const struct {
+        const char *nerve, *from, *to;
+        int want;
+    } cases[] = {
+        {"median", "palm", "wrist", 1},
+        {"median", "wrist", "elbow", 0},
+        {"ulnar", "below-elbow", "above-elbow", 1},
+        {"ulnar", "palm", "wrist", 1},
+        {"ulnar", "below-wrist", "wrist", 1},
+        {"ulnar", "wrist", "below-elbow", 0},
+        {"ulnar", "above-elbow", "axilla", 0},
+        {"fibular", "fibular-head", "popliteal", 1},
+        {"fibular", "below-fibular-head", "above-fibular-head", 1},
+        {"fibular", "fibular-head", "knee", 1},
+        {"fibular", "ankle", "fibular-head", 0},
+        {"tibial", "ankle", "knee", 0},
+        {"median", "below-elbow", "above-elbow", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(ncs_entrapment_site(cases[i].nerve, cases[i].from, cases[i].to)
+                          == cases[i].want,
+                      "%s %s-%s", cases[i].nerve, cases[i].from, cases[i].to);
+    /* a block across each entrapment site is reported, not counted */
+    static const char *const seg[][3] = {{"median", "palm", "wrist"},
+                                         {"ulnar", "below-elbow", "above-elbow"},
+                                         {"ulnar", "below-wrist", "wrist"},
+                                         {"fibular", "fibular-head", "popliteal"}};
+    for (size_t i = 0; i < 4; i++) {
+        outcome o = eval(NCS_CRIT_EFNS2010_MMN, seg[i][0], 8, 60, 60, 10, 100, seg[i][1],
+                         seg[i][2], 1);
+        ck_assert_str_eq(o.block, "entrapment");
+        ck_assert_uint_eq(o.f.count, 1);
+        ck_assert_str_eq(o.f.items[0].code, "definite");
+        ck_assert_int_eq(o.f.items[0].counts, 0);
+        ncs_findings_free(&o.f);
+    }
+}
+END_TEST
+
+START_TEST(ean_thresholds)
+{
+    const ncs_criteria_id E = NCS_CRIT_EAN2021_CIDP;
+    /* cb: amplitude drop >= 30 % */
+    BLOCK(eval(E, "median", 8, 0, 29.9, 10, 230, "elbow", "axilla", 1), "none");
+    BLOCK(eval(E, "median", 8, 0, 30.0, 10, 230, "elbow", "axilla", 1), "cb");
+    BLOCK(eval(E, "median", 8, 0, 30.1, 10, 230, "elbow", "axilla", 1), "cb");
+    /* with the distal amplitude >= 20 % of LLN (median: 0.8 mV) */
+    BLOCK(eval(E, "median", 0.79, 0, 50, 10, 230, "elbow", "axilla", 1), "not-evaluable");
+    BLOCK(eval(E, "median", 0.80, 0, 50, 10, 230, "elbow", "axilla", 1), "cb");
+    BLOCK(eval(E, "tibial", 8, 0, 60, 10, 400, "ankle", "knee", 1), "not-assessed");
+    /* abnormal temporal dispersion: > 30 %, > 100 % in the tibial nerve */
+    outcome o = eval(E, "median", 8, 0, 0, 30.0, 230, "elbow", "axilla", 1);
+    ck_assert(!has(&o, "abnormal-td"));
+    ncs_findings_free(&o.f);
+    o = eval(E, "median", 8, 0, 0, 30.1, 230, "elbow", "axilla", 1);
+    ck_assert(has(&o, "abnormal-td"));
+    ncs_findings_free(&o.f);
+    o = eval(E, "tibial", 8, 0, 0, 100.0, 400, "ankle", "knee", 1);
+    ck_assert(!has(&o, "abnormal-td"));
+    ncs_findings_free(&o.f);
+    o = eval(E, "tibial", 8, 0, 0, 100.1, 400, "ankle", "knee", 1);
+    ck_assert(has(&o, "abnormal-td"));
+    ncs_findings_free(&o.f);
+}
+END_TEST
+
+START_TEST(ean_slowing_and_distal)
+{
+    /* CV <= 70 % of LLN (median 49 m/s: 34.3 m/s) */
+    ncs_markers d = resp(3.0, 8, 10, 5), p;
+    ncs_segment g;
+    ncs_segment_case c = {.nerve = "median", .norm = ncs_norms_find(&norms, "median"),
+                          .distal = &d, .proximal = &p, .seg = &g};
+    const double cv[3] = {34.2, 34.3, 34.4};
+    for (int i = 0; i < 3; i++) {
+        p = resp(3.0 + 343.0 / cv[i], 8, 10, 5);
+        memset(&g, 0, sizeof g);
+        ncs_segment_compute(&d, &p, "elbow", "axilla", 343, "t", &g, NULL);
+        ncs_findings f = {0};
+        ncs_criteria_segment(NCS_CRIT_EAN2021_CIDP, &c, &f, NULL);
+        int found = 0;
+        for (size_t k = 0; k < f.count; k++)
+            found |= strcmp(f.items[k].code, "cv-demyelinating") == 0;
+        ck_assert_msg(found == (i < 2), "CV %.1f", cv[i]);
+        ncs_findings_free(&f);
+    }
+    /* distal latency >= 150 % of ULN (median 4.4 ms: 6.6 ms) and distal
+     * duration > 6.6 ms at LFF 2 Hz */
+    const double lat[3] = {6.59, 6.6, 6.61}, dur[3] = {6.59, 6.6, 6.61};
+    for (int i = 0; i < 3; i++) {
+        ncs_findings f = {0};
+        ncs_markers m = resp(lat[i], 8, 20, dur[i]);
+        ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "median", ncs_norms_find(&norms, "median"),
+                           &m, 2, &f);
+        int dml = 0, dd = 0;
+        for (size_t k = 0; k < f.count; k++) {
+            dml |= strcmp(f.items[k].code, "dml-demyelinating") == 0;
+            dd |= strcmp(f.items[k].code, "distal-duration-prolonged") == 0;
+        }
+        ck_assert_msg(dml == (i >= 1), "latency %.2f", lat[i]);
+        ck_assert_msg(dd == (i == 2), "duration %.2f", dur[i]);
+        ncs_findings_free(&f);
+    }
+    /* other LFF: no cut-off known, not assessed */
+    ncs_findings f = {0};
+    ncs_markers m = resp(3, 8, 20, 9.0);
+    ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "median", ncs_norms_find(&norms, "median"), &m,
+                       10, &f);
+    ck_assert_uint_eq(f.count, 0);
+    /* the per-nerve rules are ean2021-cidp only */
+    m = resp(9, 8, 20, 9.0);
+    ncs_criteria_nerve(NCS_CRIT_EFNS2010_MMN, "median", ncs_norms_find(&norms, "median"), &m,
+                       2, &f);
+    ck_assert_uint_eq(f.count, 0);
+}
+END_TEST
+
+START_TEST(lab_table_overrides_one_nerve)
+{
+    char *dir = tu_tempdir();
+    tu_write(dir, "lab.ini", "; our lab, 2024\n[median]\nmuscle = APB\namp_lln_mv = 5.2\n"
+                             "dml_uln_ms = 4.2\ncv_lln_m_s = 50\n");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lab.ini", dir);
+    ncs_error e;
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_OK);
+    const ncs_norm *m = ncs_norms_find(&norms, "median"), *u = ncs_norms_find(&norms, "ulnar");
+    ck_assert_double_eq(m->amp_lln_mv, 5.2);
+    ck_assert_double_eq(m->dml_uln_ms, 4.2);
+    ck_assert(isnan(m->dml_distance_mm)); /* replaced whole */
+    ck_assert(strstr(m->source, "lab.ini:2") != NULL);
+    ck_assert_double_eq(u->amp_lln_mv, 6.0);
+    ck_assert(strstr(norms.origin, "lab.ini") != NULL);
+    /* the new LLN moves the efns gate: 20 % of 5.2 = 1.04 mV */
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 1.04, 60, 60, 10, 230, "elbow", "axilla", 1),
+          "not-evaluable");
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 1.05, 60, 60, 10, 230, "elbow", "axilla", 1),
+          "definite");
+
+    /* errors name the file and line, and leave the table as it was */
+    ncs_norms before = norms;
+    tu_write(dir, "bad.ini", "[median]\namp_lln_mv = 4\ndml_ul_ms = 4.4\n");
+    snprintf(path, sizeof path, "%s/bad.ini", dir);
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_ERR_INI_KEY);
+    ck_assert(strstr(e.where, "bad.ini:3") != NULL);
+    ck_assert(strstr(e.message, "did you mean 'dml_uln_ms'") != NULL);
+    ck_assert(memcmp(&before, &norms, sizeof norms) == 0);
+    tu_write(dir, "bad.ini", "[median]\namp_lln_mv = -4\n");
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_ERR_INI_VALUE);
+    ck_assert(strstr(e.where, "bad.ini:2") != NULL);
+    tu_write(dir, "bad.ini", "[medain]\namp_lln_mv = 4\n");
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_ERR_INI_SECTION);
+    ck_assert(strstr(e.message, "did you mean 'median'") != NULL);
+    tu_write(dir, "bad.ini", "[median]\n[ulnar]\namp_lln_mv = 4\n");
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_ERR_INI_MISSING);
+    ck_assert(strstr(e.where, "bad.ini:1") != NULL);
+    tu_write(dir, "bad.ini", "[ulnar]\namp_lln_mv = 4\n[ulnar]\ncv_lln_m_s = 40\n");
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_ERR_INI_DUPLICATE);
+    snprintf(path, sizeof path, "%s/missing.ini", dir);
+    ck_assert_int_eq(ncs_norms_load(&norms, path, &e), NCS_ERR_IO);
+    ck_assert(memcmp(&before, &norms, sizeof norms) == 0);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- the samples' expected findings (SPEC 8.3) --------------------------- */
+
+static ncs_results *analyse_sample(const char *name, ncs_criteria_id primary, int all,
+                                   ncs_study **st)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "samples/%s", name);
+    ncs_error e;
+    *st = ncs_study_load(dir, NULL, &e);
+    ck_assert_msg(*st != NULL, "%s: %s", dir, e.message);
+    ncs_analyser *a = ncs_analyser_create(&e);
+    ncs_options o = {.primary = primary, .all_criteria = all};
+    ncs_results *r = ncs_analyse_study(a, *st, &o, &e);
+    ck_assert_msg(r != NULL, "%s: %s", dir, e.message);
+    ncs_analyser_destroy(a);
+    return r;
+}
+
+static const ncs_segment *seg_of(const ncs_results *r, const char *nerve, const char *from)
+{
+    for (size_t i = 0; i < r->n_nerves; i++)
+        if (strcmp(r->nerves[i].def->id, nerve) == 0)
+            for (size_t j = 0; j < r->nerves[i].n_segments; j++)
+                if (strcmp(r->nerves[i].segments[j].from, from) == 0)
+                    return &r->nerves[i].segments[j];
+    ck_abort_msg("no segment %s from %s", nerve, from);
+    return NULL;
+}
+
+static int count_block(const ncs_results *r, const char *block, int outside_entrapment)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->n_nerves; i++)
+        for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
+            const ncs_segment *g = &r->nerves[i].segments[j];
+            n += strcmp(g->block, block) == 0 && (!outside_entrapment || !g->entrapment_site);
+        }
+    return n;
+}
+
+START_TEST(sample_mmn)
+{
+    ncs_study *st;
+    ncs_results *r = analyse_sample("mmn", NCS_CRIT_EFNS2010_MMN, 0, &st);
+    /* definite CB in two right-arm nerves, outside entrapment sites */
+    const ncs_segment *m = seg_of(r, "median.right", "elbow");
+    const ncs_segment *u = seg_of(r, "ulnar.right", "wrist");
+    ck_assert_str_eq(m->block, "definite");
+    ck_assert_str_eq(u->block, "definite");
+    ck_assert(!m->entrapment_site && !u->entrapment_site);
+    ck_assert_int_eq(count_block(r, "definite", 1), 2);
+    ck_assert_int_eq(count_block(r, "probable", 1), 0);
+    ck_assert(strstr(r->summary[0], "definite CB in 2 nerves") != NULL);
+    ck_assert(strstr(r->summary[0], "median.right elbow-axilla") != NULL);
+    ck_assert(strstr(r->summary[0], "ulnar.right wrist-below-elbow") != NULL);
+    /* the left side is normal */
+    for (size_t i = 0; i < r->n_nerves; i++)
+        if (strstr(r->nerves[i].def->id, ".left"))
+            for (size_t j = 0; j < r->nerves[i].n_segments; j++)
+                ck_assert_str_eq(r->nerves[i].segments[j].block, "none");
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(sample_cidp)
+{
+    ncs_study *st;
+    ncs_results *r = analyse_sample("cidp", NCS_CRIT_EFNS2010_MMN, 1, &st);
+    ck_assert(r->evaluated[NCS_CRIT_EAN2021_CIDP]);
+    ck_assert(strstr(r->summary[NCS_CRIT_EAN2021_CIDP], "demyelinating-range values in") != NULL);
+    int dml = 0, cv = 0;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        for (size_t k = 0; k < r->nerves[i].findings.count; k++)
+            dml += strcmp(r->nerves[i].findings.items[k].code, "dml-demyelinating") == 0;
+        for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
+            const ncs_findings *f = &r->nerves[i].segments[j].findings;
+            for (size_t k = 0; k < f->count; k++)
+                cv += strcmp(f->items[k].code, "cv-demyelinating") == 0;
+        }
+    }
+    ck_assert_int_ge(dml, 1);
+    ck_assert_int_ge(cv, 3);
+    /* slowing and dispersion, not MMN-type focal block */
+    ck_assert_int_eq(count_block(r, "definite", 1), 0);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(sample_carpal_tunnel)
+{
+    ncs_study *st;
+    ncs_results *r = analyse_sample("carpal-tunnel", NCS_CRIT_EFNS2010_MMN, 0, &st);
+    const ncs_nerve_result *m = &r->nerves[0];
+    ck_assert_str_eq(m->def->id, "median.right");
+    ck_assert(m->sites[0].abnormal & NCS_ABN_DML_PROLONGED);
+    ck_assert_int_eq(count_block(r, "definite", 1) + count_block(r, "probable", 1), 0);
+    ck_assert(strstr(r->summary[0], "no definite or probable CB") != NULL);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(sample_mnd)
+{
+    ncs_study *st;
+    ncs_results *r = analyse_sample("mnd", NCS_CRIT_EFNS2010_MMN, 0, &st);
+    int low = 0;
+    for (size_t i = 0; i < r->n_nerves; i++)
+        low += (r->nerves[i].abnormal & NCS_ABN_AMP_LOW) != 0;
+    ck_assert_int_ge(low, 3);
+    ck_assert_int_eq(count_block(r, "definite", 1) + count_block(r, "probable", 1), 0);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+START_TEST(sample_inching_entrapment)
+{
+    ncs_study *st;
+    ncs_results *r = analyse_sample("inching", NCS_CRIT_EFNS2010_MMN, 0, &st);
+    ck_assert_str_eq(seg_of(r, "median.right", "fa-60")->block, "definite");
+    const ncs_segment *u = seg_of(r, "ulnar.right", "below-elbow");
+    ck_assert(u->entrapment_site);
+    ck_assert_str_eq(u->block, "entrapment");
+    ck_assert(strstr(r->summary[0], "not counted: ulnar.right below-elbow-above-elbow") != NULL);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("criteria");
+    TCase *t = tcase_create("rules");
+    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_test(t, efns_area_threshold);
+    tcase_add_test(t, efns_duration_threshold);
+    tcase_add_test(t, efns_probable_segment_length);
+    tcase_add_test(t, efns_distal_amplitude);
+    tcase_add_test(t, efns_nerves_and_absent);
+    tcase_add_test(t, entrapment_sites);
+    tcase_add_test(t, ean_thresholds);
+    tcase_add_test(t, ean_slowing_and_distal);
+    tcase_add_test(t, lab_table_overrides_one_nerve);
+    suite_add_tcase(s, t);
+    TCase *sm = tcase_create("samples");
+    tcase_set_timeout(sm, 60);
+    tcase_add_test(sm, sample_mmn);
+    tcase_add_test(sm, sample_cidp);
+    tcase_add_test(sm, sample_carpal_tunnel);
+    tcase_add_test(sm, sample_mnd);
+    tcase_add_test(sm, sample_inching_entrapment);
+    suite_add_tcase(s, sm);
+    return s;
+}
+
+TU_RUN(suite)
