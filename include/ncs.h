@@ -53,6 +53,7 @@ typedef enum {
     NCS_ERR_WAVE_VALUE,    /* a sample is not finite */
     NCS_ERR_LIMIT,         /* an input exceeds a safety limit (size, count) */
     NCS_ERR_OUTPUT,        /* an output file could not be written */
+    NCS_ERR_REPORT,        /* a report could not be made (gnuplot missing or failed) */
     NCS_ERR__COUNT
 } ncs_status;
 
@@ -485,6 +486,28 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f);
 
 /* The per-nerve table a technician reads, as an EMG machine prints it. */
 ncs_status ncs_results_table(const ncs_results *r, FILE *f);
+
+/* ------------------------------------------------------------------------ */
+/* Reports (report.c, gnuplot.c) — SPEC section 7.3                         */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { NCS_REPORT_PDF = 0, NCS_REPORT_PNG, NCS_REPORT_SVG } ncs_report_format;
+
+/* The format named by a file's extension (.pdf, .png, .svg, any case) or by
+ * a word ("pdf", "png", "svg"); -1 for anything else. */
+int ncs_report_format_of(const char *name_or_path);
+
+/* Makes the report of r (analysed with keep_traces) by running gnuplot once:
+ * `gnuplot` is its path or name (NULL: $NCS_GNUPLOT, else "gnuplot" on
+ * PATH). PDF: one file at out_path, a summary page and a page per nerve.
+ * PNG and SVG: one file per page, the summary at out_path and each nerve at
+ * <out_path without extension>-<nerve id>.<ext>. Every file is written
+ * under a temporary name and renamed only when gnuplot succeeded, so a
+ * failure leaves nothing behind. Returns NCS_OK, or NCS_ERR_REPORT (gnuplot
+ * not found or failed; err says how to install it or what gnuplot said),
+ * NCS_ERR_OUTPUT, NCS_ERR_NOMEM, NCS_ERR_USAGE (no traces kept). */
+ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
+                           const char *gnuplot, ncs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Versions                                                                 */

@@ -27,6 +27,7 @@ static const char *const messages[NCS_ERR__COUNT] = {
     [NCS_ERR_WAVE_VALUE] = "waveform holds a non-finite sample",
     [NCS_ERR_LIMIT] = "input exceeds a safety limit",
     [NCS_ERR_OUTPUT] = "output cannot be written",
+    [NCS_ERR_REPORT] = "report cannot be made",
 };
 
 const char *ncs_strerror(ncs_status code)

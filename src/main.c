@@ -31,6 +31,9 @@ typedef struct {
     int json;
     const char *out;
     ncs_options analysis; /* criteria, norms */
+    int report;           /* ncs_report_format, or -1 for no report */
+    const char *gnuplot;  /* --gnuplot PATH, or NULL */
+    int no_gnuplot;       /* batch: gnuplot was not found; reports skipped */
 } options;
 
 typedef struct command {
@@ -88,6 +91,7 @@ static int exit_for(ncs_status s)
     case NCS_ERR_USAGE:
         return EXIT_USAGE;
     case NCS_ERR_OUTPUT:
+    case NCS_ERR_REPORT:
         return EXIT_OUTPUT;
     default:
         return EXIT_INPUT;
@@ -103,6 +107,8 @@ enum {
     OPT_JSON = 256,
     OPT_CRITERIA,
     OPT_NORMS,
+    OPT_REPORT,
+    OPT_GNUPLOT,
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +118,8 @@ static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"criteria", required_argument, NULL, OPT_CRITERIA},
     {"norms", required_argument, NULL, OPT_NORMS},
+    {"report", optional_argument, NULL, OPT_REPORT},
+    {"gnuplot", required_argument, NULL, OPT_GNUPLOT},
     {NULL, 0, NULL, 0},
 };
 
@@ -172,6 +180,22 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
                 return not_here(cmd, "--norms");
             o->analysis.norms_path = optarg;
             break;
+        case OPT_REPORT:
+            if (!accepts(cmd, "--report"))
+                return not_here(cmd, "--report");
+            o->report = optarg ? ncs_report_format_of(optarg) : NCS_REPORT_PDF;
+            if (o->report < 0) {
+                fprintf(stderr, "ncs %s: --report=%s: choose pdf, png or svg\n"
+                                "Try 'ncs help %s' for more information.\n",
+                        cmd->name, optarg, cmd->name);
+                return -1;
+            }
+            break;
+        case OPT_GNUPLOT:
+            if (!accepts(cmd, "--gnuplot"))
+                return not_here(cmd, "--gnuplot");
+            o->gnuplot = optarg;
+            break;
         case OPT_HELP:
             o->help = 1;
             break;
@@ -180,7 +204,8 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             break;
         default:
             if (c == ':' || (optopt && strchr("o", optopt))
-                || optopt == OPT_CRITERIA || optopt == OPT_NORMS || optopt == OPT_OUT)
+                || optopt == OPT_CRITERIA || optopt == OPT_NORMS || optopt == OPT_OUT
+                || optopt == OPT_GNUPLOT)
                 fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name,
                         argv[optind - 1]);
             else if (optopt)
@@ -358,7 +383,9 @@ static int analyse_one(ncs_analyser *an, const char *dir, const options *o,
     }
     if (id_out)
         *id_out = strdup(st->id);
-    ncs_results *r = ncs_analyse_study(an, st, &o->analysis, &err);
+    ncs_options ao = o->analysis;
+    ao.keep_traces = o->report >= 0;
+    ncs_results *r = ncs_analyse_study(an, st, &ao, &err);
     if (!r) {
         print_error(&err);
         if (err_out)
@@ -396,6 +423,17 @@ static int analyse_one(ncs_analyser *an, const char *dir, const options *o,
         }
     }
     free(json);
+    if (rc == EXIT_OK && out_dir && o->report >= 0 && !o->no_gnuplot) {
+        char path[4200];
+        static const char *const ext[] = {"pdf", "png", "svg"};
+        snprintf(path, sizeof path, "%s/report.%s", out_dir, ext[o->report]);
+        if (ncs_report_make(r, (ncs_report_format)o->report, path, o->gnuplot, &err) != NCS_OK) {
+            print_error(&err);
+            if (err_out)
+                *err_out = err;
+            rc = exit_for(err.code);
+        }
+    }
     ncs_results_destroy(r);
     ncs_study_destroy(st);
     return rc;
@@ -471,6 +509,51 @@ static int cmd_norms(const command *cmd, int argc, char **argv, options *o)
     return ncs_norms_print(&n, stdout) == NCS_OK ? EXIT_OK : EXIT_OUTPUT;
 }
 
+static int cmd_report(const command *cmd, int argc, char **argv, options *o)
+{
+    int rc;
+    int first = one_operand(cmd, argc, argv, o, "study folder", "", &rc);
+    if (first < 0)
+        return rc;
+    if (!o->out)
+        return usage_error(cmd->name, "report: no output file given (-o FILE.pdf|.png|.svg)%s",
+                           "");
+    int fmt = ncs_report_format_of(o->out);
+    if (fmt < 0 || strrchr(o->out, '.') == NULL)
+        return usage_error(cmd->name, "report: '%s' does not end in .pdf, .png or .svg",
+                           o->out);
+    if ((rc = check_norms_option(o)) != 0)
+        return rc;
+    ncs_error err;
+    ncs_warnings warn = {0};
+    ncs_study *st = ncs_study_load(argv[first], &warn, &err);
+    print_warnings(&warn, o);
+    ncs_warnings_free(&warn);
+    if (!st) {
+        print_error(&err);
+        return exit_for(err.code);
+    }
+    ncs_analyser *an = ncs_analyser_create(&err);
+    ncs_options ao = o->analysis;
+    ao.keep_traces = 1;
+    ncs_results *r = an ? ncs_analyse_study(an, st, &ao, &err) : NULL;
+    ncs_analyser_destroy(an);
+    if (!r) {
+        print_error(&err);
+        ncs_study_destroy(st);
+        return exit_for(err.code);
+    }
+    print_warnings(&r->warnings, o);
+    rc = EXIT_OK;
+    if (ncs_report_make(r, (ncs_report_format)fmt, o->out, o->gnuplot, &err) != NCS_OK) {
+        print_error(&err);
+        rc = exit_for(err.code);
+    }
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+    return rc;
+}
+
 static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
 {
     int rc;
@@ -480,6 +563,9 @@ static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
         return rc;
     if ((rc = check_norms_option(o)) != 0)
         return rc;
+    if (o->report >= 0 && !o->out)
+        return usage_error(cmd->name, "analyse: --report needs -o DIR (the report goes to "
+                                      "DIR/report.pdf)%s", "");
     ncs_error err;
     ncs_analyser *an = ncs_analyser_create(&err);
     if (!an) {
@@ -677,6 +763,12 @@ static int cmd_batch(const command *cmd, int argc, char **argv, options *o)
             ncs_study_destroy(st);
             rc = analyse_one(an, studies.v[i], o, out_dir, 0, &e, &id);
         }
+        if (rc == EXIT_OUTPUT && e.code == NCS_ERR_REPORT && o->report >= 0
+            && strstr(e.message, "not found")) {
+            /* no gnuplot: the analyses go on, the reports are skipped */
+            o->no_gnuplot = 1;
+            rc = EXIT_OK;
+        }
         if (rc == EXIT_OK) {
             char rp[4200];
             snprintf(rp, sizeof rp, "%s/results.json", out_dir);
@@ -699,6 +791,8 @@ static int cmd_batch(const command *cmd, int argc, char **argv, options *o)
         fprintf(stderr, "ncs: batch: %zu studies, %zu analysed, %zu failed\n", studies.n,
                 b.ok, errors.n / 2);
     size_t failed = errors.n / 2;
+    if (o->no_gnuplot && rc == EXIT_OK)
+        rc = EXIT_OUTPUT;
     strvec_free(&studies);
     strvec_free(&ids);
     strvec_free(&dirs);
@@ -765,6 +859,11 @@ static void print_version(void)
     "                   muscle, amp_lln_mv, dml_uln_ms, cv_lln_m_s), read over the\n"  \
     "                   built-in table and the study's own `norms =`\n"
 
+#define REPORT_HELP                                                                  \
+    "  --report[=FMT]   also draw the report (pdf, the default, png or svg) into the\n"   \
+    "                   output folder as report.<FMT>; needs gnuplot\n"                 \
+    "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
+
 static const command commands[] = {
     {"analyse", cmd_analyse, "[options] STUDY",
      "Measure every trace and segment of one study; a table per nerve on stdout.",
@@ -772,7 +871,8 @@ static const command commands[] = {
      "  --json           results.json on stdout instead of the table\n"
      "  -o, --out DIR    also write DIR/results.json and DIR/results.csv\n"
      CRITERIA_HELP
-     "  -q, --quiet      no warnings\n", "--out --json --criteria --norms"},
+     REPORT_HELP
+     "  -q, --quiet      no warnings\n", "--out --json --criteria --norms --report --gnuplot"},
     {"batch", cmd_batch, "[options] ROOT -o OUT",
      "Analyse every study folder under ROOT (every folder holding a study.ini).",
      "Writes OUT/<study-id>/results.json and results.csv per study, OUT/summary.csv\n"
@@ -781,12 +881,25 @@ static const command commands[] = {
      "Options:\n"
      "  -o, --out OUT    output folder (required)\n"
      CRITERIA_HELP
-     "  -q, --quiet      no warnings\n", "--out --criteria --norms"},
+     REPORT_HELP
+     "  -q, --quiet      no warnings\n", "--out --criteria --norms --report --gnuplot"},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
      "samples and the range in mV. Stops at the first invalid study with exit 3\n"
      "and a message naming the file, line or trace and what is wrong.\n", ""},
+    {"report", cmd_report, "[options] STUDY -o FILE",
+     "Draw the study's report for clinicians: a summary page and a page per nerve.",
+     "The format follows FILE's extension: .pdf (one file, a page per nerve), .png or\n"
+     ".svg (the summary in FILE, each nerve in FILE-<nerve>.<ext>). Traces are drawn\n"
+     "negative up, distal to proximal, one gain per nerve, with the onset, negative\n"
+     "peak and end marked, the negative-phase area shaded, scale bars, the segment\n"
+     "table and the conduction blocks marked. gnuplot is run once per study.\n"
+     "Options:\n"
+     "  -o, --out FILE   the report file (required)\n"
+     CRITERIA_HELP
+     "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
+     "  -q, --quiet      no warnings\n", "--out --criteria --norms --gnuplot"},
     {"norms", cmd_norms, "[--norms FILE]", "Print the normative table in force.",
      "The built-in table (SPEC 4.2: Preston & Shapiro, adults), or with --norms FILE\n"
      "that table with the nerves FILE names replaced.\n"
@@ -822,6 +935,7 @@ int main(int argc, char **argv)
         return usage_error(NULL, "unknown command '%s'", name);
     }
     options o = {0};
+    o.report = -1;
     int rc = cmd->run(cmd, argc - 1, argv + 1, &o);
     if (fclose(stdout) != 0 && rc == EXIT_OK) {
         fprintf(stderr, "ncs: error: writing to standard output: %s\n", strerror(errno));

@@ -1,0 +1,721 @@
+/* report.c — the clinician's report (SPEC 7.3) as a gnuplot script: a summary
+ * page, then one page per nerve with its traces stacked distal to proximal,
+ * negative up, markers, shaded negative-phase area, scale bars, the segment
+ * table, and the conduction blocks marked between their two traces.
+ *
+ * Safety: no text from study.ini ever enters the command stream. Every piece
+ * of text is a field of a tab-separated datablock drawn `with labels
+ * noenhanced`; gnuplot does not evaluate data, so backquotes, quotes,
+ * system(...) and @macros show as text. The only strings in the commands are
+ * our own (fonts, colours, the output file's base name, which we choose). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "report.h"
+
+/* page units: x and y from 0 to 100 over the whole page */
+#define FONT "Sans"
+
+typedef enum { ST_TITLE, ST_HEAD, ST_SITE, ST_TEXT, ST_SMALL, ST_ABN, ST_WARN, ST_BLOCK, ST_DIM,
+               ST__N } style;
+
+static const struct {
+    const char *font;  /* gnuplot font spec */
+    const char *color; /* rgb */
+    const char *align;
+} styles[ST__N] = {
+    [ST_TITLE] = {FONT "-Bold,13", "#000000", "left"},
+    [ST_HEAD] = {FONT "-Bold,8", "#000000", "left"},
+    [ST_SITE] = {FONT "-Bold,10", "#0a2a60", "left"},
+    [ST_TEXT] = {FONT ",8", "#000000", "left"},
+    [ST_SMALL] = {FONT ",7", "#000000", "left"},
+    [ST_ABN] = {FONT "-Bold,8", "#c00000", "left"},
+    [ST_WARN] = {FONT "-Bold,8", "#c05800", "left"},
+    [ST_BLOCK] = {FONT "-Bold,9", "#c00000", "left"},
+    [ST_DIM] = {FONT ",7", "#606060", "left"},
+};
+
+/* One page being built: a memory stream per text style, plus the data and
+ * the plot clauses of the traces layer. */
+typedef struct {
+    FILE *out;        /* the script */
+    int page;
+    char *txt[ST__N];
+    size_t txt_len[ST__N];
+    FILE *tf[ST__N];
+    int n_txt[ST__N];
+    double font_scale;
+    int failed;
+} page;
+
+static void page_open(page *p, FILE *out, int number)
+{
+    memset(p, 0, sizeof *p);
+    p->out = out;
+    p->page = number;
+    p->font_scale = 1.0;
+    for (int s = 0; s < ST__N; s++) {
+        p->tf[s] = open_memstream(&p->txt[s], &p->txt_len[s]);
+        if (!p->tf[s])
+            p->failed = 1;
+    }
+}
+
+/* Text as one datablock field: no tab, no control character. */
+static void put_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
+    }
+}
+
+static void text(page *p, style st, double x, double y, const char *fmt, ...)
+    NCS_PRINTF(5, 6);
+
+static void text(page *p, style st, double x, double y, const char *fmt, ...)
+{
+    if (p->failed || !p->tf[st])
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(p->tf[st], "%.3f\t%.3f\t", x, y);
+    put_text(p->tf[st], buf);
+    fputc('\n', p->tf[st]);
+    p->n_txt[st]++;
+}
+
+/* The text layer: every style's datablock, then one plot over the page. */
+static void page_text_layer(page *p)
+{
+    FILE *o = p->out;
+    for (int s = 0; s < ST__N; s++) {
+        if (p->tf[s] && fclose(p->tf[s]) != 0)
+            p->failed = 1;
+        p->tf[s] = NULL;
+    }
+    for (int s = 0; s < ST__N; s++) {
+        if (!p->n_txt[s])
+            continue;
+        fprintf(o, "$P%dS%d << EOD\n%sEOD\n", p->page, s, p->txt[s]);
+    }
+    fprintf(o, "set lmargin at screen 0; set rmargin at screen 1\n"
+               "set bmargin at screen 0; set tmargin at screen 1\n"
+               "unset border; unset tics; unset xlabel; unset ylabel; unset key\n"
+               "set xrange [0:100]; set yrange [0:100]\n");
+    const char *sep = "plot";
+    for (int s = 0; s < ST__N; s++) {
+        if (!p->n_txt[s])
+            continue;
+        int size = 8;
+        const char *comma = strchr(styles[s].font, ',');
+        if (comma)
+            size = atoi(comma + 1);
+        fprintf(o, "%s $P%dS%d using 1:2:3 with labels %s noenhanced font \"%.*s,%.1f\" "
+                   "textcolor rgb \"%s\" notitle",
+                sep, p->page, s, styles[s].align, (int)(comma - styles[s].font),
+                styles[s].font, size * p->font_scale, styles[s].color);
+        sep = ",";
+    }
+    if (strcmp(sep, "plot") == 0)
+        fprintf(o, "plot NaN notitle");
+    fputc('\n', o);
+    for (int s = 0; s < ST__N; s++) {
+        free(p->txt[s]);
+        p->txt[s] = NULL;
+    }
+}
+
+/* ---- numbers ------------------------------------------------------------- */
+
+static const char *fmtv(char *buf, size_t n, double v, int decimals)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%.*f", decimals, v);
+    else
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+/* A "nice" value near x: 1, 2 or 5 times a power of ten. */
+static double nice(double x)
+{
+    if (!(x > 0))
+        return 1.0;
+    double e = pow(10.0, floor(log10(x)));
+    double m = x / e;
+    return (m < 1.5 ? 1.0 : m < 3.5 ? 2.0 : m < 7.5 ? 5.0 : 10.0) * e;
+}
+
+static const char *block_label(const char *b)
+{
+    if (!b)
+        return "";
+    if (!strcmp(b, "definite"))
+        return "definite CB";
+    if (!strcmp(b, "probable"))
+        return "probable CB";
+    if (!strcmp(b, "cb"))
+        return "CB (ean2021-cidp)";
+    if (!strcmp(b, "entrapment"))
+        return "CB at entrapment site (not counted)";
+    if (!strcmp(b, "absent-proximal"))
+        return "proximal response absent";
+    return b;
+}
+
+static int block_marked(const char *b)
+{
+    return b && (!strcmp(b, "definite") || !strcmp(b, "probable") || !strcmp(b, "cb")
+                 || !strcmp(b, "entrapment") || !strcmp(b, "absent-proximal"));
+}
+
+static void flags_string(char *buf, size_t n, unsigned flags)
+{
+    buf[0] = '\0';
+    for (int k = 0; k < NCS_FLAG__COUNT; k++)
+        if (flags & (1u << k)) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, n - l, "%s%s", l ? ", " : "", ncs_flag_name(1u << k));
+        }
+}
+
+/* Word-wraps s into lines of at most width characters, drawn from (x, y)
+ * downward; returns the y below the last line. */
+static double wrapped(page *p, style st, double x, double y, double dy, int width,
+                      const char *s)
+{
+    size_t len = strlen(s);
+    size_t start = 0;
+    while (start < len) {
+        size_t end = start + (size_t)width;
+        if (end >= len) {
+            end = len;
+        } else {
+            size_t sp = end;
+            while (sp > start && s[sp] != ' ')
+                sp--;
+            if (sp > start)
+                end = sp;
+        }
+        text(p, st, x, y, "%.*s", (int)(end - start), s + start);
+        y -= dy;
+        start = end;
+        while (start < len && s[start] == ' ')
+            start++;
+    }
+    return y;
+}
+
+/* ---- the summary page ---------------------------------------------------- */
+
+static double study_header(page *p, const ncs_results *r, const char *what)
+{
+    const ncs_study *st = r->study;
+    text(p, ST_TITLE, 5, 96.5, "Nerve conduction study  %s", st->id);
+    text(p, ST_DIM, 5, 94.4, "%s   ncs %s", what, NCS_VERSION);
+    double y = 92.2;
+    char line[512];
+    int n = snprintf(line, sizeof line, "Date: %s", st->date ? st->date : "not given");
+    if (isfinite(st->age_years))
+        n += snprintf(line + n, sizeof line - (size_t)n, "    Age: %.0f y", st->age_years);
+    if (isfinite(st->height_cm))
+        n += snprintf(line + n, sizeof line - (size_t)n, "    Height: %.0f cm", st->height_cm);
+    if (isfinite(st->temperature_c))
+        snprintf(line + n, sizeof line - (size_t)n, "    Temperature: %.1f C",
+                 st->temperature_c);
+    text(p, ST_TEXT, 5, y, "%s", line);
+    y -= 2.0;
+    text(p, ST_TEXT, 5, y, "Criteria: %s%s    Normative values: %s",
+         ncs_criteria_name(r->options.primary), r->options.all_criteria ? " (and all sets)" : "",
+         r->norms.origin);
+    y -= 2.0;
+    return y;
+}
+
+static void summary_page(FILE *o, const ncs_results *r)
+{
+    page p;
+    page_open(&p, o, 1);
+    double y = study_header(&p, r, "Summary");
+    /* low temperature, nerve by nerve */
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        if (nr->low_temperature) {
+            text(&p, ST_WARN, 5, y, "Low temperature: %s at %.1f C (below %s C): slowing may "
+                                    "be from cold; no correction applied",
+                 nr->def->id, nr->def->temperature_c,
+                 strcmp(nr->def->nerve, "fibular") && strcmp(nr->def->nerve, "tibial") ? "32"
+                                                                                       : "30");
+            y -= 2.0;
+        }
+    }
+    if (r->study->note) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "Note: %s", r->study->note);
+        y = wrapped(&p, ST_TEXT, 5, y, 1.8, 120, buf);
+    }
+    y -= 1.0;
+
+    /* the table: one row per site */
+    size_t rows = 0;
+    for (size_t i = 0; i < r->n_nerves; i++)
+        rows += r->nerves[i].n_sites + 1;
+    double avail = y - 40.0;
+    double dy = rows ? avail / (double)(rows + 2) : 1.6;
+    if (dy > 1.6)
+        dy = 1.6;
+    if (dy < 0.9)
+        dy = 0.9;
+    p.font_scale = dy >= 1.4 ? 1.0 : dy / 1.4;
+    static const double cx[] = {5, 19, 31, 38, 45, 52, 59, 66, 82, 88, 94.5};
+    static const char *const head[] = {"nerve", "site", "onset", "amp", "area", "dur",
+                                       "dist", "segment", "CV", "area", "dur"};
+    static const char *const unit[] = {"", "", "ms", "mV", "mVms", "ms", "mm", "", "m/s",
+                                       "drop %", "inc %"};
+    for (int c = 0; c < 11; c++) {
+        text(&p, ST_HEAD, cx[c], y, "%s", head[c]);
+        text(&p, ST_DIM, cx[c], y - dy, "%s", unit[c]);
+    }
+    y -= 2 * dy + 0.4;
+    char b1[32];
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        text(&p, ST_HEAD, cx[0], y, "%s", nr->def->id);
+        if (nr->def->muscle)
+            text(&p, ST_DIM, cx[0], y - dy, "%s", nr->def->muscle);
+        for (size_t j = 0; j < nr->n_sites; j++) {
+            const ncs_site_result *sr = &nr->sites[j];
+            const ncs_markers *m = &sr->m;
+            text(&p, ST_TEXT, cx[1], y, "%s%s", sr->def->name, sr->def->exclude ? " (excl.)" : "");
+            if (!m->response && !sr->def->exclude) {
+                text(&p, ST_WARN, cx[2], y, "no response");
+            } else {
+                int dml = sr->abnormal & NCS_ABN_DML_PROLONGED;
+                int low = sr->abnormal & NCS_ABN_AMP_LOW;
+                text(&p, dml ? ST_ABN : ST_TEXT, cx[2], y, "%s%s",
+                     fmtv(b1, sizeof b1, m->onset_ms, 2), dml ? " *" : "");
+                text(&p, low ? ST_ABN : ST_TEXT, cx[3], y, "%s%s",
+                     fmtv(b1, sizeof b1, m->amp_mv, 2), low ? " *" : "");
+                text(&p, ST_TEXT, cx[4], y, "%s", fmtv(b1, sizeof b1, m->neg_area_mvms, 1));
+                text(&p, ST_TEXT, cx[5], y, "%s", fmtv(b1, sizeof b1, m->neg_dur_ms, 2));
+            }
+            const ncs_segment *g = NULL;
+            for (size_t k = 0; k < nr->n_segments; k++)
+                if (nr->segments[k].to == sr->def->name)
+                    g = &nr->segments[k];
+            if (g) {
+                int slow = g->abnormal & NCS_ABN_CV_SLOW;
+                text(&p, ST_TEXT, cx[6], y, "%.0f", g->distance_mm);
+                text(&p, ST_SMALL, cx[7], y, "%s-%s", g->from, g->to);
+                text(&p, slow ? ST_ABN : ST_TEXT, cx[8], y, "%s%s",
+                     fmtv(b1, sizeof b1, g->cv_m_s, 1), slow ? " *" : "");
+                int blk = block_marked(g->block);
+                text(&p, blk ? ST_ABN : ST_TEXT, cx[9], y, "%s",
+                     fmtv(b1, sizeof b1, g->area_drop_pct, 1));
+                text(&p, ST_TEXT, cx[10], y, "%s", fmtv(b1, sizeof b1, g->dur_increase_pct, 1));
+                if (blk) {
+                    y -= dy;
+                    text(&p, ST_ABN, cx[7], y, "%s", block_label(g->block));
+                }
+            } else if (j == 0) {
+                text(&p, ST_TEXT, cx[6], y, "%.0f", sr->def->distance_mm);
+                text(&p, ST_DIM, cx[7], y, "distal");
+            }
+            y -= dy;
+        }
+        y -= 0.5 * dy;
+    }
+    p.font_scale = 1.0;
+    text(&p, ST_DIM, 5, y, "* outside the reference range (distal latency above ULN, "
+                           "amplitude below LLN, CV below LLN).  Red area drop: conduction "
+                           "block category (see findings).");
+    y -= 3.0;
+
+    /* the findings */
+    text(&p, ST_HEAD, 5, y, "Findings: electrodiagnostic criteria met (not a diagnosis)");
+    y -= 2.0;
+    for (int k = 0; k < NCS_CRIT__COUNT; k++) {
+        if (!r->evaluated[k] || !r->summary[k])
+            continue;
+        y = wrapped(&p, ST_TEXT, 6, y, 1.7, 118, r->summary[k]);
+        for (size_t i = 0; i < r->n_nerves && y > 4; i++) {
+            const ncs_nerve_result *nr = &r->nerves[i];
+            for (size_t g = 0; g < nr->n_segments && y > 4; g++) {
+                const ncs_segment *sg = &nr->segments[g];
+                for (size_t j = 0; j < sg->findings.count; j++) {
+                    const ncs_finding *f = &sg->findings.items[j];
+                    if ((int)f->criteria != k)
+                        continue;
+                    char buf[900];
+                    int n = snprintf(buf, sizeof buf, "%s %s-%s: %s%s:", nr->def->id, sg->from,
+                                     sg->to, f->code, f->counts ? "" : " (not counted)");
+                    for (int b = 0; b < f->n_because && n < (int)sizeof buf; b++)
+                        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s %s", b ? ";" : "",
+                                      f->because[b]);
+                    y = wrapped(&p, ST_SMALL, 8, y, 1.5, 130, buf);
+                }
+            }
+            for (size_t j = 0; j < nr->findings.count; j++) {
+                const ncs_finding *f = &nr->findings.items[j];
+                if ((int)f->criteria != k)
+                    continue;
+                char buf[900];
+                int n = snprintf(buf, sizeof buf, "%s: %s:", nr->def->id, f->code);
+                for (int b = 0; b < f->n_because && n < (int)sizeof buf; b++)
+                    n += snprintf(buf + n, sizeof buf - (size_t)n, " %s", f->because[b]);
+                y = wrapped(&p, ST_SMALL, 8, y, 1.5, 130, buf);
+            }
+        }
+        y -= 0.8;
+    }
+    text(&p, ST_DIM, 5, 2.0, "Generated by ncs %s. The findings state which published "
+                             "criteria the measurements meet; the diagnosis is the clinician's.",
+         NCS_VERSION);
+    fprintf(o, "set multiplot\n");
+    page_text_layer(&p);
+    fprintf(o, "unset multiplot\n");
+}
+
+/* ---- a nerve page -------------------------------------------------------- */
+
+/* screen fractions of the traces layer */
+#define TR_L 0.20
+#define TR_R 0.80
+#define TR_B 0.34
+#define TR_T 0.88
+
+static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
+{
+    const ncs_nerve_result *nr = &r->nerves[ni];
+    page p;
+    page_open(&p, o, number);
+    text(&p, ST_TITLE, 5, 96.5, "%s%s%s%s", nr->def->id, nr->def->muscle ? "  (" : "",
+         nr->def->muscle ? nr->def->muscle : "", nr->def->muscle ? ")" : "");
+    text(&p, ST_DIM, 5, 94.4, "Study %s   page %d", r->study->id, number);
+    double y = 92.2;
+    char line[600];
+    int n = 0;
+    line[0] = '\0';
+    if (isfinite(nr->def->temperature_c))
+        n += snprintf(line, sizeof line, "Temperature %.1f C    ", nr->def->temperature_c);
+    if (nr->norm) {
+        const ncs_norm *nm = nr->norm;
+        char a[16], d[16], c[16];
+        snprintf(line + n, sizeof line - (size_t)n,
+                 "Normal (%s): amplitude >= %s mV, distal latency <= %s ms, CV >= %s m/s",
+                 nm->muscle[0] ? nm->muscle : nm->nerve, fmtv(a, sizeof a, nm->amp_lln_mv, 1),
+                 fmtv(d, sizeof d, nm->dml_uln_ms, 1), fmtv(c, sizeof c, nm->cv_lln_m_s, 0));
+    } else {
+        snprintf(line + n, sizeof line - (size_t)n, "No reference values for this nerve");
+    }
+    text(&p, ST_TEXT, 5, y, "%s", line);
+    if (nr->low_temperature)
+        text(&p, ST_WARN, 5, y - 2.0, "Low temperature: slowing may be from cold "
+                                      "(no correction applied)");
+    if (nr->def->note)
+        text(&p, ST_DIM, 5, y - (nr->low_temperature ? 4.0 : 2.0), "Note: %s", nr->def->note);
+
+    /* the shared time axis and the one gain of the nerve */
+    double t_end = 10.0, a_max = 0.0, p_max = 0.0;
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        double e = isfinite(sr->m.end_ms) ? sr->m.end_ms
+                   : isfinite(sr->m.peak_ms) ? sr->m.peak_ms + 5.0 : 0.0;
+        if (e + 8.0 > t_end)
+            t_end = e + 8.0;
+    }
+    double sweep_end = 0.0;
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        if (sr->clean_mv && sr->n)
+            sweep_end = fmax(sweep_end, sr->t0_ms + (double)(sr->n - 1) * 1000.0 / sr->fs_hz);
+    }
+    if (sweep_end > 0 && t_end > sweep_end)
+        t_end = sweep_end;
+    t_end = ceil(t_end / 5.0) * 5.0;
+    double t_beg = 0.0;
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        if (!sr->clean_mv)
+            continue;
+        for (size_t i = 0; i < sr->n; i++) {
+            double t = sr->t0_ms + (double)i * 1000.0 / sr->fs_hz;
+            if (t < 0.2 || t > t_end)
+                continue;
+            a_max = fmax(a_max, -sr->clean_mv[i]);
+            p_max = fmax(p_max, sr->clean_mv[i]);
+        }
+    }
+    if (a_max < 0.05)
+        a_max = 0.05;
+    p_max = fmin(fmax(p_max, 0.2 * a_max), 1.2 * a_max);
+    size_t ns = nr->n_sites ? nr->n_sites : 1;
+    double spacing = 1.08 * (a_max + p_max);
+    double y_top = 1.12 * a_max, y_bot = -(double)(ns - 1) * spacing - 1.1 * p_max;
+    /* screen y (page units) of a trace's baseline */
+#define TRACE_Y(k) (100.0 * (TR_B + ((-(double)(k) * spacing) - y_bot) / (y_top - y_bot) \
+                                         * (TR_T - TR_B)))
+
+    /* trace data: time, baseline offset, offset - v (negative up) */
+    fprintf(o, "$N%dT << EOD\n", number);
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        double off = -(double)j * spacing;
+        if (!sr->clean_mv)
+            continue;
+        double dt = 1000.0 / sr->fs_hz;
+        size_t i0 = (size_t)fmax(0.0, ceil((t_beg - sr->t0_ms) / dt));
+        size_t i1 = (size_t)fmin((double)sr->n, floor((t_end - sr->t0_ms) / dt) + 1);
+        /* at most ~3000 points: min and max of each bucket keep the peaks */
+        size_t step = (i1 > i0 && i1 - i0 > 3000) ? (i1 - i0) / 1500 : 1;
+        for (size_t i = i0; i < i1; i += step) {
+            if (step == 1) {
+                fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)i * dt, off - sr->clean_mv[i]);
+                continue;
+            }
+            size_t e = i + step < i1 ? i + step : i1, imn = i, imx = i;
+            for (size_t k = i; k < e; k++) {
+                if (sr->clean_mv[k] < sr->clean_mv[imn])
+                    imn = k;
+                if (sr->clean_mv[k] > sr->clean_mv[imx])
+                    imx = k;
+            }
+            size_t a = imn < imx ? imn : imx, b = imn < imx ? imx : imn;
+            fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)a * dt, off - sr->clean_mv[a]);
+            if (b != a)
+                fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)b * dt, off - sr->clean_mv[b]);
+        }
+        fprintf(o, "\n\n");
+    }
+    fprintf(o, "EOD\n");
+
+    /* shaded negative-phase area: time, baseline, trace */
+    fprintf(o, "$N%dA << EOD\n", number);
+    int n_area = 0;
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        const ncs_markers *m = &sr->m;
+        if (!sr->clean_mv || !isfinite(m->onset_ms) || !isfinite(m->end_ms))
+            continue;
+        double off = -(double)j * spacing, dt = 1000.0 / sr->fs_hz;
+        for (size_t i = 0; i < sr->n; i++) {
+            double t = sr->t0_ms + (double)i * dt;
+            if (t < m->onset_ms || t > m->end_ms)
+                continue;
+            fprintf(o, "%.4f\t%.5f\t%.5f\n", t, off, off - sr->clean_mv[i]);
+            n_area++;
+        }
+        fprintf(o, "\n\n");
+    }
+    if (!n_area)
+        fprintf(o, "0\t0\t0\n");
+    fprintf(o, "EOD\n");
+
+    /* markers: onset, negative peak, end (time, y) */
+    fprintf(o, "$N%dM << EOD\n", number);
+    for (int kind = 0; kind < 3; kind++) {
+        int any = 0;
+        for (size_t j = 0; j < nr->n_sites; j++) {
+            const ncs_markers *m = &nr->sites[j].m;
+            double off = -(double)j * spacing;
+            double t = kind == 0 ? m->onset_ms : kind == 1 ? m->peak_ms : m->end_ms;
+            if (!isfinite(t))
+                continue;
+            double v = kind == 1 && isfinite(m->amp_mv) ? off + m->amp_mv : off;
+            fprintf(o, "%.4f\t%.5f\n", t, v);
+            any = 1;
+        }
+        if (!any)
+            fprintf(o, "NaN\tNaN\n");
+        fprintf(o, "\n\n");
+    }
+    fprintf(o, "EOD\n");
+
+    /* scale bars and block brackets (x, y pairs, blank line between lines) */
+    double bar_mv = nice(0.5 * a_max), span = t_end - t_beg;
+    double bar_ms = nice(span / 8.0);
+    /* the scale bars sit in the top right corner, late in the sweep and above
+     * the distal trace, where a CMAP leaves the page empty */
+    double bx = t_end - 0.05 * span - bar_ms, by = y_top - 0.04 * (y_top - y_bot) - bar_mv;
+    fprintf(o, "$N%dB << EOD\n%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n\nEOD\n", number, bx,
+            by + bar_mv, bx, by, bx + bar_ms, by);
+    fprintf(o, "$N%dK << EOD\n", number);
+    int n_brk = 0;
+    for (size_t k = 0; k < nr->n_segments; k++) {
+        const ncs_segment *g = &nr->segments[k];
+        if (!block_marked(g->block))
+            continue;
+        size_t ja = 0, jb = 0;
+        for (size_t j = 0; j < nr->n_sites; j++) {
+            if (nr->sites[j].def->name == g->from)
+                ja = j;
+            if (nr->sites[j].def->name == g->to)
+                jb = j;
+        }
+        double xa = t_end - 0.005 * span, xb = t_end - 0.02 * span;
+        double ya = -(double)ja * spacing, yb = -(double)jb * spacing;
+        fprintf(o, "%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n\n", xb, ya, xa, ya, xa,
+                yb, xb, yb);
+        n_brk++;
+    }
+    if (!n_brk)
+        fprintf(o, "NaN\tNaN\n");
+    fprintf(o, "EOD\n");
+
+    /* text beside the traces: site name and values at the left, flags and
+     * block categories at the right */
+    char b1[32], b2[32];
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        const ncs_markers *m = &sr->m;
+        double ty = TRACE_Y(j);
+        text(&p, ST_SITE, 2.5, ty + 1.0, "%s%s", sr->def->name,
+             sr->def->exclude ? " (excluded)" : "");
+        if (sr->def->exclude)
+            continue;
+        if (!m->response) {
+            text(&p, ST_WARN, 2.5, ty - 0.9, "no response");
+        } else {
+            int dml = sr->abnormal & NCS_ABN_DML_PROLONGED, low = sr->abnormal & NCS_ABN_AMP_LOW;
+            text(&p, dml ? ST_ABN : ST_TEXT, 2.5, ty - 1.0, "%s ms%s",
+                 fmtv(b1, sizeof b1, m->onset_ms, 2), dml ? " *" : "");
+            text(&p, low ? ST_ABN : ST_TEXT, 11.0, ty - 1.0, "%s mV%s",
+                 fmtv(b2, sizeof b2, m->amp_mv, 2), low ? " *" : "");
+        }
+        char fl[256];
+        flags_string(fl, sizeof fl, m->flags & ~(unsigned)NCS_FLAG_EXCLUDED);
+        if (fl[0])
+            text(&p, ST_WARN, 100.0 * TR_R + 1.0, ty - 0.9, "%s", fl);
+    }
+    for (size_t k = 0; k < nr->n_segments; k++) {
+        const ncs_segment *g = &nr->segments[k];
+        if (!block_marked(g->block))
+            continue;
+        size_t ja = 0, jb = 0;
+        for (size_t j = 0; j < nr->n_sites; j++) {
+            if (nr->sites[j].def->name == g->from)
+                ja = j;
+            if (nr->sites[j].def->name == g->to)
+                jb = j;
+        }
+        double ym = 0.5 * (TRACE_Y(ja) + TRACE_Y(jb));
+        text(&p, ST_BLOCK, 100.0 * TR_R + 1.0, ym + 0.8, "%s", block_label(g->block));
+        text(&p, ST_ABN, 100.0 * TR_R + 1.0, ym - 1.0, "area -%s %%, dur +%s %%",
+             fmtv(b1, sizeof b1, g->area_drop_pct, 0), fmtv(b2, sizeof b2, g->dur_increase_pct, 0));
+    }
+    /* scale bar labels */
+    {
+        double sx = 100.0 * (TR_L + (bx - t_beg) / span * (TR_R - TR_L));
+        double sy = 100.0 * (TR_B + (by - y_bot) / (y_top - y_bot) * (TR_T - TR_B));
+        double sy2 = 100.0 * (TR_B + (by + 0.5 * bar_mv - y_bot) / (y_top - y_bot) * (TR_T - TR_B));
+        text(&p, ST_TEXT, sx - 6.5, sy2, "%g mV", bar_mv);
+        text(&p, ST_TEXT, sx + 0.5, sy - 1.4, "%g ms", bar_ms);
+    }
+    text(&p, ST_DIM, 100.0 * TR_L, 100.0 * TR_T + 1.5,
+         "negative up; one gain for all traces; onset (triangle), negative peak (dot), "
+         "end (bar); shaded: negative-phase area");
+
+    /* the segment table under the traces */
+    double ty = 100.0 * TR_B - 6.0;
+    static const double cx[] = {5, 30, 39, 48, 58, 68, 78};
+    static const char *const head[] = {"segment", "dist mm", "CV m/s", "amp drop %",
+                                       "area drop %", "dur inc %", "block"};
+    for (int c = 0; c < 7; c++)
+        text(&p, ST_HEAD, cx[c], ty, "%s", head[c]);
+    ty -= 2.0;
+    for (size_t k = 0; k < nr->n_segments; k++) {
+        const ncs_segment *g = &nr->segments[k];
+        int slow = g->abnormal & NCS_ABN_CV_SLOW, blk = block_marked(g->block);
+        text(&p, ST_TEXT, cx[0], ty, "%s-%s%s", g->from, g->to,
+             g->entrapment_site ? "  (entrapment site)" : "");
+        text(&p, ST_TEXT, cx[1], ty, "%.0f", g->distance_mm);
+        text(&p, slow ? ST_ABN : ST_TEXT, cx[2], ty, "%s%s", fmtv(b1, sizeof b1, g->cv_m_s, 1),
+             slow ? " *" : "");
+        text(&p, ST_TEXT, cx[3], ty, "%s", fmtv(b1, sizeof b1, g->amp_drop_pct, 1));
+        text(&p, blk ? ST_ABN : ST_TEXT, cx[4], ty, "%s", fmtv(b1, sizeof b1, g->area_drop_pct, 1));
+        text(&p, ST_TEXT, cx[5], ty, "%s", fmtv(b1, sizeof b1, g->dur_increase_pct, 1));
+        text(&p, blk ? ST_ABN : ST_TEXT, cx[6], ty, "%s", g->block ? g->block : "");
+        ty -= 1.8;
+        if (ty < 4)
+            break;
+    }
+    if (ty > 6) {
+        ty -= 1.0;
+        for (size_t k = 0; k < nr->n_segments && ty > 4; k++) {
+            const ncs_segment *g = &nr->segments[k];
+            for (size_t j = 0; j < g->findings.count && ty > 4; j++) {
+                const ncs_finding *f = &g->findings.items[j];
+                char buf[900];
+                int m = snprintf(buf, sizeof buf, "%s-%s %s %s%s:", g->from, g->to,
+                                 ncs_criteria_name(f->criteria), f->code,
+                                 f->counts ? "" : " (not counted)");
+                for (int b = 0; b < f->n_because && m < (int)sizeof buf; b++)
+                    m += snprintf(buf + m, sizeof buf - (size_t)m, "%s %s", b ? ";" : "",
+                                  f->because[b]);
+                ty = wrapped(&p, ST_SMALL, 5, ty, 1.5, 130, buf);
+            }
+        }
+    }
+
+    /* draw: the text layer, then the traces layer on top */
+    fprintf(o, "set multiplot\n");
+    page_text_layer(&p);
+    fprintf(o, "set lmargin at screen %.3f; set rmargin at screen %.3f\n"
+               "set bmargin at screen %.3f; set tmargin at screen %.3f\n"
+               "set xrange [%.4f:%.4f]; set yrange [%.5f:%.5f]\n"
+               "set border 1 lc rgb \"#808080\"; set xtics nomirror out scale 0.5 font \"" FONT ",7\"\n"
+               "set mxtics 5; unset ytics; unset key\n"
+               "set xlabel \"ms from the stimulus\" font \"" FONT ",7\" offset 0,0.5\n"
+               "plot $N%dA using 1:2:3 with filledcurves fc rgb \"#a8c8f0\" fs solid 0.6 noborder notitle, \\\n"
+               "     $N%dT using 1:2 with lines lw 1.2 lc rgb \"#0a2a60\" notitle, \\\n"
+               "     $N%dM index 0 using 1:2 with points pt 9 ps 0.9 lc rgb \"#008000\" notitle, \\\n"
+               "     $N%dM index 1 using 1:2 with points pt 7 ps 0.6 lc rgb \"#c00000\" notitle, \\\n"
+               "     $N%dM index 2 using 1:2:(0):(%.5f) with vectors nohead lw 1.5 lc rgb \"#606060\" notitle, \\\n"
+               "     $N%dB using 1:2 with lines lw 2 lc rgb \"#000000\" notitle, \\\n"
+               "     $N%dK using 1:2 with lines lw 2.5 lc rgb \"#c00000\" notitle\n",
+            TR_L, TR_R, TR_B, TR_T, t_beg, t_end, y_bot, y_top, number, number, number, number,
+            number, 0.06 * (y_top - y_bot), number, number);
+    fprintf(o, "unset multiplot\nunset xlabel; unset border; unset xtics; unset mxtics\n");
+#undef TRACE_Y
+}
+
+/* ---- the whole script ---------------------------------------------------- */
+
+size_t ncs_report_pages(const ncs_results *r)
+{
+    return r->n_nerves + 1;
+}
+
+ncs_status ncs_report_script(const ncs_results *r, ncs_report_format fmt,
+                             const char *const *page_files, FILE *o)
+{
+    const char *term = fmt == NCS_REPORT_PDF   ? "pdfcairo size 21cm,29.7cm"
+                       : fmt == NCS_REPORT_PNG ? "pngcairo size 1240,1754"
+                                               : "svg size 1240,1754 dynamic";
+    fprintf(o, "# ncs %s report\nreset\nset encoding utf8\n", NCS_VERSION);
+    fprintf(o, "set terminal %s font \"" FONT ",8\" enhanced\n", term);
+    fprintf(o, "set datafile separator \"\\t\"\n");
+    fprintf(o, "set termoption noenhanced\n");
+    size_t pages = ncs_report_pages(r);
+    for (size_t pg = 0; pg < pages; pg++) {
+        if (pg == 0 || fmt != NCS_REPORT_PDF)
+            fprintf(o, "set output \"%s\"\n", page_files[fmt == NCS_REPORT_PDF ? 0 : pg]);
+        if (fmt != NCS_REPORT_PDF)
+            fprintf(o, "set object 1 rectangle from screen 0,0 to screen 1,1 behind "
+                       "fillcolor rgb \"#ffffff\" fillstyle solid noborder\n");
+        if (pg == 0)
+            summary_page(o, r);
+        else
+            nerve_page(o, r, pg - 1, (int)pg + 1);
+    }
+    fprintf(o, "unset output\nexit\n");
+    return ferror(o) ? NCS_ERR_OUTPUT : NCS_OK;
+}
