@@ -7,6 +7,7 @@
 #   NCS=./ncs MKWAVE=build/mkwave tests/e2e.sh
 set -u
 NCS=${NCS:-./ncs}
+case $NCS in /*) ;; *) NCS=$(pwd)/$NCS ;; esac
 MKWAVE=${MKWAVE:-build/mkwave}
 export LC_ALL=C
 pass=0
@@ -293,6 +294,85 @@ broken study-norms-out "study.ini:3:" "norms = '../lab.ini' leaves the study fol
 d=$(mkbase cold); sed -i 's/^muscle = APB/muscle = APB\ntemperature_c = 30.5/' "$d/study.ini"
 run "low temperature" 0 "cold/median.right: warning: limb temperature 30.5 C is below 32 C" -- analyse "$d"
 
+
+# ---------------------------------------------------------------- reports (gnuplot)
+# inked pixels of every page of a PDF (rendered at 40 dpi in grey), one line
+# per page: a page with only a title has a few hundred, a drawn page thousands
+pdf_ink() {
+    rm -f "$T"/ink-*.pgm
+    pdftoppm -r 40 -gray "$1" "$T/ink" || return 1
+    for pg in "$T"/ink-*.pgm; do
+        od -An -tu1 -v "$pg" | awk '{ for (i = 1; i <= NF; i++) if ($i < 250) n++ } END { print n + 0 }'
+    done
+}
+if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; then
+    mkdir -p "$T/rep"
+    for s in samples/*/; do
+        name=$(basename "$s")
+        nerves=$(grep -c '^\[[a-z]*\.[a-z]*\]' "$s/study.ini")
+        if "$NCS" report -q "$s" -o "$T/rep/$name.pdf" 2>"$T/err"; then
+            pages=$(pdfinfo "$T/rep/$name.pdf" | awk '/^Pages:/ { print $2 }')
+            [ "$pages" = "$((nerves + 1))" ] && ok || bad "report $name: $pages pages, want $((nerves + 1))"
+            blank=$(pdf_ink "$T/rep/$name.pdf" | awk '$1 < 1500' | wc -l)
+            [ "$blank" -eq 0 ] && ok || bad "report $name: $blank page(s) nearly blank"
+        else
+            bad "report $name failed: $(cat "$T/err")"
+        fi
+    done
+    pdftotext "$T/rep/mmn.pdf" - | grep -q "definite CB" && ok || bad "mmn report marks the definite blocks"
+    # PNG: one file per page, each well above a blank page's size
+    echo 'set terminal pngcairo size 1240,1754; set output "'"$T"'/blank.png"; unset border; unset tics; set xrange [0:1]; set yrange [0:1]; plot 2 notitle' | gnuplot
+    blank_size=$(wc -c <"$T/blank.png")
+    "$NCS" report -q samples/mmn -o "$T/rep/mmn.png" && ok || bad "report png"
+    n_png=$(ls "$T/rep"/mmn*.png | wc -l)
+    [ "$n_png" -eq 6 ] && ok || bad "report png: $n_png files, want 6"
+    for f in "$T/rep"/mmn*.png; do
+        sz=$(wc -c <"$f")
+        [ "$sz" -gt $((2 * blank_size)) ] && ok || bad "png page $f looks blank ($sz bytes, blank $blank_size)"
+    done
+    "$NCS" report -q samples/normal -o "$T/rep/normal.svg" && grep -q "<svg" "$T/rep/normal-median.right.svg" \
+        && ok || bad "report svg"
+    # --report on analyse and batch
+    "$NCS" analyse -q --report samples/mnd -o "$T/anr" >/dev/null && [ -s "$T/anr/report.pdf" ] \
+        && [ -s "$T/anr/results.json" ] && ok || bad "analyse --report"
+    "$NCS" batch -q --report=png samples -o "$T/bre" && [ -s "$T/bre/mmn/report.png" ] \
+        && [ -s "$T/bre/mmn/report-median.right.png" ] && ok || bad "batch --report=png"
+    run "report format" 2 "does not end in .pdf, .png or .svg" -- report samples/mmn -o "$T/x.jpg"
+    run "report needs -o" 2 "no output file" -- report samples/mmn
+    run "analyse --report needs -o" 2 "needs -o DIR" -- analyse --report samples/mmn
+    run "report into a missing folder" 4 "cannot write into" -- report samples/mmn -o "$T/none/x.pdf"
+    # text from study.ini reaches gnuplot only as text
+    d=$(mkbase inject)
+    mkdir -p "$T/injout"
+    printf '%s\n' 'note = `touch PWNED1` $(touch PWNED2) system("touch PWNED3") @pwn "dq" '"'"'sq'"'"' ^{x}_{y} EOD' >"$T/note1"
+    printf '%s\n' 'note = system("touch PWNED5") `touch PWNED6`' >"$T/note2"
+    sed -i "/^id = inject/r $T/note1" "$d/study.ini"
+    sed -i 's/^muscle = APB/muscle = APB`touch PWNED4`/' "$d/study.ini"
+    sed -i "/^muscle = APB/r $T/note2" "$d/study.ini"
+    (cd "$T/injout" && "$NCS" report -q "$d" -o "$T/injout/r.pdf") && ok || bad "report with hostile text"
+    [ -z "$(find "$T" -name 'PWNED*'; ls / | grep PWNED)" ] && ok || bad "hostile text ran a command"
+    pdftotext "$T/injout/r.pdf" - >"$T/inj.txt"
+    grep -qF '`touch PWNED1`' "$T/inj.txt" && grep -qF 'system("touch PWNED3")' "$T/inj.txt" \
+        && grep -qF '@pwn' "$T/inj.txt" && grep -qF 'APB`touch PWNED4`' "$T/inj.txt" \
+        && grep -qF 'system("touch PWNED5")' "$T/inj.txt" && ok || bad "hostile text is shown as text"
+    # without gnuplot: the analysis works, the report step exits 4 and says how to install it
+    run "no gnuplot" 4 "gnuplot ('$T/no/gnuplot') not found" "apt-get install gnuplot-nox" -- \
+        report samples/mmn --gnuplot "$T/no/gnuplot" -o "$T/ng.pdf"
+    [ ! -e "$T/ng.pdf" ] && ok || bad "no report file without gnuplot"
+    NCS_GNUPLOT="$T/no/gnuplot" "$NCS" analyse -q --report samples/mmn -o "$T/ngan" >/dev/null 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 4 ] && [ -s "$T/ngan/results.json" ] && [ ! -e "$T/ngan/report.pdf" ] \
+        && grep -q "install" "$T/err" && ok || bad "analyse --report without gnuplot: exit $rc"
+    NCS_GNUPLOT="$T/no/gnuplot" "$NCS" batch -q --report samples -o "$T/ngb" 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 4 ] && [ -s "$T/ngb/mmn/results.json" ] && [ -s "$T/ngb/summary.csv" ] \
+        && [ "$(grep -c 'not found' "$T/err")" -eq 1 ] && ok || bad "batch --report without gnuplot: exit $rc"
+    run "gnuplot fails" 4 "gnuplot failed" -- report samples/mmn --gnuplot /bin/false -o "$T/gf.pdf"
+    [ -z "$(ls -A "$T" | grep 'ncs-report')" ] && [ ! -e "$T/gf.pdf" ] && ok || bad "a failed report leaves files"
+else
+    echo "e2e: gnuplot or pdfinfo missing: report tests NOT run" >&2
+    bad "report tests need gnuplot and poppler-utils (scripts/install-deps.sh)"
+fi
 [ "$(samples_sum)" = "$before" ] && ok || bad "samples changed by analyse/batch"
 
 echo "e2e: $pass passed, $fail failed"
