@@ -67,6 +67,8 @@ run:
 	@sh scripts/install-deps.sh
 	@$(MAKE) --no-print-directory all
 	./ncs check samples/*
+	./ncs batch -q --report samples -o out
+	@echo "results and reports: out/<study>/results.json, results.csv, report.pdf; out/summary.csv"
 
 test: all build/header-check.o build/mkwave $(TESTS)
 	@set -e; export LC_ALL=C; fail=0; \

@@ -275,7 +275,7 @@ static void summary_page(FILE *o, const ncs_results *r)
     if (dy < 0.9)
         dy = 0.9;
     p.font_scale = dy >= 1.4 ? 1.0 : dy / 1.4;
-    static const double cx[] = {5, 19, 31, 38, 45, 52, 59, 66, 82, 88, 94.5};
+    static const double cx[] = {5, 18, 29, 36, 43, 50, 57, 64, 80, 86.5, 93};
     static const char *const head[] = {"nerve", "site", "onset", "amp", "area", "dur",
                                        "dist", "segment", "CV", "area", "dur"};
     static const char *const unit[] = {"", "", "ms", "mV", "mVms", "ms", "mm", "", "m/s",
