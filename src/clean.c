@@ -45,6 +45,8 @@ typedef struct {
     fftw_complex *spec;
     fftw_plan fwd, inv;
     unsigned long used;  /* for least-recently-used replacement */
+    double sigma;        /* the Gaussian the gains below are for */
+    double *gain;        /* m/2+1 spectral gains, 1/m included */
 } plan_slot;
 
 struct ncs_analyser {
@@ -68,6 +70,7 @@ static void drop_slot(plan_slot *p)
         fftw_destroy_plan(p->inv);
     fftw_free(p->buf);
     fftw_free(p->spec);
+    free(p->gain);
     memset(p, 0, sizeof *p);
 }
 
@@ -113,7 +116,9 @@ static plan_slot *plan_for(ncs_analyser *a, size_t m)
     drop_slot(lru);
     lru->buf = fftw_malloc(m * sizeof *lru->buf);
     lru->spec = fftw_malloc((m / 2 + 1) * sizeof *lru->spec);
-    if (!lru->buf || !lru->spec) {
+    lru->gain = malloc((m / 2 + 1) * sizeof *lru->gain);
+    lru->sigma = -1.0;
+    if (!lru->buf || !lru->spec || !lru->gain) {
         drop_slot(lru);
         return NULL;
     }
@@ -156,21 +161,94 @@ static int gauss_smooth(ncs_analyser *a, const double *in, double *out, size_t n
         ps->buf[j] = in[k];
     }
     fftw_execute(ps->fwd);
-    double c = -2.0 * M_PI * M_PI * sigma * sigma / ((double)m * (double)m);
+    if (ps->sigma != sigma) {
+        double c = -2.0 * M_PI * M_PI * sigma * sigma / ((double)m * (double)m);
+        for (size_t f = 0; f <= m / 2; f++)
+            ps->gain[f] = exp(c * (double)f * (double)f) / (double)m;
+        ps->sigma = sigma;
+    }
     for (size_t f = 0; f <= m / 2; f++) {
-        double g = exp(c * (double)f * (double)f) / (double)m;
-        ps->spec[f][0] *= g;
-        ps->spec[f][1] *= g;
+        ps->spec[f][0] *= ps->gain[f];
+        ps->spec[f][1] *= ps->gain[f];
     }
     fftw_execute(ps->inv);
     memcpy(out, ps->buf + p, n * sizeof *out);
     return 0;
 }
 
+/* A cheap near-Gaussian smoothing for locating things roughly: three
+ * passes of a centred moving average whose width gives the variance of a
+ * Gaussian of sigma samples (the ends reflected). tmp holds n values. */
+static void box3_smooth(const double *in, double *out, size_t n, double sigma, double *tmp)
+{
+    long h = (long)floor(0.5 * (sqrt(4.0 * sigma * sigma + 1.0) - 1.0) + 0.5);
+    if (h < 1 || n < 3) {
+        memcpy(out, in, n * sizeof *out);
+        return;
+    }
+    if (h > (long)n - 1)
+        h = (long)n - 1;
+    long w = 2 * h + 1, N = (long)n;
+    const double *src = in;
+    double *bufs[3] = {tmp, out, tmp};
+    /* an odd number of passes ending in out: tmp, out, tmp -> copy */
+    for (int pass = 0; pass < 3; pass++) {
+        double *dst = bufs[pass];
+        double sum = 0.0;
+        for (long j = -h; j <= h; j++) {
+            long k = j < 0 ? -j : j >= N ? 2 * (N - 1) - j : j;
+            sum += src[k];
+        }
+        for (long i = 0; i < N; i++) {
+            dst[i] = sum / (double)w;
+            long add = i + h + 1, del = i - h;
+            add = add >= N ? 2 * (N - 1) - add : add;
+            del = del < 0 ? -del : del;
+            if (add < 0)
+                add = 0;
+            sum += src[add] - src[del];
+        }
+        src = dst;
+    }
+    memcpy(out, tmp, n * sizeof *out);
+}
+
 static int cmp_double(const void *pa, const void *pb)
 {
     double a = *(const double *)pa, b = *(const double *)pb;
     return (a > b) - (a < b);
+}
+
+/* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
+static double select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
 }
 
 /* Median of x[i0..i1) (scratch is overwritten). */
@@ -180,18 +258,27 @@ static double median_of(const double *x, size_t i0, size_t i1, double *scratch)
     if (k == 0)
         return 0.0;
     memcpy(scratch, x + i0, k * sizeof *scratch);
-    qsort(scratch, k, sizeof *scratch, cmp_double);
-    return k % 2 ? scratch[k / 2] : 0.5 * (scratch[k / 2 - 1] + scratch[k / 2]);
+    double hi = select_kth(scratch, k, k / 2);
+    if (k % 2)
+        return hi;
+    double lo = scratch[0];
+    for (size_t i = 1; i < k / 2; i++) /* the largest of the lower half */
+        if (scratch[i] > lo)
+            lo = scratch[i];
+    return 0.5 * (lo + hi);
 }
 
 /* The midpoint of the shortest interval holding a fifth of x[i0..i1): where
- * the samples are densest (scratch is overwritten). */
+ * the samples are densest. At most about 2000 samples, evenly spread, are
+ * sorted for it (scratch is overwritten). */
 static double shorth(const double *x, size_t i0, size_t i1, double *scratch)
 {
-    size_t k = i1 - i0;
-    if (k == 0)
+    size_t n = i1 - i0;
+    if (n == 0)
         return 0.0;
-    memcpy(scratch, x + i0, k * sizeof *scratch);
+    size_t step = n > 2048 ? n / 1024 : 1, k = 0;
+    for (size_t i = i0; i < i1; i += step)
+        scratch[k++] = x[i];
     qsort(scratch, k, sizeof *scratch, cmp_double);
     size_t h = k / 5 > 1 ? k / 5 : 1;
     size_t best = 0;
@@ -210,8 +297,7 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
     size_t k = 0;
     for (size_t i = i0 + 1; i < i1; i++)
         scratch[k++] = fabs(x[i] - x[i - 1]);
-    qsort(scratch, k, sizeof *scratch, cmp_double);
-    double mad = scratch[k / 2];
+    double mad = select_kth(scratch, k, k / 2);
     return 1.4826 * mad / sqrt(2.0);
 }
 
@@ -254,42 +340,69 @@ static int solve(double A[MAXP][MAXP], double *b, int k)
 }
 
 typedef struct {
+    double k;        /* block size the gains below are for (0: none yet) */
+    double art, h[3];/* the artefact's and each harmonic's block gain */
+} block_gain;
+
+typedef struct {
     int slope;       /* include a linear term */
     double f_hz;     /* mains fundamental, 0 for none */
     double tc, tspan;/* centre and half-span of the quiet times, s */
     double tau_s;    /* stimulus artefact e^(-t/tau) for t >= 0, 0 for none */
 } basis_def;
 
-/* The basis at time t_s, averaged over a block of k samples dt_s apart
- * centred there (k = 1: at t_s itself). Averaging leaves a line as it is,
- * scales a sinusoid of frequency f by sin(k pi f dt)/(k sin(pi f dt)) and an
- * exponential decay by sinh(k dt/2tau)/(k sinh(dt/2tau)). The artefact term
- * is 0 before the stimulus; a block that straddles it is rare and short. */
-static int basis(const basis_def *d, double t_s, double k, double dt_s, double *phi)
+/* The gains block averaging applies to the artefact term and to each
+ * harmonic: a line is left as it is, a sinusoid of frequency f is scaled by
+ * sin(k pi f dt)/(k sin(pi f dt)) and an exponential decay by
+ * sinh(k dt/2tau)/(k sinh(dt/2tau)). */
+static void block_gains(const basis_def *d, double k, double dt_s, block_gain *g)
 {
+    g->k = k;
+    g->art = 1.0;
+    g->h[0] = g->h[1] = g->h[2] = 1.0;
+    if (k <= 1)
+        return;
+    if (d->tau_s > 0) {
+        double a = 0.5 * dt_s / d->tau_s;
+        g->art = sinh(k * a) / (k * sinh(a));
+    }
+    for (int h = 0; h < 3; h++) {
+        double a = M_PI * (h + 1) * d->f_hz * dt_s;
+        g->h[h] = a > 0 ? sin(k * a) / (k * sin(a)) : 1.0;
+    }
+}
+
+/* The basis at time t_s, averaged over a block of k samples dt_s apart
+ * centred there (k = 1: at t_s itself); full's gains serve full blocks.
+ * The artefact term is 0 before the stimulus; a block that straddles it is
+ * rare and short. */
+static int basis(const basis_def *d, double t_s, double k, double dt_s,
+                 const block_gain *full, double *phi)
+{
+    block_gain part;
+    const block_gain *g = full;
+    if (!g || g->k != k) {
+        block_gains(d, k, dt_s, &part);
+        g = &part;
+    }
     int n = 0;
     phi[n++] = 1.0;
     if (d->slope)
         phi[n++] = (t_s - d->tc) / d->tspan;
-    if (d->tau_s > 0) {
-        double g = 1.0;
-        if (k > 1) {
-            double a = 0.5 * dt_s / d->tau_s;
-            g = sinh(k * a) / (k * sinh(a));
-        }
-        phi[n++] = t_s >= 0 ? g * exp(-t_s / d->tau_s) : 0.0;
+    if (d->tau_s > 0)
+        phi[n++] = t_s >= 0 ? g->art * exp(-t_s / d->tau_s) : 0.0;
+    if (d->f_hz > 0) {
+        double w = 2.0 * M_PI * d->f_hz * t_s;
+        double c1 = cos(w), s1 = sin(w);
+        double c2 = 2.0 * c1 * c1 - 1.0, s2 = 2.0 * s1 * c1;
+        double c3 = c1 * (2.0 * c2 - 1.0), s3 = s1 * (2.0 * c2 + 1.0);
+        phi[n++] = g->h[0] * c1;
+        phi[n++] = g->h[0] * s1;
+        phi[n++] = g->h[1] * c2;
+        phi[n++] = g->h[1] * s2;
+        phi[n++] = g->h[2] * c3;
+        phi[n++] = g->h[2] * s3;
     }
-    if (d->f_hz > 0)
-        for (int h = 1; h <= 3; h++) {
-            double f = h * d->f_hz, g = 1.0;
-            if (k > 1) {
-                double a = M_PI * f * dt_s;
-                g = sin(k * a) / (k * sin(a));
-            }
-            double w = 2.0 * M_PI * f * t_s;
-            phi[n++] = g * cos(w);
-            phi[n++] = g * sin(w);
-        }
     return n;
 }
 
@@ -302,6 +415,8 @@ typedef struct {
     size_t n;
     double *t, *y, *w; /* block centre, mean, sample count */
     double dt_s;
+    double b;          /* samples in a full block */
+    double within;     /* sum of squares of the samples about their block means */
 } fit_points;
 
 static int make_points(const double *x, const unsigned char *quiet, size_t n, double dt_s,
@@ -316,25 +431,30 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, do
     pt->w = malloc(cap * sizeof *pt->w);
     pt->n = 0;
     pt->dt_s = dt_s;
+    pt->b = (double)b;
     if (!pt->t || !pt->y || !pt->w)
         return -1;
     size_t k = 0, i0 = 0;
-    double sum = 0.0;
+    double sum = 0.0, sum2 = 0.0;
+    pt->within = 0.0;
     for (size_t i = 0; i <= n; i++) {
         int q = i < n && quiet[i];
         if (q) {
             if (k == 0)
                 i0 = i;
             sum += x[i];
+            sum2 += x[i] * x[i];
             k++;
         }
-        if (k > 0 && (!q || k == b)) {
+        if (k > 0 && (!q || k == b || i + 1 == n)) {
+            double mean = sum / (double)k;
             pt->t[pt->n] = t0_s + ((double)i0 + 0.5 * (double)(k - 1)) * dt_s;
-            pt->y[pt->n] = sum / (double)k;
+            pt->y[pt->n] = mean;
             pt->w[pt->n] = (double)k;
+            pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
             pt->n++;
             k = 0;
-            sum = 0.0;
+            sum = sum2 = 0.0;
         }
     }
     return 0;
@@ -353,8 +473,10 @@ static double fit(const basis_def *d, const fit_points *pt, double *coef, int *k
 {
     double A[MAXP][MAXP] = {{0}}, b[MAXP] = {0}, phi[MAXP], wsum = 0.0;
     int k = 0;
+    block_gain full;
+    block_gains(d, pt->b, pt->dt_s, &full);
     for (size_t i = 0; i < pt->n; i++) {
-        k = basis(d, pt->t[i], pt->w[i], pt->dt_s, phi);
+        k = basis(d, pt->t[i], pt->w[i], pt->dt_s, &full, phi);
         double w = pt->w[i];
         wsum += w;
         for (int r = 0; r < k; r++) {
@@ -371,7 +493,7 @@ static double fit(const basis_def *d, const fit_points *pt, double *coef, int *k
         return -1.0;
     double rss = 0.0;
     for (size_t i = 0; i < pt->n; i++) {
-        basis(d, pt->t[i], pt->w[i], pt->dt_s, phi);
+        basis(d, pt->t[i], pt->w[i], pt->dt_s, &full, phi);
         double v = 0.0;
         for (int r = 0; r < k; r++)
             v += b[r] * phi[r];
@@ -382,13 +504,11 @@ static double fit(const basis_def *d, const fit_points *pt, double *coef, int *k
     return rss;
 }
 
-/* Walks the fitted model over every sample (sines by rotation and the
+/* Subtracts the fitted model from every sample (sines by rotation and the
  * artefact's decay by a constant ratio from sample to sample, not a
- * sin/cos/exp per sample). With quiet == NULL it subtracts the model from x;
- * otherwise it returns the residual sum of squares over the quiet samples
- * and leaves x alone. */
-static double walk_model(const basis_def *d, const double *coef, double *x, size_t n,
-                         double t0_s, double dt_s, const unsigned char *quiet)
+ * sin/cos/exp per sample). */
+static void subtract_model(const basis_def *d, const double *coef, double *x, size_t n,
+                           double t0_s, double dt_s)
 {
     int r = 0;
     double c0 = coef[r++];
@@ -397,7 +517,7 @@ static double walk_model(const basis_def *d, const double *coef, double *x, size
     const double *hc = coef + r;
     double w = 2.0 * M_PI * d->f_hz;
     double cs = 1.0, sn = 0.0, cd = cos(w * dt_s), sd = sin(w * dt_s);
-    double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0, rss = 0.0;
+    double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - d->tc);
@@ -417,12 +537,8 @@ static double walk_model(const basis_def *d, const double *coef, double *x, size
             sn = sn * cd + cs * sd;
             cs = nc;
         }
-        if (!quiet)
-            x[i] -= v;
-        else if (quiet[i])
-            rss += (x[i] - v) * (x[i] - v);
+        x[i] -= v;
     }
-    return rss;
 }
 
 /* ---- the stimulus artefact ----------------------------------------------- */
@@ -614,8 +730,9 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         free_points(&pt);
         return;
     }
-    /* the F test below judges the fits on the samples themselves */
-    rss0 = walk_model(&best, bcoef, x, n, t0_s, dt_s, quiet);
+    /* the F test below judges the fits on the samples themselves: their
+     * residual is the blocks' plus the scatter within the blocks */
+    rss0 += pt.within;
     double qrms = 0.0;
     for (size_t i = 0; i < n; i++)
         if (quiet[i])
@@ -630,9 +747,10 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         for (int f = 50; f <= 60; f += 10) {
             basis_def d = best;
             d.f_hz = f;
-            if (fit(&d, &pt, coef, &k) < 0)
+            double rss = fit(&d, &pt, coef, &k);
+            if (rss < 0)
                 continue;
-            double rss = walk_model(&d, coef, x, n, t0_s, dt_s, quiet);
+            rss += pt.within;
             double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
             /* a sinusoid larger than the quiet data themselves is an
              * extrapolation, not mains: three harmonics of RMS q have
@@ -649,11 +767,11 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         }
     }
     free_points(&pt);
-    walk_model(&best, bcoef, x, n, t0_s, dt_s, NULL);
+    subtract_model(&best, bcoef, x, n, t0_s, dt_s);
     double phi[MAXP];
     basis_def at = best;
     at.tau_s = 0; /* the baseline at the stimulus, without the artefact */
-    int ka = basis(&at, 0.0, 1.0, dt_s, phi), r0 = 0;
+    int ka = basis(&at, 0.0, 1.0, dt_s, NULL, phi), r0 = 0;
     double at0 = 0.0;
     for (int r = 0; r < ka; r++, r0++) {
         if (r0 == 1 + best.slope && best.tau_s > 0)
@@ -667,9 +785,8 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);
 }
 
-/* Artefact refit on the cleaned x and subtracted, the search start, and the
- * smoothed copy. */
-static int finish(ncs_analyser *a, ncs_clean *c, double sigma, double art_end0)
+/* Artefact refit on the cleaned x and subtracted, and the search start. */
+static void finish(ncs_clean *c, double sigma, double art_end0)
 {
     size_t n = c->n;
     double *x = c->x;
@@ -694,7 +811,6 @@ static int finish(ncs_analyser *a, ncs_clean *c, double sigma, double art_end0)
     for (size_t i = 0; i < c->i_search; i++)
         if (ncs_clean_t(c, (double)i) >= -0.05)
             x[i] = 0.0;
-    return gauss_smooth(a, x, c->s, n, SMOOTH_MS / c->dt_ms);
 }
 
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
@@ -740,8 +856,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     size_t i_art = 0;
     while (i_art < n && ncs_clean_t(c, (double)i_art) < art_end)
         i_art++;
-    if (gauss_smooth(a, x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms))
-        goto out;
+    box3_smooth(x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, scratch);
     double *s0 = c->s;
     size_t ip = i_art < n ? i_art : n - 1;
     for (size_t i = i_art; i < n; i++)
@@ -758,37 +873,35 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     if (sig_q <= 0)
         sig_q = sigma0;
     /* 4. what remains of the artefact, and the smoothed copy */
-    if (finish(a, c, sig_q, art_end))
-        goto out;
+    finish(c, sig_q, art_end);
 
     /* 5. mains left in the trace can hide where the response dies away;
      * look for the tail again on the cleaned trace and fit again when more
      * of it is quiet */
     if (a0 > 6.0 * sigma0) {
-        size_t jp = c->i_search < n ? c->i_search : n - 1;
-        for (size_t i = c->i_search; i < n; i++)
-            if (c->s[i] < c->s[jp])
-                jp = i;
         unsigned char *q2 = malloc(n);
         double *s1 = malloc(n * sizeof *s1);
-        if (q2 && s1 && !gauss_smooth(a, c->x, s1, n, ROUGH_SMOOTH_MS / c->dt_ms)) {
+        if (q2 && s1) {
+            box3_smooth(c->x, s1, n, ROUGH_SMOOTH_MS / c->dt_ms, scratch);
+            size_t jp = c->i_search < n ? c->i_search : n - 1;
+            for (size_t i = c->i_search; i < n; i++)
+                if (s1[i] < s1[jp])
+                    jp = i;
             size_t ts2 = quiet_mask(c, s1, n_pre, i_art, jp, -s1[jp], sigma0, gap_end, q2);
             if (ts2 + (size_t)(1.0 / c->dt_ms) < tail_start) {
                 memcpy(quiet, q2, n);
                 tail_start = ts2;
                 fit_background(c, x0, c->x, quiet, tail_start, base0, tau);
-                if (finish(a, c, sig_q, art_end)) {
-                    free(q2);
-                    free(s1);
-                    goto out;
-                }
+                finish(c, sig_q, art_end);
             }
         }
         free(q2);
         free(s1);
     }
 
-    /* 6. the noise levels */
+    /* 6. the smoothed copy markers are read from, and the noise levels */
+    if (gauss_smooth(a, c->x, c->s, n, SMOOTH_MS / c->dt_ms))
+        goto out;
     double e = 0.0, es = 0.0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)

@@ -339,7 +339,7 @@ static int write_atomic(const char *dir, const char *name, writer_fn fn, const v
     }
     int bad = fn(f, ctx) != 0;
     bad |= ferror(f) != 0;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fflush(f) != 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path) != 0) {
         diag(path, "error", bad ? "write error" : strerror(errno));
