@@ -21,7 +21,9 @@ LIBS        = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 TEST_CFLAGS = $(shell pkg-config --cflags check)
 TEST_LIBS   = $(shell pkg-config --libs check)
 
-LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
+CLI_SRC = src/main.c $(wildcard src/cli_*.c)
+CLI_OBJ = $(patsubst src/%.c,build/%.o,$(CLI_SRC))
+LIB_SRC = $(filter-out $(CLI_SRC),$(wildcard src/*.c))
 LIB_OBJ = $(patsubst src/%.c,build/%.o,$(LIB_SRC))
 TESTS   = $(patsubst tests/%.c,build/%,$(wildcard tests/test_*.c))
 
@@ -37,7 +39,7 @@ build/libncs.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-ncs: build/main.o build/libncs.a
+ncs: $(CLI_OBJ) build/libncs.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 ncs-synth: tools/ncs-synth.c build/libncs.a include/ncs_synth.h

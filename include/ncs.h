@@ -164,6 +164,11 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err);
 /* Frees a study. Accepts NULL. */
 void ncs_study_destroy(ncs_study *study);
 
+/* The id ncs_study_load() would give the study in dir ([study] id, else the
+ * folder's name), read cheaply without checking the rest of study.ini. A new
+ * string the caller frees; NULL on no memory. */
+char *ncs_study_peek_id(const char *dir);
+
 /* The canonical name of a nerve ("peroneal" -> "fibular"), or NULL when the
  * name is not one of SPEC 1.1's nerves. */
 const char *ncs_nerve_canonical(const char *name);
@@ -508,6 +513,10 @@ int ncs_report_format_of(const char *name_or_path);
  * NCS_ERR_OUTPUT, NCS_ERR_NOMEM, NCS_ERR_USAGE (no traces kept). */
 ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
                            const char *gnuplot, ncs_error *err);
+
+/* Whether the gnuplot ncs_report_make() would run can be found (same
+ * rules); when not, err says so and how to install it. */
+int ncs_report_gnuplot_found(const char *gnuplot, ncs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Versions                                                                 */

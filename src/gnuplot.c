@@ -129,6 +129,28 @@ static void gnuplot_said(FILE *log, char *buf, size_t n)
         buf[--l] = '\0';
 }
 
+static const char *default_gnuplot(const char *gnuplot)
+{
+    if (!gnuplot || !*gnuplot) {
+        gnuplot = getenv("NCS_GNUPLOT");
+        if (!gnuplot || !*gnuplot)
+            gnuplot = "gnuplot";
+    }
+    return gnuplot;
+}
+
+int ncs_report_gnuplot_found(const char *gnuplot, ncs_error *err)
+{
+    ncs_error_clear(err);
+    gnuplot = default_gnuplot(gnuplot);
+    if (findable(gnuplot))
+        return 1;
+    ncs_fail(err, NCS_ERR_REPORT, gnuplot,
+             "gnuplot ('%s') not found: the analysis is done but the report cannot be "
+             "drawn; " INSTALL_HINT, gnuplot);
+    return 0;
+}
+
 ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
                            const char *gnuplot, ncs_error *err)
 {
@@ -140,11 +162,7 @@ ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const ch
             if (!r->nerves[i].sites[j].clean_mv)
                 return ncs_fail(err, NCS_ERR_USAGE, out_path,
                                 "the study was analysed without keeping its traces");
-    if (!gnuplot || !*gnuplot) {
-        gnuplot = getenv("NCS_GNUPLOT");
-        if (!gnuplot || !*gnuplot)
-            gnuplot = "gnuplot";
-    }
+    gnuplot = default_gnuplot(gnuplot);
     if (!findable(gnuplot))
         return ncs_fail(err, NCS_ERR_REPORT, out_path,
                         "gnuplot ('%s') not found: the analysis is done but the report "

@@ -17,86 +17,11 @@
 
 #include "ncs.h"
 
-enum {
-    EXIT_OK = 0,
-    EXIT_BATCH_FAILED = 1,
-    EXIT_USAGE = 2,
-    EXIT_INPUT = 3,
-    EXIT_OUTPUT = 4,
-};
-
-typedef struct {
-    int quiet;
-    int help;
-    int json;
-    const char *out;
-    ncs_options analysis; /* criteria, norms */
-    int report;           /* ncs_report_format, or -1 for no report */
-    const char *gnuplot;  /* --gnuplot PATH, or NULL */
-    int no_gnuplot;       /* batch: gnuplot was not found; reports skipped */
-} options;
-
-typedef struct command {
-    const char *name;
-    int (*run)(const struct command *cmd, int argc, char **argv, options *o);
-    const char *args;
-    const char *summary;
-    const char *help; /* the rest of `ncs help NAME` */
-    const char *options; /* the options it accepts beyond -h and -q */
-} command;
+#include "cli.h"
 
 static const command commands[];
 
-/* ---- diagnostics --------------------------------------------------------- */
 
-static void diag(const char *where, const char *kind, const char *msg)
-{
-    if (where && *where)
-        fprintf(stderr, "ncs: %s: %s: %s\n", where, kind, msg);
-    else
-        fprintf(stderr, "ncs: %s: %s\n", kind, msg);
-}
-
-static void print_error(const ncs_error *e)
-{
-    diag(e->where, "error", e->message[0] ? e->message : ncs_strerror(e->code));
-}
-
-static void print_warnings(const ncs_warnings *w, const options *o)
-{
-    if (o->quiet)
-        return;
-    for (size_t i = 0; i < w->count; i++)
-        diag(w->items[i].where, "warning", w->items[i].message);
-    if (w->dropped)
-        fprintf(stderr, "ncs: warning: %zu further warnings lost (out of memory)\n",
-                w->dropped);
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "ncs: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'ncs help%s%s' for more information.\n", cmd ? " " : "",
-            cmd ? cmd : "");
-    return EXIT_USAGE;
-}
-
-/* Exit code for a library status (SPEC 6). */
-static int exit_for(ncs_status s)
-{
-    switch (s) {
-    case NCS_OK:
-        return EXIT_OK;
-    case NCS_ERR_USAGE:
-        return EXIT_USAGE;
-    case NCS_ERR_OUTPUT:
-    case NCS_ERR_REPORT:
-        return EXIT_OUTPUT;
-    default:
-        return EXIT_INPUT;
-    }
-}
 
 /* ---- option parsing ------------------------------------------------------ */
 
@@ -109,6 +34,12 @@ enum {
     OPT_NORMS,
     OPT_REPORT,
     OPT_GNUPLOT,
+    OPT_JOBS = 'j',
+    OPT_RESUME = 300,
+    OPT_SHARD,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_MERGE,
 };
 
 static const struct option long_opts[] = {
@@ -120,6 +51,12 @@ static const struct option long_opts[] = {
     {"norms", required_argument, NULL, OPT_NORMS},
     {"report", optional_argument, NULL, OPT_REPORT},
     {"gnuplot", required_argument, NULL, OPT_GNUPLOT},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"merge", no_argument, NULL, OPT_MERGE},
     {NULL, 0, NULL, 0},
 };
 
@@ -144,7 +81,7 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "hqo:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hqo:j:", long_opts, NULL)) != -1) {
         switch (c) {
         case OPT_OUT:
             if (!accepts(cmd, "--out"))
@@ -196,6 +133,46 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
                 return not_here(cmd, "--gnuplot");
             o->gnuplot = optarg;
             break;
+        case OPT_JOBS: {
+            if (!accepts(cmd, "--jobs"))
+                return not_here(cmd, "-j/--jobs");
+            char *end;
+            long j = strtol(optarg, &end, 10);
+            if (end == optarg || *end || j < 1 || j > 4096) {
+                fprintf(stderr, "ncs %s: -j %s: give a number of jobs from 1 to 4096\n"
+                                "Try 'ncs help %s' for more information.\n",
+                        cmd->name, optarg, cmd->name);
+                return -1;
+            }
+            o->jobs = (int)j;
+            break;
+        }
+        case OPT_RESUME:
+            if (!accepts(cmd, "--resume"))
+                return not_here(cmd, "--resume");
+            o->resume = 1;
+            break;
+        case OPT_SHARD:
+            if (!accepts(cmd, "--shard"))
+                return not_here(cmd, "--shard");
+            if (batch_shard_option(o, optarg)) {
+                fprintf(stderr, "ncs %s: --shard %s: give I/N with 0 <= I < N (e.g. 0/4)\n"
+                                "Try 'ncs help %s' for more information.\n",
+                        cmd->name, optarg, cmd->name);
+                return -1;
+            }
+            break;
+        case OPT_PROGRESS:
+        case OPT_NO_PROGRESS:
+            if (!accepts(cmd, "--progress"))
+                return not_here(cmd, c == OPT_PROGRESS ? "--progress" : "--no-progress");
+            o->progress = c == OPT_PROGRESS;
+            break;
+        case OPT_MERGE:
+            if (!accepts(cmd, "--merge"))
+                return not_here(cmd, "--merge");
+            o->merge = 1;
+            break;
         case OPT_HELP:
             o->help = 1;
             break;
@@ -203,9 +180,9 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             o->quiet = 1;
             break;
         default:
-            if (c == ':' || (optopt && strchr("o", optopt))
+            if (c == ':' || (optopt && strchr("oj", optopt))
                 || optopt == OPT_CRITERIA || optopt == OPT_NORMS || optopt == OPT_OUT
-                || optopt == OPT_GNUPLOT)
+                || optopt == OPT_GNUPLOT || optopt == OPT_SHARD)
                 fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name,
                         argv[optind - 1]);
             else if (optopt)
@@ -303,143 +280,7 @@ static int cmd_check(const command *cmd, int argc, char **argv, options *o)
     return EXIT_OK;
 }
 
-/* ---- writing outputs: temporary name, then rename ------------------------ */
-
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat sb;
-    return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
-}
-
-typedef int (*writer_fn)(FILE *f, const void *ctx);
-
-/* Writes dir/name through a temporary file renamed into place, so a reader
- * (or an interrupted run) never sees half a file. Prints the error. */
-static int write_atomic(const char *dir, const char *name, writer_fn fn, const void *ctx)
-{
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        diag(path, "error", strerror(errno));
-        return EXIT_OUTPUT;
-    }
-    int bad = fn(f, ctx) != 0;
-    bad |= ferror(f) != 0;
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        diag(path, "error", bad ? "write error" : strerror(errno));
-        unlink(tmp);
-        return EXIT_OUTPUT;
-    }
-    return EXIT_OK;
-}
-
-static int put_string(FILE *f, const void *ctx)
-{
-    return fputs((const char *)ctx, f) < 0 || fputc('\n', f) == EOF;
-}
-
-static int put_csv(FILE *f, const void *ctx)
-{
-    return ncs_results_csv((const ncs_results *)ctx, f) != NCS_OK;
-}
-
-static const char settings_json[] =
-    "{\"onset_level_pct\": 1, \"smoothing_sigma_ms\": 0.08, "
-    "\"interference\": \"artefact, baseline, drift and mains detected and "
-    "subtracted\", \"keep_traces\": false}";
-
-/* Loads, analyses and (optionally) writes one study. Prints its errors.
- * *id_out receives the study id (for batch), caller frees. */
-static int analyse_one(ncs_analyser *an, const char *dir, const options *o,
-                       const char *out_dir, int print_table, ncs_error *err_out,
-                       char **id_out)
-{
-    ncs_error err;
-    ncs_warnings warn = {0};
-    ncs_study *st = ncs_study_load(dir, &warn, &err);
-    print_warnings(&warn, o);
-    ncs_warnings_free(&warn);
-    if (!st) {
-        print_error(&err);
-        if (err_out)
-            *err_out = err;
-        return exit_for(err.code);
-    }
-    if (id_out)
-        *id_out = strdup(st->id);
-    ncs_options ao = o->analysis;
-    ao.keep_traces = o->report >= 0;
-    ncs_results *r = ncs_analyse_study(an, st, &ao, &err);
-    if (!r) {
-        print_error(&err);
-        if (err_out)
-            *err_out = err;
-        ncs_study_destroy(st);
-        return exit_for(err.code);
-    }
-    print_warnings(&r->warnings, o);
-    int rc = EXIT_OK;
-    char *json = ncs_results_json(r, settings_json);
-    if (!json) {
-        diag(dir, "error", "out of memory");
-        rc = EXIT_OUTPUT;
-    }
-    if (rc == EXIT_OK && print_table) {
-        if (o->json)
-            printf("%s\n", json);
-        else
-            ncs_results_table(r, stdout);
-    }
-    if (rc == EXIT_OK && out_dir) {
-        if (mkdir_p(out_dir) != 0) {
-            diag(out_dir, "error", strerror(errno));
-            rc = EXIT_OUTPUT;
-        } else {
-            rc = write_atomic(out_dir, "results.json", put_string, json);
-            if (rc == EXIT_OK)
-                rc = write_atomic(out_dir, "results.csv", put_csv, r);
-        }
-        if (rc != EXIT_OK && err_out) {
-            err_out->code = NCS_ERR_OUTPUT;
-            snprintf(err_out->where, sizeof err_out->where, "%s", out_dir);
-            snprintf(err_out->message, sizeof err_out->message,
-                     "cannot write the results");
-        }
-    }
-    free(json);
-    if (rc == EXIT_OK && out_dir && o->report >= 0 && !o->no_gnuplot) {
-        char path[4200];
-        static const char *const ext[] = {"pdf", "png", "svg"};
-        snprintf(path, sizeof path, "%s/report.%s", out_dir, ext[o->report]);
-        if (ncs_report_make(r, (ncs_report_format)o->report, path, o->gnuplot, &err) != NCS_OK) {
-            print_error(&err);
-            if (err_out)
-                *err_out = err;
-            rc = exit_for(err.code);
-        }
-    }
-    ncs_results_destroy(r);
-    ncs_study_destroy(st);
-    return rc;
-}
-
-static int print_command_help(const command *h)
+int print_command_help(const command *h)
 {
     printf("usage: ncs %s %s\n\n%s\n\n%s", h->name, h->args, h->summary, h->help);
     return EXIT_OK;
@@ -475,7 +316,7 @@ static int one_operand(const command *cmd, int argc, char **argv, options *o,
 
 /* A --norms file is checked once, before any study, so a typo in it is one
  * error and not one per study. Returns 0, or an exit code. */
-static int check_norms_option(const options *o)
+int check_norms_option(const options *o)
 {
     if (!o->analysis.norms_path)
         return 0;
@@ -572,234 +413,44 @@ static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
         print_error(&err);
         return EXIT_OUTPUT;
     }
-    rc = analyse_one(an, argv[first], o, o->out, 1, NULL, NULL);
+    rc = analyse_one(an, argv[first], o, o->out, 1, NULL);
     ncs_analyser_destroy(an);
     return rc;
 }
 
 /* ---- batch --------------------------------------------------------------- */
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} strvec;
-
-static int strvec_push(strvec *s, const char *x)
+int cmd_batch(const command *cmd, int argc, char **argv, options *o)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
-    return (s->v[s->n++] = strdup(x)) ? 0 : -1;
-}
-
-static void strvec_free(strvec *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-}
-
-static strvec *found_studies;
-
-static int collect(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (type == FTW_F) {
-        const char *base = strrchr(path, '/');
-        base = base ? base + 1 : path;
-        if (strcmp(base, "study.ini") == 0) {
-            size_t len = (size_t)(base - path);
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%.*s", len > 1 ? (int)len - 1 : 1, path);
-            if (strvec_push(found_studies, dir))
-                return -1;
-        }
-    }
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-typedef struct {
-    strvec *ids, *dirs, *errors;
-    const char *root;
-    size_t ok;
-} batch_summary;
-
-static int put_batch_json(FILE *f, const void *ctx)
-{
-    const batch_summary *b = ctx;
-    json_t *o = json_object();
-    json_object_set_new(o, "schema", json_string("ncs-batch/1"));
-    json_object_set_new(o, "ncs_version", json_string(NCS_VERSION));
-    json_object_set_new(o, "root", json_string(b->root));
-    json_object_set_new(o, "studies", json_integer((json_int_t)(b->ok + b->errors->n / 2)));
-    json_object_set_new(o, "succeeded", json_integer((json_int_t)b->ok));
-    json_object_set_new(o, "failed", json_integer((json_int_t)(b->errors->n / 2)));
-    json_object_set_new(o, "settings", json_loads(settings_json, 0, NULL));
-    json_t *fl = json_array();
-    for (size_t i = 0; i + 1 < b->errors->n; i += 2) {
-        json_t *e = json_object();
-        json_object_set_new(e, "path", json_string(b->errors->v[i]));
-        json_object_set_new(e, "error", json_string(b->errors->v[i + 1]));
-        json_array_append_new(fl, e);
-    }
-    json_object_set_new(o, "failed_studies", fl);
-    int rc = json_dumpf(o, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    fputc('\n', f);
-    json_decref(o);
-    return rc;
-}
-
-/* summary.csv: one row per segment of every study that succeeded */
-static int put_summary(FILE *f, const void *ctx)
-{
-    const batch_summary *b = ctx;
-    fputs("study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,"
-          "dur_increase_pct,entrapment_site,block,findings\n", f);
-    for (size_t i = 0; i < b->ids->n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s", b->dirs->v[i]);
-        json_error_t je;
-        json_t *r = json_load_file(path, 0, &je);
-        if (!r)
-            continue;
-        size_t ni;
-        json_t *n;
-        json_array_foreach(json_object_get(r, "nerves"), ni, n) {
-            size_t gi;
-            json_t *g;
-            json_array_foreach(json_object_get(n, "segments"), gi, g) {
-                fprintf(f, "%s,%s,%s-%s", b->ids->v[i],
-                        json_string_value(json_object_get(n, "id")),
-                        json_string_value(json_object_get(g, "from")),
-                        json_string_value(json_object_get(g, "to")));
-                static const char *const keys[] = {"distance_mm", "cv_m_s",
-                    "amp_drop_pct", "area_drop_pct", "dur_increase_pct"};
-                for (int k = 0; k < 5; k++) {
-                    json_t *v = json_object_get(g, keys[k]);
-                    if (json_is_number(v))
-                        fprintf(f, ",%.1f", json_number_value(v));
-                    else
-                        fputs(",", f);
-                }
-                const char *blk = json_string_value(json_object_get(g, "block"));
-                fprintf(f, ",%s,%s,", json_is_true(json_object_get(g, "entrapment_site"))
-                        ? "yes" : "no", blk ? blk : "");
-                size_t fi;
-                json_t *fd;
-                json_array_foreach(json_object_get(g, "findings"), fi, fd)
-                    fprintf(f, "%s%s:%s%s", fi ? ";" : "",
-                            json_string_value(json_object_get(fd, "criteria")),
-                            json_string_value(json_object_get(fd, "code")),
-                            json_is_true(json_object_get(fd, "counts")) ? "" : "(not counted)");
-                fputc('\n', f);
-            }
-        }
-        json_decref(r);
-    }
-    return 0;
-}
-
-static int cmd_batch(const command *cmd, int argc, char **argv, options *o)
-{
-    int rc0;
-    int first = one_operand(cmd, argc, argv, o, "root folder", "", &rc0);
+    int first = parse_options(cmd, argc, argv, o);
     if (first < 0)
-        return rc0;
+        return EXIT_USAGE;
+    if (o->help)
+        return print_command_help(cmd);
+    if (first >= argc)
+        return usage_error(cmd->name, o->merge ? "batch --merge: no batch outputs given%s"
+                                               : "batch: no root folder given%s", "");
+    if (!o->merge && argc - first > 1)
+        return usage_error(cmd->name, "batch: one root folder at a time ('%s' is extra)",
+                           argv[first + 1]);
     if (!o->out)
         return usage_error(cmd->name, "batch: no output folder given (-o OUT)%s", "");
-    if ((rc0 = check_norms_option(o)) != 0)
-        return rc0;
-    const char *root = argv[first];
-    struct stat sb;
-    if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        diag(root, "error", "not a folder");
-        return EXIT_INPUT;
-    }
-    strvec studies = {0};
-    found_studies = &studies;
-    if (nftw(root, collect, 32, FTW_PHYS) != 0) {
-        diag(root, "error", "cannot walk the folder");
-        strvec_free(&studies);
-        return EXIT_INPUT;
-    }
-    qsort(studies.v, studies.n, sizeof *studies.v, cmp_str);
-    if (mkdir_p(o->out) != 0) {
-        diag(o->out, "error", strerror(errno));
-        strvec_free(&studies);
-        return EXIT_OUTPUT;
-    }
-    ncs_error err;
-    ncs_analyser *an = ncs_analyser_create(&err);
-    if (!an) {
-        strvec_free(&studies);
-        return EXIT_OUTPUT;
-    }
-    strvec ids = {0}, dirs = {0}, errors = {0};
-    batch_summary b = {.ids = &ids, .dirs = &dirs, .errors = &errors, .root = root};
-    for (size_t i = 0; i < studies.n; i++) {
-        ncs_error e;
-        ncs_error_clear(&e);
-        char *id = NULL;
-        /* the output folder is named by the study's id: load it first */
-        ncs_study *st = ncs_study_load(studies.v[i], NULL, &e);
-        char out_dir[4096];
-        int rc;
-        if (!st) {
-            print_error(&e);
-            rc = EXIT_INPUT;
-        } else {
-            snprintf(out_dir, sizeof out_dir, "%s/%s", o->out, st->id);
-            ncs_study_destroy(st);
-            rc = analyse_one(an, studies.v[i], o, out_dir, 0, &e, &id);
-        }
-        if (rc == EXIT_OUTPUT && e.code == NCS_ERR_REPORT && o->report >= 0
-            && strstr(e.message, "not found")) {
-            /* no gnuplot: the analyses go on, the reports are skipped */
-            o->no_gnuplot = 1;
-            rc = EXIT_OK;
-        }
-        if (rc == EXIT_OK) {
-            char rp[4200];
-            snprintf(rp, sizeof rp, "%s/results.json", out_dir);
-            strvec_push(&ids, id);
-            strvec_push(&dirs, rp);
-            b.ok++;
-        } else {
-            char msg[2200];
-            snprintf(msg, sizeof msg, "%s: %s", e.where, e.message);
-            strvec_push(&errors, studies.v[i]);
-            strvec_push(&errors, msg);
-        }
-        free(id);
-    }
-    ncs_analyser_destroy(an);
-    int rc = write_atomic(o->out, "summary.csv", put_summary, &b);
-    if (rc == EXIT_OK)
-        rc = write_atomic(o->out, "batch.json", put_batch_json, &b);
-    if (!o->quiet)
-        fprintf(stderr, "ncs: batch: %zu studies, %zu analysed, %zu failed\n", studies.n,
-                b.ok, errors.n / 2);
-    size_t failed = errors.n / 2;
-    if (o->no_gnuplot && rc == EXIT_OK)
-        rc = EXIT_OUTPUT;
-    strvec_free(&studies);
-    strvec_free(&ids);
-    strvec_free(&dirs);
-    strvec_free(&errors);
-    if (rc != EXIT_OK)
+    if (o->merge && (o->resume || o->shard_n || o->report >= 0))
+        return usage_error(cmd->name, "batch --merge: --resume, --shard and --report do not "
+                                      "apply to a merge%s", "");
+    int rc = check_norms_option(o);
+    if (rc != 0)
         return rc;
-    return failed ? EXIT_BATCH_FAILED : EXIT_OK;
+    if (o->report >= 0) {
+        ncs_error err;
+        if (!ncs_report_gnuplot_found(o->gnuplot, &err)) {
+            /* the analyses go on; the reports are skipped and the batch
+             * ends with exit 4 */
+            print_error(&err);
+            o->no_gnuplot = 1;
+        }
+    }
+    return run_batch(argc, argv, first, o);
 }
 
 /* ---- help, version ------------------------------------------------------- */
@@ -873,16 +524,28 @@ static const command commands[] = {
      CRITERIA_HELP
      REPORT_HELP
      "  -q, --quiet      no warnings\n", "--out --json --criteria --norms --report --gnuplot"},
-    {"batch", cmd_batch, "[options] ROOT -o OUT",
+    {"batch", cmd_batch, "[options] ROOT -o OUT | --merge OUT... -o OUT",
      "Analyse every study folder under ROOT (every folder holding a study.ini).",
      "Writes OUT/<study-id>/results.json and results.csv per study, OUT/summary.csv\n"
      "(one row per segment) and OUT/batch.json (counts, failed studies and why).\n"
      "A study that fails is recorded and the batch goes on; exit 1 at the end.\n"
+     "Every file is written under a temporary name and renamed into place, so an\n"
+     "interrupted batch leaves whole files only and --resume completes it.\n"
      "Options:\n"
      "  -o, --out OUT    output folder (required)\n"
+     "  -j, --jobs N     studies analysed at once (default: the online CPUs)\n"
+     "  --resume         skip studies whose outputs are newer than every input\n"
+     "                   and were made with the same criteria, norms and report\n"
+     "  --shard I/N      only the studies at positions I, I+N, I+2N ... of the\n"
+     "                   sorted list (run the N shards apart, then --merge)\n"
+     "  --merge          the operands are shard outputs: write OUT/summary.csv and\n"
+     "                   OUT/batch.json as one run over all of them would\n"
+     "  --progress, --no-progress\n"
+     "                   a progress line on stderr (default: when it is a terminal)\n"
      CRITERIA_HELP
      REPORT_HELP
-     "  -q, --quiet      no warnings\n", "--out --criteria --norms --report --gnuplot"},
+     "  -q, --quiet      no warnings\n",
+     "--out --criteria --norms --report --gnuplot --jobs --resume --shard --progress --merge"},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
@@ -936,6 +599,7 @@ int main(int argc, char **argv)
     }
     options o = {0};
     o.report = -1;
+    o.progress = -1;
     int rc = cmd->run(cmd, argc - 1, argv + 1, &o);
     if (fclose(stdout) != 0 && rc == EXIT_OK) {
         fprintf(stderr, "ncs: error: writing to standard output: %s\n", strerror(errno));

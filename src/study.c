@@ -970,3 +970,44 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
     }
     return st;
 }
+
+/* ---- the id alone (batch: duplicate ids before any work) ----------------- */
+
+typedef struct {
+    char id[256];
+    int found;
+} peek_ctx;
+
+static int peek_handler(void *user, const char *section, const char *name, const char *value)
+{
+    peek_ctx *p = user;
+    if (section && name && !p->found && strcmp(section, "study") == 0
+        && strcmp(name, "id") == 0) {
+        snprintf(p->id, sizeof p->id, "%s", value);
+        p->found = 1;
+    }
+    return 1;
+}
+
+char *ncs_study_peek_id(const char *dir)
+{
+    ncs_ini_setup();
+    peek_ctx p;
+    memset(&p, 0, sizeof p);
+    char *ini = ncs_asprintf("%s/study.ini", dir);
+    if (!ini)
+        return NULL;
+    FILE *f = fopen(ini, "r");
+    free(ini);
+    if (f) {
+        ini_parse_file(f, peek_handler, &p);
+        fclose(f);
+    }
+    if (p.found && p.id[0])
+        return ncs_strdup(p.id);
+    char *real = realpath(dir, NULL);
+    const char *base = real ? strrchr(real, '/') : NULL;
+    char *id = ncs_strdup(base && base[1] ? base + 1 : "study");
+    free(real);
+    return id;
+}

@@ -1,0 +1,77 @@
+/* cli.h — what the `ncs` command's files share (main.c, cli_common.c,
+ * cli_batch.c). Not part of the library. */
+#ifndef NCS_CLI_H
+#define NCS_CLI_H
+
+#include <stdio.h>
+#include "ncs.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_BATCH_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_INPUT = 3,
+    EXIT_OUTPUT = 4,
+};
+
+typedef struct {
+    int quiet;
+    int help;
+    int json;
+    const char *out;
+    ncs_options analysis; /* criteria, norms */
+    int report;           /* ncs_report_format, or -1 for no report */
+    const char *gnuplot;  /* --gnuplot PATH, or NULL */
+    int no_gnuplot;       /* batch: gnuplot was not found; reports skipped */
+    /* batch */
+    int jobs;             /* 0: online CPUs */
+    int resume;
+    int shard_i, shard_n; /* shard_n 0: no sharding */
+    int progress;         /* -1 auto (a terminal), 0 no, 1 yes */
+    int merge;            /* --merge: operands are batch outputs to merge */
+} options;
+
+typedef struct command {
+    const char *name;
+    int (*run)(const struct command *cmd, int argc, char **argv, options *o);
+    const char *args;
+    const char *summary;
+    const char *help;    /* the rest of `ncs help NAME` */
+    const char *options; /* the options it accepts beyond -h and -q */
+} command;
+
+/* diagnostics: "ncs: <where>: <kind>: <msg>" on stderr */
+void diag(const char *where, const char *kind, const char *msg);
+void print_error(const ncs_error *e);
+void print_warnings(const ncs_warnings *w, const options *o);
+int usage_error(const char *cmd, const char *fmt, const char *arg);
+int exit_for(ncs_status s);
+
+/* outputs: made whole under a temporary name, then renamed into place */
+int mkdir_p(const char *path);
+typedef int (*writer_fn)(FILE *f, const void *ctx);
+int write_atomic(const char *dir, const char *name, writer_fn fn, const void *ctx);
+
+/* Analyses a loaded study; prints the table (print_table) and writes
+ * out_dir/results.{json,csv} (and the report) when out_dir is given. Prints
+ * its errors; the first is copied to err_out. Returns an exit code. */
+int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
+                  const char *out_dir, int print_table, ncs_error *err_out);
+
+/* Loads, then analyse_study(). */
+int analyse_one(ncs_analyser *an, const char *dir, const options *o, const char *out_dir,
+                int print_table, ncs_error *err_out);
+
+/* The JSON text of the settings that shaped the numbers (caller frees). */
+char *settings_text(const options *o);
+
+int cmd_batch(const command *cmd, int argc, char **argv, options *o);
+
+/* cli_batch.c: the batch over argv[first] (ROOT, or with o->merge the
+ * outputs to merge from argv[first..argc)); "I/N" into o's shard. */
+int run_batch(int argc, char **argv, int first, options *o);
+int batch_shard_option(options *o, const char *arg);
+int check_norms_option(const options *o);
+int print_command_help(const command *h);
+
+#endif
