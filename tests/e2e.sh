@@ -258,6 +258,81 @@ grep -q '"failed": 1' "$T/bout/batch.json" && grep -q "zz-broken" "$T/bout/batch
     && ok || bad "batch.json records the failed study"
 rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 [ "$rows" -eq 12 ] && ok || bad "summary.csv: $rows rows for mmn, want 12 segments"
+
+# ---------------------------------------------------------------- batch at scale
+[ "$(head -1 "$T/bout/summary.csv")" = "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,entrapment_site,block,findings" ] \
+    && ok || bad "summary.csv columns"
+grep -q '^mmn,median.right,elbow-axilla,120.0,.*,no,definite,efns2010-mmn:definite (area drop' "$T/bout/summary.csv" \
+    && ok || bad "summary.csv carries block and findings"
+# a root with the samples twice over (new ids) and a broken study
+mkdir -p "$T/big"
+for s in samples/*/; do
+    n=$(basename "$s")
+    cp -r "$s" "$T/big/$n"
+    cp -r "$s" "$T/big/$n-copy"
+    sed -i "s/^id = .*/id = $n-copy/" "$T/big/$n-copy/study.ini"
+done
+cp -r "$T/truncated-wav" "$T/big/zz-broken"
+"$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
+[ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq 14 ] && grep -q '"failed": 1' "$T/one/batch.json" \
+    && ok || bad "batch -j 3: 12 studies written, the broken one recorded, exit 1"
+# the same results whatever the number of jobs
+"$NCS" batch -q -j 1 "$T/big" -o "$T/one1" 2>/dev/null
+(cd "$T/one" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sum3"
+(cd "$T/one1" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sum1"
+cmp -s "$T/sum1" "$T/sum3" && cmp -s "$T/one/summary.csv" "$T/one1/summary.csv" \
+    && ok || bad "-j 1 and -j 3 give identical results"
+# shards run apart and merged give the single run's summary.csv
+for i in 0 1 2; do "$NCS" batch -q --shard $i/3 "$T/big" -o "$T/sh$i" 2>/dev/null; done
+run "merge shards" 0 -- batch --merge "$T/sh0" "$T/sh1" "$T/sh2" -o "$T/merged"
+cmp -s "$T/merged/summary.csv" "$T/one/summary.csv" && ok || bad "merged shards' summary.csv differs from one run"
+grep -q '"failed": 1' "$T/merged/batch.json" && grep -q '"n_studies": 13' "$T/merged/batch.json" \
+    && ok || bad "merged batch.json counts"
+n0=$(grep -c '"status"' "$T/sh0/batch.json"); n1=$(grep -c '"status"' "$T/sh1/batch.json")
+[ "$n0" -eq 5 ] && [ "$n1" -eq 4 ] && ok || bad "shard split: $n0 and $n1 studies, want 5 and 4"
+run "merge a shard twice" 3 "is in both" -- batch --merge "$T/sh0" "$T/sh0" -o "$T/m2"
+run "bad shard" 2 "give I/N" -- batch --shard 3/3 "$T/big" -o "$T/x"
+# duplicate ids: refused before any work
+mkdir -p "$T/dup"
+cp -r samples/mmn "$T/dup/a"; cp -r samples/mmn "$T/dup/b"
+run "duplicate ids" 3 "study id 'mmn' is also the id of $T/dup/a" -- batch "$T/dup" -o "$T/dupout"
+[ ! -e "$T/dupout/mmn" ] && ok || bad "duplicate ids: nothing analysed"
+# resume after a simulated interruption: outputs missing, a stale temporary
+# and an old file left behind; resume completes it with identical results
+cp -r "$T/one1" "$T/res"
+rm -f "$T/res/cidp/results.json" "$T/res/mnd-copy/results.csv" "$T/res/summary.csv"
+rm -rf "$T/res/normal"
+printf '{"half": ' >"$T/res/cidp/.results.json.tmp.999"
+touch "$T/big/inching/study.ini"
+"$NCS" batch -q --resume -j 2 "$T/big" -o "$T/res" 2>/dev/null
+grep -q '"analysed": 4' "$T/res/batch.json" && grep -q '"up_to_date": 8' "$T/res/batch.json" \
+    && ok || bad "resume: 4 studies analysed again, 8 up to date"
+(cd "$T/res" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sumr"
+cmp -s "$T/sum1" "$T/sumr" && cmp -s "$T/res/summary.csv" "$T/one1/summary.csv" \
+    && [ -z "$(find "$T/res" -name '.*tmp*')" ] && ok || bad "resume: results identical to one run, no temporary left"
+# other criteria: not up to date
+"$NCS" batch -q --resume --criteria all "$T/big" -o "$T/res" 2>/dev/null
+grep -q '"up_to_date": 0' "$T/res/batch.json" && ok || bad "resume with other criteria analyses again"
+# kill -9 in the middle, then resume: only whole files, then the same results
+rm -rf "$T/kill"
+"$NCS" batch -q -j 1 --no-progress "$T/big" -o "$T/kill" 2>/dev/null &
+kpid=$!
+sleep 0.3
+kill -9 $kpid 2>/dev/null
+wait $kpid 2>/dev/null
+sleep 0.2
+partial=0
+for f in $(find "$T/kill" -name results.json 2>/dev/null); do
+    head -c 1 "$f" | grep -q '{' && tail -c 3 "$f" | grep -q '}' || partial=$((partial + 1))
+done
+[ "$partial" -eq 0 ] && ok || bad "kill -9 left $partial partial results.json"
+"$NCS" batch -q --resume "$T/big" -o "$T/kill" 2>/dev/null
+(cd "$T/kill" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sumk"
+cmp -s "$T/sum1" "$T/sumk" && cmp -s "$T/kill/summary.csv" "$T/one1/summary.csv" \
+    && ok || bad "kill -9 and --resume: results differ from one run"
+# progress line on request
+"$NCS" batch --progress -j 2 samples -o "$T/prog" 2>"$T/err" >/dev/null
+grep -q "6/6 studies, 0 failed" "$T/err" && ok || bad "--progress draws done/total"
 # ---------------------------------------------------------------- criteria, norms
 "$NCS" analyse -q samples/mmn >"$T/out" 2>&1 \
     && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
