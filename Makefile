@@ -86,4 +86,8 @@ install: all
 clean:
 	rm -rf build ncs ncs-synth
 
-.PHONY: all check test run clean install samples
+.PHONY: all check test run clean install samples bench
+
+# Speed and memory figures of SPEC 8.2 (prints them; not a test)
+bench: all
+	@sh scripts/bench.sh

@@ -67,6 +67,10 @@ int exit_for(ncs_status s)
 
 int mkdir_p(const char *path)
 {
+    struct stat sb;
+    /* most often the parent exists: one call */
+    if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return 0;
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; *p; p++) {
@@ -79,10 +83,8 @@ int mkdir_p(const char *path)
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
         return -1;
-    struct stat sb;
     return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }
-
 
 /* Writes dir/name through a temporary file renamed into place, so a reader
  * (or an interrupted run) never sees half a file. Prints the error. */
