@@ -336,7 +336,7 @@ grep -q "6/6 studies, 0 failed" "$T/err" && ok || bad "--progress draws done/tot
 # ---------------------------------------------------------------- criteria, norms
 "$NCS" analyse -q samples/mmn >"$T/out" 2>&1 \
     && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
-    && grep -qF "area drop 75.4% >= 50%" "$T/out" && ok || bad "analyse mmn states the definite blocks with reasons"
+    && grep -qE "median.right elbow-axilla: definite: area drop 7[0-9]\.[0-9]% >= 50%; duration increase [0-9.]+% <= 30%" "$T/out" && ok || bad "analyse mmn states the definite blocks with reasons"
 "$NCS" analyse -q --criteria all --json samples/cidp >"$T/out" \
     && grep -qF '"criteria_evaluated": [' "$T/out" && grep -qF '"code": "dml-demyelinating"' "$T/out" \
     && grep -qF 'ean2021-cidp: demyelinating-range values in' "$T/out" && ok || bad "--criteria all"
