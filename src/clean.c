@@ -218,10 +218,46 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
     memcpy(out, tmp, n * sizeof *out);
 }
 
-static int cmp_double(const void *pa, const void *pb)
+/* Sorts v[0..n) ascending: quicksort with insertion sort for short runs,
+ * no comparison callback. */
+static void sort_doubles(double *v, size_t n)
 {
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
+    while (n > 16) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
+        double p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < p)
+                i++;
+            while (v[j] > p)
+                j--;
+            if (i >= j)
+                break;
+            double t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* recurse into the smaller part, loop on the larger */
+        if (j + 1 < n - j - 1) {
+            sort_doubles(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            sort_doubles(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t k = i;
+        while (k > 0 && v[k - 1] > x) {
+            v[k] = v[k - 1];
+            k--;
+        }
+        v[k] = x;
+    }
 }
 
 /* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
@@ -284,7 +320,7 @@ static double shorth(const double *x, size_t i0, size_t i1, double *scratch)
     size_t step = n > 1024 ? n / 1024 + 1 : 1, k = 0;
     for (size_t i = i0; i < i1; i += step)
         scratch[k++] = x[i];
-    qsort(scratch, k, sizeof *scratch, cmp_double);
+    sort_doubles(scratch, k);
     size_t h = k / 5 > 1 ? k / 5 : 1;
     size_t best = 0;
     for (size_t j = 0; j + h < k; j++)
@@ -299,8 +335,9 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
 {
     if (i1 < i0 + 8)
         return 0.0;
-    size_t k = 0;
-    for (size_t i = i0 + 1; i < i1; i++)
+    /* at most about 2000 differences, evenly spread, are enough */
+    size_t step = (i1 - i0) > 2048 ? (i1 - i0) / 2048 + 1 : 1, k = 0;
+    for (size_t i = i0 + 1; i < i1; i += step)
         scratch[k++] = fabs(x[i] - x[i - 1]);
     double mad = select_kth(scratch, k, k / 2);
     return 1.4826 * mad / sqrt(2.0);

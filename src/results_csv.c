@@ -22,7 +22,10 @@ static void text(FILE *f, const char *s, int first)
         fputc(',', f);
     if (!s)
         return;
-    if (strpbrk(s, ",\"\n\r")) {
+    int quote = 0;
+    for (const char *c = s; *c && !quote; c++)
+        quote = *c == ',' || *c == '"' || *c == '\n' || *c == '\r';
+    if (quote) {
         fputc('"', f);
         for (; *s; s++) {
             if (*s == '"')
