@@ -50,6 +50,11 @@ make_set 1000
 
 traces() { cat "$1"/*/study.ini | grep -c '^\[[a-z]*\.[a-z]*\.[a-z0-9-]*\]'; }
 
+# outputs of an earlier run go first, and the disk settles, so no run below
+# pays for deleting them
+rm -rf "$B/out1000" "$B/outj" "$B/out100"
+sync
+
 echo "ncs bench: $(uname -m), $(nproc) CPUs online; figures on one core"
 printf '%-28s %8s %8s %9s %10s\n' "" studies traces seconds traces/s
 
@@ -63,7 +68,6 @@ tc=$(secs "$t0" "$t1")
 printf '%-28s %8d %8d %9s %10s\n' "check (decode floor)" 1000 "$nt" "$tc" "$(rate "$nt" "$tc")"
 
 # the analysis, one core, no report
-rm -rf "$B/out1000"
 t0=$(now)
 "$NCS" batch -q -j 1 --no-progress "$B/set1000" -o "$B/out1000"
 t1=$(now)
@@ -74,7 +78,6 @@ verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.5 ? "met" : "NOT met") }')
 echo "analysis speed / decode speed: $ratio (target >= 0.5: $verdict)"
 
 # all cores
-rm -rf "$B/outj"
 t0=$(now)
 "$NCS" batch -q --no-progress "$B/set1000" -o "$B/outj"
 t1=$(now)
@@ -100,7 +103,6 @@ fi
 
 # peak memory for 100 and 1,000 studies
 rss() { sed -n 's/.*"peak_rss_kb": {"batch":\([0-9]*\),"largest_worker":\([0-9]*\)}.*/\1 \2/p' "$1/batch.json"; }
-rm -rf "$B/out100"
 "$NCS" batch -q -j 1 --no-progress "$B/set100" -o "$B/out100"
 set -- $(rss "$B/out100")
 p100=$1 w100=$2

@@ -179,7 +179,7 @@ static int gauss_smooth(ncs_analyser *a, const double *in, double *out, size_t n
  * Gaussian of sigma samples (the ends reflected). tmp holds n values. */
 static void box3_smooth(const double *in, double *out, size_t n, double sigma, double *tmp)
 {
-    long h = (long)floor(0.5 * (sqrt(4.0 * sigma * sigma + 1.0) - 1.0) + 0.5);
+    long h = (long)floor(0.5 * (sqrt(6.0 * sigma * sigma + 1.0) - 1.0) + 0.5);
     if (h < 1 || n < 3) {
         memcpy(out, in, n * sizeof *out);
         return;
@@ -188,10 +188,10 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
         h = (long)n - 1;
     long w = 2 * h + 1, N = (long)n;
     const double *src = in;
-    double *bufs[3] = {tmp, out, tmp};
+    double *bufs[2] = {tmp, out};
     double inv = 1.0 / (double)w;
     /* an odd number of passes ending in out: tmp, out, tmp -> copy */
-    for (int pass = 0; pass < 3; pass++) {
+    for (int pass = 0; pass < 2; pass++) {
         double *dst = bufs[pass];
         double sum = 0.0;
         for (long j = -h; j <= h; j++) {
@@ -215,7 +215,6 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
         }
         src = dst;
     }
-    memcpy(out, tmp, n * sizeof *out);
 }
 
 /* Sorts v[0..n) ascending: quicksort with insertion sort for short runs,
@@ -335,8 +334,8 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
 {
     if (i1 < i0 + 8)
         return 0.0;
-    /* at most about 2000 differences, evenly spread, are enough */
-    size_t step = (i1 - i0) > 2048 ? (i1 - i0) / 2048 + 1 : 1, k = 0;
+    /* at most about 1000 differences, evenly spread, are enough */
+    size_t step = (i1 - i0) > 1024 ? (i1 - i0) / 1024 + 1 : 1, k = 0;
     for (size_t i = i0 + 1; i < i1; i += step)
         scratch[k++] = fabs(x[i] - x[i - 1]);
     double mad = select_kth(scratch, k, k / 2);
@@ -460,6 +459,7 @@ typedef struct {
     double dt_s;
     double b;          /* samples in a full block */
     double within;     /* sum of squares of the samples about their block means */
+    double sumsq;      /* sum of squares of the samples */
 } fit_points;
 
 static int make_points(const double *x, const unsigned char *quiet, size_t n, double dt_s,
@@ -479,7 +479,7 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, do
         return -1;
     size_t k = 0, i0 = 0;
     double sum = 0.0, sum2 = 0.0;
-    pt->within = 0.0;
+    pt->within = pt->sumsq = 0.0;
     for (size_t i = 0; i <= n; i++) {
         int q = i < n && quiet[i];
         if (q) {
@@ -495,6 +495,7 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, do
             pt->y[pt->n] = mean;
             pt->w[pt->n] = (double)k;
             pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
+            pt->sumsq += sum2;
             pt->n++;
             k = 0;
             sum = sum2 = 0.0;
@@ -542,7 +543,8 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         }
         phi[C_CONST] = 1.0;
         phi[C_SLOPE] = (t - d->tc) / d->tspan;
-        phi[C_ART] = d->tau_s > 0 && t >= 0 ? p50.art * exp(-t / d->tau_s) : 0.0;
+        phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
+                         ? p50.art * exp(-t / d->tau_s) : 0.0;
         for (int f = 0; f < 2; f++) {
             const block_gain *bg = f ? &p60 : &p50;
             double c1 = cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t);
@@ -616,29 +618,42 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double sl = d->slope ? coef[r++] / d->tspan : 0.0;
     double ca = d->tau_s > 0 ? coef[r++] : 0.0;
     const double *hc = coef + r;
-    double w = 2.0 * M_PI * d->f_hz;
-    double cs = 1.0, sn = 0.0, cd = cos(w * dt_s), sd = sin(w * dt_s);
+    /* constant, slope and the artefact's decay */
     double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - d->tc);
-        if (d->tau_s > 0 && t >= 0) {
+        if (d->tau_s > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
             e = e == 0.0 ? exp(-t / d->tau_s) : e * decay;
             v += ca * e;
         }
-        if (d->f_hz > 0) {
-            if ((i & 1023) == 0) { /* keep the rotation from drifting */
-                cs = cos(w * t);
-                sn = sin(w * t);
-            }
-            double c2 = 2.0 * cs * cs - 1.0, s2 = 2.0 * sn * cs;
-            double c3 = cs * (2.0 * c2 - 1.0), s3 = sn * (2.0 * c2 + 1.0);
-            v += hc[0] * cs + hc[1] * sn + hc[2] * c2 + hc[3] * s2 + hc[4] * c3 + hc[5] * s3;
-            double nc = cs * cd - sn * sd;
-            sn = sn * cd + cs * sd;
-            cs = nc;
-        }
         x[i] -= v;
+    }
+    if (!(d->f_hz > 0))
+        return;
+    /* mains: four rotations a quarter apart run side by side, each turning
+     * by four samples' angle, and are restarted from cos/sin now and then so
+     * they cannot drift */
+    double w = 2.0 * M_PI * d->f_hz;
+    double cd = cos(4.0 * w * dt_s), sd = sin(4.0 * w * dt_s);
+    double cs[4] = {0}, sn[4] = {0};
+    for (size_t i0 = 0; i0 < n; i0 += 4) {
+        if ((i0 & 1023) == 0)
+            for (int k = 0; k < 4; k++) {
+                double t = t0_s + (double)(i0 + (size_t)k) * dt_s;
+                cs[k] = cos(w * t);
+                sn[k] = sin(w * t);
+            }
+        for (int k = 0; k < 4 && i0 + (size_t)k < n; k++) {
+            double c1 = cs[k], s1 = sn[k];
+            double c2 = 2.0 * c1 * c1 - 1.0, s2 = 2.0 * s1 * c1;
+            double c3 = c1 * (2.0 * c2 - 1.0), s3 = s1 * (2.0 * c2 + 1.0);
+            x[i0 + (size_t)k] -= hc[0] * c1 + hc[1] * s1 + hc[2] * c2 + hc[3] * s2
+                                 + hc[4] * c3 + hc[5] * s3;
+            double nc = c1 * cd - s1 * sd;
+            sn[k] = s1 * cd + c1 * sd;
+            cs[k] = nc;
+        }
     }
 }
 
@@ -763,12 +778,8 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
  * 0.5 ms before it first departs by 5 % of its largest excursion, in either
  * direction (a trace stored inverted leads with a positive phase). */
 static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
-                            size_t ip, double a0, double sigma0)
+                            size_t ip, size_t ix, double a0, double sigma0)
 {
-    size_t ix = ip;
-    for (size_t i = i_art; i < c->n; i++)
-        if (fabs(s0[i]) > fabs(s0[ix]))
-            ix = i;
     if (ix < ip && fabs(s0[ix]) > a0) {
         a0 = fabs(s0[ix]);
         ip = ix;
@@ -836,11 +847,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     /* the F test below judges the fits on the samples themselves: their
      * residual is the blocks' plus the scatter within the blocks */
     rss0 += pt.within;
-    double qrms = 0.0;
-    for (size_t i = 0; i < n; i++)
-        if (quiet[i])
-            qrms += x[i] * x[i];
-    qrms = sqrt(qrms / (double)nq);
+    double qrms = sqrt(pt.sumsq / (double)nq);
     /* mains is periodic and phase-stable, so a full cycle of quiet samples
      * on one side is enough to know it under the response */
     double one_side_ms = fmax((double)before, (double)after) * c->dt_ms;
@@ -898,10 +905,16 @@ static void finish(ncs_clean *c, double sigma, double art_end0)
     if (fit_artefact(c, x, sigma, &art_amp, &art_tau, &art_end)) {
         c->art_amp_mv = art_amp;
         c->art_tau_ms = art_tau;
+        /* the decay by a constant ratio per sample, until it is nothing */
+        double decay = exp(-c->dt_ms / art_tau), e = 0.0;
         for (size_t i = 0; i < n; i++) {
             double t = ncs_clean_t(c, (double)i);
-            if (t >= 0)
-                x[i] -= art_amp * exp(-t / art_tau);
+            if (t < 0)
+                continue;
+            e = e == 0.0 ? art_amp * exp(-t / art_tau) : e * decay;
+            if (fabs(e) < 1e-12)
+                break;
+            x[i] -= e;
         }
     }
     if (art_end < art_end0)
@@ -961,12 +974,28 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
         i_art++;
     box3_smooth(x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, scratch);
     double *s0 = c->s;
-    size_t ip = i_art < n ? i_art : n - 1;
-    for (size_t i = i_art; i < n; i++)
-        if (s0[i] < s0[ip])
+    /* the negative peak and the largest excursion either way, in one pass */
+    size_t ip = i_art < n ? i_art : n - 1, ix = ip;
+    double vmin = s0[ip], vmax = s0[ip];
+    for (size_t i = i_art; i < n; i++) {
+        double v = s0[i];
+        if (v < vmin) {
+            vmin = v;
             ip = i;
+        }
+        if (v > vmax)
+            vmax = v;
+    }
+    if (vmax > -vmin) /* the largest excursion is positive: where */
+        for (size_t i = i_art; i < n; i++)
+            if (s0[i] == vmax) {
+                ix = i;
+                break;
+            }
+    if (vmax <= -vmin)
+        ix = ip;
     double a0 = -s0[ip];
-    size_t gap_end = gap_end_rough(c, s0, i_art, ip, a0, sigma0);
+    size_t gap_end = gap_end_rough(c, s0, i_art, ip, ix, a0, sigma0);
     size_t tail_start = quiet_mask(c, s0, n_pre, i_art, ip, a0, sigma0, gap_end, quiet);
 
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */

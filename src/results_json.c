@@ -15,7 +15,8 @@ static json_t *num(double v, int decimals)
 {
     if (!isfinite(v))
         return json_null();
-    double k = pow(10.0, decimals);
+    static const double scale[] = {1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6};
+    double k = decimals >= 0 && decimals <= 6 ? scale[decimals] : pow(10.0, decimals);
     double r = round(v * k) / k;
     return json_real(r == 0.0 ? 0.0 : r);
 }
