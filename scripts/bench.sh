@@ -10,11 +10,12 @@
 #                  and 1,000 studies (target: the same)
 #
 # The set: 50 studies made by ncs-synth (SPEC 8.1's conditions, every file
-# format), copied under new ids up to 100 and 1,000; kept in build/bench.
+# format), copied under new ids up to 100 and 1,000; kept in .bench/ (or
+# $NCS_BENCH_DIR), which make clean leaves alone.
 set -eu
 NCS=${NCS:-./ncs}
 SYNTH=${SYNTH:-./ncs-synth}
-B=build/bench
+B=${NCS_BENCH_DIR:-.bench}
 mkdir -p "$B"
 
 now() { date +%s.%N; }
@@ -50,12 +51,17 @@ make_set 1000
 
 traces() { cat "$1"/*/study.ini | grep -c '^\[[a-z]*\.[a-z]*\.[a-z0-9-]*\]'; }
 
-# outputs of an earlier run go first, and the disk settles, so no run below
-# pays for deleting them
-rm -rf "$B/out1000" "$B/outj" "$B/out100"
-sync
+# Outputs go to a RAM folder when there is one (/dev/shm), so the figures
+# are the analysis's, not the disk's (creating files just after deleting
+# thousands costs ext4 more than the analysis itself); NCS_BENCH_OUT chooses.
+OUTBASE=${NCS_BENCH_OUT:-}
+if [ -z "$OUTBASE" ]; then
+    if [ -d /dev/shm ] && [ -w /dev/shm ]; then OUTBASE=/dev/shm; else OUTBASE=$B; fi
+fi
+O=$(mktemp -d "$OUTBASE/ncs-bench-XXXXXX")
+trap 'rm -rf "$O"' EXIT INT TERM
 
-echo "ncs bench: $(uname -m), $(nproc) CPUs online; figures on one core"
+echo "ncs bench: $(uname -m), $(nproc) CPUs online; figures on one core; outputs in $OUTBASE"
 printf '%-28s %8s %8s %9s %10s\n' "" studies traces seconds traces/s
 
 # the decode floor (warm the page cache first)
@@ -69,7 +75,7 @@ printf '%-28s %8d %8d %9s %10s\n' "check (decode floor)" 1000 "$nt" "$tc" "$(rat
 
 # the analysis, one core, no report
 t0=$(now)
-"$NCS" batch -q -j 1 --no-progress "$B/set1000" -o "$B/out1000"
+"$NCS" batch -q -j 1 --no-progress "$B/set1000" -o "$O/out1000"
 t1=$(now)
 ta=$(secs "$t0" "$t1")
 printf '%-28s %8d %8d %9s %10s\n' "batch -j 1 (no report)" 1000 "$nt" "$ta" "$(rate "$nt" "$ta")"
@@ -79,7 +85,7 @@ echo "analysis speed / decode speed: $ratio (target >= 0.5: $verdict)"
 
 # all cores
 t0=$(now)
-"$NCS" batch -q --no-progress "$B/set1000" -o "$B/outj"
+"$NCS" batch -q --no-progress "$B/set1000" -o "$O/outj"
 t1=$(now)
 tj=$(secs "$t0" "$t1")
 printf '%-28s %8d %8d %9s %10s\n' "batch -j $(nproc) (no report)" 1000 "$nt" "$tj" "$(rate "$nt" "$tj")"
@@ -94,7 +100,7 @@ for s in "$B"/base/*/; do
 done
 if [ -n "$rs" ] && command -v gnuplot >/dev/null 2>&1; then
     t0=$(now)
-    for k in 1 2 3 4 5 6 7 8 9 10; do "$NCS" report -q "$rs" -o "$B/report.pdf"; done
+    for k in 1 2 3 4 5 6 7 8 9 10; do "$NCS" report -q "$rs" -o "$O/report.pdf"; done
     t1=$(now)
     echo "report of a 12-trace study ($(basename "$rs")): $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 10 }') s each (target: well under 1 s)"
 else
@@ -103,10 +109,10 @@ fi
 
 # peak memory for 100 and 1,000 studies
 rss() { sed -n 's/.*"peak_rss_kb": {"batch":\([0-9]*\),"largest_worker":\([0-9]*\)}.*/\1 \2/p' "$1/batch.json"; }
-"$NCS" batch -q -j 1 --no-progress "$B/set100" -o "$B/out100"
-set -- $(rss "$B/out100")
+"$NCS" batch -q -j 1 --no-progress "$B/set100" -o "$O/out100"
+set -- $(rss "$O/out100")
 p100=$1 w100=$2
-set -- $(rss "$B/out1000")
+set -- $(rss "$O/out1000")
 p1000=$1 w1000=$2
 echo "peak RSS, batch -j 1:   100 studies: parent $p100 KB, largest worker $w100 KB"
 echo "                      1,000 studies: parent $p1000 KB, largest worker $w1000 KB"
