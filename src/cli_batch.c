@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -65,43 +64,68 @@ typedef struct {
 
 /* ---- finding the studies ------------------------------------------------- */
 
-static study_list *walk_list;
-static int walk_failed;
-
-static int collect(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+/* Every folder under dir holding a study.ini, by readdir: the entries' types
+ * come with their names, so no file is stat()ed (symbolic links are not
+ * followed). Returns -1 when out of memory. */
+static int push_study(study_list *l, const char *dir)
 {
-    (void)sb;
-    (void)ftw;
-    if (type == FTW_DNR) {
-        diag(path, "warning", "cannot read this folder; skipped");
-        return 0;
-    }
-    if (type != FTW_F)
-        return 0;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (strcmp(base, "study.ini") != 0)
-        return 0;
-    study_list *l = walk_list;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 256;
         study_ent *v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            walk_failed = 1;
+        if (!v)
             return -1;
-        }
         l->v = v;
         l->cap = cap;
     }
-    size_t len = (size_t)(base - path);
-    char *dir = len > 1 ? strndup(path, len - 1) : strdup(len ? "/" : ".");
-    if (!dir) {
-        walk_failed = 1;
-        return -1;
-    }
     memset(&l->v[l->n], 0, sizeof l->v[0]);
-    l->v[l->n++].path = dir;
+    if (!(l->v[l->n].path = strdup(dir)))
+        return -1;
+    l->n++;
     return 0;
+}
+
+static int walk(study_list *l, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        diag(dir, "warning", "cannot read this folder; skipped");
+        return 0;
+    }
+    size_t dl = strlen(dir);
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+            continue;
+        int type = de->d_type;
+        if (type == DT_UNKNOWN) {
+            char p[PATH_MAX];
+            struct stat sb;
+            fmt(p, sizeof p, "%s/%s", dir, name);
+            if (lstat(p, &sb) != 0)
+                continue;
+            type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_LNK;
+        }
+        if (type == DT_REG && strcmp(name, "study.ini") == 0) {
+            rc = push_study(l, dir);
+        } else if (type == DT_DIR) {
+            if (depth >= 64) {
+                diag(dir, "warning", "folders nested deeper than 64 levels are not searched");
+                continue;
+            }
+            char *sub = malloc(dl + strlen(name) + 2);
+            if (!sub) {
+                rc = -1;
+                break;
+            }
+            sprintf(sub, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name);
+            rc = walk(l, sub, depth + 1);
+            free(sub);
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 static int cmp_path(const void *a, const void *b)
@@ -1046,12 +1070,10 @@ int run_batch(int argc, char **argv, int first, options *o)
         return EXIT_INPUT;
     }
     study_list l = {.root = root};
-    walk_list = &l;
-    walk_failed = 0;
-    if (nftw(root, collect, 32, FTW_PHYS) != 0 || walk_failed) {
-        diag(root, "error", walk_failed ? "out of memory" : "cannot walk the folder");
+    if (walk(&l, root, 0) != 0) {
+        diag(root, "error", "out of memory");
         free_list(&l);
-        return EXIT_INPUT;
+        return EXIT_OUTPUT;
     }
     qsort(l.v, l.n, sizeof *l.v, cmp_path);
     for (size_t i = 0; i < l.n; i++)
