@@ -330,6 +330,20 @@ done
 (cd "$T/kill" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sumk"
 cmp -s "$T/sum1" "$T/sumk" && cmp -s "$T/kill/summary.csv" "$T/one1/summary.csv" \
     && ok || bad "kill -9 and --resume: results differ from one run"
+# the recipes for several machines: a Slurm array (its environment faked
+# here) and GNU parallel (on this machine only, sshlogin ":")
+for i in 0 1 2; do
+    SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=3 SLURM_CPUS_PER_TASK=1 NCS="$NCS" \
+        sh scripts/shards-slurm.sbatch "$T/big" "$T/slurm" -q 2>/dev/null
+done
+"$NCS" batch -q --merge "$T"/slurm/shard-* -o "$T/slurm/merged"
+cmp -s "$T/slurm/merged/summary.csv" "$T/one/summary.csv" && ok || bad "slurm array shards merge to one run"
+if command -v parallel >/dev/null 2>&1; then
+    NCS="$NCS" sh scripts/shards-parallel.sh "$T/big" "$T/gnup" 4 ":" -q 2>/dev/null
+    cmp -s "$T/gnup/merged/summary.csv" "$T/one/summary.csv" && ok || bad "GNU parallel shards merge to one run"
+else
+    echo "e2e: GNU parallel not installed: scripts/shards-parallel.sh not run" >&2
+fi
 # progress line on request
 "$NCS" batch --progress -j 2 samples -o "$T/prog" 2>"$T/err" >/dev/null
 grep -q "6/6 studies, 0 failed" "$T/err" && ok || bad "--progress draws done/total"
