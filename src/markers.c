@@ -56,16 +56,22 @@ static double neg_area(const double *y, size_t n, double fa, double fb)
     return sum;
 }
 
-/* Fractional index of the last crossing of `level` (a negative number) by
- * s before ip, scanning back: the edge's crossing, not noise far before it. */
-static double crossing_before(const double *s, size_t ip, size_t i_min, double level)
+/* Fractional index where s, on its way down to the peak at ip, first
+ * crosses `level` (a negative number): back from ip to where s was last
+ * above `half` (half-way to the level), then forward to the first crossing
+ * of the level. A slow foot that hovers about the level in the noise is then
+ * taken where it first exceeds it (SPEC 2: the earliest time), not where the
+ * noise last dips back. */
+static double crossing_first(const double *s, size_t ip, size_t i_min, double level,
+                             double half)
 {
     size_t i = ip;
-    while (i > i_min && s[i] <= level)
+    while (i > i_min && s[i] <= half)
         i--;
+    while (i < ip && s[i + 1] > level)
+        i++;
     if (s[i] <= level)
         return (double)i;
-    /* s[i] > level >= s[i+1] */
     double d = s[i] - s[i + 1];
     return (double)i + (d > 0 ? (s[i] - level) / d : 0.0);
 }
@@ -118,7 +124,7 @@ static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
 {
     double thr = 0.01 * amp;
     double level = fmax(thr, 3.0 * noise_s);
-    double fL = crossing_before(s, ip, i0, base - level);
+    double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
     if (level <= thr || level >= 0.5 * amp)
         return fL;
     double top = fmin(0.3 * amp, 4.0 * level);
