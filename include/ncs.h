@@ -486,6 +486,10 @@ void ncs_results_destroy(ncs_results *r); /* accepts NULL */
  * JSON object text to embed (may be NULL). NULL on no memory. */
 char *ncs_results_json(const ncs_results *r, const char *settings_json);
 
+/* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a quote
+ * or a line break), preceded by a comma unless first. NULL: an empty field. */
+void ncs_csv_field(FILE *f, const char *s, int first);
+
 /* results.csv (SPEC 7.1): one row per site with the segment ending there. */
 ncs_status ncs_results_csv(const ncs_results *r, FILE *f);
 

@@ -547,22 +547,6 @@ static int csv_field(const char **s, char *out, size_t n)
     return 1;
 }
 
-static void csv_put(FILE *f, const char *s, int first)
-{
-    if (!first)
-        fputc(',', f);
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-}
 
 static const char summary_header[] =
     "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,"
@@ -610,7 +594,7 @@ static int summary_rows(FILE *f, const char *csv_path)
         if (col[2] >= nf || !field[col[2]][0])
             continue; /* a distal site: no segment ends there */
         for (size_t k = 0; k < N_SUMMARY; k++)
-            csv_put(f, col[k] < nf ? field[col[k]] : "", k == 0);
+            ncs_csv_field(f, col[k] < nf ? field[col[k]] : "", k == 0);
         fputc('\n', f);
     }
     free(line);
@@ -652,6 +636,31 @@ static void put_json_field(FILE *f, const char *key, json_t *v, int last)
     json_decref(v);
 }
 
+/* A JSON list of the shard's studies, one line each: the failed ones with
+ * their errors, or all with their status. */
+static void put_study_list(FILE *f, const batch_ctx *b, int failed_only)
+{
+    const study_list *l = b->l;
+    int first = 1;
+    fputc('[', f);
+    for (size_t i = b->lo; i < l->n; i += b->step) {
+        const study_ent *e = &l->v[i];
+        if (failed_only && e->status != ST_FAILED)
+            continue;
+        json_t *x = failed_only
+                        ? json_pack("{s:s, s:s, s:s}", "path", rel_path(l, e->path), "id",
+                                    e->id, "error", e->error ? e->error : "")
+                        : json_pack("{s:s, s:s, s:s}", "path", rel_path(l, e->path), "id",
+                                    e->id, "status", status_name[e->status]);
+        char *t = json_dumps(x, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        fprintf(f, "%s\n  %s", first ? "" : ",", t ? t : "null");
+        free(t);
+        json_decref(x);
+        first = 0;
+    }
+    fputs(first ? "]" : "\n ]", f);
+}
+
 /* batch.json, written a study at a time (memory does not grow with them) */
 static int put_batch_json(FILE *f, const void *ctx)
 {
@@ -690,34 +699,11 @@ static int put_batch_json(FILE *f, const void *ctx)
     json_object_set_new(rss, "batch", json_integer(self.ru_maxrss));
     json_object_set_new(rss, "largest_worker", json_integer(kids.ru_maxrss));
     put_json_field(f, "peak_rss_kb", rss, 0);
-    fputs(" \"failed_studies\": [", f);
-    int first = 1;
-    for (size_t i = b->lo; i < l->n; i += b->step) {
-        const study_ent *e = &l->v[i];
-        if (e->status != ST_FAILED)
-            continue;
-        json_t *x = json_pack("{s:s, s:s, s:s}", "path", rel_path(l, e->path), "id", e->id,
-                              "error", e->error ? e->error : "");
-        char *t = json_dumps(x, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(f, "%s\n  %s", first ? "" : ",", t ? t : "null");
-        free(t);
-        json_decref(x);
-        first = 0;
-    }
-    fputs(first ? "],\n" : "\n ],\n", f);
-    fputs(" \"studies\": [", f);
-    first = 1;
-    for (size_t i = b->lo; i < l->n; i += b->step) {
-        const study_ent *e = &l->v[i];
-        json_t *x = json_pack("{s:s, s:s, s:s}", "path", rel_path(l, e->path), "id", e->id,
-                              "status", status_name[e->status]);
-        char *t = json_dumps(x, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(f, "%s\n  %s", first ? "" : ",", t ? t : "null");
-        free(t);
-        json_decref(x);
-        first = 0;
-    }
-    fputs(first ? "]\n}\n" : "\n ]\n}\n", f);
+    fputs(" \"failed_studies\": ", f);
+    put_study_list(f, b, 1);
+    fputs(",\n \"studies\": ", f);
+    put_study_list(f, b, 0);
+    fputs("\n}\n", f);
     return ferror(f);
 }
 

@@ -270,26 +270,22 @@ ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const ch
         return rc;
     }
     /* every page there and not empty, then renamed into place */
-    for (size_t i = 0; i < o.n; i++) {
-        char p[8192];
-        snprintf(p, sizeof p, "%s/%s", o.dir, o.tmp[i]);
-        struct stat sb;
-        if (stat(p, &sb) != 0 || sb.st_size == 0) {
-            rc = ncs_fail(err, NCS_ERR_REPORT, out_path, "gnuplot wrote no page %zu%s%s", i + 1,
-                          said[0] ? ": " : "", said);
-            outputs_free(&o, 1);
-            return rc;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < o.n; i++) {
+            char p[8192];
+            snprintf(p, sizeof p, "%s/%s", o.dir, o.tmp[i]);
+            struct stat sb;
+            if (pass == 0 && (stat(p, &sb) != 0 || sb.st_size == 0))
+                rc = ncs_fail(err, NCS_ERR_REPORT, out_path, "gnuplot wrote no page %zu%s%s",
+                              i + 1, said[0] ? ": " : "", said);
+            else if (pass == 1 && rename(p, o.final[i]) != 0)
+                rc = ncs_fail(err, NCS_ERR_OUTPUT, o.final[i], "cannot write: %s",
+                              strerror(errno));
+            if (rc != NCS_OK) {
+                outputs_free(&o, 1);
+                return rc;
+            }
         }
-    }
-    for (size_t i = 0; i < o.n; i++) {
-        char p[8192];
-        snprintf(p, sizeof p, "%s/%s", o.dir, o.tmp[i]);
-        if (rename(p, o.final[i]) != 0) {
-            rc = ncs_fail(err, NCS_ERR_OUTPUT, o.final[i], "cannot write: %s", strerror(errno));
-            outputs_free(&o, 1);
-            return rc;
-        }
-    }
     outputs_free(&o, 0);
     return NCS_OK;
 }

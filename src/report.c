@@ -171,6 +171,19 @@ static const char *block_label(const char *b)
     return b;
 }
 
+/* The positions of a segment's two sites in its nerve. */
+static void segment_sites(const ncs_nerve_result *nr, const ncs_segment *g, size_t *ja,
+                          size_t *jb)
+{
+    *ja = *jb = 0;
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        if (nr->sites[j].def->name == g->from)
+            *ja = j;
+        if (nr->sites[j].def->name == g->to)
+            *jb = j;
+    }
+}
+
 static int block_marked(const char *b)
 {
     return b && (!strcmp(b, "definite") || !strcmp(b, "probable") || !strcmp(b, "cb")
@@ -553,13 +566,8 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
         const ncs_segment *g = &nr->segments[k];
         if (!block_marked(g->block))
             continue;
-        size_t ja = 0, jb = 0;
-        for (size_t j = 0; j < nr->n_sites; j++) {
-            if (nr->sites[j].def->name == g->from)
-                ja = j;
-            if (nr->sites[j].def->name == g->to)
-                jb = j;
-        }
+        size_t ja, jb;
+        segment_sites(nr, g, &ja, &jb);
         double xa = t_end - 0.005 * span, xb = t_end - 0.02 * span;
         double ya = -(double)ja * spacing, yb = -(double)jb * spacing;
         fprintf(o, "%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n\n", xb, ya, xa, ya, xa,
@@ -599,13 +607,8 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
         const ncs_segment *g = &nr->segments[k];
         if (!block_marked(g->block))
             continue;
-        size_t ja = 0, jb = 0;
-        for (size_t j = 0; j < nr->n_sites; j++) {
-            if (nr->sites[j].def->name == g->from)
-                ja = j;
-            if (nr->sites[j].def->name == g->to)
-                jb = j;
-        }
+        size_t ja, jb;
+        segment_sites(nr, g, &ja, &jb);
         double ym = 0.5 * (TRACE_Y(ja) + TRACE_Y(jb));
         text(&p, ST_BLOCK, 100.0 * TR_R + 1.0, ym + 0.8, "%s", block_label(g->block));
         text(&p, ST_ABN, 100.0 * TR_R + 1.0, ym - 1.0, "area -%s %%, dur +%s %%",

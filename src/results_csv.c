@@ -15,8 +15,7 @@ static void cell(FILE *f, double v, int decimals)
         fputs(",", f);
 }
 
-/* A text cell, quoted when it holds a comma, quote or newline. */
-static void text(FILE *f, const char *s, int first)
+void ncs_csv_field(FILE *f, const char *s, int first)
 {
     if (!first)
         fputc(',', f);
@@ -37,6 +36,9 @@ static void text(FILE *f, const char *s, int first)
         fputs(s, f);
     }
 }
+
+#define text ncs_csv_field
+
 
 /* abnormal codes joined by ';' */
 static void codes(FILE *f, unsigned a)

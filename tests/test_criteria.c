@@ -10,17 +10,7 @@ static void setup(void)
     ncs_norms_builtin(&norms);
 }
 
-static ncs_markers resp(double onset, double amp, double area, double dur)
-{
-    ncs_markers m;
-    memset(&m, 0, sizeof m);
-    m.response = 1;
-    m.onset_ms = onset;
-    m.amp_mv = amp;
-    m.neg_area_mvms = area;
-    m.neg_dur_ms = dur;
-    return m;
-}
+#define resp tu_response
 
 static ncs_markers absent(void)
 {

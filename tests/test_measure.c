@@ -316,17 +316,7 @@ END_TEST
 
 /* ---- segments (SPEC 3) --------------------------------------------------- */
 
-static ncs_markers mk_at(double onset, double amp, double area, double dur)
-{
-    ncs_markers m;
-    memset(&m, 0, sizeof m);
-    m.response = 1;
-    m.onset_ms = onset;
-    m.amp_mv = amp;
-    m.neg_area_mvms = area;
-    m.neg_dur_ms = dur;
-    return m;
-}
+#define mk_at tu_response
 
 START_TEST(segment_fields)
 {

@@ -14,6 +14,20 @@
 
 #include "ncs.h"
 
+/* Markers of a response with the given onset, amplitude, area and
+ * duration (everything else zero): segments and criteria from numbers. */
+static inline ncs_markers tu_response(double onset, double amp, double area, double dur)
+{
+    ncs_markers m;
+    memset(&m, 0, sizeof m);
+    m.response = 1;
+    m.onset_ms = onset;
+    m.amp_mv = amp;
+    m.neg_area_mvms = area;
+    m.neg_dur_ms = dur;
+    return m;
+}
+
 /* A fresh empty folder under $TMPDIR (or /tmp); the caller frees the name. */
 static inline char *tu_tempdir(void)
 {
