@@ -220,6 +220,13 @@ ncs_status ncs_wave_load(const ncs_site *site, const char *where,
 /* Frees the samples of a wave and zeroes it. Accepts NULL. */
 void ncs_wave_free(ncs_wave *wave);
 
+/* Decodes a waveform held in memory, as ncs_wave_load() decodes the file
+ * site->file names (CSV by its extension, else libsndfile through virtual
+ * I/O): the same checks, errors and result. */
+ncs_status ncs_wave_decode(const void *data, size_t n, const ncs_site *site,
+                           const char *where, ncs_wave *out, ncs_warnings *warn,
+                           ncs_error *err);
+
 
 /* ------------------------------------------------------------------------ */
 /* Measurement (clean.c, markers.c) — SPEC section 2                        */

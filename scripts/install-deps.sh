@@ -3,8 +3,13 @@
 # A no-op when everything is already there; needs root (or sudo) otherwise.
 set -eu
 
+# build and run: compiler, libraries; reports: gnuplot; tests: Check, poppler
+# (pdfinfo, pdftoppm, pdftotext); hardening (make check runs them too):
+# clang with libFuzzer, valgrind, cppcheck; GNU parallel for the
+# several-machines recipe's test
 PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
-libjansson-dev check gnuplot-nox poppler-utils"
+libjansson-dev check gnuplot-nox poppler-utils clang libclang-rt-14-dev valgrind \
+cppcheck parallel"
 
 missing=""
 for p in $PKGS; do

@@ -70,7 +70,7 @@ static double crossing_first(const double *s, size_t ip, size_t i_min, double le
         i--;
     while (i < ip && s[i + 1] > level)
         i++;
-    if (s[i] <= level)
+    if (s[i] <= level || i >= ip) /* (a peak above the level: an odd baseline) */
         return (double)i;
     double d = s[i] - s[i + 1];
     return (double)i + (d > 0 ? (s[i] - level) / d : 0.0);

@@ -24,19 +24,20 @@ typedef enum { ST_TITLE, ST_HEAD, ST_SITE, ST_TEXT, ST_SMALL, ST_ABN, ST_WARN, S
                ST__N } style;
 
 static const struct {
-    const char *font;  /* gnuplot font spec */
+    const char *font;  /* font family and weight */
+    double size;       /* points */
     const char *color; /* rgb */
     const char *align;
 } styles[ST__N] = {
-    [ST_TITLE] = {FONT "-Bold,13", "#000000", "left"},
-    [ST_HEAD] = {FONT "-Bold,8", "#000000", "left"},
-    [ST_SITE] = {FONT "-Bold,10", "#0a2a60", "left"},
-    [ST_TEXT] = {FONT ",8", "#000000", "left"},
-    [ST_SMALL] = {FONT ",7", "#000000", "left"},
-    [ST_ABN] = {FONT "-Bold,8", "#c00000", "left"},
-    [ST_WARN] = {FONT "-Bold,8", "#c05800", "left"},
-    [ST_BLOCK] = {FONT "-Bold,9", "#c00000", "left"},
-    [ST_DIM] = {FONT ",7", "#606060", "left"},
+    [ST_TITLE] = {FONT "-Bold", 13, "#000000", "left"},
+    [ST_HEAD] = {FONT "-Bold", 8, "#000000", "left"},
+    [ST_SITE] = {FONT "-Bold", 10, "#0a2a60", "left"},
+    [ST_TEXT] = {FONT, 8, "#000000", "left"},
+    [ST_SMALL] = {FONT, 7, "#000000", "left"},
+    [ST_ABN] = {FONT "-Bold", 8, "#c00000", "left"},
+    [ST_WARN] = {FONT "-Bold", 8, "#c05800", "left"},
+    [ST_BLOCK] = {FONT "-Bold", 9, "#c00000", "left"},
+    [ST_DIM] = {FONT, 7, "#606060", "left"},
 };
 
 /* One page being built: a memory stream per text style, plus the data and
@@ -114,14 +115,10 @@ static void page_text_layer(page *p)
     for (int s = 0; s < ST__N; s++) {
         if (!p->n_txt[s])
             continue;
-        int size = 8;
-        const char *comma = strchr(styles[s].font, ',');
-        if (comma)
-            size = atoi(comma + 1);
-        fprintf(o, "%s $P%dS%d using 1:2:3 with labels %s noenhanced font \"%.*s,%.1f\" "
+        fprintf(o, "%s $P%dS%d using 1:2:3 with labels %s noenhanced font \"%s,%.1f\" "
                    "textcolor rgb \"%s\" notitle",
-                sep, p->page, s, styles[s].align, (int)(comma - styles[s].font),
-                styles[s].font, size * p->font_scale, styles[s].color);
+                sep, p->page, s, styles[s].align, styles[s].font,
+                styles[s].size * p->font_scale, styles[s].color);
         sep = ",";
     }
     if (strcmp(sep, "plot") == 0)

@@ -101,16 +101,12 @@ static int pcm_bits(int subtype)
     }
 }
 
-static ncs_status load_sndfile(const ncs_site *site, const char *where,
-                               ncs_wave *w, ncs_error *err)
+/* Decodes an opened sound file (from a path or from memory: the same code
+ * either way, so the fuzzer's memory path is the production path). Closes
+ * sf. */
+static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site,
+                                 const char *where, ncs_wave *w, ncs_error *err)
 {
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(site->path, SFM_READ, &info);
-    if (!sf)
-        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                        "%s: not a waveform libsndfile can read: %s", where,
-                        sf_strerror(NULL));
     ncs_status rc = NCS_OK;
     double *buf = NULL;
     int subtype = info.format & SF_FORMAT_SUBMASK;
@@ -244,6 +240,64 @@ out:
     return rc;
 }
 
+static ncs_status load_sndfile(const ncs_site *site, const char *where, ncs_wave *w,
+                               ncs_error *err)
+{
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(site->path, SFM_READ, &info);
+    if (!sf)
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: not a waveform libsndfile can read: %s", where,
+                        sf_strerror(NULL));
+    return decode_sndfile(sf, info, site, where, w, err);
+}
+
+/* libsndfile's virtual I/O over a buffer in memory */
+typedef struct {
+    const unsigned char *data;
+    sf_count_t n, pos;
+} mem_io;
+
+static sf_count_t mem_len(void *u)
+{
+    return ((mem_io *)u)->n;
+}
+
+static sf_count_t mem_seek(sf_count_t off, int whence, void *u)
+{
+    mem_io *m = u;
+    sf_count_t p = whence == SEEK_SET ? off : whence == SEEK_CUR ? m->pos + off : m->n + off;
+    if (p < 0 || p > m->n)
+        return -1;
+    m->pos = p;
+    return p;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *u)
+{
+    mem_io *m = u;
+    sf_count_t k = m->n - m->pos < count ? m->n - m->pos : count;
+    if (k <= 0)
+        return 0;
+    memcpy(ptr, m->data + m->pos, (size_t)k);
+    m->pos += k;
+    return k;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *u)
+{
+    (void)ptr;
+    (void)count;
+    (void)u;
+    return 0;
+}
+
+static sf_count_t mem_tell(void *u)
+{
+    return ((mem_io *)u)->pos;
+}
+
 /* ---- CSV ----------------------------------------------------------------- */
 
 /* Splits a line into at most 3 fields on ',' ';' or tab. Returns the count
@@ -265,13 +319,10 @@ static int split_fields(char *line, char **f)
     return n;
 }
 
-static ncs_status load_csv(const ncs_site *site, const char *where, ncs_wave *w,
-                           ncs_error *err)
+/* Parses CSV from an opened stream (a file, or memory); closes f. */
+static ncs_status decode_csv(FILE *f, const ncs_site *site, const char *where, ncs_wave *w,
+                             ncs_error *err)
 {
-    FILE *f = fopen(site->path, "r");
-    if (!f)
-        return ncs_fail(err, NCS_ERR_IO, site->path, "%s: cannot open: %s", where,
-                        strerror(errno));
     ncs_status rc = NCS_OK;
     char *line = NULL;
     size_t line_cap = 0;
@@ -284,7 +335,7 @@ static ncs_status load_csv(const ncs_site *site, const char *where, ncs_wave *w,
         goto out;
     }
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && sb.st_size > NCS_MAX_WAVE_BYTES) {
+    if (fileno(f) >= 0 && fstat(fileno(f), &sb) == 0 && sb.st_size > NCS_MAX_WAVE_BYTES) {
         rc = ncs_fail(err, NCS_ERR_LIMIT, site->path,
                       "%s: CSV file is larger than %ld MiB", where,
                       NCS_MAX_WAVE_BYTES / (1024 * 1024));
@@ -460,7 +511,62 @@ out:
     return rc;
 }
 
+static ncs_status load_csv(const ncs_site *site, const char *where, ncs_wave *w,
+                           ncs_error *err)
+{
+    FILE *f = fopen(site->path, "r");
+    if (!f)
+        return ncs_fail(err, NCS_ERR_IO, site->path, "%s: cannot open: %s", where,
+                        strerror(errno));
+    return decode_csv(f, site, where, w, err);
+}
+
 /* ---- entry points -------------------------------------------------------- */
+
+static int is_csv(const char *name)
+{
+    return has_ext(name, ".csv") || has_ext(name, ".txt");
+}
+
+ncs_status ncs_wave_decode(const void *data, size_t n, const ncs_site *site,
+                           const char *where, ncs_wave *out, ncs_warnings *warn,
+                           ncs_error *err)
+{
+    ncs_error_clear(err);
+    if (!out)
+        return ncs_fail(err, NCS_ERR_USAGE, "", "no output wave");
+    wave_zero(out);
+    if (!site || !site->file || (!data && n))
+        return ncs_fail(err, NCS_ERR_USAGE, "", "no site or no data");
+    if (!where)
+        where = site->file;
+    if (n > (size_t)NCS_MAX_WAVE_BYTES)
+        return ncs_fail(err, NCS_ERR_LIMIT, site->file, "%s: waveform is larger than %ld MiB",
+                        where, NCS_MAX_WAVE_BYTES / (1024 * 1024));
+    ncs_status rc;
+    if (is_csv(site->file)) {
+        FILE *f = n ? fmemopen((void *)data, n, "r") : fopen("/dev/null", "r");
+        if (!f)
+            return ncs_fail(err, NCS_ERR_NOMEM, site->file, "%s: out of memory", where);
+        rc = decode_csv(f, site, where, out, err);
+    } else {
+        mem_io m = {data, (sf_count_t)n, 0};
+        SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+        SF_INFO info;
+        memset(&info, 0, sizeof info);
+        SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+        if (!sf)
+            return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->file,
+                            "%s: not a waveform libsndfile can read: %s", where,
+                            sf_strerror(NULL));
+        rc = decode_sndfile(sf, info, site, where, out, err);
+    }
+    if (rc == NCS_OK)
+        rc = finish_wave(site, where, out, warn, err);
+    if (rc != NCS_OK)
+        ncs_wave_free(out);
+    return rc;
+}
 
 ncs_status ncs_wave_load(const ncs_site *site, const char *where, ncs_wave *out,
                          ncs_warnings *warn, ncs_error *err)
@@ -474,7 +580,7 @@ ncs_status ncs_wave_load(const ncs_site *site, const char *where, ncs_wave *out,
     if (!where)
         where = site->file;
     ncs_status rc;
-    if (has_ext(site->path, ".csv") || has_ext(site->path, ".txt"))
+    if (is_csv(site->path))
         rc = load_csv(site, where, out, err);
     else
         rc = load_sndfile(site, where, out, err);

@@ -8,6 +8,8 @@
 set -u
 NCS=${NCS:-./ncs}
 case $NCS in /*) ;; *) NCS=$(pwd)/$NCS ;; esac
+# NCS_WRAP: a command to run ncs under (make valgrind sets valgrind here)
+NCS_WRAP=${NCS_WRAP:-}
 MKWAVE=${MKWAVE:-build/mkwave}
 export LC_ALL=C
 pass=0
@@ -30,7 +32,7 @@ $1"
         shift
     done
     shift
-    "$NCS" "$@" >"$T/out" 2>"$T/err"
+    $NCS_WRAP "$NCS" "$@" >"$T/out" 2>"$T/err"
     rc=$?
     if [ "$rc" -ne "$want" ]; then
         bad "$name: exit $rc, want $want"
@@ -68,12 +70,12 @@ run "no command" 2 "no command given" "ncs help" --
 run "unknown command" 2 "unknown command 'frobnicate'" -- frobnicate
 run "unknown option" 2 "unknown option '--bogus'" -- check --bogus samples/normal
 run "check without study" 2 "no study folder given" -- check
-"$NCS" --help >"$T/out" 2>"$T/err" && grep -q "^  check" "$T/out" && [ ! -s "$T/err" ] \
+$NCS_WRAP "$NCS" --help >"$T/out" 2>"$T/err" && grep -q "^  check" "$T/out" && [ ! -s "$T/err" ] \
     && ok || bad "--help: stdout, exit 0"
-"$NCS" --version >"$T/out" && grep -q "libsndfile" "$T/out" && grep -q "fftw" "$T/out" \
+$NCS_WRAP "$NCS" --version >"$T/out" && grep -q "libsndfile" "$T/out" && grep -q "fftw" "$T/out" \
     && ok || bad "--version names libsndfile and fftw"
-"$NCS" help check >"$T/out" && grep -q "Exit status" "$T/out" && ok || bad "help check"
-"$NCS" check --help >"$T/out" && grep -q "usage: ncs check" "$T/out" && ok || bad "check --help"
+$NCS_WRAP "$NCS" help check >"$T/out" && grep -q "Exit status" "$T/out" && ok || bad "help check"
+$NCS_WRAP "$NCS" check --help >"$T/out" && grep -q "usage: ncs check" "$T/out" && ok || bad "check --help"
 
 # ---------------------------------------------------------------- broken studies
 # base: a valid study with two sites, written fresh for every case
@@ -232,17 +234,17 @@ run "not a folder" 3 "not a folder" -- check "$T/good/study.ini"
 # warnings: a low sample rate is accepted with a warning (and -q silences it)
 d=$(mkbase low-rate); "$MKWAVE" "$d/e.wav" float 4000 40
 run "low-rate warning" 0 "low-rate/median.right.elbow: warning: sample rate 4000 Hz" -- check "$d"
-"$NCS" check -q "$d" 2>"$T/err" >/dev/null && [ ! -s "$T/err" ] && ok || bad "-q silences warnings"
+$NCS_WRAP "$NCS" check -q "$d" 2>"$T/err" >/dev/null && [ ! -s "$T/err" ] && ok || bad "-q silences warnings"
 
 
 # ---------------------------------------------------------------- analyse, batch
 for s in samples/*/; do
-    "$NCS" analyse -q "$s" >"$T/out" 2>"$T/err" && grep -q "^Study " "$T/out" \
+    $NCS_WRAP "$NCS" analyse -q "$s" >"$T/out" 2>"$T/err" && grep -q "^Study " "$T/out" \
         && ok || bad "analyse $s"
 done
-"$NCS" analyse -q --json samples/mmn >"$T/out" && grep -q '"schema": "ncs-results/1"' "$T/out" \
+$NCS_WRAP "$NCS" analyse -q --json samples/mmn >"$T/out" && grep -q '"schema": "ncs-results/1"' "$T/out" \
     && ! grep -q 'nan' "$T/out" && ok || bad "analyse --json"
-"$NCS" analyse -q samples/mmn -o "$T/an" >/dev/null && [ -s "$T/an/results.json" ] \
+$NCS_WRAP "$NCS" analyse -q samples/mmn -o "$T/an" >/dev/null && [ -s "$T/an/results.json" ] \
     && head -1 "$T/an/results.csv" | grep -q "onset_ms" && ! ls "$T/an"/.*.tmp.* >/dev/null 2>&1 \
     && ok || bad "analyse -o writes results.json and results.csv, no temporary left"
 run "analyse broken study" 3 "unknown key 'distnce_mm'" -- analyse "$T/typo-key"
@@ -273,17 +275,17 @@ for s in samples/*/; do
     sed -i "s/^id = .*/id = $n-copy/" "$T/big/$n-copy/study.ini"
 done
 cp -r "$T/truncated-wav" "$T/big/zz-broken"
-"$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
+$NCS_WRAP "$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
 [ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq 14 ] && grep -q '"failed": 1' "$T/one/batch.json" \
     && ok || bad "batch -j 3: 12 studies written, the broken one recorded, exit 1"
 # the same results whatever the number of jobs
-"$NCS" batch -q -j 1 "$T/big" -o "$T/one1" 2>/dev/null
+$NCS_WRAP "$NCS" batch -q -j 1 "$T/big" -o "$T/one1" 2>/dev/null
 (cd "$T/one" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sum3"
 (cd "$T/one1" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sum1"
 cmp -s "$T/sum1" "$T/sum3" && cmp -s "$T/one/summary.csv" "$T/one1/summary.csv" \
     && ok || bad "-j 1 and -j 3 give identical results"
 # shards run apart and merged give the single run's summary.csv
-for i in 0 1 2; do "$NCS" batch -q --shard $i/3 "$T/big" -o "$T/sh$i" 2>/dev/null; done
+for i in 0 1 2; do $NCS_WRAP "$NCS" batch -q --shard $i/3 "$T/big" -o "$T/sh$i" 2>/dev/null; done
 run "merge shards" 0 -- batch --merge "$T/sh0" "$T/sh1" "$T/sh2" -o "$T/merged"
 cmp -s "$T/merged/summary.csv" "$T/one/summary.csv" && ok || bad "merged shards' summary.csv differs from one run"
 grep -q '"failed": 1' "$T/merged/batch.json" && grep -q '"n_studies": 13' "$T/merged/batch.json" \
@@ -304,18 +306,18 @@ rm -f "$T/res/cidp/results.json" "$T/res/mnd-copy/results.csv" "$T/res/summary.c
 rm -rf "$T/res/normal"
 printf '{"half": ' >"$T/res/cidp/.results.json.tmp.999"
 touch "$T/big/inching/study.ini"
-"$NCS" batch -q --resume -j 2 "$T/big" -o "$T/res" 2>/dev/null
+$NCS_WRAP "$NCS" batch -q --resume -j 2 "$T/big" -o "$T/res" 2>/dev/null
 grep -q '"analysed": 4' "$T/res/batch.json" && grep -q '"up_to_date": 8' "$T/res/batch.json" \
     && ok || bad "resume: 4 studies analysed again, 8 up to date"
 (cd "$T/res" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sumr"
 cmp -s "$T/sum1" "$T/sumr" && cmp -s "$T/res/summary.csv" "$T/one1/summary.csv" \
     && [ -z "$(find "$T/res" -name '.*tmp*')" ] && ok || bad "resume: results identical to one run, no temporary left"
 # other criteria: not up to date
-"$NCS" batch -q --resume --criteria all "$T/big" -o "$T/res" 2>/dev/null
+$NCS_WRAP "$NCS" batch -q --resume --criteria all "$T/big" -o "$T/res" 2>/dev/null
 grep -q '"up_to_date": 0' "$T/res/batch.json" && ok || bad "resume with other criteria analyses again"
 # kill -9 in the middle, then resume: only whole files, then the same results
 rm -rf "$T/kill"
-"$NCS" batch -q -j 1 --no-progress "$T/big" -o "$T/kill" 2>/dev/null &
+$NCS_WRAP "$NCS" batch -q -j 1 --no-progress "$T/big" -o "$T/kill" 2>/dev/null &
 kpid=$!
 sleep 0.3
 kill -9 $kpid 2>/dev/null
@@ -326,7 +328,7 @@ for f in $(find "$T/kill" -name results.json 2>/dev/null); do
     head -c 1 "$f" | grep -q '{' && tail -c 3 "$f" | grep -q '}' || partial=$((partial + 1))
 done
 [ "$partial" -eq 0 ] && ok || bad "kill -9 left $partial partial results.json"
-"$NCS" batch -q --resume "$T/big" -o "$T/kill" 2>/dev/null
+$NCS_WRAP "$NCS" batch -q --resume "$T/big" -o "$T/kill" 2>/dev/null
 (cd "$T/kill" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sumk"
 cmp -s "$T/sum1" "$T/sumk" && cmp -s "$T/kill/summary.csv" "$T/one1/summary.csv" \
     && ok || bad "kill -9 and --resume: results differ from one run"
@@ -336,7 +338,7 @@ for i in 0 1 2; do
     SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=3 SLURM_CPUS_PER_TASK=1 NCS="$NCS" \
         sh scripts/shards-slurm.sbatch "$T/big" "$T/slurm" -q 2>/dev/null
 done
-"$NCS" batch -q --merge "$T"/slurm/shard-* -o "$T/slurm/merged"
+$NCS_WRAP "$NCS" batch -q --merge "$T"/slurm/shard-* -o "$T/slurm/merged"
 cmp -s "$T/slurm/merged/summary.csv" "$T/one/summary.csv" && ok || bad "slurm array shards merge to one run"
 if command -v parallel >/dev/null 2>&1; then
     NCS="$NCS" sh scripts/shards-parallel.sh "$T/big" "$T/gnup" 4 ":" -q 2>/dev/null
@@ -345,16 +347,16 @@ else
     echo "e2e: GNU parallel not installed: scripts/shards-parallel.sh not run" >&2
 fi
 # progress line on request
-"$NCS" batch --progress -j 2 samples -o "$T/prog" 2>"$T/err" >/dev/null
+$NCS_WRAP "$NCS" batch --progress -j 2 samples -o "$T/prog" 2>"$T/err" >/dev/null
 grep -q "6/6 studies, 0 failed" "$T/err" && ok || bad "--progress draws done/total"
 # ---------------------------------------------------------------- criteria, norms
-"$NCS" analyse -q samples/mmn >"$T/out" 2>&1 \
+$NCS_WRAP "$NCS" analyse -q samples/mmn >"$T/out" 2>&1 \
     && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
     && grep -qE "median.right elbow-axilla: definite: area drop 7[0-9]\.[0-9]% >= 50%; duration increase [0-9.]+% <= 30%" "$T/out" && ok || bad "analyse mmn states the definite blocks with reasons"
-"$NCS" analyse -q --criteria all --json samples/cidp >"$T/out" \
+$NCS_WRAP "$NCS" analyse -q --criteria all --json samples/cidp >"$T/out" \
     && grep -qF '"criteria_evaluated": [' "$T/out" && grep -qF '"code": "dml-demyelinating"' "$T/out" \
     && grep -qF 'ean2021-cidp: demyelinating-range values in' "$T/out" && ok || bad "--criteria all"
-"$NCS" analyse -q --criteria ean2021-cidp --json samples/mmn >"$T/out" \
+$NCS_WRAP "$NCS" analyse -q --criteria ean2021-cidp --json samples/mmn >"$T/out" \
     && grep -qF '"block": "cb"' "$T/out" && grep -qF '"criteria": "ean2021-cidp"' "$T/out" \
     && ok || bad "--criteria ean2021-cidp fills block"
 run "unknown criteria" 2 "unknown criteria 'efns'" "efns2010-mmn, ean2021-cidp, or all" -- analyse --criteria efns samples/mmn
@@ -371,12 +373,12 @@ run "bad lab table on analyse" 3 "badlab.ini:2:" -- analyse --norms "$T/badlab.i
 run "missing lab table" 3 "nope.ini" -- batch --norms "$T/nope.ini" samples -o "$T/nb"
 [ ! -e "$T/nb" ] && ok || bad "a bad --norms stops batch before any output"
 run "norms takes no study" 2 "unexpected operand" -- norms samples/mmn
-"$NCS" analyse -q --json --norms "$T/lab.ini" samples/mnd >"$T/out" \
+$NCS_WRAP "$NCS" analyse -q --json --norms "$T/lab.ini" samples/mnd >"$T/out" \
     && grep -qF '"amp_lln_mv": 7.5' "$T/out" && grep -qF 'then '"$T"'/lab.ini' "$T/out" \
     && ok || bad "analyse --norms uses the lab's values"
 d=$(mkbase study-norms); printf '[median]\ndml_uln_ms = 2.0\n' >"$d/lab.ini"
 sed -i 's/^id = study-norms/id = study-norms\nnorms = lab.ini/' "$d/study.ini"
-"$NCS" analyse -q --json "$d" >"$T/out" && grep -qF '"dml_uln_ms": 2' "$T/out" \
+$NCS_WRAP "$NCS" analyse -q --json "$d" >"$T/out" && grep -qF '"dml_uln_ms": 2' "$T/out" \
     && ok || bad "norms = in study.ini"
 d=$(mkbase study-norms-out); sed -i 's/^id = study-norms-out/id = x\nnorms = ..\/lab.ini/' "$d/study.ini"
 broken study-norms-out "study.ini:3:" "norms = '../lab.ini' leaves the study folder"
@@ -399,7 +401,7 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     for s in samples/*/; do
         name=$(basename "$s")
         nerves=$(grep -c '^\[[a-z]*\.[a-z]*\]' "$s/study.ini")
-        if "$NCS" report -q "$s" -o "$T/rep/$name.pdf" 2>"$T/err"; then
+        if $NCS_WRAP "$NCS" report -q "$s" -o "$T/rep/$name.pdf" 2>"$T/err"; then
             pages=$(pdfinfo "$T/rep/$name.pdf" | awk '/^Pages:/ { print $2 }')
             [ "$pages" = "$((nerves + 1))" ] && ok || bad "report $name: $pages pages, want $((nerves + 1))"
             blank=$(pdf_ink "$T/rep/$name.pdf" | awk '$1 < 1500' | wc -l)
@@ -412,19 +414,19 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     # PNG: one file per page, each well above a blank page's size
     echo 'set terminal pngcairo size 1240,1754; set output "'"$T"'/blank.png"; unset border; unset tics; set xrange [0:1]; set yrange [0:1]; plot 2 notitle' | gnuplot
     blank_size=$(wc -c <"$T/blank.png")
-    "$NCS" report -q samples/mmn -o "$T/rep/mmn.png" && ok || bad "report png"
+    $NCS_WRAP "$NCS" report -q samples/mmn -o "$T/rep/mmn.png" && ok || bad "report png"
     n_png=$(ls "$T/rep"/mmn*.png | wc -l)
     [ "$n_png" -eq 6 ] && ok || bad "report png: $n_png files, want 6"
     for f in "$T/rep"/mmn*.png; do
         sz=$(wc -c <"$f")
         [ "$sz" -gt $((2 * blank_size)) ] && ok || bad "png page $f looks blank ($sz bytes, blank $blank_size)"
     done
-    "$NCS" report -q samples/normal -o "$T/rep/normal.svg" && grep -q "<svg" "$T/rep/normal-median.right.svg" \
+    $NCS_WRAP "$NCS" report -q samples/normal -o "$T/rep/normal.svg" && grep -q "<svg" "$T/rep/normal-median.right.svg" \
         && ok || bad "report svg"
     # --report on analyse and batch
-    "$NCS" analyse -q --report samples/mnd -o "$T/anr" >/dev/null && [ -s "$T/anr/report.pdf" ] \
+    $NCS_WRAP "$NCS" analyse -q --report samples/mnd -o "$T/anr" >/dev/null && [ -s "$T/anr/report.pdf" ] \
         && [ -s "$T/anr/results.json" ] && ok || bad "analyse --report"
-    "$NCS" batch -q --report=png samples -o "$T/bre" && [ -s "$T/bre/mmn/report.png" ] \
+    $NCS_WRAP "$NCS" batch -q --report=png samples -o "$T/bre" && [ -s "$T/bre/mmn/report.png" ] \
         && [ -s "$T/bre/mmn/report-median.right.png" ] && ok || bad "batch --report=png"
     run "report format" 2 "does not end in .pdf, .png or .svg" -- report samples/mmn -o "$T/x.jpg"
     run "report needs -o" 2 "no output file" -- report samples/mmn
@@ -438,7 +440,7 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     sed -i "/^id = inject/r $T/note1" "$d/study.ini"
     sed -i 's/^muscle = APB/muscle = APB`touch PWNED4`/' "$d/study.ini"
     sed -i "/^muscle = APB/r $T/note2" "$d/study.ini"
-    (cd "$T/injout" && "$NCS" report -q "$d" -o "$T/injout/r.pdf") && ok || bad "report with hostile text"
+    (cd "$T/injout" && $NCS_WRAP "$NCS" report -q "$d" -o "$T/injout/r.pdf") && ok || bad "report with hostile text"
     [ -z "$(find "$T" -name 'PWNED*'; ls / | grep PWNED)" ] && ok || bad "hostile text ran a command"
     pdftotext "$T/injout/r.pdf" - >"$T/inj.txt"
     grep -qF '`touch PWNED1`' "$T/inj.txt" && grep -qF 'system("touch PWNED3")' "$T/inj.txt" \
@@ -448,11 +450,11 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     run "no gnuplot" 4 "gnuplot ('$T/no/gnuplot') not found" "apt-get install gnuplot-nox" -- \
         report samples/mmn --gnuplot "$T/no/gnuplot" -o "$T/ng.pdf"
     [ ! -e "$T/ng.pdf" ] && ok || bad "no report file without gnuplot"
-    NCS_GNUPLOT="$T/no/gnuplot" "$NCS" analyse -q --report samples/mmn -o "$T/ngan" >/dev/null 2>"$T/err"
+    NCS_GNUPLOT="$T/no/gnuplot" $NCS_WRAP "$NCS" analyse -q --report samples/mmn -o "$T/ngan" >/dev/null 2>"$T/err"
     rc=$?
     [ "$rc" -eq 4 ] && [ -s "$T/ngan/results.json" ] && [ ! -e "$T/ngan/report.pdf" ] \
         && grep -q "install" "$T/err" && ok || bad "analyse --report without gnuplot: exit $rc"
-    NCS_GNUPLOT="$T/no/gnuplot" "$NCS" batch -q --report samples -o "$T/ngb" 2>"$T/err"
+    NCS_GNUPLOT="$T/no/gnuplot" $NCS_WRAP "$NCS" batch -q --report samples -o "$T/ngb" 2>"$T/err"
     rc=$?
     [ "$rc" -eq 4 ] && [ -s "$T/ngb/mmn/results.json" ] && [ -s "$T/ngb/summary.csv" ] \
         && [ "$(grep -c 'not found' "$T/err")" -eq 1 ] && ok || bad "batch --report without gnuplot: exit $rc"

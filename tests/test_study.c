@@ -354,6 +354,26 @@ START_TEST(too_many_sites)
 }
 END_TEST
 
+START_TEST(study_ini_too_big)
+{
+    /* a study.ini over 1 MiB (comments only) is refused before it is parsed */
+    size_t n = NCS_MAX_INI_BYTES + 100;
+    char *ini = malloc(n + 1);
+    for (size_t i = 0; i < n; i += 64) {
+        size_t k = n - i < 64 ? n - i : 64;
+        memset(ini + i, ' ', k);
+        ini[i] = ';';
+        ini[i + k - 1] = '\n';
+    }
+    ini[n] = '\0';
+    ncs_error err;
+    ck_assert_ptr_null(load(ini, &err));
+    ck_assert_int_eq(err.code, NCS_ERR_LIMIT);
+    ck_assert_ptr_nonnull(strstr(err.message, "larger than"));
+    free(ini);
+}
+END_TEST
+
 START_TEST(strerror_total)
 {
     for (int c = 0; c < NCS_ERR__COUNT; c++)
@@ -381,6 +401,7 @@ static Suite *suite(void)
     tcase_add_test(t, paths_confined);
     tcase_add_test(t, hostile_text);
     tcase_add_test(t, too_many_sites);
+    tcase_add_test(t, study_ini_too_big);
     tcase_add_test(t, strerror_total);
     suite_add_tcase(s, t);
     return s;

@@ -375,6 +375,56 @@ START_TEST(versions)
 }
 END_TEST
 
+START_TEST(decode_from_memory_same_as_file)
+{
+    /* the in-memory path (fuzzed) and the file path give the same wave */
+    char *d = tu_tempdir();
+    double x[400];
+    for (int i = 0; i < 400; i++)
+        x[i] = 0.5 * sin(i * 0.05);
+    tu_write_sf(d, "m.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 20000, 1, x, 400);
+    tu_write(d, "m.csv", "0,0.1\n0.1,0.2\n0.2,-0.3\n0.3,0.4\n0.4,0.1\n0.5,0\n0.6,0\n0.7,0\n"
+                         "0.8,0\n0.9,0\n1,0\n1.1,0\n1.2,0\n1.3,0\n1.4,0\n1.5,0\n1.6,0\n"
+                         "1.7,0\n1.8,0\n1.9,0\n2,0\n2.1,0\n2.2,0\n2.3,0\n2.4,0\n2.5,0\n"
+                         "2.6,0\n2.7,0\n2.8,0\n2.9,0\n3,0\n3.1,0\n3.2,0\n3.3,0\n3.4,0\n"
+                         "3.5,0\n3.6,0\n3.7,0\n3.8,0\n3.9,0\n4,0\n4.1,0\n4.2,0\n4.3,0\n"
+                         "4.4,0\n4.5,0\n4.6,0\n4.7,0\n4.8,0\n4.9,0\n5,0\n5.1,0\n");
+    const char *names[2] = {"m.wav", "m.csv"};
+    for (int k = 0; k < 2; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", d, names[k]);
+        ncs_site s;
+        memset(&s, 0, sizeof s);
+        s.name = "x";
+        s.file = (char *)names[k];
+        s.path = path;
+        s.channel = 1;
+        s.scale_mv = 10;
+        s.rate_hz = s.onset_ms = s.peak_ms = s.end_ms = NAN;
+        ncs_wave a, b;
+        ncs_error e;
+        ck_assert_int_eq(ncs_wave_load(&s, "x", &a, NULL, &e), NCS_OK);
+        FILE *f = fopen(path, "rb");
+        unsigned char buf[8192];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        ck_assert_int_eq(ncs_wave_decode(buf, n, &s, "x", &b, NULL, &e), NCS_OK);
+        ck_assert_uint_eq(a.n, b.n);
+        ck_assert_double_eq(a.fs_hz, b.fs_hz);
+        for (size_t i = 0; i < a.n; i++)
+            ck_assert_double_eq(a.mv[i], b.mv[i]);
+        ncs_wave_free(&a);
+        ncs_wave_free(&b);
+        /* and a truncated copy is refused from memory as from a file */
+        if (k == 0)
+            ck_assert_int_eq(ncs_wave_decode(buf, n / 2, &s, "x", &b, NULL, &e),
+                             NCS_ERR_WAVE_FORMAT);
+    }
+    tu_rmrf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("wave");
@@ -392,6 +442,7 @@ static Suite *suite(void)
     tcase_add_test(t, csv_formats);
     tcase_add_test(t, csv_refused);
     tcase_add_test(t, versions);
+    tcase_add_test(t, decode_from_memory_same_as_file);
     suite_add_tcase(s, t);
     return s;
 }
