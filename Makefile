@@ -80,15 +80,15 @@ check:
 # fuzzer for a short while.
 hardening:
 	@echo "== clang, warnings as errors"
-	@$(MAKE) --no-print-directory CC=clang B=build/clang BIN=build/clang/ WERROR=1 all \
+	@$(MAKE) -s --no-print-directory CC=clang B=build/clang BIN=build/clang/ WERROR=1 all \
 	    build/clang/mkwave $(patsubst build/%,build/clang/%,$(TESTS) $(REPLAYS))
 	@echo "== cppcheck"
 	@cppcheck --enable=warning,performance,portability --error-exitcode=1 --inline-suppr -q \
 	    --std=c11 -Iinclude -Isrc -D__GNUC__ src tools fuzz
 	@echo "== the suite under AddressSanitizer and UndefinedBehaviorSanitizer"
-	@$(MAKE) --no-print-directory test SANITIZE=address,undefined
-	@$(MAKE) --no-print-directory valgrind
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	@$(MAKE) -s --no-print-directory test SANITIZE=address,undefined
+	@$(MAKE) -s --no-print-directory valgrind
+	@$(MAKE) -s --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 CHECK_FUZZ_SECONDS ?= 10
 

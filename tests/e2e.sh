@@ -275,6 +275,8 @@ for s in samples/*/; do
     sed -i "s/^id = .*/id = $n-copy/" "$T/big/$n-copy/study.ini"
 done
 cp -r "$T/truncated-wav" "$T/big/zz-broken"
+big_sum() { find "$T/big" -type f -exec md5sum {} + | sort; }
+big_before=$(big_sum)
 $NCS_WRAP "$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
 [ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq 14 ] && grep -q '"failed": 1' "$T/one/batch.json" \
     && ok || bad "batch -j 3: 12 studies written, the broken one recorded, exit 1"
@@ -464,6 +466,12 @@ else
     echo "e2e: gnuplot or pdfinfo missing: report tests NOT run" >&2
     bad "report tests need gnuplot and poppler-utils (scripts/install-deps.sh)"
 fi
+# confinement: run from an empty folder, the commands write under -o only
+mkdir -p "$T/cwd"
+(cd "$T/cwd" && $NCS_WRAP "$NCS" batch -q "$OLDPWD/samples" -o out >/dev/null 2>&1 \
+    && $NCS_WRAP "$NCS" analyse -q "$OLDPWD/samples/mmn" -o an >/dev/null 2>&1)
+[ "$(ls -A "$T/cwd" | tr '\n' ' ')" = "an out " ] && ok || bad "outputs outside -o: $(ls -A "$T/cwd")"
+[ "$(big_sum)" = "$big_before" ] && ok || bad "batch inputs changed (resume, shards, kill)"
 [ "$(samples_sum)" = "$before" ] && ok || bad "samples changed by analyse/batch"
 
 echo "e2e: $pass passed, $fail failed"
