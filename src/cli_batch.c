@@ -357,6 +357,10 @@ static void worker_main(const study_list *l, const options *o, int cmd, int res)
         if (r != (ssize_t)sizeof idx)
             break;
         result_msg m;
+        /* for the tests only: a worker that dies on one study */
+        const char *die = getenv("NCS_TEST_CRASH_STUDY");
+        if (die && idx < l->n && strcmp(die, l->v[idx].id) == 0)
+            abort();
         run_study(an, l, idx, o, &m);
         fflush(stdout);
         fflush(stderr);
@@ -372,7 +376,8 @@ static void worker_main(const study_list *l, const options *o, int cmd, int res)
 typedef struct {
     pid_t pid;
     int cmd, res, err; /* pipes: to it, its results, its stderr */
-    long busy;         /* index of the study it is on, -1 when idle */
+    long q[2];         /* studies handed to it, the first being worked on */
+    int nq;
     char line[2048];   /* a partial line of its stderr */
     size_t line_len;
 } worker;
@@ -483,16 +488,51 @@ static int spawn(worker *w, const study_list *l, const options *o)
     w->cmd = c[1];
     w->res = r[0];
     w->err = e[0];
-    w->busy = -1;
+    w->nq = 0;
     w->line_len = 0;
     return 0;
 }
 
+/* Hands a study to a worker; it holds up to two, so it never waits for the
+ * parent between studies. */
 static int give(worker *w, size_t idx)
 {
     uint32_t v = (uint32_t)idx;
-    w->busy = (long)idx;
+    w->q[w->nq++] = (long)idx;
     return write(w->cmd, &v, sizeof v) == (ssize_t)sizeof v ? 0 : -1;
+}
+
+/* The next study to hand out: one a dead worker held first, then the
+ * shard's next; -1 when there is none. */
+typedef struct {
+    size_t next, n, step;
+    long retry[64];
+    int n_retry;
+} dispatch;
+
+static long take(dispatch *d)
+{
+    if (d->n_retry > 0)
+        return d->retry[--d->n_retry];
+    if (d->next >= d->n)
+        return -1;
+    long v = (long)d->next;
+    d->next += d->step;
+    return v;
+}
+
+static void top_up(worker *w, dispatch *d)
+{
+    while (w->nq < 2) {
+        long v = take(d);
+        if (v < 0)
+            break;
+        give(w, (size_t)v);
+    }
+    if (w->nq == 0 && w->cmd >= 0) {
+        close(w->cmd); /* no more work: the worker ends */
+        w->cmd = -1;
+    }
 }
 
 static void record(study_list *l, progress *p, const result_msg *m)
@@ -737,7 +777,7 @@ static int run_workers(study_list *l, const options *o, size_t lo, size_t step, 
     struct sigaction ign = {0}, old;
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old);
-    size_t next = lo;
+    dispatch d = {.next = lo, .n = l->n, .step = step};
     int alive = 0, rc = 0;
     for (int k = 0; k < nw; k++) {
         if (spawn(&w[k], l, o) != 0) {
@@ -746,10 +786,7 @@ static int run_workers(study_list *l, const options *o, size_t lo, size_t step, 
             break;
         }
         alive++;
-        if (next < l->n) {
-            give(&w[k], next);
-            next += step;
-        }
+        top_up(&w[k], &d);
     }
     while (alive > 0) {
         int np = 0;
@@ -777,46 +814,46 @@ static int run_workers(study_list *l, const options *o, size_t lo, size_t step, 
             if (r == (ssize_t)sizeof m) {
                 record(l, p, &m);
                 progress_draw(p, 1);
-                w[k].busy = -1;
-                if (next < l->n) {
-                    give(&w[k], next);
-                    next += step;
-                } else {
-                    close(w[k].cmd); /* no more work: the worker ends */
-                    w[k].cmd = -1;
+                if (w[k].nq > 0) { /* done with the first it held */
+                    w[k].q[0] = w[k].q[1];
+                    w[k].nq--;
                 }
+                top_up(&w[k], &d);
                 continue;
             }
-            /* the worker is gone: its study failed if it was on one */
-            while (read(w[k].err, m.message, sizeof m.message) > 0)
-                ;
+            /* the worker is gone: the study it was on failed; one it held
+             * next goes to another */
+            relay(&w[k], p, 1);
             int status = 0;
             waitpid(w[k].pid, &status, 0);
-            if (w[k].busy >= 0) {
+            if (w[k].nq > 0) {
+                long bad = w[k].q[0];
                 memset(&m, 0, sizeof m);
-                m.index = (uint32_t)w[k].busy;
+                m.index = (uint32_t)bad;
                 m.status = ST_FAILED;
                 if (WIFSIGNALED(status))
                     fmt(m.message, sizeof m.message,
-                             "%s: the analysis crashed (signal %d); please report it",
-                             l->v[w[k].busy].path, WTERMSIG(status));
+                        "%s: the analysis crashed (signal %d); please report it",
+                        l->v[bad].path, WTERMSIG(status));
                 else
                     fmt(m.message, sizeof m.message, "%s: the worker stopped (exit %d)",
-                             l->v[w[k].busy].path, WEXITSTATUS(status));
+                        l->v[bad].path, WEXITSTATUS(status));
                 progress_clear(p);
-                diag(l->v[w[k].busy].path, "error", m.message);
+                diag(l->v[bad].path, "error", m.message);
                 record(l, p, &m);
+                for (int j = 1; j < w[k].nq && d.n_retry < 64; j++)
+                    d.retry[d.n_retry++] = w[k].q[j];
             }
             if (w[k].cmd >= 0)
                 close(w[k].cmd);
             close(w[k].res);
             close(w[k].err);
             w[k].pid = 0;
+            w[k].nq = 0;
             alive--;
-            if (next < l->n && spawn(&w[k], l, o) == 0) { /* a new one takes its place */
-                alive++;
-                give(&w[k], next);
-                next += step;
+            if ((d.n_retry > 0 || d.next < d.n) && spawn(&w[k], l, o) == 0) {
+                alive++; /* a new one takes its place */
+                top_up(&w[k], &d);
             }
         }
     }

@@ -280,6 +280,11 @@ big_before=$(big_sum)
 $NCS_WRAP "$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
 [ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq 14 ] && grep -q '"failed": 1' "$T/one/batch.json" \
     && ok || bad "batch -j 3: 12 studies written, the broken one recorded, exit 1"
+# a worker that crashes costs only the study it was on
+NCS_TEST_CRASH_STUDY=mnd $NCS_WRAP "$NCS" batch -q -j 2 "$T/big" -o "$T/crash" 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q '"failed": 2' "$T/crash/batch.json" && grep -q "crashed (signal 6)" "$T/crash/batch.json" \
+    && [ "$(ls "$T/crash" | wc -l)" -eq 13 ] && ok || bad "worker crash: exit $rc, $(ls "$T/crash" | wc -l) entries"
 # the same results whatever the number of jobs
 $NCS_WRAP "$NCS" batch -q -j 1 "$T/big" -o "$T/one1" 2>/dev/null
 (cd "$T/one" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sum3"
