@@ -41,4 +41,21 @@ static inline ncs_site fuzz_site(const char *file)
         }                                                                           \
     } while (0)
 
+/* Decodes the bytes as the site's waveform and checks the outcome: a wave
+ * of finite samples in the accepted range, or an error with a message and
+ * nothing allocated. */
+static inline void fuzz_decode(const uint8_t *data, size_t size, const ncs_site *s)
+{
+    ncs_wave w;
+    ncs_error e;
+    if (ncs_wave_decode(data, size, s, "fuzz", &w, NULL, &e) == NCS_OK) {
+        FUZZ_CHECK(w.n > 0 && w.mv && w.fs_hz >= NCS_MIN_RATE_HZ && w.fs_hz <= NCS_MAX_RATE_HZ);
+        for (size_t i = 0; i < w.n; i++)
+            FUZZ_CHECK(isfinite(w.mv[i]));
+    } else {
+        FUZZ_CHECK(e.code != NCS_OK && e.message[0] && !w.mv);
+    }
+    ncs_wave_free(&w);
+}
+
 #endif
