@@ -298,6 +298,15 @@ static void summary_page(FILE *o, const ncs_results *r)
     char b1[32];
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
+        /* the findings need the lower part of the page: a table too long
+         * for it ends here, and the nerve pages carry the rest */
+        if (y - (double)(nr->n_sites + 1) * dy < 36.0) {
+            text(&p, ST_WARN, cx[0], y, "... %zu more nerve%s: see %s page%s", r->n_nerves - i,
+                 r->n_nerves - i == 1 ? "" : "s", r->n_nerves - i == 1 ? "its" : "their",
+                 r->n_nerves - i == 1 ? "" : "s");
+            y -= dy;
+            break;
+        }
         text(&p, ST_HEAD, cx[0], y, "%s", nr->def->id);
         if (nr->def->muscle)
             text(&p, ST_DIM, cx[0], y - dy, "%s", nr->def->muscle);
