@@ -908,7 +908,6 @@ static const char *shard_path(const shard_in *s)
 typedef struct {
     shard_in *in;
     size_t n;
-    const char *out;
 } merge_ctx;
 
 static int put_merged_summary(FILE *f, const void *ctx)
@@ -1048,7 +1047,7 @@ static int merge_shards(int argc, char **argv, int first, const options *o)
             }
         }
     if (rc == EXIT_OK) {
-        merge_ctx mc = {in, n, o->out};
+        merge_ctx mc = {in, n};
         if (mkdir_p(o->out) != 0) {
             diag(o->out, "error", strerror(errno));
             rc = EXIT_OUTPUT;
