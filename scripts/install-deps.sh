@@ -1,15 +1,29 @@
 #!/bin/sh
-# Install what ncs needs to build, test and make reports on Debian 12.
-# A no-op when everything is already there; needs root (or sudo) otherwise.
+# Install what ncs needs on Debian 12; a no-op when everything is there.
+# Needs root (or sudo) only when something is missing.
+#
+#   install-deps.sh run    build and run: compiler, libraries, gnuplot for
+#                          reports (make run)
+#   install-deps.sh test   the above and the test toolchain (make check, CI):
+#                          Check; poppler-utils (pdfinfo, pdftoppm, pdftotext
+#                          look at the reports); clang with libFuzzer,
+#                          valgrind and cppcheck (hardening); GNU parallel
+#                          (the several-machines recipe's test)
+#   install-deps.sh        the same as test
 set -eu
 
-# build and run: compiler, libraries; reports: gnuplot; tests: Check, poppler
-# (pdfinfo, pdftoppm, pdftotext); hardening (make check runs them too):
-# clang with libFuzzer, valgrind, cppcheck; GNU parallel for the
-# several-machines recipe's test
-PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
-libjansson-dev check gnuplot-nox poppler-utils clang libclang-rt-14-dev valgrind \
-cppcheck parallel"
+RUN_PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
+libjansson-dev gnuplot-nox"
+TEST_PKGS="check poppler-utils clang libclang-rt-14-dev valgrind cppcheck parallel"
+
+case "${1:-test}" in
+run) PKGS=$RUN_PKGS ;;
+test) PKGS="$RUN_PKGS $TEST_PKGS" ;;
+*)
+    echo "usage: install-deps.sh [run|test]" >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for p in $PKGS; do

@@ -11,6 +11,9 @@ case $NCS in /*) ;; *) NCS=$(pwd)/$NCS ;; esac
 # NCS_WRAP: a command to run ncs under (make valgrind sets valgrind here)
 NCS_WRAP=${NCS_WRAP:-}
 MKWAVE=${MKWAVE:-build/mkwave}
+# INJECT: the fault-injection shim (tests/inject.c), for LD_PRELOAD
+INJECT=${INJECT:-build/inject.so}
+case $INJECT in /*) ;; *) INJECT=$(pwd)/$INJECT ;; esac
 export LC_ALL=C
 pass=0
 fail=0
@@ -281,7 +284,7 @@ $NCS_WRAP "$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
 [ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq 14 ] && grep -q '"failed": 1' "$T/one/batch.json" \
     && ok || bad "batch -j 3: 12 studies written, the broken one recorded, exit 1"
 # a worker that crashes costs only the study it was on
-NCS_TEST_CRASH_STUDY=mnd $NCS_WRAP "$NCS" batch -q -j 2 "$T/big" -o "$T/crash" 2>"$T/err"
+LD_PRELOAD=$INJECT NCS_INJECT_CRASH=/mnd/median_r_wrist ASAN_OPTIONS=verify_asan_link_order=0 $NCS_WRAP "$NCS" batch -q -j 2 "$T/big" -o "$T/crash" 2>"$T/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q '"failed": 2' "$T/crash/batch.json" && grep -q "crashed (signal 6)" "$T/crash/batch.json" \
     && [ "$(ls "$T/crash" | wc -l)" -eq 13 ] && ok || bad "worker crash: exit $rc, $(ls "$T/crash" | wc -l) entries"

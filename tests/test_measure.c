@@ -3,6 +3,7 @@
  * where a measure must be refused (null with a flag), never invented. */
 #include "testutil.h"
 #include "ncs_synth.h"
+#include "accuracy.h"
 
 static const double dist[3] = {70, 230, 120};
 
@@ -51,27 +52,6 @@ static void measure(ncs_analyser *a, const ncs_synth_model *m, size_t k,
 }
 
 /* ---- accuracy (SPEC 8.1) ------------------------------------------------- */
-
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double p95(double *v, size_t n)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, n, sizeof *v, cmpd);
-    double k = (double)(n - 1) * 0.95;
-    size_t i = (size_t)k;
-    return i + 1 >= n ? v[i] : v[i] + (v[i + 1] - v[i]) * (k - (double)i);
-}
-
-enum { E_ONSET, E_AMP, E_AREA, E_DUR, E_DLAT, E__N };
-static const char *const e_names[E__N] = {"onset_ms", "amp_pct", "area_pct", "dur_ms", "dlat_ms"};
-static const double target_big[E__N] = {0.10, 2.0, 3.0, 0.25, 0.10};
-static const double target_small[E__N] = {0.25, 5.0, 8.0, 0.5, NAN};
 
 START_TEST(accuracy_spec_8_1)
 {
@@ -124,8 +104,8 @@ START_TEST(accuracy_spec_8_1)
     double got[2][E__N];
     printf("accuracy (p95 of |error|, %d nerves, %zu traces not measured):\n", NERVES, missed);
     for (int i = 0; i < E__N; i++) {
-        got[0][i] = p95(err[0][i], cnt[0][i]);
-        got[1][i] = p95(err[1][i], cnt[1][i]);
+        got[0][i] = tu_p95(err[0][i], cnt[0][i]);
+        got[1][i] = tu_p95(err[1][i], cnt[1][i]);
         printf("  %-9s >=2mV n=%3zu p95=%7.4f (target %.2f)   <2mV n=%3zu p95=%7.4f (target %.2f)\n",
                e_names[i], cnt[0][i], got[0][i], target_big[i], cnt[1][i], got[1][i],
                target_small[i]);

@@ -1,6 +1,7 @@
 /* synth_study.c — whole synthetic studies: the scenarios of SPEC 8.3 and
  * writing a study folder (study.ini, waveform files, truth.json). */
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,34 @@
 #include <jansson.h>
 #include <sndfile.h>
 
-#include "internal.h"
 #include "ncs_synth.h"
+
+/* The generator is its own library on the public header only: these two
+ * small helpers are its own, not libncs's internal ones. */
+static ncs_status synth_fail(ncs_error *err, ncs_status code, const char *where,
+                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static ncs_status synth_fail(ncs_error *err, ncs_status code, const char *where,
+                             const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    err->code = code;
+    snprintf(err->where, sizeof err->where, "%s", where ? where : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static char *synth_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
 
 const char *const ncs_synth_scenarios[] = {
     "normal", "mmn", "cidp", "als", "carpal-tunnel", "inching", NULL};
@@ -226,7 +253,7 @@ static ncs_status write_samples(const char *path, ncs_synth_format f, double fs,
     if (f == NCS_SYNTH_CSV_TIME || f == NCS_SYNTH_CSV_VALUES) {
         FILE *fp = fopen(path, "w");
         if (!fp)
-            return ncs_fail(err, NCS_ERR_OUTPUT, path, "cannot create: %s", strerror(errno));
+            return synth_fail(err, NCS_ERR_OUTPUT, path, "cannot create: %s", strerror(errno));
         if (f == NCS_SYNTH_CSV_TIME)
             fprintf(fp, "time_ms,mv\n");
         for (size_t i = 0; i < n; i++) {
@@ -236,7 +263,7 @@ static ncs_status write_samples(const char *path, ncs_synth_format f, double fs,
                 fprintf(fp, "%.5f\n", x[i]);
         }
         if (fclose(fp) != 0)
-            return ncs_fail(err, NCS_ERR_OUTPUT, path, "write error");
+            return synth_fail(err, NCS_ERR_OUTPUT, path, "write error");
         return NCS_OK;
     }
     SF_INFO info;
@@ -259,11 +286,11 @@ static ncs_status write_samples(const char *path, ncs_synth_format f, double fs,
     }
     SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
     if (!sf)
-        return ncs_fail(err, NCS_ERR_OUTPUT, path, "cannot create: %s", sf_strerror(NULL));
+        return synth_fail(err, NCS_ERR_OUTPUT, path, "cannot create: %s", sf_strerror(NULL));
     double *buf = malloc(n * sizeof *buf);
     if (!buf) {
         sf_close(sf);
-        return ncs_fail(err, NCS_ERR_NOMEM, path, "out of memory");
+        return synth_fail(err, NCS_ERR_NOMEM, path, "out of memory");
     }
     if (is_integer_format(f)) {
         sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
@@ -277,7 +304,7 @@ static ncs_status write_samples(const char *path, ncs_synth_format f, double fs,
     free(buf);
     int bad = sf_close(sf) != 0 || w != (sf_count_t)n;
     if (bad)
-        return ncs_fail(err, NCS_ERR_OUTPUT, path, "write error");
+        return synth_fail(err, NCS_ERR_OUTPUT, path, "write error");
     return NCS_OK;
 }
 
@@ -328,12 +355,12 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
 {
     ncs_error_clear(err);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return ncs_fail(err, NCS_ERR_OUTPUT, dir, "cannot create folder: %s",
+        return synth_fail(err, NCS_ERR_OUTPUT, dir, "cannot create folder: %s",
                         strerror(errno));
-    char *ini_path = ncs_asprintf("%s/study.ini", dir);
+    char *ini_path = synth_path(dir, "study.ini");
     FILE *ini = ini_path ? fopen(ini_path, "w") : NULL;
     if (!ini) {
-        ncs_status rc = ncs_fail(err, NCS_ERR_OUTPUT, ini_path ? ini_path : dir,
+        ncs_status rc = synth_fail(err, NCS_ERR_OUTPUT, ini_path ? ini_path : dir,
                                  "cannot create: %s", strerror(errno));
         free(ini_path);
         return rc;
@@ -362,7 +389,7 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
         ncs_synth_model *m = ncs_synth_model_create(&n->p, n->n_sites, dist, les,
                                                     s->seed * 31 + i + 1);
         if (!m) {
-            rc = ncs_fail(err, NCS_ERR_NOMEM, dir, "cannot build the nerve model");
+            rc = synth_fail(err, NCS_ERR_NOMEM, dir, "cannot build the nerve model");
             break;
         }
         fprintf(ini, "\n[%s.%s]\nmuscle = %s\n", n->nerve, n->side, n->muscle);
@@ -380,14 +407,14 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
             size_t ns = (size_t)floor(c->fs_hz * c->sweep_ms / 1000.0 + 0.5);
             double *x = malloc(ns * sizeof *x);
             if (!x) {
-                rc = ncs_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
+                rc = synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
                 break;
             }
             ncs_synth_render(m, j, c, &noise, x, ns);
             char fname[128];
             snprintf(fname, sizeof fname, "%s_%c_%s.%s", n->nerve, n->side[0], st->name,
                      format_ext(st->format));
-            char *path = ncs_asprintf("%s/%s", dir, fname);
+            char *path = synth_path(dir, fname);
             double peak = 0;
             for (size_t k = 0; k < ns; k++)
                 if (fabs(x[k]) > peak)
@@ -396,7 +423,7 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
             while (scale < 1.1 * peak)
                 scale *= 2.0;
             rc = path ? write_samples(path, st->format, c->fs_hz, x, ns, scale, err)
-                      : ncs_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
+                      : synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
             free(path);
             free(x);
             fprintf(ini, "\n[%s.%s.%s]\nfile = %s\ndistance_mm = %g\n", n->nerve,
@@ -440,11 +467,11 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
     }
     int ini_bad = fclose(ini) != 0;
     if (rc == NCS_OK && ini_bad)
-        rc = ncs_fail(err, NCS_ERR_OUTPUT, ini_path, "write error");
+        rc = synth_fail(err, NCS_ERR_OUTPUT, ini_path, "write error");
     if (rc == NCS_OK) {
-        char *tp = ncs_asprintf("%s/truth.json", dir);
+        char *tp = synth_path(dir, "truth.json");
         if (!tp || json_dump_file(truth, tp, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) != 0)
-            rc = ncs_fail(err, NCS_ERR_OUTPUT, tp ? tp : dir, "cannot write truth.json");
+            rc = synth_fail(err, NCS_ERR_OUTPUT, tp ? tp : dir, "cannot write truth.json");
         free(tp);
     }
     json_decref(truth);
