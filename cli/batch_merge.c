@@ -1,0 +1,206 @@
+/* batch_merge.c — `ncs batch --merge OUT...`: the outputs of shards run
+ * apart (other machines) joined into the summary.csv and batch.json one run
+ * over everything would have written. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include "batch.h"
+
+typedef struct {
+    const char *dir;
+    json_t *doc;
+    json_t *studies;
+    size_t pos;
+    FILE *summary;
+    char *line; /* the next summary row, or NULL at the end */
+    size_t cap;
+} shard_in;
+
+static void shard_next_row(shard_in *s)
+{
+    if (getline(&s->line, &s->cap, s->summary) <= 0) {
+        free(s->line);
+        s->line = NULL;
+        s->cap = 0;
+    }
+}
+
+static const char *shard_path(const shard_in *s)
+{
+    json_t *e = json_array_get(s->studies, s->pos);
+    return e ? json_string_value(json_object_get(e, "path")) : NULL;
+}
+
+typedef struct {
+    shard_in *in;
+    size_t n;
+} merge_ctx;
+
+static int put_merged_summary(FILE *f, const void *ctx)
+{
+    const merge_ctx *mc = ctx;
+    fputs(batch_summary_header, f);
+    for (size_t k = 0; k < mc->n; k++) {
+        mc->in[k].pos = 0;
+        rewind(mc->in[k].summary);
+        shard_next_row(&mc->in[k]); /* the header */
+        shard_next_row(&mc->in[k]);
+    }
+    /* the shards' study lists are each sorted by path: merge them */
+    for (;;) {
+        size_t best = mc->n;
+        for (size_t k = 0; k < mc->n; k++) {
+            const char *p = shard_path(&mc->in[k]);
+            if (p && (best == mc->n || strcmp(p, shard_path(&mc->in[best])) < 0))
+                best = k;
+        }
+        if (best == mc->n)
+            break;
+        shard_in *s = &mc->in[best];
+        const char *id = json_string_value(json_object_get(json_array_get(s->studies, s->pos),
+                                                           "id"));
+        /* this study's rows are the next ones of its shard's summary */
+        while (s->line && id) {
+            const char *p = s->line;
+            char first[512];
+            batch_csv_field(&p, first, sizeof first);
+            if (strcmp(first, id) != 0)
+                break;
+            fputs(s->line, f);
+            shard_next_row(s);
+        }
+        s->pos++;
+    }
+    return ferror(f);
+}
+
+static int put_merged_json(FILE *f, const void *ctx)
+{
+    const merge_ctx *mc = ctx;
+    json_t *root = json_object();
+    json_object_set_new(root, "schema", json_string("ncs-batch/1"));
+    json_object_set_new(root, "ncs_version", json_string(NCS_VERSION));
+    json_t *from = json_array();
+    json_int_t n = 0, ok = 0, an = 0, up = 0, failed = 0;
+    json_t *fl = json_array(), *all = json_array();
+    for (size_t k = 0; k < mc->n; k++) {
+        json_t *d = mc->in[k].doc;
+        json_array_append_new(from, json_string(mc->in[k].dir));
+        n += json_integer_value(json_object_get(d, "n_studies"));
+        ok += json_integer_value(json_object_get(d, "succeeded"));
+        an += json_integer_value(json_object_get(d, "analysed"));
+        up += json_integer_value(json_object_get(d, "up_to_date"));
+        failed += json_integer_value(json_object_get(d, "failed"));
+        json_array_extend(fl, json_object_get(d, "failed_studies"));
+        json_array_extend(all, json_object_get(d, "studies"));
+    }
+    json_object_set_new(root, "root", json_incref(json_object_get(mc->in[0].doc, "root")));
+    json_object_set_new(root, "merged_from", from);
+    json_object_set_new(root, "settings", json_incref(json_object_get(mc->in[0].doc, "settings")));
+    json_object_set_new(root, "n_studies", json_integer(n));
+    json_object_set_new(root, "succeeded", json_integer(ok));
+    json_object_set_new(root, "analysed", json_integer(an));
+    json_object_set_new(root, "up_to_date", json_integer(up));
+    json_object_set_new(root, "failed", json_integer(failed));
+    json_object_set_new(root, "failed_studies", fl);
+    json_object_set_new(root, "studies", all);
+    int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    fputc('\n', f);
+    json_decref(root);
+    return rc;
+}
+
+int batch_merge(int argc, char **argv, int first, const options *o)
+{
+    size_t n = (size_t)(argc - first);
+    shard_in *in = calloc(n, sizeof *in);
+    if (!in)
+        return EXIT_OUTPUT;
+    int rc = EXIT_OK;
+    json_t *settings0 = NULL;
+    for (size_t k = 0; k < n && rc == EXIT_OK; k++) {
+        in[k].dir = argv[first + (int)k];
+        char p[PATH_MAX + 32];
+        fmt(p, sizeof p, "%s/batch.json", in[k].dir);
+        json_error_t je;
+        in[k].doc = json_load_file(p, 0, &je);
+        in[k].studies = json_object_get(in[k].doc, "studies");
+        if (!in[k].doc || !json_is_array(in[k].studies)) {
+            char msg[400];
+            fmt(msg, sizeof msg, "not a batch output of this version (%s)",
+                     in[k].doc ? "no studies list" : je.text);
+            diag(p, "error", msg);
+            rc = EXIT_INPUT;
+            break;
+        }
+        json_t *s = json_object_get(in[k].doc, "settings");
+        if (!settings0)
+            settings0 = s;
+        else if (!json_equal(settings0, s)) {
+            diag(p, "error", "made with other settings than the first shard "
+                             "(criteria, norms or report): the shards do not belong together");
+            rc = EXIT_INPUT;
+            break;
+        }
+        fmt(p, sizeof p, "%s/summary.csv", in[k].dir);
+        in[k].summary = fopen(p, "r");
+        if (!in[k].summary) {
+            diag(p, "error", strerror(errno));
+            rc = EXIT_INPUT;
+        }
+    }
+    /* one study in two shards would be counted twice */
+    for (size_t a = 0; a < n && rc == EXIT_OK; a++)
+        for (size_t b = a + 1; b < n && rc == EXIT_OK; b++) {
+            size_t i = 0, j = 0;
+            json_t *A = in[a].studies, *B = in[b].studies;
+            while (i < json_array_size(A) && j < json_array_size(B)) {
+                const char *pa = json_string_value(json_object_get(json_array_get(A, i), "path"));
+                const char *pb = json_string_value(json_object_get(json_array_get(B, j), "path"));
+                int c = strcmp(pa ? pa : "", pb ? pb : "");
+                if (c == 0) {
+                    char msg[PATH_MAX + 200];
+                    fmt(msg, sizeof msg, "study %s is in both %s and %s", pa, in[a].dir,
+                             in[b].dir);
+                    diag("batch --merge", "error", msg);
+                    rc = EXIT_INPUT;
+                    break;
+                }
+                if (c < 0)
+                    i++;
+                else
+                    j++;
+            }
+        }
+    if (rc == EXIT_OK) {
+        merge_ctx mc = {in, n};
+        if (mkdir_p(o->out) != 0) {
+            diag(o->out, "error", strerror(errno));
+            rc = EXIT_OUTPUT;
+        } else {
+            rc = write_atomic(o->out, "summary.csv", put_merged_summary, &mc);
+            if (rc == EXIT_OK)
+                rc = write_atomic(o->out, "batch.json", put_merged_json, &mc);
+        }
+        if (rc == EXIT_OK && !o->quiet) {
+            json_int_t failed = 0;
+            for (size_t k = 0; k < n; k++)
+                failed += json_integer_value(json_object_get(in[k].doc, "failed"));
+            fprintf(stderr, "ncs: batch: merged %zu shards into %s (%lld failed studies)\n", n,
+                    o->out, (long long)failed);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        json_decref(in[k].doc);
+        if (in[k].summary)
+            fclose(in[k].summary);
+        free(in[k].line);
+    }
+    free(in);
+    return rc;
+}
+

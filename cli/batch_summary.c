@@ -1,0 +1,204 @@
+/* batch_summary.c — the batch's own outputs: summary.csv, streamed from the
+ * studies' results.csv files, and batch.json, written a study at a time, so
+ * memory does not grow with the number of studies. */
+#define _XOPEN_SOURCE 700
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <jansson.h>
+#include "batch.h"
+
+/* One CSV field from *s (quoted or not) into out; *s moves past it and its
+ * comma. Returns 0 at the end of the line. */
+int batch_csv_field(const char **s, char *out, size_t n)
+{
+    const char *p = *s;
+    size_t k = 0;
+    if (*p == '\0' || *p == '\n' || *p == '\r')
+        return 0;
+    if (*p == '"') {
+        p++;
+        while (*p) {
+            if (*p == '"' && p[1] == '"') {
+                if (k + 1 < n)
+                    out[k++] = '"';
+                p += 2;
+            } else if (*p == '"') {
+                p++;
+                break;
+            } else {
+                if (k + 1 < n)
+                    out[k++] = *p;
+                p++;
+            }
+        }
+    } else {
+        while (*p && *p != ',' && *p != '\n' && *p != '\r') {
+            if (k + 1 < n)
+                out[k++] = *p;
+            p++;
+        }
+    }
+    out[k] = '\0';
+    if (*p == ',')
+        p++;
+    *s = p;
+    return 1;
+}
+
+
+const char batch_summary_header[] =
+    "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,"
+    "entrapment_site,block,findings\n";
+
+/* results.csv's columns that make a summary.csv row, in order */
+static const char *const summary_from[] = {"study", "nerve", "segment", "segment_distance_mm",
+                                           "cv_m_s", "amp_drop_pct", "area_drop_pct",
+                                           "dur_increase_pct", "entrapment_site", "block",
+                                           "findings"};
+#define N_SUMMARY (sizeof summary_from / sizeof summary_from[0])
+#define MAX_COLS 64
+
+/* Appends the segment rows of one study's results.csv. */
+static int summary_rows(FILE *f, const char *csv_path)
+{
+    FILE *in = fopen(csv_path, "r");
+    if (!in)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int col[N_SUMMARY];
+    for (size_t k = 0; k < N_SUMMARY; k++)
+        col[k] = -1;
+    int rc = 0, header = 1;
+    static char field[MAX_COLS][4096];
+    while (getline(&line, &cap, in) > 0) {
+        const char *p = line;
+        int nf = 0;
+        while (nf < MAX_COLS && batch_csv_field(&p, field[nf], sizeof field[0]))
+            nf++;
+        if (header) {
+            for (size_t k = 0; k < N_SUMMARY; k++)
+                for (int c = 0; c < nf; c++)
+                    if (strcmp(field[c], summary_from[k]) == 0)
+                        col[k] = c;
+            for (size_t k = 0; k < N_SUMMARY; k++)
+                if (col[k] < 0)
+                    rc = -1;
+            header = 0;
+            if (rc)
+                break;
+            continue;
+        }
+        if (col[2] >= nf || !field[col[2]][0])
+            continue; /* a distal site: no segment ends there */
+        for (size_t k = 0; k < N_SUMMARY; k++)
+            ncs_csv_field(f, col[k] < nf ? field[col[k]] : "", k == 0);
+        fputc('\n', f);
+    }
+    free(line);
+    fclose(in);
+    return rc;
+}
+
+int batch_put_summary(FILE *f, const void *ctx)
+{
+    const batch_ctx *b = ctx;
+    fputs(batch_summary_header, f);
+    for (size_t i = b->lo; i < b->l->n; i += b->step) {
+        const study_ent *e = &b->l->v[i];
+        if (e->status != ST_ANALYSED && e->status != ST_UP_TO_DATE)
+            continue;
+        char p[PATH_MAX + 300];
+        fmt(p, sizeof p, "%s/%s/results.csv", b->o->out, e->id);
+        if (summary_rows(f, p) != 0) {
+            char msg[PATH_MAX + 64];
+            fmt(msg, sizeof msg, "cannot read the study's results.csv");
+            diag(p, "error", msg);
+            return -1;
+        }
+    }
+    return ferror(f);
+}
+
+static void put_json_field(FILE *f, const char *key, json_t *v, int last)
+{
+    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    fprintf(f, " \"%s\": %s%s\n", key, t ? t : "null", last ? "" : ",");
+    free(t);
+    json_decref(v);
+}
+
+/* A JSON list of the shard's studies, one line each: the failed ones with
+ * their errors, or all with their status. */
+static void put_study_list(FILE *f, const batch_ctx *b, int failed_only)
+{
+    const study_list *l = b->l;
+    int first = 1;
+    fputc('[', f);
+    for (size_t i = b->lo; i < l->n; i += b->step) {
+        const study_ent *e = &l->v[i];
+        if (failed_only && e->status != ST_FAILED)
+            continue;
+        json_t *x = failed_only
+                        ? json_pack("{s:s, s:s, s:s}", "path", batch_rel_path(l, e->path), "id",
+                                    e->id, "error", e->error ? e->error : "")
+                        : json_pack("{s:s, s:s, s:s}", "path", batch_rel_path(l, e->path), "id",
+                                    e->id, "status", batch_status_name[e->status]);
+        char *t = json_dumps(x, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        fprintf(f, "%s\n  %s", first ? "" : ",", t ? t : "null");
+        free(t);
+        json_decref(x);
+        first = 0;
+    }
+    fputs(first ? "]" : "\n ]", f);
+}
+
+/* batch.json, written a study at a time (memory does not grow with them) */
+int batch_put_json(FILE *f, const void *ctx)
+{
+    const batch_ctx *b = ctx;
+    const study_list *l = b->l;
+    const options *o = b->o;
+    size_t n = 0, counts[4] = {0};
+    for (size_t i = b->lo; i < l->n; i += b->step) {
+        n++;
+        counts[l->v[i].status]++;
+    }
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    fputs("{\n", f);
+    put_json_field(f, "schema", json_string("ncs-batch/1"), 0);
+    put_json_field(f, "ncs_version", json_string(NCS_VERSION), 0);
+    put_json_field(f, "root", json_string(l->root), 0);
+    put_json_field(f, "shard", o->shard_n ? json_sprintf("%d/%d", o->shard_i, o->shard_n)
+                                         : json_null(), 0);
+    char *st = settings_text(o);
+    json_t *set = st ? json_loads(st, 0, NULL) : NULL;
+    free(st);
+    if (!set)
+        set = json_object();
+    json_object_set_new(set, "criteria", json_string(ncs_criteria_name(o->analysis.primary)));
+    json_object_set_new(set, "all_criteria", json_boolean(o->analysis.all_criteria));
+    put_json_field(f, "settings", set, 0);
+    put_json_field(f, "n_studies", json_integer((json_int_t)n), 0);
+    put_json_field(f, "succeeded", json_integer((json_int_t)(counts[ST_ANALYSED]
+                                                             + counts[ST_UP_TO_DATE])), 0);
+    put_json_field(f, "analysed", json_integer((json_int_t)counts[ST_ANALYSED]), 0);
+    put_json_field(f, "up_to_date", json_integer((json_int_t)counts[ST_UP_TO_DATE]), 0);
+    put_json_field(f, "failed", json_integer((json_int_t)counts[ST_FAILED]), 0);
+    json_t *rss = json_object();
+    json_object_set_new(rss, "batch", json_integer(self.ru_maxrss));
+    json_object_set_new(rss, "largest_worker", json_integer(kids.ru_maxrss));
+    put_json_field(f, "peak_rss_kb", rss, 0);
+    fputs(" \"failed_studies\": ", f);
+    put_study_list(f, b, 1);
+    fputs(",\n \"studies\": ", f);
+    put_study_list(f, b, 0);
+    fputs("\n}\n", f);
+    return ferror(f);
+}
+
