@@ -25,7 +25,6 @@ static int later(struct timespec a, struct timespec b)
     return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
 }
 
-static const char *const report_ext[] = {"pdf", "png", "svg"};
 
 /* Whether out_dir holds this study's outputs for these options, newer than
  * study.ini, every waveform and the normative tables. */
@@ -53,7 +52,7 @@ int batch_up_to_date(const ncs_study *st, const options *o, const char *out_dir)
     const char *outs[3] = {"results.json", "results.csv", NULL};
     char rep[32];
     if (o->report >= 0) {
-        fmt(rep, sizeof rep, "report.%s", report_ext[o->report]);
+        fmt(rep, sizeof rep, "report.%s", ncs_report_format_name((ncs_report_format)o->report));
         outs[2] = rep;
     }
     for (int k = 0; k < 3; k++) {
@@ -79,7 +78,7 @@ int batch_up_to_date(const ncs_study *st, const options *o, const char *out_dir)
                              && strcmp(json_string_value(nf), o->analysis.norms_path) == 0
                        : json_is_null(nf))
                && (o->report >= 0 ? json_is_string(rp)
-                                        && strcmp(json_string_value(rp), report_ext[o->report]) == 0
+                                        && strcmp(json_string_value(rp), ncs_report_format_name((ncs_report_format)o->report)) == 0
                                   : json_is_null(rp));
     json_decref(old);
     return same;

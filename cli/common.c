@@ -122,20 +122,17 @@ static int put_csv(FILE *f, const void *ctx)
 
 char *settings_text(const options *o)
 {
-    json_t *s = json_object();
-    json_object_set_new(s, "onset_level_pct", json_integer(1));
-    json_object_set_new(s, "smoothing_sigma_ms", json_real(0.08));
-    json_object_set_new(s, "interference", json_string("artefact, baseline, drift and mains "
-                                                       "detected and subtracted"));
+    /* the library's fixed method first, then what this run chose */
+    json_t *s = json_loads(ncs_method_json(), 0, NULL);
+    if (!s)
+        return NULL;
     json_object_set_new(s, "norms_file", o->analysis.norms_path
                                              ? json_string(o->analysis.norms_path)
                                              : json_null());
-    json_object_set_new(s, "report", o->report >= 0 ? json_string(o->report == NCS_REPORT_PDF
-                                                                      ? "pdf"
-                                                                  : o->report == NCS_REPORT_PNG
-                                                                      ? "png"
-                                                                      : "svg")
-                                                    : json_null());
+    json_object_set_new(s, "report",
+                        o->report >= 0
+                            ? json_string(ncs_report_format_name((ncs_report_format)o->report))
+                            : json_null());
     char *t = json_dumps(s, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(s);
     return t;
@@ -207,8 +204,8 @@ int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
     free(json);
     if (rc == EXIT_OK && out_dir && o->report >= 0 && !o->no_gnuplot) {
         char path[4200];
-        static const char *const ext[] = {"pdf", "png", "svg"};
-        snprintf(path, sizeof path, "%s/report.%s", out_dir, ext[o->report]);
+        snprintf(path, sizeof path, "%s/report.%s", out_dir,
+                 ncs_report_format_name((ncs_report_format)o->report));
         if (ncs_report_make(r, (ncs_report_format)o->report, path, o->gnuplot, &err) != NCS_OK) {
             print_error(&err);
             if (err_out)

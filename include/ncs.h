@@ -248,6 +248,10 @@ typedef enum {
 /* "no-response", "clipped", ... for one flag bit; NULL for other values. */
 const char *ncs_flag_name(unsigned flag);
 
+/* The names of the flags set in `flags`, in bit order, into names (room for
+ * NCS_FLAG__COUNT); returns how many. */
+size_t ncs_flag_names(unsigned flags, const char *names[]);
+
 /* What was measured on one trace. Times are from the stimulus. A value that
  * could not be measured is NAN and a flag says why. */
 typedef struct {
@@ -338,6 +342,15 @@ typedef enum {
 
 const char *ncs_abnormal_name(unsigned bit); /* "dml-prolonged" ...; NULL if not one */
 
+/* The names of the codes set in `bits`, in bit order, into names (room for
+ * NCS_ABN__COUNT); returns how many. */
+size_t ncs_abnormal_names(unsigned bits, const char *names[]);
+
+/* The limb temperature the normative values assume for a nerve: 32 C for
+ * the upper limb, 30 C for the lower (fibular, tibial); NAN for a nerve of
+ * neither (accessory, facial). */
+double ncs_norm_temperature_c(const char *nerve);
+
 /* ------------------------------------------------------------------------ */
 /* Criteria (criteria.c) — SPEC section 5                                   */
 /* ------------------------------------------------------------------------ */
@@ -351,6 +364,24 @@ typedef enum {
 /* "efns2010-mmn", "ean2021-cidp"; and back (-1 when unknown). */
 const char *ncs_criteria_name(ncs_criteria_id id);
 int ncs_criteria_lookup(const char *name);
+
+/* A segment's conduction-block category under one criteria set. */
+typedef enum {
+    NCS_BLOCK_UNSET = 0,       /* not evaluated (no name) */
+    NCS_BLOCK_NONE,            /* no criterion met */
+    NCS_BLOCK_NOT_ASSESSED,    /* the set does not assess this nerve */
+    NCS_BLOCK_NOT_EVALUABLE,   /* a value it needs is missing or too small */
+    NCS_BLOCK_ABSENT_PROXIMAL, /* complete block or a technical failure */
+    NCS_BLOCK_DEFINITE,        /* efns2010-mmn */
+    NCS_BLOCK_PROBABLE,        /* efns2010-mmn */
+    NCS_BLOCK_CB,              /* ean2021-cidp */
+    NCS_BLOCK_ENTRAPMENT,      /* a block at a common entrapment site: not counted */
+    NCS_BLOCK__COUNT
+} ncs_block;
+
+/* "none", "not-assessed", "not-evaluable", "absent-proximal", "definite",
+ * "probable", "cb", "entrapment"; NULL for NCS_BLOCK_UNSET and other values. */
+const char *ncs_block_name(ncs_block b);
 
 #define NCS_MAX_BECAUSE 4
 
@@ -369,6 +400,10 @@ typedef struct {
 } ncs_findings;
 
 void ncs_findings_free(ncs_findings *f);
+
+/* The reasons of a finding joined by sep ("area drop 62.0% >= 50%; ...")
+ * into buf (always NUL-terminated, cut to n). Returns buf. */
+char *ncs_finding_reasons(const ncs_finding *f, const char *sep, char *buf, size_t n);
 
 /* Whether segment from-to of a nerve crosses a common entrapment site
  * (SPEC 5.3, AAEM 2003), from the site names alone. */
@@ -394,9 +429,9 @@ typedef struct {
     double amp_drop_pct_per_cm;/* inching only, else NAN */
     /* filled by the criteria (ncs_analyse_study) */
     int entrapment_site;       /* crosses a common entrapment site (SPEC 5.3) */
-    const char *block;         /* category under the primary criteria (static) */
+    ncs_block block;           /* category under the primary criteria */
     char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
-    const char *block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
+    ncs_block block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
     unsigned abnormal;         /* NCS_ABN_* */
     ncs_findings findings;     /* every criterion met, each set evaluated */
 } ncs_segment;
@@ -417,13 +452,13 @@ typedef struct {
 } ncs_segment_case;
 
 /* Evaluates one segment under one criteria set: appends every criterion met
- * to out (may be NULL) and returns the segment's block category (static
- * string): efns2010-mmn: not-assessed, not-evaluable, absent-proximal,
- * definite, probable, entrapment or none; ean2021-cidp: not-assessed,
- * not-evaluable, absent-proximal, cb, entrapment or none. When the category
- * depends on a value that was not measured it is not-evaluable and *why
- * (may be NULL) says which. */
-const char *ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
+ * to out (may be NULL) and returns the segment's block category:
+ * efns2010-mmn: not-assessed, not-evaluable, absent-proximal, definite,
+ * probable, entrapment or none; ean2021-cidp: not-assessed, not-evaluable,
+ * absent-proximal, cb, entrapment or none. When the category depends on a
+ * value that was not measured it is not-evaluable and *why (may be NULL)
+ * says which. */
+ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
                                  ncs_findings *out, char why[160]);
 
 /* Per-nerve criteria (ean2021-cidp: dml-demyelinating,
@@ -460,6 +495,16 @@ typedef struct {
     int low_temperature;    /* below 32 C (upper limb) or 30 C (lower limb) */
 } ncs_nerve_result;
 
+/* The measurement's fixed method, which no option changes: the onset is the
+ * departure from baseline by this share of the negative-peak amplitude, and
+ * markers are read off a zero-phase Gaussian smoothing of this sigma. */
+#define NCS_ONSET_LEVEL_PCT   1
+#define NCS_SMOOTH_SIGMA_MS   0.08
+
+/* The method as a JSON object text ({"onset_level_pct": 1, ...}), for
+ * outputs that record what shaped the numbers. Static storage. */
+const char *ncs_method_json(void);
+
 /* How a study is analysed (zero-initialised: the defaults). */
 typedef struct {
     int keep_traces;            /* keep the cleaned traces (for reports) */
@@ -489,6 +534,10 @@ ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *study,
                                const ncs_options *opt, ncs_error *err);
 void ncs_results_destroy(ncs_results *r); /* accepts NULL */
 
+/* The segment of a nerve that ends at (proximal to) the site named `site`
+ * (a name owned by the study), or NULL: the distal site, or an excluded one. */
+const ncs_segment *ncs_segment_ending_at(const ncs_nerve_result *nr, const char *site);
+
 /* results.json (SPEC 7.1) as a new string the caller frees; settings is a
  * JSON object text to embed (may be NULL). NULL on no memory. */
 char *ncs_results_json(const ncs_results *r, const char *settings_json);
@@ -512,6 +561,9 @@ typedef enum { NCS_REPORT_PDF = 0, NCS_REPORT_PNG, NCS_REPORT_SVG } ncs_report_f
 /* The format named by a file's extension (.pdf, .png, .svg, any case) or by
  * a word ("pdf", "png", "svg"); -1 for anything else. */
 int ncs_report_format_of(const char *name_or_path);
+
+/* "pdf", "png", "svg" (the extension); NULL for other values. */
+const char *ncs_report_format_name(ncs_report_format fmt);
 
 /* Makes the report of r (analysed with keep_traces) by running gnuplot once:
  * `gnuplot` is its path or name (NULL: $NCS_GNUPLOT, else "gnuplot" on

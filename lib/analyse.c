@@ -104,20 +104,6 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
 
 #define EPS 1e-9
 
-static int lower_limb(const char *nerve)
-{
-    return strcmp(nerve, "fibular") == 0 || strcmp(nerve, "tibial") == 0;
-}
-
-static int upper_limb(const char *nerve)
-{
-    static const char *const u[] = {"median", "ulnar", "radial", "musculocutaneous",
-                                    "axillary"};
-    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
-        if (strcmp(nerve, u[i]) == 0)
-            return 1;
-    return 0;
-}
 
 static const ncs_site_result *site_named(const ncs_nerve_result *nr, const char *name)
 {
@@ -135,7 +121,7 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     char where[512];
     snprintf(where, sizeof where, "%s/%s", st->id, n->id);
     nr->norm = ncs_norms_find(&r->norms, n->nerve);
-    double lim = lower_limb(n->nerve) ? 30.0 : upper_limb(n->nerve) ? 32.0 : NAN;
+    double lim = ncs_norm_temperature_c(n->nerve);
     if (isfinite(n->temperature_c) && isfinite(lim) && n->temperature_c < lim) {
         nr->low_temperature = 1;
         ncs_warn(&r->warnings, where, "low-temperature",
@@ -197,7 +183,7 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
                 continue;
             g->block = g->block_by[k];
             snprintf(g->block_because, sizeof g->block_because, "%s", why);
-            if (strcmp(g->block, "absent-proximal") == 0) {
+            if (g->block == NCS_BLOCK_ABSENT_PROXIMAL) {
                 char where[512];
                 snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id, g->from, g->to);
                 ncs_warn(&r->warnings, where, "absent-proximal", "%s", why);
@@ -274,4 +260,12 @@ ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st,
         return NULL;
     }
     return r;
+}
+
+const ncs_segment *ncs_segment_ending_at(const ncs_nerve_result *nr, const char *site)
+{
+    for (size_t k = 0; k < nr->n_segments; k++)
+        if (nr->segments[k].to == site || strcmp(nr->segments[k].to, site) == 0)
+            return &nr->segments[k];
+    return NULL;
 }

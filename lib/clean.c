@@ -31,7 +31,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define SMOOTH_MS 0.08      /* sigma of the marker-finding smoothing */
+#define SMOOTH_MS NCS_SMOOTH_SIGMA_MS /* sigma of the marker-finding smoothing */
 #define ROUGH_SMOOTH_MS 0.2 /* sigma for locating the response roughly */
 
 /* FFT plans for a few lengths, reused from trace to trace and study to

@@ -203,12 +203,45 @@ static int distal_gate(const ncs_segment_case *c, double min_mv, double frac, ch
     return 1;
 }
 
+/* ---- block categories ---------------------------------------------------- */
+
+static const char *const block_names[NCS_BLOCK__COUNT] = {
+    [NCS_BLOCK_NONE] = "none",
+    [NCS_BLOCK_NOT_ASSESSED] = "not-assessed",
+    [NCS_BLOCK_NOT_EVALUABLE] = "not-evaluable",
+    [NCS_BLOCK_ABSENT_PROXIMAL] = "absent-proximal",
+    [NCS_BLOCK_DEFINITE] = "definite",
+    [NCS_BLOCK_PROBABLE] = "probable",
+    [NCS_BLOCK_CB] = "cb",
+    [NCS_BLOCK_ENTRAPMENT] = "entrapment",
+};
+
+const char *ncs_block_name(ncs_block b)
+{
+    return (unsigned)b < NCS_BLOCK__COUNT ? block_names[b] : NULL;
+}
+
+char *ncs_finding_reasons(const ncs_finding *f, const char *sep, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n == 0)
+        return buf;
+    buf[0] = '\0';
+    for (int b = 0; b < f->n_because && len < n; b++) {
+        int k = snprintf(buf + len, n - len, "%s%s", b ? sep : "", f->because[b]);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+    }
+    return buf;
+}
+
 /* ---- efns2010-mmn -------------------------------------------------------- */
 
 /* One conduction-block rule: area drop >= area_min, duration increase
  * within (dur_above, dur_max], segment >= seg_min_mm, in `nerves`. */
 typedef struct {
-    const char *code;
+    ncs_block block;
     unsigned nerves;
     double area_min;
     double dur_max;   /* NAN: no upper limit */
@@ -222,13 +255,13 @@ typedef struct {
 static const cb_rule efns_rules[] = {
     /* definite: area reduction >= 50 % and duration increase <= 30 %,
      * median, ulnar or fibular nerve */
-    {"definite", MAIN3, 50.0, 30.0, NAN, 0.0},
+    {NCS_BLOCK_DEFINITE, MAIN3, 50.0, 30.0, NAN, 0.0},
     /* probable: area reduction >= 30 % and duration increase <= 30 % over a
      * segment of >= 10 cm of an upper-limb nerve */
-    {"probable", UPPER_LIMB, 30.0, 30.0, NAN, 100.0},
+    {NCS_BLOCK_PROBABLE, UPPER_LIMB, 30.0, 30.0, NAN, 100.0},
     /* probable: area reduction >= 50 % with duration increase > 30 %,
      * median, ulnar or fibular nerve */
-    {"probable", MAIN3, 50.0, NAN, 30.0, 0.0},
+    {NCS_BLOCK_PROBABLE, MAIN3, 50.0, NAN, 30.0, 0.0},
 };
 /* Nerves assessed (the tibial nerve is not: its normal proximal drop is too
  * large), and the distal-amplitude gate: > 1 mV and > 20 % of the LLN. */
@@ -260,26 +293,26 @@ static const char *entrapment_where(const ncs_segment_case *c)
     return strcmp(g->to, "above-elbow") == 0 ? "ulnar at the elbow" : "ulnar at the wrist";
 }
 
-static const char *efns_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
+static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
 {
     unsigned nb = nerve_bit(c->nerve);
     const ncs_segment *g = c->seg;
     char gate[112] = "";
     if (!(nb & efns_assessed)) {
         snprintf(why, 160, "the %s nerve is not assessed by these criteria", c->nerve);
-        return "not-assessed";
+        return NCS_BLOCK_NOT_ASSESSED;
     }
     if (!distal_gate(c, efns_distal_min_mv, efns_distal_min_lln, gate, sizeof gate, why))
-        return "not-evaluable";
+        return NCS_BLOCK_NOT_EVALUABLE;
     if (!present(c->proximal)) {
         snprintf(why, 160, "proximal response absent: complete block or a technical "
                            "failure; confirm supramaximal stimulation");
-        return "absent-proximal";
+        return NCS_BLOCK_ABSENT_PROXIMAL;
     }
     double area = g->area_drop_pct, dur = g->dur_increase_pct;
     if (!isfinite(area)) {
         snprintf(why, 160, "area drop not measured (an area is null; see the flags)");
-        return "not-evaluable";
+        return NCS_BLOCK_NOT_EVALUABLE;
     }
     for (size_t i = 0; i < sizeof efns_rules / sizeof efns_rules[0]; i++) {
         const cb_rule *r = &efns_rules[i];
@@ -291,11 +324,11 @@ static const char *efns_segment(const ncs_segment_case *c, ncs_findings *out, ch
             snprintf(why, 160, "area drop %.1f%% >= %g%% but the duration increase is "
                                "not measured (a duration is null; see the flags)",
                      area, r->area_min);
-            return "not-evaluable";
+            return NCS_BLOCK_NOT_EVALUABLE;
         }
         if (!rule_dur(r, dur))
             continue;
-        ncs_finding *f = add_finding(out, NCS_CRIT_EFNS2010_MMN, r->code, !c->entrapment);
+        ncs_finding *f = add_finding(out, NCS_CRIT_EFNS2010_MMN, ncs_block_name(r->block), !c->entrapment);
         because(f, "area drop %.1f%% >= %g%%", area, r->area_min);
         if (!isnan(r->dur_max))
             because(f, "duration increase %.1f%% <= %g%%", dur, r->dur_max);
@@ -309,13 +342,13 @@ static const char *efns_segment(const ncs_segment_case *c, ncs_findings *out, ch
                 f->n_because--;
             because(f, "at an entrapment site (%s): not counted for MMN",
                     entrapment_where(c));
-            snprintf(why, 160, "%s CB criteria met at an entrapment site (%s)", r->code,
+            snprintf(why, 160, "%s CB criteria met at an entrapment site (%s)", ncs_block_name(r->block),
                      entrapment_where(c));
-            return "entrapment";
+            return NCS_BLOCK_ENTRAPMENT;
         }
-        return r->code;
+        return r->block;
     }
-    return "none";
+    return NCS_BLOCK_NONE;
 }
 
 /* ---- ean2021-cidp -------------------------------------------------------- */
@@ -337,7 +370,7 @@ static const struct {
     {"median", 6.6}, {"ulnar", 6.7}, {"fibular", 7.6}, {"tibial", 8.8},
 };
 
-static const char *ean_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
+static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
 {
     unsigned nb = nerve_bit(c->nerve);
     const ncs_segment *g = c->seg;
@@ -359,18 +392,18 @@ static const char *ean_segment(const ncs_segment_case *c, ncs_findings *out, cha
     char gate[112] = "";
     if (tibial) {
         snprintf(why, 160, "conduction block is not assessed in the tibial nerve");
-        return "not-assessed";
+        return NCS_BLOCK_NOT_ASSESSED;
     }
     if (!distal_gate(c, 0.0, ean_cb_distal_lln, gate, sizeof gate, why))
-        return "not-evaluable";
+        return NCS_BLOCK_NOT_EVALUABLE;
     if (!present(c->proximal)) {
         snprintf(why, 160, "proximal response absent: complete block or a technical "
                            "failure; confirm supramaximal stimulation");
-        return "absent-proximal";
+        return NCS_BLOCK_ABSENT_PROXIMAL;
     }
     if (!isfinite(g->amp_drop_pct)) {
         snprintf(why, 160, "amplitude drop not measured (an amplitude is null)");
-        return "not-evaluable";
+        return NCS_BLOCK_NOT_EVALUABLE;
     }
     if (g->amp_drop_pct >= ean_cb_amp_drop - EPS) {
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", !c->entrapment);
@@ -381,14 +414,14 @@ static const char *ean_segment(const ncs_segment_case *c, ncs_findings *out, cha
                     entrapment_where(c));
             snprintf(why, 160, "cb criteria met at an entrapment site (%s)",
                      entrapment_where(c));
-            return "entrapment";
+            return NCS_BLOCK_ENTRAPMENT;
         }
-        return "cb";
+        return NCS_BLOCK_CB;
     }
-    return "none";
+    return NCS_BLOCK_NONE;
 }
 
-const char *ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
+ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
                                  ncs_findings *out, char why[160])
 {
     char dummy[160];
@@ -401,7 +434,7 @@ const char *ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
     case NCS_CRIT_EAN2021_CIDP:
         return ean_segment(c, out, why);
     default:
-        return "not-assessed";
+        return NCS_BLOCK_NOT_ASSESSED;
     }
 }
 
@@ -540,9 +573,9 @@ static char *efns_summary(const ncs_results *r)
     for (size_t i = 0; i < r->n_nerves; i++)
         for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
             const ncs_segment *g = &r->nerves[i].segments[j];
-            if (r->options.primary == set && g->block) {
-                na += strcmp(g->block, "absent-proximal") == 0;
-                nn += strcmp(g->block, "not-evaluable") == 0;
+            if (r->options.primary == set) {
+                na += g->block == NCS_BLOCK_ABSENT_PROXIMAL;
+                nn += g->block == NCS_BLOCK_NOT_EVALUABLE;
             }
         }
     if (na)

@@ -46,6 +46,21 @@ void ncs_error_clear(ncs_error *err)
     err->message[0] = '\0';
 }
 
+char *ncs_join(char *buf, size_t n, const char *const *items, size_t count, const char *sep)
+{
+    size_t len = 0;
+    if (n == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count && len < n; i++) {
+        int k = snprintf(buf + len, n - len, "%s%s", i ? sep : "", items[i]);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+    }
+    return buf;
+}
+
 ncs_status ncs_fail(ncs_error *err, ncs_status code, const char *where,
                     const char *fmt, ...)
 {

@@ -24,6 +24,11 @@
 
 static const char *const ext_of[] = {"pdf", "png", "svg"};
 
+const char *ncs_report_format_name(ncs_report_format fmt)
+{
+    return (unsigned)fmt < sizeof ext_of / sizeof ext_of[0] ? ext_of[fmt] : NULL;
+}
+
 int ncs_report_format_of(const char *s)
 {
     if (!s)

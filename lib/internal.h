@@ -23,6 +23,10 @@ void ncs_warn(ncs_warnings *w, const char *where, const char *code,
 char *ncs_strdup(const char *s);                      /* NULL on NULL or no memory */
 char *ncs_asprintf(const char *fmt, ...) NCS_PRINTF(1, 2); /* NULL on no memory */
 
+/* items[0..count) joined by sep into buf (always NUL-terminated, cut to
+ * n). Returns buf. */
+char *ncs_join(char *buf, size_t n, const char *const *items, size_t count, const char *sep);
+
 /* Levenshtein distance, capped at 255, for "did you mean". */
 int ncs_edit_distance(const char *a, const char *b);
 

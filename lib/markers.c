@@ -29,6 +29,15 @@ const char *ncs_flag_name(unsigned flag)
     return NULL;
 }
 
+size_t ncs_flag_names(unsigned flags, const char *names[])
+{
+    size_t n = 0;
+    for (int i = 0; i < NCS_FLAG__COUNT; i++)
+        if (flags & (1u << i))
+            names[n++] = flag_names[i];
+    return n;
+}
+
 /* Value of y at fractional index fi (linear interpolation). */
 static double at(const double *y, size_t n, double fi)
 {
@@ -122,7 +131,7 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
 static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
                          double amp, double base, double noise_s, double dt)
 {
-    double thr = 0.01 * amp;
+    double thr = NCS_ONSET_LEVEL_PCT / 100.0 * amp;
     double level = fmax(thr, 3.0 * noise_s);
     double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
     if (level <= thr || level >= 0.5 * amp)

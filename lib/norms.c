@@ -33,6 +33,27 @@ const char *ncs_abnormal_name(unsigned bit)
     return NULL;
 }
 
+size_t ncs_abnormal_names(unsigned bits, const char *names[])
+{
+    size_t n = 0;
+    for (int k = 0; k < NCS_ABN__COUNT; k++)
+        if (bits & (1u << k))
+            names[n++] = ncs_abnormal_name(1u << k);
+    return n;
+}
+
+double ncs_norm_temperature_c(const char *nerve)
+{
+    static const char *const upper[] = {"median", "ulnar", "radial", "musculocutaneous",
+                                        "axillary"};
+    if (strcmp(nerve, "fibular") == 0 || strcmp(nerve, "tibial") == 0)
+        return 30.0;
+    for (size_t i = 0; i < sizeof upper / sizeof upper[0]; i++)
+        if (strcmp(nerve, upper[i]) == 0)
+            return 32.0;
+    return NAN;
+}
+
 void ncs_norms_builtin(ncs_norms *n)
 {
     memset(n, 0, sizeof *n);

@@ -151,21 +151,24 @@ static double nice(double x)
     return (m < 1.5 ? 1.0 : m < 3.5 ? 2.0 : m < 7.5 ? 5.0 : 10.0) * e;
 }
 
-static const char *block_label(const char *b)
+static const char *block_label(ncs_block b)
 {
-    if (!b)
-        return "";
-    if (!strcmp(b, "definite"))
+    switch (b) {
+    case NCS_BLOCK_DEFINITE:
         return "definite CB";
-    if (!strcmp(b, "probable"))
+    case NCS_BLOCK_PROBABLE:
         return "probable CB";
-    if (!strcmp(b, "cb"))
+    case NCS_BLOCK_CB:
         return "CB (ean2021-cidp)";
-    if (!strcmp(b, "entrapment"))
+    case NCS_BLOCK_ENTRAPMENT:
         return "CB at entrapment site (not counted)";
-    if (!strcmp(b, "absent-proximal"))
+    case NCS_BLOCK_ABSENT_PROXIMAL:
         return "proximal response absent";
-    return b;
+    default: {
+        const char *name = ncs_block_name(b);
+        return name ? name : "";
+    }
+    }
 }
 
 /* The positions of a segment's two sites in its nerve. */
@@ -181,20 +184,17 @@ static void segment_sites(const ncs_nerve_result *nr, const ncs_segment *g, size
     }
 }
 
-static int block_marked(const char *b)
+/* The categories a report marks between a segment's traces. */
+static int block_marked(ncs_block b)
 {
-    return b && (!strcmp(b, "definite") || !strcmp(b, "probable") || !strcmp(b, "cb")
-                 || !strcmp(b, "entrapment") || !strcmp(b, "absent-proximal"));
+    return b == NCS_BLOCK_DEFINITE || b == NCS_BLOCK_PROBABLE || b == NCS_BLOCK_CB
+           || b == NCS_BLOCK_ENTRAPMENT || b == NCS_BLOCK_ABSENT_PROXIMAL;
 }
 
 static void flags_string(char *buf, size_t n, unsigned flags)
 {
-    buf[0] = '\0';
-    for (int k = 0; k < NCS_FLAG__COUNT; k++)
-        if (flags & (1u << k)) {
-            size_t l = strlen(buf);
-            snprintf(buf + l, n - l, "%s%s", l ? ", " : "", ncs_flag_name(1u << k));
-        }
+    const char *names[NCS_FLAG__COUNT];
+    ncs_join(buf, n, names, ncs_flag_names(flags, names), ", ");
 }
 
 /* Word-wraps s into lines of at most width characters, drawn from (x, y)
@@ -259,11 +259,9 @@ static void summary_page(FILE *o, const ncs_results *r)
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
         if (nr->low_temperature) {
-            text(&p, ST_WARN, 5, y, "Low temperature: %s at %.1f C (below %s C): slowing may "
+            text(&p, ST_WARN, 5, y, "Low temperature: %s at %.1f C (below %.0f C): slowing may "
                                     "be from cold; no correction applied",
-                 nr->def->id, nr->def->temperature_c,
-                 strcmp(nr->def->nerve, "fibular") && strcmp(nr->def->nerve, "tibial") ? "32"
-                                                                                       : "30");
+                 nr->def->id, nr->def->temperature_c, ncs_norm_temperature_c(nr->def->nerve));
             y -= 2.0;
         }
     }
@@ -326,10 +324,7 @@ static void summary_page(FILE *o, const ncs_results *r)
                 text(&p, ST_TEXT, cx[4], y, "%s", fmtv(b1, sizeof b1, m->neg_area_mvms, 1));
                 text(&p, ST_TEXT, cx[5], y, "%s", fmtv(b1, sizeof b1, m->neg_dur_ms, 2));
             }
-            const ncs_segment *g = NULL;
-            for (size_t k = 0; k < nr->n_segments; k++)
-                if (nr->segments[k].to == sr->def->name)
-                    g = &nr->segments[k];
+            const ncs_segment *g = ncs_segment_ending_at(nr, sr->def->name);
             if (g) {
                 int slow = g->abnormal & NCS_ABN_CV_SLOW;
                 text(&p, ST_TEXT, cx[6], y, "%.0f", g->distance_mm);
@@ -373,12 +368,10 @@ static void summary_page(FILE *o, const ncs_results *r)
                     const ncs_finding *f = &sg->findings.items[j];
                     if ((int)f->criteria != k)
                         continue;
-                    char buf[900];
-                    int n = snprintf(buf, sizeof buf, "%s %s-%s: %s%s:", nr->def->id, sg->from,
-                                     sg->to, f->code, f->counts ? "" : " (not counted)");
-                    for (int b = 0; b < f->n_because && n < (int)sizeof buf; b++)
-                        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s %s", b ? ";" : "",
-                                      f->because[b]);
+                    char buf[900], why[NCS_MAX_BECAUSE * 120];
+                    snprintf(buf, sizeof buf, "%s %s-%s: %s%s: %s", nr->def->id, sg->from,
+                             sg->to, f->code, f->counts ? "" : " (not counted)",
+                             ncs_finding_reasons(f, "; ", why, sizeof why));
                     y = wrapped(&p, ST_SMALL, 8, y, 1.5, 130, buf);
                 }
             }
@@ -386,10 +379,9 @@ static void summary_page(FILE *o, const ncs_results *r)
                 const ncs_finding *f = &nr->findings.items[j];
                 if ((int)f->criteria != k)
                     continue;
-                char buf[900];
-                int n = snprintf(buf, sizeof buf, "%s: %s:", nr->def->id, f->code);
-                for (int b = 0; b < f->n_because && n < (int)sizeof buf; b++)
-                    n += snprintf(buf + n, sizeof buf - (size_t)n, " %s", f->because[b]);
+                char buf[900], why[NCS_MAX_BECAUSE * 120];
+                snprintf(buf, sizeof buf, "%s: %s: %s", nr->def->id, f->code,
+                         ncs_finding_reasons(f, "; ", why, sizeof why));
                 y = wrapped(&p, ST_SMALL, 8, y, 1.5, 130, buf);
             }
         }
@@ -651,7 +643,7 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
         text(&p, ST_TEXT, cx[3], ty, "%s", fmtv(b1, sizeof b1, g->amp_drop_pct, 1));
         text(&p, blk ? ST_ABN : ST_TEXT, cx[4], ty, "%s", fmtv(b1, sizeof b1, g->area_drop_pct, 1));
         text(&p, ST_TEXT, cx[5], ty, "%s", fmtv(b1, sizeof b1, g->dur_increase_pct, 1));
-        text(&p, blk ? ST_ABN : ST_TEXT, cx[6], ty, "%s", g->block ? g->block : "");
+        text(&p, blk ? ST_ABN : ST_TEXT, cx[6], ty, "%s", ncs_block_name(g->block) ? ncs_block_name(g->block) : "");
         ty -= 1.8;
         if (ty < 4)
             break;
@@ -662,13 +654,11 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
             const ncs_segment *g = &nr->segments[k];
             for (size_t j = 0; j < g->findings.count && ty > 4; j++) {
                 const ncs_finding *f = &g->findings.items[j];
-                char buf[900];
-                int m = snprintf(buf, sizeof buf, "%s-%s %s %s%s:", g->from, g->to,
-                                 ncs_criteria_name(f->criteria), f->code,
-                                 f->counts ? "" : " (not counted)");
-                for (int b = 0; b < f->n_because && m < (int)sizeof buf; b++)
-                    m += snprintf(buf + m, sizeof buf - (size_t)m, "%s %s", b ? ";" : "",
-                                  f->because[b]);
+                char buf[900], why[NCS_MAX_BECAUSE * 120];
+                snprintf(buf, sizeof buf, "%s-%s %s %s%s: %s", g->from, g->to,
+                         ncs_criteria_name(f->criteria), f->code,
+                         f->counts ? "" : " (not counted)",
+                         ncs_finding_reasons(f, "; ", why, sizeof why));
                 ty = wrapped(&p, ST_SMALL, 5, ty, 1.5, 130, buf);
             }
         }

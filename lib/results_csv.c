@@ -43,14 +43,9 @@ void ncs_csv_field(FILE *f, const char *s, int first)
 /* abnormal codes joined by ';' */
 static void codes(FILE *f, unsigned a)
 {
-    char buf[128] = "";
-    for (int k = 0; k < NCS_ABN__COUNT; k++)
-        if (a & (1u << k)) {
-            if (buf[0])
-                strncat(buf, ";", sizeof buf - strlen(buf) - 1);
-            strncat(buf, ncs_abnormal_name(1u << k), sizeof buf - strlen(buf) - 1);
-        }
-    text(f, buf, 0);
+    const char *names[NCS_ABN__COUNT];
+    char buf[128];
+    text(f, ncs_join(buf, sizeof buf, names, ncs_abnormal_names(a, names), ";"), 0);
 }
 
 /* "efns2010-mmn:definite (area drop 62.0% >= 50%; ...) | ..." */
@@ -63,9 +58,10 @@ static void findings(FILE *f, const ncs_findings *fs)
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s:%s%s (", i ? " | " : "",
                                 ncs_criteria_name(x->criteria), x->code,
                                 x->counts ? "" : ", not counted");
-        for (int b = 0; b < x->n_because && len < sizeof buf; b++)
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", b ? "; " : "",
-                                    x->because[b]);
+        char why[NCS_MAX_BECAUSE * 120];
+        if (len < sizeof buf)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s",
+                                    ncs_finding_reasons(x, "; ", why, sizeof why));
         if (len < sizeof buf)
             len += (size_t)snprintf(buf + len, sizeof buf - len, ")");
     }
@@ -114,18 +110,11 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
             cell(f, m->neg_area_mvms, 3);
             cell(f, m->noise_uv, 1);
             text(f, !m->response ? "" : m->manual_onset ? "manual" : "auto", 0);
-            char flags[256] = "";
-            for (int k = 0; k < NCS_FLAG__COUNT; k++)
-                if (m->flags & (1u << k)) {
-                    if (flags[0])
-                        strncat(flags, ";", sizeof flags - strlen(flags) - 1);
-                    strncat(flags, ncs_flag_name(1u << k), sizeof flags - strlen(flags) - 1);
-                }
-            text(f, flags, 0);
-            const ncs_segment *g = NULL;
-            for (size_t k = 0; k < nr->n_segments; k++)
-                if (nr->segments[k].to == sr->def->name)
-                    g = &nr->segments[k];
+            const char *names[NCS_FLAG__COUNT];
+            char flags[256];
+            text(f, ncs_join(flags, sizeof flags, names, ncs_flag_names(m->flags, names), ";"),
+                 0);
+            const ncs_segment *g = ncs_segment_ending_at(nr, sr->def->name);
             if (g) {
                 char name[160];
                 snprintf(name, sizeof name, "%s-%s", g->from, g->to);
@@ -145,7 +134,7 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
             if (g) {
                 codes(f, g->abnormal);
                 text(f, g->entrapment_site ? "yes" : "no", 0);
-                text(f, g->block, 0);
+                text(f, ncs_block_name(g->block), 0);
                 text(f, g->block_because, 0);
                 findings(f, &g->findings);
             } else {

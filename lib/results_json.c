@@ -28,19 +28,21 @@ static json_t *str_or_null(const char *s)
 
 static json_t *flags_json(unsigned f)
 {
+    const char *names[NCS_FLAG__COUNT];
+    size_t n = ncs_flag_names(f, names);
     json_t *a = json_array();
-    for (int i = 0; i < NCS_FLAG__COUNT; i++)
-        if (f & (1u << i))
-            json_array_append_new(a, json_string(ncs_flag_name(1u << i)));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(names[i]));
     return a;
 }
 
 static json_t *abnormal_json(unsigned a)
 {
+    const char *names[NCS_ABN__COUNT];
+    size_t n = ncs_abnormal_names(a, names);
     json_t *arr = json_array();
-    for (int i = 0; i < NCS_ABN__COUNT; i++)
-        if (a & (1u << i))
-            json_array_append_new(arr, json_string(ncs_abnormal_name(1u << i)));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(names[i]));
     return arr;
 }
 
@@ -117,7 +119,7 @@ static json_t *segment_json(const ncs_segment *g)
         json_object_set_new(o, "amp_drop_pct_per_cm", num(g->amp_drop_pct_per_cm, 2));
     }
     json_object_set_new(o, "entrapment_site", json_boolean(g->entrapment_site));
-    json_object_set_new(o, "block", str_or_null(g->block));
+    json_object_set_new(o, "block", str_or_null(ncs_block_name(g->block)));
     json_object_set_new(o, "block_because",
                         g->block_because[0] ? json_string(g->block_because) : json_null());
     json_object_set_new(o, "findings", findings_json(&g->findings));
@@ -181,6 +183,17 @@ static json_t *study_findings_json(const ncs_results *r)
         json_array_append_new(all, o);
     }
     return all;
+}
+
+const char *ncs_method_json(void)
+{
+    /* the numbers from ncs.h, so the text cannot drift from the code */
+#define NCS_STR_(x) #x
+#define NCS_STR(x) NCS_STR_(x)
+    return "{\"onset_level_pct\": " NCS_STR(NCS_ONSET_LEVEL_PCT)
+           ", \"smoothing_sigma_ms\": " NCS_STR(NCS_SMOOTH_SIGMA_MS)
+           ", \"interference\": \"artefact, baseline, drift and mains detected and "
+           "subtracted\"}";
 }
 
 char *ncs_results_json(const ncs_results *r, const char *settings_json)

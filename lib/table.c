@@ -18,24 +18,15 @@ static void col(FILE *f, double v, int width, int decimals, int mark)
         fprintf(f, " %*s ", width, "-");
 }
 
-static const ncs_segment *segment_to(const ncs_nerve_result *nr, const char *site)
-{
-    for (size_t k = 0; k < nr->n_segments; k++)
-        if (nr->segments[k].to == site)
-            return &nr->segments[k];
-    return NULL;
-}
-
 static void flags_text(FILE *f, const ncs_markers *m)
 {
-    int first = 1;
-    for (int k = 0; k < NCS_FLAG__COUNT; k++)
-        if (m->flags & (1u << k)) {
-            fprintf(f, "%s%s", first ? " " : ",", ncs_flag_name(1u << k));
-            first = 0;
-        }
+    const char *names[NCS_FLAG__COUNT + 1];
+    size_t n = ncs_flag_names(m->flags, names);
     if (m->manual_onset || m->manual_peak || m->manual_end)
-        fprintf(f, "%smanual", first ? " " : ",");
+        names[n++] = "manual";
+    char buf[512];
+    if (n)
+        fprintf(f, " %s", ncs_join(buf, sizeof buf, names, n, ","));
 }
 
 static void nerve_header(FILE *f, const ncs_nerve_result *nr)
@@ -73,10 +64,9 @@ static void print_findings(const ncs_results *r, FILE *f)
                 const ncs_finding *fi = &nr->findings.items[j];
                 if ((int)fi->criteria != k)
                     continue;
-                fprintf(f, "    %s: %s:", nr->def->id, fi->code);
-                for (int b = 0; b < fi->n_because; b++)
-                    fprintf(f, "%s %s", b ? ";" : "", fi->because[b]);
-                fputc('\n', f);
+                char why[NCS_MAX_BECAUSE * 120];
+                fprintf(f, "    %s: %s: %s\n", nr->def->id, fi->code,
+                        ncs_finding_reasons(fi, "; ", why, sizeof why));
             }
             for (size_t g = 0; g < nr->n_segments; g++) {
                 const ncs_segment *sg = &nr->segments[g];
@@ -84,11 +74,10 @@ static void print_findings(const ncs_results *r, FILE *f)
                     const ncs_finding *fi = &sg->findings.items[j];
                     if ((int)fi->criteria != k)
                         continue;
-                    fprintf(f, "    %s %s-%s: %s%s:", nr->def->id, sg->from, sg->to,
-                            fi->code, fi->counts ? "" : " (not counted)");
-                    for (int b = 0; b < fi->n_because; b++)
-                        fprintf(f, "%s %s", b ? ";" : "", fi->because[b]);
-                    fputc('\n', f);
+                    char why[NCS_MAX_BECAUSE * 120];
+                    fprintf(f, "    %s %s-%s: %s%s: %s\n", nr->def->id, sg->from, sg->to,
+                            fi->code, fi->counts ? "" : " (not counted)",
+                            ncs_finding_reasons(fi, "; ", why, sizeof why));
                 }
             }
         }
@@ -144,7 +133,7 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
             col(f, m->p2p_mv, 6, 2, 0);
             col(f, m->neg_area_mvms, 6, 1, 0);
             col(f, m->neg_dur_ms, 6, 2, 0);
-            const ncs_segment *g = segment_to(nr, sr->def->name);
+            const ncs_segment *g = ncs_segment_ending_at(nr, sr->def->name);
             if (g) {
                 char name[256];
                 snprintf(name, sizeof name, "%s-%s", g->from, g->to);
@@ -154,7 +143,8 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 col(f, g->amp_drop_pct, 6, 1, 0);
                 col(f, g->area_drop_pct, 6, 1, 0);
                 col(f, g->dur_increase_pct, 6, 1, 0);
-                fprintf(f, "  %-15s", g->block ? g->block : "");
+                const char *blk = ncs_block_name(g->block);
+                fprintf(f, "  %-15s", blk ? blk : "");
             } else {
                 fprintf(f, " | %-*s", sw, j == 0 ? "distal" : sr->def->exclude ? "(excluded)" : "");
                 if (j == 0)
@@ -180,8 +170,9 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
             if (g->inching && isfinite(g->latency_ms_per_cm))
                 fprintf(f, "  inching %s-%s: %.2f ms/cm, amplitude drop %.1f %%/cm\n",
                         g->from, g->to, g->latency_ms_per_cm, g->amp_drop_pct_per_cm);
-            if (g->block_because[0] && g->block && strcmp(g->block, "none") != 0)
-                fprintf(f, "  %s-%s %s: %s\n", g->from, g->to, g->block, g->block_because);
+            if (g->block_because[0] && g->block != NCS_BLOCK_UNSET && g->block != NCS_BLOCK_NONE)
+                fprintf(f, "  %s-%s %s: %s\n", g->from, g->to, ncs_block_name(g->block),
+                        g->block_because);
         }
     }
     if (any_abnormal)
