@@ -189,7 +189,7 @@ test: all $(LINT) $(B)/header-check.o $(B)/mkwave $(B)/inject.so $(TESTS) $(REPL
 	for t in $(TESTS); do echo "== $$t"; $$t || fail=1; done; \
 	for t in $(FUZZ_TARGETS); do echo "== fuzz regressions: $$t"; \
 	  $(B)/replay_$$t $$(find fuzz/seeds/$$t fuzz/regress/$$t -type f ! -name README | sort) || fail=1; done; \
-	echo "== tests/golden.sh"; NCS=./$(BIN)ncs tests/golden.sh || fail=1; \
+	echo "== tests/golden.sh"; NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth tests/golden.sh || fail=1; \
 	echo "== tests/e2e.sh"; NCS=./$(BIN)ncs MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so tests/e2e.sh || fail=1; \
 	exit $$fail
 

@@ -928,6 +928,135 @@ static void finish(ncs_clean *c, double sigma, double art_end0)
             x[i] = 0.0;
 }
 
+/* The working state of one cleaning run (ncs_clean_run's steps). */
+typedef struct {
+    double *x0;           /* the record less its first baseline */
+    double *scratch;
+    unsigned char *quiet; /* samples the background is fitted on */
+    size_t n_pre;         /* samples before the stimulus */
+    double pre_ms;
+    double base0, sigma0; /* first baseline and noise */
+    int have_art;
+    double art_amp, art_tau, art_end;
+    size_t i_art;         /* first sample after the artefact */
+    double a0;            /* rough amplitude of the response */
+    size_t gap_end, tail_start;
+} clean_work;
+
+/* Step 1: the first baseline and noise, from the pre-stimulus samples or,
+ * without 1 ms of them, from the level the record dwells at most (the quiet
+ * stretches before and after the response share it; a long dispersed
+ * response may fill the tail). */
+static void first_baseline(ncs_clean *c, const ncs_wave *w, clean_work *k)
+{
+    size_t n = c->n;
+    k->n_pre = 0;
+    while (k->n_pre < n && ncs_clean_t(c, (double)k->n_pre) < -0.05)
+        k->n_pre++;
+    k->pre_ms = (double)k->n_pre * c->dt_ms;
+    size_t i_post = k->n_pre;
+    while (i_post < n && ncs_clean_t(c, (double)i_post) < 0.5)
+        i_post++;
+    if (i_post + 16 > n)
+        i_post = k->n_pre;
+    k->base0 = k->pre_ms >= 1.0 ? median_of(w->mv, 0, k->n_pre, k->scratch)
+                                : shorth(w->mv, i_post, n, k->scratch);
+    for (size_t i = 0; i < n; i++)
+        k->x0[i] = w->mv[i] - k->base0;
+    k->sigma0 = k->pre_ms >= 1.0 ? diff_noise(k->x0, 0, k->n_pre, k->scratch)
+                                 : diff_noise(k->x0, i_post, n, k->scratch);
+}
+
+/* Step 2: where the artefact ends and the response lies, roughly, and so
+ * which samples are quiet. */
+static void locate_rough(ncs_clean *c, clean_work *k)
+{
+    size_t n = c->n;
+    k->have_art = fit_artefact(c, k->x0, k->sigma0, &k->art_amp, &k->art_tau, &k->art_end);
+    k->i_art = 0;
+    while (k->i_art < n && ncs_clean_t(c, (double)k->i_art) < k->art_end)
+        k->i_art++;
+    box3_smooth(k->x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, k->scratch);
+    const double *s0 = c->s;
+    /* the negative peak and the largest excursion either way, in one pass */
+    size_t ip = k->i_art < n ? k->i_art : n - 1, ix = ip;
+    double vmin = s0[ip], vmax = s0[ip];
+    for (size_t i = k->i_art; i < n; i++) {
+        double v = s0[i];
+        if (v < vmin) {
+            vmin = v;
+            ip = i;
+        }
+        if (v > vmax)
+            vmax = v;
+    }
+    if (vmax > -vmin) /* the largest excursion is positive: where */
+        for (size_t i = k->i_art; i < n; i++)
+            if (s0[i] == vmax) {
+                ix = i;
+                break;
+            }
+    if (vmax <= -vmin)
+        ix = ip;
+    k->a0 = -s0[ip];
+    k->gap_end = gap_end_rough(c, s0, k->i_art, ip, ix, k->a0, k->sigma0);
+    k->tail_start = quiet_mask(c, s0, k->n_pre, k->i_art, ip, k->a0, k->sigma0, k->gap_end,
+                               k->quiet);
+}
+
+/* Step 5: mains left in the trace can hide where the response dies away;
+ * the tail is looked for again on the cleaned trace, and the background
+ * fitted again when more of it is quiet. c->s still holds the rough
+ * smoothing of step 2. */
+static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
+{
+    size_t n = c->n;
+    if (!(k->a0 > 6.0 * k->sigma0) || n == 0)
+        return;
+    unsigned char *q2 = malloc(n);
+    if (!q2)
+        return;
+    const double *s0 = c->s;
+    double *s1 = k->scratch;
+    /* the cleaned trace smoothed: the smoothed record less the model just
+     * subtracted, which is slow enough to pass the smoothing unchanged
+     * (180 Hz keeps 97 %) */
+    size_t jp = c->i_search < n ? c->i_search : n - 1;
+    double low = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double v = s0[i] - (k->x0[i] - c->x[i]);
+        s1[i] = v;
+        if (i >= c->i_search && v < low) {
+            low = v;
+            jp = i;
+        }
+    }
+    size_t ts2 = quiet_mask(c, s1, k->n_pre, k->i_art, jp, -s1[jp], k->sigma0, k->gap_end, q2);
+    if (ts2 + (size_t)(1.0 / c->dt_ms) < k->tail_start) {
+        memcpy(k->quiet, q2, n);
+        k->tail_start = ts2;
+        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
+        finish(c, sig_q, k->art_end);
+    }
+    free(q2);
+}
+
+/* Step 6: the noise left, on the quiet samples, of the cleaned trace and of
+ * its smoothed copy. */
+static void final_noise(ncs_clean *c, const clean_work *k)
+{
+    double e = 0.0, es = 0.0;
+    size_t m = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (k->quiet[i]) {
+            e += c->x[i] * c->x[i];
+            es += c->s[i] * c->s[i];
+            m++;
+        }
+    c->sigma_mv = m ? sqrt(e / (double)m) : k->sigma0;
+    c->sigma_s_mv = m ? sqrt(es / (double)m) : k->sigma0;
+}
+
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
 {
     memset(c, 0, sizeof *c);
@@ -938,123 +1067,35 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->t0_ms = -w->stim_ms;
     c->x = malloc(n * sizeof *c->x);
     c->s = malloc(n * sizeof *c->s);
-    double *x0 = calloc(n, sizeof *x0);
-    double *scratch = malloc(n * sizeof *scratch);
-    unsigned char *quiet = calloc(n, 1);
+    clean_work k = {.x0 = calloc(n, sizeof *k.x0), .scratch = malloc(n * sizeof *k.scratch),
+                    .quiet = calloc(n, 1)};
     ncs_status rc = NCS_ERR_NOMEM;
-    if (!c->x || !c->s || !x0 || !scratch || !quiet)
+    if (!c->x || !c->s || !k.x0 || !k.scratch || !k.quiet)
         goto out;
 
     /* 1. first baseline and noise */
-    size_t n_pre = 0;
-    while (n_pre < n && ncs_clean_t(c, (double)n_pre) < -0.05)
-        n_pre++;
-    double pre_ms = (double)n_pre * c->dt_ms;
-    /* without 1 ms before the stimulus, the baseline is the level the
-     * record dwells at most (the quiet stretches before and after the
-     * response share it; a long dispersed response may fill the tail) */
-    size_t i_post = n_pre;
-    while (i_post < n && ncs_clean_t(c, (double)i_post) < 0.5)
-        i_post++;
-    if (i_post + 16 > n)
-        i_post = n_pre;
-    double base0 = pre_ms >= 1.0 ? median_of(w->mv, 0, n_pre, scratch)
-                                 : shorth(w->mv, i_post, n, scratch);
-    for (size_t i = 0; i < n; i++)
-        x0[i] = w->mv[i] - base0;
-    double sigma0 = pre_ms >= 1.0 ? diff_noise(x0, 0, n_pre, scratch)
-                                  : diff_noise(x0, i_post, n, scratch);
-
+    first_baseline(c, w, &k);
     /* 2. where the artefact ends and the response lies, roughly */
-    double art_amp, art_tau, art_end;
-    int have_art = fit_artefact(c, x0, sigma0, &art_amp, &art_tau, &art_end);
-    size_t i_art = 0;
-    while (i_art < n && ncs_clean_t(c, (double)i_art) < art_end)
-        i_art++;
-    box3_smooth(x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, scratch);
-    double *s0 = c->s;
-    /* the negative peak and the largest excursion either way, in one pass */
-    size_t ip = i_art < n ? i_art : n - 1, ix = ip;
-    double vmin = s0[ip], vmax = s0[ip];
-    for (size_t i = i_art; i < n; i++) {
-        double v = s0[i];
-        if (v < vmin) {
-            vmin = v;
-            ip = i;
-        }
-        if (v > vmax)
-            vmax = v;
-    }
-    if (vmax > -vmin) /* the largest excursion is positive: where */
-        for (size_t i = i_art; i < n; i++)
-            if (s0[i] == vmax) {
-                ix = i;
-                break;
-            }
-    if (vmax <= -vmin)
-        ix = ip;
-    double a0 = -s0[ip];
-    size_t gap_end = gap_end_rough(c, s0, i_art, ip, ix, a0, sigma0);
-    size_t tail_start = quiet_mask(c, s0, n_pre, i_art, ip, a0, sigma0, gap_end, quiet);
-
+    locate_rough(c, &k);
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */
-    double tau = have_art ? art_tau : 0.0;
-    fit_background(c, x0, c->x, quiet, tail_start, base0, tau);
-    double sig_q = pre_ms >= 1.0 ? diff_noise(c->x, 0, n_pre, scratch) : sigma0;
+    double tau = k.have_art ? k.art_tau : 0.0;
+    fit_background(c, k.x0, c->x, k.quiet, k.tail_start, k.base0, tau);
+    double sig_q = k.pre_ms >= 1.0 ? diff_noise(c->x, 0, k.n_pre, k.scratch) : k.sigma0;
     if (sig_q <= 0)
-        sig_q = sigma0;
+        sig_q = k.sigma0;
     /* 4. what remains of the artefact, and the smoothed copy */
-    finish(c, sig_q, art_end);
-
-    /* 5. mains left in the trace can hide where the response dies away;
-     * look for the tail again on the cleaned trace and fit again when more
-     * of it is quiet */
-    if (a0 > 6.0 * sigma0 && n > 0) {
-        unsigned char *q2 = malloc(n);
-        double *s1 = scratch; /* free again by now */
-        if (q2) {
-            /* the cleaned trace smoothed: the smoothed record less the
-             * model just subtracted, which is slow enough to pass the
-             * smoothing unchanged (180 Hz keeps 97 %) */
-            size_t jp = c->i_search < n ? c->i_search : n - 1;
-            double low = INFINITY;
-            for (size_t i = 0; i < n; i++) {
-                double v = s0[i] - (x0[i] - c->x[i]);
-                s1[i] = v;
-                if (i >= c->i_search && v < low) {
-                    low = v;
-                    jp = i;
-                }
-            }
-            size_t ts2 = quiet_mask(c, s1, n_pre, i_art, jp, -s1[jp], sigma0, gap_end, q2);
-            if (ts2 + (size_t)(1.0 / c->dt_ms) < tail_start) {
-                memcpy(quiet, q2, n);
-                tail_start = ts2;
-                fit_background(c, x0, c->x, quiet, tail_start, base0, tau);
-                finish(c, sig_q, art_end);
-            }
-        }
-        free(q2);
-    }
-
+    finish(c, sig_q, k.art_end);
+    /* 5. a second look for the quiet tail on the cleaned trace */
+    second_look(c, &k, tau, sig_q);
     /* 6. the smoothed copy markers are read from, and the noise levels */
     if (gauss_smooth(a, c->x, c->s, n, SMOOTH_MS / c->dt_ms))
         goto out;
-    double e = 0.0, es = 0.0;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (quiet[i]) {
-            e += c->x[i] * c->x[i];
-            es += c->s[i] * c->s[i];
-            m++;
-        }
-    c->sigma_mv = m ? sqrt(e / (double)m) : sigma0;
-    c->sigma_s_mv = m ? sqrt(es / (double)m) : sigma0;
+    final_noise(c, &k);
     rc = NCS_OK;
 out:
-    free(x0);
-    free(scratch);
-    free(quiet);
+    free(k.x0);
+    free(k.scratch);
+    free(k.quiet);
     if (rc != NCS_OK)
         ncs_clean_free(c);
     return rc;

@@ -156,6 +156,173 @@ static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
     return fL;
 }
 
+/* One trace being measured: the cleaned samples and what is known so far. */
+typedef struct {
+    const ncs_clean *c;
+    const double *s;      /* cleaned, smoothed trace (mV) */
+    size_t n;
+    double dt;            /* ms per sample */
+    double noise_s;       /* RMS noise of s */
+    size_t i0;            /* first sample searched (after the artefact) */
+    size_t ip;            /* the negative peak's sample */
+    double fip, smin;     /* the peak, refined: fractional index and value */
+    double amp;
+} trace;
+
+/* The deepest point after the artefact, refined by a parabola through it
+ * and its neighbours. */
+static void find_peak(trace *t)
+{
+    const double *s = t->s;
+    size_t n = t->n;
+    t->i0 = t->c->i_search < n - 2 ? t->c->i_search : n - 2;
+    t->ip = t->i0;
+    for (size_t i = t->i0; i < n; i++)
+        if (s[i] < s[t->ip])
+            t->ip = i;
+    t->fip = (double)t->ip;
+    t->smin = s[t->ip];
+    if (t->ip > 0 && t->ip + 1 < n) {
+        double y0 = s[t->ip - 1], y1 = s[t->ip], y2 = s[t->ip + 1];
+        double den = y0 - 2.0 * y1 + y2;
+        if (den > 0) {
+            double d = 0.5 * (y0 - y2) / den;
+            t->fip += d;
+            t->smin = y1 - 0.25 * (y0 - y2) * d;
+        }
+    }
+    t->amp = -t->smin;
+}
+
+/* No response: every marker stays null. A large positive deflection with no
+ * negative one suggests a trace stored inverted. */
+static void mark_no_response(const trace *t, ncs_markers *m)
+{
+    m->response = 0;
+    m->flags |= NCS_FLAG_NO_RESPONSE;
+    double pmax = 0.0;
+    for (size_t i = t->i0; i < t->n; i++)
+        if (t->s[i] > pmax)
+            pmax = t->s[i];
+    if (pmax > fmax(10.0 * t->noise_s, 0.05))
+        m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
+}
+
+/* The onset: on the global baseline first, then again on the local baseline
+ * just before it (what is left of mains or drift there moves the take-off
+ * more than anything else). Returns its fractional index. */
+static double auto_onset(const trace *t)
+{
+    double f_on = find_onset(t->s, t->n, t->ip, t->i0, t->amp, 0.0, t->noise_s, t->dt);
+    double rise = (t->fip - f_on) * t->dt;
+    double margin = 0.2 + 0.05 * fmax(rise, 0.0);
+    double win = LOCAL_BASE_MS / t->dt;
+    double hi = f_on - margin / t->dt, lo = hi - win;
+    if (lo < (double)t->i0)
+        lo = (double)t->i0;
+    if (hi - lo >= 0.5 * win) {
+        double b = 0.0;
+        size_t k = 0;
+        for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
+            b += t->s[i];
+        b /= (double)k;
+        f_on = find_onset(t->s, t->n, t->ip, t->i0, t->amp + b, b, t->noise_s, t->dt);
+    }
+    return f_on;
+}
+
+/* The end of the negative phase: the first return to baseline after the
+ * peak (or the manual end); NAN when it does not come inside the record. */
+static double find_end(const trace *t, const ncs_site *site, ncs_markers *m)
+{
+    if (site && !isnan(site->end_ms)) {
+        m->manual_end = 1;
+        return (site->end_ms - t->c->t0_ms) / t->dt;
+    }
+    for (size_t i = t->ip; i + 1 < t->n; i++)
+        if (t->s[i] < 0 && t->s[i + 1] >= 0)
+            return (double)i + t->s[i] / (t->s[i] - t->s[i + 1]);
+    return NAN;
+}
+
+/* Onset, end, duration and area (manual markers replace automatic ones). */
+static void mark_phase(const trace *t, const ncs_site *site, ncs_markers *m)
+{
+    const ncs_clean *c = t->c;
+    double f_on = auto_onset(t);
+    if (site && !isnan(site->onset_ms)) {
+        f_on = (site->onset_ms - c->t0_ms) / t->dt;
+        m->manual_onset = 1;
+    }
+    m->onset_ms = ncs_clean_t(c, f_on);
+    if (m->onset_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
+        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
+    else if (c->art_amp_mv != 0 && !m->manual_onset
+             && fabs(c->art_amp_mv) * exp(-m->onset_ms / c->art_tau_ms)
+                    > fmax(0.01 * t->amp, t->noise_s))
+        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
+
+    double f_end = find_end(t, site, m);
+    if (isnan(f_end) || f_end > (double)(t->n - 1)) {
+        m->flags |= NCS_FLAG_TRUNCATED;
+    } else {
+        m->end_ms = ncs_clean_t(c, f_end);
+        m->neg_dur_ms = m->end_ms - m->onset_ms;
+        m->neg_area_mvms = neg_area(t->s, t->n, f_on, f_end) * t->dt;
+    }
+}
+
+/* Peak-to-peak, and a positive first phase larger than the negative one
+ * (polarity reversed?). */
+static void mark_positive_phases(const trace *t, ncs_markers *m)
+{
+    double smax = -INFINITY;
+    for (size_t i = t->ip; i < t->n; i++)
+        if (t->s[i] > smax)
+            smax = t->s[i];
+    m->p2p_mv = smax - t->smin;
+    double first_pos = -INFINITY;
+    for (size_t i = t->i0; i < t->ip; i++)
+        if (t->s[i] > first_pos)
+            first_pos = t->s[i];
+    if (first_pos > 1.2 * t->amp && first_pos > 6.0 * t->noise_s)
+        m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
+}
+
+/* Clipping inside the response makes amplitude and area unknowable. */
+static void mark_clipping(const trace *t, const ncs_wave *w, ncs_markers *m)
+{
+    if (w->clipped_n == 0 || !isfinite(w->rail_mv))
+        return;
+    double lim = 0.9999 * w->rail_mv * (1.0 - 1.0 / 32768.0);
+    double ta = m->onset_ms - 0.5,
+           tb = isnan(m->end_ms) ? ncs_clean_t(t->c, (double)t->n) : m->end_ms + 0.5;
+    for (size_t i = 0; i < t->n; i++) {
+        double tm = ncs_clean_t(t->c, (double)i);
+        if (tm >= ta && tm <= tb && fabs(w->mv[i]) >= lim) {
+            m->flags |= NCS_FLAG_CLIPPED;
+            m->amp_mv = m->p2p_mv = m->neg_area_mvms = NAN;
+            return;
+        }
+    }
+}
+
+/* What the cleaning found and removed, kept with the markers. */
+static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_site *site,
+                            ncs_markers *m)
+{
+    m->noise_uv = 1000.0 * c->sigma_mv;
+    m->baseline_mv = c->baseline_mv;
+    m->drift_mv_per_s = c->drift_mv_per_s;
+    m->mains_hz = c->mains_hz;
+    m->mains_uv = c->mains_uv;
+    m->artefact_end_ms = c->art_end_ms;
+    if (w->fs_hz < NCS_LOW_RATE_HZ)
+        m->flags |= NCS_FLAG_LOW_RATE;
+    if (site && site->exclude)
+        m->flags |= NCS_FLAG_EXCLUDED;
+}
+
 ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
                        const char *where, ncs_markers *m, double *clean_mv,
                        ncs_warnings *warn, ncs_error *err)
@@ -165,156 +332,43 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
         return ncs_fail(err, NCS_ERR_USAGE, where, "nothing to measure");
     memset(m, 0, sizeof *m);
     set_nan(m);
+    /* 1. interference removed, the trace smoothed for locating (clean.c) */
     ncs_clean c;
     if (ncs_clean_run(a, w, &c) != NCS_OK)
         return ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
-    const double *s = c.s;
-    size_t n = c.n;
-    double dt = c.dt_ms;
-    m->noise_uv = 1000.0 * c.sigma_mv;
-    m->baseline_mv = c.baseline_mv;
-    m->drift_mv_per_s = c.drift_mv_per_s;
-    m->mains_hz = c.mains_hz;
-    m->mains_uv = c.mains_uv;
-    m->artefact_end_ms = c.art_end_ms;
-    if (w->fs_hz < NCS_LOW_RATE_HZ)
-        m->flags |= NCS_FLAG_LOW_RATE;
-    if (site && site->exclude)
-        m->flags |= NCS_FLAG_EXCLUDED;
+    record_cleaning(&c, w, site, m);
+    trace t = {.c = &c, .s = c.s, .n = c.n, .dt = c.dt_ms, .noise_s = c.sigma_s_mv};
 
-    /* the negative peak, after the artefact, with sub-sample refinement */
-    size_t i0 = c.i_search < n - 2 ? c.i_search : n - 2;
-    size_t ip = i0;
-    for (size_t i = i0; i < n; i++)
-        if (s[i] < s[ip])
-            ip = i;
-    double fip = (double)ip, smin = s[ip];
-    if (ip > 0 && ip + 1 < n) {
-        double y0 = s[ip - 1], y1 = s[ip], y2 = s[ip + 1];
-        double den = y0 - 2.0 * y1 + y2;
-        if (den > 0) {
-            double d = 0.5 * (y0 - y2) / den;
-            fip += d;
-            smin = y1 - 0.25 * (y0 - y2) * d;
-        }
-    }
-    double amp = -smin;
-    double noise_s = c.sigma_s_mv;
-
-    /* a response must stand clear of the noise (and of the record's start) */
-    int response = amp > fmax(6.0 * noise_s, 0.005) && ip > i0;
+    /* 2. the negative peak; a response must stand clear of the noise (and
+     *    of the record's start), unless a peak was placed by hand */
+    find_peak(&t);
     double manual_peak = site ? site->peak_ms : NAN;
+    int response = t.amp > fmax(6.0 * t.noise_s, 0.005) && t.ip > t.i0;
     if (!response && isnan(manual_peak)) {
-        m->response = 0;
-        m->flags |= NCS_FLAG_NO_RESPONSE;
-        /* a large positive deflection and no negative one: stored inverted? */
-        double pmax = 0.0;
-        for (size_t i = i0; i < n; i++)
-            if (s[i] > pmax)
-                pmax = s[i];
-        if (pmax > fmax(10.0 * noise_s, 0.05))
-            m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
-        goto done;
-    }
-    m->response = 1;
-    if (!isnan(manual_peak)) {
-        fip = (manual_peak - c.t0_ms) / dt;
-        smin = at(s, n, fip);
-        amp = -smin;
-        ip = (size_t)fmax(0.0, fmin((double)(n - 1), floor(fip)));
-        m->manual_peak = 1;
-    }
-    m->peak_ms = ncs_clean_t(&c, fip);
-    m->amp_mv = amp;
-
-    /* onset: on the global baseline first, then again on the local
-     * baseline just before it (what is left of mains or drift there moves
-     * the take-off more than anything else) */
-    double f_on = find_onset(s, n, ip, i0, amp, 0.0, noise_s, dt);
-    {
-        double rise = (fip - f_on) * dt;
-        double margin = 0.2 + 0.05 * fmax(rise, 0.0);
-        double win = LOCAL_BASE_MS / dt;
-        double hi = f_on - margin / dt, lo = hi - win;
-        if (lo < (double)i0)
-            lo = (double)i0;
-        if (hi - lo >= 0.5 * win) {
-            double b = 0.0;
-            size_t k = 0;
-            for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
-                b += s[i];
-            b /= (double)k;
-            f_on = find_onset(s, n, ip, i0, amp + b, b, noise_s, dt);
-        }
-    }
-    if (site && !isnan(site->onset_ms)) {
-        f_on = (site->onset_ms - c.t0_ms) / dt;
-        m->manual_onset = 1;
-    }
-    m->onset_ms = ncs_clean_t(&c, f_on);
-    if (m->onset_ms <= c.art_end_ms + 0.5 * dt && !m->manual_onset)
-        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
-    else if (c.art_amp_mv != 0 && !m->manual_onset
-             && fabs(c.art_amp_mv) * exp(-m->onset_ms / c.art_tau_ms) > fmax(0.01 * amp, noise_s))
-        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
-
-    /* end of the negative phase: first return to baseline after the peak */
-    double f_end = NAN;
-    if (site && !isnan(site->end_ms)) {
-        f_end = (site->end_ms - c.t0_ms) / dt;
-        m->manual_end = 1;
+        mark_no_response(&t, m);
     } else {
-        for (size_t i = ip; i + 1 < n; i++)
-            if (s[i] < 0 && s[i + 1] >= 0) {
-                f_end = (double)i + s[i] / (s[i] - s[i + 1]);
-                break;
-            }
-    }
-    if (isnan(f_end) || f_end > (double)(n - 1)) {
-        m->flags |= NCS_FLAG_TRUNCATED;
-    } else {
-        m->end_ms = ncs_clean_t(&c, f_end);
-        m->neg_dur_ms = m->end_ms - m->onset_ms;
-        m->neg_area_mvms = neg_area(s, n, f_on, f_end) * dt;
-    }
-
-    /* peak-to-peak: the largest positive peak after the negative one */
-    double smax = -INFINITY;
-    for (size_t i = ip; i < n; i++)
-        if (s[i] > smax)
-            smax = s[i];
-    m->p2p_mv = smax - smin;
-
-    /* a positive first phase larger than the negative: polarity reversed? */
-    double first_pos = -INFINITY;
-    for (size_t i = i0; i < ip; i++)
-        if (s[i] > first_pos)
-            first_pos = s[i];
-    if (first_pos > 1.2 * amp && first_pos > 6.0 * noise_s)
-        m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
-
-    /* clipping inside the response makes amplitude and area unknowable */
-    if (w->clipped_n > 0 && isfinite(w->rail_mv)) {
-        double lim = 0.9999 * w->rail_mv * (1.0 - 1.0 / 32768.0);
-        double ta = m->onset_ms - 0.5, tb = isnan(m->end_ms) ? ncs_clean_t(&c, (double)n)
-                                                            : m->end_ms + 0.5;
-        for (size_t i = 0; i < n; i++) {
-            double t = ncs_clean_t(&c, (double)i);
-            if (t >= ta && t <= tb && fabs(w->mv[i]) >= lim) {
-                m->flags |= NCS_FLAG_CLIPPED;
-                m->amp_mv = m->p2p_mv = m->neg_area_mvms = NAN;
-                break;
-            }
+        m->response = 1;
+        if (!isnan(manual_peak)) {
+            t.fip = (manual_peak - c.t0_ms) / t.dt;
+            t.smin = at(t.s, t.n, t.fip);
+            t.amp = -t.smin;
+            t.ip = (size_t)fmax(0.0, fmin((double)(t.n - 1), floor(t.fip)));
+            m->manual_peak = 1;
         }
+        m->peak_ms = ncs_clean_t(&c, t.fip);
+        m->amp_mv = t.amp;
+        /* 3. onset, end, duration, area; 4. the phases around it; 5. what
+         *    makes a value unknowable or doubtful */
+        mark_phase(&t, site, m);
+        mark_positive_phases(&t, m);
+        mark_clipping(&t, w, m);
+        if (isfinite(m->amp_mv) && m->noise_uv / 1000.0 > 0.1 * m->amp_mv)
+            m->flags |= NCS_FLAG_NOISY;
     }
-    if (isfinite(m->amp_mv) && m->noise_uv / 1000.0 > 0.1 * m->amp_mv)
-        m->flags |= NCS_FLAG_NOISY;
-
-done:
     if (!m->response)
         set_nan(m);
     if (clean_mv)
-        memcpy(clean_mv, c.s, n * sizeof *clean_mv);
+        memcpy(clean_mv, c.s, c.n * sizeof *clean_mv);
     warn_flags(warn, where, m, &c);
     ncs_clean_free(&c);
     return NCS_OK;

@@ -101,21 +101,14 @@ static int pcm_bits(int subtype)
     }
 }
 
-/* Decodes an opened sound file (from a path or from memory: the same code
- * either way, so the fuzzer's memory path is the production path). Closes
- * sf. */
-static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site,
-                                 const char *where, ncs_wave *w, ncs_error *err)
+/* "WAV PCM 16", "FLAC float32": the container's first word and the encoding. */
+static void sndfile_format_name(SNDFILE *sf, const SF_INFO *info, char *out, size_t n)
 {
-    ncs_status rc = NCS_OK;
-    double *buf = NULL;
-    int subtype = info.format & SF_FORMAT_SUBMASK;
-    int is_float = subtype == SF_FORMAT_FLOAT || subtype == SF_FORMAT_DOUBLE;
+    int subtype = info->format & SF_FORMAT_SUBMASK;
     int bits = pcm_bits(subtype);
-
     SF_FORMAT_INFO fi;
     memset(&fi, 0, sizeof fi);
-    fi.format = info.format & SF_FORMAT_TYPEMASK;
+    fi.format = info->format & SF_FORMAT_TYPEMASK;
     const char *major = sf_command(sf, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0
                         && fi.name ? fi.name : "audio";
     char majbuf[32];
@@ -123,29 +116,28 @@ static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site
     char *sp = strchr(majbuf, ' ');
     if (sp)
         *sp = '\0';
-    if (is_float)
-        snprintf(w->format_name, sizeof w->format_name, "%s float%d", majbuf,
-                 subtype == SF_FORMAT_FLOAT ? 32 : 64);
+    if (subtype == SF_FORMAT_FLOAT || subtype == SF_FORMAT_DOUBLE)
+        snprintf(out, n, "%s float%d", majbuf, subtype == SF_FORMAT_FLOAT ? 32 : 64);
     else if (bits)
-        snprintf(w->format_name, sizeof w->format_name, "%s PCM %d", majbuf, bits);
+        snprintf(out, n, "%s PCM %d", majbuf, bits);
     else
-        snprintf(w->format_name, sizeof w->format_name, "%s", majbuf);
+        snprintf(out, n, "%s", majbuf);
+}
 
-    w->format = NCS_FORMAT_SNDFILE;
-    w->channels = info.channels;
-    w->fs_hz = info.samplerate;
-    if (info.channels < 1 || info.samplerate <= 0) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                      "%s: file declares %d channels at %d Hz", where,
-                      info.channels, info.samplerate);
-        goto out;
-    }
-    if (site->channel > info.channels) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                      "%s: channel = %d but the file has %d channel%s", where,
-                      site->channel, info.channels, info.channels == 1 ? "" : "s");
-        goto out;
-    }
+/* What the header says, checked before anything is allocated for it: the
+ * header could claim anything. */
+static ncs_status sndfile_check_header(SNDFILE *sf, const SF_INFO *info, int is_float,
+                                       const ncs_site *site, const char *where,
+                                       const ncs_wave *w, ncs_error *err)
+{
+    if (info->channels < 1 || info->samplerate <= 0)
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: file declares %d channels at %d Hz", where, info->channels,
+                        info->samplerate);
+    if (site->channel > info->channels)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                        "%s: channel = %d but the file has %d channel%s", where,
+                        site->channel, info->channels, info->channels == 1 ? "" : "s");
     /* libsndfile shortens a truncated WAV/AIFF to the bytes present and
      * only says so in its log ("data : 3375 (should be 1456)") */
     char log[2048];
@@ -156,42 +148,34 @@ static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site
         if (nl)
             *nl = '\0';
         if ((strncmp(ln, "data", 4) == 0 || strncmp(ln, "SSND", 4) == 0)
-            && strstr(ln, "(should be")) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                          "%s: file is truncated or damaged (its header and its "
-                          "length disagree: %s)", where, ln);
-            goto out;
-        }
+            && strstr(ln, "(should be"))
+            return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                            "%s: file is truncated or damaged (its header and its "
+                            "length disagree: %s)", where, ln);
         ln = nl ? nl + 1 : NULL;
     }
-    if (info.frames <= 0) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                      "%s: file holds no samples", where);
-        goto out;
-    }
-    /* refuse before allocating: the header could claim anything */
-    if ((double)info.frames / info.samplerate * 1000.0 > NCS_MAX_SWEEP_MS * 1.001
-        || (double)info.frames * info.channels * sizeof(double) > (double)NCS_MAX_WAVE_BYTES) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                      "%s: record is %.3g s long (%lld samples at %d Hz); "
-                      "accepted: up to %g s", where,
-                      (double)info.frames / info.samplerate, (long long)info.frames,
-                      info.samplerate, NCS_MAX_SWEEP_MS / 1000.0);
-        goto out;
-    }
-    if (!is_float && isnan(site->scale_mv)) {
-        rc = ncs_fail(err, NCS_ERR_INI_MISSING, site->path,
-                      "%s: integer samples (%s) need scale_mv in study.ini: "
-                      "the mV that full scale represents", where, w->format_name);
-        goto out;
-    }
-    w->n = (size_t)info.frames;
-    w->mv = malloc(w->n * sizeof *w->mv);
-    buf = malloc((size_t)CHUNK_FRAMES * (size_t)info.channels * sizeof *buf);
-    if (!w->mv || !buf) {
-        rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
-        goto out;
-    }
+    if (info->frames <= 0)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path, "%s: file holds no samples", where);
+    if ((double)info->frames / info->samplerate * 1000.0 > NCS_MAX_SWEEP_MS * 1.001
+        || (double)info->frames * info->channels * sizeof(double) > (double)NCS_MAX_WAVE_BYTES)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                        "%s: record is %.3g s long (%lld samples at %d Hz); "
+                        "accepted: up to %g s", where,
+                        (double)info->frames / info->samplerate, (long long)info->frames,
+                        info->samplerate, NCS_MAX_SWEEP_MS / 1000.0);
+    if (!is_float && isnan(site->scale_mv))
+        return ncs_fail(err, NCS_ERR_INI_MISSING, site->path,
+                        "%s: integer samples (%s) need scale_mv in study.ini: "
+                        "the mV that full scale represents", where, w->format_name);
+    return NCS_OK;
+}
+
+/* Reads the site's channel into w->mv (w->n samples) in mV, counting the
+ * samples at the converter's rails; buf holds CHUNK_FRAMES frames. */
+static ncs_status sndfile_read_samples(SNDFILE *sf, const SF_INFO *info, int is_float, int bits,
+                                       const ncs_site *site, const char *where, double *buf,
+                                       ncs_wave *w, ncs_error *err)
+{
     /* float files hold physical values: no normalisation */
     if (is_float)
         sf_command(sf, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
@@ -209,32 +193,53 @@ static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site
         if (r <= 0)
             break;
         for (sf_count_t i = 0; i < r; i++) {
-            double x = buf[(size_t)i * (size_t)info.channels + (size_t)ch];
-            if (!isfinite(x)) {
-                rc = ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
-                              "%s: sample %zu (%.3f ms) is not a finite number",
-                              where, got + (size_t)i,
-                              1000.0 * (double)(got + (size_t)i) / info.samplerate);
-                goto out;
-            }
+            double x = buf[(size_t)i * (size_t)info->channels + (size_t)ch];
+            if (!isfinite(x))
+                return ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
+                                "%s: sample %zu (%.3f ms) is not a finite number", where,
+                                got + (size_t)i,
+                                1000.0 * (double)(got + (size_t)i) / info->samplerate);
             if (bits && fabs(x) >= rail)
                 w->clipped_n++;
             w->mv[got + (size_t)i] = x * scale;
         }
         got += (size_t)r;
     }
-    if (sf_error(sf) != SF_ERR_NO_ERROR && got < w->n) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: file is truncated or damaged "
-                      "(after %zu of %zu samples: %s)", where, got, w->n, sf_strerror(sf));
-        goto out;
+    if (sf_error(sf) != SF_ERR_NO_ERROR && got < w->n)
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: file is truncated or damaged "
+                        "(after %zu of %zu samples: %s)", where, got, w->n, sf_strerror(sf));
+    if (got < w->n)
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: file is truncated: its header announces %zu samples, "
+                        "it holds %zu", where, w->n, got);
+    return NCS_OK;
+}
+
+/* Decodes an opened sound file (from a path or from memory: the same code
+ * either way, so the fuzzer's memory path is the production path). Closes
+ * sf. */
+static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site,
+                                 const char *where, ncs_wave *w, ncs_error *err)
+{
+    int subtype = info.format & SF_FORMAT_SUBMASK;
+    int is_float = subtype == SF_FORMAT_FLOAT || subtype == SF_FORMAT_DOUBLE;
+    int bits = pcm_bits(subtype);
+    double *buf = NULL;
+
+    sndfile_format_name(sf, &info, w->format_name, sizeof w->format_name);
+    w->format = NCS_FORMAT_SNDFILE;
+    w->channels = info.channels;
+    w->fs_hz = info.samplerate;
+    ncs_status rc = sndfile_check_header(sf, &info, is_float, site, where, w, err);
+    if (rc == NCS_OK) {
+        w->n = (size_t)info.frames;
+        w->mv = malloc(w->n * sizeof *w->mv);
+        buf = malloc((size_t)CHUNK_FRAMES * (size_t)info.channels * sizeof *buf);
+        rc = w->mv && buf ? NCS_OK
+                          : ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
     }
-    if (got < w->n) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                      "%s: file is truncated: its header announces %zu samples, "
-                      "it holds %zu", where, w->n, got);
-        goto out;
-    }
-out:
+    if (rc == NCS_OK)
+        rc = sndfile_read_samples(sf, &info, is_float, bits, site, where, buf, w, err);
     free(buf);
     sf_close(sf);
     return rc;
@@ -319,194 +324,195 @@ static int split_fields(char *line, char **f)
     return n;
 }
 
+/* A CSV waveform being read: values (and times, with two columns). */
+typedef struct {
+    const ncs_site *site;
+    const char *where;
+    ncs_error *err;
+    double *val, *tim;
+    size_t n, cap, max_n;
+    int cols, lineno, header;
+} csv_reader;
+
+/* Trims one raw line (line ending, trailing blanks, a UTF-8 byte-order mark
+ * on the first line, leading blanks) and refuses binary data and overlong
+ * lines. *text is NULL for a line to skip (empty or a # comment). */
+static ncs_status csv_clean_line(csv_reader *c, char *line, size_t len, char **text)
+{
+    *text = NULL;
+    if (strlen(line) != len)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: line %d holds binary data: not a CSV file", c->where, c->lineno);
+    if (len > CSV_MAX_LINE)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: line %d is longer than %d characters: not a CSV "
+                        "waveform", c->where, c->lineno, CSV_MAX_LINE);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '
+                   || line[len - 1] == '\t'))
+        line[--len] = '\0';
+    char *s = line;
+    if (c->lineno == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB
+        && (unsigned char)s[2] == 0xBF)
+        s += 3;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s && *s != '#')
+        *text = s;
+    return NCS_OK;
+}
+
+/* Room for one more sample (and its time). */
+static ncs_status csv_grow(csv_reader *c)
+{
+    if (c->n == c->max_n)
+        return ncs_fail(c->err, NCS_ERR_WAVE_RANGE, c->site->path, "%s: more than %zu samples",
+                        c->where, c->max_n);
+    if (c->n < c->cap && (c->cols != 2 || c->tim))
+        return NCS_OK;
+    size_t cap = c->n < c->cap ? c->cap : 2 * c->cap;
+    double *nv = realloc(c->val, cap * sizeof *nv);
+    if (nv)
+        c->val = nv;
+    double *nt = nv && c->cols == 2 ? realloc(c->tim, cap * sizeof *nt) : NULL;
+    if (nt)
+        c->tim = nt;
+    if (!nv || (c->cols == 2 && !nt))
+        return ncs_fail(c->err, NCS_ERR_NOMEM, c->site->path, "%s: out of memory", c->where);
+    c->cap = cap;
+    return NCS_OK;
+}
+
+/* One non-empty line: a header (the first line only, when it does not hold
+ * numbers where the values go), else a row of one or two numbers. */
+static ncs_status csv_row(csv_reader *c, char *text)
+{
+    char *fld[3];
+    int nf = split_fields(text, fld);
+    if (nf > 2)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: line %d has more than 2 columns; expected one column "
+                        "of values or time_ms,value", c->where, c->lineno);
+    double v[2];
+    for (int i = 0; i < nf; i++)
+        if (ncs_parse_double(fld[i], &v[i])) {
+            if (c->n == 0 && !c->header && c->cols == 0) {
+                c->header = c->lineno;
+                c->cols = nf;
+                return NCS_OK;
+            }
+            return ncs_fail(c->err, NCS_ERR_WAVE_VALUE, c->site->path,
+                            "%s: line %d: '%.40s' is not a finite number", c->where,
+                            c->lineno, fld[i]);
+        }
+    if (c->cols == 0)
+        c->cols = nf;
+    if (nf != c->cols)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: line %d has %d column%s, line %d has %d", c->where, c->lineno, nf,
+                        nf == 1 ? "" : "s", c->header ? c->header : 1, c->cols);
+    ncs_status rc = csv_grow(c);
+    if (rc != NCS_OK)
+        return rc;
+    if (c->cols == 2)
+        c->tim[c->n] = v[0];
+    c->val[c->n++] = v[c->cols - 1];
+    return NCS_OK;
+}
+
+/* The sample rate from an evenly spaced time column (ms). */
+static ncs_status csv_time_axis(const csv_reader *c, ncs_wave *w)
+{
+    const double *tim = c->tim;
+    size_t n = c->n;
+    double dt = (tim[n - 1] - tim[0]) / (double)(n - 1);
+    if (!(dt > 0))
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: the time column does not increase", c->where);
+    for (size_t i = 1; i < n; i++) {
+        double expect = tim[0] + dt * (double)i;
+        if (fabs(tim[i] - expect) > 0.05 * dt)
+            return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                            "%s: the time column is not evenly spaced (row %zu: "
+                            "%g ms, expected %g ms)", c->where, i + 1, tim[i], expect);
+    }
+    w->fs_hz = 1000.0 / dt;
+    if (!isnan(c->site->rate_hz) && fabs(c->site->rate_hz - w->fs_hz) > 0.005 * w->fs_hz)
+        return ncs_fail(c->err, NCS_ERR_WAVE_RANGE, c->site->path,
+                        "%s: rate_hz = %g disagrees with the time column (%.6g Hz)", c->where,
+                        c->site->rate_hz, w->fs_hz);
+    /* the spacing is printed with few decimals; a rate within 0.5 % of a
+     * round number of hertz is that number */
+    double r = round(w->fs_hz);
+    if (fabs(r - w->fs_hz) < 0.005 * w->fs_hz)
+        w->fs_hz = r;
+    return NCS_OK;
+}
+
+/* The samples read become the wave: rate, format name, millivolts. */
+static ncs_status csv_finish(csv_reader *c, ncs_wave *w)
+{
+    const ncs_site *site = c->site;
+    if (c->n < 2)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: CSV holds %zu value%s: no waveform", c->where, c->n,
+                        c->n == 1 ? "" : "s");
+    if (c->cols == 2) {
+        w->format = NCS_FORMAT_CSV_TIME;
+        ncs_status rc = csv_time_axis(c, w);
+        if (rc != NCS_OK)
+            return rc;
+    } else if (isnan(site->rate_hz)) {
+        return ncs_fail(c->err, NCS_ERR_INI_MISSING, site->path,
+                        "%s: a one-column CSV needs rate_hz in study.ini "
+                        "(or a time_ms column)", c->where);
+    } else {
+        w->fs_hz = site->rate_hz;
+    }
+    snprintf(w->format_name, sizeof w->format_name, "CSV %s%s",
+             c->cols == 2 ? "time_ms,value" : "values", units_name(site->units)[0] == 'm'
+             ? "" : site->units == NCS_UNITS_UV ? " uV" : " V");
+    double k = units_factor(site->units);
+    for (size_t i = 0; i < c->n; i++)
+        c->val[i] *= k;
+    w->mv = c->val;
+    c->val = NULL;
+    w->n = c->n;
+    return NCS_OK;
+}
+
 /* Parses CSV from an opened stream (a file, or memory); closes f. */
 static ncs_status decode_csv(FILE *f, const ncs_site *site, const char *where, ncs_wave *w,
                              ncs_error *err)
 {
+    csv_reader c = {.site = site, .where = where, .err = err, .cap = 4096,
+                    .max_n = (size_t)(NCS_MAX_SWEEP_MS / 1000.0 * NCS_MAX_RATE_HZ) + 1};
     ncs_status rc = NCS_OK;
     char *line = NULL;
     size_t line_cap = 0;
-    size_t cap = 4096, n = 0;
-    double *val = malloc(cap * sizeof *val);
-    double *tim = NULL;
-    int cols = 0, lineno = 0, header = 0;
-    if (!val) {
-        rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
-        goto out;
-    }
     struct stat sb;
-    if (fileno(f) >= 0 && fstat(fileno(f), &sb) == 0 && sb.st_size > NCS_MAX_WAVE_BYTES) {
-        rc = ncs_fail(err, NCS_ERR_LIMIT, site->path,
-                      "%s: CSV file is larger than %ld MiB", where,
-                      NCS_MAX_WAVE_BYTES / (1024 * 1024));
-        goto out;
-    }
+    c.val = malloc(c.cap * sizeof *c.val);
+    if (!c.val)
+        rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
+    else if (fileno(f) >= 0 && fstat(fileno(f), &sb) == 0 && sb.st_size > NCS_MAX_WAVE_BYTES)
+        rc = ncs_fail(err, NCS_ERR_LIMIT, site->path, "%s: CSV file is larger than %ld MiB",
+                      where, NCS_MAX_WAVE_BYTES / (1024 * 1024));
     w->format = NCS_FORMAT_CSV_VALUES;
     w->channels = 1;
-    size_t max_n = (size_t)(NCS_MAX_SWEEP_MS / 1000.0 * NCS_MAX_RATE_HZ) + 1;
     ssize_t got;
-    while ((got = getline(&line, &line_cap, f)) != -1) {
-        lineno++;
-        size_t len = (size_t)got;
-        if (strlen(line) != len) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                          "%s: line %d holds binary data: not a CSV file", where, lineno);
-            goto out;
-        }
-        if (len > CSV_MAX_LINE) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                          "%s: line %d is longer than %d characters: not a CSV "
-                          "waveform", where, lineno, CSV_MAX_LINE);
-            goto out;
-        }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-                       line[len - 1] == ' ' || line[len - 1] == '\t'))
-            line[--len] = '\0';
-        char *s = line;
-        if (lineno == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB
-            && (unsigned char)s[2] == 0xBF)
-            s += 3;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s || *s == '#')
-            continue;
-        char *fld[3];
-        int nf = split_fields(s, fld);
-        if (nf > 2) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                          "%s: line %d has more than 2 columns; expected one column "
-                          "of values or time_ms,value", where, lineno);
-            goto out;
-        }
-        double v[2];
-        int ok = 1;
-        for (int i = 0; i < nf; i++)
-            if (ncs_parse_double(fld[i], &v[i]))
-                ok = 0;
-        if (!ok) {
-            if (n == 0 && !header && cols == 0) {
-                /* a header line: only the first non-empty line, and it names
-                 * the columns (it must not hold numbers where values go) */
-                header = lineno;
-                cols = nf;
-                continue;
-            }
-            for (int i = 0; i < nf; i++)
-                if (ncs_parse_double(fld[i], &v[i])) {
-                    rc = ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
-                                  "%s: line %d: '%.40s' is not a finite number",
-                                  where, lineno, fld[i]);
-                    goto out;
-                }
-        }
-        if (cols == 0)
-            cols = nf;
-        if (nf != cols) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                          "%s: line %d has %d column%s, line %d has %d", where,
-                          lineno, nf, nf == 1 ? "" : "s", header ? header : 1, cols);
-            goto out;
-        }
-        if (n == max_n) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                          "%s: more than %zu samples", where, max_n);
-            goto out;
-        }
-        if (n == cap) {
-            cap *= 2;
-            double *nv = realloc(val, cap * sizeof *nv);
-            if (!nv) {
-                rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
-                goto out;
-            }
-            val = nv;
-            if (tim) {
-                double *nt = realloc(tim, cap * sizeof *nt);
-                if (!nt) {
-                    rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory",
-                                  where);
-                    goto out;
-                }
-                tim = nt;
-            }
-        }
-        if (cols == 2) {
-            if (!tim) {
-                tim = malloc(cap * sizeof *tim);
-                if (!tim) {
-                    rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory",
-                                  where);
-                    goto out;
-                }
-            }
-            tim[n] = v[0];
-            val[n] = v[1];
-        } else {
-            val[n] = v[0];
-        }
-        n++;
+    while (rc == NCS_OK && (got = getline(&line, &line_cap, f)) != -1) {
+        c.lineno++;
+        char *text;
+        rc = csv_clean_line(&c, line, (size_t)got, &text);
+        if (rc == NCS_OK && text)
+            rc = csv_row(&c, text);
     }
-    if (ferror(f)) {
+    if (rc == NCS_OK && ferror(f))
         rc = ncs_fail(err, NCS_ERR_IO, site->path, "%s: read error", where);
-        goto out;
-    }
-    if (n < 2) {
-        rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                      "%s: CSV holds %zu value%s: no waveform", where, n,
-                      n == 1 ? "" : "s");
-        goto out;
-    }
-    if (cols == 2) {
-        w->format = NCS_FORMAT_CSV_TIME;
-        double dt = (tim[n - 1] - tim[0]) / (double)(n - 1);
-        if (!(dt > 0)) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                          "%s: the time column does not increase", where);
-            goto out;
-        }
-        for (size_t i = 1; i < n; i++) {
-            double expect = tim[0] + dt * (double)i;
-            if (fabs(tim[i] - expect) > 0.05 * dt) {
-                rc = ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                              "%s: the time column is not evenly spaced (row %zu: "
-                              "%g ms, expected %g ms)", where, i + 1, tim[i], expect);
-                goto out;
-            }
-        }
-        w->fs_hz = 1000.0 / dt;
-        if (!isnan(site->rate_hz) && fabs(site->rate_hz - w->fs_hz) > 0.005 * w->fs_hz) {
-            rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                          "%s: rate_hz = %g disagrees with the time column (%.6g Hz)",
-                          where, site->rate_hz, w->fs_hz);
-            goto out;
-        }
-        /* the spacing is printed with few decimals; a rate within 0.5 % of a
-         * round number of hertz is that number */
-        double r = round(w->fs_hz);
-        if (fabs(r - w->fs_hz) < 0.005 * w->fs_hz)
-            w->fs_hz = r;
-    } else {
-        if (isnan(site->rate_hz)) {
-            rc = ncs_fail(err, NCS_ERR_INI_MISSING, site->path,
-                          "%s: a one-column CSV needs rate_hz in study.ini "
-                          "(or a time_ms column)", where);
-            goto out;
-        }
-        w->fs_hz = site->rate_hz;
-    }
-    snprintf(w->format_name, sizeof w->format_name, "CSV %s%s",
-             cols == 2 ? "time_ms,value" : "values", units_name(site->units)[0] == 'm'
-             ? "" : site->units == NCS_UNITS_UV ? " uV" : " V");
-    double k = units_factor(site->units);
-    for (size_t i = 0; i < n; i++)
-        val[i] *= k;
-    w->mv = val;
-    val = NULL;
-    w->n = n;
-out:
+    if (rc == NCS_OK)
+        rc = csv_finish(&c, w);
     free(line);
-    free(val);
-    free(tim);
+    free(c.val);
+    free(c.tim);
     fclose(f);
     return rc;
 }

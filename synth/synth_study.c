@@ -298,6 +298,9 @@ static ncs_status write_samples(const char *path, ncs_synth_format f, double fs,
             buf[i] = x[i] / scale_mv;
     } else {
         sf_command(sf, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
+        /* the PEAK chunk carries the time of writing: without it the same
+         * seed gives the same bytes */
+        sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
         memcpy(buf, x, n * sizeof *buf);
     }
     sf_count_t w = sf_write_double(sf, buf, (sf_count_t)n);
@@ -351,17 +354,128 @@ static double pct_drop(double a, double b)
     return 100.0 * (1.0 - b / a);
 }
 
+/* The truth of the segment that ends at site j, from the truths of its two
+ * sites. */
+static json_t *segment_truth_json(const ncs_synth_nerve *n, size_t j, const ncs_synth_truth *prev,
+                                  const ncs_synth_truth *t)
+{
+    const ncs_synth_site *st = &n->sites[j];
+    json_t *g = json_object();
+    json_object_set_new(g, "from_site", json_string(n->sites[j - 1].name));
+    json_object_set_new(g, "to_site", json_string(st->name));
+    json_object_set_new(g, "distance_mm", json_real(st->distance_mm));
+    int ok = prev->response && t->response;
+    json_object_set_new(g, "cv_m_s",
+                        jnum(ok ? st->distance_mm / (t->onset_ms - prev->onset_ms) : NAN));
+    json_object_set_new(g, "amp_drop_pct",
+                        jnum(prev->response ? pct_drop(prev->amp_mv, t->response ? t->amp_mv : 0)
+                                            : NAN));
+    json_object_set_new(g, "area_drop_pct",
+                        jnum(prev->response
+                                 ? pct_drop(prev->area_mvms, t->response ? t->area_mvms : 0)
+                                 : NAN));
+    json_object_set_new(g, "dur_increase_pct",
+                        jnum(ok ? 100.0 * (t->dur_ms / prev->dur_ms - 1.0) : NAN));
+    json_object_set_new(g, "block_fraction", json_real(st->lesion.block));
+    return g;
+}
+
+/* Renders site j of nerve n into its waveform file and its study.ini
+ * section; *fname gets the file's name. */
+static ncs_status write_site(const ncs_synth_nerve *n, size_t j, const ncs_synth_model *m,
+                             ncs_rng *noise, const char *dir, FILE *ini, char fname[128],
+                             ncs_error *err)
+{
+    const ncs_synth_site *st = &n->sites[j];
+    const ncs_synth_cond *c = &st->cond;
+    size_t ns = (size_t)floor(c->fs_hz * c->sweep_ms / 1000.0 + 0.5);
+    double *x = malloc(ns * sizeof *x);
+    if (!x)
+        return synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
+    ncs_synth_render(m, j, c, noise, x, ns);
+    snprintf(fname, 128, "%s_%c_%s.%s", n->nerve, n->side[0], st->name, format_ext(st->format));
+    char *path = synth_path(dir, fname);
+    double peak = 0;
+    for (size_t k = 0; k < ns; k++)
+        if (fabs(x[k]) > peak)
+            peak = fabs(x[k]);
+    double scale = c->clip_mv > 0 ? c->clip_mv : 20.0;
+    while (scale < 1.1 * peak)
+        scale *= 2.0;
+    ncs_status rc = path ? write_samples(path, st->format, c->fs_hz, x, ns, scale, err)
+                         : synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
+    free(path);
+    free(x);
+    fprintf(ini, "\n[%s.%s.%s]\nfile = %s\ndistance_mm = %g\n", n->nerve, n->side, st->name,
+            fname, st->distance_mm);
+    if (c->pre_ms > 0)
+        fprintf(ini, "stim_ms = %g\n", c->pre_ms);
+    if (is_integer_format(st->format))
+        fprintf(ini, "scale_mv = %g\n", scale);
+    if (st->format == NCS_SYNTH_CSV_VALUES)
+        fprintf(ini, "rate_hz = %g\n", c->fs_hz);
+    if (c->inverted)
+        fprintf(ini, "polarity = inverted\n");
+    return rc;
+}
+
+/* One nerve: its study.ini sections, its waveform files and its truth
+ * (appended to jnerves). */
+static ncs_status write_nerve(const ncs_synth_study *s, size_t i, ncs_rng *noise,
+                              const char *dir, FILE *ini, json_t *jnerves, ncs_error *err)
+{
+    const ncs_synth_nerve *n = &s->nerves[i];
+    double dist[NCS_SYNTH_MAX_SITES];
+    ncs_synth_lesion les[NCS_SYNTH_MAX_SITES];
+    for (size_t j = 0; j < n->n_sites; j++) {
+        dist[j] = n->sites[j].distance_mm;
+        les[j] = n->sites[j].lesion;
+    }
+    ncs_synth_model *m = ncs_synth_model_create(&n->p, n->n_sites, dist, les,
+                                                s->seed * 31 + i + 1);
+    if (!m)
+        return synth_fail(err, NCS_ERR_NOMEM, dir, "cannot build the nerve model");
+    fprintf(ini, "\n[%s.%s]\nmuscle = %s\n", n->nerve, n->side, n->muscle);
+    json_t *jn = json_object(), *jsites = json_array(), *jsegs = json_array();
+    char nid[64];
+    snprintf(nid, sizeof nid, "%s.%s", n->nerve, n->side);
+    json_object_set_new(jn, "id", json_string(nid));
+    json_object_set_new(jn, "sites", jsites);
+    json_object_set_new(jn, "segments", jsegs);
+    json_array_append_new(jnerves, jn);
+    ncs_synth_truth prev = {0};
+    ncs_status rc = NCS_OK;
+    for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
+        const ncs_synth_site *st = &n->sites[j];
+        char fname[128];
+        rc = write_site(n, j, m, noise, dir, ini, fname, err);
+        ncs_synth_truth t;
+        ncs_synth_model_truth(m, j, &t);
+        json_t *js = truth_json(&t);
+        json_object_set_new(js, "site", json_string(st->name));
+        json_object_set_new(js, "distance_mm", json_real(st->distance_mm));
+        json_object_set_new(js, "file", json_string(fname));
+        json_object_set_new(js, "cond", cond_json(&st->cond, st->format));
+        json_array_append_new(jsites, js);
+        if (j > 0)
+            json_array_append_new(jsegs, segment_truth_json(n, j, &prev, &t));
+        prev = t;
+    }
+    ncs_synth_model_destroy(m);
+    return rc;
+}
+
 ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error *err)
 {
     ncs_error_clear(err);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return synth_fail(err, NCS_ERR_OUTPUT, dir, "cannot create folder: %s",
-                        strerror(errno));
+                          strerror(errno));
     char *ini_path = synth_path(dir, "study.ini");
     FILE *ini = ini_path ? fopen(ini_path, "w") : NULL;
     if (!ini) {
         ncs_status rc = synth_fail(err, NCS_ERR_OUTPUT, ini_path ? ini_path : dir,
-                                 "cannot create: %s", strerror(errno));
+                                   "cannot create: %s", strerror(errno));
         free(ini_path);
         return rc;
     }
@@ -378,93 +492,8 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
     ncs_status rc = NCS_OK;
     ncs_rng noise;
     ncs_rng_seed(&noise, s->seed ^ 0x5eed5eedULL);
-    for (size_t i = 0; i < s->n_nerves && rc == NCS_OK; i++) {
-        const ncs_synth_nerve *n = &s->nerves[i];
-        double dist[NCS_SYNTH_MAX_SITES];
-        ncs_synth_lesion les[NCS_SYNTH_MAX_SITES];
-        for (size_t j = 0; j < n->n_sites; j++) {
-            dist[j] = n->sites[j].distance_mm;
-            les[j] = n->sites[j].lesion;
-        }
-        ncs_synth_model *m = ncs_synth_model_create(&n->p, n->n_sites, dist, les,
-                                                    s->seed * 31 + i + 1);
-        if (!m) {
-            rc = synth_fail(err, NCS_ERR_NOMEM, dir, "cannot build the nerve model");
-            break;
-        }
-        fprintf(ini, "\n[%s.%s]\nmuscle = %s\n", n->nerve, n->side, n->muscle);
-        json_t *jn = json_object(), *jsites = json_array(), *jsegs = json_array();
-        char nid[64];
-        snprintf(nid, sizeof nid, "%s.%s", n->nerve, n->side);
-        json_object_set_new(jn, "id", json_string(nid));
-        json_object_set_new(jn, "sites", jsites);
-        json_object_set_new(jn, "segments", jsegs);
-        json_array_append_new(jnerves, jn);
-        ncs_synth_truth prev = {0};
-        for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
-            const ncs_synth_site *st = &n->sites[j];
-            const ncs_synth_cond *c = &st->cond;
-            size_t ns = (size_t)floor(c->fs_hz * c->sweep_ms / 1000.0 + 0.5);
-            double *x = malloc(ns * sizeof *x);
-            if (!x) {
-                rc = synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
-                break;
-            }
-            ncs_synth_render(m, j, c, &noise, x, ns);
-            char fname[128];
-            snprintf(fname, sizeof fname, "%s_%c_%s.%s", n->nerve, n->side[0], st->name,
-                     format_ext(st->format));
-            char *path = synth_path(dir, fname);
-            double peak = 0;
-            for (size_t k = 0; k < ns; k++)
-                if (fabs(x[k]) > peak)
-                    peak = fabs(x[k]);
-            double scale = c->clip_mv > 0 ? c->clip_mv : 20.0;
-            while (scale < 1.1 * peak)
-                scale *= 2.0;
-            rc = path ? write_samples(path, st->format, c->fs_hz, x, ns, scale, err)
-                      : synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
-            free(path);
-            free(x);
-            fprintf(ini, "\n[%s.%s.%s]\nfile = %s\ndistance_mm = %g\n", n->nerve,
-                    n->side, st->name, fname, st->distance_mm);
-            if (c->pre_ms > 0)
-                fprintf(ini, "stim_ms = %g\n", c->pre_ms);
-            if (is_integer_format(st->format))
-                fprintf(ini, "scale_mv = %g\n", scale);
-            if (st->format == NCS_SYNTH_CSV_VALUES)
-                fprintf(ini, "rate_hz = %g\n", c->fs_hz);
-            if (c->inverted)
-                fprintf(ini, "polarity = inverted\n");
-            ncs_synth_truth t;
-            ncs_synth_model_truth(m, j, &t);
-            json_t *js = truth_json(&t);
-            json_object_set_new(js, "site", json_string(st->name));
-            json_object_set_new(js, "distance_mm", json_real(st->distance_mm));
-            json_object_set_new(js, "file", json_string(fname));
-            json_object_set_new(js, "cond", cond_json(c, st->format));
-            json_array_append_new(jsites, js);
-            if (j > 0) {
-                json_t *g = json_object();
-                json_object_set_new(g, "from_site", json_string(n->sites[j - 1].name));
-                json_object_set_new(g, "to_site", json_string(st->name));
-                json_object_set_new(g, "distance_mm", json_real(st->distance_mm));
-                int ok = prev.response && t.response;
-                json_object_set_new(g, "cv_m_s",
-                                    jnum(ok ? st->distance_mm / (t.onset_ms - prev.onset_ms) : NAN));
-                json_object_set_new(g, "amp_drop_pct",
-                                    jnum(prev.response ? pct_drop(prev.amp_mv, t.response ? t.amp_mv : 0) : NAN));
-                json_object_set_new(g, "area_drop_pct",
-                                    jnum(prev.response ? pct_drop(prev.area_mvms, t.response ? t.area_mvms : 0) : NAN));
-                json_object_set_new(g, "dur_increase_pct",
-                                    jnum(ok ? 100.0 * (t.dur_ms / prev.dur_ms - 1.0) : NAN));
-                json_object_set_new(g, "block_fraction", json_real(st->lesion.block));
-                json_array_append_new(jsegs, g);
-            }
-            prev = t;
-        }
-        ncs_synth_model_destroy(m);
-    }
+    for (size_t i = 0; i < s->n_nerves && rc == NCS_OK; i++)
+        rc = write_nerve(s, i, &noise, dir, ini, jnerves, err);
     int ini_bad = fclose(ini) != 0;
     if (rc == NCS_OK && ini_bad)
         rc = synth_fail(err, NCS_ERR_OUTPUT, ini_path, "write error");
