@@ -226,6 +226,8 @@ install: all $(B)/libncs.a
 	install -m 644 man/ncs.1 $(DESTDIR)$(PREFIX)/share/man/man1/ncs.1
 	install -m 644 $(B)/libncs.a $(DESTDIR)$(LIBDIR)/libncs.a
 	install -m 644 include/ncs.h $(DESTDIR)$(PREFIX)/include/ncs.h
+	install -d $(DESTDIR)$(PREFIX)/share/doc/ncs
+	install -m 644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ncs/
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@VERSION@|$(VERSION)|' \
 	    ncs.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/ncs.pc
 
@@ -233,6 +235,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ncs $(DESTDIR)$(PREFIX)/share/man/man1/ncs.1 \
 	    $(DESTDIR)$(LIBDIR)/libncs.a $(DESTDIR)$(PREFIX)/include/ncs.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/ncs.pc
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/ncs
 
 clean:
 	rm -rf build ncs ncs-synth

@@ -1,6 +1,6 @@
 /* main.c — the `ncs` command: arguments in, library calls, exit codes out.
  * Results go to stdout, diagnostics to stderr as
- * "ncs: <where>: error|warning: <message>" (SPEC 6). */
+ * "ncs: <where>: error|warning: <message>" (docs/outputs.md). */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <getopt.h>
@@ -475,7 +475,9 @@ static void print_overview(FILE *f)
                "  -q, --quiet   no warnings on stderr\n"
                "  -h, --help    this help (or: ncs help COMMAND)\n"
                "  --version     versions of ncs, libsndfile and FFTW\n\n%s"
-               "\nSee SPEC-compatible study folders in samples/ and the ncs(1) man page.\n",
+               "\nThe study folder, the measurements, the criteria and every output are\n"
+               "described in the ncs documentation (docs/ in the source tree, share/doc/ncs/\n"
+               "once installed) and in the ncs(1) man page; example studies are in samples/.\n",
             exit_help);
 }
 
@@ -564,8 +566,9 @@ static const command commands[] = {
      "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
      "  -q, --quiet      no warnings\n", "--out --criteria --norms --gnuplot"},
     {"norms", cmd_norms, "[--norms FILE]", "Print the normative table in force.",
-     "The built-in table (SPEC 4.2: Preston & Shapiro, adults), or with --norms FILE\n"
-     "that table with the nerves FILE names replaced.\n"
+     "The built-in table (Preston & Shapiro, adults; see docs/criteria.md), or with\n"
+     "--norms FILE "
+"that table with the nerves FILE names replaced.\n"
      "Options:\n"
      "  --norms FILE     a lab's normative table (see ncs help analyse)\n", "--norms"},
     {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", "", ""},

@@ -11,12 +11,21 @@
  * A value that was not given or could not be measured is NAN (never 0);
  * test with isnan().
  *
- * Data flow (one file per stage):
+ * Data flow, one stage per file of lib/ (docs/ describes each in full):
  *   study.ini --study.c--> ncs_study --wave.c--> ncs_wave (mV, once, at load)
+ *   ncs_wave --clean.c, markers.c--> ncs_markers (per trace)
+ *   markers --segments.c--> ncs_segment --norms.c, criteria.c--> categories
+ *   analyse.c: a whole study --> ncs_results --> results_json.c,
+ *   results_csv.c, table.c, report.c + gnuplot.c
  *
- * Thread safety: all state lives in the objects; distinct objects may be used
- * from distinct threads. ncs_study_load() configures libinih once
- * (pthread_once) and is otherwise reentrant.
+ * Thread safety: all state lives in the objects the caller holds; distinct
+ * objects may be used from distinct threads at the same time (one
+ * ncs_analyser per thread). What the process shares is guarded: libinih is
+ * configured once (pthread_once) and FFTW's planner, which is not
+ * thread-safe, is serialised by one lock inside the library. A report runs
+ * gnuplot as a child process and blocks SIGPIPE only in the calling thread
+ * while it writes to it. Nothing here changes the locale, the working
+ * folder or a signal disposition of the process.
  */
 #ifndef NCS_H
 #define NCS_H

@@ -18,6 +18,7 @@
  * lowers white noise without moving a peak or a crossing.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +63,20 @@ ncs_analyser *ncs_analyser_create(ncs_error *err)
     return a;
 }
 
+/* FFTW's planner (plan creation and destruction) is not thread-safe; its
+ * plans, once made, may be executed from any thread. One lock for the
+ * process serialises planning, so analysers in distinct threads may be
+ * used at once. */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void drop_slot(plan_slot *p)
 {
+    pthread_mutex_lock(&planner_lock);
     if (p->fwd)
         fftw_destroy_plan(p->fwd);
     if (p->inv)
         fftw_destroy_plan(p->inv);
+    pthread_mutex_unlock(&planner_lock);
     fftw_free(p->buf);
     fftw_free(p->spec);
     free(p->gain);
@@ -96,9 +105,7 @@ static size_t fft_size(size_t m)
 }
 
 /* Plans for length m: a cached slot, or the least recently used one
- * replanned. FFTW's planner is not thread-safe; callers that share one
- * process between threads must not plan at the same time (ncs uses
- * processes). */
+ * replanned (under the planner lock). */
 static plan_slot *plan_for(ncs_analyser *a, size_t m)
 {
     a->clock++;
@@ -120,8 +127,10 @@ static plan_slot *plan_for(ncs_analyser *a, size_t m)
         drop_slot(lru);
         return NULL;
     }
+    pthread_mutex_lock(&planner_lock);
     lru->fwd = fftw_plan_dft_r2c_1d((int)m, lru->buf, lru->spec, FFTW_ESTIMATE);
     lru->inv = fftw_plan_dft_c2r_1d((int)m, lru->spec, lru->buf, FFTW_ESTIMATE);
+    pthread_mutex_unlock(&planner_lock);
     if (!lru->fwd || !lru->inv) {
         drop_slot(lru);
         return NULL;

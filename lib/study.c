@@ -269,6 +269,10 @@ static int enter_section(parser *p, char *sec, int line)
         *dot = '\0';
         tok = dot + 1;
     }
+    if (np == 1 && ncs_nerve_canonical(parts[0]))
+        return perr(p, line, NCS_ERR_INI_SECTION,
+                    "section [%s] names a nerve without its side: write [%s.right] or "
+                    "[%s.left]", parts[0], parts[0], parts[0]), -1;
     if (np == 1) {
         static const char *const top[] = {"study"};
         const char *const *cand = top;

@@ -129,6 +129,9 @@ broken typo-nerve-key "study.ini:5:" "(did you mean 'muscle'?)"
 d=$(mkbase typo-section); sed -i 's/^\[study\]/[stdy]/' "$d/study.ini"
 broken typo-section "study.ini:1:" "unknown section [stdy] (did you mean 'study'?)"
 
+d=$(mkbase nerve-without-side); sed -i 's/^\[median.right\]$/[median]/' "$d/study.ini"
+broken nerve-without-side "study.ini:4:" "section [median] names a nerve without its side"
+
 d=$(mkbase unknown-nerve); sed -i 's/^\[median.right.elbow\]/[sciatic.right.elbow]/' "$d/study.ini"
 broken unknown-nerve "study.ini:11:" "unknown nerve 'sciatic'"
 

@@ -3,6 +3,7 @@
  * percentiles over all the samples' traces, as for generated traces in
  * test_measure.c. Run from the project root (make check does). */
 #include <dirent.h>
+#include <pthread.h>
 
 #include <jansson.h>
 
@@ -171,6 +172,65 @@ START_TEST(samples_within_accuracy_targets)
 }
 END_TEST
 
+/* ---- thread safety: what ncs.h promises -------------------------------- */
+
+static const char *const thread_samples[] = {"normal", "mmn", "cidp", "mnd", "carpal-tunnel",
+                                             "inching"};
+#define N_THREAD_SAMPLES (sizeof thread_samples / sizeof thread_samples[0])
+
+/* results.json of every sample, analysed with one analyser */
+typedef struct {
+    char *json[N_THREAD_SAMPLES];
+    int failed;
+} sample_run;
+
+static void *analyse_all(void *arg)
+{
+    sample_run *run = arg;
+    ncs_error err;
+    ncs_analyser *an = ncs_analyser_create(&err);
+    for (size_t i = 0; i < N_THREAD_SAMPLES && an; i++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "samples/%s", thread_samples[i]);
+        ncs_study *st = ncs_study_load(dir, NULL, &err);
+        ncs_results *r = st ? ncs_analyse_study(an, st, NULL, &err) : NULL;
+        run->json[i] = r ? ncs_results_json(r, NULL) : NULL;
+        run->failed |= run->json[i] == NULL;
+        ncs_results_destroy(r);
+        ncs_study_destroy(st);
+    }
+    run->failed |= an == NULL;
+    ncs_analyser_destroy(an);
+    return NULL;
+}
+
+/* Four threads, each with its own analyser, analyse every sample at once
+ * (planning FFTs and parsing study.ini concurrently): each gets exactly the
+ * results of a run alone. */
+START_TEST(distinct_analysers_in_distinct_threads)
+{
+    static sample_run alone, conc[4];
+    analyse_all(&alone);
+    ck_assert(!alone.failed);
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(pthread_create(&th[k], NULL, analyse_all, &conc[k]), 0);
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+    for (int k = 0; k < 4; k++) {
+        ck_assert(!conc[k].failed);
+        for (size_t i = 0; i < N_THREAD_SAMPLES; i++) {
+            ck_assert_msg(strcmp(alone.json[i], conc[k].json[i]) == 0,
+                          "thread %d, samples/%s: results differ from a run alone", k,
+                          thread_samples[i]);
+            free(conc[k].json[i]);
+        }
+    }
+    for (size_t i = 0; i < N_THREAD_SAMPLES; i++)
+        free(alone.json[i]);
+}
+END_TEST
+
 static Suite *samples_suite(void)
 {
     Suite *s = suite_create("samples");
@@ -178,6 +238,10 @@ static Suite *samples_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, samples_within_accuracy_targets);
     suite_add_tcase(s, t);
+    TCase *th = tcase_create("threads");
+    tcase_set_timeout(th, 120);
+    tcase_add_test(th, distinct_analysers_in_distinct_threads);
+    suite_add_tcase(s, th);
     return s;
 }
 
