@@ -191,6 +191,7 @@ test: all $(LINT) $(B)/header-check.o $(B)/mkwave $(B)/inject.so $(TESTS) $(REPL
 	  $(B)/replay_$$t $$(find fuzz/seeds/$$t fuzz/regress/$$t -type f ! -name README | sort) || fail=1; done; \
 	echo "== tests/golden.sh"; NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth tests/golden.sh || fail=1; \
 	echo "== tests/e2e.sh"; NCS=./$(BIN)ncs MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so tests/e2e.sh || fail=1; \
+	if [ -z "$(SANITIZE)" ]; then echo "== tests/install.sh"; MAKE="$(MAKE)" CC="$(CC)" tests/install.sh || fail=1; fi; \
 	exit $$fail
 
 # make golden: rewrite tests/expected/ from the current binary, after a
@@ -222,7 +223,7 @@ valgrind: all $(B)/mkwave $(B)/inject.so $(TESTS)
 install: all $(B)/libncs.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 ncs $(DESTDIR)$(PREFIX)/bin/ncs
+	install -m 755 $(BIN)ncs $(DESTDIR)$(PREFIX)/bin/ncs
 	install -m 644 man/ncs.1 $(DESTDIR)$(PREFIX)/share/man/man1/ncs.1
 	install -m 644 $(B)/libncs.a $(DESTDIR)$(LIBDIR)/libncs.a
 	install -m 644 include/ncs.h $(DESTDIR)$(PREFIX)/include/ncs.h
