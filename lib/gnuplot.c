@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -72,12 +73,18 @@ typedef struct {
     char *dir;
 } outputs;
 
+/* Where gnuplot writes page i: its temporary name in the output folder. */
+static void tmp_path(const outputs *o, size_t i, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s", o->dir, o->tmp[i]);
+}
+
 static void outputs_free(outputs *o, int unlink_tmp)
 {
     for (size_t i = 0; i < o->n; i++) {
         if (unlink_tmp && o->tmp && o->tmp[i]) {
             char p[8192];
-            snprintf(p, sizeof p, "%s/%s", o->dir, o->tmp[i]);
+            tmp_path(o, i, p, sizeof p);
             unlink(p);
         }
         if (o->tmp)
@@ -156,10 +163,10 @@ int ncs_report_gnuplot_found(const char *gnuplot, ncs_error *err)
     return 0;
 }
 
-ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
-                           const char *gnuplot, ncs_error *err)
+/* What a report needs from its caller: results that kept their traces. */
+static ncs_status check_request(const ncs_results *r, ncs_report_format fmt,
+                                const char *out_path, ncs_error *err)
 {
-    ncs_error_clear(err);
     if (!r || !out_path || (unsigned)fmt > NCS_REPORT_SVG)
         return ncs_fail(err, NCS_ERR_USAGE, out_path ? out_path : "", "no results or output");
     for (size_t i = 0; i < r->n_nerves; i++)
@@ -167,130 +174,214 @@ ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const ch
             if (!r->nerves[i].sites[j].clean_mv)
                 return ncs_fail(err, NCS_ERR_USAGE, out_path,
                                 "the study was analysed without keeping its traces");
+    return NCS_OK;
+}
+
+/* One run of gnuplot and all it holds until the end, which job_end
+ * releases, whichever step failed. */
+typedef struct {
+    const char *out_path; /* as the caller named it, for messages */
+    const char *gnuplot;
+    outputs o;
+    char *script;
+    size_t script_len;
+    FILE *log;   /* gnuplot's standard error */
+    int started; /* gnuplot started: temporary pages may exist */
+    char said[400];
+} job;
+
+static void job_end(job *j, ncs_status rc)
+{
+    free(j->script);
+    j->script = NULL;
+    if (j->log)
+        fclose(j->log);
+    j->log = NULL;
+    outputs_free(&j->o, rc != NCS_OK && j->started);
+}
+
+/* A folder the pages cannot go into is refused before gnuplot runs, with a
+ * message that names the folder rather than one of gnuplot's. */
+static ncs_status folder_writable(const job *j, ncs_error *err)
+{
+    struct stat dsb;
+    if (stat(j->o.dir, &dsb) != 0 || !S_ISDIR(dsb.st_mode) || access(j->o.dir, W_OK) != 0)
+        return ncs_fail(err, NCS_ERR_OUTPUT, j->out_path, "cannot write into %s: %s", j->o.dir,
+                        errno ? strerror(errno) : "not a folder");
+    return NCS_OK;
+}
+
+/* The whole script is made before gnuplot starts, so that gnuplot never
+ * runs on a script that could not be made whole. */
+static ncs_status write_script(job *j, const ncs_results *r, ncs_report_format fmt,
+                               ncs_error *err)
+{
+    FILE *sf = open_memstream(&j->script, &j->script_len);
+    if (!sf)
+        return ncs_fail(err, NCS_ERR_NOMEM, j->out_path, "out of memory");
+    ncs_status rc = ncs_report_script(r, fmt, (const char *const *)j->o.tmp, sf);
+    if (fclose(sf) != 0 || rc != NCS_OK)
+        return ncs_fail(err, NCS_ERR_NOMEM, j->out_path, "out of memory");
+    return NCS_OK;
+}
+
+/* The child: gnuplot in the output folder (the script names its pages
+ * without a folder), the script on its standard input, its messages into
+ * the log. */
+static _Noreturn void exec_gnuplot(const job *j, const int fd[2])
+{
+    int null = open("/dev/null", O_WRONLY);
+    if (dup2(fd[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(fileno(j->log), 2) < 0)
+        _exit(126);
+    close(fd[0]);
+    close(fd[1]);
+    if (chdir(j->o.dir) != 0) {
+        fprintf(stderr, "cannot enter %s: %s\n", j->o.dir, strerror(errno));
+        _exit(126);
+    }
+    execlp(j->gnuplot, j->gnuplot, (char *)NULL);
+    fprintf(stderr, "cannot run %s: %s\n", j->gnuplot, strerror(errno));
+    _exit(127);
+}
+
+/* Starts gnuplot reading from a pipe; *to is the pipe's end to write. */
+static ncs_status start_gnuplot(job *j, pid_t *pid, int *to, ncs_error *err)
+{
+    int fd[2];
+    j->log = tmpfile();
+    if (!j->log || pipe(fd) != 0)
+        return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "cannot start gnuplot: %s",
+                        strerror(errno));
+    fflush(NULL);
+    *pid = fork();
+    if (*pid < 0) {
+        int e = errno;
+        close(fd[0]);
+        close(fd[1]);
+        return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "cannot start gnuplot: %s",
+                        strerror(e));
+    }
+    if (*pid == 0)
+        exec_gnuplot(j, fd);
+    j->started = 1;
+    close(fd[0]);
+    *to = fd[1];
+    return NCS_OK;
+}
+
+/* Writes buf to the pipe; returns the bytes written. gnuplot may stop
+ * reading early (an error), and the write must then fail with EPIPE rather
+ * than kill the caller with SIGPIPE. The signal's disposition belongs to the
+ * whole process (and to the application), so it is not touched: SIGPIPE is
+ * blocked in this thread only, and the one a failed write raised is taken
+ * off this thread's pending set before its mask is restored. One already
+ * pending before is the caller's, and left alone. */
+static size_t write_to_pipe(int fd, const char *buf, size_t len)
+{
+    sigset_t pipe_only, saved, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &saved);
+    int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    size_t done = 0;
+    int broken = 0;
+    while (done < len) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            broken = errno == EPIPE;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (broken && !was_pending && sigpending(&pending) == 0
+        && sigismember(&pending, SIGPIPE) == 1) {
+        const struct timespec no_wait = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &no_wait) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return done;
+}
+
+/* Feeds gnuplot the script and waits for it; a failure says why, in
+ * gnuplot's own words when it had any. */
+static ncs_status run_gnuplot(job *j, ncs_error *err)
+{
+    pid_t pid = -1;
+    int to = -1;
+    ncs_status rc = start_gnuplot(j, &pid, &to, err);
+    if (rc != NCS_OK)
+        return rc;
+    size_t done = write_to_pipe(to, j->script, j->script_len);
+    close(to);
+    free(j->script);
+    j->script = NULL;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    gnuplot_said(j->log, j->said, sizeof j->said);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && done == j->script_len)
+        return NCS_OK;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "gnuplot ('%s') could not be run: %s; "
+                        INSTALL_HINT, j->gnuplot, j->said);
+    return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "gnuplot failed (%s%d)%s%s",
+                    WIFEXITED(status) ? "exit " : "signal ",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                    j->said[0] ? ": " : "", j->said);
+}
+
+/* Every page is checked before any is renamed: a run that lost a page
+ * replaces no earlier report. */
+static ncs_status collect_pages(const job *j, ncs_error *err)
+{
+    char p[8192];
+    for (size_t i = 0; i < j->o.n; i++) {
+        struct stat sb;
+        tmp_path(&j->o, i, p, sizeof p);
+        if (stat(p, &sb) != 0 || sb.st_size == 0)
+            return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "gnuplot wrote no page %zu%s%s",
+                            i + 1, j->said[0] ? ": " : "", j->said);
+    }
+    for (size_t i = 0; i < j->o.n; i++) {
+        tmp_path(&j->o, i, p, sizeof p);
+        if (rename(p, j->o.final[i]) != 0)
+            return ncs_fail(err, NCS_ERR_OUTPUT, j->o.final[i], "cannot write: %s",
+                            strerror(errno));
+    }
+    return NCS_OK;
+}
+
+ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
+                           const char *gnuplot, ncs_error *err)
+{
+    ncs_error_clear(err);
+    /* 1. what to draw, and gnuplot to draw it */
+    ncs_status rc = check_request(r, fmt, out_path, err);
+    if (rc != NCS_OK)
+        return rc;
     gnuplot = default_gnuplot(gnuplot);
     if (!findable(gnuplot))
         return ncs_fail(err, NCS_ERR_REPORT, out_path,
                         "gnuplot ('%s') not found: the analysis is done but the report "
                         "cannot be drawn; " INSTALL_HINT, gnuplot);
-
-    outputs o;
-    ncs_status rc = plan_outputs(r, fmt, out_path, &o, err);
-    if (rc != NCS_OK) {
-        outputs_free(&o, 0);
-        return rc;
-    }
-    struct stat dsb;
-    if (stat(o.dir, &dsb) != 0 || !S_ISDIR(dsb.st_mode) || access(o.dir, W_OK) != 0) {
-        rc = ncs_fail(err, NCS_ERR_OUTPUT, out_path, "cannot write into %s: %s", o.dir,
-                      errno ? strerror(errno) : "not a folder");
-        outputs_free(&o, 0);
-        return rc;
-    }
-    char *script = NULL;
-    size_t script_len = 0;
-    FILE *sf = open_memstream(&script, &script_len);
-    if (!sf) {
-        outputs_free(&o, 0);
-        return ncs_fail(err, NCS_ERR_NOMEM, out_path, "out of memory");
-    }
-    rc = ncs_report_script(r, fmt, (const char *const *)o.tmp, sf);
-    if (fclose(sf) != 0 || rc != NCS_OK) {
-        free(script);
-        outputs_free(&o, 0);
-        return ncs_fail(err, NCS_ERR_NOMEM, out_path, "out of memory");
-    }
-
-    FILE *log = tmpfile();
-    int fd[2];
-    if (!log || pipe(fd) != 0) {
-        if (log)
-            fclose(log);
-        free(script);
-        outputs_free(&o, 0);
-        return ncs_fail(err, NCS_ERR_REPORT, out_path, "cannot start gnuplot: %s",
-                        strerror(errno));
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(fd[0]);
-        close(fd[1]);
-        fclose(log);
-        free(script);
-        outputs_free(&o, 0);
-        return ncs_fail(err, NCS_ERR_REPORT, out_path, "cannot start gnuplot: %s", strerror(e));
-    }
-    if (pid == 0) {
-        /* the child: gnuplot in the output folder, the script on stdin */
-        int null = open("/dev/null", O_WRONLY);
-        if (dup2(fd[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(fileno(log), 2) < 0)
-            _exit(126);
-        close(fd[0]);
-        close(fd[1]);
-        if (chdir(o.dir) != 0) {
-            fprintf(stderr, "cannot enter %s: %s\n", o.dir, strerror(errno));
-            _exit(126);
-        }
-        execlp(gnuplot, gnuplot, (char *)NULL);
-        fprintf(stderr, "cannot run %s: %s\n", gnuplot, strerror(errno));
-        _exit(127);
-    }
-    close(fd[0]);
-    /* gnuplot may stop reading early (an error): no SIGPIPE for us then */
-    struct sigaction ign = {0}, old;
-    ign.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ign, &old);
-    size_t done = 0;
-    while (done < script_len) {
-        ssize_t w = write(fd[1], script + done, script_len - done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        done += (size_t)w;
-    }
-    close(fd[1]);
-    sigaction(SIGPIPE, &old, NULL);
-    free(script);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    char said[400];
-    gnuplot_said(log, said, sizeof said);
-    fclose(log);
-
-    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && done == script_len;
-    if (!ok) {
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-            rc = ncs_fail(err, NCS_ERR_REPORT, out_path, "gnuplot ('%s') could not be run: %s; "
-                          INSTALL_HINT, gnuplot, said);
-        else
-            rc = ncs_fail(err, NCS_ERR_REPORT, out_path, "gnuplot failed (%s%d)%s%s",
-                          WIFEXITED(status) ? "exit " : "signal ",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                          said[0] ? ": " : "", said);
-        outputs_free(&o, 1);
-        return rc;
-    }
-    /* every page there and not empty, then renamed into place */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < o.n; i++) {
-            char p[8192];
-            snprintf(p, sizeof p, "%s/%s", o.dir, o.tmp[i]);
-            struct stat sb;
-            if (pass == 0 && (stat(p, &sb) != 0 || sb.st_size == 0))
-                rc = ncs_fail(err, NCS_ERR_REPORT, out_path, "gnuplot wrote no page %zu%s%s",
-                              i + 1, said[0] ? ": " : "", said);
-            else if (pass == 1 && rename(p, o.final[i]) != 0)
-                rc = ncs_fail(err, NCS_ERR_OUTPUT, o.final[i], "cannot write: %s",
-                              strerror(errno));
-            if (rc != NCS_OK) {
-                outputs_free(&o, 1);
-                return rc;
-            }
-        }
-    outputs_free(&o, 0);
-    return NCS_OK;
+    job j = {.out_path = out_path, .gnuplot = gnuplot};
+    /* 2. plan the outputs: temporary names beside the final ones, so that
+     *    a failed run replaces no earlier report */
+    rc = plan_outputs(r, fmt, out_path, &j.o, err);
+    if (rc == NCS_OK)
+        rc = folder_writable(&j, err);
+    /* 3. write the script */
+    if (rc == NCS_OK)
+        rc = write_script(&j, r, fmt, err);
+    /* 4. run gnuplot on it */
+    if (rc == NCS_OK)
+        rc = run_gnuplot(&j, err);
+    /* 5. collect the pages under their final names */
+    if (rc == NCS_OK)
+        rc = collect_pages(&j, err);
+    job_end(&j, rc);
+    return rc;
 }

@@ -250,17 +250,15 @@ static double study_header(page *p, const ncs_results *r, const char *what)
     return y;
 }
 
-static void summary_page(FILE *o, const ncs_results *r)
+/* What the reader must know before trusting the table: cold limbs, and the
+ * examiner's note. */
+static double summary_warnings(page *p, const ncs_results *r, double y)
 {
-    page p;
-    page_open(&p, o, 1);
-    double y = study_header(&p, r, "Summary");
-    /* low temperature, nerve by nerve */
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
         if (nr->low_temperature) {
-            text(&p, ST_WARN, 5, y, "Low temperature: %s at %.1f C (below %.0f C): slowing may "
-                                    "be from cold; no correction applied",
+            text(p, ST_WARN, 5, y, "Low temperature: %s at %.1f C (below %.0f C): slowing may "
+                                   "be from cold; no correction applied",
                  nr->def->id, nr->def->temperature_c, ncs_norm_temperature_c(nr->def->nerve));
             y -= 2.0;
         }
@@ -268,11 +266,31 @@ static void summary_page(FILE *o, const ncs_results *r)
     if (r->study->note) {
         char buf[600];
         snprintf(buf, sizeof buf, "Note: %s", r->study->note);
-        y = wrapped(&p, ST_TEXT, 5, y, 1.8, 120, buf);
+        y = wrapped(p, ST_TEXT, 5, y, 1.8, 120, buf);
     }
-    y -= 1.0;
+    return y - 1.0;
+}
 
-    /* the table: one row per site */
+/* The summary table's columns: where, and the two heading lines. */
+enum { SC_NERVE, SC_SITE, SC_ONSET, SC_AMP, SC_AREA, SC_DUR, SC_DIST, SC_SEGMENT, SC_CV,
+       SC_AREA_DROP, SC_DUR_INC, SC__N };
+
+static const struct {
+    double x;
+    const char *head, *unit;
+} sum_col[SC__N] = {
+    [SC_NERVE] = {5, "nerve", ""},         [SC_SITE] = {18, "site", ""},
+    [SC_ONSET] = {29, "onset", "ms"},      [SC_AMP] = {36, "amp", "mV"},
+    [SC_AREA] = {43, "area", "mVms"},      [SC_DUR] = {50, "dur", "ms"},
+    [SC_DIST] = {57, "dist", "mm"},        [SC_SEGMENT] = {64, "segment", ""},
+    [SC_CV] = {80, "CV", "m/s"},           [SC_AREA_DROP] = {86.5, "area", "drop %"},
+    [SC_DUR_INC] = {93, "dur", "inc %"},
+};
+
+/* The row height: every row above the findings if the page allows, but
+ * never so tight the rows cannot be read; the font shrinks with the rows. */
+static double summary_row_height(page *p, const ncs_results *r, double y)
+{
     size_t rows = 0;
     for (size_t i = 0; i < r->n_nerves; i++)
         rows += r->nerves[i].n_sites + 1;
@@ -282,114 +300,176 @@ static void summary_page(FILE *o, const ncs_results *r)
         dy = 1.6;
     if (dy < 0.9)
         dy = 0.9;
-    p.font_scale = dy >= 1.4 ? 1.0 : dy / 1.4;
-    static const double cx[] = {5, 18, 29, 36, 43, 50, 57, 64, 80, 86.5, 93};
-    static const char *const head[] = {"nerve", "site", "onset", "amp", "area", "dur",
-                                       "dist", "segment", "CV", "area", "dur"};
-    static const char *const unit[] = {"", "", "ms", "mV", "mVms", "ms", "mm", "", "m/s",
-                                       "drop %", "inc %"};
-    for (int c = 0; c < 11; c++) {
-        text(&p, ST_HEAD, cx[c], y, "%s", head[c]);
-        text(&p, ST_DIM, cx[c], y - dy, "%s", unit[c]);
+    p->font_scale = dy >= 1.4 ? 1.0 : dy / 1.4;
+    return dy;
+}
+
+static double summary_table_head(page *p, double y, double dy)
+{
+    for (int c = 0; c < SC__N; c++) {
+        text(p, ST_HEAD, sum_col[c].x, y, "%s", sum_col[c].head);
+        text(p, ST_DIM, sum_col[c].x, y - dy, "%s", sum_col[c].unit);
     }
-    y -= 2 * dy + 0.4;
-    char b1[32];
+    return y - (2 * dy + 0.4);
+}
+
+/* A site's own measurements; a starred value is outside the reference range. */
+static void summary_site_values(page *p, const ncs_site_result *sr, double y)
+{
+    const ncs_markers *m = &sr->m;
+    char b[32];
+    if (!m->response && !sr->def->exclude) {
+        text(p, ST_WARN, sum_col[SC_ONSET].x, y, "no response");
+        return;
+    }
+    int dml = sr->abnormal & NCS_ABN_DML_PROLONGED;
+    int low = sr->abnormal & NCS_ABN_AMP_LOW;
+    text(p, dml ? ST_ABN : ST_TEXT, sum_col[SC_ONSET].x, y, "%s%s",
+         fmtv(b, sizeof b, m->onset_ms, 2), dml ? " *" : "");
+    text(p, low ? ST_ABN : ST_TEXT, sum_col[SC_AMP].x, y, "%s%s",
+         fmtv(b, sizeof b, m->amp_mv, 2), low ? " *" : "");
+    text(p, ST_TEXT, sum_col[SC_AREA].x, y, "%s", fmtv(b, sizeof b, m->neg_area_mvms, 1));
+    text(p, ST_TEXT, sum_col[SC_DUR].x, y, "%s", fmtv(b, sizeof b, m->neg_dur_ms, 2));
+}
+
+/* The segment that ends at site j, on the site's row (the distal site has
+ * none: its distance from the recording electrode instead). A block takes a
+ * line of its own; returns the y of the row's last line. */
+static double summary_segment_values(page *p, const ncs_nerve_result *nr, size_t j, double y,
+                                     double dy)
+{
+    const ncs_site_result *sr = &nr->sites[j];
+    const ncs_segment *g = ncs_segment_ending_at(nr, sr->def->name);
+    char b[32];
+    if (g) {
+        int slow = g->abnormal & NCS_ABN_CV_SLOW;
+        text(p, ST_TEXT, sum_col[SC_DIST].x, y, "%.0f", g->distance_mm);
+        text(p, ST_SMALL, sum_col[SC_SEGMENT].x, y, "%s-%s", g->from, g->to);
+        text(p, slow ? ST_ABN : ST_TEXT, sum_col[SC_CV].x, y, "%s%s",
+             fmtv(b, sizeof b, g->cv_m_s, 1), slow ? " *" : "");
+        int blk = block_marked(g->block);
+        text(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AREA_DROP].x, y, "%s",
+             fmtv(b, sizeof b, g->area_drop_pct, 1));
+        text(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s", fmtv(b, sizeof b, g->dur_increase_pct, 1));
+        if (blk) {
+            y -= dy;
+            text(p, ST_ABN, sum_col[SC_SEGMENT].x, y, "%s", block_label(g->block));
+        }
+    } else if (j == 0) {
+        text(p, ST_TEXT, sum_col[SC_DIST].x, y, "%.0f", sr->def->distance_mm);
+        text(p, ST_DIM, sum_col[SC_SEGMENT].x, y, "distal");
+    }
+    return y;
+}
+
+/* A nerve's rows: one per site, the nerve and its muscle at the left. */
+static double summary_nerve_rows(page *p, const ncs_nerve_result *nr, double y, double dy)
+{
+    text(p, ST_HEAD, sum_col[SC_NERVE].x, y, "%s", nr->def->id);
+    if (nr->def->muscle)
+        text(p, ST_DIM, sum_col[SC_NERVE].x, y - dy, "%s", nr->def->muscle);
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        const ncs_site_result *sr = &nr->sites[j];
+        text(p, ST_TEXT, sum_col[SC_SITE].x, y, "%s%s", sr->def->name,
+             sr->def->exclude ? " (excl.)" : "");
+        summary_site_values(p, sr, y);
+        y = summary_segment_values(p, nr, j, y, dy);
+        y -= dy;
+    }
+    return y - 0.5 * dy;
+}
+
+static double summary_table(page *p, const ncs_results *r, double y)
+{
+    double dy = summary_row_height(p, r, y);
+    y = summary_table_head(p, y, dy);
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
         /* the findings need the lower part of the page: a table too long
          * for it ends here, and the nerve pages carry the rest */
         if (y - (double)(nr->n_sites + 1) * dy < 36.0) {
-            text(&p, ST_WARN, cx[0], y, "... %zu more nerve%s: see %s page%s", r->n_nerves - i,
-                 r->n_nerves - i == 1 ? "" : "s", r->n_nerves - i == 1 ? "its" : "their",
-                 r->n_nerves - i == 1 ? "" : "s");
+            size_t left = r->n_nerves - i;
+            text(p, ST_WARN, sum_col[SC_NERVE].x, y, "... %zu more nerve%s: see %s page%s", left,
+                 left == 1 ? "" : "s", left == 1 ? "its" : "their", left == 1 ? "" : "s");
             y -= dy;
             break;
         }
-        text(&p, ST_HEAD, cx[0], y, "%s", nr->def->id);
-        if (nr->def->muscle)
-            text(&p, ST_DIM, cx[0], y - dy, "%s", nr->def->muscle);
-        for (size_t j = 0; j < nr->n_sites; j++) {
-            const ncs_site_result *sr = &nr->sites[j];
-            const ncs_markers *m = &sr->m;
-            text(&p, ST_TEXT, cx[1], y, "%s%s", sr->def->name, sr->def->exclude ? " (excl.)" : "");
-            if (!m->response && !sr->def->exclude) {
-                text(&p, ST_WARN, cx[2], y, "no response");
-            } else {
-                int dml = sr->abnormal & NCS_ABN_DML_PROLONGED;
-                int low = sr->abnormal & NCS_ABN_AMP_LOW;
-                text(&p, dml ? ST_ABN : ST_TEXT, cx[2], y, "%s%s",
-                     fmtv(b1, sizeof b1, m->onset_ms, 2), dml ? " *" : "");
-                text(&p, low ? ST_ABN : ST_TEXT, cx[3], y, "%s%s",
-                     fmtv(b1, sizeof b1, m->amp_mv, 2), low ? " *" : "");
-                text(&p, ST_TEXT, cx[4], y, "%s", fmtv(b1, sizeof b1, m->neg_area_mvms, 1));
-                text(&p, ST_TEXT, cx[5], y, "%s", fmtv(b1, sizeof b1, m->neg_dur_ms, 2));
-            }
-            const ncs_segment *g = ncs_segment_ending_at(nr, sr->def->name);
-            if (g) {
-                int slow = g->abnormal & NCS_ABN_CV_SLOW;
-                text(&p, ST_TEXT, cx[6], y, "%.0f", g->distance_mm);
-                text(&p, ST_SMALL, cx[7], y, "%s-%s", g->from, g->to);
-                text(&p, slow ? ST_ABN : ST_TEXT, cx[8], y, "%s%s",
-                     fmtv(b1, sizeof b1, g->cv_m_s, 1), slow ? " *" : "");
-                int blk = block_marked(g->block);
-                text(&p, blk ? ST_ABN : ST_TEXT, cx[9], y, "%s",
-                     fmtv(b1, sizeof b1, g->area_drop_pct, 1));
-                text(&p, ST_TEXT, cx[10], y, "%s", fmtv(b1, sizeof b1, g->dur_increase_pct, 1));
-                if (blk) {
-                    y -= dy;
-                    text(&p, ST_ABN, cx[7], y, "%s", block_label(g->block));
-                }
-            } else if (j == 0) {
-                text(&p, ST_TEXT, cx[6], y, "%.0f", sr->def->distance_mm);
-                text(&p, ST_DIM, cx[7], y, "distal");
-            }
-            y -= dy;
-        }
-        y -= 0.5 * dy;
+        y = summary_nerve_rows(p, nr, y, dy);
     }
-    p.font_scale = 1.0;
-    text(&p, ST_DIM, 5, y, "* outside the reference range (distal latency above ULN, "
-                           "amplitude below LLN, CV below LLN).  Red area drop: conduction "
-                           "block category (see findings).");
-    y -= 3.0;
+    p->font_scale = 1.0;
+    text(p, ST_DIM, 5, y, "* outside the reference range (distal latency above ULN, "
+                          "amplitude below LLN, CV below LLN).  Red area drop: conduction "
+                          "block category (see findings).");
+    return y - 3.0;
+}
 
-    /* the findings */
-    text(&p, ST_HEAD, 5, y, "Findings: electrodiagnostic criteria met (not a diagnosis)");
+/* A segment's findings under criteria set k, one wrapped line each. */
+static double summary_segment_findings(page *p, const ncs_nerve_result *nr,
+                                       const ncs_segment *sg, int k, double y)
+{
+    for (size_t j = 0; j < sg->findings.count; j++) {
+        const ncs_finding *f = &sg->findings.items[j];
+        if ((int)f->criteria != k)
+            continue;
+        char buf[900], why[NCS_MAX_BECAUSE * 120];
+        snprintf(buf, sizeof buf, "%s %s-%s: %s%s: %s", nr->def->id, sg->from, sg->to, f->code,
+                 f->counts ? "" : " (not counted)", ncs_finding_reasons(f, "; ", why, sizeof why));
+        y = wrapped(p, ST_SMALL, 8, y, 1.5, 130, buf);
+    }
+    return y;
+}
+
+/* The findings about a nerve as a whole under criteria set k. */
+static double summary_nerve_findings(page *p, const ncs_nerve_result *nr, int k, double y)
+{
+    for (size_t j = 0; j < nr->findings.count; j++) {
+        const ncs_finding *f = &nr->findings.items[j];
+        if ((int)f->criteria != k)
+            continue;
+        char buf[900], why[NCS_MAX_BECAUSE * 120];
+        snprintf(buf, sizeof buf, "%s: %s: %s", nr->def->id, f->code,
+                 ncs_finding_reasons(f, "; ", why, sizeof why));
+        y = wrapped(p, ST_SMALL, 8, y, 1.5, 130, buf);
+    }
+    return y;
+}
+
+/* Each evaluated criteria set's verdict, then what supports it, for as long
+ * as the page lasts (the nerve pages repeat the segments' findings). */
+static void summary_findings(page *p, const ncs_results *r, double y)
+{
+    text(p, ST_HEAD, 5, y, "Findings: electrodiagnostic criteria met (not a diagnosis)");
     y -= 2.0;
     for (int k = 0; k < NCS_CRIT__COUNT; k++) {
         if (!r->evaluated[k] || !r->summary[k])
             continue;
-        y = wrapped(&p, ST_TEXT, 6, y, 1.7, 118, r->summary[k]);
+        y = wrapped(p, ST_TEXT, 6, y, 1.7, 118, r->summary[k]);
         for (size_t i = 0; i < r->n_nerves && y > 4; i++) {
             const ncs_nerve_result *nr = &r->nerves[i];
-            for (size_t g = 0; g < nr->n_segments && y > 4; g++) {
-                const ncs_segment *sg = &nr->segments[g];
-                for (size_t j = 0; j < sg->findings.count; j++) {
-                    const ncs_finding *f = &sg->findings.items[j];
-                    if ((int)f->criteria != k)
-                        continue;
-                    char buf[900], why[NCS_MAX_BECAUSE * 120];
-                    snprintf(buf, sizeof buf, "%s %s-%s: %s%s: %s", nr->def->id, sg->from,
-                             sg->to, f->code, f->counts ? "" : " (not counted)",
-                             ncs_finding_reasons(f, "; ", why, sizeof why));
-                    y = wrapped(&p, ST_SMALL, 8, y, 1.5, 130, buf);
-                }
-            }
-            for (size_t j = 0; j < nr->findings.count; j++) {
-                const ncs_finding *f = &nr->findings.items[j];
-                if ((int)f->criteria != k)
-                    continue;
-                char buf[900], why[NCS_MAX_BECAUSE * 120];
-                snprintf(buf, sizeof buf, "%s: %s: %s", nr->def->id, f->code,
-                         ncs_finding_reasons(f, "; ", why, sizeof why));
-                y = wrapped(&p, ST_SMALL, 8, y, 1.5, 130, buf);
-            }
+            for (size_t g = 0; g < nr->n_segments && y > 4; g++)
+                y = summary_segment_findings(p, nr, &nr->segments[g], k, y);
+            y = summary_nerve_findings(p, nr, k, y);
         }
         y -= 0.8;
     }
+}
+
+static void summary_page(FILE *o, const ncs_results *r)
+{
+    page p;
+    page_open(&p, o, 1);
+    /* 1. the study, and the warnings that qualify everything below */
+    double y = study_header(&p, r, "Summary");
+    y = summary_warnings(&p, r, y);
+    /* 2. the table, a row per site */
+    y = summary_table(&p, r, y);
+    /* 3. the findings in the room the table left */
+    summary_findings(&p, r, y);
+    /* 4. the footer: the report states criteria met, not a diagnosis */
     text(&p, ST_DIM, 5, 2.0, "Generated by ncs %s. The findings state which published "
                              "criteria the measurements meet; the diagnosis is the clinician's.",
          NCS_VERSION);
+    /* 5. draw: the page is text only */
     fprintf(o, "set multiplot\n");
     page_text_layer(&p);
     fprintf(o, "unset multiplot\n");
@@ -403,39 +483,57 @@ static void summary_page(FILE *o, const ncs_results *r)
 #define TR_B 0.34
 #define TR_T 0.88
 
-static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
+/* The frame all of a nerve's traces share: one time axis and one gain, so
+ * that latencies and amplitudes compare by eye from site to site. */
+typedef struct {
+    double t_beg, t_end, span; /* the time axis, ms */
+    double a_max, p_max;       /* the largest negative and positive excursions, mV */
+    double spacing;            /* between two traces' baselines, mV */
+    double y_top, y_bot;       /* the y axis, mV */
+    double bar_mv, bar_ms;     /* the scale bars' lengths */
+    double bx, by;             /* and their corner (ms, mV) */
+} frame;
+
+/* The temperature and the reference values the nerve is judged against. */
+static void reference_line(char *line, size_t size, const ncs_nerve_result *nr)
 {
-    const ncs_nerve_result *nr = &r->nerves[ni];
-    page p;
-    page_open(&p, o, number);
-    text(&p, ST_TITLE, 5, 96.5, "%s%s%s%s", nr->def->id, nr->def->muscle ? "  (" : "",
-         nr->def->muscle ? nr->def->muscle : "", nr->def->muscle ? ")" : "");
-    text(&p, ST_DIM, 5, 94.4, "Study %s   page %d", r->study->id, number);
-    double y = 92.2;
-    char line[600];
     int n = 0;
     line[0] = '\0';
     if (isfinite(nr->def->temperature_c))
-        n += snprintf(line, sizeof line, "Temperature %.1f C    ", nr->def->temperature_c);
+        n += snprintf(line, size, "Temperature %.1f C    ", nr->def->temperature_c);
     if (nr->norm) {
         const ncs_norm *nm = nr->norm;
         char a[16], d[16], c[16];
-        snprintf(line + n, sizeof line - (size_t)n,
+        snprintf(line + n, size - (size_t)n,
                  "Normal (%s): amplitude >= %s mV, distal latency <= %s ms, CV >= %s m/s",
                  nm->muscle[0] ? nm->muscle : nm->nerve, fmtv(a, sizeof a, nm->amp_lln_mv, 1),
                  fmtv(d, sizeof d, nm->dml_uln_ms, 1), fmtv(c, sizeof c, nm->cv_lln_m_s, 0));
     } else {
-        snprintf(line + n, sizeof line - (size_t)n, "No reference values for this nerve");
+        snprintf(line + n, size - (size_t)n, "No reference values for this nerve");
     }
-    text(&p, ST_TEXT, 5, y, "%s", line);
-    if (nr->low_temperature)
-        text(&p, ST_WARN, 5, y - 2.0, "Low temperature: slowing may be from cold "
-                                      "(no correction applied)");
-    if (nr->def->note)
-        text(&p, ST_DIM, 5, y - (nr->low_temperature ? 4.0 : 2.0), "Note: %s", nr->def->note);
+}
 
-    /* the shared time axis and the one gain of the nerve */
-    double t_end = 10.0, a_max = 0.0, p_max = 0.0;
+static void nerve_header(page *p, const ncs_results *r, const ncs_nerve_result *nr, int number)
+{
+    text(p, ST_TITLE, 5, 96.5, "%s%s%s%s", nr->def->id, nr->def->muscle ? "  (" : "",
+         nr->def->muscle ? nr->def->muscle : "", nr->def->muscle ? ")" : "");
+    text(p, ST_DIM, 5, 94.4, "Study %s   page %d", r->study->id, number);
+    double y = 92.2;
+    char line[600];
+    reference_line(line, sizeof line, nr);
+    text(p, ST_TEXT, 5, y, "%s", line);
+    if (nr->low_temperature)
+        text(p, ST_WARN, 5, y - 2.0, "Low temperature: slowing may be from cold "
+                                     "(no correction applied)");
+    if (nr->def->note)
+        text(p, ST_DIM, 5, y - (nr->low_temperature ? 4.0 : 2.0), "Note: %s", nr->def->note);
+}
+
+/* Where the time axis ends: a margin past the latest response, but not past
+ * the recorded sweep, on a 5 ms step. */
+static double time_axis_end(const ncs_nerve_result *nr)
+{
+    double t_end = 10.0;
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
         double e = isfinite(sr->m.end_ms) ? sr->m.end_ms
@@ -451,8 +549,14 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
     }
     if (sweep_end > 0 && t_end > sweep_end)
         t_end = sweep_end;
-    t_end = ceil(t_end / 5.0) * 5.0;
-    double t_beg = 0.0;
+    return ceil(t_end / 5.0) * 5.0;
+}
+
+/* The largest excursions on the axis, either way; the first 0.2 ms are left
+ * out, where what is left of the stimulus artefact would set the gain. */
+static void excursions(const ncs_nerve_result *nr, double t_end, double *neg, double *pos)
+{
+    *neg = *pos = 0.0;
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
         if (!sr->clean_mv)
@@ -461,54 +565,107 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
             double t = sr->t0_ms + (double)i * 1000.0 / sr->fs_hz;
             if (t < 0.2 || t > t_end)
                 continue;
-            a_max = fmax(a_max, -sr->clean_mv[i]);
-            p_max = fmax(p_max, sr->clean_mv[i]);
+            *neg = fmax(*neg, -sr->clean_mv[i]);
+            *pos = fmax(*pos, sr->clean_mv[i]);
         }
     }
-    if (a_max < 0.05)
-        a_max = 0.05;
-    p_max = fmin(fmax(p_max, 0.2 * a_max), 1.2 * a_max);
-    size_t ns = nr->n_sites ? nr->n_sites : 1;
-    double spacing = 1.08 * (a_max + p_max);
-    double y_top = 1.12 * a_max, y_bot = -(double)(ns - 1) * spacing - 1.1 * p_max;
-    /* screen y (page units) of a trace's baseline */
-#define TRACE_Y(k) (100.0 * (TR_B + ((-(double)(k) * spacing) - y_bot) / (y_top - y_bot) \
-                                         * (TR_T - TR_B)))
+}
 
-    /* trace data: time, baseline offset, offset - v (negative up) */
+static void frame_of(const ncs_nerve_result *nr, frame *f)
+{
+    f->t_beg = 0.0;
+    f->t_end = time_axis_end(nr);
+    f->span = f->t_end - f->t_beg;
+    excursions(nr, f->t_end, &f->a_max, &f->p_max);
+    if (f->a_max < 0.05)
+        f->a_max = 0.05;
+    f->p_max = fmin(fmax(f->p_max, 0.2 * f->a_max), 1.2 * f->a_max);
+    size_t ns = nr->n_sites ? nr->n_sites : 1;
+    f->spacing = 1.08 * (f->a_max + f->p_max);
+    f->y_top = 1.12 * f->a_max;
+    f->y_bot = -(double)(ns - 1) * f->spacing - 1.1 * f->p_max;
+    f->bar_mv = nice(0.5 * f->a_max);
+    f->bar_ms = nice(f->span / 8.0);
+    /* the scale bars sit in the top right corner, late in the sweep and above
+     * the distal trace, where a CMAP leaves the page empty */
+    f->bx = f->t_end - 0.05 * f->span - f->bar_ms;
+    f->by = f->y_top - 0.04 * (f->y_top - f->y_bot) - f->bar_mv;
+}
+
+/* The baseline of trace j (the distal one at 0), mV. */
+static double baseline(const frame *f, size_t j)
+{
+    return -(double)j * f->spacing;
+}
+
+/* Page units of a point of the traces layer. */
+static double screen_x(const frame *f, double t_ms)
+{
+    return 100.0 * (TR_L + (t_ms - f->t_beg) / f->span * (TR_R - TR_L));
+}
+
+static double screen_y(const frame *f, double mv)
+{
+    return 100.0 * (TR_B + (mv - f->y_bot) / (f->y_top - f->y_bot) * (TR_T - TR_B));
+}
+
+/* Sample i of a trace: time, and the value drawn negative up. */
+static void trace_point(FILE *o, const ncs_site_result *sr, double dt, size_t i, double off)
+{
+    fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)i * dt, off - sr->clean_mv[i]);
+}
+
+/* A bucket's lowest and highest samples, in time order. */
+static void bucket_points(FILE *o, const ncs_site_result *sr, double dt, size_t i, size_t e,
+                          double off)
+{
+    size_t imn = i, imx = i;
+    for (size_t k = i; k < e; k++) {
+        if (sr->clean_mv[k] < sr->clean_mv[imn])
+            imn = k;
+        if (sr->clean_mv[k] > sr->clean_mv[imx])
+            imx = k;
+    }
+    size_t a = imn < imx ? imn : imx, b = imn < imx ? imx : imn;
+    trace_point(o, sr, dt, a, off);
+    if (b != a)
+        trace_point(o, sr, dt, b, off);
+}
+
+/* A trace's points on the time axis; at most ~3000 of them: the lowest and
+ * highest of each bucket keep the peaks a plain decimation could miss. */
+static void trace_points(FILE *o, const ncs_site_result *sr, const frame *f, double off)
+{
+    double dt = 1000.0 / sr->fs_hz;
+    size_t i0 = (size_t)fmax(0.0, ceil((f->t_beg - sr->t0_ms) / dt));
+    size_t i1 = (size_t)fmin((double)sr->n, floor((f->t_end - sr->t0_ms) / dt) + 1);
+    size_t step = (i1 > i0 && i1 - i0 > 3000) ? (i1 - i0) / 1500 : 1;
+    for (size_t i = i0; i < i1; i += step) {
+        if (step == 1)
+            trace_point(o, sr, dt, i, off);
+        else
+            bucket_points(o, sr, dt, i, i + step < i1 ? i + step : i1, off);
+    }
+}
+
+/* The traces: time, offset - value (negative up), a data set per site. */
+static void traces_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int number)
+{
     fprintf(o, "$N%dT << EOD\n", number);
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
-        double off = -(double)j * spacing;
         if (!sr->clean_mv)
             continue;
-        double dt = 1000.0 / sr->fs_hz;
-        size_t i0 = (size_t)fmax(0.0, ceil((t_beg - sr->t0_ms) / dt));
-        size_t i1 = (size_t)fmin((double)sr->n, floor((t_end - sr->t0_ms) / dt) + 1);
-        /* at most ~3000 points: min and max of each bucket keep the peaks */
-        size_t step = (i1 > i0 && i1 - i0 > 3000) ? (i1 - i0) / 1500 : 1;
-        for (size_t i = i0; i < i1; i += step) {
-            if (step == 1) {
-                fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)i * dt, off - sr->clean_mv[i]);
-                continue;
-            }
-            size_t e = i + step < i1 ? i + step : i1, imn = i, imx = i;
-            for (size_t k = i; k < e; k++) {
-                if (sr->clean_mv[k] < sr->clean_mv[imn])
-                    imn = k;
-                if (sr->clean_mv[k] > sr->clean_mv[imx])
-                    imx = k;
-            }
-            size_t a = imn < imx ? imn : imx, b = imn < imx ? imx : imn;
-            fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)a * dt, off - sr->clean_mv[a]);
-            if (b != a)
-                fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)b * dt, off - sr->clean_mv[b]);
-        }
+        trace_points(o, sr, f, baseline(f, j));
         fprintf(o, "\n\n");
     }
     fprintf(o, "EOD\n");
+}
 
-    /* shaded negative-phase area: time, baseline, trace */
+/* The shaded negative-phase area: time, baseline, trace. With no area at
+ * any site, one point of no area: gnuplot warns about an empty data set. */
+static void area_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int number)
+{
     fprintf(o, "$N%dA << EOD\n", number);
     int n_area = 0;
     for (size_t j = 0; j < nr->n_sites; j++) {
@@ -516,7 +673,7 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
         const ncs_markers *m = &sr->m;
         if (!sr->clean_mv || !isfinite(m->onset_ms) || !isfinite(m->end_ms))
             continue;
-        double off = -(double)j * spacing, dt = 1000.0 / sr->fs_hz;
+        double off = baseline(f, j), dt = 1000.0 / sr->fs_hz;
         for (size_t i = 0; i < sr->n; i++) {
             double t = sr->t0_ms + (double)i * dt;
             if (t < m->onset_ms || t > m->end_ms)
@@ -529,14 +686,19 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
     if (!n_area)
         fprintf(o, "0\t0\t0\n");
     fprintf(o, "EOD\n");
+}
 
-    /* markers: onset, negative peak, end (time, y) */
+/* The markers, one data set per kind (onset, negative peak, end) so each
+ * is drawn in its own style; the plot picks them by index, so a kind no
+ * site has still takes its place, as one NaN point. */
+static void marker_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int number)
+{
     fprintf(o, "$N%dM << EOD\n", number);
     for (int kind = 0; kind < 3; kind++) {
         int any = 0;
         for (size_t j = 0; j < nr->n_sites; j++) {
             const ncs_markers *m = &nr->sites[j].m;
-            double off = -(double)j * spacing;
+            double off = baseline(f, j);
             double t = kind == 0 ? m->onset_ms : kind == 1 ? m->peak_ms : m->end_ms;
             if (!isfinite(t))
                 continue;
@@ -549,15 +711,20 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
         fprintf(o, "\n\n");
     }
     fprintf(o, "EOD\n");
+}
 
-    /* scale bars and block brackets (x, y pairs, blank line between lines) */
-    double bar_mv = nice(0.5 * a_max), span = t_end - t_beg;
-    double bar_ms = nice(span / 8.0);
-    /* the scale bars sit in the top right corner, late in the sweep and above
-     * the distal trace, where a CMAP leaves the page empty */
-    double bx = t_end - 0.05 * span - bar_ms, by = y_top - 0.04 * (y_top - y_bot) - bar_mv;
-    fprintf(o, "$N%dB << EOD\n%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n\nEOD\n", number, bx,
-            by + bar_mv, bx, by, bx + bar_ms, by);
+/* The scale bars: one polyline, the mV bar down into the ms bar. */
+static void scale_bar_data(FILE *o, const frame *f, int number)
+{
+    fprintf(o, "$N%dB << EOD\n%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n\nEOD\n", number, f->bx,
+            f->by + f->bar_mv, f->bx, f->by, f->bx + f->bar_ms, f->by);
+}
+
+/* A bracket at the end of the sweep joining the two traces of each marked
+ * segment (x, y pairs, a blank line between brackets); with none, a NaN
+ * point, as gnuplot warns about an empty data set. */
+static void bracket_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int number)
+{
     fprintf(o, "$N%dK << EOD\n", number);
     int n_brk = 0;
     for (size_t k = 0; k < nr->n_segments; k++) {
@@ -566,8 +733,8 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
             continue;
         size_t ja, jb;
         segment_sites(nr, g, &ja, &jb);
-        double xa = t_end - 0.005 * span, xb = t_end - 0.02 * span;
-        double ya = -(double)ja * spacing, yb = -(double)jb * spacing;
+        double xa = f->t_end - 0.005 * f->span, xb = f->t_end - 0.02 * f->span;
+        double ya = baseline(f, ja), yb = baseline(f, jb);
         fprintf(o, "%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n%.4f\t%.5f\n\n", xb, ya, xa, ya, xa,
                 yb, xb, yb);
         n_brk++;
@@ -575,98 +742,138 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
     if (!n_brk)
         fprintf(o, "NaN\tNaN\n");
     fprintf(o, "EOD\n");
+}
 
-    /* text beside the traces: site name and values at the left, flags and
-     * block categories at the right */
+/* Beside each trace: its site and values at the left, its flags at the
+ * right. */
+static void site_labels(page *p, const ncs_nerve_result *nr, const frame *f)
+{
     char b1[32], b2[32];
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
         const ncs_markers *m = &sr->m;
-        double ty = TRACE_Y(j);
-        text(&p, ST_SITE, 2.5, ty + 1.0, "%s%s", sr->def->name,
+        double ty = screen_y(f, baseline(f, j));
+        text(p, ST_SITE, 2.5, ty + 1.0, "%s%s", sr->def->name,
              sr->def->exclude ? " (excluded)" : "");
         if (sr->def->exclude)
             continue;
         if (!m->response) {
-            text(&p, ST_WARN, 2.5, ty - 0.9, "no response");
+            text(p, ST_WARN, 2.5, ty - 0.9, "no response");
         } else {
             int dml = sr->abnormal & NCS_ABN_DML_PROLONGED, low = sr->abnormal & NCS_ABN_AMP_LOW;
-            text(&p, dml ? ST_ABN : ST_TEXT, 2.5, ty - 1.0, "%s ms%s",
+            text(p, dml ? ST_ABN : ST_TEXT, 2.5, ty - 1.0, "%s ms%s",
                  fmtv(b1, sizeof b1, m->onset_ms, 2), dml ? " *" : "");
-            text(&p, low ? ST_ABN : ST_TEXT, 11.0, ty - 1.0, "%s mV%s",
+            text(p, low ? ST_ABN : ST_TEXT, 11.0, ty - 1.0, "%s mV%s",
                  fmtv(b2, sizeof b2, m->amp_mv, 2), low ? " *" : "");
         }
         char fl[256];
         flags_string(fl, sizeof fl, m->flags & ~(unsigned)NCS_FLAG_EXCLUDED);
         if (fl[0])
-            text(&p, ST_WARN, 100.0 * TR_R + 1.0, ty - 0.9, "%s", fl);
+            text(p, ST_WARN, 100.0 * TR_R + 1.0, ty - 0.9, "%s", fl);
     }
+}
+
+/* At the right, between the two traces of each marked segment: its block
+ * category and the changes that made it. */
+static void block_labels(page *p, const ncs_nerve_result *nr, const frame *f)
+{
+    char b1[32], b2[32];
     for (size_t k = 0; k < nr->n_segments; k++) {
         const ncs_segment *g = &nr->segments[k];
         if (!block_marked(g->block))
             continue;
         size_t ja, jb;
         segment_sites(nr, g, &ja, &jb);
-        double ym = 0.5 * (TRACE_Y(ja) + TRACE_Y(jb));
-        text(&p, ST_BLOCK, 100.0 * TR_R + 1.0, ym + 0.8, "%s", block_label(g->block));
-        text(&p, ST_ABN, 100.0 * TR_R + 1.0, ym - 1.0, "area -%s %%, dur +%s %%",
+        double ym = 0.5 * (screen_y(f, baseline(f, ja)) + screen_y(f, baseline(f, jb)));
+        text(p, ST_BLOCK, 100.0 * TR_R + 1.0, ym + 0.8, "%s", block_label(g->block));
+        text(p, ST_ABN, 100.0 * TR_R + 1.0, ym - 1.0, "area -%s %%, dur +%s %%",
              fmtv(b1, sizeof b1, g->area_drop_pct, 0), fmtv(b2, sizeof b2, g->dur_increase_pct, 0));
     }
-    /* scale bar labels */
-    {
-        double sx = 100.0 * (TR_L + (bx - t_beg) / span * (TR_R - TR_L));
-        double sy = 100.0 * (TR_B + (by - y_bot) / (y_top - y_bot) * (TR_T - TR_B));
-        double sy2 = 100.0 * (TR_B + (by + 0.5 * bar_mv - y_bot) / (y_top - y_bot) * (TR_T - TR_B));
-        text(&p, ST_TEXT, sx - 6.5, sy2, "%g mV", bar_mv);
-        text(&p, ST_TEXT, sx + 0.5, sy - 1.4, "%g ms", bar_ms);
-    }
-    text(&p, ST_DIM, 100.0 * TR_L, 100.0 * TR_T + 1.5,
+}
+
+/* The scale bars' lengths beside them, and how to read the traces above. */
+static void traces_key(page *p, const frame *f)
+{
+    double sx = screen_x(f, f->bx);
+    double sy = screen_y(f, f->by);
+    double sy2 = screen_y(f, f->by + 0.5 * f->bar_mv);
+    text(p, ST_TEXT, sx - 6.5, sy2, "%g mV", f->bar_mv);
+    text(p, ST_TEXT, sx + 0.5, sy - 1.4, "%g ms", f->bar_ms);
+    text(p, ST_DIM, 100.0 * TR_L, 100.0 * TR_T + 1.5,
          "negative up; one gain for all traces; onset (triangle), negative peak (dot), "
          "end (bar); shaded: negative-phase area");
+}
 
-    /* the segment table under the traces */
+/* The segment table's columns: where, and the heading. */
+enum { GC_SEGMENT, GC_DIST, GC_CV, GC_AMP_DROP, GC_AREA_DROP, GC_DUR_INC, GC_BLOCK, GC__N };
+
+static const struct {
+    double x;
+    const char *head;
+} seg_col[GC__N] = {
+    [GC_SEGMENT] = {5, "segment"},        [GC_DIST] = {30, "dist mm"},
+    [GC_CV] = {39, "CV m/s"},             [GC_AMP_DROP] = {48, "amp drop %"},
+    [GC_AREA_DROP] = {58, "area drop %"}, [GC_DUR_INC] = {68, "dur inc %"},
+    [GC_BLOCK] = {78, "block"},
+};
+
+static void segment_row(page *p, const ncs_segment *g, double ty)
+{
+    char b[32];
+    int slow = g->abnormal & NCS_ABN_CV_SLOW, blk = block_marked(g->block);
+    const char *name = ncs_block_name(g->block);
+    text(p, ST_TEXT, seg_col[GC_SEGMENT].x, ty, "%s-%s%s", g->from, g->to,
+         g->entrapment_site ? "  (entrapment site)" : "");
+    text(p, ST_TEXT, seg_col[GC_DIST].x, ty, "%.0f", g->distance_mm);
+    text(p, slow ? ST_ABN : ST_TEXT, seg_col[GC_CV].x, ty, "%s%s",
+         fmtv(b, sizeof b, g->cv_m_s, 1), slow ? " *" : "");
+    text(p, ST_TEXT, seg_col[GC_AMP_DROP].x, ty, "%s", fmtv(b, sizeof b, g->amp_drop_pct, 1));
+    text(p, blk ? ST_ABN : ST_TEXT, seg_col[GC_AREA_DROP].x, ty, "%s",
+         fmtv(b, sizeof b, g->area_drop_pct, 1));
+    text(p, ST_TEXT, seg_col[GC_DUR_INC].x, ty, "%s", fmtv(b, sizeof b, g->dur_increase_pct, 1));
+    text(p, blk ? ST_ABN : ST_TEXT, seg_col[GC_BLOCK].x, ty, "%s", name ? name : "");
+}
+
+/* The segment table under the traces, as far down the page as it goes;
+ * returns the y below it. */
+static double segment_table(page *p, const ncs_nerve_result *nr)
+{
     double ty = 100.0 * TR_B - 6.0;
-    static const double cx[] = {5, 30, 39, 48, 58, 68, 78};
-    static const char *const head[] = {"segment", "dist mm", "CV m/s", "amp drop %",
-                                       "area drop %", "dur inc %", "block"};
-    for (int c = 0; c < 7; c++)
-        text(&p, ST_HEAD, cx[c], ty, "%s", head[c]);
+    for (int c = 0; c < GC__N; c++)
+        text(p, ST_HEAD, seg_col[c].x, ty, "%s", seg_col[c].head);
     ty -= 2.0;
     for (size_t k = 0; k < nr->n_segments; k++) {
-        const ncs_segment *g = &nr->segments[k];
-        int slow = g->abnormal & NCS_ABN_CV_SLOW, blk = block_marked(g->block);
-        text(&p, ST_TEXT, cx[0], ty, "%s-%s%s", g->from, g->to,
-             g->entrapment_site ? "  (entrapment site)" : "");
-        text(&p, ST_TEXT, cx[1], ty, "%.0f", g->distance_mm);
-        text(&p, slow ? ST_ABN : ST_TEXT, cx[2], ty, "%s%s", fmtv(b1, sizeof b1, g->cv_m_s, 1),
-             slow ? " *" : "");
-        text(&p, ST_TEXT, cx[3], ty, "%s", fmtv(b1, sizeof b1, g->amp_drop_pct, 1));
-        text(&p, blk ? ST_ABN : ST_TEXT, cx[4], ty, "%s", fmtv(b1, sizeof b1, g->area_drop_pct, 1));
-        text(&p, ST_TEXT, cx[5], ty, "%s", fmtv(b1, sizeof b1, g->dur_increase_pct, 1));
-        text(&p, blk ? ST_ABN : ST_TEXT, cx[6], ty, "%s", ncs_block_name(g->block) ? ncs_block_name(g->block) : "");
+        segment_row(p, &nr->segments[k], ty);
         ty -= 1.8;
         if (ty < 4)
             break;
     }
-    if (ty > 6) {
-        ty -= 1.0;
-        for (size_t k = 0; k < nr->n_segments && ty > 4; k++) {
-            const ncs_segment *g = &nr->segments[k];
-            for (size_t j = 0; j < g->findings.count && ty > 4; j++) {
-                const ncs_finding *f = &g->findings.items[j];
-                char buf[900], why[NCS_MAX_BECAUSE * 120];
-                snprintf(buf, sizeof buf, "%s-%s %s %s%s: %s", g->from, g->to,
-                         ncs_criteria_name(f->criteria), f->code,
-                         f->counts ? "" : " (not counted)",
-                         ncs_finding_reasons(f, "; ", why, sizeof why));
-                ty = wrapped(&p, ST_SMALL, 5, ty, 1.5, 130, buf);
-            }
+    return ty;
+}
+
+/* The segments' findings, every criteria set's, in the room left under the
+ * table. */
+static void segment_findings(page *p, const ncs_nerve_result *nr, double ty)
+{
+    if (!(ty > 6))
+        return;
+    ty -= 1.0;
+    for (size_t k = 0; k < nr->n_segments && ty > 4; k++) {
+        const ncs_segment *g = &nr->segments[k];
+        for (size_t j = 0; j < g->findings.count && ty > 4; j++) {
+            const ncs_finding *f = &g->findings.items[j];
+            char buf[900], why[NCS_MAX_BECAUSE * 120];
+            snprintf(buf, sizeof buf, "%s-%s %s %s%s: %s", g->from, g->to,
+                     ncs_criteria_name(f->criteria), f->code, f->counts ? "" : " (not counted)",
+                     ncs_finding_reasons(f, "; ", why, sizeof why));
+            ty = wrapped(p, ST_SMALL, 5, ty, 1.5, 130, buf);
         }
     }
+}
 
-    /* draw: the text layer, then the traces layer on top */
-    fprintf(o, "set multiplot\n");
-    page_text_layer(&p);
+/* The plot of the traces layer over the datablocks $N<number>[TAMBK]. */
+static void traces_layer(FILE *o, const frame *f, int number)
+{
     fprintf(o, "set lmargin at screen %.3f; set rmargin at screen %.3f\n"
                "set bmargin at screen %.3f; set tmargin at screen %.3f\n"
                "set xrange [%.4f:%.4f]; set yrange [%.5f:%.5f]\n"
@@ -680,10 +887,38 @@ static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
                "     $N%dM index 2 using 1:2:(0):(%.5f) with vectors nohead lw 1.5 lc rgb \"#606060\" notitle, \\\n"
                "     $N%dB using 1:2 with lines lw 2 lc rgb \"#000000\" notitle, \\\n"
                "     $N%dK using 1:2 with lines lw 2.5 lc rgb \"#c00000\" notitle\n",
-            TR_L, TR_R, TR_B, TR_T, t_beg, t_end, y_bot, y_top, number, number, number, number,
-            number, 0.06 * (y_top - y_bot), number, number);
+            TR_L, TR_R, TR_B, TR_T, f->t_beg, f->t_end, f->y_bot, f->y_top, number, number,
+            number, number, number, 0.06 * (f->y_top - f->y_bot), number, number);
+}
+
+static void nerve_page(FILE *o, const ncs_results *r, size_t ni, int number)
+{
+    const ncs_nerve_result *nr = &r->nerves[ni];
+    page p;
+    page_open(&p, o, number);
+    /* 1. the heading: the nerve, its temperature and reference values */
+    nerve_header(&p, r, nr, number);
+    /* 2. one time axis and one gain for all the traces */
+    frame f;
+    frame_of(nr, &f);
+    /* 3. the traces layer's data, as datablocks ahead of the plot that
+     *    draws them */
+    traces_data(o, nr, &f, number);
+    area_data(o, nr, &f, number);
+    marker_data(o, nr, &f, number);
+    scale_bar_data(o, &f, number);
+    bracket_data(o, nr, &f, number);
+    /* 4. the text beside the traces */
+    site_labels(&p, nr, &f);
+    block_labels(&p, nr, &f);
+    traces_key(&p, &f);
+    /* 5. under the traces: the segment table, then its findings */
+    segment_findings(&p, nr, segment_table(&p, nr));
+    /* 6. draw: the text layer, then the traces layer on top */
+    fprintf(o, "set multiplot\n");
+    page_text_layer(&p);
+    traces_layer(o, &f, number);
     fprintf(o, "unset multiplot\nunset xlabel; unset border; unset xtics; unset mxtics\n");
-#undef TRACE_Y
 }
 
 /* ---- the whole script ---------------------------------------------------- */
