@@ -181,7 +181,7 @@ $(B)/replay_%: fuzz/replay.c fuzz/fuzz_%.c $(B)/libncs.a
 
 REPLAYS = $(patsubst %,$(B)/replay_%,$(FUZZ_TARGETS))
 
-LINT ?=
+LINT ?= lint
 # make test: the suite alone. One suite or case: CK_RUN_SUITE / CK_RUN_CASE
 # (see the README).
 test: all $(LINT) $(B)/header-check.o $(B)/mkwave $(B)/inject.so $(TESTS) $(REPLAYS)

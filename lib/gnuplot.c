@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,8 @@ static void outputs_free(outputs *o, int unlink_tmp)
     memset(o, 0, sizeof *o);
 }
 
+static atomic_ulong report_seq;
+
 static ncs_status plan_outputs(const ncs_results *r, ncs_report_format fmt,
                                const char *out_path, outputs *o, ncs_error *err)
 {
@@ -114,8 +117,12 @@ static ncs_status plan_outputs(const ncs_results *r, ncs_report_format fmt,
     const char *dot = strrchr(out_path, '.');
     if (!dot || (slash && dot < slash))
         dot = out_path + strlen(out_path);
+    /* reports made at once by threads of one process into one folder must
+     * not share temporary names: the pid and a number of this process's */
+    unsigned long seq = atomic_fetch_add(&report_seq, 1);
     for (size_t i = 0; i < o->n; i++) {
-        o->tmp[i] = ncs_asprintf(".ncs-report-%ld-%zu.%s", (long)getpid(), i, ext_of[fmt]);
+        o->tmp[i] = ncs_asprintf(".ncs-report-%ld-%lu-%zu.%s", (long)getpid(), seq, i,
+                                 ext_of[fmt]);
         o->final[i] = i == 0 ? ncs_strdup(out_path)
                              : ncs_asprintf("%.*s-%s%s", (int)(dot - out_path), out_path,
                                             r->nerves[i - 1].def->id, dot);
@@ -205,6 +212,7 @@ static void job_end(job *j, ncs_status rc)
 static ncs_status folder_writable(const job *j, ncs_error *err)
 {
     struct stat dsb;
+    errno = 0;
     if (stat(j->o.dir, &dsb) != 0 || !S_ISDIR(dsb.st_mode) || access(j->o.dir, W_OK) != 0)
         return ncs_fail(err, NCS_ERR_OUTPUT, j->out_path, "cannot write into %s: %s", j->o.dir,
                         errno ? strerror(errno) : "not a folder");
@@ -225,6 +233,17 @@ static ncs_status write_script(job *j, const ncs_results *r, ncs_report_format f
     return NCS_OK;
 }
 
+/* In the child between fork and exec only write(2) is safe when the caller
+ * has other threads (stdio's locks may be held by one of them): "what
+ * name: reason" into the log. */
+static void child_say(const char *what, const char *name, int e)
+{
+    const char *parts[] = {what, name, ": ", strerror(e), "\n"};
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        if (write(2, parts[k], strlen(parts[k])) < 0)
+            return;
+}
+
 /* The child: gnuplot in the output folder (the script names its pages
  * without a folder), the script on its standard input, its messages into
  * the log. */
@@ -236,11 +255,11 @@ static _Noreturn void exec_gnuplot(const job *j, const int fd[2])
     close(fd[0]);
     close(fd[1]);
     if (chdir(j->o.dir) != 0) {
-        fprintf(stderr, "cannot enter %s: %s\n", j->o.dir, strerror(errno));
+        child_say("cannot enter ", j->o.dir, errno);
         _exit(126);
     }
     execlp(j->gnuplot, j->gnuplot, (char *)NULL);
-    fprintf(stderr, "cannot run %s: %s\n", j->gnuplot, strerror(errno));
+    child_say("cannot run ", j->gnuplot, errno);
     _exit(127);
 }
 
@@ -252,7 +271,6 @@ static ncs_status start_gnuplot(job *j, pid_t *pid, int *to, ncs_error *err)
     if (!j->log || pipe(fd) != 0)
         return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "cannot start gnuplot: %s",
                         strerror(errno));
-    fflush(NULL);
     *pid = fork();
     if (*pid < 0) {
         int e = errno;

@@ -4,6 +4,7 @@
  * test_measure.c. Run from the project root (make check does). */
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include <jansson.h>
 
@@ -231,6 +232,65 @@ START_TEST(distinct_analysers_in_distinct_threads)
 }
 END_TEST
 
+/* Reports made at once by four threads into one folder: every one is
+ * made (temporary names do not collide) and SIGPIPE stays the caller's. */
+typedef struct {
+    const char *dir;
+    int k;
+    ncs_status rc;
+} report_job;
+
+static void *report_one(void *arg)
+{
+    report_job *j = arg;
+    ncs_error err;
+    ncs_analyser *an = ncs_analyser_create(&err);
+    ncs_study *st = ncs_study_load("samples/mmn", NULL, &err);
+    ncs_options opt = {.keep_traces = 1};
+    ncs_results *r = st && an ? ncs_analyse_study(an, st, &opt, &err) : NULL;
+    char path[600];
+    snprintf(path, sizeof path, "%s/r%d.%s", j->dir, j->k, j->k % 2 ? "svg" : "pdf");
+    j->rc = r ? ncs_report_make(r, j->k % 2 ? NCS_REPORT_SVG : NCS_REPORT_PDF, path, NULL, &err)
+              : NCS_ERR_USAGE;
+    if (j->rc != NCS_OK)
+        printf("report %d: %s: %s\n", j->k, err.where, err.message);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+    ncs_analyser_destroy(an);
+    return NULL;
+}
+
+START_TEST(reports_in_distinct_threads)
+{
+    if (!ncs_report_gnuplot_found(NULL, NULL))
+        return; /* make check installs gnuplot; a bare build may lack it */
+    struct sigaction before, after;
+    sigaction(SIGPIPE, NULL, &before);
+    char *dir = tu_tempdir();
+    report_job jobs[4];
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) {
+        jobs[k] = (report_job){dir, k, NCS_OK};
+        ck_assert_int_eq(pthread_create(&th[k], NULL, report_one, &jobs[k]), 0);
+    }
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(jobs[k].rc == NCS_OK, "report %d failed", k);
+    sigaction(SIGPIPE, NULL, &after);
+    ck_assert(before.sa_handler == after.sa_handler);
+    /* nothing but the pages: no temporary left */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        ck_assert_msg(strncmp(e->d_name, ".ncs-report-", 12) != 0, "left behind: %s",
+                      e->d_name);
+    closedir(d);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *samples_suite(void)
 {
     Suite *s = suite_create("samples");
@@ -241,6 +301,7 @@ static Suite *samples_suite(void)
     TCase *th = tcase_create("threads");
     tcase_set_timeout(th, 120);
     tcase_add_test(th, distinct_analysers_in_distinct_threads);
+    tcase_add_test(th, reports_in_distinct_threads);
     suite_add_tcase(s, th);
     return s;
 }
