@@ -118,9 +118,12 @@ run:
 
 # Every function reads as its algorithm: none longer than 120 lines
 # outside data tables (scripts/funclen.awk).
-lint:
+# And the layers hold: cli/ and synth/ reach libncs through include/ncs.h
+# only (scripts/check-layers.sh: includes, and the symbols their objects use).
+lint: $(CLI_OBJ) $(SYNTH_OBJ) $(B)/synth/ncs-synth.o
 	@echo "== functions of at most 120 lines"
 	@awk -v MAX=120 -f scripts/funclen.awk lib/*.c cli/*.c synth/*.c tests/*.c fuzz/*.c
+	@sh scripts/check-layers.sh $(B)
 
 # What every change must also pass, run by make check after the tests: the
 # build warnings-clean with clang too and cppcheck clean, the whole suite
@@ -191,7 +194,7 @@ test: all $(LINT) $(B)/header-check.o $(B)/mkwave $(B)/inject.so $(TESTS) $(REPL
 	  $(B)/replay_$$t $$(find fuzz/seeds/$$t fuzz/regress/$$t -type f ! -name README | sort) || fail=1; done; \
 	echo "== tests/golden.sh"; NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth tests/golden.sh || fail=1; \
 	echo "== tests/e2e.sh"; NCS=./$(BIN)ncs MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so tests/e2e.sh || fail=1; \
-	if [ -z "$(SANITIZE)" ]; then echo "== tests/install.sh"; MAKE="$(MAKE)" CC="$(CC)" tests/install.sh || fail=1; fi; \
+	if [ -z "$(SANITIZE)" ]; then echo "== tests/install.sh"; CC="$(CC)" tests/install.sh || fail=1; fi; \
 	exit $$fail
 
 # make golden: rewrite tests/expected/ from the current binary, after a

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include "batch.h"
 
+/* folders searched below ROOT, at most (a hostile tree cannot exhaust the stack) */
+#define MAX_DEPTH 64
+
 /* Every folder under dir holding a study.ini, by readdir: the entries' types
  * come with their names, so no file is stat()ed (symbolic links are not
  * followed). Returns -1 when out of memory. */
@@ -55,8 +58,11 @@ static int walk(study_list *l, const char *dir, int depth)
         if (type == DT_REG && strcmp(name, "study.ini") == 0) {
             rc = push_study(l, dir);
         } else if (type == DT_DIR) {
-            if (depth >= 64) {
-                diag(dir, "warning", "folders nested deeper than 64 levels are not searched");
+            if (depth >= MAX_DEPTH) {
+                char msg[128];
+                fmt(msg, sizeof msg, "folders nested deeper than %d levels are not searched",
+                    MAX_DEPTH);
+                diag(dir, "warning", msg);
                 continue;
             }
             char *sub = malloc(dl + strlen(name) + 2);

@@ -67,6 +67,12 @@ int batch_up_to_date(const ncs_study *st, const options *o, const char *out_dir)
     json_t *old = json_load_file(p, 0, NULL);
     if (!old)
         return 0;
+    /* another version may measure otherwise: its results are not ours */
+    const char *ver = json_string_value(json_object_get(old, "ncs_version"));
+    if (!ver || strcmp(ver, NCS_VERSION) != 0) {
+        json_decref(old);
+        return 0;
+    }
     json_t *s = json_object_get(old, "settings");
     const char *crit = json_string_value(json_object_get(s, "criteria"));
     size_t n_eval = json_array_size(json_object_get(s, "criteria_evaluated"));
@@ -86,7 +92,7 @@ int batch_up_to_date(const ncs_study *st, const options *o, const char *out_dir)
 
 
 /* Hidden temporaries an interrupted run may have left in out_dir
- * (".<name>.tmp.<pid>" from cli_common.c, ".ncs-report-<pid>-<n>.<ext>" from
+ * (".<name>.tmp.<pid>" from common.c, ".ncs-report-<pid>-<seq>-<n>.<ext>" from
  * gnuplot.c): never results, removed before the study is written again. */
 void batch_remove_stale_temporaries(const char *out_dir)
 {

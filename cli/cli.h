@@ -1,5 +1,5 @@
-/* cli.h — what the `ncs` command's files share (main.c, cli_common.c,
- * cli_batch.c). Not part of the library. */
+/* cli.h — what the `ncs` command's files share (main.c, common.c, batch*.c;
+ * batch.h has what only the batch files share). Not part of the library. */
 #ifndef NCS_CLI_H
 #define NCS_CLI_H
 
@@ -67,7 +67,7 @@ char *settings_text(const options *o);
 
 int cmd_batch(const command *cmd, int argc, char **argv, options *o);
 
-/* cli_batch.c: the batch over argv[first] (ROOT, or with o->merge the
+/* batch.c: the batch over argv[first] (ROOT, or with o->merge the
  * outputs to merge from argv[first..argc)); "I/N" into o's shard. */
 int run_batch(int argc, char **argv, int first, options *o);
 int batch_shard_option(options *o, const char *arg);

@@ -1,4 +1,4 @@
-/* cli_common.c — what the ncs commands share: diagnostics in SPEC 6's form,
+/* common.c — what the ncs commands share: diagnostics in the form of docs/outputs.md,
  * outputs written whole, and one study analysed into its outputs. */
 #include <errno.h>
 #include <stdio.h>
@@ -47,7 +47,7 @@ int usage_error(const char *cmd, const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Exit code for a library status (SPEC 6). */
+/* Exit code for a library status (docs/outputs.md). */
 int exit_for(ncs_status s)
 {
     switch (s) {

@@ -74,6 +74,42 @@ static int not_here(const command *cmd, const char *opt)
     return -1;
 }
 
+/* --criteria NAME: one set as primary, or `all`. */
+static int criteria_option(const command *cmd, const char *arg, options *o)
+{
+    int k = ncs_criteria_lookup(arg);
+    if (strcmp(arg, "all") == 0) {
+        o->analysis.all_criteria = 1;
+        o->analysis.primary = NCS_CRIT_EFNS2010_MMN;
+    } else if (k >= 0) {
+        o->analysis.primary = (ncs_criteria_id)k;
+    } else {
+        fprintf(stderr, "ncs %s: unknown criteria '%s' (choose ", cmd->name, arg);
+        for (int i = 0; i < NCS_CRIT__COUNT; i++)
+            fprintf(stderr, "%s, ", ncs_criteria_name((ncs_criteria_id)i));
+        fprintf(stderr, "or all)\nTry 'ncs help %s' for more information.\n", cmd->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* What getopt_long refused (c is '?' or ':'), said as a person would; -1. */
+static int option_error(const command *cmd, int c, const char *arg)
+{
+    if (c == ':' || optopt == 'o' || optopt == 'j' || optopt == OPT_CRITERIA
+        || optopt == OPT_NORMS || optopt == OPT_OUT || optopt == OPT_GNUPLOT
+        || optopt == OPT_SHARD)
+        fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name, arg);
+    else if (strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
+        fprintf(stderr, "ncs %s: option '%s' takes no value\n", cmd->name, arg);
+    else if (optopt > 0 && optopt < 256)
+        fprintf(stderr, "ncs %s: unknown option '-%c'\n", cmd->name, optopt);
+    else
+        fprintf(stderr, "ncs %s: unknown option '%s'\n", cmd->name, arg);
+    fprintf(stderr, "Try 'ncs help %s' for more information.\n", cmd->name);
+    return -1;
+}
+
 /* Parses the options of one subcommand; returns the index of the first
  * operand, or -1 after a usage error was printed. */
 static int parse_options(const command *cmd, int argc, char **argv, options *o)
@@ -93,25 +129,12 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
                 return not_here(cmd, "--json");
             o->json = 1;
             break;
-        case OPT_CRITERIA: {
+        case OPT_CRITERIA:
             if (!accepts(cmd, "--criteria"))
                 return not_here(cmd, "--criteria");
-            int k = ncs_criteria_lookup(optarg);
-            if (strcmp(optarg, "all") == 0) {
-                o->analysis.all_criteria = 1;
-                o->analysis.primary = NCS_CRIT_EFNS2010_MMN;
-            } else if (k >= 0) {
-                o->analysis.primary = (ncs_criteria_id)k;
-            } else {
-                fprintf(stderr, "ncs %s: unknown criteria '%s' (choose ", cmd->name, optarg);
-                for (int i = 0; i < NCS_CRIT__COUNT; i++)
-                    fprintf(stderr, "%s, ", ncs_criteria_name((ncs_criteria_id)i));
-                fprintf(stderr, "or all)\nTry 'ncs help %s' for more information.\n",
-                        cmd->name);
+            if (criteria_option(cmd, optarg, o) != 0)
                 return -1;
-            }
             break;
-        }
         case OPT_NORMS:
             if (!accepts(cmd, "--norms"))
                 return not_here(cmd, "--norms");
@@ -121,7 +144,8 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             if (!accepts(cmd, "--report"))
                 return not_here(cmd, "--report");
             o->report = optarg ? ncs_report_format_of(optarg) : NCS_REPORT_PDF;
-            if (o->report < 0) {
+            /* a format's word, not a file name (that is -o's) */
+            if (o->report < 0 || (optarg && strchr(optarg, '.'))) {
                 fprintf(stderr, "ncs %s: --report=%s: choose pdf, png or svg\n"
                                 "Try 'ncs help %s' for more information.\n",
                         cmd->name, optarg, cmd->name);
@@ -180,18 +204,7 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             o->quiet = 1;
             break;
         default:
-            if (c == ':' || (optopt && strchr("oj", optopt))
-                || optopt == OPT_CRITERIA || optopt == OPT_NORMS || optopt == OPT_OUT
-                || optopt == OPT_GNUPLOT || optopt == OPT_SHARD)
-                fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name,
-                        argv[optind - 1]);
-            else if (optopt)
-                fprintf(stderr, "ncs %s: unknown option '-%c'\n", cmd->name, optopt);
-            else
-                fprintf(stderr, "ncs %s: unknown option '%s'\n", cmd->name,
-                        argv[optind - 1]);
-            fprintf(stderr, "Try 'ncs help %s' for more information.\n", cmd->name);
-            return -1;
+            return option_error(cmd, c, argv[optind - 1]);
         }
     }
     return optind;

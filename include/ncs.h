@@ -23,9 +23,16 @@
  * ncs_analyser per thread). What the process shares is guarded: libinih is
  * configured once (pthread_once) and FFTW's planner, which is not
  * thread-safe, is serialised by one lock inside the library. A report runs
- * gnuplot as a child process and blocks SIGPIPE only in the calling thread
- * while it writes to it. Nothing here changes the locale, the working
- * folder or a signal disposition of the process.
+ * gnuplot as a child process (every descriptor it makes is close-on-exec)
+ * and blocks SIGPIPE only in the calling thread while it writes to it.
+ * Nothing here changes the locale, the working folder or a signal
+ * disposition of the process. Two things an application embedding libncs
+ * should know: libinih's process-wide settings are set once for study.ini's
+ * syntax (comments after ';' and '#'), and the FFTW lock covers libncs's own
+ * planning only (an application planning FFTs in other threads serialises
+ * its own). libsndfile reports a failed open through a process-wide
+ * message, so two threads failing to open files at once may each read the
+ * other's reason.
  */
 #ifndef NCS_H
 #define NCS_H
@@ -103,7 +110,7 @@ typedef struct {
 void ncs_warnings_free(ncs_warnings *w);
 
 /* ------------------------------------------------------------------------ */
-/* Study model (study.c) — SPEC section 1.1                                 */
+/* Study model (study.c) — docs/study-folder.md                                 */
 /* ------------------------------------------------------------------------ */
 
 typedef enum { NCS_POLARITY_NORMAL = 0, NCS_POLARITY_INVERTED = 1 } ncs_polarity;
@@ -161,7 +168,7 @@ typedef struct {
 #define NCS_MAX_NERVES      64
 #define NCS_MAX_SITES       64      /* per nerve */
 
-/* Parses <dir>/study.ini as SPEC 1.1 says and checks every rule that can be
+/* Parses <dir>/study.ini as docs/study-folder.md says and checks every rule that can be
  * checked without opening a waveform (file paths must exist inside the
  * folder). Returns a new study the caller frees with ncs_study_destroy(), or
  * NULL with err filled: NCS_ERR_NOT_STUDY, NCS_ERR_IO, NCS_ERR_INI_*,
@@ -179,11 +186,11 @@ void ncs_study_destroy(ncs_study *study);
 char *ncs_study_peek_id(const char *dir);
 
 /* The canonical name of a nerve ("peroneal" -> "fibular"), or NULL when the
- * name is not one of SPEC 1.1's nerves. */
+ * name is not one of the nerves of docs/study-folder.md. */
 const char *ncs_nerve_canonical(const char *name);
 
 /* ------------------------------------------------------------------------ */
-/* Waveforms (wave.c) — SPEC section 1.2                                    */
+/* Waveforms (wave.c) — docs/study-folder.md                                    */
 /* ------------------------------------------------------------------------ */
 
 #define NCS_MIN_RATE_HZ      2000.0
@@ -217,7 +224,7 @@ typedef struct {
 /* Loads the waveform of one site: decodes the file (libsndfile, else CSV by
  * the ".csv"/".txt" extension), selects the channel, scales to mV (scale_mv
  * for integer PCM, units for float and CSV), undoes inverted polarity and
- * checks SPEC 1.2's ranges. `where` names the trace in messages
+ * checks the ranges of docs/study-folder.md. `where` names the trace in messages
  * (<study>/<nerve>.<side>.<site>). Returns NCS_OK and fills *out (free with
  * ncs_wave_free), or NCS_ERR_IO, NCS_ERR_WAVE_FORMAT, NCS_ERR_WAVE_RANGE,
  * NCS_ERR_WAVE_VALUE, NCS_ERR_INI_MISSING (integer PCM without scale_mv, CSV
@@ -238,7 +245,7 @@ ncs_status ncs_wave_decode(const void *data, size_t n, const ncs_site *site,
 
 
 /* ------------------------------------------------------------------------ */
-/* Measurement (clean.c, markers.c) — SPEC section 2                        */
+/* Measurement (clean.c, markers.c) — docs/measurements.md                        */
 /* ------------------------------------------------------------------------ */
 
 /* Quality flags of one site (bits of ncs_markers.flags). */
@@ -292,7 +299,7 @@ ncs_analyser *ncs_analyser_create(ncs_error *err);
 void ncs_analyser_destroy(ncs_analyser *a); /* accepts NULL */
 
 /* Cleans one trace (stimulus artefact, baseline, drift, mains with
- * harmonics — detected, never configured) and measures it as SPEC 2 says.
+ * harmonics — detected, never configured) and measures it as docs/measurements.md says.
  * site supplies manual markers and `exclude` (may be NULL). When clean_mv is
  * not NULL it receives wave->n samples of the cleaned, lightly smoothed
  * trace in mV (for plots). Warnings for each flag are appended to warn,
@@ -302,7 +309,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *wave, const ncs_site *si
                        ncs_warnings *warn, ncs_error *err);
 
 /* ------------------------------------------------------------------------ */
-/* Reference values (norms.c) — SPEC section 4                              */
+/* Reference values (norms.c) — docs/criteria.md                              */
 /* ------------------------------------------------------------------------ */
 
 /* One nerve's normative values; NAN where the table gives none. */
@@ -318,8 +325,8 @@ typedef struct {
 
 #define NCS_MAX_NORMS 16
 
-/* The table in force: the built-in one (SPEC 4.2), with the nerves a lab's
- * table names replaced (SPEC 4.3). */
+/* The table in force: the built-in one (docs/criteria.md), with the nerves a lab's
+ * table names replaced (docs/criteria.md). */
 typedef struct {
     size_t n;
     ncs_norm items[NCS_MAX_NORMS];
@@ -341,7 +348,7 @@ const ncs_norm *ncs_norms_find(const ncs_norms *norms, const char *nerve);
 /* The table as `ncs norms` prints it. */
 ncs_status ncs_norms_print(const ncs_norms *norms, FILE *f);
 
-/* `abnormal` codes (SPEC 4.1), as bits */
+/* `abnormal` codes (docs/criteria.md), as bits */
 typedef enum {
     NCS_ABN_DML_PROLONGED = 1u << 0, /* distal onset latency above ULN */
     NCS_ABN_AMP_LOW = 1u << 1,       /* distal amplitude below LLN */
@@ -361,7 +368,7 @@ size_t ncs_abnormal_names(unsigned bits, const char *names[]);
 double ncs_norm_temperature_c(const char *nerve);
 
 /* ------------------------------------------------------------------------ */
-/* Criteria (criteria.c) — SPEC section 5                                   */
+/* Criteria (criteria.c) — docs/criteria.md                                   */
 /* ------------------------------------------------------------------------ */
 
 typedef enum {
@@ -403,9 +410,12 @@ typedef struct {
     char because[NCS_MAX_BECAUSE][112]; /* "area drop 62.0% >= 50%" */
 } ncs_finding;
 
+/* A growable list the caller owns (initialise with {0}). When memory runs
+ * out a finding is not kept and `dropped` counts it. */
 typedef struct {
     ncs_finding *items;
     size_t count, cap;
+    size_t dropped;
 } ncs_findings;
 
 void ncs_findings_free(ncs_findings *f);
@@ -415,11 +425,11 @@ void ncs_findings_free(ncs_findings *f);
 char *ncs_finding_reasons(const ncs_finding *f, const char *sep, char *buf, size_t n);
 
 /* Whether segment from-to of a nerve crosses a common entrapment site
- * (SPEC 5.3, AAEM 2003), from the site names alone. */
+ * (docs/criteria.md, AAEM 2003), from the site names alone. */
 int ncs_entrapment_site(const char *nerve, const char *from, const char *to);
 
 /* ------------------------------------------------------------------------ */
-/* Segments (segments.c) — SPEC section 3                                   */
+/* Segments (segments.c) — docs/measurements.md                                   */
 /* ------------------------------------------------------------------------ */
 
 #define NCS_INCHING_MAX_MM 30.0
@@ -437,7 +447,7 @@ typedef struct {
     double latency_ms_per_cm;  /* inching only, else NAN */
     double amp_drop_pct_per_cm;/* inching only, else NAN */
     /* filled by the criteria (ncs_analyse_study) */
-    int entrapment_site;       /* crosses a common entrapment site (SPEC 5.3) */
+    int entrapment_site;       /* crosses a common entrapment site (docs/criteria.md) */
     ncs_block block;           /* category under the primary criteria */
     char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
     ncs_block block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
@@ -529,7 +539,7 @@ typedef struct {
     size_t n_nerves;
     ncs_nerve_result *nerves;
     int evaluated[NCS_CRIT__COUNT]; /* the sets evaluated */
-    char *summary[NCS_CRIT__COUNT]; /* one line per set evaluated (SPEC 5.2) */
+    char *summary[NCS_CRIT__COUNT]; /* one line per set evaluated (docs/criteria.md) */
     ncs_warnings warnings;  /* every warning of the analysis */
 } ncs_results;
 
@@ -547,7 +557,7 @@ void ncs_results_destroy(ncs_results *r); /* accepts NULL */
  * (a name owned by the study), or NULL: the distal site, or an excluded one. */
 const ncs_segment *ncs_segment_ending_at(const ncs_nerve_result *nr, const char *site);
 
-/* results.json (SPEC 7.1) as a new string the caller frees; settings is a
+/* results.json (docs/outputs.md) as a new string the caller frees; settings is a
  * JSON object text to embed (may be NULL). NULL on no memory. */
 char *ncs_results_json(const ncs_results *r, const char *settings_json);
 
@@ -555,14 +565,14 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json);
  * or a line break), preceded by a comma unless first. NULL: an empty field. */
 void ncs_csv_field(FILE *f, const char *s, int first);
 
-/* results.csv (SPEC 7.1): one row per site with the segment ending there. */
+/* results.csv (docs/outputs.md): one row per site with the segment ending there. */
 ncs_status ncs_results_csv(const ncs_results *r, FILE *f);
 
 /* The per-nerve table a technician reads, as an EMG machine prints it. */
 ncs_status ncs_results_table(const ncs_results *r, FILE *f);
 
 /* ------------------------------------------------------------------------ */
-/* Reports (report.c, gnuplot.c) — SPEC section 7.3                         */
+/* Reports (report.c, gnuplot.c) — docs/outputs.md                         */
 /* ------------------------------------------------------------------------ */
 
 typedef enum { NCS_REPORT_PDF = 0, NCS_REPORT_PNG, NCS_REPORT_SVG } ncs_report_format;

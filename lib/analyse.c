@@ -1,6 +1,6 @@
 /* analyse.c — a whole study: every trace loaded and measured, every
- * segment computed, then the reference values (SPEC 4) and the criteria
- * (SPEC 5) applied. Excluded sites are kept out of the segments: the
+ * segment computed, then the reference values (docs/criteria.md) and the criteria
+ * (docs/criteria.md) applied. Excluded sites are kept out of the segments: the
  * segment then spans from the site before to the site after, over the sum
  * of the distances. */
 #include <math.h>
@@ -113,7 +113,7 @@ static const ncs_site_result *site_named(const ncs_nerve_result *nr, const char 
     return NULL;
 }
 
-/* SPEC 4.1 and 4.4 for one nerve. */
+/* docs/criteria.md for one nerve. */
 static void reference(ncs_results *r, ncs_nerve_result *nr)
 {
     const ncs_study *st = r->study;
@@ -157,7 +157,7 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     }
 }
 
-/* SPEC 5 for one nerve, under every set evaluated. */
+/* docs/criteria.md for one nerve, under every set evaluated. */
 static void criteria(ncs_results *r, ncs_nerve_result *nr)
 {
     const ncs_study *st = r->study;

@@ -1,4 +1,4 @@
-/* criteria.c — SPEC 5: common entrapment sites, the conduction-block and
+/* criteria.c — docs/criteria.md: common entrapment sites, the conduction-block and
  * demyelination criteria as data, and the study's summary lines.
  *
  * Every threshold is compared with a tolerance of 1e-9 so that a value
@@ -54,7 +54,7 @@ static unsigned nerve_bit(const char *nerve)
     return 0;
 }
 
-/* ---- entrapment sites (SPEC 5.3; AAEM 2003) ------------------------------ */
+/* ---- entrapment sites (docs/criteria.md; AAEM 2003) ------------------------------ */
 
 typedef struct {
     const char *nerve;
@@ -114,7 +114,9 @@ void ncs_findings_free(ncs_findings *f)
 static ncs_finding *add_finding(ncs_findings *out, ncs_criteria_id set, const char *code,
                                 int counts)
 {
-    static ncs_finding sink; /* when out is NULL or memory runs out */
+    /* when out is NULL or memory runs out: filled and thrown away (one per
+     * thread, so concurrent evaluations do not share it) */
+    static _Thread_local ncs_finding sink;
     ncs_finding *f = &sink;
     if (out) {
         if (out->count == out->cap) {
@@ -127,6 +129,8 @@ static ncs_finding *add_finding(ncs_findings *out, ncs_criteria_id set, const ch
         }
         if (out->count < out->cap)
             f = &out->items[out->count++];
+        else
+            out->dropped++;
     }
     memset(f, 0, sizeof *f);
     f->criteria = set;
@@ -251,7 +255,7 @@ typedef struct {
 
 /* EFNS/PNS 2010 guideline on MMN (van Schaik IN et al., J Peripher Nerv Syst
  * 2010;15:295-301), electrophysiological criteria for conduction block as
- * SPEC 5.1 words them, in the order they are tried. */
+ * docs/criteria.md words them, in the order they are tried. */
 static const cb_rule efns_rules[] = {
     /* definite: area reduction >= 50 % and duration increase <= 30 %,
      * median, ulnar or fibular nerve */
@@ -468,7 +472,7 @@ int ncs_criteria_has_distal_duration(const char *nerve)
     return 0;
 }
 
-/* ---- the study's summary lines (SPEC 5.2) -------------------------------- */
+/* ---- the study's summary lines (docs/criteria.md) -------------------------------- */
 
 typedef struct {
     char *s;
@@ -548,14 +552,16 @@ static char *efns_summary(const ncs_results *r)
     const ncs_criteria_id set = NCS_CRIT_EFNS2010_MMN;
     sbuf b = {0}, tmp = {0};
     sb_add(&b, "%s: ", ncs_criteria_name(set));
-    int nd = list_segments(&tmp, r, set, "definite", 1, NULL);
+    const char *definite = ncs_block_name(NCS_BLOCK_DEFINITE);
+    const char *probable = ncs_block_name(NCS_BLOCK_PROBABLE);
+    int nd = list_segments(&tmp, r, set, definite, 1, NULL);
     if (nd) {
         sb_add(&b, "definite CB in %d nerve%s (%s)", nd, nd == 1 ? "" : "s",
                tmp.s ? tmp.s : "");
     }
     free(tmp.s);
     tmp = (sbuf){0};
-    int np = list_segments(&tmp, r, set, "probable", 1, "definite");
+    int np = list_segments(&tmp, r, set, probable, 1, definite);
     if (np)
         sb_add(&b, "%sprobable CB in %d %snerve%s (%s)", nd ? "; " : "", np,
                nd ? "other " : "", np == 1 ? "" : "s", tmp.s ? tmp.s : "");
@@ -563,8 +569,8 @@ static char *efns_summary(const ncs_results *r)
     if (!nd && !np)
         sb_add(&b, "no definite or probable CB outside entrapment sites");
     tmp = (sbuf){0};
-    int ne = list_segments(&tmp, r, set, "definite", 0, NULL);
-    ne += list_segments(&tmp, r, set, "probable", 0, NULL);
+    int ne = list_segments(&tmp, r, set, definite, 0, NULL);
+    ne += list_segments(&tmp, r, set, probable, 0, NULL);
     if (ne)
         sb_add(&b, "; at an entrapment site and not counted: %s", tmp.s ? tmp.s : "");
     free(tmp.s);

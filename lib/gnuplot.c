@@ -2,6 +2,7 @@
  * script goes to its standard input, its messages to a temporary file, its
  * pages to temporary names in the output folder that are renamed into place
  * only when it succeeded. */
+#define _GNU_SOURCE /* pipe2, mkostemp: descriptors made close-on-exec at birth */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,7 @@ int ncs_report_format_of(const char *s)
     const char *dot = strrchr(s, '.');
     const char *slash = strrchr(s, '/');
     const char *e = dot && (!slash || dot > slash) ? dot + 1 : s;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < (int)(sizeof ext_of / sizeof ext_of[0]); i++)
         if (strcasecmp(e, ext_of[i]) == 0)
             return i;
     return -1;
@@ -233,9 +234,11 @@ static ncs_status write_script(job *j, const ncs_results *r, ncs_report_format f
     return NCS_OK;
 }
 
-/* In the child between fork and exec only write(2) is safe when the caller
- * has other threads (stdio's locks may be held by one of them): "what
- * name: reason" into the log. */
+/* In the child between fork and exec, when the caller has other threads,
+ * stdio may not be used (one of them may hold its locks): "what name:
+ * reason" goes to the log by write(2). strerror is not on POSIX's list of
+ * async-signal-safe functions; glibc's returns its static text for every
+ * errno exec and chdir set, without allocating. */
 static void child_say(const char *what, const char *name, int e)
 {
     const char *parts[] = {what, name, ": ", strerror(e), "\n"};
@@ -263,12 +266,33 @@ static _Noreturn void exec_gnuplot(const job *j, const int fd[2])
     _exit(127);
 }
 
-/* Starts gnuplot reading from a pipe; *to is the pipe's end to write. */
+/* An unnamed temporary file for gnuplot's messages, close-on-exec: a
+ * gnuplot another thread starts meanwhile must not inherit it. */
+static FILE *log_file(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ncs-gnuplot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    unlink(path);
+    FILE *f = fdopen(fd, "w+");
+    if (!f)
+        close(fd);
+    return f;
+}
+
+/* Starts gnuplot reading from a pipe; *to is the pipe's end to write. Every
+ * descriptor is made close-on-exec as it is created, so that when threads
+ * make reports at once each gnuplot holds only its own pipe (else one
+ * gnuplot's end would keep another's pipe open, and its EPIPE would never
+ * come); dup2 in the child clears the flag on the copies gnuplot uses. */
 static ncs_status start_gnuplot(job *j, pid_t *pid, int *to, ncs_error *err)
 {
     int fd[2];
-    j->log = tmpfile();
-    if (!j->log || pipe(fd) != 0)
+    j->log = log_file();
+    if (!j->log || pipe2(fd, O_CLOEXEC) != 0)
         return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "cannot start gnuplot: %s",
                         strerror(errno));
     *pid = fork();

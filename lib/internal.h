@@ -65,21 +65,21 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
     return 0;
 }
 
-/* The summary line of one criteria set for a study (SPEC 5.2), a new
+/* The summary line of one criteria set for a study (docs/criteria.md), a new
  * string; NULL on no memory (criteria.c). */
 char *ncs_criteria_summary(ncs_criteria_id set, const ncs_results *r);
 
 /* Whether ean2021-cidp has a distal-duration cut-off for the nerve. */
 int ncs_criteria_has_distal_duration(const char *nerve);
 
-/* SPEC 1.1's nerve names, canonical first; the last is "peroneal", which
+/* the nerve names of docs/study-folder.md, canonical first; the last is "peroneal", which
  * is read as fibular (study.c). */
 #define NCS_N_NERVE_NAMES 10
 extern const char *const ncs_nerve_names[NCS_N_NERVE_NAMES];
 
 /* ---- text files for libinih (textfile.c) ---- */
 
-/* Configures libinih for SPEC 1.1 (once per process, thread-safe). */
+/* Configures libinih for docs/study-folder.md (once per process, thread-safe). */
 void ncs_ini_setup(void);
 
 /* Reads a whole file of at most limit bytes (NUL-terminated). NULL with

@@ -1,4 +1,4 @@
-/* markers.c — SPEC 2's measures on a cleaned trace.
+/* markers.c — the measures of docs/measurements.md on a cleaned trace.
  *
  * Peak, end and area are read off the smoothed trace (clean.c). The onset is
  * the 1 % take-off; when 1 % of the amplitude is within the noise, the
@@ -69,7 +69,7 @@ static double neg_area(const double *y, size_t n, double fa, double fb)
  * crosses `level` (a negative number): back from ip to where s was last
  * above `half` (half-way to the level), then forward to the first crossing
  * of the level. A slow foot that hovers about the level in the noise is then
- * taken where it first exceeds it (SPEC 2: the earliest time), not where the
+ * taken where it first exceeds it (docs/measurements.md: the earliest time), not where the
  * noise last dips back. */
 static double crossing_first(const double *s, size_t ip, size_t i_min, double level,
                              double half)
@@ -124,7 +124,7 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                  c->fs_hz);
 }
 
-/* Onset as SPEC 2 defines it: where the deflection toward the peak (at ip,
+/* Onset as docs/measurements.md defines it: where the deflection toward the peak (at ip,
  * amplitude amp above `base`) first exceeds 1 % of amp. Where the noise is
  * larger than that, the crossing of 3 noise levels is carried back along
  * the edge by a fit of sqrt(-v) = k (t - t0), the shape of a take-off. */

@@ -1,4 +1,4 @@
-/* norms.c — the reference values of SPEC 4: the built-in table (4.2), a
+/* norms.c — the reference values of docs/criteria.md: the built-in table (4.2), a
  * lab's own table read over it (4.3), and `ncs norms`. */
 #include <errno.h>
 #include <math.h>
@@ -13,7 +13,7 @@
 #define BUILTIN_SOURCE "Preston & Shapiro, Electromyography and Neuromuscular " \
                        "Disorders, appendix (adults)"
 
-/* SPEC 4.2. Source: Preston DC, Shapiro BE. Electromyography and
+/* docs/criteria.md. Source: Preston DC, Shapiro BE. Electromyography and
  * Neuromuscular Disorders, appendix: adult motor conduction norms. */
 static const ncs_norm builtin[] = {
     {"median", "APB", 4.0, 4.4, 70, 49, BUILTIN_SOURCE},

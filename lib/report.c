@@ -1,4 +1,4 @@
-/* report.c — the clinician's report (SPEC 7.3) as a gnuplot script: a summary
+/* report.c — the clinician's report (docs/outputs.md) as a gnuplot script: a summary
  * page, then one page per nerve with its traces stacked distal to proximal,
  * negative up, markers, shaded negative-phase area, scale bars, the segment
  * table, and the conduction blocks marked between their two traces.

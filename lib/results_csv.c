@@ -1,4 +1,4 @@
-/* results_csv.c — results.csv (SPEC 7.1): one row per site, with the
+/* results_csv.c — results.csv (docs/outputs.md): one row per site, with the
  * segment that ends at that site on the same row. Empty cell = not measured. */
 #include <math.h>
 #include <stdio.h>

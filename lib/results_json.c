@@ -1,4 +1,4 @@
-/* results_json.c — results.json (SPEC 7.1) through jansson. Numbers are
+/* results_json.c — results.json (docs/outputs.md) through jansson. Numbers are
  * written by jansson, independent of the locale; a value that could not be
  * measured is null. */
 #include <math.h>
@@ -141,7 +141,7 @@ static json_t *norm_json(const ncs_norm *n)
     return o;
 }
 
-/* The study's findings (SPEC 5.2): per criteria set evaluated, its summary
+/* The study's findings (docs/criteria.md): per criteria set evaluated, its summary
  * line and every counted finding outside entrapment sites, nerve by nerve. */
 static json_t *study_findings_json(const ncs_results *r)
 {

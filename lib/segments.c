@@ -1,4 +1,4 @@
-/* segments.c — SPEC 3: what changes between two consecutive sites. */
+/* segments.c — docs/measurements.md: what changes between two consecutive sites. */
 #include <math.h>
 
 #include "internal.h"

@@ -1,4 +1,4 @@
-/* study.c — study.ini (SPEC 1.1) into an ncs_study.
+/* study.c — study.ini (docs/study-folder.md) into an ncs_study.
  *
  * libinih does the INI syntax (comments, whitespace, key = value). Debian's
  * build gives the handler no line number and says nothing of sections that
@@ -121,6 +121,14 @@ static ncs_status perr(parser *p, int line, ncs_status code, const char *fmt, ..
         va_end(ap);
     }
     return code;
+}
+
+static int in_list(const char *word, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(word, list[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* " (did you mean 'x'?)" or "" — into buf */
@@ -297,11 +305,11 @@ static int enter_section(parser *p, char *sec, int line)
                     "unknown nerve '%s'%s", parts[0],
                     did_you_mean(hint, sizeof hint, parts[0], nerve_names,
                                  NELEM(nerve_names) - 1)), -1;
-    if (strcmp(parts[1], "right") && strcmp(parts[1], "left"))
+    if (!in_list(parts[1], side_names, NELEM(side_names)))
         return perr(p, line, NCS_ERR_INI_SECTION,
                     "unknown side '%s' in [%s.%s]%s; sides are right and left",
                     parts[1], parts[0], parts[1],
-                    did_you_mean(hint, sizeof hint, parts[1], side_names, 2)), -1;
+                    did_you_mean(hint, sizeof hint, parts[1], side_names, NELEM(side_names))), -1;
     size_t ni;
     if (np == 2) {
         /* a repeated [nerve.side] header was refused by the reader; a nerve
@@ -713,7 +721,7 @@ static int handler(void *user, const char *section, const char *name,
  * it names exists, is a regular file and (symlinks resolved) lies inside
  * dir. */
 /* Resolves `key = f` against the study folder into *out: relative, no
- * '..', and no link that leads outside the folder (SPEC 1.1). */
+ * '..', and no link that leads outside the folder (docs/study-folder.md). */
 static int resolve_path(parser *p, const char *dir_real, const char *key, const char *f,
                         char **out, int line, const char *where)
 {

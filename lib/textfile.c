@@ -1,5 +1,5 @@
 /* textfile.c — what study.ini and a lab's normative table share: libinih
- * configured once for SPEC 1.1's syntax, a size-limited read, and a line
+ * configured once for the syntax of docs/study-folder.md, a size-limited read, and a line
  * reader for ini_parse_stream() that counts lines (Debian's libinih passes
  * none to the handler) and refuses what is not text. */
 #include <errno.h>
@@ -16,7 +16,7 @@ static pthread_once_t ini_once = PTHREAD_ONCE_INIT;
 
 static void ini_configure(void)
 {
-    /* SPEC 1.1: ';' and '#' start comments, also at the end of a line.
+    /* docs/study-folder.md: ';' and '#' start comments, also at the end of a line.
      * No multi-line values: a continuation line would hide a typo. */
     static char inline_prefixes[] = ";#";
     ini_inline_comment_prefixes = inline_prefixes;

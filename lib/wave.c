@@ -1,8 +1,8 @@
-/* wave.c — one waveform file into millivolts (SPEC 1.2).
+/* wave.c — one waveform file into millivolts (docs/study-folder.md).
  *
  * Audio containers go through libsndfile; ".csv" and ".txt" files through the
  * CSV reader below. Whatever the source, samples leave this file as mV with a
- * normal CMAP's main phase negative, and every range of SPEC 1.2 has been
+ * normal CMAP's main phase negative, and every range of docs/study-folder.md has been
  * checked.
  */
 #include <ctype.h>

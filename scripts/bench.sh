@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench: the speed and memory figures of SPEC 8.2, printed.
+# make bench: the speed and memory figures (README, Batches at scale), printed.
 #
 #   decode floor   `ncs check` over a generated set (parse study.ini, decode
 #                  every waveform), traces per second
@@ -9,7 +9,7 @@
 #   memory         peak RSS of the batch (parent and largest worker) for 100
 #                  and 1,000 studies (target: the same)
 #
-# The set: 50 studies made by ncs-synth (SPEC 8.1's conditions, every file
+# The set: 50 studies made by ncs-synth (the recording conditions of the accuracy targets, every file
 # format), copied under new ids up to 100 and 1,000; kept in .bench/ (or
 # $NCS_BENCH_DIR), which make clean leaves alone.
 set -eu

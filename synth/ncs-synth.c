@@ -1,9 +1,9 @@
 /* ncs-synth — writes synthetic study folders with their ground truth.
  *
- *   ncs-synth samples DIR            the six sample studies of SPEC 8.3
+ *   ncs-synth samples DIR            the six sample studies of samples/
  *   ncs-synth set DIR N [SEED] [LEVEL]
  *                                    N studies, scenarios in turn, recording
- *                                    conditions drawn up to LEVEL (1 = SPEC 8.1's
+ *                                    conditions drawn up to LEVEL (1 = the accuracy targets'
  *                                    worst, 2 = hostile)
  *   ncs-synth study DIR SCENARIO SEED LEVEL   one study
  */

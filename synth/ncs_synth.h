@@ -1,6 +1,6 @@
 /*
  * ncs_synth.h — synthetic nerve-conduction studies with known truth
- * (SPEC 8.3). Used by the tests, the benchmarks and `make samples`; not part
+ * (README: Samples and the synthetic generator). Used by the tests, the benchmarks and `make samples`; not part
  * of the analysis API in ncs.h.
  *
  * The model: a nerve is a population of motor units, each with its own
@@ -38,7 +38,7 @@ void ncs_rng_seed(ncs_rng *r, uint64_t seed);
 double ncs_rng_uniform(ncs_rng *r);             /* [0, 1) */
 double ncs_rng_normal(ncs_rng *r);              /* mean 0, sd 1 */
 
-/* What the noise-free waveform measures under SPEC 2's definitions. */
+/* What the noise-free waveform measures under the definitions of docs/measurements.md. */
 typedef struct {
     int response;        /* 0 when every unit is blocked or lost */
     double onset_ms;     /* first departure beyond 1 % of the negative peak */
@@ -71,7 +71,7 @@ typedef struct {
 typedef struct ncs_synth_model ncs_synth_model;
 
 /* Builds the unit population of one nerve for n_sites sites whose
- * distance_mm follow SPEC 1.1 (first: to the electrode, then from the
+ * distance_mm follow docs/study-folder.md (first: to the electrode, then from the
  * previous site). lesions has n_sites entries (see ncs_synth_lesion) or is
  * NULL. Returns NULL on bad arguments or no memory. */
 ncs_synth_model *ncs_synth_model_create(const ncs_synth_nerve_params *p,
@@ -83,11 +83,11 @@ void ncs_synth_model_destroy(ncs_synth_model *m);
 /* The noise-free CMAP for stimulation at `site`, at t_ms after the stimulus. */
 double ncs_synth_model_eval(const ncs_synth_model *m, size_t site, double t_ms);
 
-/* SPEC 2's measures of the noise-free CMAP at `site`. */
+/* the measures of docs/measurements.md of the noise-free CMAP at `site`. */
 void ncs_synth_model_truth(const ncs_synth_model *m, size_t site,
                            ncs_synth_truth *t);
 
-/* Recording conditions (SPEC 8.1). */
+/* Recording conditions (up to those of the accuracy targets, README). */
 typedef struct {
     double fs_hz;
     double sweep_ms;
@@ -109,7 +109,7 @@ typedef struct {
 void ncs_synth_render(const ncs_synth_model *m, size_t site,
                       const ncs_synth_cond *c, ncs_rng *rng, double *out, size_t n);
 
-/* Conditions scaled by `level` in [0, 1] to SPEC 8.1's worst (level 1), or
+/* Conditions scaled by `level` in [0, 1] to the worst the accuracy targets allow (level 1), or
  * past it for level > 1 (hostile: 2 gives 50 uV noise, 250 uV mains, 15 mV
  * artefact). fs, pre-trigger and mains frequency are drawn from rng. */
 void ncs_synth_random_cond(ncs_rng *rng, double level, double sweep_ms,
@@ -153,7 +153,7 @@ typedef struct {
     ncs_synth_nerve nerves[NCS_SYNTH_MAX_NERVES];
 } ncs_synth_study;
 
-/* The scenarios of SPEC 8.3: "normal", "mmn", "cidp", "als",
+/* The scenarios of samples/: "normal", "mmn", "cidp", "als",
  * "carpal-tunnel", "inching". level scales the recording conditions (see
  * ncs_synth_random_cond). Returns 0, or -1 for an unknown scenario. */
 int ncs_synth_scenario(ncs_synth_study *s, const char *scenario, const char *id,

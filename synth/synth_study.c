@@ -1,4 +1,4 @@
-/* synth_study.c — whole synthetic studies: the scenarios of SPEC 8.3 and
+/* synth_study.c — whole synthetic studies: the scenarios of samples/ and
  * writing a study folder (study.ini, waveform files, truth.json). */
 #include <errno.h>
 #include <stdarg.h>

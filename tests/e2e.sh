@@ -72,6 +72,8 @@ if [ "$sites" -eq "$listed" ] && [ "$sites" -gt 0 ]; then ok; else
 run "no command" 2 "no command given" "ncs help" --
 run "unknown command" 2 "unknown command 'frobnicate'" -- frobnicate
 run "unknown option" 2 "unknown option '--bogus'" -- check --bogus samples/normal
+run "a value to a flag" 2 "option '--json=1' takes no value" -- analyse --json=1 samples/normal
+run "unknown short option" 2 "unknown option '-Z'" -- analyse -Z samples/normal
 run "check without study" 2 "no study folder given" -- check
 $NCS_WRAP "$NCS" --help >"$T/out" 2>"$T/err" && grep -q "^  check" "$T/out" && [ ! -s "$T/err" ] \
     && ok || bad "--help: stdout, exit 0"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Golden outputs: every shipped sample analysed, and its table (stdout),
+# Golden outputs: every shipped sample analysed (with the default criteria,
+# and with --criteria all into criteria-all/), and its table (stdout),
 # warnings (stderr), results.json and results.csv compared byte for byte with
 # tests/expected/<sample>/. A change in any number is then a visible diff in
 # review. After a change meant to move numbers: `make golden` rewrites the
@@ -18,23 +19,33 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ncs-golden-XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 pass=0
 fail=0
-for dir in samples/*/; do
-    s=$(basename "$dir")
-    mkdir -p "$T/$s"
-    "$NCS" analyse -o "$T/$s" "samples/$s" >"$T/$s/table.txt" 2>"$T/$s/stderr.txt"
-    echo "exit $?" >>"$T/$s/stderr.txt"
+# golden SAMPLE SUBDIR [OPTION...]: the sample analysed with the options,
+# compared with tests/expected/SAMPLE/SUBDIR
+golden() {
+    s=$1 sub=$2
+    shift 2
+    out="$T/$s/$sub"
+    mkdir -p "$out"
+    "$NCS" analyse "$@" -o "$out" "samples/$s" >"$out/table.txt" 2>"$out/stderr.txt"
+    echo "exit $?" >>"$out/stderr.txt"
     for f in table.txt stderr.txt results.json results.csv; do
         if [ "${GOLDEN_UPDATE:-0}" = 1 ]; then
-            mkdir -p "$E/$s"
-            cp "$T/$s/$f" "$E/$s/$f"
-        elif cmp -s "$E/$s/$f" "$T/$s/$f"; then
+            mkdir -p "$E/$s/$sub"
+            cp "$out/$f" "$E/$s/$sub/$f"
+        elif cmp -s "$E/$s/$sub/$f" "$out/$f"; then
             pass=$((pass + 1))
         else
             fail=$((fail + 1))
-            echo "FAIL: samples/$s: $f differs from $E/$s/$f:"
-            diff -u "$E/$s/$f" "$T/$s/$f" | head -20
+            echo "FAIL: samples/$s $*: $f differs from $E/$s/$sub/$f:"
+            diff -u "$E/$s/$sub/$f" "$out/$f" | head -20
         fi
     done
+}
+
+for dir in samples/*/; do
+    s=$(basename "$dir")
+    golden "$s" . # the default criteria
+    golden "$s" criteria-all --criteria all
 done
 if [ "${GOLDEN_UPDATE:-0}" != 1 ]; then
     mkdir -p "$T/regen"

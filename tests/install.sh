@@ -4,9 +4,10 @@
 # should, and a program of one's own builds against the installed library
 # through pkg-config alone and runs.
 #
-#   MAKE=make tests/install.sh
+#   tests/install.sh
 set -u
-MAKE=${MAKE:-make}
+# a make of its own: not one inheriting the calling make's flags (-n, -j...)
+MAKE="env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make"
 CC=${CC:-cc}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ncs-install-XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM

@@ -1,4 +1,4 @@
-/* test_criteria.c — SPEC 4 and 5: every rule at, just below and just above
+/* test_criteria.c — docs/criteria.md: every rule at, just below and just above
  * each of its thresholds; entrapment sites of each nerve; a lab's table
  * replacing one nerve; the samples' expected findings. */
 #include "testutil.h"
@@ -346,7 +346,7 @@ START_TEST(lab_table_overrides_one_nerve)
 }
 END_TEST
 
-/* ---- the samples' expected findings (SPEC 8.3) --------------------------- */
+/* ---- the samples' expected findings --------------------------- */
 
 static ncs_results *analyse_sample(const char *name, ncs_criteria_id primary, int all,
                                    ncs_study **st)

@@ -1,5 +1,5 @@
-/* test_measure.c — SPEC 2 and 3 on synthetic traces with known truth:
- * accuracy under SPEC 8.1's conditions, hostile conditions, and the cases
+/* test_measure.c — docs/measurements.md on synthetic traces with known truth:
+ * accuracy under the conditions of the accuracy targets (README), hostile conditions, and the cases
  * where a measure must be refused (null with a flag), never invented. */
 #include "testutil.h"
 #include "ncs_synth.h"
@@ -51,7 +51,7 @@ static void measure(ncs_analyser *a, const ncs_synth_model *m, size_t k,
     free(w.mv);
 }
 
-/* ---- accuracy (SPEC 8.1) ------------------------------------------------- */
+/* ---- accuracy (README: Accuracy) ------------------------------------------------- */
 
 START_TEST(accuracy_spec_8_1)
 {
@@ -64,7 +64,7 @@ START_TEST(accuracy_spec_8_1)
     ncs_rng_seed(&r, 2026);
     size_t missed = 0;
     for (int k = 0; k < NERVES; k++) {
-        /* amplitudes from 0.5 to 12 mV, conditions up to SPEC 8.1's worst */
+        /* amplitudes from 0.5 to 12 mV, conditions up to the worst of the accuracy targets (README) */
         double amp = 0.5 + 11.5 * ncs_rng_uniform(&r);
         ncs_synth_nerve_params p = params(amp);
         p.cv_m_s = 45 + 15 * ncs_rng_uniform(&r);
@@ -112,7 +112,7 @@ START_TEST(accuracy_spec_8_1)
     }
     printf("  responses >= 10x noise not measured: %zu (open work: should be 0)\n", missed);
     fflush(stdout);
-    /* every SPEC 8.1 target, both size classes */
+    /* every accuracy target, both size classes */
     for (int i = 0; i < E__N; i++) {
         ck_assert_msg(got[0][i] <= target_big[i], "%s >= 2 mV: p95 %.4f > %.2f", e_names[i],
                       got[0][i], target_big[i]);
@@ -294,7 +294,7 @@ START_TEST(inverted_trace_flagged)
 }
 END_TEST
 
-/* ---- segments (SPEC 3) --------------------------------------------------- */
+/* ---- segments (docs/measurements.md) --------------------------------------------------- */
 
 #define mk_at tu_response
 

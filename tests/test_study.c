@@ -1,4 +1,4 @@
-/* test_study.c — study.ini parsing (SPEC 1.1): the model and every refusal. */
+/* test_study.c — study.ini parsing (docs/study-folder.md): the model and every refusal. */
 #include "testutil.h"
 
 static char *dir;

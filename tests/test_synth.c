@@ -1,4 +1,4 @@
-/* test_synth.c — the generator of SPEC 8.3: deterministic, its truth
+/* test_synth.c — the synthetic-study generator: deterministic, its truth
  * consistent with its lesions, and its folders readable by the loaders. */
 #include "testutil.h"
 #include "ncs_synth.h"

@@ -1,4 +1,4 @@
-/* test_wave.c — waveform loading (SPEC 1.2): every format, scaling, channel,
+/* test_wave.c — waveform loading (docs/study-folder.md): every format, scaling, channel,
  * polarity and range, and every refusal. */
 #include "testutil.h"
 
