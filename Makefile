@@ -211,7 +211,7 @@ VG = valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-
 valgrind: all $(B)/mkwave $(B)/inject.so $(TESTS)
 	@rm -rf build/valgrind; mkdir -p build/valgrind
 	@echo "== valgrind: Check suites"
-	@set -e; export LC_ALL=C CK_FORK=no; for t in $(filter-out %test_measure,$(TESTS)); do \
+	@set -e; export LC_ALL=C CK_FORK=no; for t in $(filter-out %test_measure %test_families,$(TESTS)); do \
 	    $(VG) $$t >/dev/null; done
 	@echo "== valgrind: tests/e2e.sh"
 	@LC_ALL=C NCS=./$(BIN)ncs NCS_WRAP="$(VG)" MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so \

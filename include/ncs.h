@@ -124,7 +124,8 @@ typedef struct {
     int line;            /* line of the section header in study.ini */
     double distance_mm;  /* > 0; first site: to the active electrode */
     int channel;         /* 1-based, default 1 */
-    double stim_ms;      /* stimulus time from the first sample, default 0 */
+    double stim_ms;      /* stimulus time on the file's own time axis (a CSV's
+                            time column), else from the first sample; default 0 */
     double scale_mv;     /* full scale of integer PCM; NAN if not given */
     ncs_units units;     /* for float files and CSV, default mV */
     double rate_hz;      /* CSV without time column; NAN if not given */
@@ -213,6 +214,8 @@ typedef struct {
     size_t n;             /* samples */
     double *mv;           /* n samples, mV */
     double stim_ms;       /* stimulus time from the first sample */
+    double t_first_ms;    /* the first sample's time on the file's own axis
+                             (a CSV's time column); 0 for formats without one */
     double rail_mv;       /* |value| of the converter's rails for integer
                              PCM, NAN when the format has none */
     size_t clipped_n;     /* samples at the converter's rails (0 when none) */
@@ -258,7 +261,11 @@ typedef enum {
     NCS_FLAG_INVERTED_SUSPECTED = 1u << 5, /* dominant first phase positive */
     NCS_FLAG_LOW_RATE = 1u << 6,         /* sample rate below 5 kHz */
     NCS_FLAG_EXCLUDED = 1u << 7,         /* exclude = yes in study.ini */
-    NCS_FLAG__COUNT = 8
+    NCS_FLAG_INITIAL_POSITIVITY = 1u << 8, /* the response begins with a positive
+                                              deflection: the onset is there */
+    NCS_FLAG_POLYPHASIC = 1u << 9,       /* more than one negative peak */
+    NCS_FLAG_MANUAL = 1u << 10,          /* a marker placed by hand */
+    NCS_FLAG__COUNT = 11
 } ncs_flag;
 
 /* "no-response", "clipped", ... for one flag bit; NULL for other values. */
@@ -274,11 +281,12 @@ typedef struct {
     int response;          /* 0: no response (every marker NAN) */
     double onset_ms;       /* 1 % take-off toward the negative peak */
     double peak_ms;        /* negative peak */
-    double end_ms;         /* first return to baseline after the peak */
+    double end_ms;         /* return to baseline after the last negative peak */
     double amp_mv;         /* baseline to negative peak */
     double p2p_mv;         /* negative peak to the largest positive peak after it */
     double neg_dur_ms;     /* onset to end */
-    double neg_area_mvms;  /* area of the negative phase, positive */
+    double neg_area_mvms;  /* area below baseline, onset to end, positive */
+    int neg_peaks;         /* negative peaks in the negative phase */
     double noise_uv;       /* RMS of the baseline after interference removal */
     int manual_onset, manual_peak, manual_end; /* placed by hand in study.ini */
     unsigned flags;        /* ncs_flag bits */
@@ -288,6 +296,9 @@ typedef struct {
     double mains_hz;       /* 50 or 60 when mains was found and removed, else 0 */
     double mains_uv;       /* amplitude of the removed fundamental */
     double artefact_end_ms;/* from the stimulus: the artefact is gone after this */
+    double stim_seen_ms;   /* where the trace shows a stimulus artefact (an
+                              abrupt step), from the declared stimulus; NAN
+                              when it shows none */
 } ncs_markers;
 
 /* An analyser holds the FFT plans and work buffers used to clean and measure

@@ -352,7 +352,7 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
 
 /* ---- least squares on the quiet samples ---------------------------------- */
 
-#define MAXP 9
+#define MAXP 11
 
 static int solve(double A[MAXP][MAXP], double *b, int k)
 {
@@ -398,7 +398,14 @@ typedef struct {
     double f_hz;     /* mains fundamental, 0 for none */
     double tc, tspan;/* centre and half-span of the quiet times, s */
     double tau_s;    /* stimulus artefact e^(-t/tau) for t >= 0, 0 for none */
+    int step;        /* a step of the baseline at the stimulus (H(t)) */
+    int rec;         /* the amplifier's slower recovery: e^(-t/rec_tau[rec-1]),
+                        0 for none */
 } basis_def;
+
+/* The recovery time constants tried (s): an amplifier recovering from the
+ * stimulus overshoots and comes back over milliseconds */
+static const double rec_tau[4] = {1e-3, 2e-3, 4e-3, 8e-3};
 
 /* The gains block averaging applies to the artefact term and to each
  * harmonic: a line is left as it is, a sinusoid of frequency f is scaled by
@@ -524,8 +531,8 @@ static void free_points(fit_points *pt)
  * over the points gathers every cross product; each model is then solved
  * from its rows of that matrix, and its residual follows from the normal
  * equations (rss = y'y - beta'X'y). */
-#define NCOL 15
-enum { C_CONST = 0, C_SLOPE, C_ART, C_50 = 3, C_60 = 9 };
+#define NCOL 20
+enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_REC = 4, C_50 = 8, C_60 = 14 };
 
 typedef struct {
     double G[NCOL][NCOL], g[NCOL], yy, wsum;
@@ -553,6 +560,12 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         phi[C_SLOPE] = (t - d->tc) / d->tspan;
         phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
                          ? p50.art * exp(-t / d->tau_s) : 0.0;
+        phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
+        for (int r = 0; r < 4; r++) {
+            double a = 0.5 * pt->dt_s / rec_tau[r];
+            double gain = w > 1 ? sinh(w * a) / (w * sinh(a)) : 1.0;
+            phi[C_REC + r] = t >= 0 ? gain * exp(-t / rec_tau[r]) : 0.0;
+        }
         for (int f = 0; f < 2; f++) {
             const block_gain *bg = f ? &p60 : &p50;
             double c1 = cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t);
@@ -609,6 +622,10 @@ static int model_cols(const basis_def *d, int *cols)
         cols[k++] = C_SLOPE;
     if (d->tau_s > 0)
         cols[k++] = C_ART;
+    if (d->step)
+        cols[k++] = C_STEP;
+    if (d->rec)
+        cols[k++] = C_REC + d->rec - 1;
     if (d->f_hz > 0)
         for (int h = 0; h < 6; h++)
             cols[k++] = (d->f_hz == 50 ? C_50 : C_60) + h;
@@ -625,15 +642,26 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double c0 = coef[r++];
     double sl = d->slope ? coef[r++] / d->tspan : 0.0;
     double ca = d->tau_s > 0 ? coef[r++] : 0.0;
+    double cs_ = d->step ? coef[r++] : 0.0;
+    double cr = d->rec ? coef[r++] : 0.0;
     const double *hc = coef + r;
-    /* constant, slope and the artefact's decay */
+    /* constant, slope, the artefact's decay, the step, the recovery */
     double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
+    double rtau = d->rec ? rec_tau[d->rec - 1] : 0.0;
+    double rdecay = d->rec ? exp(-dt_s / rtau) : 0.0, er = 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - d->tc);
         if (d->tau_s > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
             e = e == 0.0 ? exp(-t / d->tau_s) : e * decay;
             v += ca * e;
+        }
+        if (t >= 0) {
+            v += cs_;
+            if (d->rec) {
+                er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
+                v += cr * er;
+            }
         }
         x[i] -= v;
     }
@@ -671,13 +699,14 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
  * the artefact has fallen to 2 sigma. Returns 1 when a model was fitted
  * (amp, tau set), 0 otherwise. */
 static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
-                        double *amp, double *tau, double *end_ms)
+                        double *amp, double *tau, double *end_ms, double *seen_ms)
 {
     size_t n = c->n;
     size_t i0 = (size_t)ceil(-c->t0_ms / c->dt_ms - 1e-9); /* first t >= 0 */
     *amp = 0.0;
     *tau = 0.0;
     *end_ms = 0.1;
+    *seen_ms = 0.0;
     if (i0 >= n)
         return 0;
     double thr = 4.0 * sigma + 1e-6;
@@ -688,6 +717,7 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
             j0 = i;
     if (fabs(x[j0]) < thr) {
         *end_ms = ncs_clean_t(c, (double)i0) + 0.1;
+        *seen_ms = ncs_clean_t(c, (double)i0);
         return 0;
     }
     double sign = x[j0] > 0 ? 1.0 : -1.0;
@@ -695,10 +725,14 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
     ncs_linfit lf = {0};
     size_t last = j0;
     double prev = fabs(x[j0]);
+    int flat = 0; /* samples in a row that did not fall: a step, not a decay */
     for (size_t i = j0; i < n; i++) {
         double t = ncs_clean_t(c, (double)i);
         double v = sign * x[i];
         if (t > 1.5 || v < thr || v > prev + 3.0 * sigma)
+            break;
+        flat = i > j0 && v > 0.98 * prev ? flat + 1 : 0;
+        if (flat >= 3 && (double)flat * c->dt_ms >= 0.2)
             break;
         ncs_linfit_add(&lf, t, log(v));
         last = i;
@@ -706,6 +740,7 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
     }
     double t_last = ncs_clean_t(c, (double)last);
     *end_ms = t_last + c->dt_ms;
+    *seen_ms = *end_ms;
     double slope, icpt;
     if (ncs_linfit_solve(&lf, &slope, &icpt) || !(slope < 0))
         return 0;
@@ -722,6 +757,41 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
     return 1;
 }
 
+/* ---- the stimulus as the trace shows it ---------------------------------- */
+
+/* Where the trace steps abruptly, as a stimulus artefact does: the first
+ * difference that is largest against the two before it (a CMAP's slope
+ * grows smoothly from sample to sample; an artefact jumps from the quiet),
+ * when it stands far above the noise of the differences. NAN when there is
+ * no such step (no artefact, or one too small to tell). Only the times
+ * this is compared with come from the user: nothing is moved by it. */
+static double stimulus_seen(const ncs_clean *c, const double *mv, double *scratch)
+{
+    size_t n = c->n;
+    if (n < 16)
+        return NAN;
+    /* the noise of the first differences, robustly */
+    size_t step = n > 2048 ? n / 2048 + 1 : 1, k = 0;
+    for (size_t i = 1; i < n; i += step)
+        scratch[k++] = fabs(mv[i] - mv[i - 1]);
+    double sd = 1.4826 * select_kth(scratch, k, k / 2);
+    size_t best = 0;
+    double best_score = 0.0;
+    for (size_t i = 3; i < n; i++) {
+        double d = fabs(mv[i] - mv[i - 1]);
+        double before = fmax(fabs(mv[i - 1] - mv[i - 2]), fabs(mv[i - 2] - mv[i - 3]));
+        double score = d / (before + 3.0 * sd + 1e-9);
+        if (score > best_score && d > 10.0 * sd + 1e-6) {
+            best_score = score;
+            best = i;
+        }
+    }
+    if (best_score < 5.0)
+        return NAN;
+    /* the artefact begins at the first sample of the step */
+    return ncs_clean_t(c, (double)best);
+}
+
 /* ---- the whole cleaning -------------------------------------------------- */
 
 void ncs_clean_free(ncs_clean *c)
@@ -731,6 +801,81 @@ void ncs_clean_free(ncs_clean *c)
     free(c->x);
     free(c->s);
     c->x = c->s = NULL;
+}
+
+/* The record's last stretch (its last 40 %, at least 5 ms), where a quiet
+ * tail would be: a line fitted to the smoothed copy s0 there (the baseline's
+ * drift, carried back), and how far s0 swings about a parabola there (mains
+ * and other fast interference; a response's slow tail bends the parabola,
+ * not the swing). */
+typedef struct {
+    double a, b;     /* line: a + b * (i - i0) */
+    size_t i0;
+    double swing;
+} tail_trend;
+
+static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
+{
+    size_t n = c->n, w = (size_t)(0.4 * (double)n);
+    if ((double)w * c->dt_ms < 5.0)
+        w = (size_t)(5.0 / c->dt_ms);
+    if (w > n)
+        w = n;
+    tt->i0 = n - w;
+    tt->a = tt->b = tt->swing = 0.0;
+    if (w < 8)
+        return;
+    double S[5] = {0}, T[3] = {0};
+    for (size_t i = tt->i0; i < n; i++) {
+        double u = (double)(i - tt->i0) / (double)w - 0.5, p = 1.0;
+        for (int k = 0; k < 5; k++, p *= u) {
+            S[k] += p;
+            if (k < 3)
+                T[k] += p * s0[i];
+        }
+    }
+    /* the line from the same sums */
+    double den = S[0] * S[2] - S[1] * S[1];
+    if (den > 0) {
+        double b = (S[0] * T[1] - S[1] * T[0]) / den, a = (T[0] - b * S[1]) / S[0];
+        tt->b = b / (double)w;
+        tt->a = a - 0.5 * b;
+    }
+    double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}}, q[3];
+    if (ncs_solve3(A, T, q) != 0)
+        return;
+    for (size_t i = tt->i0; i < n; i++) {
+        double u = (double)(i - tt->i0) / (double)w - 0.5;
+        double r = fabs(s0[i] - (q[0] + q[1] * u + q[2] * u * u));
+        tt->swing = r > tt->swing ? r : tt->swing;
+    }
+}
+
+/* A dispersed response crosses the baseline slowly and may have late
+ * components: its first return is not its end. Past the tail found from
+ * that first return, a late lobe stands out from the tail's own drift by
+ * more than 10 % of the amplitude (and more than mains swings there); the
+ * tail then starts 1 ms after the last such lobe, or there is none (n)
+ * when that leaves less than 3 ms of record. */
+static size_t past_late_lobes(const ncs_clean *c, const double *s0, size_t iq, double a0,
+                              double sigma0)
+{
+    size_t n = c->n;
+    if (iq >= n)
+        return n;
+    tail_trend tt;
+    fit_tail_trend(c, s0, &tt);
+    double lim = fmax(0.1 * a0, 2.0 * tt.swing + 3.0 * sigma0);
+    size_t last = n;
+    for (size_t i = n; i-- > iq;)
+        if (fabs(s0[i] - (tt.a + tt.b * ((double)i - (double)tt.i0))) > lim) {
+            last = i;
+            break;
+        }
+    if (last == n)
+        return iq;
+    size_t j = last + (size_t)(1.0 / c->dt_ms);
+    return j + (size_t)(3.0 / c->dt_ms) <= n ? j : n;
 }
 
 /* The quiet samples: before the stimulus, between the artefact and the
@@ -773,6 +918,7 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
         if (j + min_tail <= n)
             break;
     }
+    iq = past_late_lobes(c, s0, iq, a0, sigma0);
     for (size_t i = iq; i < n; i++)
         quiet[i] = 1;
     if (iq < n)
@@ -784,7 +930,9 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
 
 /* Where the quiet interval before the response ends, from a smoothed copy:
  * 0.5 ms before it first departs by 5 % of its largest excursion, in either
- * direction (a trace stored inverted leads with a positive phase). */
+ * direction (a trace stored inverted leads with a positive phase), from the
+ * level it has just after the artefact (without a pre-trigger the record's
+ * prevailing level may differ from it by a drift or a step). */
 static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
                             size_t ip, size_t ix, double a0, double sigma0)
 {
@@ -792,16 +940,62 @@ static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
         a0 = fabs(s0[ix]);
         ip = ix;
     }
+    /* the level a little after the artefact (clear of its last decay),
+     * when the response does not start right there */
+    size_t a = i_art + (size_t)(0.3 / c->dt_ms), w = (size_t)(0.7 / c->dt_ms) + 1;
+    double ref = 0.0;
+    if (a + w + (size_t)(1.0 / c->dt_ms) < ip) {
+        for (size_t i = a; i < a + w; i++)
+            ref += s0[i];
+        ref /= (double)w;
+    }
     size_t ion = ip;
     double lo = fmax(0.05 * a0, 4.0 * sigma0);
-    while (ion > i_art && fabs(s0[ion]) > lo)
+    while (ion > i_art && fabs(s0[ion] - ref) > lo)
         ion--;
     size_t back = (size_t)(0.5 / c->dt_ms);
     return ion > i_art + back ? ion - back : i_art;
 }
 
-/* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted) and
- * mains, fitted on the quiet samples of x0 and subtracted into x. */
+/* Adds to *d the step (what = 0) or the best recovery decay (what = 1) when
+ * it explains far more of the quiet samples than *d alone (F > 1000 on one
+ * degree of freedom, where mains needs 12 on six): a weak apparent recovery
+ * is more often the artefact's or the response foot's misfit than an
+ * amplifier's, and a term carried under the response must be unmistakable.
+ * Returns the residual of the model kept; its coefficients are in coef. */
+static double add_if_carried(const gram *gr, const fit_points *pt, size_t nq, basis_def *d,
+                             int what, double max_tau_s, double rss0, double *coef)
+{
+    basis_def best = *d;
+    double best_rss = rss0, c[MAXP];
+    int cols[MAXP];
+    for (int r = 0; r < (what ? 4 : 1); r++) {
+        if (what && rec_tau[r] > max_tau_s)
+            break;
+        basis_def t = *d;
+        if (what)
+            t.rec = r + 1;
+        else
+            t.step = 1;
+        int k = model_cols(&t, cols);
+        double rss = gram_solve(gr, cols, k, c);
+        if (rss < 0)
+            continue;
+        rss += pt->within;
+        double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
+        if (F > 1000.0 && rss < best_rss) {
+            best_rss = rss;
+            best = t;
+            memcpy(coef, c, sizeof c);
+        }
+    }
+    *d = best;
+    return best_rss;
+}
+
+/* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), the
+ * amplifier's recovery (a step and a slower decay, when the data carry
+ * them) and mains, fitted on the quiet samples of x0 and subtracted into x. */
 static void fit_background(ncs_clean *c, const double *x0, double *x,
                            const unsigned char *quiet, size_t tail_start,
                            double base0, double art_tau_ms)
@@ -852,7 +1046,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         free_points(&pt);
         return;
     }
-    /* the F test below judges the fits on the samples themselves: their
+    /* the F tests below judge the fits on the samples themselves: their
      * residual is the blocks' plus the scatter within the blocks */
     rss0 += pt.within;
     double qrms = sqrt(pt.sumsq / (double)nq);
@@ -860,6 +1054,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
      * on one side is enough to know it under the response */
     double one_side_ms = fmax((double)before, (double)after) * c->dt_ms;
     int o = 1 + best.slope + (best.tau_s > 0);
+    double best_all = rss0;
     if ((both_sides && span_ms >= 8.0) || one_side_ms >= 8.0) {
         double best_rss = rss0;
         for (int f = 50; f <= 60; f += 10) {
@@ -878,24 +1073,43 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
             for (int h = 0; h < 3; h++)
                 hsum += hypot(coef[o + 2 * h], coef[o + 2 * h + 1]);
             if (F > 12.0 && rss < best_rss && hsum <= 1.1 * sqrt(6.0) * qrms) {
-                best_rss = rss;
+                best_rss = best_all = rss;
                 best.f_hz = f;
                 memcpy(bcoef, coef, sizeof coef);
             }
         }
     }
+    /* then the amplifier's recovery, on top of mains: a step of the baseline at the stimulus
+     * (seen only with quiet samples before it and after it) and a slower
+     * decay, each kept only when the data carry it */
+    size_t n_pre_quiet = 0, n_gap = 0;
+    for (size_t i = 0; i < tail_start && i < n; i++) {
+        if (ncs_clean_t(c, (double)i) < 0)
+            n_pre_quiet += quiet[i];
+        else
+            n_gap += quiet[i];
+    }
+    if ((double)n_pre_quiet * c->dt_ms >= 1.0)
+        best_all = add_if_carried(&gr, &pt, nq, &best, 0, 0.0, best_all, bcoef);
+    /* a decay is known from the quiet stretch it is seen in after the
+     * stimulus: one slower than that stretch is long would be a guess
+     * carried under the response */
+    double gap_s = (double)n_gap * dt_s;
+    if (gap_s >= 1.5e-3)
+        best_all = add_if_carried(&gr, &pt, nq, &best, 1, gap_s / 1.5, best_all, bcoef);
+    o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     free_points(&pt);
     subtract_model(&best, bcoef, x, n, t0_s, dt_s);
+    /* the baseline at the stimulus, without the artefact and recovery:
+     * constant, slope and mains there */
     double phi[MAXP];
     basis_def at = best;
-    at.tau_s = 0; /* the baseline at the stimulus, without the artefact */
-    int ka = basis(&at, 0.0, 1.0, dt_s, NULL, phi), r0 = 0;
-    double at0 = 0.0;
-    for (int r = 0; r < ka; r++, r0++) {
-        if (r0 == 1 + best.slope && best.tau_s > 0)
-            r0++;
-        at0 += bcoef[r0] * phi[r];
-    }
+    at.tau_s = 0;
+    at.step = at.rec = 0;
+    int ka = basis(&at, 0.0, 1.0, dt_s, NULL, phi);
+    double at0 = bcoef[0] + (best.slope ? bcoef[1] * phi[1] : 0.0);
+    for (int r = 1 + best.slope; r < ka; r++)
+        at0 += bcoef[o + (r - 1 - best.slope)] * phi[r];
     c->baseline_mv = base0 + at0;
     c->drift_mv_per_s = best.slope ? bcoef[1] / best.tspan : 0.0;
     c->mains_hz = best.f_hz;
@@ -904,13 +1118,13 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
 }
 
 /* Artefact refit on the cleaned x and subtracted, and the search start. */
-static void finish(ncs_clean *c, double sigma, double art_end0)
+static void finish(ncs_clean *c, double sigma, double art_end0, double limit_ms)
 {
     size_t n = c->n;
     double *x = c->x;
-    double art_amp, art_tau, art_end = art_end0;
+    double art_amp, art_tau, art_end = art_end0, seen;
     c->art_amp_mv = c->art_tau_ms = 0.0;
-    if (fit_artefact(c, x, sigma, &art_amp, &art_tau, &art_end)) {
+    if (fit_artefact(c, x, sigma, &art_amp, &art_tau, &art_end, &seen)) {
         c->art_amp_mv = art_amp;
         c->art_tau_ms = art_tau;
         /* the decay by a constant ratio per sample, until it is nothing */
@@ -927,14 +1141,23 @@ static void finish(ncs_clean *c, double sigma, double art_end0)
     }
     if (art_end < art_end0)
         art_end = art_end0;
+    /* a response is never erased as artefact: the search for it starts no
+     * later than where the record first departs toward it (markers.c flags
+     * the overlap), and only the artefact's own spike, what the decay was
+     * seen in, is blanked (so the smoothing does not spread it) */
+    double blank = fmin(seen, art_end);
+    c->art_fall_ms = art_end;
+    if (art_end > limit_ms)
+        art_end = fmax(limit_ms, blank);
     c->art_end_ms = art_end;
     c->i_search = 0;
     while (c->i_search < n && ncs_clean_t(c, (double)c->i_search) < art_end)
         c->i_search++;
-    /* what lies between the stimulus and the artefact's end is artefact */
-    for (size_t i = 0; i < c->i_search; i++)
-        if (ncs_clean_t(c, (double)i) >= -0.05)
+    for (size_t i = 0; i < c->i_search; i++) {
+        double t = ncs_clean_t(c, (double)i);
+        if (t >= -0.05 && t < blank)
             x[i] = 0.0;
+    }
 }
 
 /* The working state of one cleaning run (ncs_clean_run's steps). */
@@ -981,9 +1204,13 @@ static void first_baseline(ncs_clean *c, const ncs_wave *w, clean_work *k)
 static void locate_rough(ncs_clean *c, clean_work *k)
 {
     size_t n = c->n;
-    k->have_art = fit_artefact(c, k->x0, k->sigma0, &k->art_amp, &k->art_tau, &k->art_end);
+    double seen;
+    k->have_art = fit_artefact(c, k->x0, k->sigma0, &k->art_amp, &k->art_tau, &k->art_end,
+                               &seen);
+    /* the response is looked for after the artefact as seen, not after where
+     * its fitted decay would fall into the noise: that may lie inside it */
     k->i_art = 0;
-    while (k->i_art < n && ncs_clean_t(c, (double)k->i_art) < k->art_end)
+    while (k->i_art < n && ncs_clean_t(c, (double)k->i_art) < seen)
         k->i_art++;
     box3_smooth(k->x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, k->scratch);
     const double *s0 = c->s;
@@ -1045,9 +1272,61 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
         memcpy(k->quiet, q2, n);
         k->tail_start = ts2;
         fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
-        finish(c, sig_q, k->art_end);
+        finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
     }
     free(q2);
+}
+
+/* Step 5b: the background must hold where it is known for sure: before the
+ * response (the pre-stimulus samples, else the quiet gap after the
+ * artefact). A tail that still held some of the response (a slow positive
+ * phase, a late component) bends the fitted drift and mains, and the cleaned
+ * trace then stands off zero there. While it does, by more than its noise
+ * allows, the tail is taken later (its second half), and with less than 3 ms
+ * left not at all. */
+static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
+{
+    size_t n = c->n;
+    for (int round = 0; round < 4 && k->tail_start < n; round++) {
+        /* the pre-stimulus samples when there is 1 ms of them, else the
+         * quiet gap between the artefact and the response */
+        int pre = k->pre_ms >= 1.0;
+        double sum = 0.0;
+        size_t m = 0;
+        for (size_t i = 0; i < k->tail_start; i++) {
+            double t = ncs_clean_t(c, (double)i);
+            if (k->quiet[i] && (pre ? t < -0.05 : t >= 0.0)) {
+                sum += c->x[i];
+                m++;
+            }
+        }
+        if (m < 8)
+            return;
+        double mean = sum / (double)m;
+        /* the mean of m samples of white noise, and a little for what
+         * mains leaves over a part of its period */
+        double allow = 4.0 * k->sigma0 / sqrt((double)m) + 0.002 * k->a0 + 1e-6;
+        /* and the tail itself: what the model leaves there is noise, not
+         * the slow shape of a response's end */
+        double tss = 0.0;
+        size_t tm = 0;
+        for (size_t i = k->tail_start; i < n; i++)
+            if (k->quiet[i]) {
+                tss += c->x[i] * c->x[i];
+                tm++;
+            }
+        double trms = tm ? sqrt(tss / (double)tm) : 0.0;
+        double tallow = 3.0 * k->sigma0 + 0.002 * k->a0 + 1e-6;
+        if (fabs(mean) <= allow && trms <= tallow)
+            return;
+        size_t rest = n - k->tail_start;
+        size_t later = rest / 2 >= (size_t)(3.0 / c->dt_ms) ? k->tail_start + rest / 2 : n;
+        for (size_t i = k->tail_start; i < later && i < n; i++)
+            k->quiet[i] = 0;
+        k->tail_start = later;
+        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
+        finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
+    }
 }
 
 /* Step 6: the noise left, on the quiet samples, of the cleaned trace and of
@@ -1064,6 +1343,11 @@ static void final_noise(ncs_clean *c, const clean_work *k)
         }
     c->sigma_mv = m ? sqrt(e / (double)m) : k->sigma0;
     c->sigma_s_mv = m ? sqrt(es / (double)m) : k->sigma0;
+    /* white noise through a Gaussian of sigma q samples keeps
+     * 1 / sqrt(2 sqrt(pi) q) of its RMS */
+    double q = SMOOTH_MS / c->dt_ms;
+    double gain = q > 0.3 ? fmin(1.0, 1.0 / sqrt(2.0 * sqrt(M_PI) * q)) : 1.0;
+    c->white_s_mv = k->sigma0 * gain;
 }
 
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
@@ -1082,6 +1366,8 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     if (!c->x || !c->s || !k.x0 || !k.scratch || !k.quiet)
         goto out;
 
+    /* 0. where the trace shows the stimulus, to check the declared time */
+    c->stim_seen_ms = stimulus_seen(c, w->mv, k.scratch);
     /* 1. first baseline and noise */
     first_baseline(c, w, &k);
     /* 2. where the artefact ends and the response lies, roughly */
@@ -1093,9 +1379,11 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     if (sig_q <= 0)
         sig_q = k.sigma0;
     /* 4. what remains of the artefact, and the smoothed copy */
-    finish(c, sig_q, k.art_end);
-    /* 5. a second look for the quiet tail on the cleaned trace */
+    finish(c, sig_q, k.art_end, ncs_clean_t(c, (double)k.gap_end));
+    /* 5. a second look for the quiet tail on the cleaned trace, and the
+     *    background checked where it is known before the response */
     second_look(c, &k, tau, sig_q);
+    check_before(c, &k, tau, sig_q);
     /* 6. the smoothed copy markers are read from, and the noise levels */
     if (gauss_smooth(a, c->x, c->s, n, SMOOTH_MS / c->dt_ms))
         goto out;

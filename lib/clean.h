@@ -14,9 +14,18 @@ typedef struct {
     double *s;             /* x smoothed (zero-phase Gaussian), mV */
     double sigma_mv;       /* RMS noise of x over the quiet samples */
     double sigma_s_mv;     /* RMS noise of s over the quiet samples */
+    double white_s_mv;     /* the white noise alone in s: the record's noise
+                              from its first differences, times the gain of
+                              the smoothing (what is left of interference or
+                              a response's tail in the quiet samples does not
+                              count) */
     size_t i_search;       /* first sample after the stimulus artefact */
     double art_amp_mv, art_tau_ms; /* fitted artefact A e^(-t/tau), 0 if none */
-    double art_end_ms;
+    double art_end_ms;     /* where the search for the response starts */
+    double art_fall_ms;    /* where the fitted artefact falls into the noise
+                              (later than art_end_ms when it overlaps the
+                              response's start) */
+    double stim_seen_ms;   /* an abrupt step, from the declared stimulus; NAN: none */
     double baseline_mv, drift_mv_per_s, mains_hz, mains_uv;
     size_t n_quiet;        /* samples the baseline model was fitted on */
 } ncs_clean;

@@ -9,6 +9,7 @@
  * time of the 1 % level.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,8 @@
 
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
-    "inverted-polarity-suspected", "low-rate", "excluded"};
+    "inverted-polarity-suspected", "low-rate", "excluded", "initial-positivity",
+    "polyphasic", "manual"};
 
 const char *ncs_flag_name(unsigned flag)
 {
@@ -50,7 +52,9 @@ static double at(const double *y, size_t n, double fi)
     return y[i] + f * (y[i + 1] - y[i]);
 }
 
-/* Integral of -y over fractional indices [fa, fb], in mV * samples. */
+/* Area of the part of y below zero over fractional indices [fa, fb], in
+ * mV * samples, positive: a positive lobe inside the negative phase (between
+ * the components of a split response) adds nothing and takes nothing away. */
 static double neg_area(const double *y, size_t n, double fa, double fb)
 {
     double sum = 0.0;
@@ -59,7 +63,13 @@ static double neg_area(const double *y, size_t n, double fa, double fb)
         double b = floor(a) + 1.0;
         if (b > fb)
             b = fb;
-        sum += -0.5 * (at(y, n, a) + at(y, n, b)) * (b - a);
+        double va = at(y, n, a), vb = at(y, n, b);
+        if (va < 0 && vb < 0)
+            sum += -0.5 * (va + vb) * (b - a);
+        else if (va < 0 || vb < 0) { /* a zero crossing: only the part below */
+            double z = a + (b - a) * va / (va - vb);
+            sum += va < 0 ? -0.5 * va * (z - a) : -0.5 * vb * (b - z);
+        }
         a = b;
     }
     return sum;
@@ -95,6 +105,11 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                        const ncs_clean *c)
 {
     unsigned f = m->flags;
+    if (isfinite(m->stim_seen_ms) && fabs(m->stim_seen_ms) > 0.2)
+        ncs_warn(warn, where, "stim-time",
+                 "the stimulus artefact is seen %.2f ms %s the declared stimulus "
+                 "(stim_ms): is stim_ms missing or wrong? every latency counts from it",
+                 fabs(m->stim_seen_ms), m->stim_seen_ms > 0 ? "after" : "before");
     if (f & NCS_FLAG_NO_RESPONSE)
         ncs_warn(warn, where, "no-response",
                  "no response: no negative deflection stands clearly above the "
@@ -122,7 +137,23 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
     if (f & NCS_FLAG_LOW_RATE)
         ncs_warn(warn, where, "low-rate", "sample rate %.0f Hz is below 5 kHz",
                  c->fs_hz);
+    if (f & NCS_FLAG_INITIAL_POSITIVITY)
+        ncs_warn(warn, where, "initial-positivity",
+                 "the response begins with a positive deflection (onset %.2f ms): the "
+                 "active electrode may be off the motor point", m->onset_ms);
+    if (f & NCS_FLAG_POLYPHASIC)
+        ncs_warn(warn, where, "polyphasic",
+                 "%d negative peaks: a dispersed or split response; its duration and "
+                 "area hold every component", m->neg_peaks);
+    if (f & NCS_FLAG_MANUAL)
+        ncs_warn(warn, where, "manual", "%s placed by hand in study.ini",
+                 m->manual_onset && m->manual_peak && m->manual_end ? "every marker"
+                 : m->manual_onset ? "the onset" : m->manual_peak ? "the peak" : "the end");
 }
+
+static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
+                             double amp, double base, double noise_s, double dt);
+
 
 /* Onset as docs/measurements.md defines it: where the deflection toward the peak (at ip,
  * amplitude amp above `base`) first exceeds 1 % of amp. Where the noise is
@@ -131,7 +162,16 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
 static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
                          double amp, double base, double noise_s, double dt)
 {
-    double thr = NCS_ONSET_LEVEL_PCT / 100.0 * amp;
+    return find_departure(s, n, ip, i0, NCS_ONSET_LEVEL_PCT / 100.0 * amp, amp, base,
+                          noise_s, dt);
+}
+
+/* The departure toward the extreme at ip (negative; height above `base`)
+ * past `thr`, as find_onset; the positive lobe ahead of a negative phase is
+ * measured by the same code on the negated trace. */
+static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
+                             double amp, double base, double noise_s, double dt)
+{
     double level = fmax(thr, 3.0 * noise_s);
     double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
     if (level <= thr || level >= 0.5 * amp)
@@ -194,6 +234,138 @@ static void find_peak(trace *t)
     t->amp = -t->smin;
 }
 
+/* The amplitude read off the cleaned trace, not its smoothing (which lowers
+ * a narrow peak): a parabola fitted by least squares to the cleaned samples
+ * where the smoothed trace lies within 8 % of the amplitude of its peak (at
+ * least the peak sample and its two neighbours). Over that window a peak is
+ * a parabola to a fraction of a percent, and the more samples it holds the
+ * less their noise counts. */
+static void refine_peak(trace *t)
+{
+    const double *x = t->c->x, *s = t->s;
+    size_t n = t->n, ip = t->ip, a = ip, b = ip;
+    double lim = t->smin + 0.08 * t->amp;
+    while (a > t->i0 && s[a - 1] <= lim)
+        a--;
+    while (b + 1 < n && s[b + 1] <= lim)
+        b++;
+    if (a == ip && ip > 0)
+        a = ip - 1;
+    if (b == ip && ip + 1 < n)
+        b = ip + 1;
+    if (b - a < 2)
+        return;
+    /* y = c0 + c1 u + c2 u^2 with u = i - ip, by the normal equations */
+    double S[5] = {0}, T[3] = {0};
+    for (size_t i = a; i <= b; i++) {
+        double u = (double)i - (double)ip, p = 1.0;
+        for (int k = 0; k < 5; k++, p *= u) {
+            S[k] += p;
+            if (k < 3)
+                T[k] += p * x[i];
+        }
+    }
+    double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}};
+    double c[3];
+    if (ncs_solve3(A, T, c) != 0 || !(c[2] > 0))
+        return;
+    double u = -c[1] / (2.0 * c[2]);
+    if (u < (double)a - (double)ip || u > (double)b - (double)ip)
+        return;
+    double v = c[0] + c[1] * u + c[2] * u * u;
+    if (!(v < 0))
+        return;
+    t->fip = (double)ip + u;
+    t->smin = v;
+    t->amp = -v;
+}
+
+/* A positive deflection just ahead of the negative phase (the active
+ * electrode off the motor point) is where the response begins: the largest
+ * value of the smoothed trace over the rise time before the negative
+ * take-off f_neg (at least 1 ms, after the artefact), when it stands clear of
+ * the noise and of 1 % of the amplitude, and its own take-off, measured on
+ * the negated trace as the negative one is. Returns that take-off, or f_neg
+ * when there is no such lobe. */
+static double positive_onset(const trace *t, double f_neg, int *found)
+{
+    *found = 0;
+    double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
+    double reach = fmax(1.0, (t->fip - f_neg) * t->dt) / t->dt;
+    size_t lo = f_neg - reach > (double)t->i0 ? (size_t)(f_neg - reach) : t->i0;
+    size_t hi = (size_t)f_neg, pk = lo;
+    if (hi <= lo + 2)
+        return f_neg;
+    for (size_t i = lo; i <= hi; i++)
+        if (t->s[i] > t->s[pk])
+            pk = i;
+    double lobe = t->s[pk];
+    if (!(lobe > fmax(3.0 * thr, 6.0 * t->c->white_s_mv)) || pk <= lo)
+        return f_neg;
+    double *neg = malloc((pk + 1) * sizeof *neg);
+    if (!neg)
+        return f_neg;
+    for (size_t i = 0; i <= pk; i++)
+        neg[i] = -t->s[i];
+    double f = find_departure(neg, pk + 1, pk, t->i0, thr, lobe, 0.0, t->noise_s, t->dt);
+    free(neg);
+    if (!(f < f_neg) || f <= (double)t->i0)
+        return f_neg;
+    *found = 1;
+    return f;
+}
+
+/* The negative phase from the onset: its negative peaks are the minima
+ * deeper than 10 % of the amplitude (and clear of the noise), each risen
+ * from by 10 % of the amplitude before the next counts, reached before the
+ * trace has stayed at or above baseline (within the noise) for 3 ms; it
+ * ends at the return to baseline after the last of them. Returns the end
+ * (fractional index), NAN when it does not come inside the record. */
+static double negative_phase(const trace *t, double f_on, int *peaks)
+{
+    const double *s = t->s;
+    double deep = -fmax(0.1 * t->amp, 4.0 * t->noise_s);
+    double tol = -fmax(0.01 * t->amp, 2.5 * t->noise_s), rise = 0.1 * t->amp;
+    size_t stay = (size_t)(3.0 / t->dt), run = 0;
+    size_t last = t->ip;
+    /* 0: before the first peak; 1: going down to a peak (mn its lowest);
+     * 2: risen by `rise` from it (mx the highest since): a fall by `rise`
+     * below deep is the next peak */
+    int state = 0;
+    double mn = 0.0, mx = 0.0;
+    *peaks = 0;
+    for (size_t i = f_on > 0 ? (size_t)f_on : 0; i < t->n && run < stay; i++) {
+        double v = s[i];
+        run = v >= tol ? run + 1 : 0;
+        if (v < deep && i > last)
+            last = i;
+        if (state == 0 && v < deep) {
+            *peaks = 1;
+            mn = v;
+            state = 1;
+        } else if (state == 1) {
+            if (v < mn)
+                mn = v;
+            else if (v - mn >= rise) {
+                mx = v;
+                state = 2;
+            }
+        } else if (state == 2) {
+            if (v > mx)
+                mx = v;
+            else if (mx - v >= rise && v < deep) {
+                (*peaks)++;
+                mn = v;
+                state = 1;
+            }
+        }
+    }
+    for (size_t k = last; k + 1 < t->n; k++)
+        if (s[k] < 0 && s[k + 1] >= 0)
+            return (double)k + s[k] / (s[k] - s[k + 1]);
+    return NAN;
+}
+
 /* No response: every marker stays null. A large positive deflection with no
  * negative one suggests a trace stored inverted. */
 static void mark_no_response(const trace *t, ncs_markers *m)
@@ -208,41 +380,60 @@ static void mark_no_response(const trace *t, ncs_markers *m)
         m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
 }
 
-/* The onset: on the global baseline first, then again on the local baseline
- * just before it (what is left of mains or drift there moves the take-off
- * more than anything else). Returns its fractional index. */
+/* The onset against the local baseline just before it (what is left of
+ * mains, drift or an artefact's tail there moves a take-off more than
+ * anything else): the 1 % take-off found on the global baseline first, the
+ * mean over the 1 ms that ends a little before it taken as the local
+ * baseline, and the take-off found again against that. When the first one
+ * reaches back implausibly far from where the response crosses 10 % of its
+ * amplitude (a small offset of the baseline just below the onset level reads
+ * as a response reaching back to the artefact), the local baseline is taken
+ * before the foot that crossing implies instead. Returns its fractional
+ * index. */
+static double local_base_onset(const trace *t, double f_ref)
+{
+    double rise = fmax((t->fip - f_ref) * t->dt, 0.0);
+    double margin = 0.2 + 0.05 * rise;
+    double win = LOCAL_BASE_MS / t->dt;
+    double hi = f_ref - margin / t->dt, lo = hi - win;
+    if (lo < (double)t->i0)
+        lo = (double)t->i0;
+    if (!(hi - lo >= 0.5 * win))
+        return f_ref;
+    double b = 0.0;
+    size_t k = 0;
+    for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
+        b += t->s[i];
+    b /= (double)k;
+    return find_onset(t->s, t->n, t->ip, t->i0, t->amp + b, b, t->noise_s, t->dt);
+}
+
 static double auto_onset(const trace *t)
 {
     double f_on = find_onset(t->s, t->n, t->ip, t->i0, t->amp, 0.0, t->noise_s, t->dt);
-    double rise = (t->fip - f_on) * t->dt;
-    double margin = 0.2 + 0.05 * fmax(rise, 0.0);
-    double win = LOCAL_BASE_MS / t->dt;
-    double hi = f_on - margin / t->dt, lo = hi - win;
-    if (lo < (double)t->i0)
-        lo = (double)t->i0;
-    if (hi - lo >= 0.5 * win) {
-        double b = 0.0;
-        size_t k = 0;
-        for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
-            b += t->s[i];
-        b /= (double)k;
-        f_on = find_onset(t->s, t->n, t->ip, t->i0, t->amp + b, b, t->noise_s, t->dt);
-    }
-    return f_on;
+    double lev = fmin(fmax(0.1 * t->amp, 4.0 * t->noise_s), 0.5 * t->amp);
+    double r = crossing_first(t->s, t->ip, t->i0, -lev, -0.5 * lev);
+    /* a quadratic take-off reaches 10 % a third of the way to its peak: its
+     * foot lies within half the 10 %-to-peak time before r; twice that and
+     * a millisecond is as far as a slow, dispersed foot goes */
+    double reach = 2.0 * fmax(t->fip - r, 0.0) + 1.0 / t->dt;
+    if (f_on < r - reach)
+        f_on = r - 0.5 * fmax(t->fip - r, 0.0);
+    return local_base_onset(t, f_on);
 }
 
-/* The end of the negative phase: the first return to baseline after the
- * peak (or the manual end); NAN when it does not come inside the record. */
-static double find_end(const trace *t, const ncs_site *site, ncs_markers *m)
+/* The end of the negative phase (or the manual end); NAN when it does not
+ * come inside the record. */
+static double find_end(const trace *t, double f_on, const ncs_site *site, ncs_markers *m)
 {
+    double f_end = negative_phase(t, f_on, &m->neg_peaks);
+    if (m->neg_peaks > 1)
+        m->flags |= NCS_FLAG_POLYPHASIC;
     if (site && !isnan(site->end_ms)) {
         m->manual_end = 1;
         return (site->end_ms - t->c->t0_ms) / t->dt;
     }
-    for (size_t i = t->ip; i + 1 < t->n; i++)
-        if (t->s[i] < 0 && t->s[i + 1] >= 0)
-            return (double)i + t->s[i] / (t->s[i] - t->s[i + 1]);
-    return NAN;
+    return f_end;
 }
 
 /* Onset, end, duration and area (manual markers replace automatic ones). */
@@ -250,19 +441,23 @@ static void mark_phase(const trace *t, const ncs_site *site, ncs_markers *m)
 {
     const ncs_clean *c = t->c;
     double f_on = auto_onset(t);
+    int lead = 0;
+    f_on = positive_onset(t, f_on, &lead);
+    if (lead)
+        m->flags |= NCS_FLAG_INITIAL_POSITIVITY;
     if (site && !isnan(site->onset_ms)) {
         f_on = (site->onset_ms - c->t0_ms) / t->dt;
         m->manual_onset = 1;
     }
     m->onset_ms = ncs_clean_t(c, f_on);
-    if (m->onset_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
+    if (m->onset_ms <= fmax(c->art_end_ms, c->art_fall_ms) + 0.5 * t->dt && !m->manual_onset)
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
     else if (c->art_amp_mv != 0 && !m->manual_onset
              && fabs(c->art_amp_mv) * exp(-m->onset_ms / c->art_tau_ms)
                     > fmax(0.01 * t->amp, t->noise_s))
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
 
-    double f_end = find_end(t, site, m);
+    double f_end = find_end(t, f_on, site, m);
     if (isnan(f_end) || f_end > (double)(t->n - 1)) {
         m->flags |= NCS_FLAG_TRUNCATED;
     } else {
@@ -317,6 +512,7 @@ static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_sit
     m->mains_hz = c->mains_hz;
     m->mains_uv = c->mains_uv;
     m->artefact_end_ms = c->art_end_ms;
+    m->stim_seen_ms = c->stim_seen_ms;
     if (w->fs_hz < NCS_LOW_RATE_HZ)
         m->flags |= NCS_FLAG_LOW_RATE;
     if (site && site->exclude)
@@ -355,6 +551,8 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
             t.ip = (size_t)fmax(0.0, fmin((double)(t.n - 1), floor(t.fip)));
             m->manual_peak = 1;
         }
+        if (isnan(manual_peak))
+            refine_peak(&t);
         m->peak_ms = ncs_clean_t(&c, t.fip);
         m->amp_mv = t.amp;
         /* 3. onset, end, duration, area; 4. the phases around it; 5. what

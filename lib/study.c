@@ -650,7 +650,8 @@ static int site_key(parser *p, const char *name, const char *value)
         return 0;
     }
     case TK_STIM:
-        return want_number(p, name, value, 0, NCS_MAX_SWEEP_MS, 0, &s->stim_ms);
+        /* on the file's own time axis, which may start before zero */
+        return want_number(p, name, value, -NCS_MAX_SWEEP_MS, NCS_MAX_SWEEP_MS, 0, &s->stim_ms);
     case TK_SCALE:
         return want_number(p, name, value, 0, 1e6, 1, &s->scale_mv);
     case TK_UNITS:

@@ -20,10 +20,8 @@ static void col(FILE *f, double v, int width, int decimals, int mark)
 
 static void flags_text(FILE *f, const ncs_markers *m)
 {
-    const char *names[NCS_FLAG__COUNT + 1];
+    const char *names[NCS_FLAG__COUNT];
     size_t n = ncs_flag_names(m->flags, names);
-    if (m->manual_onset || m->manual_peak || m->manual_end)
-        names[n++] = "manual";
     char buf[512];
     if (n)
         fprintf(f, " %s", ncs_join(buf, sizeof buf, names, n, ","));

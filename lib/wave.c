@@ -66,11 +66,19 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
                         "%s: record is %.3g ms long (%zu samples at %g Hz); "
                         "accepted: %g ms to %g s", where, sweep_ms, w->n, w->fs_hz,
                         NCS_MIN_SWEEP_MS, NCS_MAX_SWEEP_MS / 1000.0);
-    if (site->stim_ms >= sweep_ms - 1.0)
+    /* stim_ms is on the file's own time axis: a CSV whose time column starts
+     * at -1 ms has its stimulus at 0 without any key */
+    double from_first = site->stim_ms - w->t_first_ms;
+    if (from_first < 0)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                        "%s: stim_ms = %g is not inside the %.3g ms record", where,
-                        site->stim_ms, sweep_ms);
-    w->stim_ms = site->stim_ms;
+                        "%s: the stimulus (stim_ms = %g) lies before the record's first "
+                        "sample (at %g ms on the file's time axis)", where, site->stim_ms,
+                        w->t_first_ms);
+    if (from_first >= sweep_ms - 1.0)
+        return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                        "%s: stim_ms = %g is not inside the record (%g to %.4g ms)", where,
+                        site->stim_ms, w->t_first_ms, w->t_first_ms + sweep_ms);
+    w->stim_ms = from_first;
     if (site->polarity == NCS_POLARITY_INVERTED)
         for (size_t i = 0; i < w->n; i++)
             w->mv[i] = -w->mv[i];
@@ -436,6 +444,7 @@ static ncs_status csv_time_axis(const csv_reader *c, ncs_wave *w)
                             "%g ms, expected %g ms)", c->where, i + 1, tim[i], expect);
     }
     w->fs_hz = 1000.0 / dt;
+    w->t_first_ms = tim[0];
     if (!isnan(c->site->rate_hz) && fabs(c->site->rate_hz - w->fs_hz) > 0.005 * w->fs_hz)
         return ncs_fail(c->err, NCS_ERR_WAVE_RANGE, c->site->path,
                         "%s: rate_hz = %g disagrees with the time column (%.6g Hz)", c->where,

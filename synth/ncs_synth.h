@@ -38,13 +38,20 @@ void ncs_rng_seed(ncs_rng *r, uint64_t seed);
 double ncs_rng_uniform(ncs_rng *r);             /* [0, 1) */
 double ncs_rng_normal(ncs_rng *r);              /* mean 0, sd 1 */
 
-/* What the noise-free waveform measures under the definitions of docs/measurements.md. */
+/* What the noise-free waveform measures under the definitions of
+ * docs/measurements.md. */
 typedef struct {
     int response;        /* 0 when every unit is blocked or lost */
-    double onset_ms;     /* first departure beyond 1 % of the negative peak */
+    double onset_ms;     /* first departure beyond 1 % of the negative peak,
+                            either way */
     double peak_ms, amp_mv, p2p_mv;
-    double dur_ms;       /* onset to the first return to baseline */
-    double area_mvms;    /* negative-phase area, positive */
+    double dur_ms;       /* onset to the return to baseline after the last
+                            negative peak */
+    double area_mvms;    /* area of the part below baseline over the negative
+                            phase, positive */
+    int neg_peaks;       /* negative peaks (minima deeper than 10 % of amp_mv,
+                            each rising 10 % of amp_mv from the one before) */
+    int initial_positivity; /* the onset is a positive departure */
 } ncs_synth_truth;
 
 /* Per segment lesion. Segment 0 is the distal part, from the first site to
@@ -53,7 +60,22 @@ typedef struct {
     double block;        /* fraction of conducting units blocked here, 0..1 */
     double slowing;      /* CV multiplier here (1 or 0 = none; 0.6 = slowed) */
     double dispersion;   /* extra per-unit CV spread here (sd fraction) */
+    double split;        /* fraction of units slowed much more here (a split
+                            response: two components) */
+    double split_slowing;/* their CV multiplier (0: 0.55) */
 } ncs_synth_lesion;
+
+/* The shape of one motor unit's potential (MUAP). Families of waveforms the
+ * tests hold the measurement to, beyond the one it was first tuned on. */
+typedef enum {
+    NCS_SYNTH_MUAP_BIPHASIC = 0, /* s^2 (3 - s) e^-s: quadratic take-off */
+    NCS_SYNTH_MUAP_LEADING_POS,  /* the same after a positive lobe (the active
+                                    electrode off the motor point) */
+    NCS_SYNTH_MUAP_GAUSS_DERIV,  /* derivative of a Gaussian: symmetric phases */
+    NCS_SYNTH_MUAP_QUARTIC,      /* s^4 (5 - s) e^-s: a slow quartic take-off
+                                    and a sharp peak */
+    NCS_SYNTH_MUAP__COUNT
+} ncs_synth_muap;
 
 typedef struct {
     int n_units;         /* motor units, e.g. 120 */
@@ -64,6 +86,9 @@ typedef struct {
     double terminal_ms;  /* neuromuscular and terminal delay */
     double tau_ms;       /* MUAP time constant (negative phase = 3 tau) */
     double axonal_loss;  /* fraction of units lost everywhere, 0..1 */
+    ncs_synth_muap shape;/* the units' potential shape */
+    double lead_pos;     /* LEADING_POS: the positive lobe, a fraction of the
+                            unit's negative peak (0: 0.2) */
 } ncs_synth_nerve_params;
 
 #define NCS_SYNTH_MAX_SITES 16
@@ -102,6 +127,11 @@ typedef struct {
     int artefact_sign;       /* +1 or -1 */
     double clip_mv;          /* > 0: the amplifier saturates at +-clip_mv */
     int inverted;            /* store the trace with inverted polarity */
+    /* amplifier recovery after the stimulus (0: none): an overshoot of the
+     * other sign decaying more slowly, and a step of the baseline that
+     * persists after the stimulus */
+    double recovery_mv, recovery_tau_ms;
+    double step_mv;
 } ncs_synth_cond;
 
 /* Renders the recorded trace (conditions applied) into out[n], n =

@@ -59,23 +59,47 @@ double ncs_rng_normal(ncs_rng *r)
 /* ---- the model ----------------------------------------------------------- */
 
 #define MUAP_NORM 0.78367 /* max of s^2 (3 - s) e^-s, at s = 3 - sqrt(3) */
+#define MUAP4_NORM 8.2263 /* max of s^4 (5 - s) e^-s, at s = 5 - sqrt(5) */
 #define MUAP_SPAN 30.0    /* beyond 30 tau the MUAP is below 1e-8 of its peak */
 
 struct ncs_synth_model {
     size_t n_units, n_sites;
+    ncs_synth_muap shape;
+    double lead_pos;
     double *amp, *tau;       /* per unit */
     double *lat;             /* [unit * n_sites + site], ms */
     unsigned char *present;  /* [unit * n_sites + site] */
 };
 
-static double muap(double t, double a, double tau)
+/* One unit's potential t ms after its arrival: amplitude a (its negative
+ * peak), time constant tau. */
+static double muap(const ncs_synth_model *m, double t, double a, double tau)
 {
-    if (t <= 0.0)
-        return 0.0;
     double s = t / tau;
-    if (s > MUAP_SPAN)
-        return 0.0;
-    return -a * s * s * (3.0 - s) * exp(-s) / MUAP_NORM;
+    switch (m->shape) {
+    case NCS_SYNTH_MUAP_LEADING_POS: {
+        /* a positive lobe just before the negative phase */
+        double u = (s + 0.35) / 0.15;
+        double lobe = u > -6.0 && u < 6.0 ? a * m->lead_pos * exp(-0.5 * u * u) : 0.0;
+        if (s <= 0.0 || s > MUAP_SPAN)
+            return lobe;
+        return lobe - a * s * s * (3.0 - s) * exp(-s) / MUAP_NORM;
+    }
+    case NCS_SYNTH_MUAP_GAUSS_DERIV: {
+        double u = (s - 3.0) / 0.75;
+        if (s <= 0.0 || u > 6.0)
+            return 0.0;
+        return a * u * exp(0.5 * (1.0 - u * u));
+    }
+    case NCS_SYNTH_MUAP_QUARTIC:
+        if (s <= 0.0 || s > 2.0 * MUAP_SPAN)
+            return 0.0;
+        return -a * s * s * s * s * (5.0 - s) * exp(-s) / MUAP4_NORM;
+    default:
+        if (s <= 0.0 || s > MUAP_SPAN)
+            return 0.0;
+        return -a * s * s * (3.0 - s) * exp(-s) / MUAP_NORM;
+    }
 }
 
 void ncs_synth_model_destroy(ncs_synth_model *m)
@@ -95,7 +119,7 @@ double ncs_synth_model_eval(const ncs_synth_model *m, size_t site, double t)
     for (size_t u = 0; u < m->n_units; u++) {
         size_t k = u * m->n_sites + site;
         if (m->present[k])
-            v += muap(t - m->lat[k], m->amp[u], m->tau[u]);
+            v += muap(m, t - m->lat[k], m->amp[u], m->tau[u]);
     }
     return v;
 }
@@ -141,6 +165,8 @@ ncs_synth_model *ncs_synth_model_create(const ncs_synth_nerve_params *p,
     size_t n = (size_t)p->n_units;
     m->n_units = n;
     m->n_sites = n_sites;
+    m->shape = p->shape;
+    m->lead_pos = p->lead_pos > 0 ? p->lead_pos : 0.2;
     m->amp = calloc(n, sizeof *m->amp);
     m->tau = calloc(n, sizeof *m->tau);
     m->lat = calloc(n * n_sites, sizeof *m->lat);
@@ -151,15 +177,24 @@ ncs_synth_model *ncs_synth_model_create(const ncs_synth_nerve_params *p,
     }
     ncs_rng r;
     ncs_rng_seed(&r, seed);
+    int any_split = 0;
+    for (size_t s = 0; les && s < n_sites; s++)
+        any_split |= les[s].split > 0;
     for (size_t u = 0; u < n; u++) {
         double cv = p->cv_m_s * clampd(1.0 + p->cv_sd * ncs_rng_normal(&r), 0.6, 1.4);
         double term = p->terminal_ms * clampd(1.0 + 0.08 * ncs_rng_normal(&r), 0.7, 1.3);
         m->amp[u] = exp(0.45 * ncs_rng_normal(&r));
         m->tau[u] = p->tau_ms * clampd(1.0 + 0.12 * ncs_rng_normal(&r), 0.6, 1.4);
         double t = term;
+        /* drawn only when a segment splits, so a population without one is
+         * the one the same seed always gave */
+        double split_draw = any_split ? ncs_rng_uniform(&r) : 1.0;
         for (size_t s = 0; s < n_sites; s++) {
             double slow = les && les[s].slowing > 0 ? les[s].slowing : 1.0;
             double disp = les ? les[s].dispersion : 0.0;
+            /* a split response: some units slowed far more than the rest */
+            if (les && split_draw < les[s].split)
+                slow *= les[s].split_slowing > 0 ? les[s].split_slowing : 0.55;
             /* demyelination only slows: each unit by its own extra amount */
             double cvs = cv * slow * clampd(1.0 - disp * fabs(ncs_rng_normal(&r)), 0.3, 1.0);
             if (cvs < 5.0)
@@ -193,6 +228,91 @@ ncs_synth_model *ncs_synth_model_create(const ncs_synth_nerve_params *p,
     return m;
 }
 
+/* The first crossing of level by v[i0..), from either side, interpolated;
+ * n when there is none. */
+static double first_departure(const double *v, size_t n, double thr, int *positive)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fabs(v[i]) > thr) {
+            *positive = v[i] > 0;
+            double lv = *positive ? thr : -thr;
+            if (i == 0)
+                return 0.0;
+            return (double)(i - 1) + (lv - v[i - 1]) / (v[i] - v[i - 1]);
+        }
+    return (double)n;
+}
+
+/* The negative phase from sample i_on: its negative peaks (minima deeper
+ * than 10 % of amp, each separated from the one before by a rise of 10 % of
+ * amp) until the waveform has stayed at or above baseline for 3 ms; the
+ * phase ends at the return to baseline after the last of them. Returns the
+ * end as a fractional index (n - 1 when it does not end). */
+static double negative_phase_end(const double *v, size_t n, size_t i_on, double amp,
+                                  double dt, int *peaks)
+{
+    double deep = -0.1 * amp, rise = 0.1 * amp;
+    size_t stay = (size_t)(3.0 / dt), run = 0, last = i_on;
+    /* 0: before the first peak; 1: going down to a peak (mn its lowest);
+     * 2: risen by `rise` from it (mx the highest since): a fall by `rise`
+     * below deep is the next peak */
+    int state = 0;
+    double mn = 0.0, mx = 0.0;
+    *peaks = 0;
+    for (size_t i = i_on; i < n && run < stay; i++) {
+        run = v[i] >= 0.0 ? run + 1 : 0;
+        if (v[i] < deep)
+            last = i;
+        if (state == 0 && v[i] < deep) {
+            *peaks = 1;
+            mn = v[i];
+            state = 1;
+        } else if (state == 1) {
+            if (v[i] < mn)
+                mn = v[i];
+            else if (v[i] - mn >= rise) {
+                mx = v[i];
+                state = 2;
+            }
+        } else if (state == 2) {
+            if (v[i] > mx)
+                mx = v[i];
+            else if (mx - v[i] >= rise && v[i] < deep) {
+                (*peaks)++;
+                mn = v[i];
+                state = 1;
+            }
+        }
+    }
+    for (size_t i = last; i + 1 < n; i++)
+        if (v[i] < 0.0 && v[i + 1] >= 0.0)
+            return (double)i + (0.0 - v[i]) / (v[i + 1] - v[i]);
+    return (double)(n - 1);
+}
+
+/* Area of the part of v below zero over fractional indices [fa, fb], in
+ * mV * samples, positive. */
+static double area_below(const double *v, size_t n, double fa, double fb)
+{
+    double area = 0.0;
+    for (size_t i = (size_t)floor(fa); i + 1 < n && (double)i < fb; i++) {
+        double a = fmax((double)i, fa), b = fmin((double)(i + 1), fb);
+        if (b <= a)
+            continue;
+        double va = v[i] + (v[i + 1] - v[i]) * (a - (double)i);
+        double vb = v[i] + (v[i + 1] - v[i]) * (b - (double)i);
+        if (va >= 0 && vb >= 0)
+            continue;
+        if (va < 0 && vb < 0) {
+            area += -0.5 * (va + vb) * (b - a);
+        } else { /* a zero crossing inside: only the part below */
+            double z = a + (b - a) * va / (va - vb);
+            area += va < 0 ? -0.5 * va * (z - a) : -0.5 * vb * (b - z);
+        }
+    }
+    return area;
+}
+
 void ncs_synth_model_truth(const ncs_synth_model *m, size_t site, ncs_synth_truth *t)
 {
     memset(t, 0, sizeof *t);
@@ -212,7 +332,7 @@ void ncs_synth_model_truth(const ncs_synth_model *m, size_t site, ncs_synth_trut
     if (!any)
         return;
     const double dt = 0.002;
-    tmax += 20.0 * taumax;
+    tmax += (m->shape == NCS_SYNTH_MUAP_QUARTIC ? 30.0 : 20.0) * taumax + 4.0;
     size_t n = (size_t)(tmax / dt) + 2;
     double *v = calloc(n, sizeof *v);
     if (!v)
@@ -230,31 +350,11 @@ void ncs_synth_model_truth(const ncs_synth_model *m, size_t site, ncs_synth_trut
     t->response = 1;
     t->amp_mv = -v[ip];
     t->peak_ms = (double)ip * dt;
-    double thr = -0.01 * t->amp_mv;
-    size_t i0 = 0;
-    while (i0 < ip && !(v[i0] < thr))
-        i0++;
-    t->onset_ms = i0 > 0 ? ((double)(i0 - 1) + (thr - v[i0 - 1]) / (v[i0] - v[i0 - 1])) * dt
-                         : 0.0;
-    size_t i1 = ip;
-    while (i1 < n && v[i1] < 0.0)
-        i1++;
-    double end = i1 < n ? ((double)(i1 - 1) + (0.0 - v[i1 - 1]) / (v[i1] - v[i1 - 1])) * dt
-                        : (double)(n - 1) * dt;
-    t->dur_ms = end - t->onset_ms;
-    double area = 0.0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        double a = (double)i * dt, b = a + dt;
-        double lo = a > t->onset_ms ? a : t->onset_ms;
-        double hi = b < end ? b : end;
-        if (hi <= lo)
-            continue;
-        /* linear interpolation of v over [lo, hi] */
-        double va = v[i] + (v[i + 1] - v[i]) * (lo - a) / dt;
-        double vb = v[i] + (v[i + 1] - v[i]) * (hi - a) / dt;
-        area += -0.5 * (va + vb) * (hi - lo);
-    }
-    t->area_mvms = area;
+    double f_on = first_departure(v, ip, 0.01 * t->amp_mv, &t->initial_positivity);
+    t->onset_ms = f_on * dt;
+    double f_end = negative_phase_end(v, n, (size_t)f_on, t->amp_mv, dt, &t->neg_peaks);
+    t->dur_ms = (f_end - f_on) * dt;
+    t->area_mvms = area_below(v, n, f_on, f_end) * dt;
     double vmax = 0.0;
     for (size_t i = ip; i < n; i++)
         if (v[i] > vmax)
@@ -284,6 +384,13 @@ void ncs_synth_render(const ncs_synth_model *m, size_t site, const ncs_synth_con
         x += c->dc_mv + c->drift_mv * t / sweep;
         if (tt >= 0 && c->artefact_mv > 0 && c->artefact_tau_ms > 0)
             x += c->artefact_sign * c->artefact_mv * exp(-tt / c->artefact_tau_ms);
+        /* the amplifier's recovery: an overshoot of the other sign that
+         * decays more slowly, and a step that stays */
+        if (tt >= 0 && c->recovery_mv > 0 && c->recovery_tau_ms > 0)
+            x -= c->artefact_sign * c->recovery_mv * exp(-tt / c->recovery_tau_ms)
+                 * (1.0 - exp(-tt / (0.5 * c->artefact_tau_ms + 1e-9)));
+        if (tt >= 0)
+            x += c->step_mv;
         if (c->clip_mv > 0)
             x = clampd(x, -c->clip_mv, c->clip_mv);
         out[i] = c->inverted ? -x : x;

@@ -401,6 +401,32 @@ d=$(mkbase cold); sed -i 's/^muscle = APB/muscle = APB\ntemperature_c = 30.5/' "
 run "low temperature" 0 "cold/median.right: warning: limb temperature 30.5 C is below 32 C" -- analyse "$d"
 
 
+# ---------------------------------------------------------------- the stimulus time
+# stim_ms is on the file's own time axis: a CSV whose time column starts
+# before the stimulus (here at -4.5 ms) needs no stim_ms, and every latency
+# is the same as with stim_ms on a column that starts at 0
+d="$T/csv-axis"
+mkdir -p "$d"
+awk -F, 'NR == 1 { print; next } { printf "%.5f,%s\n", $1 - 4.5, $2 }' \
+    samples/mmn/median_r_wrist.csv >"$d/w.csv"
+printf '[study]\nid = csv-axis\n[median.right]\n[median.right.wrist]\nfile = w.csv\ndistance_mm = 70\n' \
+    >"$d/study.ini"
+$NCS_WRAP "$NCS" analyse -q --json "$d" | grep '"onset_ms"' | head -1 >"$T/axis1"
+$NCS_WRAP "$NCS" analyse -q --json samples/mmn | grep '"onset_ms"' | head -1 >"$T/axis0"
+[ -s "$T/axis0" ] && cmp -s "$T/axis0" "$T/axis1" && ok \
+    || bad "CSV time column from -4.5 ms: onset $(cat "$T/axis1") against $(cat "$T/axis0")"
+# the stimulus must lie inside the record, on its own axis
+sed -i 's/^distance_mm = 70$/distance_mm = 70\nstim_ms = -9/' "$d/study.ini"
+run "stimulus before the first sample" 3 "lies before the record's first sample" -- check "$d"
+# a forgotten stim_ms on a record with a pre-trigger: the artefact is seen
+# 4.5 ms after the declared stimulus, and said so
+d="$T/no-stim"
+cp -r samples/mmn "$d"
+sed -i '/^stim_ms/d' "$d/study.ini"
+run "forgotten stim_ms" 0 "median.right.wrist: warning: the stimulus artefact is seen 4.5" \
+    "is stim_ms missing or wrong?" -- analyse "$d"
+grep -q "stim-time" "$T/err" || grep -q "artefact is seen" "$T/err" && ok || bad "stim-time warning"
+
 # ---------------------------------------------------------------- reports (gnuplot)
 # inked pixels of every page of a PDF (rendered at 40 dpi in grey), one line
 # per page: a page with only a title has a few hundred, a drawn page thousands

@@ -68,7 +68,8 @@ START_TEST(accuracy_spec_8_1)
         double amp = 0.5 + 11.5 * ncs_rng_uniform(&r);
         ncs_synth_nerve_params p = params(amp);
         p.cv_m_s = 45 + 15 * ncs_rng_uniform(&r);
-        ncs_synth_lesion les[3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        ncs_synth_lesion les[3];
+        memset(les, 0, sizeof les);
         if (k % 3 == 1)
             les[2].block = 0.3 + 0.4 * ncs_rng_uniform(&r);
         ncs_synth_model *m = ncs_synth_model_create(&p, 3, dist, les, (uint64_t)k + 1);
@@ -158,7 +159,9 @@ static ncs_synth_cond quiet_cond(void)
 
 START_TEST(no_response_is_null)
 {
-    ncs_synth_lesion les[3] = {{0, 0, 0}, {1.0, 0, 0}, {0, 0, 0}};
+    ncs_synth_lesion les[3];
+    memset(les, 0, sizeof les);
+    les[1].block = 1.0;
     ncs_synth_nerve_params p = params(6.0);
     ncs_synth_model *m = ncs_synth_model_create(&p, 3, dist, les, 3);
     ncs_synth_cond c = quiet_cond();

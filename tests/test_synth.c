@@ -48,7 +48,9 @@ START_TEST(truth_follows_model)
     ncs_synth_model_destroy(m);
 
     /* a 60 % block in the last segment removes about 60 % of the area */
-    ncs_synth_lesion les[3] = {{0, 0, 0}, {0, 0, 0}, {0.6, 0, 0}};
+    ncs_synth_lesion les[3];
+    memset(les, 0, sizeof les);
+    les[2].block = 0.6;
     m = ncs_synth_model_create(&median, 3, dist, les, 3);
     ncs_synth_truth a, b;
     ncs_synth_model_truth(m, 1, &a);
@@ -58,7 +60,9 @@ START_TEST(truth_follows_model)
     ncs_synth_model_destroy(m);
 
     /* complete block: no response */
-    ncs_synth_lesion all[3] = {{0, 0, 0}, {1.0, 0, 0}, {0, 0, 0}};
+    ncs_synth_lesion all[3];
+    memset(all, 0, sizeof all);
+    all[1].block = 1.0;
     m = ncs_synth_model_create(&median, 3, dist, all, 3);
     ncs_synth_model_truth(m, 2, &b);
     ck_assert(!b.response);

@@ -1,0 +1,299 @@
+/* test_families.c — the accuracy targets held on waveform families beyond
+ * the one the measurement was first tuned on: other motor-unit potential
+ * shapes (a leading positive lobe, symmetric phases, a quartic take-off),
+ * split and strongly dispersed responses, short distal latencies, records
+ * without a pre-trigger, amplifier-recovery artefacts with a step of the
+ * baseline, low sample rates. Each family: 30 nerves of 3 sites at
+ * recording conditions drawn up to the targets' worst.
+ *
+ * Families are marked `tuned` (looked at while the measurement was
+ * developed) or held out (written and asserted without tuning on them).
+ * On a failure the trace with the largest error of the failing measure is
+ * written to $TMPDIR/ncs-family-<family>.dat with a gnuplot script beside
+ * it (raw trace, cleaned trace, true and measured onset and peak). */
+#include "accuracy.h"
+#include "ncs_synth.h"
+#include "testutil.h"
+
+typedef struct {
+    const char *name;
+    int tuned;
+    const char *open;       /* not NULL: known to miss a target today, and why
+                               (the test then asserts it still does, so this
+                               cannot outlive the fix) */
+    ncs_synth_muap shape;
+    double lead_pos;        /* LEADING_POS lobe, fraction */
+    double split;           /* fraction of units split off in segment 2 */
+    double dispersion;      /* extra CV spread in segments 1 and 2 */
+    double cv_sd;           /* 0: 0.07 */
+    int short_latency;      /* palm stimulation: 1-2 ms distal latency */
+    int no_pretrigger;
+    int recovery;           /* amplifier recovery and a baseline step */
+    double rate_hz;         /* 0: the targets' rates */
+} family;
+
+static const family families[] = {
+    {"biphasic", 1, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"split", 1, "small responses (< 2 mV): onset p95 0.38 ms", NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0},
+    {"no-pretrigger", 1, "small responses: onset p95 0.27 ms", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
+    {"recovery", 1, "a slow recovery overshoot before a small response is taken for its foot: onset p95 0.19 | 1.3 ms", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 1, 0},
+    {"short-latency", 1, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
+    {"leading-positive", 0, "the positive lobe's slow take-off is found late: onset p95 0.97 | 1.2 ms", NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0},
+    {"gauss-deriv", 0, "onset p95 0.14 | 0.30 ms", NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"quartic", 0, "a quartic take-off is not the quadratic one the extrapolation assumes: onset p95 0.11 | 0.32 ms", NCS_SYNTH_MUAP_QUARTIC, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"dispersed", 0, "small responses: onset p95 0.31 ms", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0},
+    {"low-rate", 0, "small responses at 5 kHz: onset p95 0.43 ms", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 5000},
+};
+#define N_FAMILIES (sizeof families / sizeof families[0])
+
+enum { NERVES = 30, SITES = 3 };
+
+/* The worst trace of one measure, kept to be written out on a failure. */
+typedef struct {
+    double err;
+    uint64_t seed;
+    int nerve;
+    size_t site;
+} worst;
+
+typedef struct {
+    double err[2][E__N][NERVES * SITES];
+    size_t cnt[2][E__N];
+    worst w[E__N];
+    size_t missed;
+} tally;
+
+static ncs_site plain_site(void)
+{
+    ncs_site s;
+    memset(&s, 0, sizeof s);
+    s.name = s.file = s.path = "x";
+    s.channel = 1;
+    s.scale_mv = s.rate_hz = NAN;
+    s.onset_ms = s.peak_ms = s.end_ms = NAN;
+    s.entrapment = -1;
+    return s;
+}
+
+/* Nerve k of family f: its model, distances and recording conditions. */
+static ncs_synth_model *family_nerve(const family *f, int k, ncs_rng *r, double dist[SITES],
+                                     ncs_synth_cond *c)
+{
+    /* half the nerves small (0.5-2 mV), half large (2-12 mV): both classes
+     * of the targets get enough traces for a 95th percentile */
+    double amp = k % 2 ? 0.5 + 1.5 * ncs_rng_uniform(r) : 2.0 + 10.0 * ncs_rng_uniform(r);
+    ncs_synth_nerve_params p = {.n_units = 120, .amp_mv = amp,
+                                .cv_m_s = 45 + 15 * ncs_rng_uniform(r),
+                                .cv_sd = f->cv_sd > 0 ? f->cv_sd : 0.07,
+                                .terminal_ms = 2.0, .tau_ms = 1.2 + 0.6 * ncs_rng_uniform(r),
+                                .shape = f->shape, .lead_pos = f->lead_pos};
+    dist[0] = 70;
+    dist[1] = 230;
+    dist[2] = 120;
+    if (f->short_latency) {
+        dist[0] = 20 + 20 * ncs_rng_uniform(r);
+        dist[1] = 50 + 20 * ncs_rng_uniform(r);
+        p.terminal_ms = 0.6 + 0.4 * ncs_rng_uniform(r);
+        p.tau_ms = 0.7 + 0.4 * ncs_rng_uniform(r);
+    }
+    ncs_synth_lesion les[SITES];
+    memset(les, 0, sizeof les);
+    if (k % 3 == 1)
+        les[2].block = 0.3 + 0.4 * ncs_rng_uniform(r);
+    les[2].split = f->split;
+    les[2].split_slowing = 0.5 + 0.1 * ncs_rng_uniform(r);
+    les[1].dispersion = les[2].dispersion = f->dispersion;
+    ncs_synth_model *m = ncs_synth_model_create(&p, SITES, dist, les, (uint64_t)k + 101);
+    ncs_synth_random_cond(r, ncs_rng_uniform(r), 50.0, c);
+    if (f->no_pretrigger)
+        c->pre_ms = 0;
+    if (f->rate_hz > 0)
+        c->fs_hz = f->rate_hz;
+    if (f->recovery) {
+        c->artefact_mv = 1.0 + 5.0 * ncs_rng_uniform(r);
+        c->artefact_tau_ms = 0.1 + 0.2 * ncs_rng_uniform(r);
+        c->recovery_mv = 0.1 + 0.4 * ncs_rng_uniform(r);
+        c->recovery_tau_ms = 1.0 + 2.0 * ncs_rng_uniform(r);
+        c->step_mv = (2.0 * ncs_rng_uniform(r) - 1.0) * 0.08;
+    }
+    return m;
+}
+
+/* Renders and measures one site; the cleaned trace into clean (n samples)
+ * when not NULL. Returns the rendered wave (the caller frees w->mv). */
+static void render_measure(ncs_analyser *a, const ncs_synth_model *m, size_t s,
+                           const ncs_synth_cond *c, uint64_t seed, ncs_wave *w,
+                           ncs_markers *mk, double **clean)
+{
+    memset(w, 0, sizeof *w);
+    w->fs_hz = c->fs_hz;
+    w->n = (size_t)floor(c->fs_hz * c->sweep_ms / 1000.0 + 0.5);
+    w->mv = malloc(w->n * sizeof *w->mv);
+    w->stim_ms = c->pre_ms;
+    w->rail_mv = NAN;
+    ncs_rng noise;
+    ncs_rng_seed(&noise, seed);
+    ncs_synth_render(m, s, c, &noise, w->mv, w->n);
+    if (clean)
+        *clean = malloc(w->n * sizeof **clean);
+    ncs_site site = plain_site();
+    ncs_error err;
+    ck_assert_int_eq(ncs_measure(a, w, &site, "t", mk, clean ? *clean : NULL, NULL, &err),
+                     NCS_OK);
+}
+
+static void note_worst(tally *t, int e, double v, uint64_t seed, int k, size_t s)
+{
+    if (fabs(v) > t->w[e].err) {
+        t->w[e].err = fabs(v);
+        t->w[e].seed = seed;
+        t->w[e].nerve = k;
+        t->w[e].site = s;
+    }
+}
+
+static void add(tally *t, int big, int e, double v, uint64_t seed, int k, size_t s)
+{
+    t->err[big][e][t->cnt[big][e]++] = fabs(v);
+    note_worst(t, e, v, seed, k, s);
+}
+
+/* Every nerve of family f measured into t. */
+static void run_family(const family *f, ncs_analyser *a, tally *t)
+{
+    ncs_rng r;
+    ncs_rng_seed(&r, 4242);
+    for (int k = 0; k < NERVES; k++) {
+        double dist[SITES];
+        ncs_synth_cond c;
+        ncs_synth_model *m = family_nerve(f, k, &r, dist, &c);
+        ck_assert_ptr_nonnull(m);
+        ncs_synth_truth tr[SITES];
+        ncs_markers mk[SITES];
+        for (size_t s = 0; s < SITES; s++) {
+            uint64_t seed = (uint64_t)k * 16 + s + 1;
+            ncs_wave w;
+            ncs_synth_model_truth(m, s, &tr[s]);
+            render_measure(a, m, s, &c, seed, &w, &mk[s], NULL);
+            free(w.mv);
+            if (!tr[s].response)
+                continue;
+            if (!mk[s].response || !isfinite(mk[s].onset_ms) || !isfinite(mk[s].neg_area_mvms)) {
+                if (tr[s].amp_mv >= 10.0 * c.noise_uv / 1000.0)
+                    t->missed++;
+                continue;
+            }
+            int b = tr[s].amp_mv >= 2.0 ? 0 : 1;
+            add(t, b, E_ONSET, mk[s].onset_ms - tr[s].onset_ms, seed, k, s);
+            add(t, b, E_AMP, 100 * (mk[s].amp_mv / tr[s].amp_mv - 1), seed, k, s);
+            add(t, b, E_AREA, 100 * (mk[s].neg_area_mvms / tr[s].area_mvms - 1), seed, k, s);
+            add(t, b, E_DUR, mk[s].neg_dur_ms - tr[s].dur_ms, seed, k, s);
+            if (s > 0 && mk[s - 1].response && tr[s - 1].response && tr[s - 1].amp_mv >= 2.0
+                && tr[s].amp_mv >= 2.0 && isfinite(mk[s - 1].onset_ms))
+                add(t, 0, E_DLAT,
+                    (mk[s].onset_ms - mk[s - 1].onset_ms) - (tr[s].onset_ms - tr[s - 1].onset_ms),
+                    seed, k, s);
+        }
+        ncs_synth_model_destroy(m);
+    }
+}
+
+/* The trace behind a failure, for gnuplot: t, raw, cleaned. */
+static void write_worst(const family *f, ncs_analyser *a, const worst *w)
+{
+    ncs_rng r;
+    ncs_rng_seed(&r, 4242);
+    double dist[SITES];
+    ncs_synth_cond c;
+    ncs_synth_model *m = NULL;
+    for (int k = 0; k <= w->nerve; k++) {
+        ncs_synth_model_destroy(m);
+        m = family_nerve(f, k, &r, dist, &c);
+    }
+    ncs_synth_truth tr;
+    ncs_synth_model_truth(m, w->site, &tr);
+    ncs_wave wave;
+    ncs_markers mk;
+    double *clean = NULL;
+    render_measure(a, m, w->site, &c, w->seed, &wave, &mk, &clean);
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/ncs-family-%s.dat", tmp && *tmp ? tmp : "/tmp", f->name);
+    FILE *o = fopen(path, "w");
+    if (o) {
+        fprintf(o, "# family %s nerve %d site %zu; truth onset %.3f peak %.3f amp %.3f; "
+                   "measured onset %.3f peak %.3f amp %.3f\n# t_ms raw_mv clean_mv\n",
+                f->name, w->nerve, w->site, tr.onset_ms, tr.peak_ms, tr.amp_mv, mk.onset_ms,
+                mk.peak_ms, mk.amp_mv);
+        for (size_t i = 0; i < wave.n; i++)
+            fprintf(o, "%.5f %.6f %.6f\n", (double)i * 1000.0 / wave.fs_hz - wave.stim_ms,
+                    wave.mv[i], clean[i]);
+        fclose(o);
+        char gp[560];
+        snprintf(gp, sizeof gp, "%s.gp", path);
+        o = fopen(gp, "w");
+        if (o) {
+            fprintf(o, "set title 'family %s'\nset arrow from %g, graph 0 to %g, graph 1 nohead "
+                       "lc 'green'\nset arrow from %g, graph 0 to %g, graph 1 nohead lc 'red'\n"
+                       "plot '%s' u 1:2 w l t 'raw', '' u 1:3 w l t 'cleaned'\npause -1\n",
+                    f->name, tr.onset_ms, tr.onset_ms, mk.onset_ms, mk.onset_ms, path);
+            fclose(o);
+        }
+        printf("  the worst trace: %s (gnuplot %s.gp)\n", path, path);
+    }
+    free(clean);
+    free(wave.mv);
+    ncs_synth_model_destroy(m);
+}
+
+START_TEST(family_accuracy)
+{
+    const family *f = &families[_i];
+    static tally t;
+    memset(&t, 0, sizeof t);
+    ncs_error e;
+    ncs_analyser *a = ncs_analyser_create(&e);
+    run_family(f, a, &t);
+    printf("family %-17s (%s): p95 of |error| (>= 2 mV | < 2 mV), %zu not measured\n", f->name,
+           f->tuned ? "tuned" : "held out", t.missed);
+    int failed = -1;
+    char why[200] = "";
+    for (int i = 0; i < E__N; i++) {
+        double big = tu_p95(t.err[0][i], t.cnt[0][i]);
+        double small = tu_p95(t.err[1][i], t.cnt[1][i]);
+        printf("  %-9s %7.4f (n %3zu, target %.2f) | %7.4f (n %2zu, target %.2f)\n",
+               e_names[i], big, t.cnt[0][i], target_big[i], small, t.cnt[1][i], target_small[i]);
+        if (failed < 0 && (big > target_big[i] || (!isnan(target_small[i]) && small > target_small[i]))) {
+            failed = i;
+            snprintf(why, sizeof why, "family %s: %s p95 %.4f | %.4f against %.2f | %.2f",
+                     f->name, e_names[i], big, small, target_big[i], target_small[i]);
+        }
+    }
+    if (failed >= 0)
+        write_worst(f, a, &t.w[failed]);
+    if (t.missed)
+        snprintf(why + strlen(why), sizeof why - strlen(why), "%s%zu responses of 10x the noise "
+                 "or more not measured", why[0] ? "; " : "", t.missed);
+    fflush(stdout);
+    ncs_analyser_destroy(a);
+    if (f->open) {
+        printf("  known open: %s\n", f->open);
+        ck_assert_msg(failed >= 0 || t.missed, "family %s now meets every target: remove its "
+                      "known-open note", f->name);
+        return;
+    }
+    ck_assert_msg(failed < 0 && t.missed == 0, "%s", why);
+}
+END_TEST
+
+static Suite *families_suite(void)
+{
+    Suite *s = suite_create("families");
+    TCase *t = tcase_create("accuracy");
+    tcase_set_timeout(t, 300);
+    tcase_add_loop_test(t, family_accuracy, 0, (int)N_FAMILIES);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+TU_RUN(families_suite)
