@@ -1343,6 +1343,21 @@ static void final_noise(ncs_clean *c, const clean_work *k)
         }
     c->sigma_mv = m ? sqrt(e / (double)m) : k->sigma0;
     c->sigma_s_mv = m ? sqrt(es / (double)m) : k->sigma0;
+    /* the noise reported is the baseline's where it is known for sure: the
+     * pre-stimulus samples (1 ms of them), else the quiet gap before the
+     * response; a tail that kept some of the response's end would count
+     * that as noise */
+    double eb = 0.0;
+    size_t mb = 0;
+    int pre = k->pre_ms >= 1.0;
+    for (size_t i = 0; i < c->n && i < k->tail_start; i++) {
+        double t = ncs_clean_t(c, (double)i);
+        if (k->quiet[i] && (pre ? t < -0.05 : t >= c->art_end_ms)) {
+            eb += c->x[i] * c->x[i];
+            mb++;
+        }
+    }
+    c->base_noise_mv = (double)mb * c->dt_ms >= 1.0 ? sqrt(eb / (double)mb) : c->sigma_mv;
     /* white noise through a Gaussian of sigma q samples keeps
      * 1 / sqrt(2 sqrt(pi) q) of its RMS */
     double q = SMOOTH_MS / c->dt_ms;

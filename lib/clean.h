@@ -13,6 +13,8 @@ typedef struct {
     double *x;             /* cleaned samples, mV */
     double *s;             /* x smoothed (zero-phase Gaussian), mV */
     double sigma_mv;       /* RMS noise of x over the quiet samples */
+    double base_noise_mv;  /* RMS of x over the baseline before the response
+                              (pre-stimulus, else the quiet gap): noise_uv */
     double sigma_s_mv;     /* RMS noise of s over the quiet samples */
     double white_s_mv;     /* the white noise alone in s: the record's noise
                               from its first differences, times the gain of

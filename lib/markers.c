@@ -506,7 +506,7 @@ static void mark_clipping(const trace *t, const ncs_wave *w, ncs_markers *m)
 static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_site *site,
                             ncs_markers *m)
 {
-    m->noise_uv = 1000.0 * c->sigma_mv;
+    m->noise_uv = 1000.0 * c->base_noise_mv;
     m->baseline_mv = c->baseline_mv;
     m->drift_mv_per_s = c->drift_mv_per_s;
     m->mains_hz = c->mains_hz;
