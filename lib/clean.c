@@ -774,7 +774,15 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double *scratc
     size_t step = n > 2048 ? n / 2048 + 1 : 1, k = 0;
     for (size_t i = 1; i < n; i += step)
         scratch[k++] = fabs(mv[i] - mv[i - 1]);
+    /* with a floor: a noise-free or coarsely quantised record has a median
+     * difference of 0, and then any first change would stand out; the
+     * smallest step the record takes is the least its noise can be */
+    double quantum = INFINITY;
+    for (size_t i = 0; i < k; i++)
+        if (scratch[i] > 0 && scratch[i] < quantum)
+            quantum = scratch[i];
     double sd = 1.4826 * select_kth(scratch, k, k / 2);
+    sd = fmax(sd, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
     for (size_t i = 3; i < n; i++) {
@@ -1089,7 +1097,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         else
             n_gap += quiet[i];
     }
-    if ((double)n_pre_quiet * c->dt_ms >= 1.0)
+    if ((double)n_pre_quiet * c->dt_ms >= 1.0 - 0.5 * c->dt_ms)
         best_all = add_if_carried(&gr, &pt, nq, &best, 0, 0.0, best_all, bcoef);
     /* a decay is known from the quiet stretch it is seen in after the
      * stimulus: one slower than that stretch is long would be a guess
@@ -1167,6 +1175,7 @@ typedef struct {
     unsigned char *quiet; /* samples the background is fitted on */
     size_t n_pre;         /* samples before the stimulus */
     double pre_ms;
+    int pre_ok;           /* 1 ms of pre-stimulus samples (to half a sample) */
     double base0, sigma0; /* first baseline and noise */
     int have_art;
     double art_amp, art_tau, art_end;
@@ -1186,16 +1195,19 @@ static void first_baseline(ncs_clean *c, const ncs_wave *w, clean_work *k)
     while (k->n_pre < n && ncs_clean_t(c, (double)k->n_pre) < -0.05)
         k->n_pre++;
     k->pre_ms = (double)k->n_pre * c->dt_ms;
+    /* "1 ms" to half a sample: a rate a hair off a round number must not
+     * flip how the baseline is found */
+    k->pre_ok = k->pre_ms >= 1.0 - 0.5 * c->dt_ms;
     size_t i_post = k->n_pre;
     while (i_post < n && ncs_clean_t(c, (double)i_post) < 0.5)
         i_post++;
     if (i_post + 16 > n)
         i_post = k->n_pre;
-    k->base0 = k->pre_ms >= 1.0 ? median_of(w->mv, 0, k->n_pre, k->scratch)
+    k->base0 = k->pre_ok ? median_of(w->mv, 0, k->n_pre, k->scratch)
                                 : shorth(w->mv, i_post, n, k->scratch);
     for (size_t i = 0; i < n; i++)
         k->x0[i] = w->mv[i] - k->base0;
-    k->sigma0 = k->pre_ms >= 1.0 ? diff_noise(k->x0, 0, k->n_pre, k->scratch)
+    k->sigma0 = k->pre_ok ? diff_noise(k->x0, 0, k->n_pre, k->scratch)
                                  : diff_noise(k->x0, i_post, n, k->scratch);
 }
 
@@ -1290,7 +1302,7 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
     for (int round = 0; round < 4 && k->tail_start < n; round++) {
         /* the pre-stimulus samples when there is 1 ms of them, else the
          * quiet gap between the artefact and the response */
-        int pre = k->pre_ms >= 1.0;
+        int pre = k->pre_ok;
         double sum = 0.0;
         size_t m = 0;
         for (size_t i = 0; i < k->tail_start; i++) {
@@ -1349,7 +1361,7 @@ static void final_noise(ncs_clean *c, const clean_work *k)
      * that as noise */
     double eb = 0.0;
     size_t mb = 0;
-    int pre = k->pre_ms >= 1.0;
+    int pre = k->pre_ok;
     for (size_t i = 0; i < c->n && i < k->tail_start; i++) {
         double t = ncs_clean_t(c, (double)i);
         if (k->quiet[i] && (pre ? t < -0.05 : t >= c->art_end_ms)) {
@@ -1357,7 +1369,7 @@ static void final_noise(ncs_clean *c, const clean_work *k)
             mb++;
         }
     }
-    c->base_noise_mv = (double)mb * c->dt_ms >= 1.0 ? sqrt(eb / (double)mb) : c->sigma_mv;
+    c->base_noise_mv = (double)mb * c->dt_ms >= 1.0 - 0.5 * c->dt_ms ? sqrt(eb / (double)mb) : c->sigma_mv;
     /* white noise through a Gaussian of sigma q samples keeps
      * 1 / sqrt(2 sqrt(pi) q) of its RMS */
     double q = SMOOTH_MS / c->dt_ms;
@@ -1390,7 +1402,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */
     double tau = k.have_art ? k.art_tau : 0.0;
     fit_background(c, k.x0, c->x, k.quiet, k.tail_start, k.base0, tau);
-    double sig_q = k.pre_ms >= 1.0 ? diff_noise(c->x, 0, k.n_pre, k.scratch) : k.sigma0;
+    double sig_q = k.pre_ok ? diff_noise(c->x, 0, k.n_pre, k.scratch) : k.sigma0;
     if (sig_q <= 0)
         sig_q = k.sigma0;
     /* 4. what remains of the artefact, and the smoothed copy */

@@ -1,12 +1,14 @@
 /* markers.c — the measures of docs/measurements.md on a cleaned trace.
  *
- * Peak, end and area are read off the smoothed trace (clean.c). The onset is
- * the 1 % take-off; when 1 % of the amplitude is within the noise, the
- * crossing is taken at a level clear of the noise and carried back to the
- * 1 % level along the rising edge: near its take-off a CMAP grows about as
- * (t - t0)^2, so sqrt(-v) is linear in t there; a straight-line fit of
- * sqrt(-v) over the low part of the edge gives t0 and the slope, and so the
- * time of the 1 % level.
+ * The peak is located on the smoothed trace (clean.c) and its depth read off
+ * the cleaned samples by a parabola; end and area come from the smoothed
+ * trace. The onset is the 1 % take-off, in either direction (a positive lobe
+ * ahead of the negative phase); when 1 % of the amplitude is within the
+ * noise, the crossing is taken at a level clear of the noise and carried back
+ * to the 1 % level along the rising edge: near its take-off a CMAP grows
+ * about as (t - t0)^2, so sqrt(-v) is linear in t there; a straight-line fit
+ * of sqrt(-v) over the low part of the edge gives t0 and the slope, and so
+ * the time of the 1 % level.
  */
 #include <math.h>
 #include <stdio.h>
@@ -105,7 +107,11 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                        const ncs_clean *c)
 {
     unsigned f = m->flags;
-    if (isfinite(m->stim_seen_ms) && fabs(m->stim_seen_ms) > 0.2)
+    /* a step inside the response is its own take-off, not the stimulus */
+    double r0 = isfinite(m->onset_ms) ? m->onset_ms - 0.3 : INFINITY;
+    double r1 = isfinite(m->end_ms) ? m->end_ms : isfinite(m->peak_ms) ? m->peak_ms : r0;
+    int in_response = m->stim_seen_ms >= r0 && m->stim_seen_ms <= r1;
+    if (isfinite(m->stim_seen_ms) && fabs(m->stim_seen_ms) > 0.2 && !in_response)
         ncs_warn(warn, where, "stim-time",
                  "the stimulus artefact is seen %.2f ms %s the declared stimulus "
                  "(stim_ms): is stim_ms missing or wrong? every latency counts from it",
@@ -255,10 +261,13 @@ static void refine_peak(trace *t)
         b = ip + 1;
     if (b - a < 2)
         return;
-    /* y = c0 + c1 u + c2 u^2 with u = i - ip, by the normal equations */
+    /* y = c0 + c1 u + c2 u^2 with u = (i - ip) / h, by the normal
+     * equations (u scaled to the window, so a wide window stays well
+     * conditioned) */
+    double h = fmax((double)(b - a) / 2.0, 1.0);
     double S[5] = {0}, T[3] = {0};
     for (size_t i = a; i <= b; i++) {
-        double u = (double)i - (double)ip, p = 1.0;
+        double u = ((double)i - (double)ip) / h, p = 1.0;
         for (int k = 0; k < 5; k++, p *= u) {
             S[k] += p;
             if (k < 3)
@@ -270,12 +279,12 @@ static void refine_peak(trace *t)
     if (ncs_solve3(A, T, c) != 0 || !(c[2] > 0))
         return;
     double u = -c[1] / (2.0 * c[2]);
-    if (u < (double)a - (double)ip || u > (double)b - (double)ip)
+    if (u * h < (double)a - (double)ip || u * h > (double)b - (double)ip)
         return;
     double v = c[0] + c[1] * u + c[2] * u * u;
     if (!(v < 0))
         return;
-    t->fip = (double)ip + u;
+    t->fip = (double)ip + u * h;
     t->smin = v;
     t->amp = -v;
 }
@@ -291,6 +300,8 @@ static double positive_onset(const trace *t, double f_neg, int *found)
 {
     *found = 0;
     double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
+    if (!(f_neg > (double)t->i0 + 2.0))
+        return f_neg;
     double reach = fmax(1.0, (t->fip - f_neg) * t->dt) / t->dt;
     size_t lo = f_neg - reach > (double)t->i0 ? (size_t)(f_neg - reach) : t->i0;
     size_t hi = (size_t)f_neg, pk = lo;
@@ -327,26 +338,33 @@ static double negative_phase(const trace *t, double f_on, int *peaks)
     double deep = -fmax(0.1 * t->amp, 4.0 * t->noise_s);
     double tol = -fmax(0.01 * t->amp, 2.5 * t->noise_s), rise = 0.1 * t->amp;
     size_t stay = (size_t)(3.0 / t->dt), run = 0;
-    size_t last = t->ip;
-    /* 0: before the first peak; 1: going down to a peak (mn its lowest);
-     * 2: risen by `rise` from it (mx the highest since): a fall by `rise`
-     * below deep is the next peak */
-    int state = 0;
+    size_t last = t->ip, mn_i = 0;
+    /* 0: before the first peak; 1: going down to a peak (mn its lowest, at
+     * mn_i); 2: risen by `rise` from it (mx the highest since). A later
+     * minimum is a peak once the trace has risen from it by `rise` too: a
+     * slide below the depth that never comes back (a baseline shifted after
+     * the response, the record's end) is no peak. */
+    int state = 0, first = 1;
     double mn = 0.0, mx = 0.0;
     *peaks = 0;
     for (size_t i = f_on > 0 ? (size_t)f_on : 0; i < t->n && run < stay; i++) {
         double v = s[i];
         run = v >= tol ? run + 1 : 0;
-        if (v < deep && i > last)
-            last = i;
         if (state == 0 && v < deep) {
-            *peaks = 1;
+            *peaks = 1; /* the first peak counts as soon as it is reached */
             mn = v;
+            mn_i = i;
             state = 1;
         } else if (state == 1) {
-            if (v < mn)
+            if (v < mn) {
                 mn = v;
-            else if (v - mn >= rise) {
+                mn_i = i;
+            } else if (v - mn >= rise) {
+                if (!first) /* a later peak, now confirmed */
+                    (*peaks)++;
+                first = 0;
+                if (mn_i > last)
+                    last = mn_i;
                 mx = v;
                 state = 2;
             }
@@ -354,8 +372,8 @@ static double negative_phase(const trace *t, double f_on, int *peaks)
             if (v > mx)
                 mx = v;
             else if (mx - v >= rise && v < deep) {
-                (*peaks)++;
                 mn = v;
+                mn_i = i;
                 state = 1;
             }
         }
@@ -450,7 +468,7 @@ static void mark_phase(const trace *t, const ncs_site *site, ncs_markers *m)
         m->manual_onset = 1;
     }
     m->onset_ms = ncs_clean_t(c, f_on);
-    if (m->onset_ms <= fmax(c->art_end_ms, c->art_fall_ms) + 0.5 * t->dt && !m->manual_onset)
+    if (m->onset_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
     else if (c->art_amp_mv != 0 && !m->manual_onset
              && fabs(c->art_amp_mv) * exp(-m->onset_ms / c->art_tau_ms)

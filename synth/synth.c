@@ -252,25 +252,33 @@ static double negative_phase_end(const double *v, size_t n, size_t i_on, double 
                                   double dt, int *peaks)
 {
     double deep = -0.1 * amp, rise = 0.1 * amp;
-    size_t stay = (size_t)(3.0 / dt), run = 0, last = i_on;
-    /* 0: before the first peak; 1: going down to a peak (mn its lowest);
-     * 2: risen by `rise` from it (mx the highest since): a fall by `rise`
-     * below deep is the next peak */
-    int state = 0;
+    size_t stay = (size_t)(3.0 / dt), run = 0, last = i_on, mn_i = i_on;
+    /* 0: before the first peak; 1: going down to a peak (mn its lowest, at
+     * mn_i); 2: risen by `rise` from it (mx the highest since). A later
+     * minimum counts once the waveform has risen from it by `rise` too: a
+     * slide that never comes back is no peak. */
+    int state = 0, first = 1;
     double mn = 0.0, mx = 0.0;
     *peaks = 0;
     for (size_t i = i_on; i < n && run < stay; i++) {
         run = v[i] >= 0.0 ? run + 1 : 0;
-        if (v[i] < deep)
-            last = i;
         if (state == 0 && v[i] < deep) {
             *peaks = 1;
             mn = v[i];
+            mn_i = last = i;
             state = 1;
         } else if (state == 1) {
-            if (v[i] < mn)
+            if (v[i] < mn) {
                 mn = v[i];
-            else if (v[i] - mn >= rise) {
+                mn_i = i;
+                if (first)
+                    last = i;
+            } else if (v[i] - mn >= rise) {
+                if (!first)
+                    (*peaks)++;
+                first = 0;
+                if (mn_i > last)
+                    last = mn_i;
                 mx = v[i];
                 state = 2;
             }
@@ -278,8 +286,8 @@ static double negative_phase_end(const double *v, size_t n, size_t i_on, double 
             if (v[i] > mx)
                 mx = v[i];
             else if (mx - v[i] >= rise && v[i] < deep) {
-                (*peaks)++;
                 mn = v[i];
+                mn_i = i;
                 state = 1;
             }
         }
