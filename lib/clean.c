@@ -399,13 +399,7 @@ typedef struct {
     double tc, tspan;/* centre and half-span of the quiet times, s */
     double tau_s;    /* stimulus artefact e^(-t/tau) for t >= 0, 0 for none */
     int step;        /* a step of the baseline at the stimulus (H(t)) */
-    int rec;         /* the amplifier's slower recovery: e^(-t/rec_tau[rec-1]),
-                        0 for none */
 } basis_def;
-
-/* The recovery time constants tried (s): an amplifier recovering from the
- * stimulus overshoots and comes back over milliseconds */
-static const double rec_tau[4] = {1e-3, 2e-3, 4e-3, 8e-3};
 
 /* The gains block averaging applies to the artefact term and to each
  * harmonic: a line is left as it is, a sinusoid of frequency f is scaled by
@@ -531,8 +525,8 @@ static void free_points(fit_points *pt)
  * over the points gathers every cross product; each model is then solved
  * from its rows of that matrix, and its residual follows from the normal
  * equations (rss = y'y - beta'X'y). */
-#define NCOL 20
-enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_REC = 4, C_50 = 8, C_60 = 14 };
+#define NCOL 16
+enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 10 };
 
 typedef struct {
     double G[NCOL][NCOL], g[NCOL], yy, wsum;
@@ -561,11 +555,6 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
                          ? p50.art * exp(-t / d->tau_s) : 0.0;
         phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
-        for (int r = 0; r < 4; r++) {
-            double a = 0.5 * pt->dt_s / rec_tau[r];
-            double gain = w > 1 ? sinh(w * a) / (w * sinh(a)) : 1.0;
-            phi[C_REC + r] = t >= 0 ? gain * exp(-t / rec_tau[r]) : 0.0;
-        }
         for (int f = 0; f < 2; f++) {
             const block_gain *bg = f ? &p60 : &p50;
             double c1 = cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t);
@@ -624,8 +613,6 @@ static int model_cols(const basis_def *d, int *cols)
         cols[k++] = C_ART;
     if (d->step)
         cols[k++] = C_STEP;
-    if (d->rec)
-        cols[k++] = C_REC + d->rec - 1;
     if (d->f_hz > 0)
         for (int h = 0; h < 6; h++)
             cols[k++] = (d->f_hz == 50 ? C_50 : C_60) + h;
@@ -643,12 +630,9 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double sl = d->slope ? coef[r++] / d->tspan : 0.0;
     double ca = d->tau_s > 0 ? coef[r++] : 0.0;
     double cs_ = d->step ? coef[r++] : 0.0;
-    double cr = d->rec ? coef[r++] : 0.0;
     const double *hc = coef + r;
-    /* constant, slope, the artefact's decay, the step, the recovery */
+    /* constant, slope, the artefact's decay, the step */
     double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
-    double rtau = d->rec ? rec_tau[d->rec - 1] : 0.0;
-    double rdecay = d->rec ? exp(-dt_s / rtau) : 0.0, er = 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - d->tc);
@@ -656,13 +640,8 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
             e = e == 0.0 ? exp(-t / d->tau_s) : e * decay;
             v += ca * e;
         }
-        if (t >= 0) {
+        if (t >= 0)
             v += cs_;
-            if (d->rec) {
-                er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
-                v += cr * er;
-            }
-        }
         x[i] -= v;
     }
     if (!(d->f_hz > 0))
@@ -765,24 +744,22 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
  * when it stands far above the noise of the differences. NAN when there is
  * no such step (no artefact, or one too small to tell). Only the times
  * this is compared with come from the user: nothing is moved by it. */
-static double stimulus_seen(const ncs_clean *c, const double *mv, double *scratch)
+static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0)
 {
     size_t n = c->n;
     if (n < 16)
         return NAN;
-    /* the noise of the first differences, robustly */
-    size_t step = n > 2048 ? n / 2048 + 1 : 1, k = 0;
-    for (size_t i = 1; i < n; i += step)
-        scratch[k++] = fabs(mv[i] - mv[i - 1]);
-    /* with a floor: a noise-free or coarsely quantised record has a median
+    /* the noise of the first differences (sqrt 2 times the samples'), with
+     * a floor: a noise-free or coarsely quantised record has a median
      * difference of 0, and then any first change would stand out; the
      * smallest step the record takes is the least its noise can be */
     double quantum = INFINITY;
-    for (size_t i = 0; i < k; i++)
-        if (scratch[i] > 0 && scratch[i] < quantum)
-            quantum = scratch[i];
-    double sd = 1.4826 * select_kth(scratch, k, k / 2);
-    sd = fmax(sd, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
+    for (size_t i = 1; i < n; i++) {
+        double d = fabs(mv[i] - mv[i - 1]);
+        if (d > 0 && d < quantum)
+            quantum = d;
+    }
+    double sd = fmax(sqrt(2.0) * sigma0, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
     for (size_t i = 3; i < n; i++) {
@@ -833,8 +810,10 @@ static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
     tt->a = tt->b = tt->swing = 0.0;
     if (w < 8)
         return;
+    /* s0 is smooth (sigma 0.2 ms): a sample every 0.05 ms is plenty */
+    size_t step = c->dt_ms < 0.05 ? (size_t)(0.05 / c->dt_ms) : 1;
     double S[5] = {0}, T[3] = {0};
-    for (size_t i = tt->i0; i < n; i++) {
+    for (size_t i = tt->i0; i < n; i += step) {
         double u = (double)(i - tt->i0) / (double)w - 0.5, p = 1.0;
         for (int k = 0; k < 5; k++, p *= u) {
             S[k] += p;
@@ -852,7 +831,7 @@ static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
     double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}}, q[3];
     if (ncs_solve3(A, T, q) != 0)
         return;
-    for (size_t i = tt->i0; i < n; i++) {
+    for (size_t i = tt->i0; i < n; i += step) {
         double u = (double)(i - tt->i0) / (double)w - 0.5;
         double r = fabs(s0[i] - (q[0] + q[1] * u + q[2] * u * u));
         tt->swing = r > tt->swing ? r : tt->swing;
@@ -965,45 +944,36 @@ static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
     return ion > i_art + back ? ion - back : i_art;
 }
 
-/* Adds to *d the step (what = 0) or the best recovery decay (what = 1) when
- * it explains far more of the quiet samples than *d alone (F > 1000 on one
- * degree of freedom, where mains needs 12 on six): a weak apparent recovery
- * is more often the artefact's or the response foot's misfit than an
- * amplifier's, and a term carried under the response must be unmistakable.
- * Returns the residual of the model kept; its coefficients are in coef. */
-static double add_if_carried(const gram *gr, const fit_points *pt, size_t nq, basis_def *d,
-                             int what, double max_tau_s, double rss0, double *coef)
+/* Adds to *d a step of the baseline at the stimulus (an amplifier that
+ * does not come back to where it was) when it explains far more of the
+ * quiet samples than *d alone (F > 1000 on one degree of freedom, where
+ * mains needs 12 on six): a weak apparent step is more often the artefact's
+ * or the response foot's misfit than an amplifier's, and what is kept is
+ * carried under the response. Returns the residual of the model kept; its
+ * coefficients are in coef. */
+static double add_step_if_carried(const gram *gr, const fit_points *pt, size_t nq,
+                                  basis_def *d, double rss0, double *coef)
 {
-    basis_def best = *d;
-    double best_rss = rss0, c[MAXP];
+    basis_def t = *d;
+    t.step = 1;
+    double c[MAXP];
     int cols[MAXP];
-    for (int r = 0; r < (what ? 4 : 1); r++) {
-        if (what && rec_tau[r] > max_tau_s)
-            break;
-        basis_def t = *d;
-        if (what)
-            t.rec = r + 1;
-        else
-            t.step = 1;
-        int k = model_cols(&t, cols);
-        double rss = gram_solve(gr, cols, k, c);
-        if (rss < 0)
-            continue;
-        rss += pt->within;
-        double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
-        if (F > 1000.0 && rss < best_rss) {
-            best_rss = rss;
-            best = t;
-            memcpy(coef, c, sizeof c);
-        }
-    }
-    *d = best;
-    return best_rss;
+    int k = model_cols(&t, cols);
+    double rss = gram_solve(gr, cols, k, c);
+    if (rss < 0)
+        return rss0;
+    rss += pt->within;
+    double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
+    if (!(F > 1000.0 && rss < rss0))
+        return rss0;
+    *d = t;
+    memcpy(coef, c, sizeof c);
+    return rss;
 }
 
-/* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), the
- * amplifier's recovery (a step and a slower decay, when the data carry
- * them) and mains, fitted on the quiet samples of x0 and subtracted into x. */
+/* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), a
+ * step of the baseline at the stimulus (when the data carry it) and mains,
+ * fitted on the quiet samples of x0 and subtracted into x. */
 static void fit_background(ncs_clean *c, const double *x0, double *x,
                            const unsigned char *quiet, size_t tail_start,
                            double base0, double art_tau_ms)
@@ -1087,25 +1057,14 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
             }
         }
     }
-    /* then the amplifier's recovery, on top of mains: a step of the baseline at the stimulus
-     * (seen only with quiet samples before it and after it) and a slower
-     * decay, each kept only when the data carry it */
-    size_t n_pre_quiet = 0, n_gap = 0;
-    for (size_t i = 0; i < tail_start && i < n; i++) {
-        if (ncs_clean_t(c, (double)i) < 0)
-            n_pre_quiet += quiet[i];
-        else
-            n_gap += quiet[i];
-    }
+    /* then a step of the baseline at the stimulus, on top of mains (seen
+     * only with quiet samples before the stimulus) */
+    size_t n_pre_quiet = 0;
+    for (size_t i = 0; i < tail_start && i < n && ncs_clean_t(c, (double)i) < 0; i++)
+        n_pre_quiet += quiet[i];
     if ((double)n_pre_quiet * c->dt_ms >= 1.0 - 0.5 * c->dt_ms)
-        best_all = add_if_carried(&gr, &pt, nq, &best, 0, 0.0, best_all, bcoef);
-    /* a decay is known from the quiet stretch it is seen in after the
-     * stimulus: one slower than that stretch is long would be a guess
-     * carried under the response */
-    double gap_s = (double)n_gap * dt_s;
-    if (gap_s >= 1.5e-3)
-        best_all = add_if_carried(&gr, &pt, nq, &best, 1, gap_s / 1.5, best_all, bcoef);
-    o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
+        best_all = add_step_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
+    o = 1 + best.slope + (best.tau_s > 0) + best.step;
     free_points(&pt);
     subtract_model(&best, bcoef, x, n, t0_s, dt_s);
     /* the baseline at the stimulus, without the artefact and recovery:
@@ -1113,7 +1072,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     double phi[MAXP];
     basis_def at = best;
     at.tau_s = 0;
-    at.step = at.rec = 0;
+    at.step = 0;
     int ka = basis(&at, 0.0, 1.0, dt_s, NULL, phi);
     double at0 = bcoef[0] + (best.slope ? bcoef[1] * phi[1] : 0.0);
     for (int r = 1 + best.slope; r < ka; r++)
@@ -1393,10 +1352,10 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     if (!c->x || !c->s || !k.x0 || !k.scratch || !k.quiet)
         goto out;
 
-    /* 0. where the trace shows the stimulus, to check the declared time */
-    c->stim_seen_ms = stimulus_seen(c, w->mv, k.scratch);
     /* 1. first baseline and noise */
     first_baseline(c, w, &k);
+    /* where the trace shows the stimulus, to check the declared time */
+    c->stim_seen_ms = stimulus_seen(c, w->mv, k.sigma0);
     /* 2. where the artefact ends and the response lies, roughly */
     locate_rough(c, &k);
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */
