@@ -175,10 +175,17 @@ static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
 /* The departure toward the extreme at ip (negative; height above `base`)
  * past `thr`, as find_onset; the positive lobe ahead of a negative phase is
  * measured by the same code on the negated trace. */
+
 static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
                              double amp, double base, double noise_s, double dt)
 {
-    double level = fmax(thr, 3.0 * noise_s);
+    /* the crossing carried back is taken clear of the noise: at 3 noise
+     * levels, or at 4.5 when that is still low on the edge (within 5 % of
+     * the amplitude) and the edge is sampled finely (10 samples per ms or
+     * more): noise then moves an early crossing less than the longer
+     * extrapolation costs */
+    double k_noise = 4.5 * noise_s <= 0.05 * amp && dt <= 0.1 ? 4.5 : 3.0;
+    double level = fmax(thr, k_noise * noise_s);
     double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
     if (level <= thr || level >= 0.5 * amp)
         return fL;

@@ -39,14 +39,16 @@ typedef struct {
 static const family families[] = {
     {"biphasic", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0},
     {"split", 1, "onset<", "small split responses: the onset", NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0},
-    {"no-pretrigger", 1, "onset<", "small responses: the onset", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
+    {"no-pretrigger", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
     {"recovery", 1, "onset> onset< amp> amp< area> area< dur< dlat>", "a slow recovery overshoot is taken for the foot of a small response, or left in its baseline", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 1, 0},
     {"short-latency", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
     {"leading-positive", 0, "onset> onset< amp> amp< area> area< dur> dur< dlat>", "the artefact fit and the gap before the response take in the positive lobe's foot", NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0},
-    {"gauss-deriv", 0, "onset> onset< dlat>", "a take-off that is not quadratic: the extrapolation to 1 % is biased", NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"gauss-deriv", 0, "onset> dlat>", "a take-off that is not quadratic: the extrapolation to 1 % is biased", NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0},
     {"quartic", 0, "onset> onset< dlat>", "a quartic take-off: the extrapolation to 1 % assumes a quadratic one", NCS_SYNTH_MUAP_QUARTIC, 0, 0, 0, 0, 0, 0, 0, 0},
     {"dispersed", 0, "onset< dlat>", "a slow dispersed foot: the onset of small responses", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0},
-    {"low-rate", 0, "onset< dur<", "small responses at 5 kHz", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 5000},
+    {"low-rate", 1, "onset< dur<",
+     "small responses at 5 kHz (looked at when the onset's noise level was set: no longer "
+     "held out)", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 5000},
 };
 #define N_FAMILIES (sizeof families / sizeof families[0])
 
