@@ -354,39 +354,6 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
 
 #define MAXP 11
 
-static int solve(double A[MAXP][MAXP], double *b, int k)
-{
-    for (int c = 0; c < k; c++) {
-        int piv = c;
-        for (int r = c + 1; r < k; r++)
-            if (fabs(A[r][c]) > fabs(A[piv][c]))
-                piv = r;
-        if (fabs(A[piv][c]) < 1e-12)
-            return -1;
-        if (piv != c) {
-            for (int j = 0; j < k; j++) {
-                double t = A[c][j];
-                A[c][j] = A[piv][j];
-                A[piv][j] = t;
-            }
-            double t = b[c];
-            b[c] = b[piv];
-            b[piv] = t;
-        }
-        for (int r = c + 1; r < k; r++) {
-            double f = A[r][c] / A[c][c];
-            for (int j = c; j < k; j++)
-                A[r][j] -= f * A[c][j];
-            b[r] -= f * b[c];
-        }
-    }
-    for (int c = k - 1; c >= 0; c--) {
-        for (int j = c + 1; j < k; j++)
-            b[c] -= A[c][j] * b[j];
-        b[c] /= A[c][c];
-    }
-    return 0;
-}
 
 typedef struct {
     double k;        /* block size the gains below are for (0: none yet) */
@@ -593,7 +560,7 @@ static double gram_solve(const gram *gr, const int *cols, int k, double *coef)
             A[r][c] = i >= j ? gr->G[i][j] : gr->G[j][i];
         }
     }
-    if (gr->n < (size_t)k + 1 || gr->wsum < (double)k + 4 || solve(A, b, k))
+    if (gr->n < (size_t)k + 1 || gr->wsum < (double)k + 4 || ncs_solve(&A[0][0], MAXP, b, k))
         return -1.0;
     double rss = gr->yy;
     for (int r = 0; r < k; r++)
@@ -828,9 +795,10 @@ static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
         tt->b = b / (double)w;
         tt->a = a - 0.5 * b;
     }
-    double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}}, q[3];
-    if (ncs_solve3(A, T, q) != 0)
+    double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}};
+    if (ncs_solve(&A[0][0], 3, T, 3) != 0)
         return;
+    const double *q = T;
     for (size_t i = tt->i0; i < n; i += step) {
         double u = (double)(i - tt->i0) / (double)w - 0.5;
         double r = fabs(s0[i] - (q[0] + q[1] * u + q[2] * u * u));

@@ -227,17 +227,11 @@ const char *ncs_block_name(ncs_block b)
 
 char *ncs_finding_reasons(const ncs_finding *f, const char *sep, char *buf, size_t n)
 {
-    size_t len = 0;
-    if (n == 0)
-        return buf;
-    buf[0] = '\0';
-    for (int b = 0; b < f->n_because && len < n; b++) {
-        int k = snprintf(buf + len, n - len, "%s%s", b ? sep : "", f->because[b]);
-        if (k < 0)
-            break;
-        len += (size_t)k;
-    }
-    return buf;
+    const char *items[NCS_MAX_BECAUSE];
+    size_t k = 0;
+    for (int b = 0; b < f->n_because && b < NCS_MAX_BECAUSE; b++)
+        items[k++] = f->because[b];
+    return ncs_join(buf, n, items, k, sep);
 }
 
 /* ---- efns2010-mmn -------------------------------------------------------- */

@@ -65,40 +65,10 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
     return 0;
 }
 
-/* Solves the 3x3 system A c = b by Gaussian elimination with partial
- * pivoting (A and b are overwritten); -1 when A is singular. */
-static inline int ncs_solve3(double A[3][3], double b[3], double c[3])
-{
-    for (int k = 0; k < 3; k++) {
-        int p = k;
-        for (int r = k + 1; r < 3; r++)
-            if (A[r][k] * A[r][k] > A[p][k] * A[p][k])
-                p = r;
-        if (!(A[p][k] * A[p][k] > 1e-300))
-            return -1;
-        for (int j = 0; j < 3; j++) {
-            double tmp = A[k][j];
-            A[k][j] = A[p][j];
-            A[p][j] = tmp;
-        }
-        double tb = b[k];
-        b[k] = b[p];
-        b[p] = tb;
-        for (int r = k + 1; r < 3; r++) {
-            double f = A[r][k] / A[k][k];
-            for (int j = k; j < 3; j++)
-                A[r][j] -= f * A[k][j];
-            b[r] -= f * b[k];
-        }
-    }
-    for (int k = 2; k >= 0; k--) {
-        double v = b[k];
-        for (int j = k + 1; j < 3; j++)
-            v -= A[k][j] * c[j];
-        c[k] = v / A[k][k];
-    }
-    return 0;
-}
+/* Solves the k x k system A x = b by Gaussian elimination with partial
+ * pivoting (linalg.c). A is row-major with row stride lda; A and b are
+ * overwritten, x is left in b. Returns -1 when A is (nearly) singular. */
+int ncs_solve(double *a, int lda, double *b, int k);
 
 /* The summary line of one criteria set for a study (docs/criteria.md), a new
  * string; NULL on no memory (criteria.c). */

@@ -282,9 +282,9 @@ static void refine_peak(trace *t)
         }
     }
     double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}};
-    double c[3];
-    if (ncs_solve3(A, T, c) != 0 || !(c[2] > 0))
+    if (ncs_solve(&A[0][0], 3, T, 3) != 0 || !(T[2] > 0))
         return;
+    const double *c = T;
     double u = -c[1] / (2.0 * c[2]);
     if (u * h < (double)a - (double)ip || u * h > (double)b - (double)ip)
         return;
