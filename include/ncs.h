@@ -293,6 +293,7 @@ typedef struct {
     /* how the trace was cleaned (for reports and the curious) */
     double baseline_mv;    /* baseline level at the stimulus */
     double drift_mv_per_s; /* removed linear drift */
+    double step_mv;        /* removed step of the baseline at the stimulus, 0: none */
     double mains_hz;       /* 50 or 60 when mains was found and removed, else 0 */
     double mains_uv;       /* amplitude of the removed fundamental */
     double artefact_end_ms;/* from the stimulus: the artefact is gone after this */

@@ -949,7 +949,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     size_t n = c->n;
     memcpy(x, x0, n * sizeof *x);
     c->baseline_mv = base0;
-    c->drift_mv_per_s = c->mains_hz = c->mains_uv = 0.0;
+    c->drift_mv_per_s = c->mains_hz = c->mains_uv = c->step_mv = 0.0;
     /* a slope needs quiet samples on both sides of the response; fitted on
      * one side it would be extrapolated under it */
     size_t before = 0, after = 0, nq = 0, qfirst = n, qlast = 0;
@@ -1047,6 +1047,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         at0 += bcoef[o + (r - 1 - best.slope)] * phi[r];
     c->baseline_mv = base0 + at0;
     c->drift_mv_per_s = best.slope ? bcoef[1] / best.tspan : 0.0;
+    c->step_mv = best.step ? bcoef[1 + best.slope + (best.tau_s > 0)] : 0.0;
     c->mains_hz = best.f_hz;
     if (best.f_hz > 0)
         c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);

@@ -29,6 +29,7 @@ typedef struct {
                               response's start) */
     double stim_seen_ms;   /* an abrupt step, from the declared stimulus; NAN: none */
     double baseline_mv, drift_mv_per_s, mains_hz, mains_uv;
+    double step_mv;        /* step of the baseline at the stimulus, 0: none */
     size_t n_quiet;        /* samples the baseline model was fitted on */
 } ncs_clean;
 

@@ -116,6 +116,12 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                  "the stimulus artefact is seen %.2f ms %s the declared stimulus "
                  "(stim_ms): is stim_ms missing or wrong? every latency counts from it",
                  fabs(m->stim_seen_ms), m->stim_seen_ms > 0 ? "after" : "before");
+    if (m->step_mv != 0 && isfinite(m->amp_mv) && fabs(m->step_mv) > 0.02 * m->amp_mv)
+        ncs_warn(warn, where, "baseline-step",
+                 "the baseline steps by %.3f mV at the stimulus (the amplifier does not come "
+                 "back to where it was): the response is measured from the baseline after "
+                 "the step, %.0f%% of its amplitude", m->step_mv,
+                 100.0 * fabs(m->step_mv) / m->amp_mv);
     if (f & NCS_FLAG_NO_RESPONSE)
         ncs_warn(warn, where, "no-response",
                  "no response: no negative deflection stands clearly above the "
@@ -534,6 +540,7 @@ static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_sit
     m->noise_uv = 1000.0 * c->base_noise_mv;
     m->baseline_mv = c->baseline_mv;
     m->drift_mv_per_s = c->drift_mv_per_s;
+    m->step_mv = c->step_mv;
     m->mains_hz = c->mains_hz;
     m->mains_uv = c->mains_uv;
     m->artefact_end_ms = c->art_end_ms;

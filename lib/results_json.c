@@ -94,6 +94,7 @@ static json_t *site_json(const ncs_site_result *sr)
     json_t *cl = json_object();
     json_object_set_new(cl, "baseline_mv", num(m->baseline_mv, 4));
     json_object_set_new(cl, "drift_mv_per_s", num(m->drift_mv_per_s, 3));
+    json_object_set_new(cl, "step_mv", num(m->step_mv, 3));
     json_object_set_new(cl, "mains_hz", m->mains_hz > 0 ? num(m->mains_hz, 0) : json_null());
     json_object_set_new(cl, "mains_uv", m->mains_hz > 0 ? num(m->mains_uv, 1) : json_null());
     json_object_set_new(cl, "artefact_end_ms", num(m->artefact_end_ms, 3));
