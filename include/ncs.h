@@ -315,7 +315,10 @@ void ncs_analyser_destroy(ncs_analyser *a); /* accepts NULL */
  * site supplies manual markers and `exclude` (may be NULL). When clean_mv is
  * not NULL it receives wave->n samples of the cleaned, lightly smoothed
  * trace in mV (for plots). Warnings for each flag are appended to warn,
- * named by `where`. Returns NCS_OK, or NCS_ERR_NOMEM / NCS_ERR_USAGE. */
+ * named by `where`. Returns NCS_OK, or NCS_ERR_NOMEM / NCS_ERR_USAGE, or
+ * NCS_ERR_INI_VALUE (err names the key) when a marker placed by hand lies
+ * outside the record or the markers, placed and found, are out of order
+ * (onset < peak < end). */
 ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *wave, const ncs_site *site,
                        const char *where, ncs_markers *out, double *clean_mv,
                        ncs_warnings *warn, ncs_error *err);

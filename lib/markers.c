@@ -551,6 +551,44 @@ static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_sit
         m->flags |= NCS_FLAG_EXCLUDED;
 }
 
+/* Markers placed by hand must lie inside the record: an error naming the
+ * key, never a duration of -9987 ms. */
+static ncs_status check_manual_range(const ncs_wave *w, const ncs_site *site, const char *where,
+                                     ncs_error *err)
+{
+    if (!site)
+        return NCS_OK;
+    double first = -w->stim_ms, last = first + (double)(w->n - 1) * 1000.0 / w->fs_hz;
+    const double v[3] = {site->onset_ms, site->peak_ms, site->end_ms};
+    static const char *const key[3] = {"onset_ms", "peak_ms", "end_ms"};
+    for (int k = 0; k < 3; k++)
+        if (!isnan(v[k]) && (v[k] < first || v[k] > last))
+            return ncs_fail(err, NCS_ERR_INI_VALUE, where,
+                            "%s = %g (placed by hand) lies outside the record, which runs "
+                            "from %.2f to %.2f ms from the stimulus", key[k], v[k], first, last);
+    return NCS_OK;
+}
+
+/* With some markers placed by hand and the others found, the whole set must
+ * still be in order: onset < peak < end. */
+static ncs_status check_manual_order(const ncs_markers *m, const char *where, ncs_error *err)
+{
+    if (!(m->manual_onset || m->manual_peak || m->manual_end) || !m->response)
+        return NCS_OK;
+    if (isfinite(m->onset_ms) && isfinite(m->peak_ms) && !(m->onset_ms < m->peak_ms))
+        return ncs_fail(err, NCS_ERR_INI_VALUE, where,
+                        "%s %.2f ms is not before the %s peak at %.2f ms",
+                        m->manual_onset ? "onset_ms (placed by hand)" : "the onset found",
+                        m->onset_ms, m->manual_peak ? "peak_ms placed by hand:" : "found",
+                        m->peak_ms);
+    if (isfinite(m->end_ms) && isfinite(m->peak_ms) && !(m->peak_ms < m->end_ms))
+        return ncs_fail(err, NCS_ERR_INI_VALUE, where,
+                        "%s %.2f ms is not after the peak at %.2f ms (%s)",
+                        m->manual_end ? "end_ms (placed by hand)" : "the end found", m->end_ms,
+                        m->peak_ms, m->manual_peak ? "peak_ms placed by hand" : "found");
+    return NCS_OK;
+}
+
 ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
                        const char *where, ncs_markers *m, double *clean_mv,
                        ncs_warnings *warn, ncs_error *err)
@@ -558,6 +596,8 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     ncs_error_clear(err);
     if (!a || !w || !w->mv || !m || w->n < 8)
         return ncs_fail(err, NCS_ERR_USAGE, where, "nothing to measure");
+    if (check_manual_range(w, site, where, err) != NCS_OK)
+        return err ? err->code : NCS_ERR_INI_VALUE;
     memset(m, 0, sizeof *m);
     set_nan(m);
     /* 1. interference removed, the trace smoothed for locating (clean.c) */
@@ -597,6 +637,13 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     }
     if (!m->response)
         set_nan(m);
+    if (m->manual_onset || m->manual_peak || m->manual_end)
+        m->flags |= NCS_FLAG_MANUAL;
+    ncs_status rc = check_manual_order(m, where, err);
+    if (rc != NCS_OK) {
+        ncs_clean_free(&c);
+        return rc;
+    }
     if (clean_mv)
         memcpy(clean_mv, c.s, c.n * sizeof *clean_mv);
     warn_flags(warn, where, m, &c);

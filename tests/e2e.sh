@@ -427,6 +427,23 @@ run "forgotten stim_ms" 0 "median.right.wrist: warning: the stimulus artefact is
     "is stim_ms missing or wrong?" -- analyse "$d"
 grep -q "stim-time" "$T/err" || grep -q "artefact is seen" "$T/err" && ok || bad "stim-time warning"
 
+# ---------------------------------------------------------------- markers placed by hand
+# outside the record, or out of order with the markers found: an error
+# naming the key (exit 3), never a negative duration and a block
+d="$T/manual-far"
+cp -r samples/normal "$d"
+sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 9999/' "$d/study.ini"
+run "manual onset outside the record" 3 "median.right.wrist: error: onset_ms = 9999 (placed by hand) lies outside the record" -- analyse "$d"
+d="$T/manual-late"
+cp -r samples/normal "$d"
+sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 8.5/' "$d/study.ini"
+run "manual onset after the peak found" 3 "onset_ms (placed by hand) 8.50 ms is not before the found peak" -- analyse "$d"
+d="$T/manual-ok"
+cp -r samples/normal "$d"
+sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 3.0/' "$d/study.ini"
+run "manual onset in order" 0 "median.right.wrist: warning: the onset placed by hand" -- analyse "$d"
+grep -q "manual" "$T/out" && ok || bad "manual onset: the table shows the manual flag"
+
 # ---------------------------------------------------------------- reports (gnuplot)
 # inked pixels of every page of a PDF (rendered at 40 dpi in grey), one line
 # per page: a page with only a title has a few hundred, a drawn page thousands
