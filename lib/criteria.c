@@ -156,6 +156,24 @@ static int present(const ncs_markers *m)
     return m && m->response;
 }
 
+/* A trace whose dominant first phase is positive (stored inverted?) or
+ * clipped at the rails decides no block and no finding: 1 with why filled
+ * when the segment has one. */
+static int doubtful(const ncs_segment_case *c, char *why)
+{
+    const ncs_markers *m[2] = {c->distal, c->proximal};
+    static const char *const which[2] = {"distal", "proximal"};
+    for (int k = 0; k < 2; k++) {
+        unsigned f = m[k] ? m[k]->flags : 0;
+        if (f & (NCS_FLAG_INVERTED_SUSPECTED | NCS_FLAG_CLIPPED)) {
+            snprintf(why, 160, "the %s trace is flagged %s: its values decide nothing", which[k],
+                     f & NCS_FLAG_CLIPPED ? "clipped" : "inverted-polarity-suspected");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The distal-amplitude gate. efns2010-mmn: the distal amplitude must be
  * > min_mv and > frac of the LLN (where the table has one); ean2021-cidp
  * (min_mv = 0): >= frac of the LLN, which must then exist. Returns 1 when
@@ -300,6 +318,8 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
         snprintf(why, 160, "the %s nerve is not assessed by these criteria", c->nerve);
         return NCS_BLOCK_NOT_ASSESSED;
     }
+    if (doubtful(c, why))
+        return NCS_BLOCK_NOT_EVALUABLE;
     if (!distal_gate(c, efns_distal_min_mv, efns_distal_min_lln, gate, sizeof gate, why))
         return NCS_BLOCK_NOT_EVALUABLE;
     if (!present(c->proximal)) {
@@ -373,6 +393,8 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
     unsigned nb = nerve_bit(c->nerve);
     const ncs_segment *g = c->seg;
     int tibial = nb == N_TIBIAL;
+    if (doubtful(c, why))
+        return tibial ? NCS_BLOCK_NOT_ASSESSED : NCS_BLOCK_NOT_EVALUABLE;
     /* slowing and dispersion do not need the block gate */
     double cv_lln = c->norm ? c->norm->cv_lln_m_s : NAN;
     if (isfinite(g->cv_m_s) && isfinite(cv_lln) && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {

@@ -175,6 +175,25 @@ START_TEST(efns_nerves_and_absent)
     ncs_segment_compute(&d, &p, "elbow", "axilla", 120, "t", &g, NULL);
     ck_assert_str_eq(ncs_block_name(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, NULL, NULL)),
                      "not-evaluable");
+    /* a trace flagged inverted-polarity-suspected decides no block and no
+     * finding, whichever set: a 75 % area drop is then not-evaluable */
+    d = resp(3, 8, 20, 10);
+    p = resp(7, 2, 5, 10);
+    p.flags = NCS_FLAG_INVERTED_SUSPECTED;
+    ncs_segment_compute(&d, &p, "elbow", "axilla", 120, "t", &g, NULL);
+    char why[160];
+    ncs_findings f = {0};
+    ck_assert_str_eq(ncs_block_name(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, &f, why)),
+                     "not-evaluable");
+    ck_assert(strstr(why, "proximal trace is flagged inverted-polarity-suspected") != NULL);
+    ck_assert_str_eq(ncs_block_name(ncs_criteria_segment(NCS_CRIT_EAN2021_CIDP, &c, &f, why)),
+                     "not-evaluable");
+    ck_assert_uint_eq(f.count, 0);
+    /* and the same trace without the flag is definite */
+    p.flags = 0;
+    ck_assert_str_eq(ncs_block_name(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, &f, why)),
+                     "definite");
+    ncs_findings_free(&f);
 }
 END_TEST
 
