@@ -265,7 +265,9 @@ typedef enum {
                                               deflection: the onset is there */
     NCS_FLAG_POLYPHASIC = 1u << 9,       /* more than one negative peak */
     NCS_FLAG_MANUAL = 1u << 10,          /* a marker placed by hand */
-    NCS_FLAG__COUNT = 11
+    NCS_FLAG_UNCERTAIN = 1u << 11,       /* an onset, amplitude or area interval
+                                            wider than twice its target */
+    NCS_FLAG__COUNT = 12
 } ncs_flag;
 
 /* "no-response", "clipped", ... for one flag bit; NULL for other values. */
@@ -274,6 +276,22 @@ const char *ncs_flag_name(unsigned flag);
 /* The names of the flags set in `flags`, in bit order, into names (room for
  * NCS_FLAG__COUNT); returns how many. */
 size_t ncs_flag_names(unsigned flags, const char *names[]);
+
+/* Half-widths of the 95 % intervals of a site's markers and measures, in
+ * their own units (docs/measurements.md: from the noise left after
+ * cleaning, the slope at each marker, how far the baseline moves and the
+ * reach of any extrapolation); NAN where the value itself is NAN. A marker
+ * placed by hand is taken as exact: 0. */
+typedef struct {
+    double onset_ms, peak_ms, amp_mv, neg_dur_ms, neg_area_mvms;
+} ncs_site_uncertainty;
+
+/* Twice the accuracy targets (SPEC 8.1), beyond which a site is flagged
+ * `uncertain`: onset, amplitude and area, for responses of 2 mV or more and
+ * for smaller ones. */
+#define NCS_UNCERTAIN_ONSET_MS(amp) ((amp) >= 2.0 ? 0.20 : 0.50)
+#define NCS_UNCERTAIN_AMP_PCT(amp) ((amp) >= 2.0 ? 4.0 : 10.0)
+#define NCS_UNCERTAIN_AREA_PCT(amp) ((amp) >= 2.0 ? 6.0 : 16.0)
 
 /* What was measured on one trace. Times are from the stimulus. A value that
  * could not be measured is NAN and a flag says why. */
@@ -289,6 +307,7 @@ typedef struct {
     int neg_peaks;         /* negative peaks in the negative phase */
     double noise_uv;       /* RMS of the baseline after interference removal */
     int manual_onset, manual_peak, manual_end; /* placed by hand in study.ini */
+    ncs_site_uncertainty u;/* 95 % half-widths of the values above */
     unsigned flags;        /* ncs_flag bits */
     /* how the trace was cleaned (for reports and the curious) */
     double baseline_mv;    /* baseline level at the stimulus */
@@ -448,6 +467,12 @@ int ncs_entrapment_site(const char *nerve, const char *from, const char *to);
 /* ------------------------------------------------------------------------ */
 
 #define NCS_INCHING_MAX_MM 30.0
+/* Consistency across the sites of a nerve (docs/measurements.md): a CV whose
+ * interval lies outside this range, or a duration shrinking by more than
+ * this from distal to proximal, makes the segment not-evaluable. */
+#define NCS_CV_PLAUSIBLE_MIN 10.0
+#define NCS_CV_PLAUSIBLE_MAX 100.0
+#define NCS_DUR_SHRINK_MAX_PCT 30.0
 
 typedef struct {
     const char *from, *to;     /* site names (owned by the study) */
@@ -461,10 +486,21 @@ typedef struct {
     int inching;               /* distance <= 30 mm */
     double latency_ms_per_cm;  /* inching only, else NAN */
     double amp_drop_pct_per_cm;/* inching only, else NAN */
+    /* 95 % half-widths propagated from the two sites (NAN with the value) */
+    struct {
+        double latency_diff_ms, cv_m_s, amp_drop_pct, area_drop_pct, dur_increase_pct;
+    } u;
+    /* why the sites disagree (onset order, CV outside 10-100 m/s, duration
+     * shrinking by more than 30 %): the segment is then not-evaluable; empty
+     * when they agree */
+    char inconsistent[160];
     /* filled by the criteria (ncs_analyse_study) */
     int entrapment_site;       /* crosses a common entrapment site (docs/criteria.md) */
     ncs_block block;           /* category under the primary criteria */
     char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
+    int borderline;            /* the interval of a value deciding the primary
+                                  category crosses its threshold */
+    char borderline_why[96];   /* "area drop 31 ± 3 % against 30 %" */
     ncs_block block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
     unsigned abnormal;         /* NCS_ABN_* */
     ncs_findings findings;     /* every criterion met, each set evaluated */
@@ -494,6 +530,14 @@ typedef struct {
  * says which. */
 ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
                                  ncs_findings *out, char why[160]);
+
+/* Whether the interval of a value that decides the segment's category
+ * under `set` (the distal amplitude, the area or amplitude drop, the
+ * duration increase) crosses its threshold; why then says which, as
+ * "area drop 31 ± 3 % against 30 %" (into why, n bytes). Only for decided
+ * categories (none, definite, probable, cb, entrapment). */
+int ncs_criteria_borderline(ncs_criteria_id set, const ncs_segment_case *c, ncs_block block,
+                            char *why, size_t n);
 
 /* Per-nerve criteria (ean2021-cidp: dml-demyelinating,
  * distal-duration-prolonged) from the distal response; appends to out. */

@@ -150,11 +150,32 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     }
     for (size_t j = 0; j < nr->n_segments; j++) {
         ncs_segment *g = &nr->segments[j];
-        if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s)
+        if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s) && !g->inconsistent[0]
             && g->cv_m_s < nm->cv_lln_m_s - EPS)
             g->abnormal |= NCS_ABN_CV_SLOW;
         nr->abnormal |= g->abnormal;
     }
+}
+
+/* A category whose deciding value's interval crosses its threshold: kept,
+ * and the doubt said in the segment, its finding and a warning. */
+static void mark_borderline(ncs_results *r, const ncs_nerve_result *nr,
+                            const ncs_segment_case *c, ncs_criteria_id set, ncs_segment *g)
+{
+    g->borderline = ncs_criteria_borderline(set, c, g->block, g->borderline_why,
+                                            sizeof g->borderline_why);
+    if (!g->borderline)
+        return;
+    for (size_t i = 0; i < g->findings.count; i++) {
+        ncs_finding *f = &g->findings.items[i];
+        if (f->criteria == set && f->n_because < NCS_MAX_BECAUSE)
+            snprintf(f->because[f->n_because++], sizeof f->because[0], "borderline: %s",
+                     g->borderline_why);
+    }
+    char where[512];
+    snprintf(where, sizeof where, "%s/%s.%s-%s", r->study->id, nr->def->id, g->from, g->to);
+    ncs_warn(&r->warnings, where, "borderline", "%s (borderline: %s)",
+             ncs_block_name(g->block), g->borderline_why);
 }
 
 /* docs/criteria.md for one nerve, under every set evaluated. */
@@ -183,6 +204,7 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
                 continue;
             g->block = g->block_by[k];
             snprintf(g->block_because, sizeof g->block_because, "%s", why);
+            mark_borderline(r, nr, &c, (ncs_criteria_id)k, g);
             if (g->block == NCS_BLOCK_ABSENT_PROXIMAL) {
                 char where[512];
                 snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id, g->from, g->to);

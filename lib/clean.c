@@ -1269,6 +1269,31 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
     }
 }
 
+/* How far the cleaned baseline moves over a millisecond: the RMS of the
+ * means of successive 1 ms runs of quiet samples. With fewer than two such
+ * runs the RMS of the quiet samples themselves (no better is known). */
+static double baseline_wander(const ncs_clean *c, const unsigned char *quiet)
+{
+    size_t w = (size_t)fmax(3.0, floor(1.0 / c->dt_ms + 0.5)), run = 0, m = 0;
+    double sum = 0.0, ss = 0.0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (!quiet[i]) {
+            run = 0;
+            sum = 0.0;
+            continue;
+        }
+        sum += c->x[i];
+        if (++run == w) {
+            double mean = sum / (double)w;
+            ss += mean * mean;
+            m++;
+            run = 0;
+            sum = 0.0;
+        }
+    }
+    return m >= 2 ? sqrt(ss / (double)m) : c->sigma_mv;
+}
+
 /* Step 6: the noise left, on the quiet samples, of the cleaned trace and of
  * its smoothed copy. */
 static void final_noise(ncs_clean *c, const clean_work *k)
@@ -1303,6 +1328,8 @@ static void final_noise(ncs_clean *c, const clean_work *k)
     double q = SMOOTH_MS / c->dt_ms;
     double gain = q > 0.3 ? fmin(1.0, 1.0 / sqrt(2.0 * sqrt(M_PI) * q)) : 1.0;
     c->white_s_mv = k->sigma0 * gain;
+    c->white_mv = k->sigma0;
+    c->wander_mv = baseline_wander(c, k->quiet);
 }
 
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)

@@ -21,6 +21,11 @@ typedef struct {
                               the smoothing (what is left of interference or
                               a response's tail in the quiet samples does not
                               count) */
+    double white_mv;       /* the white noise alone in x (first differences) */
+    double wander_mv;      /* how far the baseline moves: RMS of the means of
+                              1 ms runs of quiet samples (what is left of
+                              mains, drift or an artefact's tail, and the
+                              white noise's share of a 1 ms mean) */
     size_t i_search;       /* first sample after the stimulus artefact */
     double art_amp_mv, art_tau_ms; /* fitted artefact A e^(-t/tau), 0 if none */
     double art_end_ms;     /* where the search for the response starts */
@@ -32,6 +37,34 @@ typedef struct {
     double step_mv;        /* step of the baseline at the stimulus, 0: none */
     size_t n_quiet;        /* samples the baseline model was fitted on */
 } ncs_clean;
+
+/* What markers.c learnt about a trace's markers that bears on how sure
+ * they are (uncertainty.c turns it into 95 % half-widths). Slopes are of
+ * the smoothed trace, in mV/ms; NAN where unknown. */
+typedef struct {
+    double slope_on;      /* the edge where the onset's level is crossed */
+    double reach_ms;      /* how far the onset was carried back from that
+                             crossing to the 1 % level (0: crossed there) */
+    double fit_sd_ms;     /* the carried-back onset's own SD, from its fit */
+    double base_shift_ms; /* onset against the local baseline minus onset
+                             against the global one */
+    double base_n;        /* samples of the local baseline (0: none) */
+    double base_mv;       /* its level on the cleaned trace (0 where the
+                             cleaning left the baseline exactly) */
+    double base_mid_ms;   /* from the middle of that window to the onset */
+    int positive_first;   /* the onset is a positive lobe's */
+    double rise_ms;       /* onset to the negative peak */
+    double slope_end;     /* where the negative phase returns to baseline */
+    double amp_sd_mv;     /* SD of the peak's depth from its parabola's fit
+                             (NAN: read off the smoothed trace) */
+    double peak_sd_ms;    /* SD of the peak's time from that fit */
+    double area_n;        /* samples in the negative phase */
+} ncs_mark_detail;
+
+/* Fills m->u from what the trace shows, and flags the site `uncertain`
+ * where an onset, amplitude or area interval is wider than twice its
+ * target. */
+void ncs_uncertainty_site(const ncs_clean *c, const ncs_mark_detail *d, ncs_markers *m);
 
 /* Time (ms from the stimulus) of sample i. */
 static inline double ncs_clean_t(const ncs_clean *c, double i)

@@ -156,20 +156,38 @@ static int present(const ncs_markers *m)
     return m && m->response;
 }
 
-/* A trace whose dominant first phase is positive (stored inverted?) or
- * clipped at the rails decides no block and no finding: 1 with why filled
- * when the segment has one. */
+/* The flags whose trace decides no block and no finding (docs/measurements.md):
+ * the name of the first one set, NULL when none is. (no-response is not
+ * among them: an absent proximal response is a finding of its own.) */
+static const char *decides_nothing(const ncs_markers *m)
+{
+    static const unsigned bad[] = {NCS_FLAG_CLIPPED, NCS_FLAG_INVERTED_SUSPECTED,
+                                   NCS_FLAG_UNCERTAIN};
+    for (size_t i = 0; m && i < sizeof bad / sizeof bad[0]; i++)
+        if (m->flags & bad[i])
+            return ncs_flag_name(bad[i]);
+    return NULL;
+}
+
+/* A trace whose dominant first phase is positive (stored inverted?),
+ * clipped at the rails or whose intervals are too wide decides no block and
+ * no finding, nor do two sites that disagree (docs/measurements.md, consistency):
+ * 1 with why filled when the segment has one. */
 static int doubtful(const ncs_segment_case *c, char *why)
 {
     const ncs_markers *m[2] = {c->distal, c->proximal};
     static const char *const which[2] = {"distal", "proximal"};
     for (int k = 0; k < 2; k++) {
-        unsigned f = m[k] ? m[k]->flags : 0;
-        if (f & (NCS_FLAG_INVERTED_SUSPECTED | NCS_FLAG_CLIPPED)) {
-            snprintf(why, 160, "the %s trace is flagged %s: its values decide nothing", which[k],
-                     f & NCS_FLAG_CLIPPED ? "clipped" : "inverted-polarity-suspected");
+        const char *flag = decides_nothing(m[k]);
+        if (flag) {
+            snprintf(why, 160, "the %s trace is flagged %s: its values decide nothing",
+                     which[k], flag);
             return 1;
         }
+    }
+    if (c->seg && c->seg->inconsistent[0]) {
+        snprintf(why, 160, "%s", c->seg->inconsistent);
+        return 1;
     }
     return 0;
 }
@@ -441,6 +459,87 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
     return NCS_BLOCK_NONE;
 }
 
+/* ---- borderline ---------------------------------------------------------- */
+
+/* Appends "what v ± u unit against thr unit" to why when the interval of v
+ * crosses thr. */
+static int crosses(char *why, size_t n, const char *what, double v, double u, double thr,
+                   const char *unit)
+{
+    if (!isfinite(v) || !isfinite(u) || !(fabs(v - thr) < u))
+        return 0;
+    size_t k = strlen(why);
+    if (k + 4 < n)
+        snprintf(why + k, n - k, "%s%s %.*f ± %.*f %s against %g %s", k ? "; " : "", what,
+                 strcmp(unit, "mV") ? 0 : 2, v, strcmp(unit, "mV") ? 0 : 2, u, unit, thr, unit);
+    return 1;
+}
+
+static int efns_borderline(const ncs_segment_case *c, char *why, size_t n)
+{
+    const ncs_segment *g = c->seg;
+    unsigned nb = nerve_bit(c->nerve);
+    int any = crosses(why, n, "distal amplitude", c->distal->amp_mv, c->distal->u.amp_mv,
+                      efns_distal_min_mv, "mV");
+    double lln = c->norm ? c->norm->amp_lln_mv : NAN;
+    if (isfinite(lln))
+        any |= crosses(why, n, "distal amplitude", c->distal->amp_mv, c->distal->u.amp_mv,
+                       efns_distal_min_lln * lln, "mV");
+    double a = g->area_drop_pct, ua = g->u.area_drop_pct, lowest = INFINITY;
+    double done[4];
+    size_t nd = 0;
+    for (size_t i = 0; i < sizeof efns_rules / sizeof efns_rules[0]; i++) {
+        const cb_rule *r = &efns_rules[i];
+        if (!(nb & r->nerves) || (r->seg_min_mm > 0 && !(g->distance_mm >= r->seg_min_mm - EPS)))
+            continue;
+        lowest = fmin(lowest, r->area_min);
+        int seen = 0;
+        for (size_t k = 0; k < nd; k++)
+            seen |= done[k] == r->area_min;
+        if (!seen) {
+            done[nd++] = r->area_min;
+            any |= crosses(why, n, "area drop", a, ua, r->area_min, "%");
+        }
+    }
+    /* the duration decides only where an area threshold may be met */
+    if (isfinite(a) && isfinite(ua) && a + ua >= lowest)
+        any |= crosses(why, n, "duration increase", g->dur_increase_pct, g->u.dur_increase_pct,
+                       30.0, "%");
+    return any;
+}
+
+static int ean_borderline(const ncs_segment_case *c, char *why, size_t n)
+{
+    const ncs_segment *g = c->seg;
+    double lln = c->norm ? c->norm->amp_lln_mv : NAN;
+    int any = 0;
+    if (isfinite(lln))
+        any |= crosses(why, n, "distal amplitude", c->distal->amp_mv, c->distal->u.amp_mv,
+                       ean_cb_distal_lln * lln, "mV");
+    any |= crosses(why, n, "amplitude drop", g->amp_drop_pct, g->u.amp_drop_pct,
+                   ean_cb_amp_drop, "%");
+    return any;
+}
+
+int ncs_criteria_borderline(ncs_criteria_id set, const ncs_segment_case *c, ncs_block block,
+                            char *why, size_t n)
+{
+    why[0] = '\0';
+    if (!c->seg || !present(c->distal)
+        || !(block == NCS_BLOCK_NONE || block == NCS_BLOCK_DEFINITE
+             || block == NCS_BLOCK_PROBABLE || block == NCS_BLOCK_CB
+             || block == NCS_BLOCK_ENTRAPMENT))
+        return 0;
+    switch (set) {
+    case NCS_CRIT_EFNS2010_MMN:
+        return efns_borderline(c, why, n);
+    case NCS_CRIT_EAN2021_CIDP:
+        return ean_borderline(c, why, n);
+    default:
+        return 0;
+    }
+}
+
 ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
                                  ncs_findings *out, char why[160])
 {
@@ -461,7 +560,7 @@ ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
 void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *norm,
                         const ncs_markers *d, int lff_hz, ncs_findings *out)
 {
-    if (set != NCS_CRIT_EAN2021_CIDP || !present(d))
+    if (set != NCS_CRIT_EAN2021_CIDP || !present(d) || decides_nothing(d))
         return;
     double uln = norm ? norm->dml_uln_ms : NAN;
     if (isfinite(d->onset_ms) && isfinite(uln) && d->onset_ms >= ean_dml_frac * uln - EPS) {

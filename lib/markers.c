@@ -23,7 +23,7 @@
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
     "inverted-polarity-suspected", "low-rate", "excluded", "initial-positivity",
-    "polyphasic", "manual"};
+    "polyphasic", "manual", "uncertain"};
 
 const char *ncs_flag_name(unsigned flag)
 {
@@ -101,6 +101,28 @@ static void set_nan(ncs_markers *m)
 {
     m->onset_ms = m->peak_ms = m->end_ms = NAN;
     m->amp_mv = m->p2p_mv = m->neg_dur_ms = m->neg_area_mvms = NAN;
+    m->u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN};
+}
+
+/* Which intervals are too wide, with their half-widths and limits. */
+static void warn_uncertain(ncs_warnings *warn, const char *where, const ncs_markers *m)
+{
+    char what[200] = "";
+    size_t k = 0;
+    double a = m->amp_mv;
+    if (m->u.onset_ms > NCS_UNCERTAIN_ONSET_MS(a))
+        k += (size_t)snprintf(what + k, sizeof what - k, "onset \u00b1%.2f ms > %.2f ms",
+                              m->u.onset_ms, NCS_UNCERTAIN_ONSET_MS(a));
+    if (m->u.amp_mv > NCS_UNCERTAIN_AMP_PCT(a) / 100.0 * a && k < sizeof what)
+        k += (size_t)snprintf(what + k, sizeof what - k, "%samplitude \u00b1%.1f%% > %.0f%%",
+                              k ? ", " : "", 100.0 * m->u.amp_mv / a, NCS_UNCERTAIN_AMP_PCT(a));
+    if (m->u.neg_area_mvms > NCS_UNCERTAIN_AREA_PCT(a) / 100.0 * m->neg_area_mvms
+        && k < sizeof what)
+        snprintf(what + k, sizeof what - k, "%sarea \u00b1%.1f%% > %.0f%%", k ? ", " : "",
+                 100.0 * m->u.neg_area_mvms / m->neg_area_mvms, NCS_UNCERTAIN_AREA_PCT(a));
+    ncs_warn(warn, where, "uncertain",
+             "uncertain: %s (twice the accuracy target): this site decides no block or "
+             "finding; check its markers", what);
 }
 
 static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers *m,
@@ -157,14 +179,50 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
         ncs_warn(warn, where, "polyphasic",
                  "%d negative peaks: a dispersed or split response; its duration and "
                  "area hold every component", m->neg_peaks);
+    if (f & NCS_FLAG_UNCERTAIN)
+        warn_uncertain(warn, where, m);
     if (f & NCS_FLAG_MANUAL)
         ncs_warn(warn, where, "manual", "%s placed by hand in study.ini",
                  m->manual_onset && m->manual_peak && m->manual_end ? "every marker"
                  : m->manual_onset ? "the onset" : m->manual_peak ? "the peak" : "the end");
 }
 
+/* How a departure from baseline was found (for its uncertainty): where the
+ * level clear of the noise was crossed, the edge's slope there (mV per
+ * sample), how far the take-off was carried back from it and the SD of that
+ * (samples). */
+typedef struct {
+    double f_cross, slope, reach, fit_sd;
+} departure;
+
 static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
-                             double amp, double base, double noise_s, double dt);
+                             double amp, double base, double noise_s, double dt,
+                             departure *d);
+
+/* The slope of s (mV per sample, down positive) about fractional index f,
+ * over +-0.05 ms (at least a sample each side). */
+static double edge_slope(const double *s, size_t n, double f, double dt)
+{
+    double h = fmax(1.0, floor(0.05 / dt + 0.5));
+    double a = fmax(0.0, floor(f) - h + 1.0), b = fmin((double)(n - 1), floor(f) + h);
+    if (!(b > a))
+        return NAN;
+    return (s[(size_t)a] - s[(size_t)b]) / (b - a);
+}
+
+/* The SD (samples) of the take-off carried back to the level sqrt(v) = y1
+ * by the fit y = slope i + icpt over the points of lf: the inverse
+ * prediction's, with the residuals' variance r2 and the smoothed trace's
+ * points counted as independent once per 0.2 ms. */
+static double carried_sd(const ncs_linfit *lf, double slope, double r2, double f1, double dt)
+{
+    double n = (double)lf->n, mean = lf->st / n, sxx = lf->stt - lf->st * mean;
+    double n_eff = fmax(2.0, n * dt / 0.2);
+    if (!(sxx > 0) || !(slope > 0))
+        return NAN;
+    double var = r2 / (slope * slope) * (1.0 / n_eff + (f1 - mean) * (f1 - mean) / (sxx * n_eff / n));
+    return sqrt(var);
+}
 
 
 /* Onset as docs/measurements.md defines it: where the deflection toward the peak (at ip,
@@ -172,10 +230,10 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
  * larger than that, the crossing of 3 noise levels is carried back along
  * the edge by a fit of sqrt(-v) = k (t - t0), the shape of a take-off. */
 static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
-                         double amp, double base, double noise_s, double dt)
+                         double amp, double base, double noise_s, double dt, departure *d)
 {
     return find_departure(s, n, ip, i0, NCS_ONSET_LEVEL_PCT / 100.0 * amp, amp, base,
-                          noise_s, dt);
+                          noise_s, dt, d);
 }
 
 /* The departure toward the extreme at ip (negative; height above `base`)
@@ -183,7 +241,8 @@ static double find_onset(const double *s, size_t n, size_t ip, size_t i0,
  * measured by the same code on the negated trace. */
 
 static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
-                             double amp, double base, double noise_s, double dt)
+                             double amp, double base, double noise_s, double dt,
+                             departure *d)
 {
     /* the crossing carried back is taken clear of the noise: at 3 noise
      * levels, or at 4.5 when that is still low on the edge (within 5 % of
@@ -193,24 +252,38 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
     double k_noise = 4.5 * noise_s <= 0.05 * amp && dt <= 0.1 ? 4.5 : 3.0;
     double level = fmax(thr, k_noise * noise_s);
     double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
+    *d = (departure){.f_cross = fL, .slope = edge_slope(s, n, fL, dt), .reach = 0, .fit_sd = 0};
     if (level <= thr || level >= 0.5 * amp)
         return fL;
     double top = fmin(0.3 * amp, 4.0 * level);
     ncs_linfit lf = {0};
-    for (size_t i = (size_t)ceil(fL); i <= ip && i < n; i++) {
-        double v = base - s[i];
+    size_t a = (size_t)ceil(fL), b = a;
+    for (; b <= ip && b < n; b++) {
+        double v = base - s[b];
         if (v > top)
             break;
         if (v < level)
             continue;
-        ncs_linfit_add(&lf, (double)i, sqrt(v));
+        ncs_linfit_add(&lf, (double)b, sqrt(v));
     }
     double slope, icpt;
     if (ncs_linfit_solve(&lf, &slope, &icpt) == 0 && slope > 0) {
         double f1 = -icpt / slope + sqrt(thr) / slope;
         /* trust the extrapolation only within a sane reach */
-        if (f1 <= fL && fL - f1 <= 1.0 / dt)
+        if (f1 <= fL && fL - f1 <= 1.0 / dt) {
+            double r2 = 0.0;
+            for (size_t i = a; i < b; i++) {
+                double v = base - s[i];
+                if (v >= level) {
+                    double e = sqrt(v) - (slope * (double)i + icpt);
+                    r2 += e * e;
+                }
+            }
+            r2 /= fmax(1.0, (double)lf.n - 2.0);
+            d->reach = fL - f1;
+            d->fit_sd = carried_sd(&lf, slope, r2, f1, dt);
             return f1;
+        }
     }
     return fL;
 }
@@ -226,7 +299,16 @@ typedef struct {
     size_t ip;            /* the negative peak's sample */
     double fip, smin;     /* the peak, refined: fractional index and value */
     double amp;
+    ncs_mark_detail det;  /* for the uncertainty */
 } trace;
+
+/* The onset's departure kept for its uncertainty (in ms and mV/ms). */
+static void set_onset_detail(trace *t, const departure *d)
+{
+    t->det.slope_on = d->slope / t->dt;
+    t->det.reach_ms = d->reach * t->dt;
+    t->det.fit_sd_ms = d->fit_sd * t->dt;
+}
 
 /* The deepest point after the artefact, refined by a parabola through it
  * and its neighbours. */
@@ -251,6 +333,35 @@ static void find_peak(trace *t)
         }
     }
     t->amp = -t->smin;
+}
+
+/* The SDs of the parabola's vertex (depth, mV; time, ms) under the white
+ * noise of the cleaned samples, from the inverse of the normal matrix A of
+ * the fit y = c0 + c1 u + c2 u^2 (u = (i - ip) / h) and its vertex u. */
+static void peak_fit_sd(trace *t, double A[3][3], const double *c, double u, double h,
+                        double s2)
+{
+    double inv[3][3];
+    for (int j = 0; j < 3; j++) {
+        double M[3][3], e[3] = {0, 0, 0};
+        memcpy(M, A, sizeof M);
+        e[j] = 1.0;
+        if (ncs_solve(&M[0][0], 3, e, 3) != 0)
+            return;
+        for (int i = 0; i < 3; i++)
+            inv[i][j] = e[i];
+    }
+    /* depth: c0 - c1^2 / (4 c2), gradient (1, -c1 / (2 c2), c1^2 / (4 c2^2)) */
+    double g[3] = {1.0, -c[1] / (2.0 * c[2]), c[1] * c[1] / (4.0 * c[2] * c[2])};
+    double vd = 0.0, vu;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            vd += g[i] * inv[i][j] * g[j];
+    /* time: u = -c1 / (2 c2), gradient (0, -1 / (2 c2), -u / c2) */
+    double g1 = -1.0 / (2.0 * c[2]), g2 = -u / c[2];
+    vu = g1 * g1 * inv[1][1] + 2.0 * g1 * g2 * inv[1][2] + g2 * g2 * inv[2][2];
+    t->det.amp_sd_mv = sqrt(s2 * fmax(vd, 0.0));
+    t->det.peak_sd_ms = sqrt(s2 * fmax(vu, 0.0)) * h * t->dt;
 }
 
 /* The amplitude read off the cleaned trace, not its smoothing (which lowers
@@ -288,6 +399,8 @@ static void refine_peak(trace *t)
         }
     }
     double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}};
+    double A0[3][3];
+    memcpy(A0, A, sizeof A);
     if (ncs_solve(&A[0][0], 3, T, 3) != 0 || !(T[2] > 0))
         return;
     const double *c = T;
@@ -300,6 +413,17 @@ static void refine_peak(trace *t)
     t->fip = (double)ip + u * h;
     t->smin = v;
     t->amp = -v;
+    /* the noise the fit's variances are scaled by: the white noise, or
+     * what the parabola leaves when it fits worse (a peak that is not one) */
+    double rss = 0.0;
+    for (size_t i = a; i <= b; i++) {
+        double w = ((double)i - (double)ip) / h;
+        double e = x[i] - (c[0] + c[1] * w + c[2] * w * w);
+        rss += e * e;
+    }
+    double s2 = fmax(t->c->white_mv * t->c->white_mv,
+                     b - a + 1 > 3 ? rss / (double)(b - a + 1 - 3) : 0.0);
+    peak_fit_sd(t, A0, c, u, h, s2);
 }
 
 /* A positive deflection just ahead of the negative phase (the active
@@ -309,7 +433,7 @@ static void refine_peak(trace *t)
  * the noise and of 1 % of the amplitude, and its own take-off, measured on
  * the negated trace as the negative one is. Returns that take-off, or f_neg
  * when there is no such lobe. */
-static double positive_onset(const trace *t, double f_neg, int *found)
+static double positive_onset(trace *t, double f_neg, int *found)
 {
     *found = 0;
     double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
@@ -331,11 +455,13 @@ static double positive_onset(const trace *t, double f_neg, int *found)
         return f_neg;
     for (size_t i = 0; i <= pk; i++)
         neg[i] = -t->s[i];
-    double f = find_departure(neg, pk + 1, pk, t->i0, thr, lobe, 0.0, t->noise_s, t->dt);
+    departure d;
+    double f = find_departure(neg, pk + 1, pk, t->i0, thr, lobe, 0.0, t->noise_s, t->dt, &d);
     free(neg);
     if (!(f < f_neg) || f <= (double)t->i0)
         return f_neg;
     *found = 1;
+    set_onset_detail(t, &d);
     return f;
 }
 
@@ -421,7 +547,7 @@ static void mark_no_response(const trace *t, ncs_markers *m)
  * as a response reaching back to the artefact), the local baseline is taken
  * before the foot that crossing implies instead. Returns its fractional
  * index. */
-static double local_base_onset(const trace *t, double f_ref)
+static double local_base_onset(trace *t, double f_ref)
 {
     double rise = fmax((t->fip - f_ref) * t->dt, 0.0);
     double margin = 0.2 + 0.05 * rise;
@@ -436,12 +562,21 @@ static double local_base_onset(const trace *t, double f_ref)
     for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
         b += t->s[i];
     b /= (double)k;
-    return find_onset(t->s, t->n, t->ip, t->i0, t->amp + b, b, t->noise_s, t->dt);
+    departure d;
+    double f = find_onset(t->s, t->n, t->ip, t->i0, t->amp + b, b, t->noise_s, t->dt, &d);
+    set_onset_detail(t, &d);
+    t->det.base_n = (double)k;
+    t->det.base_mv = b;
+    t->det.base_mid_ms = (f - 0.5 * (lo + hi)) * t->dt;
+    t->det.base_shift_ms = (f - f_ref) * t->dt;
+    return f;
 }
 
-static double auto_onset(const trace *t)
+static double auto_onset(trace *t)
 {
-    double f_on = find_onset(t->s, t->n, t->ip, t->i0, t->amp, 0.0, t->noise_s, t->dt);
+    departure d;
+    double f_on = find_onset(t->s, t->n, t->ip, t->i0, t->amp, 0.0, t->noise_s, t->dt, &d);
+    set_onset_detail(t, &d);
     double lev = fmin(fmax(0.1 * t->amp, 4.0 * t->noise_s), 0.5 * t->amp);
     double r = crossing_first(t->s, t->ip, t->i0, -lev, -0.5 * lev);
     /* a quadratic take-off reaches 10 % a third of the way to its peak: its
@@ -455,9 +590,11 @@ static double auto_onset(const trace *t)
 
 /* The end of the negative phase (or the manual end); NAN when it does not
  * come inside the record. */
-static double find_end(const trace *t, double f_on, const ncs_site *site, ncs_markers *m)
+static double find_end(trace *t, double f_on, const ncs_site *site, ncs_markers *m)
 {
     double f_end = negative_phase(t, f_on, &m->neg_peaks);
+    if (isfinite(f_end))
+        t->det.slope_end = -edge_slope(t->s, t->n, f_end, t->dt) / t->dt;
     if (m->neg_peaks > 1)
         m->flags |= NCS_FLAG_POLYPHASIC;
     if (site && !isnan(site->end_ms)) {
@@ -468,7 +605,7 @@ static double find_end(const trace *t, double f_on, const ncs_site *site, ncs_ma
 }
 
 /* Onset, end, duration and area (manual markers replace automatic ones). */
-static void mark_phase(const trace *t, const ncs_site *site, ncs_markers *m)
+static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
 {
     const ncs_clean *c = t->c;
     double f_on = auto_onset(t);
@@ -476,11 +613,13 @@ static void mark_phase(const trace *t, const ncs_site *site, ncs_markers *m)
     f_on = positive_onset(t, f_on, &lead);
     if (lead)
         m->flags |= NCS_FLAG_INITIAL_POSITIVITY;
+    t->det.positive_first = lead;
     if (site && !isnan(site->onset_ms)) {
         f_on = (site->onset_ms - c->t0_ms) / t->dt;
         m->manual_onset = 1;
     }
     m->onset_ms = ncs_clean_t(c, f_on);
+    t->det.rise_ms = (t->fip - f_on) * t->dt;
     if (m->onset_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
     else if (c->art_amp_mv != 0 && !m->manual_onset
@@ -495,6 +634,7 @@ static void mark_phase(const trace *t, const ncs_site *site, ncs_markers *m)
         m->end_ms = ncs_clean_t(c, f_end);
         m->neg_dur_ms = m->end_ms - m->onset_ms;
         m->neg_area_mvms = neg_area(t->s, t->n, f_on, f_end) * t->dt;
+        t->det.area_n = f_end - f_on;
     }
 }
 
@@ -605,7 +745,9 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     if (ncs_clean_run(a, w, &c) != NCS_OK)
         return ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
     record_cleaning(&c, w, site, m);
-    trace t = {.c = &c, .s = c.s, .n = c.n, .dt = c.dt_ms, .noise_s = c.sigma_s_mv};
+    trace t = {.c = &c, .s = c.s, .n = c.n, .dt = c.dt_ms, .noise_s = c.sigma_s_mv,
+               .det = {.slope_on = NAN, .fit_sd_ms = 0, .slope_end = NAN,
+                       .amp_sd_mv = NAN, .peak_sd_ms = NAN}};
 
     /* 2. the negative peak; a response must stand clear of the noise (and
      *    of the record's start), unless a peak was placed by hand */
@@ -634,6 +776,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
         mark_clipping(&t, w, m);
         if (isfinite(m->amp_mv) && m->noise_uv / 1000.0 > 0.1 * m->amp_mv)
             m->flags |= NCS_FLAG_NOISY;
+        ncs_uncertainty_site(&c, &t.det, m);
     }
     if (!m->response)
         set_nan(m);

@@ -75,7 +75,9 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
           "segment,segment_distance_mm,latency_diff_ms,cv_m_s,amp_drop_pct,"
           "area_drop_pct,dur_increase_pct,latency_ms_per_cm,amp_drop_pct_per_cm,"
           "site_abnormal,segment_abnormal,entrapment_site,block,block_because,findings,"
-          "study_findings\n", f);
+          "study_findings,onset_u_ms,peak_u_ms,amp_u_mv,neg_dur_u_ms,neg_area_u_mvms,"
+          "latency_diff_u_ms,cv_u_m_s,amp_drop_u_pct,area_drop_u_pct,dur_increase_u_pct,"
+          "borderline\n", f);
     /* the study's summary lines, the same on every row */
     char *study = NULL;
     size_t study_len = 0;
@@ -141,6 +143,21 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
                 fputs(",,,,,", f);
             }
             text(f, study, 0);
+            /* the 95 % half-widths (docs/outputs.md), then borderline */
+            const double us[5] = {m->u.onset_ms, m->u.peak_ms, m->u.amp_mv, m->u.neg_dur_ms,
+                                  m->u.neg_area_mvms};
+            for (int k = 0; k < 5; k++)
+                cell(f, us[k], 3);
+            if (g) {
+                cell(f, g->u.latency_diff_ms, 3);
+                cell(f, g->u.cv_m_s, 1);
+                cell(f, g->u.amp_drop_pct, 1);
+                cell(f, g->u.area_drop_pct, 1);
+                cell(f, g->u.dur_increase_pct, 1);
+                text(f, g->borderline ? "yes" : "no", 0);
+            } else {
+                fputs(",,,,,,", f);
+            }
             fputc('\n', f);
         }
     }

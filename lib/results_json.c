@@ -84,6 +84,13 @@ static json_t *site_json(const ncs_site_result *sr)
     json_object_set_new(o, "neg_dur_ms", num(m->neg_dur_ms, 3));
     json_object_set_new(o, "neg_area_mvms", num(m->neg_area_mvms, 3));
     json_object_set_new(o, "noise_uv", num(m->noise_uv, 1));
+    json_t *u = json_object();
+    json_object_set_new(u, "onset_ms", num(m->u.onset_ms, 3));
+    json_object_set_new(u, "peak_ms", num(m->u.peak_ms, 3));
+    json_object_set_new(u, "amp_mv", num(m->u.amp_mv, 3));
+    json_object_set_new(u, "neg_dur_ms", num(m->u.neg_dur_ms, 3));
+    json_object_set_new(u, "neg_area_mvms", num(m->u.neg_area_mvms, 3));
+    json_object_set_new(o, "uncertainty", u);
     json_t *mk = json_object();
     json_object_set_new(mk, "onset", json_string(m->manual_onset ? "manual" : "auto"));
     json_object_set_new(mk, "peak", json_string(m->manual_peak ? "manual" : "auto"));
@@ -115,6 +122,16 @@ static json_t *segment_json(const ncs_segment *g)
     json_object_set_new(o, "amp_drop_pct", num(g->amp_drop_pct, 1));
     json_object_set_new(o, "area_drop_pct", num(g->area_drop_pct, 1));
     json_object_set_new(o, "dur_increase_pct", num(g->dur_increase_pct, 1));
+    json_t *u = json_object();
+    json_object_set_new(u, "latency_diff_ms", num(g->u.latency_diff_ms, 3));
+    json_object_set_new(u, "cv_m_s", num(g->u.cv_m_s, 1));
+    json_object_set_new(u, "amp_drop_pct", num(g->u.amp_drop_pct, 1));
+    json_object_set_new(u, "area_drop_pct", num(g->u.area_drop_pct, 1));
+    json_object_set_new(u, "dur_increase_pct", num(g->u.dur_increase_pct, 1));
+    json_object_set_new(o, "uncertainty", u);
+    json_object_set_new(o, "borderline", json_boolean(g->borderline));
+    if (g->inconsistent[0])
+        json_object_set_new(o, "inconsistent", json_string(g->inconsistent));
     if (g->inching) {
         json_object_set_new(o, "latency_ms_per_cm", num(g->latency_ms_per_cm, 3));
         json_object_set_new(o, "amp_drop_pct_per_cm", num(g->amp_drop_pct_per_cm, 2));

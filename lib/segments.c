@@ -1,7 +1,80 @@
-/* segments.c — docs/measurements.md: what changes between two consecutive sites. */
+/* segments.c — docs/measurements.md: what changes between two consecutive
+ * sites, how sure each change is, and whether the two sites agree. */
 #include <math.h>
+#include <stdio.h>
 
 #include "internal.h"
+
+/* The 95 % half-width of 100 (1 - a / b) (or of 100 (a / b - 1)), a and b
+ * with half-widths ua and ub, their errors independent. */
+static double ratio_u(double a, double ua, double b, double ub)
+{
+    if (!(a > 0) || !(b > 0) || !isfinite(ua) || !isfinite(ub))
+        return NAN;
+    return 100.0 * a / b * sqrt((ua / a) * (ua / a) + (ub / b) * (ub / b));
+}
+
+/* Half-widths of the segment's values from its sites'. An absent proximal
+ * response is a 100 % drop give or take the smallest response the noise
+ * could hide (6 times its RMS, the detection limit). */
+static void propagate(const ncs_markers *d, const ncs_markers *p, ncs_segment *g)
+{
+    g->u.latency_diff_ms = g->u.cv_m_s = NAN;
+    g->u.amp_drop_pct = g->u.area_drop_pct = g->u.dur_increase_pct = NAN;
+    if (isfinite(g->latency_diff_ms)) {
+        double h = hypot(d->u.onset_ms, p->u.onset_ms);
+        g->u.latency_diff_ms = h;
+        if (isfinite(g->cv_m_s))
+            g->u.cv_m_s = h < g->latency_diff_ms
+                              ? g->distance_mm / (g->latency_diff_ms - h) - g->cv_m_s
+                              : INFINITY;
+    }
+    if (!p->response && d->response) {
+        double lim = 100.0 * 6.0 * p->noise_uv / 1000.0;
+        if (isfinite(g->amp_drop_pct))
+            g->u.amp_drop_pct = lim / d->amp_mv;
+        if (isfinite(g->area_drop_pct))
+            g->u.area_drop_pct = lim / d->amp_mv;
+        return;
+    }
+    if (isfinite(g->amp_drop_pct))
+        g->u.amp_drop_pct = ratio_u(p->amp_mv, p->u.amp_mv, d->amp_mv, d->u.amp_mv);
+    if (isfinite(g->area_drop_pct))
+        g->u.area_drop_pct = ratio_u(p->neg_area_mvms, p->u.neg_area_mvms, d->neg_area_mvms,
+                                     d->u.neg_area_mvms);
+    if (isfinite(g->dur_increase_pct))
+        g->u.dur_increase_pct = ratio_u(p->neg_dur_ms, p->u.neg_dur_ms, d->neg_dur_ms,
+                                        d->u.neg_dur_ms);
+}
+
+/* docs/measurements.md, consistency: the proximal onset later than the
+ * distal one, a CV whose interval reaches into 10-100 m/s, a duration not
+ * shrinking by more than 30 % (a dispersed response only grows). Otherwise
+ * the reason into g->inconsistent, with a warning naming the sites. */
+static void check_consistency(ncs_segment *g, const char *where, ncs_warnings *warn)
+{
+    g->inconsistent[0] = '\0';
+    double cv = g->cv_m_s, h = isfinite(g->u.cv_m_s) ? g->u.cv_m_s : 0.0;
+    if (isfinite(g->latency_diff_ms) && !(g->latency_diff_ms > 0))
+        snprintf(g->inconsistent, sizeof g->inconsistent,
+                 "the onset at %s is not later than at %s", g->to, g->from);
+    else if (isfinite(cv) && (cv - h > NCS_CV_PLAUSIBLE_MAX || cv + h < NCS_CV_PLAUSIBLE_MIN))
+        snprintf(g->inconsistent, sizeof g->inconsistent,
+                 "CV %.1f +- %.1f m/s %s-%s is outside %g-%g m/s: a site, a marker or a "
+                 "distance is wrong", cv, h, g->from, g->to, NCS_CV_PLAUSIBLE_MIN,
+                 NCS_CV_PLAUSIBLE_MAX);
+    else if (isfinite(g->dur_increase_pct)
+             && g->dur_increase_pct + (isfinite(g->u.dur_increase_pct) ? g->u.dur_increase_pct : 0)
+                    < -NCS_DUR_SHRINK_MAX_PCT)
+        snprintf(g->inconsistent, sizeof g->inconsistent,
+                 "the duration shrinks by %.0f%% from %s to %s (more than %g%%): the two "
+                 "responses do not look like one nerve's", -g->dur_increase_pct, g->from, g->to,
+                 NCS_DUR_SHRINK_MAX_PCT);
+    /* the onset order already has its own warning (latency-order) */
+    if (g->inconsistent[0] && isfinite(g->latency_diff_ms) && g->latency_diff_ms > 0)
+        ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable",
+                 g->inconsistent);
+}
 
 void ncs_segment_compute(const ncs_markers *d, const ncs_markers *p, const char *from,
                          const char *to, double distance_mm, const char *where,
@@ -47,4 +120,6 @@ void ncs_segment_compute(const ncs_markers *d, const ncs_markers *p, const char 
         if (isfinite(g->amp_drop_pct))
             g->amp_drop_pct_per_cm = g->amp_drop_pct / cm;
     }
+    propagate(d, p, g);
+    check_consistency(g, where, warn);
 }

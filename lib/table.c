@@ -18,6 +18,22 @@ static void col(FILE *f, double v, int width, int decimals, int mark)
         fprintf(f, " %*s ", width, "-");
 }
 
+/* A value with its 95 % half-width ("60.4±3.1") in `width` display
+ * columns (the ± takes two bytes, one column), then a mark column. */
+static void colpm(FILE *f, double v, double u, int width, int decimals, int mark)
+{
+    char buf[64];
+    if (!isfinite(v)) {
+        fprintf(f, " %*s ", width, "-");
+        return;
+    }
+    if (isfinite(u))
+        snprintf(buf, sizeof buf, "%.*f\u00b1%.*f", decimals, v, decimals, u);
+    else
+        snprintf(buf, sizeof buf, "%.*f\u00b1?", decimals, v);
+    fprintf(f, " %*s%c", width + 1, buf, mark ? '*' : ' ');
+}
+
 static void flags_text(FILE *f, const ncs_markers *m)
 {
     const char *names[NCS_FLAG__COUNT];
@@ -105,11 +121,11 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
         const ncs_nerve_result *nr = &r->nerves[i];
         any_abnormal |= nr->abnormal != 0;
         nerve_header(f, nr);
-        fprintf(f, "  %-14s %6s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %6s  %6s  %6s  %6s   "
+        fprintf(f, "  %-14s %10s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %10s  %6s  %10s  %6s   "
                    "%-15s %s\n",
                 "site", "onset", "peak", "amp", "p-p", "area", "dur", sw, "segment", "dist",
                 "CV", "amp", "area", "dur", "block", "flags");
-        fprintf(f, "  %-14s %6s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %6s  %6s  %6s  %6s\n",
+        fprintf(f, "  %-14s %10s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %10s  %6s  %10s  %6s\n",
                 "", "ms", "ms", "mV", "mV", "mVms", "ms", sw, "", "mm", "m/s", "drop%",
                 "drop%", "inc%");
         for (size_t j = 0; j < nr->n_sites; j++) {
@@ -125,7 +141,7 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 return NCS_ERR_NOMEM;
             }
             fprintf(f, "  %-14s", sr->def->name);
-            col(f, m->onset_ms, 6, 2, sr->abnormal & NCS_ABN_DML_PROLONGED);
+            colpm(f, m->onset_ms, m->u.onset_ms, 10, 2, sr->abnormal & NCS_ABN_DML_PROLONGED);
             col(f, m->peak_ms, 6, 2, 0);
             col(f, m->amp_mv, 6, 2, sr->abnormal & NCS_ABN_AMP_LOW);
             col(f, m->p2p_mv, 6, 2, 0);
@@ -137,9 +153,9 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 snprintf(name, sizeof name, "%s-%s", g->from, g->to);
                 fprintf(f, " | %-*s", sw, name);
                 fprintf(f, " %5.0f ", g->distance_mm);
-                col(f, g->cv_m_s, 6, 1, g->abnormal & NCS_ABN_CV_SLOW);
+                colpm(f, g->cv_m_s, g->u.cv_m_s, 10, 1, g->abnormal & NCS_ABN_CV_SLOW);
                 col(f, g->amp_drop_pct, 6, 1, 0);
-                col(f, g->area_drop_pct, 6, 1, 0);
+                colpm(f, g->area_drop_pct, g->u.area_drop_pct, 10, 1, 0);
                 col(f, g->dur_increase_pct, 6, 1, 0);
                 const char *blk = ncs_block_name(g->block);
                 fprintf(f, "  %-15s", blk ? blk : "");
@@ -149,7 +165,7 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                     fprintf(f, " %5.0f ", sr->def->distance_mm);
                 else
                     fprintf(f, " %5s ", "");
-                fprintf(f, " %6s  %6s  %6s  %6s    %-15s", "", "", "", "", "");
+                fprintf(f, " %10s  %6s  %10s  %6s    %-15s", "", "", "", "", "");
             }
             flags_text(f, m);
             int bad = fclose(f) != 0;
@@ -171,6 +187,9 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
             if (g->block_because[0] && g->block != NCS_BLOCK_UNSET && g->block != NCS_BLOCK_NONE)
                 fprintf(f, "  %s-%s %s: %s\n", g->from, g->to, ncs_block_name(g->block),
                         g->block_because);
+            if (g->borderline)
+                fprintf(f, "  %s-%s %s (borderline: %s)\n", g->from, g->to,
+                        ncs_block_name(g->block), g->borderline_why);
         }
     }
     if (any_abnormal)

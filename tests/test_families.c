@@ -38,17 +38,39 @@ typedef struct {
 
 static const family families[] = {
     {"biphasic", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"split", 1, "onset<", "small split responses: the onset", NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0},
-    {"no-pretrigger", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
-    {"recovery", 1, "onset> onset< amp> amp< area> area< dur< dlat>", "a slow recovery overshoot is taken for the foot of a small response, or left in its baseline", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 1, 0},
-    {"short-latency", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
-    {"leading-positive", 0, "onset> onset< amp> amp< area> area< dur> dur< dlat>", "the artefact fit and the gap before the response take in the positive lobe's foot", NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0},
-    {"gauss-deriv", 0, "onset> dlat>", "a take-off that is not quadratic: the extrapolation to 1 % is biased", NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"quartic", 0, "onset> onset< dlat>", "a quartic take-off: the extrapolation to 1 % assumes a quadratic one", NCS_SYNTH_MUAP_QUARTIC, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"dispersed", 0, "onset< dlat>", "a slow dispersed foot: the onset of small responses", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0},
-    {"low-rate", 1, "onset< dur<",
-     "small responses at 5 kHz (looked at when the onset's noise level was set: no longer "
-     "held out)", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 5000},
+    {"split", 1, "onset< flagged",
+     "small split responses: the onset; 6 of 90 traces flagged uncertain (onset intervals of "
+     "noisy split responses)", NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0},
+    {"no-pretrigger", 1, "cov-area flagged",
+     "area intervals too wide (every truth inside); 6 of 90 flagged uncertain",
+     NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
+    {"recovery", 1,
+     "onset> onset< amp> amp< area> area< dur< dlat> cov-onset cov-amp cov-area cov-dur "
+     "unflagged flagged",
+     "a slow recovery overshoot is taken for the foot of a small response, or left in its "
+     "baseline; the intervals do not see it", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 1, 0},
+    {"short-latency", 1, "flagged",
+     "8 of 90 flagged (artefact-overlap at 1 ms latencies, uncertain)",
+     NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
+    {"leading-positive", 0,
+     "onset> onset< amp> amp< area> area< dur> dur< dlat> cov-onset cov-dur unflagged flagged",
+     "the artefact fit and the gap before the response take in the positive lobe's foot",
+     NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0},
+    {"gauss-deriv", 0, "onset> dlat> cov-amp cov-area flagged",
+     "a take-off that is not quadratic: the extrapolation to 1 % is biased; amplitude and "
+     "area intervals too wide (every truth inside); onset intervals wide enough to flag 12 %",
+     NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"quartic", 0, "onset> onset< dlat> cov-amp cov-area unflagged",
+     "a quartic take-off: the extrapolation to 1 % assumes a quadratic one; a baseline offset "
+     "of ~1 % under some responses that no interval term sees",
+     NCS_SYNTH_MUAP_QUARTIC, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"dispersed", 0, "onset< dlat> cov-amp cov-area unflagged flagged",
+     "a slow dispersed foot: the onset of small responses; a baseline offset of ~1 % under "
+     "some responses that no interval term sees",
+     NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0},
+    {"low-rate", 1, "onset< dur< unflagged flagged",
+     "small responses at 5 kHz (below SPEC 8.1's rates; looked at when the onset's noise "
+     "level was set: no longer held out)", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 5000},
 };
 #define N_FAMILIES (sizeof families / sizeof families[0])
 
@@ -67,7 +89,53 @@ typedef struct {
     size_t cnt[2][E__N];
     worst w[E__N];
     size_t missed;
+    /* honesty: traces, those flagged as doubtful or unmeasured, gross
+     * errors and those of them without such a flag */
+    size_t traces, doubtful, gross, gross_unflagged;
+    /* coverage of the 95 % intervals: inside, total (onset, amp, area, dur) */
+    size_t cov_in[4], cov_n[4];
 } tally;
+
+/* Flags that say nothing about doubt (as the bench's score does). */
+static const unsigned not_doubt = NCS_FLAG_LOW_RATE | NCS_FLAG_EXCLUDED
+                                  | NCS_FLAG_INITIAL_POSITIVITY | NCS_FLAG_POLYPHASIC;
+
+/* Honesty and coverage of one measured trace against its truth (SPEC 8.1:
+ * gross = onset off by > 0.5 ms, amplitude > 10 %, area > 15 %, duration
+ * > 1 ms). */
+static void honesty(tally *t, const ncs_markers *mk, const ncs_synth_truth *tr, FILE *dump,
+                    const char *fam, int k, size_t s)
+{
+    t->traces++;
+    int doubt = (mk->flags & ~not_doubt) != 0 || !isfinite(mk->onset_ms)
+                || !isfinite(mk->amp_mv) || !isfinite(mk->neg_area_mvms)
+                || !isfinite(mk->neg_dur_ms);
+    t->doubtful += doubt;
+    const double v[4] = {mk->onset_ms, mk->amp_mv, mk->neg_area_mvms, mk->neg_dur_ms};
+    const double tv[4] = {tr->onset_ms, tr->amp_mv, tr->area_mvms, tr->dur_ms};
+    const double h[4] = {mk->u.onset_ms, mk->u.amp_mv, mk->u.neg_area_mvms, mk->u.neg_dur_ms};
+    int gross = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        double e = v[i] - tv[i];
+        gross |= i == 0 ? fabs(e) > 0.5 : i == 1 ? fabs(e) > 0.10 * tv[i]
+                 : i == 2 ? fabs(e) > 0.15 * tv[i] : fabs(e) > 1.0;
+        if (isfinite(h[i])) {
+            t->cov_n[i]++;
+            t->cov_in[i] += fabs(e) <= h[i];
+        }
+    }
+    t->gross += gross;
+    t->gross_unflagged += gross && (mk->flags & ~not_doubt) == 0;
+    if (dump)
+        fprintf(dump, "%s %d %zu %.4f %.3f %.5f %.5f %.5f %.5f %.5f %.5f %.5f %.5f %.5f %.5f "
+                      "%.5f %.5f %u %.5f %.5f\n", fam, k, s, tr->amp_mv, mk->noise_uv,
+                mk->onset_ms - tr->onset_ms, h[0], mk->amp_mv - tr->amp_mv, h[1],
+                mk->neg_area_mvms - tr->area_mvms, h[2], mk->neg_dur_ms - tr->dur_ms, h[3],
+                tr->amp_mv, tr->area_mvms, tr->dur_ms, tr->onset_ms, mk->flags, mk->onset_ms,
+                mk->amp_mv);
+}
 
 static ncs_site plain_site(void)
 {
@@ -164,9 +232,13 @@ static void add(tally *t, int big, int e, double v, uint64_t seed, int k, size_t
     note_worst(t, e, v, seed, k, s);
 }
 
-/* Every nerve of family f measured into t. */
+/* Every nerve of family f measured into t; with $NCS_FAMILY_DUMP set, a
+ * line per trace appended there (errors and half-widths, for calibrating
+ * the intervals). */
 static void run_family(const family *f, ncs_analyser *a, tally *t)
 {
+    const char *dp = getenv("NCS_FAMILY_DUMP");
+    FILE *dump = dp && *dp ? fopen(dp, "a") : NULL;
     ncs_rng r;
     ncs_rng_seed(&r, 4242);
     for (int k = 0; k < NERVES; k++) {
@@ -184,6 +256,7 @@ static void run_family(const family *f, ncs_analyser *a, tally *t)
             free(w.mv);
             if (!tr[s].response)
                 continue;
+            honesty(t, &mk[s], &tr[s], dump, f->name, k, s);
             if (!mk[s].response || !isfinite(mk[s].onset_ms) || !isfinite(mk[s].neg_area_mvms)) {
                 if (tr[s].amp_mv >= 10.0 * c.noise_uv / 1000.0)
                     t->missed++;
@@ -202,6 +275,8 @@ static void run_family(const family *f, ncs_analyser *a, tally *t)
         }
         ncs_synth_model_destroy(m);
     }
+    if (dump)
+        fclose(dump);
 }
 
 /* The trace behind a failure, for gnuplot: t, raw, cleaned. */
@@ -262,6 +337,42 @@ static int open_lists(const char *list, const char *key)
     return 0;
 }
 
+/* SPEC 8.1's honesty, held like the targets (the same known-open list):
+ * `cov-<measure>` the 95 % intervals hold the truth for 90-99 % of traces;
+ * `unflagged` no gross error without a flag; `flagged` at most 5 % of
+ * traces flagged as doubtful or left unmeasured. */
+static void honesty_verdict(const family *f, const tally *t, char *why, size_t n, int *wrong)
+{
+    static const char *const cov_key[4] = {"cov-onset", "cov-amp", "cov-area", "cov-dur"};
+    for (int i = 0; i < 6; i++) {
+        const char *key;
+        int missed;
+        char val[64];
+        if (i < 4) {
+            double c = 100.0 * (double)t->cov_in[i] / (double)t->cov_n[i];
+            key = cov_key[i];
+            missed = t->cov_n[i] == 0 || c < 90.0 || c > 99.0;
+            snprintf(val, sizeof val, "%.1f%% of %zu", c, t->cov_n[i]);
+        } else if (i == 4) {
+            key = "unflagged";
+            missed = t->gross_unflagged > 0;
+            snprintf(val, sizeof val, "%zu of %zu gross errors", t->gross_unflagged, t->gross);
+        } else {
+            key = "flagged";
+            missed = (double)t->doubtful > 0.05 * (double)t->traces;
+            snprintf(val, sizeof val, "%zu of %zu traces", t->doubtful, t->traces);
+        }
+        int listed = f->open && open_lists(f->open, key);
+        if (missed != listed) {
+            *wrong = 1;
+            size_t k = strlen(why);
+            snprintf(why + k, n - k, "%s%s %s (%s)", k ? "; " : "", key,
+                     missed ? "missed and not listed as open" : "now met: remove it from the "
+                     "known-open list", val);
+        }
+    }
+}
+
 START_TEST(family_accuracy)
 {
     const family *f = &families[_i];
@@ -301,8 +412,17 @@ START_TEST(family_accuracy)
             }
         }
     }
+    printf("  honesty: %zu traces, %zu gross errors, %zu without a flag; %.1f%% flagged or "
+           "unmeasured\n  coverage of 95%% intervals: onset %.1f%% amp %.1f%% area %.1f%% "
+           "dur %.1f%%\n", t.traces, t.gross, t.gross_unflagged,
+           100.0 * (double)t.doubtful / (double)t.traces,
+           100.0 * (double)t.cov_in[0] / (double)t.cov_n[0],
+           100.0 * (double)t.cov_in[1] / (double)t.cov_n[1],
+           100.0 * (double)t.cov_in[2] / (double)t.cov_n[2],
+           100.0 * (double)t.cov_in[3] / (double)t.cov_n[3]);
     if (f->open)
         printf("  known open: %s — %s\n", f->open, f->why);
+    honesty_verdict(f, &t, why, sizeof why, &wrong);
     if (failed >= 0)
         write_worst(f, a, &t.w[failed]);
     if (t.missed)
