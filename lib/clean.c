@@ -939,6 +939,70 @@ static double add_step_if_carried(const gram *gr, const fit_points *pt, size_t n
     return rss;
 }
 
+/* The value of column col of the background's basis at t_s (one sample). */
+static double basis_col(const basis_def *d, int col, double t_s)
+{
+    if (col == C_CONST)
+        return 1.0;
+    if (col == C_SLOPE)
+        return (t_s - d->tc) / d->tspan;
+    if (col == C_ART)
+        return t_s >= 0 && d->tau_s > 0 ? exp(-t_s / d->tau_s) : 0.0;
+    if (col == C_STEP)
+        return t_s >= 0 ? 1.0 : 0.0;
+    int h = (col - (col >= C_60 ? C_60 : C_50)) / 2 + 1;
+    double w = 2.0 * M_PI * (col >= C_60 ? 60.0 : 50.0) * h * t_s;
+    return (col - C_50) % 2 == 0 ? cos(w) : sin(w);
+}
+
+/* The model's inverse normal matrix and residual variance, kept for
+ * ncs_clean_model_sd. */
+static void keep_background(ncs_clean *c, const gram *gr, const basis_def *d, double rss,
+                            size_t nq)
+{
+    int k = model_cols(d, c->bg.cols);
+    c->bg.k = 0;
+    if (nq <= (size_t)k + 1 || !(rss >= 0))
+        return;
+    for (int j = 0; j < k; j++) {
+        double A[MAXP][MAXP], e[MAXP] = {0};
+        for (int r = 0; r < k; r++)
+            for (int q = 0; q < k; q++) {
+                int a = c->bg.cols[r], b = c->bg.cols[q];
+                A[r][q] = a >= b ? gr->G[a][b] : gr->G[b][a];
+            }
+        e[j] = 1.0;
+        if (ncs_solve(&A[0][0], MAXP, e, k))
+            return;
+        for (int r = 0; r < k; r++)
+            c->bg.inv[r][j] = e[r];
+    }
+    c->bg.k = k;
+    c->bg.s2 = rss / (double)(nq - (size_t)k);
+    c->bg.slope = d->slope;
+    c->bg.step = d->step;
+    c->bg.f_hz = d->f_hz;
+    c->bg.tc = d->tc;
+    c->bg.tspan = d->tspan;
+    c->bg.tau_s = d->tau_s;
+}
+
+double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
+{
+    int k = c->bg.k;
+    if (k == 0 || !isfinite(t_ms))
+        return 0.0;
+    basis_def d = {.slope = c->bg.slope, .step = c->bg.step, .f_hz = c->bg.f_hz,
+                   .tc = c->bg.tc, .tspan = c->bg.tspan, .tau_s = c->bg.tau_s};
+    double phi[MAXP], v = 0.0;
+    for (int r = 0; r < k; r++)
+        phi[r] = basis_col(&d, c->bg.cols[r], t_ms / 1000.0);
+    for (int r = 0; r < k; r++)
+        for (int q = 0; q < k; q++)
+            v += phi[r] * c->bg.inv[r][q] * phi[q];
+    return sqrt(c->bg.s2 * fmax(v, 0.0));
+}
+
 /* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), a
  * step of the baseline at the stimulus (when the data carry it) and mains,
  * fitted on the quiet samples of x0 and subtracted into x. */
@@ -950,6 +1014,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     memcpy(x, x0, n * sizeof *x);
     c->baseline_mv = base0;
     c->drift_mv_per_s = c->mains_hz = c->mains_uv = c->step_mv = 0.0;
+    c->bg.k = 0;
     /* a slope needs quiet samples on both sides of the response; fitted on
      * one side it would be extrapolated under it */
     size_t before = 0, after = 0, nq = 0, qfirst = n, qlast = 0;
@@ -1033,6 +1098,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     if ((double)n_pre_quiet * c->dt_ms >= 1.0 - 0.5 * c->dt_ms)
         best_all = add_step_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
     o = 1 + best.slope + (best.tau_s > 0) + best.step;
+    keep_background(c, &gr, &best, best_all, nq);
     free_points(&pt);
     subtract_model(&best, bcoef, x, n, t0_s, dt_s);
     /* the baseline at the stimulus, without the artefact and recovery:

@@ -36,6 +36,15 @@ typedef struct {
     double baseline_mv, drift_mv_per_s, mains_hz, mains_uv;
     double step_mv;        /* step of the baseline at the stimulus, 0: none */
     size_t n_quiet;        /* samples the baseline model was fitted on */
+    /* the fitted background model, for the SD of its prediction under the
+     * response (ncs_clean_model_sd) */
+    struct {
+        int k, cols[11];
+        double inv[11][11];  /* (X'WX)^-1 over the model's columns */
+        double s2;           /* residual variance per sample */
+        int slope, step;
+        double f_hz, tc, tspan, tau_s;
+    } bg;
 } ncs_clean;
 
 /* What markers.c learnt about a trace's markers that bears on how sure
@@ -71,6 +80,11 @@ static inline double ncs_clean_t(const ncs_clean *c, double i)
 {
     return c->t0_ms + i * c->dt_ms;
 }
+
+/* The SD (mV) of the fitted background's prediction at t_ms from the
+ * stimulus: how well the subtracted model is known there, from the fit's own
+ * residual; 0 when nothing was fitted. */
+double ncs_clean_model_sd(const ncs_clean *c, double t_ms);
 
 /* Cleans wave into c (buffers allocated here; free with ncs_clean_free). */
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *wave, ncs_clean *c);

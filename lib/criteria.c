@@ -486,7 +486,7 @@ static int efns_borderline(const ncs_segment_case *c, char *why, size_t n)
         any |= crosses(why, n, "distal amplitude", c->distal->amp_mv, c->distal->u.amp_mv,
                        efns_distal_min_lln * lln, "mV");
     double a = g->area_drop_pct, ua = g->u.area_drop_pct, lowest = INFINITY;
-    double done[4];
+    double done[4] = {0};
     size_t nd = 0;
     for (size_t i = 0; i < sizeof efns_rules / sizeof efns_rules[0]; i++) {
         const cb_rule *r = &efns_rules[i];

@@ -63,7 +63,8 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     double lvl = sq(c->sigma_s_mv) + sq(c->wander_mv);
     if (d->base_n > 0)
         lvl = fmax(sq(c->sigma_s_mv) - sq(c->wander_mv), sq(c->white_s_mv))
-              + sq(WANDER_LEFT * c->wander_mv) + sq(c->white_mv) / d->base_n;
+              + sq(WANDER_LEFT * c->wander_mv) + sq(WANDER_LEFT * ncs_clean_model_sd(c, m->onset_ms))
+              + sq(c->white_mv) / d->base_n;
     double sd2 = lvl / sq(slope) + sq(FIT_SHARE * d->fit_sd_ms) + 0.5 * sq(c->dt_ms) / 12.0;
     /* a local baseline that already leans toward the response (beyond what
      * its mean's noise allows) held the foot of a slow take-off: the
@@ -92,21 +93,23 @@ static double end_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mark
     double slope = d->slope_end;
     if (!(slope > 0))
         return INFINITY;
-    double lvl = sq(c->sigma_s_mv) + sq(c->wander_mv);
+    double lvl = sq(c->sigma_s_mv) + sq(c->wander_mv) + sq(ncs_clean_model_sd(c, m->end_ms));
     return Z95 * sqrt(lvl / sq(slope) + sq(c->dt_ms) / 12.0) + END_MODEL_MS;
 }
 
 static double amp_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
 {
     double depth = isfinite(d->amp_sd_mv) ? d->amp_sd_mv : c->sigma_s_mv;
-    return Z95 * sqrt(sq(depth) + sq(c->wander_mv)) + fabs(d->base_mv)
+    return Z95 * sqrt(sq(depth) + sq(c->wander_mv) + sq(ncs_clean_model_sd(c, m->peak_ms))) + fabs(d->base_mv)
            + AMP_MODEL_PCT / 100.0 * m->amp_mv;
 }
 
 static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
 {
     double white = c->white_mv * c->dt_ms * sqrt(fmax(d->area_n, 1.0));
-    double base = c->wander_mv * m->neg_dur_ms;
+    double model = fmax(ncs_clean_model_sd(c, m->onset_ms),
+                        fmax(ncs_clean_model_sd(c, m->peak_ms), ncs_clean_model_sd(c, m->end_ms)));
+    double base = hypot(c->wander_mv, model) * m->neg_dur_ms;
     return Z95 * sqrt(sq(white) + sq(base)) + fabs(d->base_mv) * m->neg_dur_ms
            + AREA_MODEL_PCT / 100.0 * m->neg_area_mvms;
 }

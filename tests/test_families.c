@@ -41,8 +41,9 @@ static const family families[] = {
     {"split", 1, "onset< flagged",
      "small split responses: the onset; 6 of 90 traces flagged uncertain (onset intervals of "
      "noisy split responses)", NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0},
-    {"no-pretrigger", 1, "cov-area flagged",
-     "area intervals too wide (every truth inside); 6 of 90 flagged uncertain",
+    {"no-pretrigger", 1, "cov-amp cov-area flagged",
+     "amplitude and area intervals too wide (every truth inside: without a pre-trigger the "
+     "baseline model is less sure than it turns out to be); 6 of 90 flagged uncertain",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
     {"recovery", 1,
      "onset> onset< amp> amp< area> area< dur< dlat> cov-onset cov-amp cov-area cov-dur "
@@ -60,13 +61,12 @@ static const family families[] = {
      "a take-off that is not quadratic: the extrapolation to 1 % is biased; amplitude and "
      "area intervals too wide (every truth inside); onset intervals wide enough to flag 12 %",
      NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"quartic", 0, "onset> onset< dlat> cov-amp cov-area unflagged",
-     "a quartic take-off: the extrapolation to 1 % assumes a quadratic one; a baseline offset "
-     "of ~1 % under some responses that no interval term sees",
+    {"quartic", 0, "onset> onset< dlat> unflagged flagged",
+     "a quartic take-off: the extrapolation to 1 % assumes a quadratic one (one onset 3 ms "
+     "early on a 0.5 mV response, unflagged); 5 of 90 flagged",
      NCS_SYNTH_MUAP_QUARTIC, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"dispersed", 0, "onset< dlat> cov-amp cov-area unflagged flagged",
-     "a slow dispersed foot: the onset of small responses; a baseline offset of ~1 % under "
-     "some responses that no interval term sees",
+    {"dispersed", 0, "onset< dlat> unflagged flagged",
+     "a slow dispersed foot: the onset of small responses; 10 of 90 flagged uncertain",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0},
     {"low-rate", 1, "onset< dur< unflagged flagged",
      "small responses at 5 kHz (below SPEC 8.1's rates; looked at when the onset's noise "
