@@ -68,6 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(fabs(m.neg_dur_ms - (m.end_ms - m.onset_ms)) < 1e-6);
     }
     FUZZ_CHECK(isfinite(m.noise_uv) && m.noise_uv >= 0);
+    /* every value carries a half-width, >= 0 (a marker placed by hand: 0),
+     * and a value not measured none */
+    const double v[5] = {m.onset_ms, m.peak_ms, m.amp_mv, m.neg_dur_ms, m.neg_area_mvms};
+    const double u[5] = {m.u.onset_ms, m.u.peak_ms, m.u.amp_mv, m.u.neg_dur_ms,
+                         m.u.neg_area_mvms};
+    for (int k = 0; k < 5; k++)
+        FUZZ_CHECK(isnan(v[k]) ? isnan(u[k]) : u[k] >= 0);
     for (size_t i = 0; i < n; i++)
         FUZZ_CHECK(isfinite(clean[i]));
     free(clean);

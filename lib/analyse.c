@@ -30,6 +30,55 @@ void ncs_results_destroy(ncs_results *r)
     free(r);
 }
 
+/* Two onsets whose difference no nerve conducts at (10-100 m/s over the
+ * distance between them) beyond their intervals: one of them, which is not
+ * known, is off by at least the excess, so both intervals are widened to
+ * it (docs/measurements.md, consistency) and a site so widened past its
+ * limit is flagged uncertain, with a warning naming the other site. */
+static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
+                              ncs_nerve_result *nr, ncs_warnings *warn)
+{
+    size_t prev = (size_t)-1;
+    double dist = 0.0;
+    for (size_t j = 0; j < n->n_sites; j++) {
+        if (prev != (size_t)-1)
+            dist += n->sites[j].distance_mm;
+        if (n->sites[j].exclude)
+            continue;
+        ncs_markers *d = prev != (size_t)-1 ? &nr->sites[prev].m : NULL, *p = &nr->sites[j].m;
+        if (d && d->response && p->response && isfinite(d->onset_ms) && isfinite(p->onset_ms)) {
+            double dl = p->onset_ms - d->onset_ms;
+            double lo = dist / NCS_CV_PLAUSIBLE_MAX, hi = dist / NCS_CV_PLAUSIBLE_MIN;
+            double excess = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
+            if (excess > hypot(d->u.onset_ms, p->u.onset_ms)) {
+                ncs_markers *m2[2] = {d, p};
+                const char *nm[2] = {n->sites[prev].name, n->sites[j].name};
+                for (int k = 0; k < 2; k++) {
+                    ncs_markers *m = m2[k];
+                    if (m->manual_onset || !(excess > m->u.onset_ms))
+                        continue;
+                    m->u.neg_dur_ms += excess - m->u.onset_ms;
+                    m->u.onset_ms = excess;
+                    if (excess > NCS_UNCERTAIN_ONSET_MS(m->amp_mv)
+                        && !(m->flags & NCS_FLAG_UNCERTAIN)) {
+                        m->flags |= NCS_FLAG_UNCERTAIN;
+                        char where[512];
+                        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, nm[k]);
+                        ncs_warn(warn, where, "uncertain",
+                                 "uncertain: onset \u00b1%.2f ms > %.2f ms: the onsets at %s "
+                                 "and %s are %.2f ms apart over %.0f mm, which no nerve "
+                                 "conducts (10-100 m/s): this site decides no block or "
+                                 "finding; check its markers", excess,
+                                 NCS_UNCERTAIN_ONSET_MS(m->amp_mv), nm[0], nm[1], dl, dist);
+                    }
+                }
+            }
+        }
+        prev = j;
+        dist = 0.0;
+    }
+}
+
 static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                                 const ncs_nerve_def *n, ncs_nerve_result *nr,
                                 int keep, ncs_warnings *warn, ncs_error *err)
@@ -73,11 +122,13 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
             sr->m.onset_ms = sr->m.peak_ms = sr->m.end_ms = NAN;
             sr->m.amp_mv = sr->m.p2p_mv = sr->m.neg_dur_ms = sr->m.neg_area_mvms = NAN;
             sr->m.noise_uv = noise;
+            sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN};
             sr->m.flags = keepflags;
             ncs_warn(warn, where, "excluded", "excluded from the analysis%s%s",
                      s->note ? ": " : "", s->note ? s->note : "");
         }
     }
+    widen_disagreeing(st, n, nr, warn);
     /* segments between consecutive sites that are not excluded */
     size_t prev = (size_t)-1;
     double dist = 0.0;
@@ -150,6 +201,8 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     }
     for (size_t j = 0; j < nr->n_segments; j++) {
         ncs_segment *g = &nr->segments[j];
+        /* a CV from two sites that disagree is no value; one from an
+         * uncertain site is still marked (its own interval says how sure) */
         if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s) && !g->inconsistent[0]
             && g->cv_m_s < nm->cv_lln_m_s - EPS)
             g->abnormal |= NCS_ABN_CV_SLOW;

@@ -282,6 +282,8 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
             r2 /= fmax(1.0, (double)lf.n - 2.0);
             d->reach = fL - f1;
             d->fit_sd = carried_sd(&lf, slope, r2, f1, dt);
+            if (!isfinite(d->fit_sd)) /* no spread to tell it by: the reach itself */
+                d->fit_sd = d->reach;
             return f1;
         }
     }

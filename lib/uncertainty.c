@@ -52,8 +52,9 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     if (m->manual_onset)
         return;
     double slope = d->slope_on;
-    if (!(slope > 0)) { /* no edge to speak of: somewhere in the rise's first half */
-        *reach = isfinite(d->rise_ms) ? 0.5 * d->rise_ms : INFINITY;
+    if (!(slope > 0)) { /* no edge to speak of: somewhere in the rise's first half,
+                           and not known to better than a millisecond */
+        *reach = 0.5 * fmax(isfinite(d->rise_ms) ? d->rise_ms : 0.0, 2.0);
         return;
     }
     /* the level's error where it is crossed: the smoothed noise, less its
@@ -73,7 +74,7 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     if (d->base_n > 0 && !d->positive_first) {
         double sd_mean = sqrt(sq(c->white_mv) / d->base_n + sq(c->wander_mv));
         if (-d->base_mv > LEAN_SDS * sd_mean)
-            lean = d->base_mid_ms;
+            lean = fmax(d->base_mid_ms, 0.0);
     }
     /* the smoothing (a Gaussian of sigma q) brings a take-off rising as
      * (t - t0)^2 forward by about q^2 / (2 T1), T1 the time it takes to

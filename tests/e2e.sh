@@ -374,6 +374,21 @@ $NCS_WRAP "$NCS" analyse -q --criteria all --json samples/cidp >"$T/out" \
 $NCS_WRAP "$NCS" analyse -q --criteria ean2021-cidp --json samples/mmn >"$T/out" \
     && grep -qF '"block": "cb"' "$T/out" && grep -qF '"criteria": "ean2021-cidp"' "$T/out" \
     && ok || bad "--criteria ean2021-cidp fills block"
+# one recording filed as two sites (the same file twice, or a repeat of the
+# distal stimulation saved under the proximal name) must never read as a block
+# or a slowing: the onsets cannot be 0 ms apart over 100 mm
+cp -r samples/mmn "$T/twice"
+sed -i 's/^file = ulnar_r_above-elbow\.\(.*\)$/file = ulnar_r_below-elbow.\1/' "$T/twice/study.ini"
+run "one recording filed as two sites" 0 \
+    "mmn/ulnar.right.above-elbow: warning: uncertain: onset" "which no nerve conducts" -- \
+    analyse -o "$T/twice-out" "$T/twice"
+# results.csv: nerve $2, site $4, flags $17, segment $18, segment_abnormal $28, block $30
+awk -F, '$2 == "ulnar.right" && $4 == "above-elbow" && $17 ~ /uncertain/ { f++ }
+         $2 == "ulnar.right" && $18 == "below-elbow-above-elbow" && $30 == "not-evaluable" { s++ }
+         $2 == "ulnar.right" && $18 ~ /above-elbow/ && ($30 == "definite" || $30 == "probable") { b++ }
+         $2 == "ulnar.right" && $18 == "below-elbow-above-elbow" && $28 ~ /cv-slow/ { b++ }
+         END { exit !(f == 1 && s == 1 && b == 0) }' "$T/twice-out/results.csv" \
+    && ok || bad "one recording filed as two sites: its segments decide nothing"
 run "unknown criteria" 2 "unknown criteria 'efns'" "efns2010-mmn, ean2021-cidp, or all" -- analyse --criteria efns samples/mmn
 run "criteria without a value" 2 "needs a value" -- analyse samples/mmn --criteria
 run "norms" 0 -- norms
