@@ -35,6 +35,7 @@
 #define SMOOTH_MS NCS_SMOOTH_SIGMA_MS /* sigma of the marker-finding smoothing */
 #define ROUGH_SMOOTH_MS 0.2 /* sigma for locating the response roughly */
 
+
 /* FFT plans for a few lengths, reused from trace to trace and study to
  * study: lengths are rounded up to 2^k or 3 * 2^k, so a whole batch of
  * records of different lengths needs only a handful of plans. */
@@ -883,8 +884,29 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
     return tail_start;
 }
 
+/* Back from ip to the latest sample where s0 has stayed within `lo` of ref
+ * on the peak's side (sgn) and within `lo_other` on the other side for
+ * 0.3 ms; i_art when it never has. */
+static size_t gap_walk(const ncs_clean *c, const double *s0, size_t i_art, size_t ip,
+                       double ref, double sgn, double lo, double lo_other)
+{
+    size_t top = ip, run = 0, need = (size_t)fmax(2.0, 0.3 / c->dt_ms);
+    for (size_t i = ip; i > i_art; i--) {
+        double v = sgn * (s0[i] - ref);
+        if (v > lo || -v > lo_other) {
+            run = 0;
+            continue;
+        }
+        if (run++ == 0)
+            top = i;
+        if (run >= need)
+            break;
+    }
+    return run > 0 ? top : i_art;
+}
+
 /* Where the quiet interval before the response ends, from a smoothed copy:
- * 0.5 ms before it first departs by 5 % of its largest excursion, in either
+ * 0.5 ms before it departs for good by 5 % of its largest excursion, in either
  * direction (a trace stored inverted leads with a positive phase), from the
  * level it has just after the artefact (without a pre-trigger the record's
  * prevailing level may differ from it by a drift or a step). */
@@ -904,10 +926,18 @@ static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
             ref += s0[i];
         ref /= (double)w;
     }
-    size_t ion = ip;
-    double lo = fmax(0.05 * a0, 4.0 * sigma0);
-    while (ion > i_art && fabs(s0[ion] - ref) > lo)
-        ion--;
+    /* back from the peak to where the trace has been within 5 % for 0.3 ms
+     * (a crossing on the way, between a positive lobe ahead of the negative
+     * phase and that phase, is not the baseline); a deflection of the other
+     * sign just before that (the lobe itself) counts from 1 % of the
+     * amplitude, but only within 2 ms of it: a slower hump there is an
+     * amplifier's recovery, which the background model is fitted to */
+    double sgn = s0[ip] - ref < 0 ? -1.0 : 1.0;
+    size_t ion = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(0.05 * a0, 4.0 * sigma0), INFINITY);
+    size_t lobe = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(0.05 * a0, 4.0 * sigma0),
+                           fmax(0.01 * a0, 4.0 * sigma0));
+    if (lobe < ion && (double)(ion - lobe) * c->dt_ms <= 2.0)
+        ion = lobe;
     size_t back = (size_t)(0.5 / c->dt_ms);
     return ion > i_art + back ? ion - back : i_art;
 }

@@ -428,6 +428,39 @@ static void refine_peak(trace *t)
     peak_fit_sd(t, A0, c, u, h, s2);
 }
 
+/* The noise a take-off measured from the baseline just before it sees: the
+ * smoothed trace's, less its slow part (what the cleaning left over a
+ * millisecond, which that baseline takes out), and never below the white
+ * noise. */
+static double fast_noise(const trace *t)
+{
+    const ncs_clean *c = t->c;
+    return sqrt(fmax(t->noise_s * t->noise_s - c->wander_mv * c->wander_mv,
+                     c->white_s_mv * c->white_s_mv));
+}
+
+/* The baseline just before a positive lobe's take-off at f: the mean of
+ * the 1 ms that ends 0.2 ms before it (0 when less than half of that lies
+ * after the artefact), kept for the uncertainty in place of the one taken
+ * before the negative phase (which lay on the lobe), and returned. */
+static double lobe_baseline(trace *t, double f)
+{
+    double hi = f - 0.2 / t->dt, lo = fmax(hi - LOCAL_BASE_MS / t->dt, (double)t->i0);
+    t->det.base_n = 0.0;
+    t->det.base_mv = 0.0;
+    t->det.base_shift_ms = 0.0;
+    if (!(hi - lo >= 0.5 * LOCAL_BASE_MS / t->dt))
+        return 0.0;
+    double b = 0.0;
+    size_t k = 0;
+    for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++, k++)
+        b += t->s[i];
+    t->det.base_n = (double)k;
+    t->det.base_mv = b / (double)k;
+    t->det.base_mid_ms = (f - 0.5 * (lo + hi)) * t->dt;
+    return t->det.base_mv;
+}
+
 /* A positive deflection just ahead of the negative phase (the active
  * electrode off the motor point) is where the response begins: the largest
  * value of the smoothed trace over the rise time before the negative
@@ -459,9 +492,24 @@ static double positive_onset(trace *t, double f_neg, int *found)
         neg[i] = -t->s[i];
     departure d;
     double f = find_departure(neg, pk + 1, pk, t->i0, thr, lobe, 0.0, t->noise_s, t->dt, &d);
-    free(neg);
-    if (!(f < f_neg) || f <= (double)t->i0)
+    if (!(f < f_neg) || f <= (double)t->i0) {
+        free(neg);
         return f_neg;
+    }
+    /* and again against the baseline just before it, as the negative
+     * take-off is (what the cleaning left there moves a take-off most) */
+    double b = lobe_baseline(t, f);
+    if (t->det.base_n > 0) {
+        departure d2;
+        double f2 = find_departure(neg, pk + 1, pk, t->i0, thr, lobe - b, -b, fast_noise(t),
+                                   t->dt, &d2);
+        if (f2 < f_neg && f2 > (double)t->i0) {
+            t->det.base_shift_ms = (f2 - f) * t->dt;
+            f = f2;
+            d = d2;
+        }
+    }
+    free(neg);
     *found = 1;
     set_onset_detail(t, &d);
     return f;
