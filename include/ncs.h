@@ -286,6 +286,16 @@ typedef struct {
     double onset_ms, peak_ms, amp_mv, neg_dur_ms, neg_area_mvms;
 } ncs_site_uncertainty;
 
+/* Which of a site's intervals are too wide (ncs_markers.uncertain). An
+ * uncertain onset decides nothing that rests on it (latency, CV,
+ * duration-based findings); an uncertain amplitude or area decides nothing
+ * at all (docs/measurements.md). */
+#define NCS_UNCERTAIN_ONSET 1u
+#define NCS_UNCERTAIN_AMP 2u
+#define NCS_UNCERTAIN_AREA 4u
+#define NCS_UNCERTAIN_DISAGREES 8u /* the onset disagrees with a neighbour's:
+                                      its interval is a lower bound */
+
 /* Twice the accuracy targets (SPEC 8.1), beyond which a site is flagged
  * `uncertain`: onset, amplitude and area, for responses of 2 mV or more and
  * for smaller ones. */
@@ -308,6 +318,8 @@ typedef struct {
     double noise_uv;       /* RMS of the baseline after interference removal */
     int manual_onset, manual_peak, manual_end; /* placed by hand in study.ini */
     ncs_site_uncertainty u;/* 95 % half-widths of the values above */
+    unsigned uncertain;    /* NCS_UNCERTAIN_*: which intervals are too wide
+                              (the flag `uncertain` says there is one) */
     unsigned flags;        /* ncs_flag bits */
     /* how the trace was cleaned (for reports and the curious) */
     double baseline_mv;    /* baseline level at the stimulus */
@@ -433,7 +445,7 @@ typedef enum {
  * "probable", "cb", "entrapment"; NULL for NCS_BLOCK_UNSET and other values. */
 const char *ncs_block_name(ncs_block b);
 
-#define NCS_MAX_BECAUSE 4
+#define NCS_MAX_BECAUSE 6
 
 /* One criterion met, with its reasons as numbers. */
 typedef struct {

@@ -32,51 +32,79 @@ void ncs_results_destroy(ncs_results *r)
 
 /* Two onsets whose difference no nerve conducts at (10-100 m/s over the
  * distance between them) beyond their intervals: one of them, which is not
- * known, is off by at least the excess, so both intervals are widened to
- * it (docs/measurements.md, consistency) and a site so widened past its
- * limit is flagged uncertain, with a warning naming the other site. */
+ * known (a marker placed by hand is no exception), is off by at least the
+ * excess, or the sites' order or distance is wrong. Both intervals are
+ * widened to the excess (docs/measurements.md, consistency), a site so
+ * widened past its limit is flagged uncertain with a warning naming the
+ * other site, and excess[j] keeps the excess against the site before j (the
+ * segment is then marked inconsistent once computed). */
+static void widen_pair(const ncs_study *st, const ncs_nerve_def *n, ncs_nerve_result *nr,
+                       size_t a, size_t b, double dist, ncs_warnings *warn, double *excess)
+{
+    ncs_markers *m2[2] = {&nr->sites[a].m, &nr->sites[b].m};
+    if (!m2[0]->response || !m2[1]->response || !isfinite(m2[0]->onset_ms)
+        || !isfinite(m2[1]->onset_ms))
+        return;
+    double dl = m2[1]->onset_ms - m2[0]->onset_ms;
+    double lo = dist / NCS_CV_PLAUSIBLE_MAX, hi = dist / NCS_CV_PLAUSIBLE_MIN;
+    double ex = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
+    if (!(ex > hypot(m2[0]->u.onset_ms, m2[1]->u.onset_ms)))
+        return;
+    *excess = ex;
+    const char *nm[2] = {n->sites[a].name, n->sites[b].name};
+    for (int k = 0; k < 2; k++) {
+        ncs_markers *m = m2[k];
+        if (!(ex > m->u.onset_ms))
+            continue;
+        m->u.neg_dur_ms += ex - m->u.onset_ms;
+        m->u.onset_ms = ex;
+        if (!(ex > NCS_UNCERTAIN_ONSET_MS(fabs(m->amp_mv))))
+            continue;
+        m->uncertain |= NCS_UNCERTAIN_ONSET | NCS_UNCERTAIN_DISAGREES;
+        m->flags |= NCS_FLAG_UNCERTAIN;
+        char where[512];
+        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, nm[k]);
+        ncs_warn(warn, where, "uncertain",
+                 "uncertain: onset \u00b1%.2f ms: the onsets at %s and %s are %.2f ms apart "
+                 "over %.0f mm, which no nerve conducts (10-100 m/s): an onset%s, the order "
+                 "of the sites or a distance is wrong; its latency, conduction velocity and "
+                 "duration decide no finding", ex, nm[0], nm[1], dl, dist,
+                 m->manual_onset ? " (this one placed by hand)" : "");
+    }
+}
+
 static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
-                              ncs_nerve_result *nr, ncs_warnings *warn)
+                              ncs_nerve_result *nr, ncs_warnings *warn, double *excess)
 {
     size_t prev = (size_t)-1;
     double dist = 0.0;
     for (size_t j = 0; j < n->n_sites; j++) {
+        excess[j] = 0.0;
         if (prev != (size_t)-1)
             dist += n->sites[j].distance_mm;
         if (n->sites[j].exclude)
             continue;
-        ncs_markers *d = prev != (size_t)-1 ? &nr->sites[prev].m : NULL, *p = &nr->sites[j].m;
-        if (d && d->response && p->response && isfinite(d->onset_ms) && isfinite(p->onset_ms)) {
-            double dl = p->onset_ms - d->onset_ms;
-            double lo = dist / NCS_CV_PLAUSIBLE_MAX, hi = dist / NCS_CV_PLAUSIBLE_MIN;
-            double excess = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
-            if (excess > hypot(d->u.onset_ms, p->u.onset_ms)) {
-                ncs_markers *m2[2] = {d, p};
-                const char *nm[2] = {n->sites[prev].name, n->sites[j].name};
-                for (int k = 0; k < 2; k++) {
-                    ncs_markers *m = m2[k];
-                    if (m->manual_onset || !(excess > m->u.onset_ms))
-                        continue;
-                    m->u.neg_dur_ms += excess - m->u.onset_ms;
-                    m->u.onset_ms = excess;
-                    if (excess > NCS_UNCERTAIN_ONSET_MS(m->amp_mv)
-                        && !(m->flags & NCS_FLAG_UNCERTAIN)) {
-                        m->flags |= NCS_FLAG_UNCERTAIN;
-                        char where[512];
-                        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, nm[k]);
-                        ncs_warn(warn, where, "uncertain",
-                                 "uncertain: onset \u00b1%.2f ms > %.2f ms: the onsets at %s "
-                                 "and %s are %.2f ms apart over %.0f mm, which no nerve "
-                                 "conducts (10-100 m/s): this site decides no block or "
-                                 "finding; check its markers", excess,
-                                 NCS_UNCERTAIN_ONSET_MS(m->amp_mv), nm[0], nm[1], dl, dist);
-                    }
-                }
-            }
-        }
+        if (prev != (size_t)-1)
+            widen_pair(st, n, nr, prev, j, dist, warn, &excess[j]);
         prev = j;
         dist = 0.0;
     }
+}
+
+/* The segment from site a to b whose onsets no nerve conducts between:
+ * inconsistent, with the reason and a warning. */
+static void mark_disagreeing(const char *where, ncs_segment *g, double excess,
+                             ncs_warnings *warn)
+{
+    if (!(excess > 0) || g->inconsistent[0])
+        return;
+    snprintf(g->inconsistent, sizeof g->inconsistent,
+             "the onsets at %s and %s are %.2f ms apart over %.0f mm, which no nerve conducts "
+             "(10-100 m/s): an onset, the sites' order or a distance is wrong", g->from, g->to,
+             g->latency_diff_ms, g->distance_mm);
+    if (g->latency_diff_ms > 0) /* (the order has its own warning, latency-order) */
+        ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable",
+                 g->inconsistent);
 }
 
 static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
@@ -128,7 +156,10 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                      s->note ? ": " : "", s->note ? s->note : "");
         }
     }
-    widen_disagreeing(st, n, nr, warn);
+    double *excess = calloc(n->n_sites, sizeof *excess);
+    if (!excess)
+        return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
+    widen_disagreeing(st, n, nr, warn, excess);
     /* segments between consecutive sites that are not excluded */
     size_t prev = (size_t)-1;
     double dist = 0.0;
@@ -141,13 +172,15 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
             char where[512];
             snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id,
                      n->sites[prev].name, n->sites[j].name);
-            ncs_segment_compute(&nr->sites[prev].m, &nr->sites[j].m,
-                                n->sites[prev].name, n->sites[j].name, dist, where,
-                                &nr->segments[nr->n_segments++], warn);
+            ncs_segment *g = &nr->segments[nr->n_segments++];
+            ncs_segment_compute(&nr->sites[prev].m, &nr->sites[j].m, n->sites[prev].name,
+                                n->sites[j].name, dist, where, g, warn);
+            mark_disagreeing(where, g, excess[j], warn);
         }
         prev = j;
         dist = 0.0;
     }
+    free(excess);
     return NCS_OK;
 }
 
@@ -162,6 +195,12 @@ static const ncs_site_result *site_named(const ncs_nerve_result *nr, const char 
         if (nr->sites[j].def->name == name)
             return &nr->sites[j];
     return NULL;
+}
+
+static int disagrees(const ncs_nerve_result *nr, const char *site)
+{
+    const ncs_site_result *sr = site_named(nr, site);
+    return sr && (sr->m.uncertain & NCS_UNCERTAIN_DISAGREES);
 }
 
 /* docs/criteria.md for one nerve. */
@@ -201,9 +240,11 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     }
     for (size_t j = 0; j < nr->n_segments; j++) {
         ncs_segment *g = &nr->segments[j];
-        /* a CV from two sites that disagree is no value; one from an
-         * uncertain site is still marked (its own interval says how sure) */
+        /* a CV from two sites that disagree, or from an onset that
+         * disagrees with another, is no value; one from an uncertain onset
+         * is still marked (its own interval says how sure) */
         if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s) && !g->inconsistent[0]
+            && !disagrees(nr, g->from) && !disagrees(nr, g->to)
             && g->cv_m_s < nm->cv_lln_m_s - EPS)
             g->abnormal |= NCS_ABN_CV_SLOW;
         nr->abnormal |= g->abnormal;
@@ -211,7 +252,8 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
 }
 
 /* A category whose deciding value's interval crosses its threshold: kept,
- * and the doubt said in the segment, its finding and a warning. */
+ * and the doubt said in the segment and a warning (the finding says it
+ * itself: lib/criteria.c). */
 static void mark_borderline(ncs_results *r, const ncs_nerve_result *nr,
                             const ncs_segment_case *c, ncs_criteria_id set, ncs_segment *g)
 {
@@ -219,12 +261,6 @@ static void mark_borderline(ncs_results *r, const ncs_nerve_result *nr,
                                             sizeof g->borderline_why);
     if (!g->borderline)
         return;
-    for (size_t i = 0; i < g->findings.count; i++) {
-        ncs_finding *f = &g->findings.items[i];
-        if (f->criteria == set && f->n_because < NCS_MAX_BECAUSE)
-            snprintf(f->because[f->n_because++], sizeof f->because[0], "borderline: %s",
-                     g->borderline_why);
-    }
     char where[512];
     snprintf(where, sizeof where, "%s/%s.%s-%s", r->study->id, nr->def->id, g->from, g->to);
     ncs_warn(&r->warnings, where, "borderline", "%s (borderline: %s)",

@@ -156,17 +156,43 @@ static int present(const ncs_markers *m)
     return m && m->response;
 }
 
-/* The flags whose trace decides no block and no finding (docs/measurements.md):
- * the name of the first one set, NULL when none is. (no-response is not
- * among them: an absent proximal response is a finding of its own.) */
+/* Why a trace decides no block and no finding (docs/measurements.md): it is
+ * clipped, suspected inverted, or its amplitude or area interval is too
+ * wide; NULL when it may decide. (no-response is not among them: an absent
+ * proximal response is a finding of its own; an uncertain onset only keeps
+ * what rests on it from deciding, onset_doubtful.) */
 static const char *decides_nothing(const ncs_markers *m)
 {
-    static const unsigned bad[] = {NCS_FLAG_CLIPPED, NCS_FLAG_INVERTED_SUSPECTED,
-                                   NCS_FLAG_UNCERTAIN};
-    for (size_t i = 0; m && i < sizeof bad / sizeof bad[0]; i++)
-        if (m->flags & bad[i])
-            return ncs_flag_name(bad[i]);
+    if (!m)
+        return NULL;
+    if (m->flags & NCS_FLAG_CLIPPED)
+        return "flagged clipped";
+    if (m->flags & NCS_FLAG_INVERTED_SUSPECTED)
+        return "flagged inverted-polarity-suspected";
+    if (m->uncertain & NCS_UNCERTAIN_AMP)
+        return "flagged uncertain (its amplitude)";
+    if (m->uncertain & NCS_UNCERTAIN_AREA)
+        return "flagged uncertain (its area)";
     return NULL;
+}
+
+/* A trace whose onset is too uncertain to decide what rests on it: latency,
+ * conduction velocity, duration. */
+static int onset_doubtful(const ncs_markers *m)
+{
+    return m && (m->uncertain & NCS_UNCERTAIN_ONSET);
+}
+
+/* Appends "borderline: what v ± u unit against thr unit" to f when the
+ * interval of the value deciding it crosses its threshold. */
+static void borderline_because(ncs_finding *f, const char *what, double v, double u, double thr,
+                               const char *unit)
+{
+    if (!f || !isfinite(v) || !isfinite(u) || !(fabs(v - thr) < u))
+        return;
+    int d = strcmp(unit, "mV") == 0 || strcmp(unit, "ms") == 0 ? 2 : 1;
+    because(f, "borderline: %s %.*f \u00b1 %.*f %s against %g %s", what, d, v, d, u, unit, thr,
+            unit);
 }
 
 /* A trace whose dominant first phase is positive (stored inverted?),
@@ -180,8 +206,8 @@ static int doubtful(const ncs_segment_case *c, char *why)
     for (int k = 0; k < 2; k++) {
         const char *flag = decides_nothing(m[k]);
         if (flag) {
-            snprintf(why, 160, "the %s trace is flagged %s: its values decide nothing",
-                     which[k], flag);
+            snprintf(why, 160, "the %s trace is %s: its values decide nothing", which[k],
+                     flag);
             return 1;
         }
     }
@@ -327,6 +353,9 @@ static const char *entrapment_where(const ncs_segment_case *c)
     return strcmp(g->to, "above-elbow") == 0 ? "ulnar at the elbow" : "ulnar at the wrist";
 }
 
+static int efns_borderline(const ncs_segment_case *c, char *why, size_t n);
+static int ean_borderline(const ncs_segment_case *c, char *why, size_t n);
+
 static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
 {
     unsigned nb = nerve_bit(c->nerve);
@@ -373,6 +402,9 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
         if (r->seg_min_mm > 0)
             because(f, "segment %.0f mm >= %g mm", g->distance_mm, r->seg_min_mm);
         because(f, "%s", gate);
+        char bw[96] = "";
+        if (efns_borderline(c, bw, sizeof bw))
+            because(f, "borderline: %s", bw);
         if (c->entrapment) {
             if (f->n_because == NCS_MAX_BECAUSE)
                 f->n_because--;
@@ -415,17 +447,23 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
         return tibial ? NCS_BLOCK_NOT_ASSESSED : NCS_BLOCK_NOT_EVALUABLE;
     /* slowing and dispersion do not need the block gate */
     double cv_lln = c->norm ? c->norm->cv_lln_m_s : NAN;
-    if (isfinite(g->cv_m_s) && isfinite(cv_lln) && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {
+    /* (an onset too uncertain decides neither: both rest on it) */
+    int onsets_ok = !onset_doubtful(c->distal) && !onset_doubtful(c->proximal);
+    if (onsets_ok && isfinite(g->cv_m_s) && isfinite(cv_lln)
+        && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cv-demyelinating", 1);
         because(f, "CV %.1f m/s <= %g%% of LLN %g m/s (%.1f m/s)", g->cv_m_s,
                 100 * ean_cv_frac, cv_lln, ean_cv_frac * cv_lln);
+        borderline_because(f, "CV", g->cv_m_s, g->u.cv_m_s, ean_cv_frac * cv_lln, "m/s");
     }
     double td = tibial ? ean_td_pct_tibial : ean_td_pct;
-    if (present(c->distal) && present(c->proximal) && isfinite(g->dur_increase_pct)
-        && g->dur_increase_pct > td + EPS) {
+    if (onsets_ok && present(c->distal) && present(c->proximal)
+        && isfinite(g->dur_increase_pct) && g->dur_increase_pct > td + EPS) {
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "abnormal-td", 1);
         because(f, "duration increase %.1f%% > %g%%%s", g->dur_increase_pct, td,
                 tibial ? " (tibial)" : "");
+        borderline_because(f, "duration increase", g->dur_increase_pct, g->u.dur_increase_pct,
+                           td, "%");
     }
     char gate[112] = "";
     if (tibial) {
@@ -447,6 +485,9 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", !c->entrapment);
         because(f, "amplitude drop %.1f%% >= %g%%", g->amp_drop_pct, ean_cb_amp_drop);
         because(f, "%s", gate);
+        char bw[96] = "";
+        if (ean_borderline(c, bw, sizeof bw))
+            because(f, "borderline: %s", bw);
         if (c->entrapment) {
             because(f, "at an entrapment site (%s): not counted",
                     entrapment_where(c));
@@ -470,13 +511,16 @@ static int crosses(char *why, size_t n, const char *what, double v, double u, do
         return 0;
     size_t k = strlen(why);
     if (k + 4 < n)
-        snprintf(why + k, n - k, "%s%s %.*f ± %.*f %s against %g %s", k ? "; " : "", what,
-                 strcmp(unit, "mV") ? 0 : 2, v, strcmp(unit, "mV") ? 0 : 2, u, unit, thr, unit);
+        snprintf(why + k, n - k, "%s%s %.*f \u00b1 %.*f %s against %g %s", k ? "; " : "", what,
+                 strcmp(unit, "mV") ? 1 : 2, v, strcmp(unit, "mV") ? 1 : 2, u, unit, thr, unit);
     return 1;
 }
 
+/* The values deciding an efns2010-mmn category whose intervals cross their
+ * thresholds, into why ("" when none); 1 when there is one. */
 static int efns_borderline(const ncs_segment_case *c, char *why, size_t n)
 {
+    why[0] = '\0';
     const ncs_segment *g = c->seg;
     unsigned nb = nerve_bit(c->nerve);
     int any = crosses(why, n, "distal amplitude", c->distal->amp_mv, c->distal->u.amp_mv,
@@ -510,6 +554,7 @@ static int efns_borderline(const ncs_segment_case *c, char *why, size_t n)
 
 static int ean_borderline(const ncs_segment_case *c, char *why, size_t n)
 {
+    why[0] = '\0';
     const ncs_segment *g = c->seg;
     double lln = c->norm ? c->norm->amp_lln_mv : NAN;
     int any = 0;
@@ -560,13 +605,15 @@ ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
 void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *norm,
                         const ncs_markers *d, int lff_hz, ncs_findings *out)
 {
-    if (set != NCS_CRIT_EAN2021_CIDP || !present(d) || decides_nothing(d))
+    if (set != NCS_CRIT_EAN2021_CIDP || !present(d) || decides_nothing(d) || onset_doubtful(d))
         return;
     double uln = norm ? norm->dml_uln_ms : NAN;
     if (isfinite(d->onset_ms) && isfinite(uln) && d->onset_ms >= ean_dml_frac * uln - EPS) {
         ncs_finding *f = add_finding(out, set, "dml-demyelinating", 1);
         because(f, "distal latency %.2f ms >= %g%% of ULN %g ms (%.2f ms)", d->onset_ms,
                 100 * ean_dml_frac, uln, ean_dml_frac * uln);
+        borderline_because(f, "distal latency", d->onset_ms, d->u.onset_ms, ean_dml_frac * uln,
+                           "ms");
     }
     if (lff_hz != 2 || !isfinite(d->neg_dur_ms))
         return;
@@ -576,6 +623,8 @@ void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *
             ncs_finding *f = add_finding(out, set, "distal-duration-prolonged", 1);
             because(f, "distal duration %.2f ms > %g ms (%s, LFF 2 Hz)", d->neg_dur_ms,
                     ean_distal_dur_2hz[i].ms, nerve);
+            borderline_because(f, "distal duration", d->neg_dur_ms, d->u.neg_dur_ms,
+                               ean_distal_dur_2hz[i].ms, "ms");
         }
 }
 

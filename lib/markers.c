@@ -104,25 +104,28 @@ static void set_nan(ncs_markers *m)
     m->u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN};
 }
 
-/* Which intervals are too wide, with their half-widths and limits. */
+/* Which intervals are too wide, with their half-widths and limits, and
+ * what the site no longer decides. */
 static void warn_uncertain(ncs_warnings *warn, const char *where, const ncs_markers *m)
 {
     char what[200] = "";
     size_t k = 0;
-    double a = m->amp_mv;
-    if (m->u.onset_ms > NCS_UNCERTAIN_ONSET_MS(a))
-        k += (size_t)snprintf(what + k, sizeof what - k, "onset \u00b1%.2f ms > %.2f ms",
+    double a = fabs(m->amp_mv);
+    if (m->uncertain & NCS_UNCERTAIN_ONSET)
+        k += (size_t)snprintf(what + k, sizeof what - k, "onset \u00b1%.3f ms > %.2f ms",
                               m->u.onset_ms, NCS_UNCERTAIN_ONSET_MS(a));
-    if (m->u.amp_mv > NCS_UNCERTAIN_AMP_PCT(a) / 100.0 * a && k < sizeof what)
+    if ((m->uncertain & NCS_UNCERTAIN_AMP) && k < sizeof what)
         k += (size_t)snprintf(what + k, sizeof what - k, "%samplitude \u00b1%.1f%% > %.0f%%",
                               k ? ", " : "", 100.0 * m->u.amp_mv / a, NCS_UNCERTAIN_AMP_PCT(a));
-    if (m->u.neg_area_mvms > NCS_UNCERTAIN_AREA_PCT(a) / 100.0 * m->neg_area_mvms
-        && k < sizeof what)
+    if ((m->uncertain & NCS_UNCERTAIN_AREA) && k < sizeof what)
         snprintf(what + k, sizeof what - k, "%sarea \u00b1%.1f%% > %.0f%%", k ? ", " : "",
-                 100.0 * m->u.neg_area_mvms / m->neg_area_mvms, NCS_UNCERTAIN_AREA_PCT(a));
+                 100.0 * m->u.neg_area_mvms / fabs(m->neg_area_mvms),
+                 NCS_UNCERTAIN_AREA_PCT(a));
     ncs_warn(warn, where, "uncertain",
-             "uncertain: %s (twice the accuracy target): this site decides no block or "
-             "finding; check its markers", what);
+             "uncertain: %s (twice the accuracy target): %s; check its markers", what,
+             m->uncertain & (NCS_UNCERTAIN_AMP | NCS_UNCERTAIN_AREA)
+                 ? "this site decides no block or finding"
+                 : "its latency, conduction velocity and duration decide no finding");
 }
 
 static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers *m,
@@ -814,6 +817,13 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
             t.amp = -t.smin;
             t.ip = (size_t)fmax(0.0, fmin((double)(t.n - 1), floor(t.fip)));
             m->manual_peak = 1;
+            if (!(t.amp > 0)) {
+                ncs_clean_free(&c);
+                return ncs_fail(err, NCS_ERR_INI_VALUE, where,
+                                "peak_ms = %g (placed by hand) is where the cleaned trace "
+                                "is %.3f mV, at or above its baseline: not a negative peak",
+                                manual_peak, -t.amp);
+            }
         }
         if (isnan(manual_peak))
             refine_peak(&t);

@@ -54,14 +54,19 @@ static void propagate(const ncs_markers *d, const ncs_markers *p, ncs_segment *g
 static void check_consistency(ncs_segment *g, const char *where, ncs_warnings *warn)
 {
     g->inconsistent[0] = '\0';
-    double cv = g->cv_m_s, h = isfinite(g->u.cv_m_s) ? g->u.cv_m_s : 0.0;
+    /* the CV's interval from the latency difference's: D/(dt+u) to D/(dt-u),
+     * the upper end unbounded when u reaches dt */
+    double cv = g->cv_m_s, u = isfinite(g->u.latency_diff_ms) ? g->u.latency_diff_ms : 0.0;
+    double cv_lo = isfinite(cv) ? g->distance_mm / (g->latency_diff_ms + u) : NAN;
+    double cv_hi = isfinite(cv) && u < g->latency_diff_ms
+                       ? g->distance_mm / (g->latency_diff_ms - u) : INFINITY;
     if (isfinite(g->latency_diff_ms) && !(g->latency_diff_ms > 0))
         snprintf(g->inconsistent, sizeof g->inconsistent,
                  "the onset at %s is not later than at %s", g->to, g->from);
-    else if (isfinite(cv) && (cv - h > NCS_CV_PLAUSIBLE_MAX || cv + h < NCS_CV_PLAUSIBLE_MIN))
+    else if (isfinite(cv) && (cv_lo > NCS_CV_PLAUSIBLE_MAX || cv_hi < NCS_CV_PLAUSIBLE_MIN))
         snprintf(g->inconsistent, sizeof g->inconsistent,
-                 "CV %.1f +- %.1f m/s %s-%s is outside %g-%g m/s: a site, a marker or a "
-                 "distance is wrong", cv, h, g->from, g->to, NCS_CV_PLAUSIBLE_MIN,
+                 "CV %.1f m/s %s-%s (%.1f to %.1f) is outside %g-%g m/s: a site, a marker or "
+                 "a distance is wrong", cv, g->from, g->to, cv_lo, cv_hi, NCS_CV_PLAUSIBLE_MIN,
                  NCS_CV_PLAUSIBLE_MAX);
     else if (isfinite(g->dur_increase_pct)
              && g->dur_increase_pct + (isfinite(g->u.dur_increase_pct) ? g->u.dur_increase_pct : 0)

@@ -121,11 +121,11 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
         const ncs_nerve_result *nr = &r->nerves[i];
         any_abnormal |= nr->abnormal != 0;
         nerve_header(f, nr);
-        fprintf(f, "  %-14s %10s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %10s  %6s  %10s  %6s   "
+        fprintf(f, "  %-14s %10s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %10s  %10s  %10s  %10s   "
                    "%-15s %s\n",
                 "site", "onset", "peak", "amp", "p-p", "area", "dur", sw, "segment", "dist",
                 "CV", "amp", "area", "dur", "block", "flags");
-        fprintf(f, "  %-14s %10s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %10s  %6s  %10s  %6s\n",
+        fprintf(f, "  %-14s %10s  %6s  %6s  %6s  %6s  %6s  | %-*s %5s  %10s  %10s  %10s  %10s\n",
                 "", "ms", "ms", "mV", "mV", "mVms", "ms", sw, "", "mm", "m/s", "drop%",
                 "drop%", "inc%");
         for (size_t j = 0; j < nr->n_sites; j++) {
@@ -154,9 +154,9 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 fprintf(f, " | %-*s", sw, name);
                 fprintf(f, " %5.0f ", g->distance_mm);
                 colpm(f, g->cv_m_s, g->u.cv_m_s, 10, 1, g->abnormal & NCS_ABN_CV_SLOW);
-                col(f, g->amp_drop_pct, 6, 1, 0);
+                colpm(f, g->amp_drop_pct, g->u.amp_drop_pct, 10, 1, 0);
                 colpm(f, g->area_drop_pct, g->u.area_drop_pct, 10, 1, 0);
-                col(f, g->dur_increase_pct, 6, 1, 0);
+                colpm(f, g->dur_increase_pct, g->u.dur_increase_pct, 10, 1, 0);
                 const char *blk = ncs_block_name(g->block);
                 fprintf(f, "  %-15s", blk ? blk : "");
             } else {
@@ -165,7 +165,7 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                     fprintf(f, " %5.0f ", sr->def->distance_mm);
                 else
                     fprintf(f, " %5s ", "");
-                fprintf(f, " %10s  %6s  %10s  %6s    %-15s", "", "", "", "", "");
+                fprintf(f, " %10s  %10s  %10s  %10s    %-15s", "", "", "", "", "");
             }
             flags_text(f, m);
             int bad = fclose(f) != 0;

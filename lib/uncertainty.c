@@ -132,9 +132,13 @@ void ncs_uncertainty_site(const ncs_clean *c, const ncs_mark_detail *d, ncs_mark
     double a = m->amp_mv;
     if (!isfinite(a))
         return;
-    if (u->onset_ms > NCS_UNCERTAIN_ONSET_MS(a)
-        || u->amp_mv > NCS_UNCERTAIN_AMP_PCT(a) / 100.0 * a
-        || (isfinite(u->neg_area_mvms)
-            && u->neg_area_mvms > NCS_UNCERTAIN_AREA_PCT(a) / 100.0 * m->neg_area_mvms))
+    double aa = fabs(a);
+    m->uncertain = (u->onset_ms > NCS_UNCERTAIN_ONSET_MS(aa) ? NCS_UNCERTAIN_ONSET : 0u)
+                   | (u->amp_mv > NCS_UNCERTAIN_AMP_PCT(aa) / 100.0 * aa ? NCS_UNCERTAIN_AMP : 0u)
+                   | (isfinite(u->neg_area_mvms)
+                              && u->neg_area_mvms
+                                     > NCS_UNCERTAIN_AREA_PCT(aa) / 100.0 * fabs(m->neg_area_mvms)
+                          ? NCS_UNCERTAIN_AREA : 0u);
+    if (m->uncertain)
         m->flags |= NCS_FLAG_UNCERTAIN;
 }

@@ -389,6 +389,27 @@ awk -F, '$2 == "ulnar.right" && $4 == "above-elbow" && $17 ~ /uncertain/ { f++ }
          $2 == "ulnar.right" && $18 == "below-elbow-above-elbow" && $28 ~ /cv-slow/ { b++ }
          END { exit !(f == 1 && s == 1 && b == 0) }' "$T/twice-out/results.csv" \
     && ok || bad "one recording filed as two sites: its segments decide nothing"
+# a manual onset 3 ms early: it is not taken as exact against its neighbour,
+# and no finding or cv-slow rests on it
+cp -r samples/mmn "$T/manual-off"
+sed -i 's/^\[median\.right\.elbow\]$/[median.right.elbow]\nonset_ms = 4.0/' "$T/manual-off/study.ini"
+run "a manual onset far off" 0 "mmn/median.right.elbow: warning: uncertain: onset" \
+    "an onset (this one placed by hand), the order of the sites or a distance is wrong" -- \
+    analyse --criteria all -o "$T/manual-off-out" "$T/manual-off"
+awk -F, '$2 == "median.right" && $18 == "wrist-elbow" && $30 == "not-evaluable" { s++ }
+         $2 == "median.right" && $18 != "" && $28 ~ /cv-slow/ { b++ }
+         END { exit !(s == 1 && b == 0) }' "$T/manual-off-out/results.csv" \
+    && ! grep -q '^mmn,median\.right,.*cv-demyelinating' "$T/manual-off-out/results.csv" \
+    && ok || bad "a manual onset far off: no CV finding or code rests on it"
+# a distance in cm: the segment is inconsistent and says the distance may be wrong
+cp -r samples/mmn "$T/cm"
+awk '/^\[ulnar\.right\.below-elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 21"; f = 0 } { print }' \
+    samples/mmn/study.ini >"$T/cm/study.ini"
+run "a distance in cm" 0 "mmn/ulnar.right.wrist-below-elbow: warning: the onsets at wrist and below-elbow" \
+    "a distance is wrong: the segment is not evaluable" -- analyse -o "$T/cm-out" "$T/cm"
+awk -F, '$2 == "ulnar.right" && $18 == "wrist-below-elbow" && $30 == "not-evaluable" && $28 !~ /cv-slow/ { s++ }
+         END { exit !(s == 1) }' "$T/cm-out/results.csv" \
+    && ok || bad "a distance in cm: not evaluable, no cv-slow"
 run "unknown criteria" 2 "unknown criteria 'efns'" "efns2010-mmn, ean2021-cidp, or all" -- analyse --criteria efns samples/mmn
 run "criteria without a value" 2 "needs a value" -- analyse samples/mmn --criteria
 run "norms" 0 -- norms
