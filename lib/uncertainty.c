@@ -98,11 +98,19 @@ static double end_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mark
     return Z95 * sqrt(lvl / sq(slope) + sq(c->dt_ms) / 12.0) + END_MODEL_MS;
 }
 
+/* The baseline's error under the response: what the local baseline just
+ * before the onset shows of it, or what its wander allows, whichever is the
+ * larger (both see the same residual: adding them would count it twice). */
+static double base_error(const ncs_clean *c, const ncs_mark_detail *d)
+{
+    return fmax(fabs(d->base_mv), Z95 * c->wander_mv);
+}
+
 static double amp_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
 {
     double depth = isfinite(d->amp_sd_mv) ? d->amp_sd_mv : c->sigma_s_mv;
-    return Z95 * sqrt(sq(depth) + sq(c->wander_mv) + sq(ncs_clean_model_sd(c, m->peak_ms))) + fabs(d->base_mv)
-           + AMP_MODEL_PCT / 100.0 * m->amp_mv;
+    return Z95 * sqrt(sq(depth) + sq(ncs_clean_model_sd(c, m->peak_ms))) + base_error(c, d)
+           + AMP_MODEL_PCT / 100.0 * fabs(m->amp_mv);
 }
 
 static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
@@ -110,9 +118,8 @@ static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mar
     double white = c->white_mv * c->dt_ms * sqrt(fmax(d->area_n, 1.0));
     double model = fmax(ncs_clean_model_sd(c, m->onset_ms),
                         fmax(ncs_clean_model_sd(c, m->peak_ms), ncs_clean_model_sd(c, m->end_ms)));
-    double base = hypot(c->wander_mv, model) * m->neg_dur_ms;
-    return Z95 * sqrt(sq(white) + sq(base)) + fabs(d->base_mv) * m->neg_dur_ms
-           + AREA_MODEL_PCT / 100.0 * m->neg_area_mvms;
+    return Z95 * sqrt(sq(white) + sq(model * m->neg_dur_ms)) + base_error(c, d) * m->neg_dur_ms
+           + AREA_MODEL_PCT / 100.0 * fabs(m->neg_area_mvms);
 }
 
 void ncs_uncertainty_site(const ncs_clean *c, const ncs_mark_detail *d, ncs_markers *m)

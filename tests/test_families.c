@@ -69,7 +69,7 @@ static const family families[] = {
     {"dispersed", 0, "onset< dlat> unflagged flagged",
      "a slow dispersed foot: the onset of small responses; 10 of 90 flagged uncertain",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0},
-    {"low-rate", 1, "onset< dur< unflagged flagged",
+    {"low-rate", 1, "onset< dur< flagged",
      "small responses at 5 kHz (below SPEC 8.1's rates; looked at when the onset's noise "
      "level was set: no longer held out)", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 5000},
 };
