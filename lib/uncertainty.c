@@ -33,7 +33,8 @@
 #define AREA_MODEL_PCT 0.8    /* the phase's edges and the smoothing */
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
-#define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
+#define LEAN_SDS 3.0
+#define END_FAR_PCT 10.0      /* a record's end this far off 0 (% of amplitude) */          /* a local baseline leaning by this many SDs */
 
 static double sq(double x)
 {
@@ -98,18 +99,42 @@ static double end_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mark
     return Z95 * sqrt(lvl / sq(slope) + sq(c->dt_ms) / 12.0) + END_MODEL_MS;
 }
 
-/* The baseline's error under the response: what the local baseline just
- * before the onset shows of it, or what its wander allows, whichever is the
- * larger (both see the same residual: adding them would count it twice). */
-static double base_error(const ncs_clean *c, const ncs_mark_detail *d)
+/* Where the cleaned trace stands over the record's last 5 ms (its last
+ * fifth when shorter), when they lie 5 ms or more past the response's end:
+ * a cleaned baseline that has not come back to 0 there was not cleaned to
+ * 0 under the response either. 0 when the record ends too soon. */
+static double record_end_level(const ncs_clean *c, const ncs_markers *m)
 {
-    return fmax(fabs(d->base_mv), Z95 * c->wander_mv);
+    double last = ncs_clean_t(c, (double)(c->n - 1));
+    double from = last - fmin(5.0, 0.2 * (double)c->n * c->dt_ms);
+    double after = isfinite(m->end_ms) ? m->end_ms : m->peak_ms;
+    if (!isfinite(after) || from < after + 5.0)
+        return 0.0;
+    double sum = 0.0;
+    size_t k = 0;
+    for (size_t i = (size_t)fmax(0.0, ceil((from - c->t0_ms) / c->dt_ms)); i < c->n; i++, k++)
+        sum += c->x[i];
+    return k ? sum / (double)k : 0.0;
+}
+
+/* The baseline's error under the response: what the local baseline just
+ * before the onset shows of it, what its wander allows, or where the record
+ * ends, whichever is the largest (they see the same residual: adding them
+ * would count it twice). */
+static double base_error(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
+{
+    /* (the record's end only when it is far off: a slow positive phase may
+     * still be there, a tenth of the amplitude is more than it holds) */
+    double end = fabs(record_end_level(c, m));
+    if (!(end > END_FAR_PCT / 100.0 * fabs(m->amp_mv)))
+        end = 0.0;
+    return fmax(fmax(fabs(d->base_mv), Z95 * c->wander_mv), end);
 }
 
 static double amp_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
 {
     double depth = isfinite(d->amp_sd_mv) ? d->amp_sd_mv : c->sigma_s_mv;
-    return Z95 * sqrt(sq(depth) + sq(ncs_clean_model_sd(c, m->peak_ms))) + base_error(c, d)
+    return Z95 * sqrt(sq(depth) + sq(ncs_clean_model_sd(c, m->peak_ms))) + base_error(c, d, m)
            + AMP_MODEL_PCT / 100.0 * fabs(m->amp_mv);
 }
 
@@ -118,7 +143,7 @@ static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mar
     double white = c->white_mv * c->dt_ms * sqrt(fmax(d->area_n, 1.0));
     double model = fmax(ncs_clean_model_sd(c, m->onset_ms),
                         fmax(ncs_clean_model_sd(c, m->peak_ms), ncs_clean_model_sd(c, m->end_ms)));
-    return Z95 * sqrt(sq(white) + sq(model * m->neg_dur_ms)) + base_error(c, d) * m->neg_dur_ms
+    return Z95 * sqrt(sq(white) + sq(model * m->neg_dur_ms)) + base_error(c, d, m) * m->neg_dur_ms
            + AREA_MODEL_PCT / 100.0 * fabs(m->neg_area_mvms);
 }
 

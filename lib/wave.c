@@ -79,6 +79,15 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
                         "%s: stim_ms = %g is not inside the record (%g to %.4g ms)", where,
                         site->stim_ms, w->t_first_ms, w->t_first_ms + sweep_ms);
     w->stim_ms = from_first;
+    /* no amplifier puts 10 V on an EMG channel: a sample beyond it is a
+     * unit or scale mistake (or no recording), never a measurement */
+    for (size_t i = 0; i < w->n; i++)
+        if (fabs(w->mv[i]) > NCS_ABSURD_MV)
+            return ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
+                            "%s: sample %zu (%.3f ms) is %.3g mV, beyond the %g mV no EMG "
+                            "amplifier records: check units and scale_mv", where, i,
+                            (double)i * 1000.0 / w->fs_hz + w->t_first_ms, w->mv[i],
+                            NCS_ABSURD_MV);
     if (site->polarity == NCS_POLARITY_INVERTED)
         for (size_t i = 0; i < w->n; i++)
             w->mv[i] = -w->mv[i];

@@ -46,7 +46,7 @@ static const family families[] = {
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0},
     {"recovery", 1,
      "onset> onset< amp> amp< area> area< dur< dlat> cov-onset cov-amp cov-area cov-dur "
-     "cov-drop unflagged flagged",
+     "unflagged flagged",
      "a slow recovery overshoot is taken for the foot of a small response, or left in its "
      "baseline; the intervals do not see it", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 1, 0},
     {"short-latency", 1, "flagged",

@@ -241,6 +241,21 @@ START_TEST(nan_refused)
     tu_write_sf(dir, "inf.wav", SF_FORMAT_WAV | SF_FORMAT_DOUBLE, RATE, 1, sig, N);
     s = site_for("inf.wav");
     ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_VALUE);
+    /* an absurd sample (1e30 mV) is no measurement: refused with a hint */
+    make_signal(1.0);
+    sig[50] = 1e30;
+    tu_write_sf(dir, "absurd.wav", SF_FORMAT_WAV | SF_FORMAT_DOUBLE, RATE, 1, sig, N);
+    s = site_for("absurd.wav");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_VALUE);
+    ck_assert_ptr_nonnull(strstr(err.message, "sample 50"));
+    ck_assert_ptr_nonnull(strstr(err.message, "check units and scale_mv"));
+    /* 9.9 V still is (a recording in V read as mV would be caught above) */
+    make_signal(1.0);
+    sig[50] = 9900.0;
+    tu_write_sf(dir, "big.wav", SF_FORMAT_WAV | SF_FORMAT_DOUBLE, RATE, 1, sig, N);
+    s = site_for("big.wav");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_OK);
+    ncs_wave_free(&w);
 }
 END_TEST
 
