@@ -21,6 +21,16 @@ static json_t *num(double v, int decimals)
     return json_real(r == 0.0 ? 0.0 : r);
 }
 
+/* An object of n numbers (key, value, decimals). */
+static json_t *numbers_json(const char *const keys[], const double vals[], const int dec[],
+                            size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, keys[i], num(vals[i], dec[i]));
+    return o;
+}
+
 static json_t *str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -84,13 +94,12 @@ static json_t *site_json(const ncs_site_result *sr)
     json_object_set_new(o, "neg_dur_ms", num(m->neg_dur_ms, 3));
     json_object_set_new(o, "neg_area_mvms", num(m->neg_area_mvms, 3));
     json_object_set_new(o, "noise_uv", num(m->noise_uv, 1));
-    json_t *u = json_object();
-    json_object_set_new(u, "onset_ms", num(m->u.onset_ms, 3));
-    json_object_set_new(u, "peak_ms", num(m->u.peak_ms, 3));
-    json_object_set_new(u, "amp_mv", num(m->u.amp_mv, 3));
-    json_object_set_new(u, "neg_dur_ms", num(m->u.neg_dur_ms, 3));
-    json_object_set_new(u, "neg_area_mvms", num(m->u.neg_area_mvms, 3));
-    json_object_set_new(o, "uncertainty", u);
+    static const char *const uk[5] = {"onset_ms", "peak_ms", "amp_mv", "neg_dur_ms",
+                                      "neg_area_mvms"};
+    static const int ud[5] = {3, 3, 3, 3, 3};
+    const double uv[5] = {m->u.onset_ms, m->u.peak_ms, m->u.amp_mv, m->u.neg_dur_ms,
+                          m->u.neg_area_mvms};
+    json_object_set_new(o, "uncertainty", numbers_json(uk, uv, ud, 5));
     json_t *mk = json_object();
     json_object_set_new(mk, "onset", json_string(m->manual_onset ? "manual" : "auto"));
     json_object_set_new(mk, "peak", json_string(m->manual_peak ? "manual" : "auto"));
@@ -122,13 +131,12 @@ static json_t *segment_json(const ncs_segment *g)
     json_object_set_new(o, "amp_drop_pct", num(g->amp_drop_pct, 1));
     json_object_set_new(o, "area_drop_pct", num(g->area_drop_pct, 1));
     json_object_set_new(o, "dur_increase_pct", num(g->dur_increase_pct, 1));
-    json_t *u = json_object();
-    json_object_set_new(u, "latency_diff_ms", num(g->u.latency_diff_ms, 3));
-    json_object_set_new(u, "cv_m_s", num(g->u.cv_m_s, 1));
-    json_object_set_new(u, "amp_drop_pct", num(g->u.amp_drop_pct, 1));
-    json_object_set_new(u, "area_drop_pct", num(g->u.area_drop_pct, 1));
-    json_object_set_new(u, "dur_increase_pct", num(g->u.dur_increase_pct, 1));
-    json_object_set_new(o, "uncertainty", u);
+    static const char *const uk[5] = {"latency_diff_ms", "cv_m_s", "amp_drop_pct",
+                                      "area_drop_pct", "dur_increase_pct"};
+    static const int ud[5] = {3, 1, 1, 1, 1};
+    const double uv[5] = {g->u.latency_diff_ms, g->u.cv_m_s, g->u.amp_drop_pct,
+                          g->u.area_drop_pct, g->u.dur_increase_pct};
+    json_object_set_new(o, "uncertainty", numbers_json(uk, uv, ud, 5));
     json_object_set_new(o, "borderline", json_boolean(g->borderline));
     if (g->inconsistent[0])
         json_object_set_new(o, "inconsistent", json_string(g->inconsistent));
