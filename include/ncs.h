@@ -449,6 +449,7 @@ typedef enum {
 const char *ncs_block_name(ncs_block b);
 
 #define NCS_MAX_BECAUSE 6
+#define NCS_BECAUSE_LEN 176 /* bytes of one reason, its NUL included */
 
 /* One criterion met, with its reasons as numbers. */
 typedef struct {
@@ -456,7 +457,7 @@ typedef struct {
     const char *code;    /* static: "definite", "cb", "dml-demyelinating" ... */
     int counts;          /* 0: at an entrapment site, reported but not counted */
     int n_because;
-    char because[NCS_MAX_BECAUSE][112]; /* "area drop 62.0% >= 50%" */
+    char because[NCS_MAX_BECAUSE][NCS_BECAUSE_LEN]; /* "area drop 62.0% >= 50%" */
 } ncs_finding;
 
 /* A growable list the caller owns (initialise with {0}). When memory runs
@@ -515,7 +516,7 @@ typedef struct {
     char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
     int borderline;            /* the interval of a value deciding the primary
                                   category crosses its threshold */
-    char borderline_why[96];   /* "area drop 31 ± 3 % against 30 %" */
+    char borderline_why[160];  /* "area drop 31.0 ± 3.0 % against 30 %" */
     ncs_block block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
     unsigned abnormal;         /* NCS_ABN_* */
     ncs_findings findings;     /* every criterion met, each set evaluated */

@@ -33,49 +33,14 @@ void ncs_results_destroy(ncs_results *r)
 /* Two onsets whose difference no nerve conducts at (10-100 m/s over the
  * distance between them) beyond their intervals: one of them, which is not
  * known (a marker placed by hand is no exception), is off by at least the
- * excess, or the sites' order or distance is wrong. Both intervals are
- * widened to the excess (docs/measurements.md, consistency), a site so
- * widened past its limit is flagged uncertain with a warning naming the
- * other site, and excess[j] keeps the excess against the site before j (the
- * segment is then marked inconsistent once computed). */
-static void widen_pair(const ncs_study *st, const ncs_nerve_def *n, ncs_nerve_result *nr,
-                       size_t a, size_t b, double dist, ncs_warnings *warn, double *excess)
+ * excess, or the sites' order or distance is wrong. The excess against the
+ * site before, from the intervals as measured, into excess[j]. Traces that
+ * decide nothing anyway (clipped, suspected inverted) are left out: their
+ * onsets say nothing of their neighbours'. */
+static void find_disagreeing(const ncs_nerve_def *n, const ncs_nerve_result *nr,
+                             double *excess)
 {
-    ncs_markers *m2[2] = {&nr->sites[a].m, &nr->sites[b].m};
-    if (!m2[0]->response || !m2[1]->response || !isfinite(m2[0]->onset_ms)
-        || !isfinite(m2[1]->onset_ms))
-        return;
-    double dl = m2[1]->onset_ms - m2[0]->onset_ms;
-    double lo = dist / NCS_CV_PLAUSIBLE_MAX, hi = dist / NCS_CV_PLAUSIBLE_MIN;
-    double ex = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
-    if (!(ex > hypot(m2[0]->u.onset_ms, m2[1]->u.onset_ms)))
-        return;
-    *excess = ex;
-    const char *nm[2] = {n->sites[a].name, n->sites[b].name};
-    for (int k = 0; k < 2; k++) {
-        ncs_markers *m = m2[k];
-        if (!(ex > m->u.onset_ms))
-            continue;
-        m->u.neg_dur_ms += ex - m->u.onset_ms;
-        m->u.onset_ms = ex;
-        if (!(ex > NCS_UNCERTAIN_ONSET_MS(fabs(m->amp_mv))))
-            continue;
-        m->uncertain |= NCS_UNCERTAIN_ONSET | NCS_UNCERTAIN_DISAGREES;
-        m->flags |= NCS_FLAG_UNCERTAIN;
-        char where[512];
-        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, nm[k]);
-        ncs_warn(warn, where, "uncertain",
-                 "uncertain: onset \u00b1%.2f ms: the onsets at %s and %s are %.2f ms apart "
-                 "over %.0f mm, which no nerve conducts (10-100 m/s): an onset%s, the order "
-                 "of the sites or a distance is wrong; its latency, conduction velocity and "
-                 "duration decide no finding", ex, nm[0], nm[1], dl, dist,
-                 m->manual_onset ? " (this one placed by hand)" : "");
-    }
-}
-
-static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
-                              ncs_nerve_result *nr, ncs_warnings *warn, double *excess)
-{
+    const unsigned skip = NCS_FLAG_CLIPPED | NCS_FLAG_INVERTED_SUSPECTED;
     size_t prev = (size_t)-1;
     double dist = 0.0;
     for (size_t j = 0; j < n->n_sites; j++) {
@@ -84,8 +49,68 @@ static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
             dist += n->sites[j].distance_mm;
         if (n->sites[j].exclude)
             continue;
+        if (prev != (size_t)-1) {
+            const ncs_markers *a = &nr->sites[prev].m, *b = &nr->sites[j].m;
+            if (a->response && b->response && isfinite(a->onset_ms) && isfinite(b->onset_ms)
+                && !((a->flags | b->flags) & skip)) {
+                double dl = b->onset_ms - a->onset_ms;
+                double lo = dist / NCS_CV_PLAUSIBLE_MAX, hi = dist / NCS_CV_PLAUSIBLE_MIN;
+                double ex = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
+                if (ex > hypot(a->u.onset_ms, b->u.onset_ms))
+                    excess[j] = ex;
+            }
+        }
+        prev = j;
+        dist = 0.0;
+    }
+}
+
+/* Site m's onset widened to ex (it may be off by that much): its duration
+ * with it, and, past its limit, the flag uncertain — in its onset and in
+ * its area, which an onset that far off cuts short or stretches (docs/measurements.md,
+ * consistency) — with a warning naming the other site. */
+static void widen_site(const ncs_study *st, const ncs_nerve_def *n, ncs_markers *m,
+                       const char *self, const char *a, const char *b, double ex, double dl,
+                       double dist, ncs_warnings *warn)
+{
+    if (!(ex > m->u.onset_ms))
+        return;
+    m->u.neg_dur_ms += ex - m->u.onset_ms;
+    m->u.onset_ms = ex;
+    if (!(ex > NCS_UNCERTAIN_ONSET_MS(fabs(m->amp_mv))))
+        return;
+    m->uncertain |= NCS_UNCERTAIN_ONSET | NCS_UNCERTAIN_AREA | NCS_UNCERTAIN_DISAGREES;
+    m->flags |= NCS_FLAG_UNCERTAIN;
+    char where[512];
+    snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, self);
+    ncs_warn(warn, where, "uncertain",
+             "uncertain: onset \u00b1%.2f ms: the onsets at %s and %s are %.2f ms apart over "
+             "%.0f mm, which no nerve conducts (10-100 m/s): an onset%s, the order of the "
+             "sites or a distance is wrong; this site decides no block or finding", ex, a, b,
+             dl, dist, m->manual_onset ? " (this one placed by hand)" : "");
+}
+
+/* Every pair found by find_disagreeing widened (docs/measurements.md,
+ * consistency): the segment between them is then marked inconsistent once
+ * computed (mark_disagreeing). */
+static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
+                              ncs_nerve_result *nr, ncs_warnings *warn, double *excess)
+{
+    find_disagreeing(n, nr, excess);
+    size_t prev = (size_t)-1;
+    double dist = 0.0;
+    for (size_t j = 0; j < n->n_sites; j++) {
         if (prev != (size_t)-1)
-            widen_pair(st, n, nr, prev, j, dist, warn, &excess[j]);
+            dist += n->sites[j].distance_mm;
+        if (n->sites[j].exclude)
+            continue;
+        if (prev != (size_t)-1 && excess[j] > 0) {
+            ncs_markers *a = &nr->sites[prev].m, *b = &nr->sites[j].m;
+            double dl = b->onset_ms - a->onset_ms;
+            const char *na = n->sites[prev].name, *nb = n->sites[j].name;
+            widen_site(st, n, a, na, na, nb, excess[j], dl, dist, warn);
+            widen_site(st, n, b, nb, na, nb, excess[j], dl, dist, warn);
+        }
         prev = j;
         dist = 0.0;
     }
@@ -231,6 +256,7 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
             d = &nr->sites[j];
     if (d && d->m.response) {
         if (isfinite(d->m.onset_ms) && isfinite(nm->dml_uln_ms)
+            && !(d->m.uncertain & NCS_UNCERTAIN_DISAGREES)
             && d->m.onset_ms > nm->dml_uln_ms + EPS)
             d->abnormal |= NCS_ABN_DML_PROLONGED;
         if (isfinite(d->m.amp_mv) && isfinite(nm->amp_lln_mv)

@@ -402,7 +402,7 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
         if (r->seg_min_mm > 0)
             because(f, "segment %.0f mm >= %g mm", g->distance_mm, r->seg_min_mm);
         because(f, "%s", gate);
-        char bw[96] = "";
+        char bw[NCS_BECAUSE_LEN - 12] = "";
         if (efns_borderline(c, bw, sizeof bw))
             because(f, "borderline: %s", bw);
         if (c->entrapment) {
@@ -485,7 +485,7 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", !c->entrapment);
         because(f, "amplitude drop %.1f%% >= %g%%", g->amp_drop_pct, ean_cb_amp_drop);
         because(f, "%s", gate);
-        char bw[96] = "";
+        char bw[NCS_BECAUSE_LEN - 12] = "";
         if (ean_borderline(c, bw, sizeof bw))
             because(f, "borderline: %s", bw);
         if (c->entrapment) {

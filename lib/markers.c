@@ -817,12 +817,13 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
             t.amp = -t.smin;
             t.ip = (size_t)fmax(0.0, fmin((double)(t.n - 1), floor(t.fip)));
             m->manual_peak = 1;
-            if (!(t.amp > 0)) {
+            if (!(t.amp > 3.0 * t.noise_s)) {
                 ncs_clean_free(&c);
                 return ncs_fail(err, NCS_ERR_INI_VALUE, where,
                                 "peak_ms = %g (placed by hand) is where the cleaned trace "
-                                "is %.3f mV, at or above its baseline: not a negative peak",
-                                manual_peak, -t.amp);
+                                "is %.3f mV, within 3 times its noise (%.3f mV) of the "
+                                "baseline or above it: not a negative peak",
+                                manual_peak, -t.amp, t.noise_s);
             }
         }
         if (isnan(manual_peak))

@@ -411,7 +411,7 @@ static double summary_segment_findings(page *p, const ncs_nerve_result *nr,
         const ncs_finding *f = &sg->findings.items[j];
         if ((int)f->criteria != k)
             continue;
-        char buf[900], why[NCS_MAX_BECAUSE * 120];
+        char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
         snprintf(buf, sizeof buf, "%s %s-%s: %s%s: %s", nr->def->id, sg->from, sg->to, f->code,
                  f->counts ? "" : " (not counted)", ncs_finding_reasons(f, "; ", why, sizeof why));
         y = wrapped(p, ST_SMALL, 8, y, 1.5, 130, buf);
@@ -426,7 +426,7 @@ static double summary_nerve_findings(page *p, const ncs_nerve_result *nr, int k,
         const ncs_finding *f = &nr->findings.items[j];
         if ((int)f->criteria != k)
             continue;
-        char buf[900], why[NCS_MAX_BECAUSE * 120];
+        char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
         snprintf(buf, sizeof buf, "%s: %s: %s", nr->def->id, f->code,
                  ncs_finding_reasons(f, "; ", why, sizeof why));
         y = wrapped(p, ST_SMALL, 8, y, 1.5, 130, buf);
@@ -862,7 +862,7 @@ static void segment_findings(page *p, const ncs_nerve_result *nr, double ty)
         const ncs_segment *g = &nr->segments[k];
         for (size_t j = 0; j < g->findings.count && ty > 4; j++) {
             const ncs_finding *f = &g->findings.items[j];
-            char buf[900], why[NCS_MAX_BECAUSE * 120];
+            char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
             snprintf(buf, sizeof buf, "%s-%s %s %s%s: %s", g->from, g->to,
                      ncs_criteria_name(f->criteria), f->code, f->counts ? "" : " (not counted)",
                      ncs_finding_reasons(f, "; ", why, sizeof why));

@@ -58,7 +58,7 @@ static void findings(FILE *f, const ncs_findings *fs)
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s:%s%s (", i ? " | " : "",
                                 ncs_criteria_name(x->criteria), x->code,
                                 x->counts ? "" : ", not counted");
-        char why[NCS_MAX_BECAUSE * 120];
+        char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
         if (len < sizeof buf)
             len += (size_t)snprintf(buf + len, sizeof buf - len, "%s",
                                     ncs_finding_reasons(x, "; ", why, sizeof why));

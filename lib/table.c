@@ -78,7 +78,7 @@ static void print_findings(const ncs_results *r, FILE *f)
                 const ncs_finding *fi = &nr->findings.items[j];
                 if ((int)fi->criteria != k)
                     continue;
-                char why[NCS_MAX_BECAUSE * 120];
+                char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
                 fprintf(f, "    %s: %s: %s\n", nr->def->id, fi->code,
                         ncs_finding_reasons(fi, "; ", why, sizeof why));
             }
@@ -88,7 +88,7 @@ static void print_findings(const ncs_results *r, FILE *f)
                     const ncs_finding *fi = &sg->findings.items[j];
                     if ((int)fi->criteria != k)
                         continue;
-                    char why[NCS_MAX_BECAUSE * 120];
+                    char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
                     fprintf(f, "    %s %s-%s: %s%s: %s\n", nr->def->id, sg->from, sg->to,
                             fi->code, fi->counts ? "" : " (not counted)",
                             ncs_finding_reasons(fi, "; ", why, sizeof why));
@@ -165,7 +165,8 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                     fprintf(f, " %5.0f ", sr->def->distance_mm);
                 else
                     fprintf(f, " %5s ", "");
-                fprintf(f, " %10s  %10s  %10s  %10s    %-15s", "", "", "", "", "");
+                /* four blank value columns as colpm prints them (12 wide) */
+                fprintf(f, "%48s  %-15s", "", "");
             }
             flags_text(f, m);
             int bad = fclose(f) != 0;

@@ -33,8 +33,8 @@
 #define AREA_MODEL_PCT 0.8    /* the phase's edges and the smoothing */
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
-#define LEAN_SDS 3.0
-#define END_FAR_PCT 10.0      /* a record's end this far off 0 (% of amplitude) */          /* a local baseline leaning by this many SDs */
+#define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
+#define END_FAR_PCT 10.0      /* a record's end this far off 0 (% of amplitude) */
 
 static double sq(double x)
 {

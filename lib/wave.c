@@ -84,7 +84,7 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
     for (size_t i = 0; i < w->n; i++)
         if (fabs(w->mv[i]) > NCS_ABSURD_MV)
             return ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
-                            "%s: sample %zu (%.3f ms) is %.3g mV, beyond the %g mV no EMG "
+                            "%s: sample %zu (%.3f ms) is %.6g mV, beyond the %g mV no EMG "
                             "amplifier records: check units and scale_mv", where, i,
                             (double)i * 1000.0 / w->fs_hz + w->t_first_ms, w->mv[i],
                             NCS_ABSURD_MV);

@@ -401,6 +401,11 @@ awk -F, '$2 == "median.right" && $18 == "wrist-elbow" && $30 == "not-evaluable" 
          END { exit !(s == 1 && b == 0) }' "$T/manual-off-out/results.csv" \
     && ! grep -q '^mmn,median\.right,.*cv-demyelinating' "$T/manual-off-out/results.csv" \
     && ok || bad "a manual onset far off: no CV finding or code rests on it"
+# a peak placed by hand on the flat baseline is no negative peak
+cp -r samples/mmn "$T/flatpeak"
+sed -i 's/^\[median\.right\.wrist\]$/[median.right.wrist]\npeak_ms = 25.3/' "$T/flatpeak/study.ini"
+run "a manual peak on the baseline" 3 "mmn/median.right.wrist: error: peak_ms = 25.3 (placed by hand)" \
+    "not a negative peak" -- analyse "$T/flatpeak"
 # a distance in cm: the segment is inconsistent and says the distance may be wrong
 cp -r samples/mmn "$T/cm"
 awk '/^\[ulnar\.right\.below-elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 21"; f = 0 } { print }' \
