@@ -992,21 +992,16 @@ static void keep_background(ncs_clean *c, const gram *gr, const basis_def *d, do
 {
     int k = model_cols(d, c->bg.cols);
     c->bg.k = 0;
+    c->bg.inverted = 0;
     if (nq <= (size_t)k + 1 || !(rss >= 0))
         return;
-    for (int j = 0; j < k; j++) {
-        double A[MAXP][MAXP], e[MAXP] = {0};
-        for (int r = 0; r < k; r++)
-            for (int q = 0; q < k; q++) {
-                int a = c->bg.cols[r], b = c->bg.cols[q];
-                A[r][q] = a >= b ? gr->G[a][b] : gr->G[b][a];
-            }
-        e[j] = 1.0;
-        if (ncs_solve(&A[0][0], MAXP, e, k))
-            return;
-        for (int r = 0; r < k; r++)
-            c->bg.inv[r][j] = e[r];
-    }
+    /* the normal matrix now; inverted once, for the model kept last
+     * (invert_background), not for every model tried */
+    for (int r = 0; r < k; r++)
+        for (int q = 0; q < k; q++) {
+            int a = c->bg.cols[r], b = c->bg.cols[q];
+            c->bg.inv[r][q] = a >= b ? gr->G[a][b] : gr->G[b][a];
+        }
     c->bg.k = k;
     c->bg.s2 = rss / (double)(nq - (size_t)k);
     c->bg.slope = d->slope;
@@ -1017,10 +1012,37 @@ static void keep_background(ncs_clean *c, const gram *gr, const basis_def *d, do
     c->bg.tau_s = d->tau_s;
 }
 
+/* The kept model's normal matrix replaced by its inverse (nothing kept
+ * when it is singular). */
+static void invert_background(ncs_clean *c)
+{
+    int k = c->bg.k;
+    if (k == 0 || c->bg.inverted)
+        return;
+    double inv[MAXP][MAXP];
+    for (int j = 0; j < k; j++) {
+        double A[MAXP][MAXP], e[MAXP] = {0};
+        for (int r = 0; r < k; r++)
+            for (int q = 0; q < k; q++)
+                A[r][q] = c->bg.inv[r][q];
+        e[j] = 1.0;
+        if (ncs_solve(&A[0][0], MAXP, e, k)) {
+            c->bg.k = 0;
+            return;
+        }
+        for (int r = 0; r < k; r++)
+            inv[r][j] = e[r];
+    }
+    for (int r = 0; r < k; r++)
+        for (int q = 0; q < k; q++)
+            c->bg.inv[r][q] = inv[r][q];
+    c->bg.inverted = 1;
+}
+
 double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
 {
     int k = c->bg.k;
-    if (k == 0 || !isfinite(t_ms))
+    if (k == 0 || !c->bg.inverted || !isfinite(t_ms))
         return 0.0;
     basis_def d = {.slope = c->bg.slope, .step = c->bg.step, .f_hz = c->bg.f_hz,
                    .tc = c->bg.tc, .tspan = c->bg.tspan, .tau_s = c->bg.tau_s};
@@ -1466,6 +1488,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     if (gauss_smooth(a, c->x, c->s, n, SMOOTH_MS / c->dt_ms))
         goto out;
     final_noise(c, &k);
+    invert_background(c);
     rc = NCS_OK;
 out:
     free(k.x0);

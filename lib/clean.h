@@ -40,7 +40,9 @@ typedef struct {
      * response (ncs_clean_model_sd) */
     struct {
         int k, cols[11];
-        double inv[11][11];  /* (X'WX)^-1 over the model's columns */
+        double inv[11][11];  /* (X'WX)^-1 over the model's columns (X'WX
+                                itself until inverted is set) */
+        int inverted;
         double s2;           /* residual variance per sample */
         int slope, step;
         double f_hz, tc, tspan, tau_s;
