@@ -258,7 +258,7 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
     *d = (departure){.f_cross = fL, .slope = edge_slope(s, n, fL, dt), .reach = 0, .fit_sd = 0};
     if (level <= thr || level >= 0.5 * amp)
         return fL;
-    double top = fmin(0.3 * amp, 4.0 * level);
+    double top = fmin(fmax(0.3 * amp, 2.0 * level), fmin(4.0 * level, 0.7 * amp));
     ncs_linfit lf = {0};
     size_t a = (size_t)ceil(fL), b = a;
     for (; b <= ip && b < n; b++) {
