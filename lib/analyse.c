@@ -33,35 +33,50 @@ void ncs_results_destroy(ncs_results *r)
 /* Two onsets whose difference no nerve conducts at (10-100 m/s over the
  * distance between them) beyond their intervals: one of them, which is not
  * known (a marker placed by hand is no exception), is off by at least the
- * excess, or the sites' order or distance is wrong. The excess against the
- * site before, from the intervals as measured, into excess[j]. Traces that
+ * excess, or the sites' order or distance is wrong. The excess of each
+ * segment, from the intervals as measured, into excess[k]. Traces that
  * decide nothing anyway (clipped, suspected inverted) are left out: their
  * onsets say nothing of their neighbours'. */
-static void find_disagreeing(const ncs_nerve_def *n, const ncs_nerve_result *nr,
-                             double *excess)
+/* A segment of a nerve: two consecutive sites that are not excluded, and
+ * the distance between them (summed over excluded sites between). */
+typedef struct {
+    size_t from, to;
+    double dist;
+} seg_pair;
+
+/* The segments of nerve n into out (room for n_sites); returns how many. */
+static size_t seg_pairs(const ncs_nerve_def *n, seg_pair *out)
 {
-    const unsigned skip = NCS_FLAG_CLIPPED | NCS_FLAG_INVERTED_SUSPECTED;
-    size_t prev = (size_t)-1;
+    size_t k = 0, prev = (size_t)-1;
     double dist = 0.0;
     for (size_t j = 0; j < n->n_sites; j++) {
-        excess[j] = 0.0;
         if (prev != (size_t)-1)
             dist += n->sites[j].distance_mm;
         if (n->sites[j].exclude)
             continue;
-        if (prev != (size_t)-1) {
-            const ncs_markers *a = &nr->sites[prev].m, *b = &nr->sites[j].m;
-            if (a->response && b->response && isfinite(a->onset_ms) && isfinite(b->onset_ms)
-                && !((a->flags | b->flags) & skip)) {
-                double dl = b->onset_ms - a->onset_ms;
-                double lo = dist / NCS_CV_PLAUSIBLE_MAX, hi = dist / NCS_CV_PLAUSIBLE_MIN;
-                double ex = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
-                if (ex > hypot(a->u.onset_ms, b->u.onset_ms))
-                    excess[j] = ex;
-            }
-        }
+        if (prev != (size_t)-1)
+            out[k++] = (seg_pair){prev, j, dist};
         prev = j;
         dist = 0.0;
+    }
+    return k;
+}
+
+static void find_disagreeing(const ncs_nerve_result *nr, const seg_pair *sp, size_t np,
+                             double *excess)
+{
+    const unsigned skip = NCS_FLAG_CLIPPED | NCS_FLAG_INVERTED_SUSPECTED;
+    for (size_t k = 0; k < np; k++) {
+        excess[k] = 0.0;
+        const ncs_markers *a = &nr->sites[sp[k].from].m, *b = &nr->sites[sp[k].to].m;
+        if (!a->response || !b->response || !isfinite(a->onset_ms) || !isfinite(b->onset_ms)
+            || ((a->flags | b->flags) & skip))
+            continue;
+        double dl = b->onset_ms - a->onset_ms;
+        double lo = sp[k].dist / NCS_CV_PLAUSIBLE_MAX, hi = sp[k].dist / NCS_CV_PLAUSIBLE_MIN;
+        double ex = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
+        if (ex > hypot(a->u.onset_ms, b->u.onset_ms))
+            excess[k] = ex;
     }
 }
 
@@ -94,25 +109,18 @@ static void widen_site(const ncs_study *st, const ncs_nerve_def *n, ncs_markers 
  * consistency): the segment between them is then marked inconsistent once
  * computed (mark_disagreeing). */
 static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
-                              ncs_nerve_result *nr, ncs_warnings *warn, double *excess)
+                              ncs_nerve_result *nr, const seg_pair *sp, size_t np,
+                              ncs_warnings *warn, double *excess)
 {
-    find_disagreeing(n, nr, excess);
-    size_t prev = (size_t)-1;
-    double dist = 0.0;
-    for (size_t j = 0; j < n->n_sites; j++) {
-        if (prev != (size_t)-1)
-            dist += n->sites[j].distance_mm;
-        if (n->sites[j].exclude)
+    find_disagreeing(nr, sp, np, excess);
+    for (size_t k = 0; k < np; k++) {
+        if (!(excess[k] > 0))
             continue;
-        if (prev != (size_t)-1 && excess[j] > 0) {
-            ncs_markers *a = &nr->sites[prev].m, *b = &nr->sites[j].m;
-            double dl = b->onset_ms - a->onset_ms;
-            const char *na = n->sites[prev].name, *nb = n->sites[j].name;
-            widen_site(st, n, a, na, na, nb, excess[j], dl, dist, warn);
-            widen_site(st, n, b, nb, na, nb, excess[j], dl, dist, warn);
-        }
-        prev = j;
-        dist = 0.0;
+        ncs_markers *a = &nr->sites[sp[k].from].m, *b = &nr->sites[sp[k].to].m;
+        double dl = b->onset_ms - a->onset_ms;
+        const char *na = n->sites[sp[k].from].name, *nb = n->sites[sp[k].to].name;
+        widen_site(st, n, a, na, na, nb, excess[k], dl, sp[k].dist, warn);
+        widen_site(st, n, b, nb, na, nb, excess[k], dl, sp[k].dist, warn);
     }
 }
 
@@ -181,30 +189,26 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                      s->note ? ": " : "", s->note ? s->note : "");
         }
     }
+    seg_pair *sp = calloc(n->n_sites, sizeof *sp);
     double *excess = calloc(n->n_sites, sizeof *excess);
-    if (!excess)
+    if (!sp || !excess) {
+        free(sp);
+        free(excess);
         return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
-    widen_disagreeing(st, n, nr, warn, excess);
-    /* segments between consecutive sites that are not excluded */
-    size_t prev = (size_t)-1;
-    double dist = 0.0;
-    for (size_t j = 0; j < n->n_sites; j++) {
-        if (prev != (size_t)-1)
-            dist += n->sites[j].distance_mm;
-        if (n->sites[j].exclude)
-            continue;
-        if (prev != (size_t)-1) {
-            char where[512];
-            snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id,
-                     n->sites[prev].name, n->sites[j].name);
-            ncs_segment *g = &nr->segments[nr->n_segments++];
-            ncs_segment_compute(&nr->sites[prev].m, &nr->sites[j].m, n->sites[prev].name,
-                                n->sites[j].name, dist, where, g, warn);
-            mark_disagreeing(where, g, excess[j], warn);
-        }
-        prev = j;
-        dist = 0.0;
     }
+    size_t np = seg_pairs(n, sp);
+    widen_disagreeing(st, n, nr, sp, np, warn, excess);
+    /* segments between consecutive sites that are not excluded */
+    for (size_t k = 0; k < np; k++) {
+        const char *na = n->sites[sp[k].from].name, *nb = n->sites[sp[k].to].name;
+        char where[512];
+        snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id, na, nb);
+        ncs_segment *g = &nr->segments[nr->n_segments++];
+        ncs_segment_compute(&nr->sites[sp[k].from].m, &nr->sites[sp[k].to].m, na, nb,
+                            sp[k].dist, where, g, warn);
+        mark_disagreeing(where, g, excess[k], warn);
+    }
+    free(sp);
     free(excess);
     return NCS_OK;
 }
