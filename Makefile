@@ -12,7 +12,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 LIBDIR  ?= $(PREFIX)/lib
 CFLAGS  ?= -O2 -g
-PKGS     = sndfile fftw3 inih jansson
+PKGS     = sndfile fftw3 inih jansson libxxhash
 WARN     = -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes
 # warnings are errors in CI (CI=true) or with WERROR=1
 ifneq ($(filter true 1,$(CI) $(WERROR)),)
@@ -194,6 +194,8 @@ test: all $(LINT) $(B)/header-check.o $(B)/mkwave $(B)/inject.so $(TESTS) $(REPL
 	  $(B)/replay_$$t $$(find fuzz/seeds/$$t fuzz/regress/$$t -type f ! -name README | sort) || fail=1; done; \
 	echo "== tests/golden.sh"; NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth tests/golden.sh || fail=1; \
 	echo "== tests/e2e.sh"; NCS=./$(BIN)ncs MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so tests/e2e.sh || fail=1; \
+	for s in tests/faults.sh tests/report-limits.sh; do echo "== $$s"; \
+	  NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so $$s || fail=1; done; \
 	if [ -z "$(SANITIZE)" ]; then echo "== tests/install.sh"; CC="$(CC)" tests/install.sh || fail=1; fi; \
 	exit $$fail
 

@@ -13,22 +13,17 @@
  *
  * `--merge OUT...` joins the outputs of shards run apart (other machines)
  * into the summary.csv and batch.json one run would have written. */
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* syncfs */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "batch.h"
 
-void fmt(char *buf, size_t n, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, n, f, ap);
-    va_end(ap);
-}
 
 const char *const batch_status_name[4] = {"pending", "analysed", "up-to-date", "failed"};
 
@@ -52,6 +47,64 @@ int batch_shard_option(options *o, const char *arg)
     return parse_shard(arg, &o->shard_i, &o->shard_n);
 }
 
+/* One batch at a time writes into OUT: an advisory lock on OUT/.ncs-batch.lock,
+ * held for the run and released however the process ends. Returns its
+ * descriptor, or -1 (printed: who holds it). */
+int batch_lock_out(const outdir *out)
+{
+    int fd = openat(out->fd, ".ncs-batch.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        char msg[300];
+        fmt(msg, sizeof msg, "cannot make the batch's lock file .ncs-batch.lock: %s",
+            strerror(errno));
+        diag(out->path, "error", msg);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char who[200] = "";
+        ssize_t n = pread(fd, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = '\0';
+        who[strcspn(who, "\n")] = '\0';
+        char msg[400];
+        fmt(msg, sizeof msg, "another ncs batch is writing into this folder (%s); wait for it "
+                             "to end or choose another -o",
+            who[0] ? who : "its process is unknown");
+        diag(out->path, "error", msg);
+        close(fd);
+        return -1;
+    }
+    char who[200];
+    time_t now = time(NULL);
+    struct tm tmv;
+    char when[64] = "";
+    if (localtime_r(&now, &tmv))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tmv);
+    int len = snprintf(who, sizeof who, "pid %ld, started %s\n", (long)getpid(), when);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)len, 0) != len) {
+        /* the lock holds without the note */
+    }
+    /* what a killed run left at this level: its summary and batch.json temporaries */
+    batch_remove_stale_temporaries(out->fd);
+    return fd;
+}
+
+/* OUT a study folder itself (OUT = ROOT holding a study.ini): its files
+ * must not be replaced by summary.csv and batch.json. */
+static int batch_outputs_not_inputs(const outdir *out)
+{
+    struct stat sb;
+    if (fstatat(out->fd, "study.ini", &sb, 0) != 0)
+        return EXIT_OK;
+    ncs_error err;
+    ncs_study *st = ncs_study_load(out->path, NULL, &err);
+    if (!st)
+        return EXIT_OK; /* its own failure is reported with it */
+    const char *names[] = {"summary.csv", "batch.json", NULL};
+    int rc = outdir_check_inputs(out, st, names);
+    ncs_study_destroy(st);
+    return rc;
+}
+
 int run_batch(int argc, char **argv, int first, options *o)
 {
     if (o->merge)
@@ -62,7 +115,7 @@ int run_batch(int argc, char **argv, int first, options *o)
         diag(root, "error", errno ? strerror(errno) : "not a folder");
         return EXIT_INPUT;
     }
-    study_list l = {.root = root};
+    study_list l = {.root = root, .quiet = o->quiet};
     int frc = batch_find_studies(&l);
     if (frc != 0) {
         batch_list_free(&l);
@@ -71,25 +124,47 @@ int run_batch(int argc, char **argv, int first, options *o)
     if (l.n == 0 && !o->quiet)
         diag(root, "warning", "no study.ini found under this folder");
     size_t lo = o->shard_n ? (size_t)o->shard_i : 0, step = o->shard_n ? (size_t)o->shard_n : 1;
-    if (mkdir_p(o->out) != 0) {
-        diag(o->out, "error", strerror(errno));
+    outdir out;
+    int lock = -1;
+    int orc = outdir_open(&out, o->out);
+    if (orc == EXIT_OK && (lock = batch_lock_out(&out)) < 0)
+        orc = EXIT_OUTPUT;
+    if (orc != EXIT_OK) {
+        outdir_close(&out);
         batch_list_free(&l);
-        return EXIT_OUTPUT;
+        return orc;
     }
+    options run = *o; /* this run's options, with OUT's descriptor */
+    run.out_dir = &out;
     progress p = {0};
     p.on = o->progress > 0 || (o->progress < 0 && isatty(2));
-    for (size_t i = lo; i < l.n; i += step)
+    for (size_t i = lo; i < l.n; i += step) {
         p.total++;
+        p.done += l.v[i].status == ST_FAILED; /* unreadable folders */
+        p.failed += l.v[i].status == ST_FAILED;
+    }
     clock_gettime(CLOCK_MONOTONIC, &p.start);
     p.last = p.start;
-    int rc = batch_run_workers(&l, o, lo, step, &p) ? EXIT_OUTPUT : EXIT_OK;
+    int rc = batch_run_workers(&l, &run, lo, step, &p) ? EXIT_OUTPUT : EXIT_OK;
     progress_draw(&p, 1);
     if (p.on)
         fputc('\n', stderr);
-    batch_ctx b = {&l, o, lo, step};
-    int wrc = write_atomic(o->out, "summary.csv", batch_put_summary, &b);
+    batch_ctx b = {&l, &run, lo, step};
+    int wrc = batch_outputs_not_inputs(&out);
+    /* the studies' files were written without an fsync each (2 ms apiece on
+     * a disk): one syncfs makes them durable and reports any write error
+     * the disk deferred since OUT was opened */
+    if (wrc == EXIT_OK && syncfs(out.fd) != 0) {
+        char msg[300];
+        fmt(msg, sizeof msg, "the studies' outputs could not be written to disk: %s",
+            strerror(errno));
+        diag(out.path, "error", msg);
+        wrc = EXIT_OUTPUT;
+    }
     if (wrc == EXIT_OK)
-        wrc = write_atomic(o->out, "batch.json", batch_put_json, &b);
+        wrc = write_atomic(&out, "summary.csv", batch_put_summary, &b);
+    if (wrc == EXIT_OK)
+        wrc = write_atomic(&out, "batch.json", batch_put_json, &b);
     size_t failed = 0, up = 0;
     for (size_t i = lo; i < l.n; i += step) {
         failed += l.v[i].status == ST_FAILED || l.v[i].status == ST_PENDING;
@@ -101,6 +176,8 @@ int run_batch(int argc, char **argv, int first, options *o)
                 p.total, o->shard_n ? " in this shard" : "", p.total - failed - up, up, failed,
                 since(p.start));
     batch_list_free(&l);
+    outdir_close(&out);
+    close(lock);
     if (rc != EXIT_OK || wrc != EXIT_OK)
         return EXIT_OUTPUT;
     if (o->no_gnuplot)

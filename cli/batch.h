@@ -18,8 +18,6 @@
 
 #include "cli.h"
 
-/* snprintf that may cut: for paths and messages whose length we bound */
-void fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
 
 enum { ST_PENDING = 0, ST_ANALYSED, ST_UP_TO_DATE, ST_FAILED };
 extern const char *const batch_status_name[4];
@@ -35,7 +33,11 @@ typedef struct {
     study_ent *v;
     size_t n, cap;
     const char *root;
+    int quiet;   /* no warnings while searching */
 } study_list;
+
+/* batch.c: the lock on OUT (its descriptor, or -1 printed) */
+int batch_lock_out(const outdir *out);
 
 /* ---- batch_find.c ---- */
 
@@ -49,11 +51,13 @@ const char *batch_rel_path(const study_list *l, const char *path);
 
 /* ---- batch_resume.c ---- */
 
-/* Whether out_dir holds this study's outputs for these options, newer than
- * study.ini, every waveform and the normative tables. */
-int batch_up_to_date(const ncs_study *st, const options *o, const char *out_dir);
-/* Removes the hidden temporaries an interrupted run may have left. */
-void batch_remove_stale_temporaries(const char *out_dir);
+/* Whether the folder open on dir_fd holds this study's outputs, made by this
+ * version with these options from inputs of the same content (the
+ * fingerprint of every input file, ncs_study_inputs_hash()). */
+int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd);
+/* Removes the hidden temporaries an interrupted run may have left in the
+ * folder open on dir_fd (the descriptor stays open). */
+void batch_remove_stale_temporaries(int dir_fd);
 
 /* ---- batch_workers.c ---- */
 

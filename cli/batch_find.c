@@ -3,6 +3,7 @@
  * before any work (they would write one output folder). */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,16 @@ static int walk(study_list *l, const char *dir, int depth)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        diag(dir, "warning", "cannot read this folder; skipped");
-        return 0;
+        /* a study may be in there: the batch fails it rather than lose it */
+        char msg[300];
+        fmt(msg, sizeof msg, "cannot read this folder: %s", strerror(errno));
+        diag(dir, "error", msg);
+        if (push_study(l, dir) != 0)
+            return -1;
+        study_ent *e = &l->v[l->n - 1];
+        e->status = ST_FAILED;
+        fmt(msg, sizeof msg, "%s: cannot read this folder: %s", dir, strerror(errno));
+        return (e->error = strdup(msg)) && (e->id = strdup("")) ? 0 : -1;
     }
     size_t dl = strlen(dir);
     int rc = 0;
@@ -62,7 +71,8 @@ static int walk(study_list *l, const char *dir, int depth)
                 char msg[128];
                 fmt(msg, sizeof msg, "folders nested deeper than %d levels are not searched",
                     MAX_DEPTH);
-                diag(dir, "warning", msg);
+                if (!l->quiet)
+                    diag(dir, "warning", msg);
                 continue;
             }
             char *sub = malloc(dl + strlen(name) + 2);
@@ -130,7 +140,7 @@ static size_t duplicate_ids(const study_list *l)
     qsort(r, l->n, sizeof *r, cmp_id_ref);
     size_t dup = 0;
     for (size_t k = 1; k < l->n; k++)
-        if (strcmp(l->v[r[k].i].id, l->v[r[k - 1].i].id) == 0) {
+        if (l->v[r[k].i].id[0] && strcmp(l->v[r[k].i].id, l->v[r[k - 1].i].id) == 0) {
             char msg[PATH_MAX + 300];
             fmt(msg, sizeof msg, "study id '%s' is also the id of %s: each study needs "
                                       "its own id (set id = in [study])",
@@ -151,7 +161,7 @@ int batch_find_studies(study_list *l)
     }
     qsort(l->v, l->n, sizeof *l->v, cmp_path);
     for (size_t i = 0; i < l->n; i++)
-        if (!(l->v[i].id = ncs_study_peek_id(l->v[i].path))) {
+        if (!l->v[i].id && !(l->v[i].id = ncs_study_peek_id(l->v[i].path))) {
             diag(l->root, "error", "out of memory");
             return EXIT_OUTPUT;
         }

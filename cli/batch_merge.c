@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include "batch.h"
@@ -90,6 +91,7 @@ static int put_merged_json(FILE *f, const void *ctx)
     for (size_t k = 0; k < mc->n; k++) {
         json_t *d = mc->in[k].doc;
         json_array_append_new(from, json_string(mc->in[k].dir));
+        /* each count was checked to lie in 0..MAX_COUNT (shard_counts_ok) */
         n += json_integer_value(json_object_get(d, "n_studies"));
         ok += json_integer_value(json_object_get(d, "succeeded"));
         an += json_integer_value(json_object_get(d, "analysed"));
@@ -114,6 +116,71 @@ static int put_merged_json(FILE *f, const void *ctx)
     return rc;
 }
 
+/* A shard's counts are numbers of studies: whole, not negative, and
+ * n_studies is the length of its list (a forged or damaged batch.json must
+ * not overflow the sums). Names the first bad one. */
+#define MAX_COUNT 1000000000
+static const char *shard_counts_bad(json_t *doc)
+{
+    static const char *const keys[] = {"n_studies", "succeeded", "analysed", "up_to_date",
+                                       "failed"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *v = json_object_get(doc, keys[k]);
+        if (!json_is_integer(v) || json_integer_value(v) < 0
+            || json_integer_value(v) > MAX_COUNT)
+            return keys[k];
+    }
+    if ((size_t)json_integer_value(json_object_get(doc, "n_studies"))
+        != json_array_size(json_object_get(doc, "studies")))
+        return "n_studies";
+    return NULL;
+}
+
+/* dir/name as an input: a regular file (a FIFO never blocks the merge) */
+static int open_shard_file(const char *dir, const char *name, char *p, size_t np)
+{
+    fmt(p, np, "%s/%s", dir, name);
+    ncs_error err;
+    int fd = ncs_open_input(p, NULL, &err);
+    if (fd < 0)
+        diag(p, "error", err.message);
+    return fd;
+}
+
+static int load_shard(shard_in *s)
+{
+    char p[PATH_MAX + 32];
+    int fd = open_shard_file(s->dir, "batch.json", p, sizeof p);
+    if (fd < 0)
+        return EXIT_INPUT;
+    json_error_t je;
+    s->doc = json_loadfd(fd, 0, &je);
+    close(fd);
+    s->studies = json_object_get(s->doc, "studies");
+    const char *bad = s->doc && json_is_array(s->studies) ? shard_counts_bad(s->doc) : NULL;
+    if (!s->doc || !json_is_array(s->studies) || bad) {
+        char msg[400];
+        if (bad)
+            fmt(msg, sizeof msg, "'%s' is not a count of this batch's studies: the file is "
+                                 "damaged or not written by ncs", bad);
+        else
+            fmt(msg, sizeof msg, "not a batch output of this version (%s)",
+                s->doc ? "no studies list" : je.text);
+        diag(p, "error", msg);
+        return EXIT_INPUT;
+    }
+    fd = open_shard_file(s->dir, "summary.csv", p, sizeof p);
+    if (fd < 0)
+        return EXIT_INPUT;
+    s->summary = fdopen(fd, "r");
+    if (!s->summary) {
+        close(fd);
+        diag(p, "error", strerror(errno));
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
 int batch_merge(int argc, char **argv, int first, const options *o)
 {
     size_t n = (size_t)(argc - first);
@@ -126,17 +193,8 @@ int batch_merge(int argc, char **argv, int first, const options *o)
         in[k].dir = argv[first + (int)k];
         char p[PATH_MAX + 32];
         fmt(p, sizeof p, "%s/batch.json", in[k].dir);
-        json_error_t je;
-        in[k].doc = json_load_file(p, 0, &je);
-        in[k].studies = json_object_get(in[k].doc, "studies");
-        if (!in[k].doc || !json_is_array(in[k].studies)) {
-            char msg[400];
-            fmt(msg, sizeof msg, "not a batch output of this version (%s)",
-                     in[k].doc ? "no studies list" : je.text);
-            diag(p, "error", msg);
-            rc = EXIT_INPUT;
+        if ((rc = load_shard(&in[k])) != EXIT_OK)
             break;
-        }
         json_t *s = json_object_get(in[k].doc, "settings");
         if (!settings0)
             settings0 = s;
@@ -145,12 +203,6 @@ int batch_merge(int argc, char **argv, int first, const options *o)
                              "(criteria, norms or report): the shards do not belong together");
             rc = EXIT_INPUT;
             break;
-        }
-        fmt(p, sizeof p, "%s/summary.csv", in[k].dir);
-        in[k].summary = fopen(p, "r");
-        if (!in[k].summary) {
-            diag(p, "error", strerror(errno));
-            rc = EXIT_INPUT;
         }
     }
     /* one study in two shards would be counted twice */
@@ -178,14 +230,18 @@ int batch_merge(int argc, char **argv, int first, const options *o)
         }
     if (rc == EXIT_OK) {
         merge_ctx mc = {in, n};
-        if (mkdir_p(o->out) != 0) {
-            diag(o->out, "error", strerror(errno));
+        outdir out;
+        int lock = -1;
+        rc = outdir_open(&out, o->out);
+        if (rc == EXIT_OK && (lock = batch_lock_out(&out)) < 0)
             rc = EXIT_OUTPUT;
-        } else {
-            rc = write_atomic(o->out, "summary.csv", put_merged_summary, &mc);
-            if (rc == EXIT_OK)
-                rc = write_atomic(o->out, "batch.json", put_merged_json, &mc);
-        }
+        if (rc == EXIT_OK)
+            rc = write_atomic(&out, "summary.csv", put_merged_summary, &mc);
+        if (rc == EXIT_OK)
+            rc = write_atomic(&out, "batch.json", put_merged_json, &mc);
+        if (lock >= 0)
+            close(lock);
+        outdir_close(&out);
         if (rc == EXIT_OK && !o->quiet) {
             json_int_t failed = 0;
             for (size_t k = 0; k < n; k++)

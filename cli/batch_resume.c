@@ -1,9 +1,12 @@
-/* batch_resume.c — --resume: whether a study's outputs are newer than every
- * input and were made with the same settings; and the hidden temporaries an
- * interrupted run may have left, removed before a study is written again. */
+/* batch_resume.c — --resume: whether a study's outputs were made by this
+ * version, with the same settings, from inputs of the same content (dates
+ * are not trusted: `cp -p`, `rsync -t` and `tar x` keep them on new
+ * content); and the hidden temporaries an interrupted run may have left,
+ * removed before a study is written again. Everything is read relative to a
+ * descriptor of OUT/<id>, never through a link. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,102 +14,124 @@
 #include <jansson.h>
 #include "batch.h"
 
-static int mtime_of(const char *path, struct timespec *t)
+/* name in dir_fd, a regular file (not a link, a FIFO or a device) */
+static int open_own(int dir_fd, const char *name, struct stat *sb)
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0)
+    int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return -1;
-    *t = sb.st_mtim;
-    return 0;
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-static int later(struct timespec a, struct timespec b)
+/* the settings results.json records are the ones this run would record */
+static int same_settings(json_t *s, const options *o)
 {
-    return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
-}
-
-
-/* Whether out_dir holds this study's outputs for these options, newer than
- * study.ini, every waveform and the normative tables. */
-int batch_up_to_date(const ncs_study *st, const options *o, const char *out_dir)
-{
-    struct timespec newest_in = {0, 0}, t;
-    if (mtime_of(st->ini_path, &newest_in))
-        return 0;
-    for (size_t i = 0; i < st->n_nerves; i++)
-        for (size_t j = 0; j < st->nerves[i].n_sites; j++) {
-            if (mtime_of(st->nerves[i].sites[j].path, &t))
-                return 0;
-            if (later(t, newest_in))
-                newest_in = t;
-        }
-    const char *norms[2] = {st->norms, o->analysis.norms_path};
-    for (int k = 0; k < 2; k++)
-        if (norms[k]) {
-            if (mtime_of(norms[k], &t))
-                return 0;
-            if (later(t, newest_in))
-                newest_in = t;
-        }
-    char p[PATH_MAX + 64];
-    const char *outs[3] = {"results.json", "results.csv", NULL};
-    char rep[32];
-    if (o->report >= 0) {
-        fmt(rep, sizeof rep, "report.%s", ncs_report_format_name((ncs_report_format)o->report));
-        outs[2] = rep;
-    }
-    for (int k = 0; k < 3; k++) {
-        if (!outs[k])
-            continue;
-        fmt(p, sizeof p, "%s/%s", out_dir, outs[k]);
-        if (mtime_of(p, &t) || !later(t, newest_in))
-            return 0;
-    }
-    /* and made with the same criteria, tables and report */
-    fmt(p, sizeof p, "%s/results.json", out_dir);
-    json_t *old = json_load_file(p, 0, NULL);
-    if (!old)
-        return 0;
-    /* another version may measure otherwise: its results are not ours */
-    const char *ver = json_string_value(json_object_get(old, "ncs_version"));
-    if (!ver || strcmp(ver, NCS_VERSION) != 0) {
-        json_decref(old);
-        return 0;
-    }
-    json_t *s = json_object_get(old, "settings");
     const char *crit = json_string_value(json_object_get(s, "criteria"));
     size_t n_eval = json_array_size(json_object_get(s, "criteria_evaluated"));
     json_t *nf = json_object_get(s, "norms_file"), *rp = json_object_get(s, "report");
-    int same = crit && strcmp(crit, ncs_criteria_name(o->analysis.primary)) == 0
-               && n_eval == (o->analysis.all_criteria ? (size_t)NCS_CRIT__COUNT : 1)
-               && (o->analysis.norms_path
-                       ? json_is_string(nf)
-                             && strcmp(json_string_value(nf), o->analysis.norms_path) == 0
-                       : json_is_null(nf))
-               && (o->report >= 0 ? json_is_string(rp)
-                                        && strcmp(json_string_value(rp), ncs_report_format_name((ncs_report_format)o->report)) == 0
-                                  : json_is_null(rp));
+    const char *rep = o->report >= 0 ? ncs_report_format_name((ncs_report_format)o->report)
+                                     : NULL;
+    return crit && strcmp(crit, ncs_criteria_name(o->analysis.primary)) == 0
+           && n_eval == (o->analysis.all_criteria ? (size_t)NCS_CRIT__COUNT : 1)
+           && (o->analysis.norms_path
+                   ? json_is_string(nf)
+                         && strcmp(json_string_value(nf), o->analysis.norms_path) == 0
+                   : json_is_null(nf))
+           && (rep ? json_is_string(rp) && strcmp(json_string_value(rp), rep) == 0
+                   : json_is_null(rp));
+}
+
+int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd)
+{
+    struct stat js, cs, rs;
+    int fd = open_own(dir_fd, "results.json", &js);
+    if (fd < 0)
+        return 0;
+    json_t *old = json_loadfd(fd, 0, NULL);
+    close(fd);
+    if (!old)
+        return 0;
+    int csv = open_own(dir_fd, "results.csv", &cs);
+    int same = csv >= 0;
+    if (csv >= 0)
+        close(csv);
+    if (same && o->report >= 0) {
+        /* the report is drawn after results.json: one older than it is
+         * left from a run whose report failed */
+        char rep[32];
+        fmt(rep, sizeof rep, "report.%s", ncs_report_format_name((ncs_report_format)o->report));
+        int r = open_own(dir_fd, rep, &rs);
+        same = r >= 0 && (rs.st_mtim.tv_sec > js.st_mtim.tv_sec
+                          || (rs.st_mtim.tv_sec == js.st_mtim.tv_sec
+                              && rs.st_mtim.tv_nsec >= js.st_mtim.tv_nsec));
+        if (r >= 0)
+            close(r);
+    }
+    /* another version may measure otherwise: its results are not ours */
+    const char *ver = json_string_value(json_object_get(old, "ncs_version"));
+    same = same && ver && strcmp(ver, NCS_VERSION) == 0
+           && same_settings(json_object_get(old, "settings"), o);
+    /* and the inputs are, byte for byte, the ones it was made from */
+    const char *had = json_string_value(json_object_get(old, "inputs_hash"));
+    if (same && had) {
+        char now[NCS_HASH_HEX];
+        ncs_error err;
+        same = ncs_study_inputs_hash(st, o->analysis.norms_path, now, &err) == NCS_OK
+               && strcmp(had, now) == 0;
+    } else {
+        same = 0;
+    }
     json_decref(old);
     return same;
 }
 
+/* ".<one of our outputs>.tmp.<pid>" (common.c's write_atomic) or
+ * ".ncs-report-..." (gnuplot.c): only names ncs makes, so nothing of a
+ * user's is removed when OUT is a folder of theirs */
+static int our_temporary(const char *n)
+{
+    static const char *const outs[] = {"results.json", "results.csv", "report.pdf",
+                                       "report.png", "report.svg", "summary.csv",
+                                       "batch.json"};
+    if (n[0] != '.')
+        return 0;
+    if (strncmp(n, ".ncs-report-", 12) == 0)
+        return 1;
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        size_t l = strlen(outs[k]);
+        if (strncmp(n + 1, outs[k], l) == 0 && strncmp(n + 1 + l, ".tmp.", 5) == 0) {
+            const char *d = n + 1 + l + 5;
+            if (!*d)
+                return 0;
+            for (; *d; d++)
+                if (*d < '0' || *d > '9')
+                    return 0;
+            return 1;
+        }
+    }
+    return 0;
+}
 
-/* Hidden temporaries an interrupted run may have left in out_dir
+/* Hidden temporaries an interrupted run may have left in the folder
  * (".<name>.tmp.<pid>" from common.c, ".ncs-report-<pid>-<seq>-<n>.<ext>" from
  * gnuplot.c): never results, removed before the study is written again. */
-void batch_remove_stale_temporaries(const char *out_dir)
+void batch_remove_stale_temporaries(int dir_fd)
 {
-    DIR *d = opendir(out_dir);
-    if (!d)
+    int fd = dup(dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        const char *n = de->d_name;
-        if (n[0] != '.' || (!strstr(n, ".tmp.") && strncmp(n, ".ncs-report-", 12) != 0))
-            continue;
-        char p[PATH_MAX + 300];
-        fmt(p, sizeof p, "%s/%s", out_dir, n);
-        unlink(p);
     }
+    rewinddir(d); /* the offset is shared with dir_fd's */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (our_temporary(de->d_name))
+            unlinkat(dir_fd, de->d_name, 0);
     closedir(d);
 }

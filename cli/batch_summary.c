@@ -2,7 +2,10 @@
  * studies' results.csv files, and batch.json, written a study at a time, so
  * memory does not grow with the number of studies. */
 #define _XOPEN_SOURCE 700
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -61,10 +64,25 @@ static const char *const summary_from[] = {"study", "nerve", "segment", "segment
 #define N_SUMMARY (sizeof summary_from / sizeof summary_from[0])
 #define MAX_COLS 64
 
-/* Appends the segment rows of one study's results.csv. */
-static int summary_rows(FILE *f, const char *csv_path)
+/* OUT/<id>/results.csv, opened below OUT's descriptor (no link followed) */
+static FILE *open_results_csv(const outdir *out, const char *id)
 {
-    FILE *in = fopen(csv_path, "r");
+    int dfd = openat(out->fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return NULL;
+    int fd = openat(dfd, "results.csv", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    close(dfd);
+    struct stat sb;
+    FILE *in = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? fdopen(fd, "r") : NULL;
+    if (!in && fd >= 0)
+        close(fd);
+    return in;
+}
+
+/* Appends the segment rows of one study's results.csv. */
+static int summary_rows(FILE *f, const outdir *out, const char *id)
+{
+    FILE *in = open_results_csv(out, id);
     if (!in)
         return -1;
     char *line = NULL;
@@ -113,7 +131,7 @@ int batch_put_summary(FILE *f, const void *ctx)
             continue;
         char p[PATH_MAX + 300];
         fmt(p, sizeof p, "%s/%s/results.csv", b->o->out, e->id);
-        if (summary_rows(f, p) != 0) {
+        if (summary_rows(f, b->o->out_dir, e->id) != 0) {
             char msg[PATH_MAX + 64];
             fmt(msg, sizeof msg, "cannot read the study's results.csv");
             diag(p, "error", msg);
@@ -131,6 +149,13 @@ static void put_json_field(FILE *f, const char *key, json_t *v, int last)
     json_decref(v);
 }
 
+/* a name from the file system may not be UTF-8: then null */
+static json_t *text_or_null(const char *s)
+{
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
+}
+
 /* A JSON list of the shard's studies, one line each: the failed ones with
  * their errors, or all with their status. */
 static void put_study_list(FILE *f, const batch_ctx *b, int failed_only)
@@ -142,11 +167,13 @@ static void put_study_list(FILE *f, const batch_ctx *b, int failed_only)
         const study_ent *e = &l->v[i];
         if (failed_only && e->status != ST_FAILED)
             continue;
-        json_t *x = failed_only
-                        ? json_pack("{s:s, s:s, s:s}", "path", batch_rel_path(l, e->path), "id",
-                                    e->id, "error", e->error ? e->error : "")
-                        : json_pack("{s:s, s:s, s:s}", "path", batch_rel_path(l, e->path), "id",
-                                    e->id, "status", batch_status_name[e->status]);
+        json_t *x = json_object();
+        json_object_set_new(x, "path", text_or_null(batch_rel_path(l, e->path)));
+        json_object_set_new(x, "id", text_or_null(e->id));
+        if (failed_only)
+            json_object_set_new(x, "error", text_or_null(e->error ? e->error : ""));
+        else
+            json_object_set_new(x, "status", json_string(batch_status_name[e->status]));
         char *t = json_dumps(x, JSON_COMPACT | JSON_PRESERVE_ORDER);
         fprintf(f, "%s\n  %s", first ? "" : ",", t ? t : "null");
         free(t);
@@ -173,7 +200,7 @@ int batch_put_json(FILE *f, const void *ctx)
     fputs("{\n", f);
     put_json_field(f, "schema", json_string("ncs-batch/1"), 0);
     put_json_field(f, "ncs_version", json_string(NCS_VERSION), 0);
-    put_json_field(f, "root", json_string(l->root), 0);
+    put_json_field(f, "root", text_or_null(l->root), 0);
     put_json_field(f, "shard", o->shard_n ? json_sprintf("%d/%d", o->shard_i, o->shard_n)
                                          : json_null(), 0);
     char *st = settings_text(o);

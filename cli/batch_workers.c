@@ -47,16 +47,24 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
         fmt(res->message, sizeof res->message, "%s: %s", err.where, err.message);
         return;
     }
-    char out_dir[PATH_MAX + 300];
-    fmt(out_dir, sizeof out_dir, "%s/%s", o->out, st->id);
-    batch_remove_stale_temporaries(out_dir);
-    if (o->resume && batch_up_to_date(st, o, out_dir)) {
-        res->status = ST_UP_TO_DATE;
-        ncs_study_destroy(st);
-        return;
+    /* what an earlier run left in OUT/<id> (never through a link) */
+    int old = openat(o->out_dir->fd, st->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (old >= 0) {
+        batch_remove_stale_temporaries(old);
+        int up = o->resume && batch_up_to_date(st, o, old);
+        close(old);
+        if (up) {
+            res->status = ST_UP_TO_DATE;
+            ncs_study_destroy(st);
+            return;
+        }
     }
+    outdir out_dir;
+    outdir_later(&out_dir, o->out_dir, st->id);
+    out_dir.no_fsync = 1; /* the batch syncs OUT once at its end */
     ncs_error_clear(&err);
-    int rc = analyse_study(an, st, o, out_dir, 0, &err);
+    int rc = analyse_study(an, st, o, &out_dir, 0, &err);
+    outdir_close(&out_dir);
     ncs_study_destroy(st);
     if (rc == EXIT_OK) {
         res->status = ST_ANALYSED;
@@ -221,6 +229,7 @@ static int give(worker *w, size_t idx)
 /* The next study to hand out: one a dead worker held first, then the
  * shard's next; -1 when there is none. */
 typedef struct {
+    const study_list *l;
     size_t next, n, step;
     long retry[64];
     int n_retry;
@@ -230,6 +239,9 @@ static long take(dispatch *d)
 {
     if (d->n_retry > 0)
         return d->retry[--d->n_retry];
+    /* a folder that could not be read failed before any work */
+    while (d->next < d->n && d->l->v[d->next].status == ST_FAILED)
+        d->next += d->step;
     if (d->next >= d->n)
         return -1;
     long v = (long)d->next;
@@ -376,7 +388,7 @@ int batch_run_workers(study_list *l, const options *o, size_t lo, size_t step, p
         nw = (int)todo;
     if (nw < 1)
         return 0;
-    pool pl = {.l = l, .o = o, .p = p, .nw = nw, .d = {.next = lo, .n = l->n, .step = step}};
+    pool pl = {.l = l, .o = o, .p = p, .nw = nw, .d = {.l = l, .next = lo, .n = l->n, .step = step}};
     pl.w = calloc((size_t)nw, sizeof *pl.w);
     struct pollfd *pf = calloc(2 * (size_t)nw, sizeof *pf);
     if (!pl.w || !pf) {

@@ -29,6 +29,7 @@ typedef struct {
     int shard_i, shard_n; /* shard_n 0: no sharding */
     int progress;         /* -1 auto (a terminal), 0 no, 1 yes */
     int merge;            /* --merge: operands are batch outputs to merge */
+    const struct outdir *out_dir; /* batch: OUT, opened once (all outputs below it) */
 } options;
 
 typedef struct command {
@@ -40,6 +41,9 @@ typedef struct command {
     const char *options; /* the options it accepts beyond -h and -q */
 } command;
 
+/* snprintf that may cut: for paths and messages whose length we bound */
+void fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
 /* diagnostics: "ncs: <where>: <kind>: <msg>" on stderr */
 void diag(const char *where, const char *kind, const char *msg);
 void print_error(const ncs_error *e);
@@ -47,19 +51,41 @@ void print_warnings(const ncs_warnings *w, const options *o);
 int usage_error(const char *cmd, const char *fmt, const char *arg);
 int exit_for(ncs_status s);
 
-/* outputs: made whole under a temporary name, then renamed into place */
+/* Outputs: written only inside an output folder, relative to a descriptor of
+ * it (a symbolic link planted there is never followed), each made whole
+ * under a temporary name, made durable, then renamed into place. */
+typedef struct outdir {
+    int fd;           /* the folder, opened once; -1 until made and opened */
+    char path[4096];  /* for messages and for gnuplot */
+    const struct outdir *parent; /* made as parent/name (else as path) */
+    char name[256];
+    int no_fsync;     /* a batch's study: one syncfs of OUT at the end instead */
+} outdir;
 int mkdir_p(const char *path);
+/* path (made with its parents; an empty name is a usage error) opened. Prints why not. */
+int outdir_open(outdir *d, const char *path);
+/* parent/name made and opened, refused when it is a symbolic link. Prints why not. */
+int outdir_sub(outdir *d, const outdir *parent, const char *name);
+/* A folder to be made only when something is written to it (outdir_ready). */
+void outdir_later(outdir *d, const outdir *parent, const char *path_or_name);
+int outdir_ready(outdir *d);
+void outdir_close(outdir *d);
 typedef int (*writer_fn)(FILE *f, const void *ctx);
-int write_atomic(const char *dir, const char *name, writer_fn fn, const void *ctx);
+int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ctx);
+/* EXIT_OUTPUT (printed) when one of names (NULL-ended) in d is one of the
+ * study's input files. */
+int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names);
+/* fflush, fsync and fclose of stdout: EXIT_OUTPUT (printed) on a short write. */
+int finish_stdout(void);
 
 /* Analyses a loaded study; prints the table (print_table) and writes
  * out_dir/results.{json,csv} (and the report) when out_dir is given. Prints
  * its errors; the first is copied to err_out. Returns an exit code. */
 int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
-                  const char *out_dir, int print_table, ncs_error *err_out);
+                  outdir *out_dir, int print_table, ncs_error *err_out);
 
 /* Loads, then analyse_study(). */
-int analyse_one(ncs_analyser *an, const char *dir, const options *o, const char *out_dir,
+int analyse_one(ncs_analyser *an, const char *dir, const options *o, outdir *out_dir,
                 int print_table, ncs_error *err_out);
 
 /* The JSON text of the settings that shaped the numbers (caller frees). */

@@ -1,10 +1,12 @@
 /* common.c — what the ncs commands share: diagnostics in the form of docs/outputs.md,
  * outputs written whole, and one study analysed into its outputs. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,14 @@
 #include "cli.h"
 
 /* ---- diagnostics --------------------------------------------------------- */
+
+void fmt(char *buf, size_t n, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, n, f, ap);
+    va_end(ap);
+}
 
 void diag(const char *where, const char *kind, const char *msg)
 {
@@ -57,13 +67,14 @@ int exit_for(ncs_status s)
         return EXIT_USAGE;
     case NCS_ERR_OUTPUT:
     case NCS_ERR_REPORT:
+    case NCS_ERR_NOMEM: /* the input may be fine: the outputs could not be made */
         return EXIT_OUTPUT;
     default:
         return EXIT_INPUT;
     }
 }
 
-/* ---- writing outputs: temporary name, then rename ------------------------ */
+/* ---- writing outputs: inside an output folder, temporary name, rename ---- */
 
 int mkdir_p(const char *path)
 {
@@ -72,7 +83,10 @@ int mkdir_p(const char *path)
     if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
         return 0;
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -83,28 +97,188 @@ int mkdir_p(const char *path)
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
         return -1;
-    return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+    if (stat(buf, &sb) != 0)
+        return -1;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }
 
-/* Writes dir/name through a temporary file renamed into place, so a reader
- * (or an interrupted run) never sees half a file. Prints the error. */
-int write_atomic(const char *dir, const char *name, writer_fn fn, const void *ctx)
+int outdir_open(outdir *d, const char *path)
 {
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        diag(path, "error", strerror(errno));
+    d->fd = -1;
+    d->parent = NULL;
+    d->no_fsync = 0;
+    snprintf(d->path, sizeof d->path, "%s", path);
+    if (!*path) {
+        diag("", "error", "the output folder is an empty name: give -o a folder");
+        return EXIT_USAGE;
+    }
+    if (mkdir_p(path) != 0 || (d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "cannot make or open the output folder: %s", strerror(errno));
+        diag(path, "error", msg);
         return EXIT_OUTPUT;
     }
+    return EXIT_OK;
+}
+
+int outdir_sub(outdir *d, const outdir *parent, const char *name)
+{
+    d->fd = -1; /* no_fsync is the caller's */
+    fmt(d->path, sizeof d->path, "%s/%s", parent->path, name);
+    if (mkdirat(parent->fd, name, 0777) != 0 && errno != EEXIST) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "cannot make the output folder: %s", strerror(errno));
+        diag(d->path, "error", msg);
+        return EXIT_OUTPUT;
+    }
+    d->fd = openat(parent->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d->fd < 0) {
+        int e = errno;
+        struct stat sb;
+        int link = fstatat(parent->fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", link ? "is a symbolic link: ncs writes only inside the "
+                                               "output folder, never through a link"
+                                             : strerror(e));
+        diag(d->path, "error", msg);
+        return EXIT_OUTPUT;
+    }
+    return EXIT_OK;
+}
+
+void outdir_later(outdir *d, const outdir *parent, const char *path_or_name)
+{
+    d->fd = -1;
+    d->no_fsync = 0;
+    d->parent = parent;
+    if (parent) {
+        snprintf(d->name, sizeof d->name, "%s", path_or_name);
+        fmt(d->path, sizeof d->path, "%s/%s", parent->path, path_or_name);
+    } else {
+        d->name[0] = '\0';
+        snprintf(d->path, sizeof d->path, "%s", path_or_name);
+    }
+}
+
+int outdir_ready(outdir *d)
+{
+    if (d->fd >= 0)
+        return EXIT_OK;
+    if (!d->parent) {
+        char path[sizeof d->path];
+        memcpy(path, d->path, sizeof path);
+        return outdir_open(d, path);
+    }
+    char name[sizeof d->name];
+    memcpy(name, d->name, sizeof name);
+    const outdir *parent = d->parent;
+    int rc = outdir_sub(d, parent, name);
+    d->parent = parent;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    return rc;
+}
+
+void outdir_close(outdir *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
+}
+
+/* fsync where the file system has it (a pipe, /dev/null or a read-only
+ * mount say EINVAL/EROFS/ENOTSUP: nothing to make durable) */
+static int sync_fd(int fd)
+{
+    return fsync(fd) == 0 || errno == EINVAL || errno == EROFS || errno == ENOTSUP ? 0 : -1;
+}
+
+/* Writes d/name through a temporary file created in d (never through a
+ * link), made durable and renamed into place, so a reader (or an
+ * interrupted run) never sees half a file. Prints the error with its reason. */
+int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ctx)
+{
+    char path[4400], tmp[300];
+    snprintf(path, sizeof path, "%s/%s", d->path, name);
+    snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid());
+    (void)unlinkat(d->fd, tmp, 0); /* a leftover of a process that had this pid */
+    int fd = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        diag(path, "error", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(d->fd, tmp, 0);
+        }
+        return EXIT_OUTPUT;
+    }
+    errno = 0;
     int bad = fn(f, ctx) != 0;
-    bad |= ferror(f) != 0;
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        diag(path, "error", bad ? "write error" : strerror(errno));
-        unlink(tmp);
+    int e = errno;
+    if (!bad && (ferror(f) || fflush(f) != 0 || (!d->no_fsync && sync_fd(fileno(f)) != 0)))
+        bad = 1, e = errno;
+    if (fclose(f) != 0 && !bad)
+        bad = 1, e = errno;
+    if (bad || renameat(d->fd, tmp, d->fd, name) != 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "cannot write: %s", bad ? (e ? strerror(e) : "write error")
+                                                          : strerror(errno));
+        diag(path, "error", msg);
+        unlinkat(d->fd, tmp, 0);
+        return EXIT_OUTPUT;
+    }
+    return EXIT_OK;
+}
+
+/* An output that would replace one of the study's own files (a waveform
+ * named results.csv, `analyse S -o S`): refused before anything is written. */
+static int same_file(const struct stat *a, const char *path)
+{
+    struct stat b;
+    return path && stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names)
+{
+    for (size_t k = 0; names[k]; k++) {
+        struct stat a;
+        if (fstatat(d->fd, names[k], &a, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        const char *hit = same_file(&a, st->ini_path) ? st->ini_path
+                        : same_file(&a, st->norms) ? st->norms : NULL;
+        for (size_t i = 0; !hit && i < st->n_nerves; i++)
+            for (size_t j = 0; !hit && j < st->nerves[i].n_sites; j++)
+                if (same_file(&a, st->nerves[i].sites[j].path))
+                    hit = st->nerves[i].sites[j].path;
+        if (hit) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "the output %s would replace the study's input %s: "
+                                      "write the outputs to another folder",
+                     names[k], hit);
+            diag(d->path, "error", msg);
+            return EXIT_OUTPUT;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* stdout made whole: a short write (a full disk, a closed pipe) is an
+ * output error, not a success */
+int finish_stdout(void)
+{
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (!bad && sync_fd(fileno(stdout)) != 0 && errno != EBADF)
+        bad = 1, e = errno;
+    if (fclose(stdout) != 0 && !bad)
+        bad = 1, e = errno;
+    if (bad) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "cannot write the results: %s", e ? strerror(e) : "write error");
+        diag("standard output", "error", msg);
         return EXIT_OUTPUT;
     }
     return EXIT_OK;
@@ -138,7 +312,7 @@ char *settings_text(const options *o)
     return t;
 }
 
-int analyse_one(ncs_analyser *an, const char *dir, const options *o, const char *out_dir,
+int analyse_one(ncs_analyser *an, const char *dir, const options *o, outdir *out_dir,
                 int print_table, ncs_error *err_out)
 {
     ncs_error err;
@@ -157,8 +331,34 @@ int analyse_one(ncs_analyser *an, const char *dir, const options *o, const char 
     return rc;
 }
 
+/* results.json with the fingerprint of its inputs (what --resume compares) */
+static char *results_json(const ncs_results *r, const options *o)
+{
+    char *settings = settings_text(o);
+    char *json = settings ? ncs_results_json(r, settings) : NULL;
+    free(settings);
+    return json;
+}
+
+static int write_outputs(const ncs_study *st, outdir *out_dir, const char *json,
+                         const ncs_results *r, const options *o)
+{
+    if (outdir_ready(out_dir) != EXIT_OK)
+        return EXIT_OUTPUT;
+    char rep[32];
+    snprintf(rep, sizeof rep, "report.%s",
+             o->report >= 0 ? ncs_report_format_name((ncs_report_format)o->report) : "pdf");
+    const char *names[] = {"results.json", "results.csv", o->report >= 0 ? rep : NULL, NULL};
+    int rc = outdir_check_inputs(out_dir, st, names);
+    if (rc == EXIT_OK)
+        rc = write_atomic(out_dir, "results.json", put_string, json);
+    if (rc == EXIT_OK)
+        rc = write_atomic(out_dir, "results.csv", put_csv, r);
+    return rc;
+}
+
 int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
-                  const char *out_dir, int print_table, ncs_error *err_out)
+                  outdir *out_dir, int print_table, ncs_error *err_out)
 {
     ncs_error err;
     ncs_options ao = o->analysis;
@@ -172,9 +372,7 @@ int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
     }
     print_warnings(&r->warnings, o);
     int rc = EXIT_OK;
-    char *settings = settings_text(o);
-    char *json = settings ? ncs_results_json(r, settings) : NULL;
-    free(settings);
+    char *json = results_json(r, o);
     if (!json) {
         diag(st->dir, "error", "out of memory");
         rc = EXIT_OUTPUT;
@@ -186,17 +384,10 @@ int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
             ncs_results_table(r, stdout);
     }
     if (rc == EXIT_OK && out_dir) {
-        if (mkdir_p(out_dir) != 0) {
-            diag(out_dir, "error", strerror(errno));
-            rc = EXIT_OUTPUT;
-        } else {
-            rc = write_atomic(out_dir, "results.json", put_string, json);
-            if (rc == EXIT_OK)
-                rc = write_atomic(out_dir, "results.csv", put_csv, r);
-        }
+        rc = write_outputs(st, out_dir, json, r, o);
         if (rc != EXIT_OK && err_out) {
             err_out->code = NCS_ERR_OUTPUT;
-            snprintf(err_out->where, sizeof err_out->where, "%s", out_dir);
+            fmt(err_out->where, sizeof err_out->where, "%s", out_dir->path);
             snprintf(err_out->message, sizeof err_out->message,
                      "cannot write the results");
         }
@@ -204,7 +395,7 @@ int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
     free(json);
     if (rc == EXIT_OK && out_dir && o->report >= 0 && !o->no_gnuplot) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/report.%s", out_dir,
+        snprintf(path, sizeof path, "%s/report.%s", out_dir->path,
                  ncs_report_format_name((ncs_report_format)o->report));
         if (ncs_report_make(r, (ncs_report_format)o->report, path, o->gnuplot, &err) != NCS_OK) {
             print_error(&err);

@@ -34,6 +34,7 @@ enum {
     OPT_NORMS,
     OPT_REPORT,
     OPT_GNUPLOT,
+    OPT_GNUPLOT_TIMEOUT,
     OPT_JOBS = 'j',
     OPT_RESUME = 300,
     OPT_SHARD,
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
     {"norms", required_argument, NULL, OPT_NORMS},
     {"report", optional_argument, NULL, OPT_REPORT},
     {"gnuplot", required_argument, NULL, OPT_GNUPLOT},
+    {"gnuplot-timeout", required_argument, NULL, OPT_GNUPLOT_TIMEOUT},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"shard", required_argument, NULL, OPT_SHARD},
@@ -93,12 +95,32 @@ static int criteria_option(const command *cmd, const char *arg, options *o)
     return 0;
 }
 
+/* gnuplot's time limit from --gnuplot-timeout (arg) or, when a report is
+ * to be made and the option was not given, from NCS_GNUPLOT_TIMEOUT (arg
+ * NULL): a number of seconds above 0. Returns 0, or -1 after a usage
+ * error. */
+static int gnuplot_timeout_option(const command *cmd, const char *arg, options *o)
+{
+    const char *text = arg ? arg : getenv("NCS_GNUPLOT_TIMEOUT");
+    if (!arg && (!text || !*text))
+        return 0;
+    double s = ncs_report_timeout_of(text);
+    if (isnan(s)) {
+        fprintf(stderr, "ncs %s: %s%s: give gnuplot's time limit in seconds, a number above 0\n"
+                        "Try 'ncs help %s' for more information.\n",
+                cmd->name, arg ? "--gnuplot-timeout " : "NCS_GNUPLOT_TIMEOUT=", text, cmd->name);
+        return -1;
+    }
+    o->analysis.gnuplot_timeout_s = s;
+    return 0;
+}
+
 /* What getopt_long refused (c is '?' or ':'), said as a person would; -1. */
 static int option_error(const command *cmd, int c, const char *arg)
 {
     if (c == ':' || optopt == 'o' || optopt == 'j' || optopt == OPT_CRITERIA
         || optopt == OPT_NORMS || optopt == OPT_OUT || optopt == OPT_GNUPLOT
-        || optopt == OPT_SHARD)
+        || optopt == OPT_GNUPLOT_TIMEOUT || optopt == OPT_SHARD)
         fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name, arg);
     else if (strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
         fprintf(stderr, "ncs %s: option '%s' takes no value\n", cmd->name, arg);
@@ -157,6 +179,12 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
                 return not_here(cmd, "--gnuplot");
             o->gnuplot = optarg;
             break;
+        case OPT_GNUPLOT_TIMEOUT:
+            if (!accepts(cmd, "--gnuplot-timeout"))
+                return not_here(cmd, "--gnuplot-timeout");
+            if (gnuplot_timeout_option(cmd, optarg, o) != 0)
+                return -1;
+            break;
         case OPT_JOBS: {
             if (!accepts(cmd, "--jobs"))
                 return not_here(cmd, "-j/--jobs");
@@ -207,6 +235,11 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             return option_error(cmd, c, argv[optind - 1]);
         }
     }
+    /* the environment's limit, checked only when a report is to be made */
+    if (!o->help && o->analysis.gnuplot_timeout_s == 0 && accepts(cmd, "--gnuplot-timeout")
+        && (o->report >= 0 || !accepts(cmd, "--report"))
+        && gnuplot_timeout_option(cmd, NULL, o) != 0)
+        return -1;
     return optind;
 }
 
@@ -420,13 +453,18 @@ static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
     if (o->report >= 0 && !o->out)
         return usage_error(cmd->name, "analyse: --report needs -o DIR (the report goes to "
                                       "DIR/report.pdf)%s", "");
+    if (o->out && !*o->out)
+        return usage_error(cmd->name, "%s-o: the output folder is an empty name", "");
     ncs_error err;
     ncs_analyser *an = ncs_analyser_create(&err);
     if (!an) {
         print_error(&err);
         return EXIT_OUTPUT;
     }
-    rc = analyse_one(an, argv[first], o, o->out, 1, NULL);
+    outdir od;
+    outdir_later(&od, NULL, o->out ? o->out : "");
+    rc = analyse_one(an, argv[first], o, o->out ? &od : NULL, 1, NULL);
+    outdir_close(&od);
     ncs_analyser_destroy(an);
     return rc;
 }
@@ -528,7 +566,13 @@ static void print_version(void)
 #define REPORT_HELP                                                                  \
     "  --report[=FMT]   also draw the report (pdf, the default, png or svg) into the\n"   \
     "                   output folder as report.<FMT>; needs gnuplot\n"                 \
-    "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
+    "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n" \
+    GNUPLOT_TIMEOUT_HELP
+
+#define GNUPLOT_TIMEOUT_HELP                                                              \
+    "  --gnuplot-timeout SECONDS\n"                                                       \
+    "                   gnuplot's time limit (default: $NCS_GNUPLOT_TIMEOUT, else 30);\n" \
+    "                   past it gnuplot is stopped and the report fails (exit 4)\n"
 
 static const command commands[] = {
     {"analyse", cmd_analyse, "[options] STUDY",
@@ -538,7 +582,8 @@ static const command commands[] = {
      "  -o, --out DIR    also write DIR/results.json and DIR/results.csv\n"
      CRITERIA_HELP
      REPORT_HELP
-     "  -q, --quiet      no warnings\n", "--out --json --criteria --norms --report --gnuplot"},
+     "  -q, --quiet      no warnings\n",
+     "--out --json --criteria --norms --report --gnuplot --gnuplot-timeout"},
     {"batch", cmd_batch, "[options] ROOT -o OUT | --merge OUT... -o OUT",
      "Analyse every study folder under ROOT (every folder holding a study.ini).",
      "Writes OUT/<study-id>/results.json and results.csv per study, OUT/summary.csv\n"
@@ -560,7 +605,8 @@ static const command commands[] = {
      CRITERIA_HELP
      REPORT_HELP
      "  -q, --quiet      no warnings\n",
-     "--out --criteria --norms --report --gnuplot --jobs --resume --shard --progress --merge"},
+     "--out --criteria --norms --report --gnuplot --gnuplot-timeout --jobs --resume --shard "
+     "--progress --merge"},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
@@ -577,7 +623,8 @@ static const command commands[] = {
      "  -o, --out FILE   the report file (required)\n"
      CRITERIA_HELP
      "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
-     "  -q, --quiet      no warnings\n", "--out --criteria --norms --gnuplot"},
+     GNUPLOT_TIMEOUT_HELP
+     "  -q, --quiet      no warnings\n", "--out --criteria --norms --gnuplot --gnuplot-timeout"},
     {"norms", cmd_norms, "[--norms FILE]", "Print the normative table in force.",
      "The built-in table (Preston & Shapiro, adults; see docs/criteria.md), or with\n"
      "--norms FILE "
@@ -597,11 +644,11 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
         print_overview(stdout);
-        return fclose(stdout) == 0 ? EXIT_OK : EXIT_OUTPUT;
+        return finish_stdout();
     }
     if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
         print_version();
-        return fclose(stdout) == 0 ? EXIT_OK : EXIT_OUTPUT;
+        return finish_stdout();
     }
     const command *cmd = NULL;
     for (const command *c = commands; c->name; c++)
@@ -617,9 +664,6 @@ int main(int argc, char **argv)
     o.report = -1;
     o.progress = -1;
     int rc = cmd->run(cmd, argc - 1, argv + 1, &o);
-    if (fclose(stdout) != 0 && rc == EXIT_OK) {
-        fprintf(stderr, "ncs: error: writing to standard output: %s\n", strerror(errno));
-        rc = EXIT_OUTPUT;
-    }
-    return rc;
+    int orc = finish_stdout();
+    return rc == EXIT_OK ? orc : rc;
 }

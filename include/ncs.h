@@ -113,6 +113,12 @@ void ncs_warnings_free(ncs_warnings *w);
 /* Study model (study.c) — docs/study-folder.md                                 */
 /* ------------------------------------------------------------------------ */
 
+/* A file's content hash (XXH3, 128 bits), and its text: 32 hex digits. */
+typedef struct {
+    unsigned char b[16];
+} ncs_hash;
+#define NCS_HASH_HEX 33
+
 typedef enum { NCS_POLARITY_NORMAL = 0, NCS_POLARITY_INVERTED = 1 } ncs_polarity;
 typedef enum { NCS_UNITS_MV = 0, NCS_UNITS_UV, NCS_UNITS_V } ncs_units;
 
@@ -121,6 +127,8 @@ typedef struct {
     char *name;          /* "wrist", "below-elbow" ... */
     char *file;          /* as written in study.ini (relative) */
     char *path;          /* study folder + file: the path to open */
+    const char *inside;  /* the study folder resolved (the study's dir_real):
+                            the file must lie inside it; NULL: no such rule */
     int line;            /* line of the section header in study.ini */
     double distance_mm;  /* > 0; first site: to the active electrode */
     int channel;         /* 1-based, default 1 */
@@ -152,6 +160,8 @@ typedef struct {
 typedef struct {
     char *dir;           /* the study folder as given */
     char *ini_path;      /* dir + "/study.ini" */
+    char *dir_real;      /* dir with every link resolved */
+    ncs_hash ini_hash;   /* of study.ini's bytes as read */
     char *id;            /* [study] id, default: the folder's name */
     char *date;          /* ISO 8601 date or NULL */
     double age_years, height_cm, temperature_c; /* NAN if not given */
@@ -180,6 +190,20 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err);
 
 /* Frees a study. Accepts NULL. */
 void ncs_study_destroy(ncs_study *study);
+
+/* Opens path for reading as ncs opens every input: the open never blocks on
+ * a FIFO or a device, anything but a regular file is refused, and with
+ * inside (a resolved folder) the file must lie inside it, checked on the open
+ * descriptor. Returns the descriptor (close-on-exec), or -1 with err filled
+ * (NCS_ERR_IO, NCS_ERR_PATH) and errno set. */
+int ncs_open_input(const char *path, const char *inside, ncs_error *err);
+
+/* The fingerprint of everything the analysis of st reads: study.ini as
+ * loaded, every site's file, the study's and norms_path's normative tables
+ * (each read again now). The same text as ncs_results.inputs_hash when
+ * nothing changed. NCS_OK, or an error of reading a file. */
+ncs_status ncs_study_inputs_hash(const ncs_study *st, const char *norms_path,
+                                 char hex[NCS_HASH_HEX], ncs_error *err);
 
 /* The id ncs_study_load() would give the study in dir ([study] id, else the
  * folder's name), read cheaply without checking the rest of study.ini. A new
@@ -225,6 +249,7 @@ typedef struct {
     ncs_wave_format format;
     char format_name[64]; /* "WAV PCM 16", "FLAC PCM 24", "CSV" ... */
     int channels;         /* channels in the file */
+    ncs_hash hash;        /* of the file's bytes (ncs_wave_load) */
 } ncs_wave;
 
 /* Loads the waveform of one site: decodes the file (libsndfile, else CSV by
@@ -380,6 +405,8 @@ typedef struct {
     size_t n;
     ncs_norm items[NCS_MAX_NORMS];
     char origin[1024];    /* "built-in" and the files loaded over it */
+    size_t n_files;       /* the files loaded over it, and their hashes */
+    ncs_hash file_hash[4];
 } ncs_norms;
 
 /* The built-in table: Preston & Shapiro, adults. */
@@ -565,15 +592,29 @@ void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *
 /* table.c)                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* A point of a kept trace: time from the stimulus, and value. */
+typedef struct {
+    double t_ms;
+    double mv;
+} ncs_trace_point;
+
 typedef struct {
     const ncs_site *def;   /* owned by the study */
     double fs_hz;
+    ncs_hash file_hash;    /* of the waveform file's bytes as read */
     ncs_markers m;
-    /* the cleaned trace, for reports: n samples at fs_hz from t0_ms (time of
-     * the first sample from the stimulus) */
-    size_t n;
-    double t0_ms;
-    double *clean_mv;
+    /* the cleaned trace as a report draws it (with keep_traces, else NULL
+     * and 0): n_points points in time order from the stimulus on. Not every
+     * sample: only what a page can show, so that what is kept follows the
+     * page and not the sampling rate (a few tens of thousands of points at
+     * most, whatever the rate). Each stretch of 1/3000 of the time since the
+     * stimulus (at least 1/3000 of 5 ms) is kept as its lowest and highest
+     * samples in time order, so peaks and the artefact survive; where a
+     * stretch holds one sample, that sample. The measurements (m) are made
+     * on the whole trace, before this. */
+    size_t n_points;
+    ncs_trace_point *trace;
+    double sweep_end_ms;   /* time of the trace's last sample from the stimulus */
     unsigned abnormal;     /* NCS_ABN_* (the distal site only) */
 } ncs_site_result;
 
@@ -601,10 +642,14 @@ const char *ncs_method_json(void);
 
 /* How a study is analysed (zero-initialised: the defaults). */
 typedef struct {
-    int keep_traces;            /* keep the cleaned traces (for reports) */
+    int keep_traces;            /* keep the cleaned traces (for reports), decimated
+                                   to what a page shows (ncs_site_result) */
     ncs_criteria_id primary;    /* the set that fills `block` */
     int all_criteria;           /* evaluate every set into the findings */
     const char *norms_path;     /* --norms: loaded over the study's own */
+    double gnuplot_timeout_s;   /* reports: gnuplot's time limit, seconds, finite
+                                   and > 0; 0: $NCS_GNUPLOT_TIMEOUT, else
+                                   NCS_GNUPLOT_TIMEOUT_S (ncs_report_make) */
 } ncs_options;
 
 typedef struct {
@@ -616,6 +661,8 @@ typedef struct {
     int evaluated[NCS_CRIT__COUNT]; /* the sets evaluated */
     char *summary[NCS_CRIT__COUNT]; /* one line per set evaluated (docs/criteria.md) */
     ncs_warnings warnings;  /* every warning of the analysis */
+    char inputs_hash[NCS_HASH_HEX]; /* the fingerprint of every file read
+                                       (ncs_study_inputs_hash()); "" if none */
 } ncs_results;
 
 /* Loads and measures every site of every nerve, computes the segments,
@@ -659,15 +706,32 @@ int ncs_report_format_of(const char *name_or_path);
 /* "pdf", "png", "svg" (the extension); NULL for other values. */
 const char *ncs_report_format_name(ncs_report_format fmt);
 
+/* gnuplot's time limit when neither the options nor $NCS_GNUPLOT_TIMEOUT
+ * set one, seconds. */
+#define NCS_GNUPLOT_TIMEOUT_S 30.0
+
+/* The time limit written in text ("30", "2.5": a number, all of text, finite
+ * and above 0), in seconds; NAN for anything else. */
+double ncs_report_timeout_of(const char *text);
+
 /* Makes the report of r (analysed with keep_traces) by running gnuplot once:
  * `gnuplot` is its path or name (NULL: $NCS_GNUPLOT, else "gnuplot" on
- * PATH). PDF: one file at out_path, a summary page and a page per nerve.
- * PNG and SVG: one file per page, the summary at out_path and each nerve at
- * <out_path without extension>-<nerve id>.<ext>. Every file is written
- * under a temporary name and renamed only when gnuplot succeeded, so a
- * failure leaves nothing behind. Returns NCS_OK, or NCS_ERR_REPORT (gnuplot
- * not found or failed; err says how to install it or what gnuplot said),
- * NCS_ERR_OUTPUT, NCS_ERR_NOMEM, NCS_ERR_USAGE (no traces kept). */
+ * PATH; a relative path is taken from the current folder). PDF: one file at
+ * out_path, a summary page and a page per nerve. PNG and SVG: one file per
+ * page, the summary at out_path and each nerve at <out_path without
+ * extension>-<nerve id>.<ext>. gnuplot runs in out_path's folder on
+ * temporary files ncs creates there first (never through a symbolic link),
+ * renamed into place only when gnuplot succeeded, so a failure leaves
+ * nothing behind. gnuplot has r->options.gnuplot_timeout_s (0: the seconds
+ * in $NCS_GNUPLOT_TIMEOUT, else NCS_GNUPLOT_TIMEOUT_S) to read the script
+ * and finish; past it, its process group is stopped (SIGTERM, then
+ * SIGKILL). What gnuplot wrote to its standard error is quoted in err, a
+ * few lines at most, with control and non-ASCII bytes escaped (\xNN).
+ * Returns NCS_OK, or NCS_ERR_REPORT (gnuplot not found, failed or stopped
+ * at the limit; err says how to install it, what gnuplot said or the
+ * limit), NCS_ERR_OUTPUT, NCS_ERR_NOMEM, NCS_ERR_USAGE (no traces kept, or a
+ * limit that is not a number of seconds above 0). Safe to call from several
+ * threads at once; it changes no signal disposition. */
 ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
                            const char *gnuplot, ncs_error *err);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "report.h"
 
 void ncs_results_destroy(ncs_results *r)
 {
@@ -16,7 +17,7 @@ void ncs_results_destroy(ncs_results *r)
     for (size_t i = 0; i < r->n_nerves; i++) {
         ncs_nerve_result *nr = &r->nerves[i];
         for (size_t j = 0; j < nr->n_sites; j++)
-            free(nr->sites[j].clean_mv);
+            free(nr->sites[j].trace);
         for (size_t j = 0; j < nr->n_segments; j++)
             ncs_findings_free(&nr->segments[j].findings);
         ncs_findings_free(&nr->findings);
@@ -161,17 +162,19 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
         if (rc != NCS_OK)
             return rc;
         sr->fs_hz = w.fs_hz;
-        if (keep) {
-            sr->clean_mv = malloc(w.n * sizeof *sr->clean_mv);
-            if (!sr->clean_mv) {
-                ncs_wave_free(&w);
-                return ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
-            }
-            sr->n = w.n;
-            sr->t0_ms = -w.stim_ms;
+        sr->file_hash = w.hash;
+        /* for a report, the whole cleaned trace for as long as it takes to
+         * keep what a page shows of it (lib/report.c) */
+        double *clean = keep ? malloc((w.n ? w.n : 1) * sizeof *clean) : NULL;
+        if (keep && !clean) {
+            ncs_wave_free(&w);
+            return ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
         }
-        rc = ncs_measure(a, &w, s, where, &sr->m, sr->clean_mv,
-                         s->exclude ? NULL : warn, err);
+        rc = ncs_measure(a, &w, s, where, &sr->m, clean, s->exclude ? NULL : warn, err);
+        if (rc == NCS_OK && keep
+            && ncs_report_keep_trace(sr, clean, w.n, w.fs_hz, -w.stim_ms) != NCS_OK)
+            rc = ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
+        free(clean);
         ncs_wave_free(&w);
         if (rc != NCS_OK)
             return rc;
@@ -345,11 +348,27 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
     }
 }
 
+/* What ncs_study_inputs_hash() computes, from what this analysis read:
+ * study.ini, the sites' files in order, the normative tables loaded. */
+static void inputs_hash(ncs_results *r)
+{
+    const ncs_study *st = r->study;
+    ncs_hash_state s;
+    ncs_hash_start(&s);
+    ncs_hash_add(&s, &st->ini_hash);
+    for (size_t i = 0; i < r->n_nerves; i++)
+        for (size_t j = 0; j < r->nerves[i].n_sites; j++)
+            ncs_hash_add(&s, &r->nerves[i].sites[j].file_hash);
+    for (size_t k = 0; k < r->norms.n_files; k++)
+        ncs_hash_add(&s, &r->norms.file_hash[k]);
+    ncs_hash_end(&s, r->inputs_hash);
+}
+
 static ncs_status evaluate(ncs_results *r, ncs_error *err)
 {
     const ncs_study *st = r->study;
     ncs_norms_builtin(&r->norms);
-    if (st->norms && ncs_norms_load(&r->norms, st->norms, err) != NCS_OK)
+    if (st->norms && ncs_norms_load_from(&r->norms, st->norms, st->dir_real, err) != NCS_OK)
         return err ? err->code : NCS_ERR_IO;
     if (r->options.norms_path
         && ncs_norms_load(&r->norms, r->options.norms_path, err) != NCS_OK)
@@ -400,6 +419,7 @@ ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st,
         ncs_results_destroy(r);
         return NULL;
     }
+    inputs_hash(r);
     return r;
 }
 

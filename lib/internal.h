@@ -87,10 +87,28 @@ extern const char *const ncs_nerve_names[NCS_N_NERVE_NAMES];
 /* Configures libinih for docs/study-folder.md (once per process, thread-safe). */
 void ncs_ini_setup(void);
 
-/* Reads a whole file of at most limit bytes (NUL-terminated). NULL with
- * errno set when it cannot be read, with *too_big set when it is larger. */
-char *ncs_read_small_file(const char *path, size_t limit, size_t *len, ncs_error *err,
-                          int *too_big);
+/* ---- inputs (inputs.c) ---- */
+
+/* Reads the whole file (ncs_open_input's checks; at most limit bytes,
+ * NUL-terminated) and its hash (hash may be NULL). NULL with err filled:
+ * NCS_ERR_IO (errno kept: ENOENT for a missing file), NCS_ERR_PATH,
+ * NCS_ERR_LIMIT (larger than limit), NCS_ERR_NOMEM. */
+char *ncs_read_input(const char *path, const char *inside, size_t limit, size_t *len,
+                     ncs_hash *hash, ncs_error *err);
+
+/* ncs_norms_load(), the file also required to lie inside the resolved
+ * folder `inside` (a study's own table) when inside is not NULL. */
+ncs_status ncs_norms_load_from(ncs_norms *norms, const char *path, const char *inside,
+                               ncs_error *err);
+
+/* A fingerprint made of several hashes, in order. */
+typedef struct {
+    void *st;
+} ncs_hash_state;
+void ncs_hash_start(ncs_hash_state *s);
+void ncs_hash_add(ncs_hash_state *s, const ncs_hash *h);
+/* hex: 32 hex digits; -1 when out of memory (at the start) */
+int ncs_hash_end(ncs_hash_state *s, char hex[NCS_HASH_HEX]);
 
 /* A text being fed to ini_parse_stream() a line at a time. */
 typedef struct {

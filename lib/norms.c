@@ -211,22 +211,22 @@ static int lab_handler(void *user, const char *section, const char *name,
     return 1;
 }
 
-ncs_status ncs_norms_load(ncs_norms *norms, const char *path, ncs_error *err)
+ncs_status ncs_norms_load_from(ncs_norms *norms, const char *path, const char *inside,
+                               ncs_error *err)
 {
     ncs_error_clear(err);
     ncs_ini_setup();
     size_t len = 0;
-    int too_big = 0;
-    errno = 0;
-    char *buf = ncs_read_small_file(path, NCS_MAX_INI_BYTES, &len, err, &too_big);
+    ncs_hash hash;
+    ncs_error e;
+    char *buf = ncs_read_input(path, inside, NCS_MAX_INI_BYTES, &len, &hash, &e);
     if (!buf) {
-        if (too_big)
+        if (e.code == NCS_ERR_LIMIT)
             return ncs_fail(err, NCS_ERR_LIMIT, path,
                             "normative table is larger than %d bytes", NCS_MAX_INI_BYTES);
-        if (err && err->code != NCS_OK)
-            return err->code;
-        return ncs_fail(err, NCS_ERR_IO, path, "cannot read the normative table: %s",
-                        strerror(errno ? errno : EIO));
+        if (err)
+            *err = e;
+        return e.code;
     }
     lab *l = calloc(1, sizeof *l);
     if (!l) {
@@ -267,6 +267,8 @@ ncs_status ncs_norms_load(ncs_norms *norms, const char *path, ncs_error *err)
             }
             *slot = l->items[i];
         }
+        if (norms->n_files < sizeof norms->file_hash / sizeof norms->file_hash[0])
+            norms->file_hash[norms->n_files++] = hash;
         size_t ol = strlen(norms->origin);
         snprintf(norms->origin + ol, sizeof norms->origin - ol, ", then %s", path);
     }
@@ -302,4 +304,9 @@ ncs_status ncs_norms_print(const ncs_norms *n, FILE *f)
                "Limits assume a limb at 32 C or warmer (upper) and 30 C (lower); no "
                "temperature correction is applied.\n");
     return ferror(f) ? NCS_ERR_OUTPUT : NCS_OK;
+}
+
+ncs_status ncs_norms_load(ncs_norms *norms, const char *path, ncs_error *err)
+{
+    return ncs_norms_load_from(norms, path, NULL, err);
 }

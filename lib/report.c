@@ -544,8 +544,8 @@ static double time_axis_end(const ncs_nerve_result *nr)
     double sweep_end = 0.0;
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
-        if (sr->clean_mv && sr->n)
-            sweep_end = fmax(sweep_end, sr->t0_ms + (double)(sr->n - 1) * 1000.0 / sr->fs_hz);
+        if (sr->trace && sr->n_points)
+            sweep_end = fmax(sweep_end, sr->sweep_end_ms);
     }
     if (sweep_end > 0 && t_end > sweep_end)
         t_end = sweep_end;
@@ -553,20 +553,19 @@ static double time_axis_end(const ncs_nerve_result *nr)
 }
 
 /* The largest excursions on the axis, either way; the first 0.2 ms are left
- * out, where what is left of the stimulus artefact would set the gain. */
+ * out, where what is left of the stimulus artefact would set the gain (no
+ * kept stretch crosses 0.2 ms: ncs_report_keep_trace). */
 static void excursions(const ncs_nerve_result *nr, double t_end, double *neg, double *pos)
 {
     *neg = *pos = 0.0;
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
-        if (!sr->clean_mv)
-            continue;
-        for (size_t i = 0; i < sr->n; i++) {
-            double t = sr->t0_ms + (double)i * 1000.0 / sr->fs_hz;
-            if (t < 0.2 || t > t_end)
+        for (size_t i = 0; sr->trace && i < sr->n_points; i++) {
+            const ncs_trace_point *q = &sr->trace[i];
+            if (q->t_ms < NCS_REPORT_GAIN_FROM_MS || q->t_ms > t_end)
                 continue;
-            *neg = fmax(*neg, -sr->clean_mv[i]);
-            *pos = fmax(*pos, sr->clean_mv[i]);
+            *neg = fmax(*neg, -q->mv);
+            *pos = fmax(*pos, q->mv);
         }
     }
 }
@@ -609,42 +608,124 @@ static double screen_y(const frame *f, double mv)
     return 100.0 * (TR_B + (mv - f->y_bot) / (f->y_top - f->y_bot) * (TR_T - TR_B));
 }
 
-/* Sample i of a trace: time, and the value drawn negative up. */
-static void trace_point(FILE *o, const ncs_site_result *sr, double dt, size_t i, double off)
+/* ---- what of a trace is kept for the page ------------------------------- */
+
+/* A page's time axis starts at the stimulus and is at least
+ * KEEP_MIN_AXIS_MS long. A stretch kept is 1/KEEP_PER_AXIS of the time since
+ * the stimulus (of KEEP_MIN_AXIS_MS before that), so any axis holds at least
+ * KEEP_PER_AXIS of them: twice what a page draws (a trace with more than
+ * DRAW_MAX points on the axis is drawn as the lowest and highest points of
+ * DRAW_BUCKETS equal stretches of time). */
+#define KEEP_MIN_AXIS_MS 5.0
+#define KEEP_PER_AXIS 3000.0
+#define DRAW_MAX 3000
+#define DRAW_BUCKETS 1500
+
+/* The first of n samples at or after t_ms, by the very sum (t0_ms + i * dt)
+ * that gives the kept points their times. */
+static size_t first_sample_from(double t_ms, size_t n, double dt, double t0_ms)
 {
-    fprintf(o, "%.4f\t%.5f\n", sr->t0_ms + (double)i * dt, off - sr->clean_mv[i]);
+    double g = ceil((t_ms - t0_ms) / dt);
+    size_t i = g > 0 ? (g < (double)n ? (size_t)g : n) : 0;
+    while (i > 0 && t0_ms + (double)(i - 1) * dt >= t_ms)
+        i--;
+    while (i < n && t0_ms + (double)i * dt < t_ms)
+        i++;
+    return i;
 }
 
-/* A bucket's lowest and highest samples, in time order. */
-static void bucket_points(FILE *o, const ncs_site_result *sr, double dt, size_t i, size_t e,
-                          double off)
+/* The end of the stretch that starts at sample i (of n): 1/KEEP_PER_AXIS of
+ * the time since the stimulus, never across sample i_gain. */
+static size_t stretch_end(size_t i, size_t n, double dt, double t0_ms, size_t i_gain)
 {
-    size_t imn = i, imx = i;
-    for (size_t k = i; k < e; k++) {
-        if (sr->clean_mv[k] < sr->clean_mv[imn])
-            imn = k;
-        if (sr->clean_mv[k] > sr->clean_mv[imx])
-            imx = k;
+    double t = t0_ms + (double)i * dt;
+    double len = floor(fmax(t, KEEP_MIN_AXIS_MS) / KEEP_PER_AXIS / dt);
+    size_t e = i + 1;
+    if (len > 1)
+        e = len < (double)(n - i) ? i + (size_t)len : n;
+    return i < i_gain && e > i_gain ? i_gain : e;
+}
+
+ncs_status ncs_report_keep_trace(ncs_site_result *sr, const double *mv, size_t n, double fs_hz,
+                                 double t0_ms)
+{
+    double dt = 1000.0 / fs_hz;
+    size_t i0 = first_sample_from(0.0, n, dt, t0_ms);
+    size_t i_gain = first_sample_from(NCS_REPORT_GAIN_FROM_MS, n, dt, t0_ms);
+    size_t stretches = 0;
+    for (size_t i = i0; i < n; i = stretch_end(i, n, dt, t0_ms, i_gain))
+        stretches++;
+    ncs_trace_point *p = malloc((2 * stretches + 1) * sizeof *p);
+    if (!p)
+        return NCS_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = i0, e; i < n; i = e) {
+        e = stretch_end(i, n, dt, t0_ms, i_gain);
+        size_t lo = i, hi = i;
+        for (size_t q = i + 1; q < e; q++) {
+            if (mv[q] < mv[lo])
+                lo = q;
+            if (mv[q] > mv[hi])
+                hi = q;
+        }
+        size_t a = lo < hi ? lo : hi, b = lo < hi ? hi : lo;
+        p[k].t_ms = t0_ms + (double)a * dt;
+        p[k++].mv = mv[a];
+        if (b != a) {
+            p[k].t_ms = t0_ms + (double)b * dt;
+            p[k++].mv = mv[b];
+        }
     }
-    size_t a = imn < imx ? imn : imx, b = imn < imx ? imx : imn;
-    trace_point(o, sr, dt, a, off);
-    if (b != a)
-        trace_point(o, sr, dt, b, off);
+    ncs_trace_point *shrunk = k ? realloc(p, k * sizeof *p) : NULL;
+    sr->trace = shrunk ? shrunk : p;
+    sr->n_points = k;
+    sr->sweep_end_ms = n ? t0_ms + (double)(n - 1) * dt : t0_ms;
+    return NCS_OK;
 }
 
-/* A trace's points on the time axis; at most ~3000 of them: the lowest and
- * highest of each bucket keep the peaks a plain decimation could miss. */
+/* A kept point of a trace: time, and the value drawn negative up. */
+static void trace_point(FILE *o, const ncs_trace_point *q, double off)
+{
+    fprintf(o, "%.4f\t%.5f\n", q->t_ms, off - q->mv);
+}
+
+/* Points a..e-1's lowest and highest, in time order. */
+static void bucket_points(FILE *o, const ncs_trace_point *p, size_t a, size_t e, double off)
+{
+    size_t lo = a, hi = a;
+    for (size_t k = a; k < e; k++) {
+        if (p[k].mv < p[lo].mv)
+            lo = k;
+        if (p[k].mv > p[hi].mv)
+            hi = k;
+    }
+    trace_point(o, &p[lo < hi ? lo : hi], off);
+    if (lo != hi)
+        trace_point(o, &p[lo < hi ? hi : lo], off);
+}
+
+/* A trace's points on the time axis; at most ~DRAW_MAX of them: past that,
+ * the lowest and highest of each of DRAW_BUCKETS equal stretches of time
+ * keep the peaks a plain decimation could miss. */
 static void trace_points(FILE *o, const ncs_site_result *sr, const frame *f, double off)
 {
-    double dt = 1000.0 / sr->fs_hz;
-    size_t i0 = (size_t)fmax(0.0, ceil((f->t_beg - sr->t0_ms) / dt));
-    size_t i1 = (size_t)fmin((double)sr->n, floor((f->t_end - sr->t0_ms) / dt) + 1);
-    size_t step = (i1 > i0 && i1 - i0 > 3000) ? (i1 - i0) / 1500 : 1;
-    for (size_t i = i0; i < i1; i += step) {
-        if (step == 1)
-            trace_point(o, sr, dt, i, off);
-        else
-            bucket_points(o, sr, dt, i, i + step < i1 ? i + step : i1, off);
+    const ncs_trace_point *p = sr->trace;
+    size_t a = 0, b;
+    while (a < sr->n_points && p[a].t_ms < f->t_beg)
+        a++;
+    for (b = a; b < sr->n_points && p[b].t_ms <= f->t_end;)
+        b++;
+    if (b - a <= DRAW_MAX) {
+        for (size_t k = a; k < b; k++)
+            trace_point(o, &p[k], off);
+        return;
+    }
+    double t_a = p[a].t_ms, width = (p[b - 1].t_ms - t_a) / DRAW_BUCKETS;
+    for (size_t k = a, e; k < b; k = e) {
+        double until = t_a + width * (floor((p[k].t_ms - t_a) / width) + 1.0);
+        for (e = k + 1; e < b && p[e].t_ms < until;)
+            e++;
+        bucket_points(o, p, k, e, off);
     }
 }
 
@@ -654,7 +735,7 @@ static void traces_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int
     fprintf(o, "$N%dT << EOD\n", number);
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
-        if (!sr->clean_mv)
+        if (!sr->trace)
             continue;
         trace_points(o, sr, f, baseline(f, j));
         fprintf(o, "\n\n");
@@ -671,14 +752,14 @@ static void area_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int n
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
         const ncs_markers *m = &sr->m;
-        if (!sr->clean_mv || !isfinite(m->onset_ms) || !isfinite(m->end_ms))
+        if (!sr->trace || !isfinite(m->onset_ms) || !isfinite(m->end_ms))
             continue;
-        double off = baseline(f, j), dt = 1000.0 / sr->fs_hz;
-        for (size_t i = 0; i < sr->n; i++) {
-            double t = sr->t0_ms + (double)i * dt;
-            if (t < m->onset_ms || t > m->end_ms)
+        double off = baseline(f, j);
+        for (size_t i = 0; i < sr->n_points; i++) {
+            const ncs_trace_point *q = &sr->trace[i];
+            if (q->t_ms < m->onset_ms || q->t_ms > m->end_ms)
                 continue;
-            fprintf(o, "%.4f\t%.5f\t%.5f\n", t, off, off - sr->clean_mv[i]);
+            fprintf(o, "%.4f\t%.5f\t%.5f\n", q->t_ms, off, off - q->mv);
             n_area++;
         }
         fprintf(o, "\n\n");

@@ -21,6 +21,12 @@ void ncs_csv_field(FILE *f, const char *s, int first)
         fputc(',', f);
     if (!s)
         return;
+    /* a text a spreadsheet would run as a formula (=, +, -, @, a tab or a
+     * carriage return first) is written with a leading apostrophe; numbers
+     * stay numbers */
+    double num;
+    if (s[0] && strchr("=+-@\t\r", s[0]) && ncs_parse_double(s, &num) != 0)
+        fputc('\'', f);
     int quote = 0;
     for (const char *c = s; *c && !quote; c++)
         quote = *c == ',' || *c == '"' || *c == '\n' || *c == '\r';

@@ -228,6 +228,8 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
     json_t *root = json_object();
     json_object_set_new(root, "schema", json_string("ncs-results/1"));
     json_object_set_new(root, "ncs_version", json_string(NCS_VERSION));
+    json_object_set_new(root, "inputs_hash", str_or_null(r->inputs_hash[0] ? r->inputs_hash
+                                                                         : NULL));
     json_t *js = json_object();
     json_object_set_new(js, "id", json_string(st->id));
     json_object_set_new(js, "path", json_string(st->dir));

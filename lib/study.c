@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <ini.h>
@@ -513,15 +514,27 @@ static int valid_date(const char *s)
     return 0;
 }
 
+/* An id names the study's output folder OUT/<id> and its rows in a batch's
+ * summary.csv: letters, digits, '.', '_' and '-', starting with a letter, a
+ * digit or '_' (never '.', nor '-', '+', '=' or '@' that a spreadsheet reads
+ * as a formula), and not the name of a batch's own output. */
+static const char *const reserved_ids[] = {"summary.csv", "batch.json"};
+
 static int valid_id(const char *s)
 {
-    if (!*s || *s == '.' || strlen(s) > 128)
+    if (!(isalnum((unsigned char)*s) || *s == '_') || strlen(s) > 128)
         return 0;
+    for (size_t k = 0; k < sizeof reserved_ids / sizeof reserved_ids[0]; k++)
+        if (strcasecmp(s, reserved_ids[k]) == 0)
+            return 0;
     for (; *s; s++)
         if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
             return 0;
     return 1;
 }
+
+#define ID_RULE "use letters, digits, '.', '_' and '-', at most 128, starting with a " \
+                "letter, a digit or '_', and not summary.csv or batch.json"
 
 /* Marks `key` seen in a section; refuses a repeat. */
 static int seen(parser *p, int *key_line, const char *key)
@@ -569,9 +582,7 @@ static int study_key(parser *p, const char *name, const char *value)
     switch (k) {
     case SK_ID:
         if (!valid_id(value))
-            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
-                        "id = '%s': use letters, digits, '.', '_' and '-' "
-                        "(at most 128, not starting with '.')", value), -1;
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE, "id = '%s': " ID_RULE, value), -1;
         return want_text(p, value, &st->id);
     case SK_DATE:
         if (!valid_date(value))
@@ -640,7 +651,9 @@ static int site_key(parser *p, const char *name, const char *value)
     case TK_FILE:
         return want_text(p, value, &s->file);
     case TK_DIST:
-        return want_number(p, name, value, 0, 2000, 1, &s->distance_mm);
+        /* 5 mm (an inching step is 10 mm or more) to 2 m: beyond, the
+         * number is in another unit or mistyped */
+        return want_number(p, name, value, 5, 2000, 0, &s->distance_mm);
     case TK_CHANNEL: {
         long v;
         if (ncs_parse_int(value, &v) || v < 1 || v > 1024)
@@ -787,7 +800,13 @@ static int finish(parser *p)
     if (!st->id) {
         const char *base = strrchr(dir_real, '/');
         base = base ? base + 1 : dir_real;
-        st->id = ncs_strdup(*base ? base : "study");
+        if (!valid_id(base)) {
+            rc = perr(p, 0, NCS_ERR_INI_MISSING,
+                      "the folder's name '%.*s' cannot be the study's id: set id = in "
+                      "[study] (%s)", 200, base, ID_RULE);
+            goto out;
+        }
+        st->id = ncs_strdup(base);
         if (!st->id) {
             rc = perr(p, 0, NCS_ERR_NOMEM, "out of memory");
             goto out;
@@ -837,6 +856,7 @@ static int finish(parser *p)
             s->polarity = ps->polarity >= 0 ? (ncs_polarity)ps->polarity
                         : pn->polarity >= 0 ? (ncs_polarity)pn->polarity
                         : st->polarity;
+            s->inside = dir_real;
             if (resolve_path(p, dir_real, "file", s->file, &s->path, ps->key_line[TK_FILE],
                              where)) {
                 rc = -1;
@@ -858,7 +878,7 @@ static int finish(parser *p)
         }
     }
 out:
-    free(dir_real);
+    st->dir_real = dir_real; /* the sites' `inside` */
     return rc;
 }
 
@@ -892,10 +912,13 @@ void ncs_study_destroy(ncs_study *st)
     free(st->patient);
     free(st->norms);
     free(st->note);
+    free(st->dir_real);
     free(st);
 }
 
-ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
+/* study.ini read and parsed; with peek, only that (no file is looked at,
+ * nothing fails): what the id is, read by the one reader. */
+static ncs_study *load(const char *dir, int peek, ncs_warnings *warn, ncs_error *err)
 {
     ncs_error_clear(err);
     if (!dir || !*dir) {
@@ -931,19 +954,18 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
         return NULL;
     }
     size_t len = 0;
-    int too_big = 0;
+    ncs_error e;
     errno = 0;
-    char *buf = ncs_read_small_file(st->ini_path, NCS_MAX_INI_BYTES, &len, err, &too_big);
+    char *buf = ncs_read_input(st->ini_path, NULL, NCS_MAX_INI_BYTES, &len, &st->ini_hash, &e);
     if (!buf) {
-        if (too_big)
+        if (e.code == NCS_ERR_LIMIT)
             ncs_fail(err, NCS_ERR_LIMIT, st->ini_path,
                      "study.ini is larger than %d bytes", NCS_MAX_INI_BYTES);
         else if (errno == ENOENT)
             ncs_fail(err, NCS_ERR_NOT_STUDY, st->dir,
                      "no study.ini in this folder (not a study folder)");
-        else if (!err || err->code == NCS_OK)
-            ncs_fail(err, NCS_ERR_IO, st->ini_path, "cannot read: %s",
-                     strerror(errno ? errno : EIO));
+        else if (err)
+            *err = e;
         ncs_study_destroy(st);
         return NULL;
     }
@@ -962,14 +984,16 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
     reader_ctx rc = {.p = &p};
 
     int r = ini_parse_stream(reader, &rc, handler, &rc);
-    if (!p.failed && r != 0) {
+    if (peek) {
+        p.failed = 0;
+    } else if (!p.failed && r != 0) {
         if (r > 0)
             perr(&p, r, NCS_ERR_INI_SYNTAX,
                  "not a 'key = value' line or a [section] header");
         else
             perr(&p, 0, NCS_ERR_NOMEM, "out of memory while parsing");
     }
-    if (!p.failed)
+    if (!p.failed && !peek)
         finish(&p);
 
     free(rc.nerve_headers);
@@ -984,43 +1008,26 @@ ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
     return st;
 }
 
-/* ---- the id alone (batch: duplicate ids before any work) ----------------- */
-
-typedef struct {
-    char id[256];
-    int found;
-} peek_ctx;
-
-static int peek_handler(void *user, const char *section, const char *name, const char *value)
+ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err)
 {
-    peek_ctx *p = user;
-    if (section && name && !p->found && strcmp(section, "study") == 0
-        && strcmp(name, "id") == 0) {
-        snprintf(p->id, sizeof p->id, "%s", value);
-        p->found = 1;
-    }
-    return 1;
+    return load(dir, 0, warn, err);
 }
+
+/* ---- the id alone (batch: duplicate ids before any work) ----------------- */
 
 char *ncs_study_peek_id(const char *dir)
 {
-    ncs_ini_setup();
-    peek_ctx p;
-    memset(&p, 0, sizeof p);
-    char *ini = ncs_asprintf("%s/study.ini", dir);
-    if (!ini)
-        return NULL;
-    FILE *f = fopen(ini, "r");
-    free(ini);
-    if (f) {
-        ini_parse_file(f, peek_handler, &p);
-        fclose(f);
+    ncs_error err;
+    ncs_study *st = load(dir, 1, NULL, &err);
+    char *id = NULL;
+    if (st && st->id) {
+        id = ncs_strdup(st->id);
+    } else {
+        char *real = realpath(dir, NULL);
+        const char *base = real ? strrchr(real, '/') : NULL;
+        id = ncs_strdup(base && base[1] ? base + 1 : "study");
+        free(real);
     }
-    if (p.found && p.id[0])
-        return ncs_strdup(p.id);
-    char *real = realpath(dir, NULL);
-    const char *base = real ? strrchr(real, '/') : NULL;
-    char *id = ncs_strdup(base && base[1] ? base + 1 : "study");
-    free(real);
+    ncs_study_destroy(st);
     return id;
 }

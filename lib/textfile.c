@@ -31,36 +31,6 @@ void ncs_ini_setup(void)
     pthread_once(&ini_once, ini_configure);
 }
 
-char *ncs_read_small_file(const char *path, size_t limit, size_t *len, ncs_error *err,
-                          int *too_big)
-{
-    *too_big = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(limit + 1);
-    if (!buf) {
-        fclose(f);
-        ncs_fail(err, NCS_ERR_NOMEM, path, "out of memory");
-        return NULL;
-    }
-    size_t n = fread(buf, 1, limit + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    if (n > limit) {
-        free(buf);
-        *too_big = 1;
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 int ncs_text_next_line(ncs_text *t, char *str, int num)
 {
     if (t->pos >= t->len)

@@ -58,7 +58,7 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
 {
     if (w->fs_hz < NCS_MIN_RATE_HZ || w->fs_hz > NCS_MAX_RATE_HZ)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                        "%s: sample rate %g Hz is outside %g Hz to %g Hz", where,
+                        "%s: sample rate %.10g Hz is outside %.0f Hz to %.0f Hz", where,
                         w->fs_hz, NCS_MIN_RATE_HZ, NCS_MAX_RATE_HZ);
     double sweep_ms = 1000.0 * (double)w->n / w->fs_hz;
     if (sweep_ms < NCS_MIN_SWEEP_MS || sweep_ms > NCS_MAX_SWEEP_MS)
@@ -143,6 +143,27 @@ static void sndfile_format_name(SNDFILE *sf, const SF_INFO *info, char *out, siz
 
 /* What the header says, checked before anything is allocated for it: the
  * header could claim anything. */
+/* A lossy codec (MP3, Vorbis, Opus) changes the waveform itself: its
+ * amplitudes and timing are the codec's, not the amplifier's. */
+#define LOSSY "a lossy compressed format (MP3, Ogg Vorbis or Opus) alters amplitudes and " \
+              "timing: export the recording as WAV, FLAC or CSV"
+
+static int lossy(int format)
+{
+    int sub = format & SF_FORMAT_SUBMASK;
+    return (format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG || sub == SF_FORMAT_VORBIS
+           || sub == SF_FORMAT_OPUS || sub == SF_FORMAT_MPEG_LAYER_I
+           || sub == SF_FORMAT_MPEG_LAYER_II || sub == SF_FORMAT_MPEG_LAYER_III;
+}
+
+/* An MP3 by its first bytes (an ID3 tag or an MPEG audio frame header):
+ * refused before libsndfile's decoder, which prints notes of its own. */
+static int looks_mp3(const unsigned char *d, size_t n)
+{
+    return (n >= 3 && d[0] == 'I' && d[1] == 'D' && d[2] == '3')
+           || (n >= 2 && d[0] == 0xFF && (d[1] & 0xE0) == 0xE0);
+}
+
 static ncs_status sndfile_check_header(SNDFILE *sf, const SF_INFO *info, int is_float,
                                        const ncs_site *site, const char *where,
                                        const ncs_wave *w, ncs_error *err)
@@ -151,6 +172,8 @@ static ncs_status sndfile_check_header(SNDFILE *sf, const SF_INFO *info, int is_
         return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
                         "%s: file declares %d channels at %d Hz", where, info->channels,
                         info->samplerate);
+    if (lossy(info->format))
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: " LOSSY, where);
     if (site->channel > info->channels)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
                         "%s: channel = %d but the file has %d channel%s", where,
@@ -260,19 +283,6 @@ static ncs_status decode_sndfile(SNDFILE *sf, SF_INFO info, const ncs_site *site
     free(buf);
     sf_close(sf);
     return rc;
-}
-
-static ncs_status load_sndfile(const ncs_site *site, const char *where, ncs_wave *w,
-                               ncs_error *err)
-{
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(site->path, SFM_READ, &info);
-    if (!sf)
-        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
-                        "%s: not a waveform libsndfile can read: %s", where,
-                        sf_strerror(NULL));
-    return decode_sndfile(sf, info, site, where, w, err);
 }
 
 /* libsndfile's virtual I/O over a buffer in memory */
@@ -535,21 +545,44 @@ static ncs_status decode_csv(FILE *f, const ncs_site *site, const char *where, n
     return rc;
 }
 
-static ncs_status load_csv(const ncs_site *site, const char *where, ncs_wave *w,
-                           ncs_error *err)
-{
-    FILE *f = fopen(site->path, "r");
-    if (!f)
-        return ncs_fail(err, NCS_ERR_IO, site->path, "%s: cannot open: %s", where,
-                        strerror(errno));
-    return decode_csv(f, site, where, w, err);
-}
-
 /* ---- entry points -------------------------------------------------------- */
 
 static int is_csv(const char *name)
 {
     return has_ext(name, ".csv") || has_ext(name, ".txt");
+}
+
+/* The file's bytes in memory decoded (file: the name errors are reported
+ * under). */
+static ncs_status decode(const void *data, size_t n, const ncs_site *site, const char *file,
+                         const char *where, ncs_wave *out, ncs_warnings *warn, ncs_error *err)
+{
+    ncs_status rc;
+    if (is_csv(site->file)) {
+        /* fmemopen() of 0 bytes is refused by older C libraries */
+        FILE *f = n ? fmemopen((void *)data, n, "r") : fopen("/dev/null", "r");
+        if (!f)
+            return ncs_fail(err, NCS_ERR_NOMEM, file, "%s: out of memory", where);
+        rc = decode_csv(f, site, where, out, err);
+    } else {
+        if (looks_mp3(data, n))
+            return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: " LOSSY, where);
+        mem_io m = {data, (sf_count_t)n, 0};
+        SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+        SF_INFO info;
+        memset(&info, 0, sizeof info);
+        SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+        if (!sf)
+            return ncs_fail(err, NCS_ERR_WAVE_FORMAT, file,
+                            "%s: not a waveform libsndfile can read: %s", where,
+                            sf_strerror(NULL));
+        rc = decode_sndfile(sf, info, site, where, out, err);
+    }
+    if (rc == NCS_OK)
+        rc = finish_wave(site, where, out, warn, err);
+    if (rc != NCS_OK)
+        ncs_wave_free(out);
+    return rc;
 }
 
 ncs_status ncs_wave_decode(const void *data, size_t n, const ncs_site *site,
@@ -567,29 +600,7 @@ ncs_status ncs_wave_decode(const void *data, size_t n, const ncs_site *site,
     if (n > (size_t)NCS_MAX_WAVE_BYTES)
         return ncs_fail(err, NCS_ERR_LIMIT, site->file, "%s: waveform is larger than %ld MiB",
                         where, NCS_MAX_WAVE_BYTES / (1024 * 1024));
-    ncs_status rc;
-    if (is_csv(site->file)) {
-        FILE *f = n ? fmemopen((void *)data, n, "r") : fopen("/dev/null", "r");
-        if (!f)
-            return ncs_fail(err, NCS_ERR_NOMEM, site->file, "%s: out of memory", where);
-        rc = decode_csv(f, site, where, out, err);
-    } else {
-        mem_io m = {data, (sf_count_t)n, 0};
-        SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
-        SF_INFO info;
-        memset(&info, 0, sizeof info);
-        SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
-        if (!sf)
-            return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->file,
-                            "%s: not a waveform libsndfile can read: %s", where,
-                            sf_strerror(NULL));
-        rc = decode_sndfile(sf, info, site, where, out, err);
-    }
-    if (rc == NCS_OK)
-        rc = finish_wave(site, where, out, warn, err);
-    if (rc != NCS_OK)
-        ncs_wave_free(out);
-    return rc;
+    return decode(data, n, site, site->file, where, out, warn, err);
 }
 
 ncs_status ncs_wave_load(const ncs_site *site, const char *where, ncs_wave *out,
@@ -603,15 +614,24 @@ ncs_status ncs_wave_load(const ncs_site *site, const char *where, ncs_wave *out,
         return ncs_fail(err, NCS_ERR_USAGE, "", "site without a file");
     if (!where)
         where = site->file;
-    ncs_status rc;
-    if (is_csv(site->path))
-        rc = load_csv(site, where, out, err);
-    else
-        rc = load_sndfile(site, where, out, err);
+    /* read once, whole, from a descriptor checked as it was opened */
+    size_t n = 0;
+    ncs_hash h;
+    ncs_error local;
+    if (!err)
+        err = &local;
+    char *data = ncs_read_input(site->path, site->inside, (size_t)NCS_MAX_WAVE_BYTES, &n, &h, err);
+    if (!data) {
+        ncs_error e = *err;
+        if (e.code == NCS_ERR_LIMIT)
+            return ncs_fail(err, NCS_ERR_LIMIT, site->path, "%s: waveform is larger than %ld MiB",
+                            where, NCS_MAX_WAVE_BYTES / (1024 * 1024));
+        return ncs_fail(err, e.code, site->path, "%s: %s", where, e.message);
+    }
+    ncs_status rc = decode(data, n, site, site->path, where, out, warn, err);
+    free(data);
     if (rc == NCS_OK)
-        rc = finish_wave(site, where, out, warn, err);
-    if (rc != NCS_OK)
-        ncs_wave_free(out);
+        out->hash = h;
     return rc;
 }
 

@@ -7,14 +7,15 @@
 #   install-deps.sh test   the above and the test toolchain (make check, CI):
 #                          Check; poppler-utils (pdfinfo, pdftoppm, pdftotext
 #                          look at the reports); clang with libFuzzer,
-#                          valgrind and cppcheck (hardening); GNU parallel
+#                          valgrind and cppcheck (hardening); GNU time (the
+#                          report memory test); GNU parallel
 #                          (the several-machines recipe's test)
 #   install-deps.sh        the same as test
 set -eu
 
 RUN_PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
-libjansson-dev gnuplot-nox"
-TEST_PKGS="check poppler-utils clang libclang-rt-14-dev valgrind cppcheck parallel"
+libjansson-dev libxxhash-dev gnuplot-nox"
+TEST_PKGS="check poppler-utils clang libclang-rt-14-dev valgrind cppcheck parallel time"
 
 case "${1:-test}" in
 run) PKGS=$RUN_PKGS ;;

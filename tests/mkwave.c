@@ -1,5 +1,5 @@
 /* mkwave — writes a test waveform for the end-to-end corpus.
- *   mkwave FILE float|pcm16|flac RATE_HZ DURATION_MS [nan]
+ *   mkwave FILE float|pcm16|flac|vorbis|mp3 RATE_HZ DURATION_MS [nan]
  * The signal is a CMAP-like pair of Gaussians (mV; pcm at 20 mV full scale). */
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: mkwave FILE float|pcm16|flac RATE MS [nan]\n");
+        fprintf(stderr, "usage: mkwave FILE float|pcm16|flac|vorbis|mp3 RATE MS [nan]\n");
         return 2;
     }
     int rate = atoi(argv[3]);
@@ -22,6 +22,12 @@ int main(int argc, char **argv)
         pcm = 0;
     } else if (!strcmp(argv[2], "pcm16")) {
         info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    } else if (!strcmp(argv[2], "vorbis")) { /* lossy: ncs refuses it */
+        info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+        pcm = 0;
+    } else if (!strcmp(argv[2], "mp3")) {
+        info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+        pcm = 0;
     } else {
         info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
     }

@@ -384,6 +384,25 @@ START_TEST(strerror_total)
 }
 END_TEST
 
+/* CSV text fields: quoted when they hold a separator, and never a formula
+ * to a spreadsheet; numbers stay numbers */
+START_TEST(csv_fields_safe)
+{
+    const char *in[] = {"=1+2", "+cmd", "@SUM(A1)", "-3.5", "a,b", "plain", "-x"};
+    const char *want[] = {"'=1+2", "'+cmd", "'@SUM(A1)", "-3.5", "\"a,b\"", "plain", "'-x"};
+    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        ck_assert_ptr_nonnull(f);
+        ncs_csv_field(f, in[k], 1);
+        fclose(f);
+        ck_assert_str_eq(buf, want[k]);
+        free(buf);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("study");
@@ -403,6 +422,7 @@ static Suite *suite(void)
     tcase_add_test(t, too_many_sites);
     tcase_add_test(t, study_ini_too_big);
     tcase_add_test(t, strerror_total);
+    tcase_add_test(t, csv_fields_safe);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,0 +1,225 @@
+#!/bin/sh
+# Faults and hostile folders (issue 17): nothing lost, nothing written outside
+# OUT or through a link, no input ever an output, no hang, every short write
+# an error, --resume by content. Each case can fail; the injection shim
+# (tests/inject.c) makes the races and the unreadable folder deterministic.
+#
+#   NCS=./ncs INJECT=build/inject.so tests/faults.sh
+set -u
+NCS=${NCS:-./ncs}
+case $NCS in /*) ;; *) NCS=$(pwd)/$NCS ;; esac
+NCS_WRAP=${NCS_WRAP:-}
+INJECT=${INJECT:-build/inject.so}
+MKWAVE=${MKWAVE:-build/mkwave}
+case $INJECT in /*) ;; *) INJECT=$(pwd)/$INJECT ;; esac
+export LC_ALL=C
+# the shim goes before an ASan runtime in LD_PRELOAD (make check's sanitized run)
+export ASAN_OPTIONS="verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+pass=0
+fail=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/ncs-faults-XXXXXX")
+trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# ncs ARGS with a time limit (a hang is a failure, not a stuck suite)
+ncs() { timeout 60 $NCS_WRAP "$NCS" "$@"; }
+# expect NAME WANT_EXIT PATTERN: the last command's exit and stderr ($T/err)
+expect() {
+    if [ "$rc" -ne "$2" ]; then
+        bad "$1: exit $rc, want $2"; sed 's/^/    /' "$T/err" | head -5; return
+    fi
+    if [ -n "$3" ] && ! grep -qF -- "$3" "$T/err"; then
+        bad "$1: stderr lacks [$3]"; sed 's/^/    /' "$T/err" | head -5; return
+    fi
+    ok
+}
+sums() { find "$1" -type f -exec md5sum {} + 2>/dev/null | sort; }
+
+# a small study: the normal sample's median nerve (3 sites)
+mkstudy() { # DIR [ID]
+    mkdir -p "$1"
+    cp samples/normal/median_r_*.wav "$1/"
+    {
+        echo "[study]"
+        [ -n "${2:-}" ] && echo "id = $2"
+        echo "temperature_c = 32.5"
+        for s in wrist:70 elbow:230 axilla:120; do
+            echo "[median.right.${s%%:*}]"
+            echo "file = median_r_${s%%:*}.wav"
+            echo "distance_mm = ${s#*:}"
+            echo "stim_ms = 5"
+            echo "scale_mv = 20"
+        done
+    } >"$1/study.ini"
+}
+
+# ---------------------------------------------------------------- ids
+# one reader for ids: '[ study ]' is [study] for the duplicate check too
+R=$T/dup; mkstudy "$R/a" same; mkstudy "$R/b"
+sed -i 's/^\[study\]$/[ study ]\nid = same/' "$R/b/study.ini"
+ncs batch -q "$R" -o "$T/dup-out" >/dev/null 2>"$T/err"; rc=$?
+expect "duplicate id behind '[ study ]'" 3 "study id 'same' is also the id of"
+[ ! -d "$T/dup-out/same" ] && ok || bad "duplicate ids: a study was written before the refusal"
+
+# folder names that cannot be ids: the study fails with the reason, the
+# others are analysed and summary.csv stays one row per line
+R=$T/names; mkstudy "$R/good"; mkstudy "$R/=cmd|calc"; mkstudy "$R/quo\"te"
+mkstudy "$R/new
+line"
+ncs batch -q "$R" -o "$T/names-out" >/dev/null 2>"$T/err"; rc=$?
+expect "folder names as ids" 1 "cannot be the study's id"
+[ "$(grep -c "cannot be the study's id" "$T/err")" -eq 3 ] && ok \
+    || bad "each bad folder name is reported ($(grep -c "cannot be the study's id" "$T/err"))"
+awk -F, 'NR > 1 && $1 != "good" { bad = 1 } END { exit bad }' "$T/names-out/summary.csv" \
+    && ok || bad "summary.csv holds rows of studies that failed"
+[ "$(grep -c '"status":"failed"' "$T/names-out/batch.json")" -eq 3 ] && ok \
+    || bad "batch.json lists the 3 failed studies"
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/names-out/batch.json" 2>/dev/null \
+    && ok || bad "batch.json is valid JSON with odd folder names"
+mkstudy "$T/rsv" summary.csv
+ncs analyse "$T/rsv" >/dev/null 2>"$T/err"; rc=$?
+expect "id = summary.csv" 3 "id = 'summary.csv'"
+
+# ---------------------------------------------------------------- outside OUT
+# OUT = ROOT and ROOT/<id> a link elsewhere: nothing written or deleted there
+R=$T/root; mkstudy "$R/s1" victim; mkdir -p "$T/elsewhere"
+echo keep >"$T/elsewhere/.results.json.tmp.1"; echo keep >"$T/elsewhere/x.txt"
+ln -s "$T/elsewhere" "$R/victim"
+before=$(sums "$T/elsewhere")
+ncs batch -q "$R" -o "$R" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT/<id> is a link" 1 "is a symbolic link"
+[ "$(sums "$T/elsewhere")" = "$before" ] && [ "$(ls -A "$T/elsewhere" | wc -l)" -eq 2 ] && ok \
+    || bad "the batch wrote or deleted through OUT/<id> -> elsewhere"
+# a planted link under an output's name in OUT/<id> is replaced, not written through
+R=$T/plant; mkstudy "$R/s1" p1; mkdir -p "$T/plant-out/p1"; echo victim >"$T/victim.txt"
+ln -s "$T/victim.txt" "$T/plant-out/p1/results.json"
+ncs batch -q "$R" -o "$T/plant-out" >/dev/null 2>"$T/err"; rc=$?
+expect "planted link in OUT/<id>" 0 ""
+[ "$(cat "$T/victim.txt")" = victim ] && [ ! -L "$T/plant-out/p1/results.json" ] && ok \
+    || bad "results.json was written through a planted link"
+
+# an input is never an output: a waveform named results.csv, analyse S -o S
+S=$T/selfout; mkstudy "$S"; mv "$S/median_r_elbow.wav" "$S/results.csv.wav"
+sed -i 's/median_r_elbow.wav/results.csv.wav/' "$S/study.ini"
+cp "$S/median_r_axilla.wav" "$S/results.json"
+sed -i 's/file = median_r_axilla.wav/file = results.json/' "$S/study.ini"
+before=$(sums "$S")
+ncs analyse "$S" -o "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "analyse S -o S over an input" 4 "would replace the study's input"
+[ "$(sums "$S")" = "$before" ] && ok || bad "analyse S -o S changed the study folder"
+
+# a link swapped between the check and the open: the file outside is not read
+S=$T/swap; mkstudy "$S"; cp samples/normal/median_r_elbow.wav "$T/outside.wav"
+NCS_INJECT_SWAP="swap/median_r_elbow.wav=$T/outside.wav" LD_PRELOAD="$INJECT" \
+    ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "link swapped after the check" 3 "leads outside the study folder"
+
+# ---------------------------------------------------------------- FIFOs, no hang
+S=$T/fifo; mkstudy "$S"; rm "$S/study.ini"; mkfifo "$S/study.ini"
+ncs check "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "study.ini a FIFO" 3 "FIFO"
+S=$T/fifow; mkstudy "$S"; rm "$S/median_r_elbow.wav"; mkfifo "$S/median_r_elbow.wav"
+ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "a waveform a FIFO" 3 "not a regular file"
+S=$T/fifon; mkstudy "$S"; mkfifo "$T/norms.ini"
+ncs analyse --norms "$T/norms.ini" "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "--norms a FIFO" 3 "FIFO"
+
+# ---------------------------------------------------------------- short writes
+if [ -w /dev/full ]; then
+    ncs analyse --json samples/normal >/dev/full 2>"$T/err"; rc=$?
+    expect "--json to a full disk" 4 "standard output: error: cannot write the results"
+    ncs --help >/dev/full 2>"$T/err"; rc=$?
+    expect "--help to a full disk" 4 "No space left on device"
+fi
+
+# a full disk under a study's results: exit 4 with the reason, no file left
+S=$T/full; mkstudy "$S"
+NCS_INJECT_ENOSPC=results.json LD_PRELOAD="$INJECT" \
+    ncs analyse "$S" -o "$T/full-out" >/dev/null 2>"$T/err"; rc=$?
+expect "results.json on a full disk" 4 "No space left on device"
+[ -z "$(ls -A "$T/full-out" 2>/dev/null | grep results.json)" ] && ok \
+    || bad "a full disk left a results.json (or its temporary)"
+R=$T/fullb; mkstudy "$R/a" fa
+NCS_INJECT_ENOSPC=summary.csv LD_PRELOAD="$INJECT" \
+    ncs batch -q "$R" -o "$T/fullb-out" >/dev/null 2>"$T/err"; rc=$?
+expect "summary.csv on a full disk" 4 "summary.csv: error: cannot write: No space left on device"
+
+# ---------------------------------------------------------------- resume by content
+R=$T/res; mkstudy "$R/a" ra; mkstudy "$R/b" rb
+ncs batch -q -j 1 "$R" -o "$T/res-out" >/dev/null 2>&1
+ncs batch -q -j 1 --resume "$R" -o "$T/res-out" >/dev/null 2>&1
+grep -q '"analysed": 0' "$T/res-out/batch.json" && grep -q '"up_to_date": 2' "$T/res-out/batch.json" \
+    && ok || bad "--resume: unchanged studies are up to date"
+# new content under the old date (cp -p, rsync -t, tar x)
+cp "$R/a/median_r_elbow.wav" "$T/keep.wav"
+cp samples/mmn/ulnar_r_below-elbow.wav "$R/a/median_r_elbow.wav"
+touch -r "$T/keep.wav" "$R/a/median_r_elbow.wav"
+touch -d '2001-01-01' "$R/a/median_r_elbow.wav"
+ncs batch -q -j 1 --resume "$R" -o "$T/res-out" >/dev/null 2>&1
+grep -q '"analysed": 1' "$T/res-out/batch.json" && grep -q '"up_to_date": 1' "$T/res-out/batch.json" \
+    && ok || bad "--resume: a waveform with new content and an old date is analysed again"
+grep -q '"inputs_hash": "[0-9a-f]\{32\}"' "$T/res-out/ra/results.json" && ok \
+    || bad "results.json records the inputs' fingerprint"
+
+# ---------------------------------------------------------------- OUT: lock, temporaries
+R=$T/lk; mkstudy "$R/a" la; mkdir -p "$T/lk-out"
+echo mine >"$T/lk-out/.notes.tmp.1"; echo stale >"$T/lk-out/.summary.csv.tmp.424242"
+if command -v flock >/dev/null 2>&1; then
+    flock "$T/lk-out/.ncs-batch.lock" sleep 5 &
+    sleep 0.5
+    ncs batch -q "$R" -o "$T/lk-out" >/dev/null 2>"$T/err"; rc=$?
+    expect "a second batch into one OUT" 4 "another ncs batch is writing into this folder"
+    wait
+fi
+ncs batch -q "$R" -o "$T/lk-out" >/dev/null 2>"$T/err"; rc=$?
+expect "batch after the lock is released" 0 ""
+[ ! -e "$T/lk-out/.summary.csv.tmp.424242" ] && [ -e "$T/lk-out/.notes.tmp.1" ] && ok \
+    || bad "a killed run's summary temporary removed, a user's file kept"
+
+# ---------------------------------------------------------------- unreadable folders
+R=$T/unr; mkstudy "$R/a" ua; mkstudy "$R/locked/b" ub
+NCS_INJECT_EACCES="unr/locked" LD_PRELOAD="$INJECT" \
+    ncs batch -q "$R" -o "$T/unr-out" >/dev/null 2>"$T/err"; rc=$?
+expect "an unreadable folder" 1 "cannot read this folder"
+grep -q '"path":"locked"' "$T/unr-out/batch.json" && grep -q '"failed": 1' "$T/unr-out/batch.json" \
+    && ok || bad "batch.json lists the unreadable folder as failed"
+
+# ---------------------------------------------------------------- merge, numbers, messages
+R=$T/mg; mkstudy "$R/a" ma
+ncs batch -q "$R" -o "$T/mg-out" >/dev/null 2>&1
+sed -i 's/"n_studies": 1/"n_studies": 9223372036854775807/' "$T/mg-out/batch.json"
+ncs batch --merge "$T/mg-out" "$T/mg-out" -o "$T/mg-merged" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge with a forged count" 3 "'n_studies' is not a count"
+rm "$T/mg-out/batch.json"; mkfifo "$T/mg-out/batch.json"
+ncs batch --merge "$T/mg-out" -o "$T/mg-merged" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge of a FIFO batch.json" 3 "FIFO"
+S=$T/tiny; mkstudy "$S"; sed -i 's/^distance_mm = 230/distance_mm = 1e-300/' "$S/study.ini"
+ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "distance_mm = 1e-300" 3 "distance_mm = 1e-300 is out of range (5 to 2000)"
+ncs batch samples -o '' >/dev/null 2>"$T/err"; rc=$?
+expect "batch -o ''" 2 "empty name"
+# -q silences the batch's folder warnings too
+R=$T/deep; d=$R; i=0; while [ $i -lt 66 ]; do d=$d/d; i=$((i + 1)); done; mkdir -p "$d"
+mkstudy "$R/a" da
+ncs batch -q "$R" -o "$T/deep-out" >/dev/null 2>"$T/err"; rc=$?
+expect "batch -q over a deep tree" 0 ""
+[ ! -s "$T/err" ] && ok || bad "batch -q printed: $(head -1 "$T/err")"
+
+# lossy codecs are no recording: refused, and libmpg123 says nothing
+for f in mp3 vorbis; do
+    S=$T/lossy-$f; mkstudy "$S"; "$MKWAVE" "$S/x.$f" $f 48000 50
+    sed -i "s/median_r_elbow.wav/x.$f/" "$S/study.ini"
+    ncs check "$S" >/dev/null 2>"$T/err"; rc=$?
+    expect "a $f waveform" 3 "a lossy compressed format"
+    [ "$(grep -vc '^ncs: ' "$T/err")" -eq 0 ] && ok || bad "$f: a decoder's own notes on stderr"
+done
+# a sample rate at the edge is written as a number, not 1e+06
+S=$T/rate; mkstudy "$S"; "$MKWAVE" "$S/x.wav" float 1000001 10
+sed -i 's/median_r_elbow.wav/x.wav/' "$S/study.ini"
+ncs check "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "rate above 1 MHz" 3 "1000001 Hz is outside 2000 Hz to 1000000 Hz"
+
+echo "faults: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
