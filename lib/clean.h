@@ -64,6 +64,9 @@ typedef struct {
                              cleaning left the baseline exactly) */
     double base_mid_ms;   /* from the middle of that window to the onset */
     int positive_first;   /* the onset is a positive lobe's */
+    double lobe_ms;       /* a positive bump just before the negative take-off,
+                             too small to be called a lobe: how much earlier
+                             the onset is if it is one (0: none) */
     double rise_ms;       /* onset to the negative peak */
     double slope_end;     /* where the negative phase returns to baseline */
     double amp_sd_mv;     /* SD of the peak's depth from its parabola's fit

@@ -19,6 +19,8 @@
 #include "internal.h"
 
 #define LOCAL_BASE_MS 1.0 /* window of the local baseline before the onset */
+#define SUSPECT_LOBE 4.0  /* a positive bump this many smoothed-noise SDs high
+                             before the take-off may be a lobe */
 
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
@@ -485,8 +487,15 @@ static double positive_onset(trace *t, double f_neg, int *found)
     for (size_t i = lo; i <= hi; i++)
         if (t->s[i] > t->s[pk])
             pk = i;
+    /* a lobe whose top lies before the window: follow it back */
+    while (pk == lo && pk > t->i0 && t->s[pk - 1] > t->s[pk])
+        lo = --pk;
     double lobe = t->s[pk];
-    if (!(lobe > fmax(3.0 * thr, 6.0 * t->c->white_s_mv)) || pk <= lo)
+    int small = !(lobe > fmax(3.0 * thr, 6.0 * t->c->white_s_mv));
+    /* a bump that is not sure to be a lobe but may be one (SUSPECT_LOBE
+     * smoothed-noise SDs): the onset stays at the negative take-off, and
+     * its interval reaches back to where the bump took off */
+    if ((small && !(lobe > fmax(1.5 * thr, SUSPECT_LOBE * t->c->white_s_mv))) || pk <= lo)
         return f_neg;
     double *neg = malloc((pk + 1) * sizeof *neg);
     if (!neg)
@@ -495,7 +504,9 @@ static double positive_onset(trace *t, double f_neg, int *found)
         neg[i] = -t->s[i];
     departure d;
     double f = find_departure(neg, pk + 1, pk, t->i0, thr, lobe, 0.0, t->noise_s, t->dt, &d);
-    if (!(f < f_neg) || f <= (double)t->i0) {
+    if (!(f < f_neg) || f <= (double)t->i0 || small) {
+        if (small && f < f_neg && f > (double)t->i0)
+            t->det.lobe_ms = (f_neg - f) * t->dt;
         free(neg);
         return f_neg;
     }
@@ -515,6 +526,15 @@ static double positive_onset(trace *t, double f_neg, int *found)
     free(neg);
     *found = 1;
     set_onset_detail(t, &d);
+    /* a lobe that rises in steps: the trace already stands clear above the
+     * level before the take-off found on its steeper part, so the response
+     * may begin where it first did */
+    double lvl = fmax(thr, 3.0 * t->c->white_s_mv);
+    size_t i = (size_t)f;
+    while (i > t->i0 && t->s[i - 1] > lvl)
+        i--;
+    if ((f - (double)i) * t->dt > 0.2)
+        t->det.lobe_ms = (f - (double)i) * t->dt;
     return f;
 }
 

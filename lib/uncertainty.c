@@ -84,7 +84,10 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     double smooth = SMOOTH_SHARE * fmin(q, q * q / (2.0 * t1));
     *random = Z95 * sqrt(sd2);
     *shape = smooth + ONSET_MODEL_MS;
-    *reach = REACH_SHARE * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean;
+    /* a bump before the take-off that may be a positive lobe: the onset
+     * may be as early as its take-off */
+    *reach = REACH_SHARE * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
+             + d->lobe_ms;
 }
 
 /* The 95 % half-width of the end of the negative phase (ms). */
