@@ -90,17 +90,27 @@ int batch_lock_out(const outdir *out)
 
 /* OUT a study folder itself (OUT = ROOT holding a study.ini): its files
  * must not be replaced by summary.csv and batch.json. */
-static int batch_outputs_not_inputs(const outdir *out)
+static int batch_outputs_not_inputs(const outdir *out, const options *o)
 {
-    struct stat sb;
-    if (fstatat(out->fd, "study.ini", &sb, 0) != 0)
+    const char *names[] = {"summary.csv", "batch.json", NULL};
+    struct stat a, b;
+    for (size_t k = 0; names[k] && o->analysis.norms_path; k++)
+        if (fstatat(out->fd, names[k], &a, AT_SYMLINK_NOFOLLOW) == 0
+            && stat(o->analysis.norms_path, &b) == 0 && a.st_dev == b.st_dev
+            && a.st_ino == b.st_ino) {
+            char msg[600];
+            fmt(msg, sizeof msg, "the batch's %s would replace the --norms table: write the "
+                                 "outputs elsewhere", names[k]);
+            diag(out->path, "error", msg);
+            return EXIT_OUTPUT;
+        }
+    if (fstatat(out->fd, "study.ini", &a, 0) != 0)
         return EXIT_OK;
     ncs_error err;
     ncs_study *st = ncs_study_load(out->path, NULL, &err);
     if (!st)
         return EXIT_OK; /* its own failure is reported with it */
-    const char *names[] = {"summary.csv", "batch.json", NULL};
-    int rc = outdir_check_inputs(out, st, names);
+    int rc = outdir_check_inputs(out, st, names, NULL);
     ncs_study_destroy(st);
     return rc;
 }
@@ -129,7 +139,11 @@ int run_batch(int argc, char **argv, int first, options *o)
     int orc = outdir_open(&out, o->out);
     if (orc == EXIT_OK && (lock = batch_lock_out(&out)) < 0)
         orc = EXIT_OUTPUT;
+    if (orc == EXIT_OK) /* before any work */
+        orc = batch_outputs_not_inputs(&out, o);
     if (orc != EXIT_OK) {
+        if (lock >= 0)
+            close(lock);
         outdir_close(&out);
         batch_list_free(&l);
         return orc;
@@ -150,7 +164,7 @@ int run_batch(int argc, char **argv, int first, options *o)
     if (p.on)
         fputc('\n', stderr);
     batch_ctx b = {&l, &run, lo, step};
-    int wrc = batch_outputs_not_inputs(&out);
+    int wrc = EXIT_OK;
     /* the studies' files were written without an fsync each (2 ms apiece on
      * a disk): one syncfs makes them durable and reports any write error
      * the disk deferred since OUT was opened */

@@ -58,6 +58,11 @@ int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd);
 /* Removes the hidden temporaries an interrupted run may have left in the
  * folder open on dir_fd (the descriptor stays open). */
 void batch_remove_stale_temporaries(int dir_fd);
+/* Removes a study's earlier outputs from the folder open on dir_fd:
+ * results.json, results.csv and report pages (report.<ext>, report-*.<ext>);
+ * nothing in a folder holding a study.ini, and no input of st (or the
+ * norms_path table). */
+void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path);
 
 /* ---- batch_workers.c ---- */
 

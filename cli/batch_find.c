@@ -33,6 +33,19 @@ static int push_study(study_list *l, const char *dir)
     return 0;
 }
 
+/* A folder the batch cannot analyse, listed as a failed study (printed). */
+static int push_failed(study_list *l, const char *dir, const char *why)
+{
+    diag(dir, "error", why);
+    if (push_study(l, dir) != 0)
+        return -1;
+    study_ent *e = &l->v[l->n - 1];
+    e->status = ST_FAILED;
+    char msg[PATH_MAX + 300];
+    fmt(msg, sizeof msg, "%s: %s", dir, why);
+    return (e->error = strdup(msg)) && (e->id = strdup("")) ? 0 : -1;
+}
+
 static int walk(study_list *l, const char *dir, int depth)
 {
     DIR *d = opendir(dir);
@@ -40,13 +53,7 @@ static int walk(study_list *l, const char *dir, int depth)
         /* a study may be in there: the batch fails it rather than lose it */
         char msg[300];
         fmt(msg, sizeof msg, "cannot read this folder: %s", strerror(errno));
-        diag(dir, "error", msg);
-        if (push_study(l, dir) != 0)
-            return -1;
-        study_ent *e = &l->v[l->n - 1];
-        e->status = ST_FAILED;
-        fmt(msg, sizeof msg, "%s: cannot read this folder: %s", dir, strerror(errno));
-        return (e->error = strdup(msg)) && (e->id = strdup("")) ? 0 : -1;
+        return push_failed(l, dir, msg);
     }
     size_t dl = strlen(dir);
     int rc = 0;
@@ -62,10 +69,23 @@ static int walk(study_list *l, const char *dir, int depth)
             fmt(p, sizeof p, "%s/%s", dir, name);
             if (lstat(p, &sb) != 0)
                 continue;
-            type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_LNK;
+            type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG
+                 : S_ISLNK(sb.st_mode) ? DT_LNK : DT_FIFO;
         }
         if (type == DT_REG && strcmp(name, "study.ini") == 0) {
             rc = push_study(l, dir);
+        } else if (strcmp(name, "study.ini") == 0) {
+            /* a link or a FIFO: never read, but the study does not vanish */
+            rc = push_failed(l, dir, type == DT_LNK ? "study.ini is a symbolic link: a study's "
+                                                      "study.ini must be a regular file"
+                                                    : "study.ini is not a regular file");
+        } else if (type == DT_LNK && !l->quiet) {
+            char p[PATH_MAX];
+            struct stat sb;
+            fmt(p, sizeof p, "%s/%s", dir, name);
+            if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+                diag(p, "warning", "a symbolic link to a folder: not followed (a batch "
+                                   "searches the folders under ROOT themselves)");
         } else if (type == DT_DIR) {
             if (depth >= MAX_DEPTH) {
                 char msg[128];

@@ -130,9 +130,16 @@ static const char *shard_counts_bad(json_t *doc)
             || json_integer_value(v) > MAX_COUNT)
             return keys[k];
     }
-    if ((size_t)json_integer_value(json_object_get(doc, "n_studies"))
-        != json_array_size(json_object_get(doc, "studies")))
+    json_int_t n = json_integer_value(json_object_get(doc, "n_studies"));
+    json_int_t ok = json_integer_value(json_object_get(doc, "succeeded"));
+    json_int_t failed = json_integer_value(json_object_get(doc, "failed"));
+    if ((size_t)n != json_array_size(json_object_get(doc, "studies")))
         return "n_studies";
+    if (ok != json_integer_value(json_object_get(doc, "analysed"))
+                  + json_integer_value(json_object_get(doc, "up_to_date")))
+        return "succeeded";
+    if (n != ok + failed || (size_t)failed != json_array_size(json_object_get(doc, "failed_studies")))
+        return "failed";
     return NULL;
 }
 

@@ -135,3 +135,44 @@ void batch_remove_stale_temporaries(int dir_fd)
             unlinkat(dir_fd, de->d_name, 0);
     closedir(d);
 }
+
+/* report.pdf|png|svg, and report-<nerve>.png|svg (gnuplot.c's page names) */
+static int our_output(const char *n)
+{
+    static const char *const exts[] = {".pdf", ".png", ".svg"};
+    if (strcmp(n, "results.json") == 0 || strcmp(n, "results.csv") == 0)
+        return 1;
+    if (strncmp(n, "report", 6) != 0 || (n[6] != '.' && n[6] != '-'))
+        return 0;
+    size_t l = strlen(n);
+    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
+        if (l > 4 && strcmp(n + l - 4, exts[k]) == 0)
+            return n[6] == '.' ? l == 10 : k > 0;
+    return 0;
+}
+
+void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path)
+{
+    /* a study's own folder (OUT = ROOT): its files may be inputs; nothing is
+     * removed there */
+    struct stat sb;
+    if (fstatat(dir_fd, "study.ini", &sb, AT_SYMLINK_NOFOLLOW) == 0)
+        return;
+    int fd = dup(dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    rewinddir(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct stat a; /* never an input (a --norms table under such a name) */
+        if (our_output(de->d_name)
+            && fstatat(dir_fd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) == 0
+            && !input_named(&a, st, norms_path))
+            unlinkat(dir_fd, de->d_name, 0);
+    }
+    closedir(d);
+}

@@ -90,13 +90,15 @@ static int summary_rows(FILE *f, const outdir *out, const char *id)
     int col[N_SUMMARY];
     for (size_t k = 0; k < N_SUMMARY; k++)
         col[k] = -1;
-    int rc = 0, header = 1;
+    int rc = 0, header = 1, header_nf = 0;
     static char field[MAX_COLS][4096];
     while (getline(&line, &cap, in) > 0) {
         const char *p = line;
         int nf = 0;
         while (nf < MAX_COLS && batch_csv_field(&p, field[nf], sizeof field[0]))
             nf++;
+        if (nf < MAX_COLS && p > line && p[-1] == ',') /* an empty last cell */
+            field[nf++][0] = '\0';
         if (header) {
             for (size_t k = 0; k < N_SUMMARY; k++)
                 for (int c = 0; c < nf; c++)
@@ -106,9 +108,15 @@ static int summary_rows(FILE *f, const outdir *out, const char *id)
                 if (col[k] < 0)
                     rc = -1;
             header = 0;
+            header_nf = nf;
             if (rc)
                 break;
             continue;
+        }
+        if (nf != header_nf || (*p && *p != '\n' && *p != '\r')) {
+            /* a row that does not parse fails the summary: never dropped */
+            rc = -1;
+            break;
         }
         if (col[2] >= nf || !field[col[2]][0])
             continue; /* a distal site: no segment ends there */
@@ -133,7 +141,8 @@ int batch_put_summary(FILE *f, const void *ctx)
         fmt(p, sizeof p, "%s/%s/results.csv", b->o->out, e->id);
         if (summary_rows(f, b->o->out_dir, e->id) != 0) {
             char msg[PATH_MAX + 64];
-            fmt(msg, sizeof msg, "cannot read the study's results.csv");
+            fmt(msg, sizeof msg, "cannot read the study's results.csv (missing, or a row "
+                                 "without the header's columns): summary.csv not written");
             diag(p, "error", msg);
             return -1;
         }
@@ -149,10 +158,24 @@ static void put_json_field(FILE *f, const char *key, json_t *v, int last)
     json_decref(v);
 }
 
-/* a name from the file system may not be UTF-8: then null */
+/* A name from the file system may not be UTF-8 (a Latin-1 folder name):
+ * then its bytes above 0x7f are written as \xNN, so the entry still says
+ * which folder it is and stays distinct from the others. */
 static json_t *text_or_null(const char *s)
 {
-    json_t *v = s ? json_string(s) : NULL;
+    if (!s)
+        return json_null();
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    size_t n = strlen(s);
+    char *e = malloc(4 * n + 1), *o = e;
+    if (!e)
+        return json_null();
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        o += *c < 0x80 ? sprintf(o, "%c", *c) : sprintf(o, "\\x%02x", *c);
+    v = json_string(e);
+    free(e);
     return v ? v : json_null();
 }
 

@@ -52,6 +52,11 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
     if (old >= 0) {
         batch_remove_stale_temporaries(old);
         int up = o->resume && batch_up_to_date(st, o, old);
+        /* analysed again: what an earlier run wrote goes first (a report of
+         * other inputs, or of another format, is never left beside new
+         * results; a study that fails now leaves nothing stale) */
+        if (!up)
+            batch_remove_old_outputs(old, st, o->analysis.norms_path);
         close(old);
         if (up) {
             res->status = ST_UP_TO_DATE;

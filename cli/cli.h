@@ -72,9 +72,14 @@ int outdir_ready(outdir *d);
 void outdir_close(outdir *d);
 typedef int (*writer_fn)(FILE *f, const void *ctx);
 int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ctx);
-/* EXIT_OUTPUT (printed) when one of names (NULL-ended) in d is one of the
- * study's input files. */
-int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names);
+/* The input of st (or norms_path) that is the file a describes, or NULL. */
+struct stat;
+const char *input_named(const struct stat *a, const ncs_study *st, const char *norms_path);
+/* EXIT_OUTPUT (printed) when d is another study's folder, or one of names
+ * (NULL-ended) in d is one of the study's input files or norms_path (may be
+ * NULL). */
+int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names,
+                        const char *norms_path);
 /* fflush, fsync and fclose of stdout: EXIT_OUTPUT (printed) on a short write. */
 int finish_stdout(void);
 

@@ -24,12 +24,27 @@ void fmt(char *buf, size_t n, const char *f, ...)
     va_end(ap);
 }
 
+/* s with control characters (a newline or an escape in a folder's name)
+ * shown as \xNN: one diagnostic is one line, and no name drives the terminal */
+static void put_clean(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            fprintf(stderr, "\\x%02x", *c);
+        else
+            fputc(*c, stderr);
+}
+
 void diag(const char *where, const char *kind, const char *msg)
 {
-    if (where && *where)
-        fprintf(stderr, "ncs: %s: %s: %s\n", where, kind, msg);
-    else
-        fprintf(stderr, "ncs: %s: %s\n", kind, msg);
+    fputs("ncs: ", stderr);
+    if (where && *where) {
+        put_clean(where);
+        fputs(": ", stderr);
+    }
+    fprintf(stderr, "%s: ", kind);
+    put_clean(msg);
+    fputc('\n', stderr);
 }
 
 void print_error(const ncs_error *e)
@@ -241,18 +256,32 @@ static int same_file(const struct stat *a, const char *path)
     return path && stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
 }
 
-int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names)
+const char *input_named(const struct stat *a, const ncs_study *st, const char *norms_path)
 {
+    const char *hit = same_file(a, st->ini_path) ? st->ini_path
+                    : same_file(a, st->norms) ? st->norms
+                    : same_file(a, norms_path) ? norms_path : NULL;
+    for (size_t i = 0; !hit && i < st->n_nerves; i++)
+        for (size_t j = 0; !hit && j < st->nerves[i].n_sites; j++)
+            if (same_file(a, st->nerves[i].sites[j].path))
+                hit = st->nerves[i].sites[j].path;
+    return hit;
+}
+
+int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names,
+                        const char *norms_path)
+{
+    struct stat ini;
+    if (fstatat(d->fd, "study.ini", &ini, 0) == 0 && !same_file(&ini, st->ini_path)) {
+        diag(d->path, "error", "is another study's folder (it holds a study.ini): its files "
+                               "are that study's inputs; write the outputs elsewhere");
+        return EXIT_OUTPUT;
+    }
     for (size_t k = 0; names[k]; k++) {
         struct stat a;
         if (fstatat(d->fd, names[k], &a, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
-        const char *hit = same_file(&a, st->ini_path) ? st->ini_path
-                        : same_file(&a, st->norms) ? st->norms : NULL;
-        for (size_t i = 0; !hit && i < st->n_nerves; i++)
-            for (size_t j = 0; !hit && j < st->nerves[i].n_sites; j++)
-                if (same_file(&a, st->nerves[i].sites[j].path))
-                    hit = st->nerves[i].sites[j].path;
+        const char *hit = input_named(&a, st, norms_path);
         if (hit) {
             char msg[4400];
             snprintf(msg, sizeof msg, "the output %s would replace the study's input %s: "
@@ -349,7 +378,7 @@ static int write_outputs(const ncs_study *st, outdir *out_dir, const char *json,
     snprintf(rep, sizeof rep, "report.%s",
              o->report >= 0 ? ncs_report_format_name((ncs_report_format)o->report) : "pdf");
     const char *names[] = {"results.json", "results.csv", o->report >= 0 ? rep : NULL, NULL};
-    int rc = outdir_check_inputs(out_dir, st, names);
+    int rc = outdir_check_inputs(out_dir, st, names, o->analysis.norms_path);
     if (rc == EXIT_OK)
         rc = write_atomic(out_dir, "results.json", put_string, json);
     if (rc == EXIT_OK)

@@ -221,9 +221,9 @@ const char *ncs_nerve_canonical(const char *name);
 #define NCS_MIN_RATE_HZ      2000.0
 #define NCS_MAX_RATE_HZ      1000000.0
 #define NCS_LOW_RATE_HZ      5000.0   /* below: warning low-rate */
-/* A sample beyond this many mV (10 V) is refused: no EMG amplifier records
+/* A sample beyond this many mV (1 V) is refused: no EMG amplifier records
  * it, so the file's units or scale are wrong (or it is no recording). */
-#define NCS_ABSURD_MV 1e4
+#define NCS_ABSURD_MV 1e3
 #define NCS_MIN_SWEEP_MS     5.0
 #define NCS_MAX_SWEEP_MS     10000.0
 #define NCS_MAX_WAVE_BYTES   (512L * 1024 * 1024)

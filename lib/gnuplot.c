@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -129,6 +130,35 @@ static void outputs_free(outputs *o, int unlink_tmp)
 }
 
 static atomic_ulong report_seq;
+
+/* Whether path names the same file as input (both existing). */
+static int same_file(const char *path, const char *input)
+{
+    struct stat a, b;
+    return input && stat(path, &a) == 0 && stat(input, &b) == 0 && a.st_dev == b.st_dev
+           && a.st_ino == b.st_ino;
+}
+
+/* A page is never written over an input of the analysis (`report S -o
+ * S/w.pdf` with w.pdf a waveform, `--norms lab.pdf -o lab.pdf`). */
+static ncs_status pages_not_inputs(const ncs_results *r, const outputs *o, ncs_error *err)
+{
+    const ncs_study *st = r->study;
+    for (size_t i = 0; i < o->n; i++) {
+        const char *p = o->final[i];
+        const char *hit = same_file(p, st->ini_path) ? st->ini_path
+                        : same_file(p, st->norms) ? st->norms
+                        : same_file(p, r->options.norms_path) ? r->options.norms_path : NULL;
+        for (size_t a = 0; !hit && a < st->n_nerves; a++)
+            for (size_t b = 0; !hit && b < st->nerves[a].n_sites; b++)
+                if (same_file(p, st->nerves[a].sites[b].path))
+                    hit = st->nerves[a].sites[b].path;
+        if (hit)
+            return ncs_fail(err, NCS_ERR_OUTPUT, p, "the report would replace %s, an input "
+                                                    "of the analysis: write it elsewhere", hit);
+    }
+    return NCS_OK;
+}
 
 static ncs_status plan_outputs(const ncs_results *r, ncs_report_format fmt,
                                const char *out_path, outputs *o, ncs_error *err)
@@ -372,6 +402,8 @@ static int onto(int from, int to)
  * without a folder), the script on its standard input, its messages into
  * the log. On Linux it is killed should the caller die first: in a group
  * of its own, an interrupt at the terminal no longer reaches it. */
+#define GNUPLOT_MAX_FILE (256L * 1024 * 1024) /* bytes: far above any report page */
+
 static _Noreturn void exec_gnuplot(const job *j, const int fd[2])
 {
     setpgid(0, 0);
@@ -388,6 +420,12 @@ static _Noreturn void exec_gnuplot(const job *j, const int fd[2])
         child_say("cannot enter ", j->o.dir, errno);
         _exit(126);
     }
+    /* no file it writes (its messages, a page) grows past GNUPLOT_MAX_FILE:
+     * a gnuplot that floods its stderr cannot fill the disk before its time
+     * limit (it gets SIGXFSZ, and the report fails) */
+    struct rlimit fs = {GNUPLOT_MAX_FILE, GNUPLOT_MAX_FILE};
+    if (setrlimit(RLIMIT_FSIZE, &fs) != 0)
+        _exit(126);
     execlp(j->path, j->gnuplot, (char *)NULL);
     child_say("cannot run ", j->gnuplot, errno);
     _exit(127);
@@ -582,6 +620,11 @@ static ncs_status run_gnuplot(job *j, ncs_error *err)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
         return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "gnuplot ('%s') could not be run: %s; "
                         INSTALL_HINT, j->gnuplot, j->said);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ)
+        return ncs_fail(err, NCS_ERR_REPORT, j->out_path,
+                        "gnuplot was stopped: a file it wrote (a page, or its messages) passed "
+                        "%ld MiB%s%.200s", GNUPLOT_MAX_FILE / (1024 * 1024),
+                        j->said[0] ? "; it said: " : "", j->said);
     return ncs_fail(err, NCS_ERR_REPORT, j->out_path, "gnuplot failed (%s%d)%s%s",
                     WIFEXITED(status) ? "exit " : "signal ",
                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
@@ -629,6 +672,8 @@ ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const ch
     /* 2. plan the outputs: temporary names beside the final ones, so that
      *    a failed run replaces no earlier report */
     rc = plan_outputs(r, fmt, out_path, &j.o, err);
+    if (rc == NCS_OK)
+        rc = pages_not_inputs(r, &j.o, err);
     if (rc == NCS_OK)
         rc = open_folder(&j, err);
     /* 3. write the script */

@@ -25,13 +25,14 @@ void ncs_csv_field(FILE *f, const char *s, int first)
      * carriage return first) is written with a leading apostrophe; numbers
      * stay numbers */
     double num;
-    if (s[0] && strchr("=+-@\t\r", s[0]) && ncs_parse_double(s, &num) != 0)
-        fputc('\'', f);
+    int guard = s[0] && strchr("=+-@\t\r", s[0]) && ncs_parse_double(s, &num) != 0;
     int quote = 0;
     for (const char *c = s; *c && !quote; c++)
         quote = *c == ',' || *c == '"' || *c == '\n' || *c == '\r';
     if (quote) {
         fputc('"', f);
+        if (guard) /* inside the quotes: the cell's first character */
+            fputc('\'', f);
         for (; *s; s++) {
             if (*s == '"')
                 fputc('"', f);
@@ -39,6 +40,8 @@ void ncs_csv_field(FILE *f, const char *s, int first)
         }
         fputc('"', f);
     } else {
+        if (guard)
+            fputc('\'', f);
         fputs(s, f);
     }
 }

@@ -451,7 +451,7 @@ static int want_number(parser *p, const char *key, const char *value, double lo,
                     "%s = '%s' is not a number", key, value), -1;
     if ((lo_open ? v <= lo : v < lo) || v > hi)
         return perr(p, p->lineno, NCS_ERR_INI_VALUE,
-                    "%s = %s is out of range (%s%g to %g)", key, value,
+                    "%s = %s is out of range (%s%.10g to %.10g)", key, value,
                     lo_open ? "above " : "", lo, hi), -1;
     *out = v;
     return 0;
@@ -666,7 +666,8 @@ static int site_key(parser *p, const char *name, const char *value)
         /* on the file's own time axis, which may start before zero */
         return want_number(p, name, value, -NCS_MAX_SWEEP_MS, NCS_MAX_SWEEP_MS, 0, &s->stim_ms);
     case TK_SCALE:
-        return want_number(p, name, value, 0, 1e6, 1, &s->scale_mv);
+        /* full scale of an EMG channel: 1 uV to 100 V */
+        return want_number(p, name, value, 1e-3, 1e5, 0, &s->scale_mv);
     case TK_UNITS:
         if (!strcmp(value, "mV") || !strcmp(value, "mv"))
             s->units = NCS_UNITS_MV;

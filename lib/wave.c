@@ -63,7 +63,7 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
     double sweep_ms = 1000.0 * (double)w->n / w->fs_hz;
     if (sweep_ms < NCS_MIN_SWEEP_MS || sweep_ms > NCS_MAX_SWEEP_MS)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                        "%s: record is %.3g ms long (%zu samples at %g Hz); "
+                        "%s: record is %.3g ms long (%zu samples at %.10g Hz); "
                         "accepted: %g ms to %g s", where, sweep_ms, w->n, w->fs_hz,
                         NCS_MIN_SWEEP_MS, NCS_MAX_SWEEP_MS / 1000.0);
     /* stim_ms is on the file's own time axis: a CSV whose time column starts
@@ -79,15 +79,25 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
                         "%s: stim_ms = %g is not inside the record (%g to %.4g ms)", where,
                         site->stim_ms, w->t_first_ms, w->t_first_ms + sweep_ms);
     w->stim_ms = from_first;
-    /* no amplifier puts 10 V on an EMG channel: a sample beyond it is a
+    /* no amplifier puts 1 V on an EMG channel: a sample beyond it is a
      * unit or scale mistake (or no recording), never a measurement */
-    for (size_t i = 0; i < w->n; i++)
+    double lo = w->mv[0], hi = w->mv[0];
+    for (size_t i = 0; i < w->n; i++) {
+        lo = fmin(lo, w->mv[i]);
+        hi = fmax(hi, w->mv[i]);
         if (fabs(w->mv[i]) > NCS_ABSURD_MV)
             return ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
                             "%s: sample %zu (%.3f ms) is %.6g mV, beyond the %g mV no EMG "
                             "amplifier records: check units and scale_mv", where, i,
                             (double)i * 1000.0 / w->fs_hz + w->t_first_ms, w->mv[i],
                             NCS_ABSURD_MV);
+    }
+    /* not one sample differs from the others: a dead channel, an empty
+     * export or a scale_mv that rounds everything away; never "no response" */
+    if (!(hi > lo))
+        return ncs_fail(err, NCS_ERR_WAVE_VALUE, site->path,
+                        "%s: the trace is flat (every sample is %.6g mV): a dead channel or "
+                        "an empty export, not a recording", where, lo);
     if (site->polarity == NCS_POLARITY_INVERTED)
         for (size_t i = 0; i < w->n; i++)
             w->mv[i] = -w->mv[i];

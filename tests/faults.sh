@@ -221,5 +221,75 @@ sed -i 's/median_r_elbow.wav/x.wav/' "$S/study.ini"
 ncs check "$S" >/dev/null 2>"$T/err"; rc=$?
 expect "rate above 1 MHz" 3 "1000001 Hz is outside 2000 Hz to 1000000 Hz"
 
+# ---------------------------------------------------------------- review of issue 17
+# a text cell that starts like a formula and holds a comma: quoted with the
+# apostrophe inside, and every row reaches summary.csv
+R=$T/cell; mkstudy "$R/a" ca
+sed -i 's/^temperature_c = 32.5$/temperature_c = 32.5\n[median.right]\nmuscle = -APB, left/' "$R/a/study.ini"
+ncs batch -q "$R" -o "$T/cell-out" >/dev/null 2>"$T/err"; rc=$?
+expect "a muscle '-APB, left'" 0 ""
+[ "$(grep -c '^ca,median.right,' "$T/cell-out/summary.csv")" -eq 2 ] && ok \
+    || bad "summary.csv lost the rows of a study whose muscle starts with '-'"
+grep -qF '"'"'"'-APB, left"' "$T/cell-out/ca/results.csv" && ok || bad "the cell is \"'-APB, left\""
+# OUT = ROOT: a study's id naming another study's folder never writes there
+R=$T/other; mkstudy "$R/a" b; mkstudy "$R/b" zz
+mv "$R/b/median_r_wrist.wav" "$R/b/results.csv.wav"; sed -i 's/median_r_wrist.wav/results.csv.wav/' "$R/b/study.ini"
+cp "$R/b/median_r_elbow.wav" "$R/b/results.json"; sed -i 's/file = median_r_elbow.wav/file = results.json/' "$R/b/study.ini"
+before=$(sums "$R/b")
+ncs batch -q -j 1 "$R" -o "$R" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT/<id> is another study's folder" 1 "is another study's folder"
+[ "$(sums "$R/b" | grep -v '/zz/')" = "$(echo "$before" | grep -v '/zz/')" ] && ok \
+    || bad "another study's inputs were replaced"
+# a --norms table under an output's name is an input too
+R=$T/nrm; mkstudy "$R/a" na; mkdir -p "$T/nrm-out/na"
+printf '[ulnar]\nmuscle = ADM\namp_lln_mv = 6\n' >"$T/nrm-out/na/results.json"
+cp "$T/nrm-out/na/results.json" "$T/nrm-keep"
+ncs batch -q --norms "$T/nrm-out/na/results.json" "$R" -o "$T/nrm-out" >/dev/null 2>"$T/err"; rc=$?
+expect "--norms OUT/<id>/results.json" 1 "would replace the study's input"
+cmp -s "$T/nrm-keep" "$T/nrm-out/na/results.json" && ok || bad "the --norms table was overwritten"
+cp "$T/nrm-keep" "$T/lab.pdf"
+ncs report --norms "$T/lab.pdf" samples/normal -o "$T/lab.pdf" >/dev/null 2>"$T/err"; rc=$?
+expect "report -o over the --norms table" 4 "an input of the analysis"
+cmp -s "$T/nrm-keep" "$T/lab.pdf" && ok || bad "report overwrote the --norms table"
+# folder names that are not UTF-8: named in batch.json (\xNN), shards merge
+R=$T/utf; mkstudy "$R/$(printf 'pat\351')"; mkstudy "$R/$(printf 'caf\351x')" cx
+ncs batch -q --shard 0/2 "$R" -o "$T/utf0" >/dev/null 2>&1
+ncs batch -q --shard 1/2 "$R" -o "$T/utf1" >/dev/null 2>&1
+grep -qF '"path":"pat\\xe9"' "$T/utf0/batch.json" "$T/utf1/batch.json" && ok \
+    || bad "a Latin-1 folder name is null in batch.json"
+ncs batch --merge "$T/utf0" "$T/utf1" -o "$T/utfm" >/dev/null 2>"$T/err"; rc=$?
+expect "merge of shards with Latin-1 folder names" 0 ""
+# a report of earlier inputs or of another format is not left beside new results
+R=$T/stale; mkstudy "$R/a" sa
+ncs batch -q --report "$R" -o "$T/stale-out" >/dev/null 2>&1
+ncs batch -q --report=png "$R" -o "$T/stale-out" >/dev/null 2>&1
+[ ! -e "$T/stale-out/sa/report.pdf" ] && [ -e "$T/stale-out/sa/report.png" ] && ok \
+    || bad "a PDF report left beside the PNG run's results"
+# merge: counts that contradict the lists are refused
+R=$T/cnt; mkstudy "$R/a" ka
+ncs batch -q "$R" -o "$T/cnt-out" >/dev/null 2>&1
+sed -i 's/"analysed": 1/"analysed": 2/' "$T/cnt-out/batch.json"
+ncs batch --merge "$T/cnt-out" -o "$T/cnt-m" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge with contradicting counts" 3 "'succeeded' is not a count"
+# a study.ini that is a link is a failed study, not a silent skip
+R=$T/lnk; mkstudy "$R/a" la2; mkstudy "$R/b" lb; rm "$R/b/study.ini"
+ln -s "$R/a/study.ini" "$R/b/study.ini"
+ncs batch -q "$R" -o "$T/lnk-out" >/dev/null 2>"$T/err"; rc=$?
+expect "study.ini a symbolic link" 1 "study.ini is a symbolic link"
+# one diagnostic, one line: a newline in a folder's name is shown as \x0a
+grep -q 'new\\x0aline' "$T/err" 2>/dev/null || {
+    ncs batch -q "$T/names" -o "$T/names-out2" >/dev/null 2>"$T/err"
+    grep -q 'new\\x0aline' "$T/err" && ok || bad "a newline in a name split a diagnostic"; }
+# a gnuplot that floods its stderr is stopped at 256 MiB, not at the disk's end
+if command -v gnuplot >/dev/null 2>&1; then
+    printf '#!/bin/sh\ncat /dev/zero >&2\n' >"$T/flood"; chmod +x "$T/flood"
+    ncs report --gnuplot "$T/flood" samples/normal -o "$T/flood.pdf" >/dev/null 2>"$T/err"; rc=$?
+    expect "a gnuplot flooding its stderr" 4 "passed 256 MiB"
+fi
+# scale_mv where physics ends
+S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/study.ini"
+ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
+expect "scale_mv = 1e-300" 3 "scale_mv = 1e-300 is out of range (0.001 to 100000)"
+
 echo "faults: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -388,8 +388,10 @@ END_TEST
  * to a spreadsheet; numbers stay numbers */
 START_TEST(csv_fields_safe)
 {
-    const char *in[] = {"=1+2", "+cmd", "@SUM(A1)", "-3.5", "a,b", "plain", "-x"};
-    const char *want[] = {"'=1+2", "'+cmd", "'@SUM(A1)", "-3.5", "\"a,b\"", "plain", "'-x"};
+    const char *in[] = {"=1+2", "+cmd", "@SUM(A1)", "-3.5", "a,b", "plain", "-x", "-APB, left",
+                        "=HYPERLINK(\"x\",\"y\")"};
+    const char *want[] = {"'=1+2", "'+cmd", "'@SUM(A1)", "-3.5", "\"a,b\"", "plain", "'-x",
+                          "\"'-APB, left\"", "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\""};
     for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
         char *buf = NULL;
         size_t len = 0;

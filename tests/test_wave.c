@@ -181,7 +181,7 @@ START_TEST(stim_and_low_rate)
     ncs_wave w;
     double x[40];
     for (int i = 0; i < 40; i++)
-        x[i] = 0.0;
+        x[i] = 0.001 * (i % 3); /* not flat */
     tu_write_sf(dir, "lo.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 4000, 1, x, 40); /* 10 ms */
     ncs_site s = site_for("lo.wav");
     s.stim_ms = 2.0;
@@ -249,13 +249,25 @@ START_TEST(nan_refused)
     ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_VALUE);
     ck_assert_ptr_nonnull(strstr(err.message, "sample 50"));
     ck_assert_ptr_nonnull(strstr(err.message, "check units and scale_mv"));
-    /* 9.9 V still is (a recording in V read as mV would be caught above) */
+    /* so is 8600 mV (a CMAP in uV declared as mV), but 990 mV (a large
+     * artefact on an amplifier of wide range) still is a sample */
     make_signal(1.0);
-    sig[50] = 9900.0;
+    sig[50] = 8600.0;
+    tu_write_sf(dir, "uv.wav", SF_FORMAT_WAV | SF_FORMAT_DOUBLE, RATE, 1, sig, N);
+    s = site_for("uv.wav");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_VALUE);
+    make_signal(1.0);
+    sig[50] = 990.0;
     tu_write_sf(dir, "big.wav", SF_FORMAT_WAV | SF_FORMAT_DOUBLE, RATE, 1, sig, N);
     s = site_for("big.wav");
     ck_assert_int_eq(load(&s, &w, &err), NCS_OK);
     ncs_wave_free(&w);
+    /* a trace without a single change is a dead channel or an empty export */
+    memset(sig, 0, sizeof sig);
+    tu_write_sf(dir, "flat.wav", SF_FORMAT_WAV | SF_FORMAT_DOUBLE, RATE, 1, sig, N);
+    s = site_for("flat.wav");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_VALUE);
+    ck_assert_ptr_nonnull(strstr(err.message, "flat"));
 }
 END_TEST
 
