@@ -92,7 +92,7 @@ int batch_lock_out(const outdir *out)
  * must not be replaced by summary.csv and batch.json. */
 static int batch_outputs_not_inputs(const outdir *out, const options *o)
 {
-    const char *names[] = {"summary.csv", "batch.json", NULL};
+    const char *names[] = {"summary.csv", "batch.json", ".ncs-batch.lock", NULL};
     struct stat a, b;
     for (size_t k = 0; names[k] && o->analysis.norms_path; k++)
         if (fstatat(out->fd, names[k], &a, AT_SYMLINK_NOFOLLOW) == 0
@@ -100,7 +100,7 @@ static int batch_outputs_not_inputs(const outdir *out, const options *o)
             && a.st_ino == b.st_ino) {
             char msg[600];
             fmt(msg, sizeof msg, "the batch's %s would replace the --norms table: write the "
-                                 "outputs elsewhere", names[k]);
+                                 "outputs elsewhere, or keep the table out of them", names[k]);
             diag(out->path, "error", msg);
             return EXIT_OUTPUT;
         }
@@ -137,10 +137,10 @@ int run_batch(int argc, char **argv, int first, options *o)
     outdir out;
     int lock = -1;
     int orc = outdir_open(&out, o->out);
+    if (orc == EXIT_OK) /* before any work, the lock included */
+        orc = batch_outputs_not_inputs(&out, o);
     if (orc == EXIT_OK && (lock = batch_lock_out(&out)) < 0)
         orc = EXIT_OUTPUT;
-    if (orc == EXIT_OK) /* before any work */
-        orc = batch_outputs_not_inputs(&out, o);
     if (orc != EXIT_OK) {
         if (lock >= 0)
             close(lock);
@@ -150,6 +150,8 @@ int run_batch(int argc, char **argv, int first, options *o)
     }
     options run = *o; /* this run's options, with OUT's descriptor */
     run.out_dir = &out;
+    char *out_real = realpath(out.path, NULL);
+    run.out_real = out_real;
     progress p = {0};
     p.on = o->progress > 0 || (o->progress < 0 && isatty(2));
     for (size_t i = lo; i < l.n; i += step) {
@@ -190,6 +192,7 @@ int run_batch(int argc, char **argv, int first, options *o)
                 p.total, o->shard_n ? " in this shard" : "", p.total - failed - up, up, failed,
                 since(p.start));
     batch_list_free(&l);
+    free(out_real);
     outdir_close(&out);
     close(lock);
     if (rc != EXIT_OK || wrc != EXIT_OK)

@@ -34,6 +34,8 @@ typedef struct {
     size_t n, cap;
     const char *root;
     int quiet;   /* no warnings while searching */
+    char **reals; /* the study folders with links resolved, sorted */
+    size_t n_reals;
 } study_list;
 
 /* batch.c: the lock on OUT (its descriptor, or -1 printed) */
@@ -48,6 +50,9 @@ int batch_find_studies(study_list *l);
 void batch_list_free(study_list *l);
 /* path relative to the batch's ROOT ("." for ROOT itself) */
 const char *batch_rel_path(const study_list *l, const char *path);
+/* The study folder of the run (other than own, a resolved folder) that the
+ * resolved path lies in or is, or NULL. */
+const char *batch_study_around(const study_list *l, const char *path, const char *own);
 
 /* ---- batch_resume.c ---- */
 
@@ -59,9 +64,8 @@ int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd);
  * folder open on dir_fd (the descriptor stays open). */
 void batch_remove_stale_temporaries(int dir_fd);
 /* Removes a study's earlier outputs from the folder open on dir_fd:
- * results.json, results.csv and report pages (report.<ext>, report-*.<ext>);
- * nothing in a folder holding a study.ini, and no input of st (or the
- * norms_path table). */
+ * results.json, results.csv and report pages (report.<ext>, report-*.<ext>),
+ * never an input of st (or the norms_path table). */
 void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path);
 
 /* ---- batch_workers.c ---- */
@@ -96,6 +100,9 @@ int batch_put_json(FILE *f, const void *ctx);
 /* One CSV field from *s (quoted or not) into out; *s moves past it and its
  * comma. Returns 0 at the end of the line. */
 int batch_csv_field(const char **s, char *out, size_t n);
+/* Whether results.csv in the folder open on dir_fd parses (a header with
+ * summary.csv's columns; every row as wide as the header). */
+int batch_results_csv_ok(int dir_fd);
 
 /* ---- batch_merge.c ---- */
 

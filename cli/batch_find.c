@@ -126,8 +126,48 @@ const char *batch_rel_path(const study_list *l, const char *path)
     return path;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+const char *batch_study_around(const study_list *l, const char *path, const char *own)
+{
+    char buf[PATH_MAX];
+    fmt(buf, sizeof buf, "%s", path);
+    for (;;) {
+        const char *key = buf;
+        char **hit = l->n_reals ? bsearch(&key, l->reals, l->n_reals, sizeof *l->reals, cmp_str)
+                                : NULL;
+        if (hit && (!own || strcmp(*hit, own) != 0))
+            return *hit;
+        char *slash = strrchr(buf, '/');
+        if (!slash || slash == buf)
+            return NULL;
+        *slash = '\0';
+    }
+}
+
+/* every study folder resolved, sorted (for batch_study_around) */
+static int resolve_all(study_list *l)
+{
+    l->reals = calloc(l->n ? l->n : 1, sizeof *l->reals);
+    if (!l->reals)
+        return -1;
+    for (size_t i = 0; i < l->n; i++) {
+        char *r = realpath(l->v[i].path, NULL);
+        if (r)
+            l->reals[l->n_reals++] = r;
+    }
+    qsort(l->reals, l->n_reals, sizeof *l->reals, cmp_str);
+    return 0;
+}
+
 void batch_list_free(study_list *l)
 {
+    for (size_t i = 0; i < l->n_reals; i++)
+        free(l->reals[i]);
+    free(l->reals);
     for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].path);
         free(l->v[i].id);
@@ -180,6 +220,10 @@ int batch_find_studies(study_list *l)
         return EXIT_OUTPUT;
     }
     qsort(l->v, l->n, sizeof *l->v, cmp_path);
+    if (resolve_all(l) != 0) {
+        diag(l->root, "error", "out of memory");
+        return EXIT_OUTPUT;
+    }
     for (size_t i = 0; i < l->n; i++)
         if (!l->v[i].id && !(l->v[i].id = ncs_study_peek_id(l->v[i].path))) {
             diag(l->root, "error", "out of memory");

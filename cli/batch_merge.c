@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -140,6 +141,21 @@ static const char *shard_counts_bad(json_t *doc)
         return "succeeded";
     if (n != ok + failed || (size_t)failed != json_array_size(json_object_get(doc, "failed_studies")))
         return "failed";
+    /* and the counts are the statuses of the list */
+    json_int_t c[3] = {0, 0, 0};
+    static const char *const st[3] = {"analysed", "up-to-date", "failed"};
+    json_t *list = json_object_get(doc, "studies");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *s = json_string_value(json_object_get(json_array_get(list, i), "status"));
+        for (int k = 0; k < 3; k++)
+            c[k] += s && strcmp(s, st[k]) == 0;
+    }
+    if (c[0] != json_integer_value(json_object_get(doc, "analysed")))
+        return "analysed";
+    if (c[1] != json_integer_value(json_object_get(doc, "up_to_date")))
+        return "up_to_date";
+    if (c[2] != failed)
+        return "failed";
     return NULL;
 }
 
@@ -188,6 +204,53 @@ static int load_shard(shard_in *s)
     return EXIT_OK;
 }
 
+typedef struct {
+    const char *path;
+    size_t shard;
+} path_ref;
+
+static int cmp_path_ref(const void *a, const void *b)
+{
+    return strcmp(((const path_ref *)a)->path, ((const path_ref *)b)->path);
+}
+
+/* Every study's path across the shards, sorted: two alike are one study
+ * counted twice (printed). */
+static int merge_duplicates(const shard_in *in, size_t n)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += json_array_size(in[k].studies);
+    path_ref *r = malloc((total ? total : 1) * sizeof *r);
+    if (!r)
+        return EXIT_OUTPUT;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < json_array_size(in[k].studies); i++) {
+            const char *p = json_string_value(json_object_get(json_array_get(in[k].studies, i),
+                                                              "path"));
+            r[m++] = (path_ref){p ? p : "", k};
+        }
+    qsort(r, m, sizeof *r, cmp_path_ref);
+    int rc = EXIT_OK;
+    for (size_t i = 1; i < m && rc == EXIT_OK; i++)
+        if (strcmp(r[i].path, r[i - 1].path) == 0) {
+            char msg[PATH_MAX + 200];
+            fmt(msg, sizeof msg, "study %s is in both %s and %s", r[i].path,
+                in[r[i - 1].shard].dir, in[r[i].shard].dir);
+            diag("batch --merge", "error", msg);
+            rc = EXIT_INPUT;
+        }
+    free(r);
+    return rc;
+}
+
+static int same_folder(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 int batch_merge(int argc, char **argv, int first, const options *o)
 {
     size_t n = (size_t)(argc - first);
@@ -212,28 +275,17 @@ int batch_merge(int argc, char **argv, int first, const options *o)
             break;
         }
     }
-    /* one study in two shards would be counted twice */
-    for (size_t a = 0; a < n && rc == EXIT_OK; a++)
-        for (size_t b = a + 1; b < n && rc == EXIT_OK; b++) {
-            size_t i = 0, j = 0;
-            json_t *A = in[a].studies, *B = in[b].studies;
-            while (i < json_array_size(A) && j < json_array_size(B)) {
-                const char *pa = json_string_value(json_object_get(json_array_get(A, i), "path"));
-                const char *pb = json_string_value(json_object_get(json_array_get(B, j), "path"));
-                int c = strcmp(pa ? pa : "", pb ? pb : "");
-                if (c == 0) {
-                    char msg[PATH_MAX + 200];
-                    fmt(msg, sizeof msg, "study %s is in both %s and %s", pa, in[a].dir,
-                             in[b].dir);
-                    diag("batch --merge", "error", msg);
-                    rc = EXIT_INPUT;
-                    break;
-                }
-                if (c < 0)
-                    i++;
-                else
-                    j++;
-            }
+    /* one study in two shards (or twice in one) would be counted twice */
+    if (rc == EXIT_OK)
+        rc = merge_duplicates(in, n);
+    /* the output is none of the shards: they are its inputs */
+    for (size_t k = 0; k < n && rc == EXIT_OK; k++)
+        if (same_folder(in[k].dir, o->out)) {
+            char msg[PATH_MAX + 100];
+            fmt(msg, sizeof msg, "-o %s is one of the shards merged: write the merge elsewhere",
+                o->out);
+            diag("batch --merge", "error", msg);
+            rc = EXIT_INPUT;
         }
     if (rc == EXIT_OK) {
         merge_ctx mc = {in, n};

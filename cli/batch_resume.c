@@ -59,6 +59,7 @@ int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd)
     int same = csv >= 0;
     if (csv >= 0)
         close(csv);
+    same = same && batch_results_csv_ok(dir_fd); /* whole: summary.csv is made of it */
     if (same && o->report >= 0) {
         /* the report is drawn after results.json: one older than it is
          * left from a run whose report failed */
@@ -153,11 +154,8 @@ static int our_output(const char *n)
 
 void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path)
 {
-    /* a study's own folder (OUT = ROOT): its files may be inputs; nothing is
-     * removed there */
-    struct stat sb;
-    if (fstatat(dir_fd, "study.ini", &sb, AT_SYMLINK_NOFOLLOW) == 0)
-        return;
+    /* in the study's own folder (OUT = ROOT), its inputs are kept by name
+     * below; another study's folder never gets here (batch_study_around) */
     int fd = dup(dir_fd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {

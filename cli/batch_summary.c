@@ -64,14 +64,10 @@ static const char *const summary_from[] = {"study", "nerve", "segment", "segment
 #define N_SUMMARY (sizeof summary_from / sizeof summary_from[0])
 #define MAX_COLS 64
 
-/* OUT/<id>/results.csv, opened below OUT's descriptor (no link followed) */
-static FILE *open_results_csv(const outdir *out, const char *id)
+/* results.csv in the folder open on dfd (no link followed) */
+static FILE *open_csv_at(int dfd)
 {
-    int dfd = openat(out->fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return NULL;
     int fd = openat(dfd, "results.csv", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    close(dfd);
     struct stat sb;
     FILE *in = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? fdopen(fd, "r") : NULL;
     if (!in && fd >= 0)
@@ -79,18 +75,27 @@ static FILE *open_results_csv(const outdir *out, const char *id)
     return in;
 }
 
-/* Appends the segment rows of one study's results.csv. */
-static int summary_rows(FILE *f, const outdir *out, const char *id)
+/* OUT/<id>/results.csv, opened below OUT's descriptor (no link followed) */
+static FILE *open_results_csv(const outdir *out, const char *id)
 {
-    FILE *in = open_results_csv(out, id);
-    if (!in)
-        return -1;
+    int dfd = openat(out->fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return NULL;
+    FILE *in = open_csv_at(dfd);
+    close(dfd);
+    return in;
+}
+
+/* The segment rows of one study's results.csv appended to f (f NULL: only
+ * checked); -1 when a row does not parse. Closes in. */
+static int rows_of(FILE *in, FILE *f)
+{
     char *line = NULL;
     size_t cap = 0;
     int col[N_SUMMARY];
     for (size_t k = 0; k < N_SUMMARY; k++)
         col[k] = -1;
-    int rc = 0, header = 1, header_nf = 0;
+    int rc = 0, header = 1, header_nf = -1;
     static char field[MAX_COLS][4096];
     while (getline(&line, &cap, in) > 0) {
         const char *p = line;
@@ -118,7 +123,7 @@ static int summary_rows(FILE *f, const outdir *out, const char *id)
             rc = -1;
             break;
         }
-        if (col[2] >= nf || !field[col[2]][0])
+        if (col[2] >= nf || !field[col[2]][0] || !f)
             continue; /* a distal site: no segment ends there */
         for (size_t k = 0; k < N_SUMMARY; k++)
             ncs_csv_field(f, col[k] < nf ? field[col[k]] : "", k == 0);
@@ -126,7 +131,19 @@ static int summary_rows(FILE *f, const outdir *out, const char *id)
     }
     free(line);
     fclose(in);
-    return rc;
+    return header ? -1 : rc; /* no header: not a results.csv */
+}
+
+static int summary_rows(FILE *f, const outdir *out, const char *id)
+{
+    FILE *in = open_results_csv(out, id);
+    return in ? rows_of(in, f) : -1;
+}
+
+int batch_results_csv_ok(int dir_fd)
+{
+    FILE *in = open_csv_at(dir_fd);
+    return in && rows_of(in, NULL) == 0;
 }
 
 int batch_put_summary(FILE *f, const void *ctx)
@@ -159,21 +176,25 @@ static void put_json_field(FILE *f, const char *key, json_t *v, int last)
 }
 
 /* A name from the file system may not be UTF-8 (a Latin-1 folder name):
- * then its bytes above 0x7f are written as \xNN, so the entry still says
- * which folder it is and stays distinct from the others. */
+ * then its bytes above 0x7f are written as \xNN, and a backslash of the
+ * name as \\ (in every name), so the entry still says which folder it is and
+ * no two names read alike. */
 static json_t *text_or_null(const char *s)
 {
     if (!s)
         return json_null();
-    json_t *v = json_string(s);
+    json_t *v = strchr(s, '\\') ? NULL : json_string(s);
     if (v)
         return v;
+    int utf8 = (v = json_string(s)) != NULL;
+    json_decref(v);
     size_t n = strlen(s);
     char *e = malloc(4 * n + 1), *o = e;
     if (!e)
         return json_null();
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        o += *c < 0x80 ? sprintf(o, "%c", *c) : sprintf(o, "\\x%02x", *c);
+        o += *c == '\\' ? sprintf(o, "\\\\")
+           : *c < 0x80 || utf8 ? sprintf(o, "%c", *c) : sprintf(o, "\\x%02x", *c);
     v = json_string(e);
     free(e);
     return v ? v : json_null();

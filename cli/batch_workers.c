@@ -47,6 +47,26 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
         fmt(res->message, sizeof res->message, "%s: %s", err.where, err.message);
         return;
     }
+    /* OUT/<id> inside another study's folder: its files are that study's
+     * inputs (OUT = a study folder, or ROOT a study with nested ones) */
+    if (o->out_real) {
+        char target[PATH_MAX + 300];
+        fmt(target, sizeof target, "%s/%s", strcmp(o->out_real, "/") ? o->out_real : "",
+            st->id);
+        const char *around = batch_study_around(l, target, st->dir_real);
+        if (around) {
+            char where[PATH_MAX + 300], why[PATH_MAX + 100];
+            fmt(where, sizeof where, "%s/%s", o->out, st->id);
+            fmt(why, sizeof why, "lies in the folder of the study %s, whose files are inputs: "
+                                 "write the outputs elsewhere", around);
+            res->status = ST_FAILED;
+            res->exit_code = EXIT_OUTPUT;
+            fmt(res->message, sizeof res->message, "%s: %s", where, why);
+            diag(where, "error", why);
+            ncs_study_destroy(st);
+            return;
+        }
+    }
     /* what an earlier run left in OUT/<id> (never through a link) */
     int old = openat(o->out_dir->fd, st->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (old >= 0) {

@@ -30,6 +30,7 @@ typedef struct {
     int progress;         /* -1 auto (a terminal), 0 no, 1 yes */
     int merge;            /* --merge: operands are batch outputs to merge */
     const struct outdir *out_dir; /* batch: OUT, opened once (all outputs below it) */
+    const char *out_real;         /* batch: OUT with links resolved */
 } options;
 
 typedef struct command {

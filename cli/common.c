@@ -239,8 +239,9 @@ int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ct
         bad = 1, e = errno;
     if (bad || renameat(d->fd, tmp, d->fd, name) != 0) {
         char msg[300];
-        snprintf(msg, sizeof msg, "cannot write: %s", bad ? (e ? strerror(e) : "write error")
-                                                          : strerror(errno));
+        snprintf(msg, sizeof msg, "cannot write: %s",
+                 bad ? (e ? strerror(e) : "its content could not be made (the error above)")
+                     : strerror(errno));
         diag(path, "error", msg);
         unlinkat(d->fd, tmp, 0);
         return EXIT_OUTPUT;
@@ -284,7 +285,7 @@ int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const 
         const char *hit = input_named(&a, st, norms_path);
         if (hit) {
             char msg[4400];
-            snprintf(msg, sizeof msg, "the output %s would replace the study's input %s: "
+            snprintf(msg, sizeof msg, "the output %s would replace %s, an input of this analysis: "
                                       "write the outputs to another folder",
                      names[k], hit);
             diag(d->path, "error", msg);

@@ -106,7 +106,7 @@ cp "$S/median_r_axilla.wav" "$S/results.json"
 sed -i 's/file = median_r_axilla.wav/file = results.json/' "$S/study.ini"
 before=$(sums "$S")
 ncs analyse "$S" -o "$S" >/dev/null 2>"$T/err"; rc=$?
-expect "analyse S -o S over an input" 4 "would replace the study's input"
+expect "analyse S -o S over an input" 4 "an input of this analysis"
 [ "$(sums "$S")" = "$before" ] && ok || bad "analyse S -o S changed the study folder"
 
 # a link swapped between the check and the open: the file outside is not read
@@ -237,7 +237,7 @@ mv "$R/b/median_r_wrist.wav" "$R/b/results.csv.wav"; sed -i 's/median_r_wrist.wa
 cp "$R/b/median_r_elbow.wav" "$R/b/results.json"; sed -i 's/file = median_r_elbow.wav/file = results.json/' "$R/b/study.ini"
 before=$(sums "$R/b")
 ncs batch -q -j 1 "$R" -o "$R" >/dev/null 2>"$T/err"; rc=$?
-expect "OUT/<id> is another study's folder" 1 "is another study's folder"
+expect "OUT/<id> is another study's folder" 1 "lies in the folder of the study"
 [ "$(sums "$R/b" | grep -v '/zz/')" = "$(echo "$before" | grep -v '/zz/')" ] && ok \
     || bad "another study's inputs were replaced"
 # a --norms table under an output's name is an input too
@@ -245,7 +245,7 @@ R=$T/nrm; mkstudy "$R/a" na; mkdir -p "$T/nrm-out/na"
 printf '[ulnar]\nmuscle = ADM\namp_lln_mv = 6\n' >"$T/nrm-out/na/results.json"
 cp "$T/nrm-out/na/results.json" "$T/nrm-keep"
 ncs batch -q --norms "$T/nrm-out/na/results.json" "$R" -o "$T/nrm-out" >/dev/null 2>"$T/err"; rc=$?
-expect "--norms OUT/<id>/results.json" 1 "would replace the study's input"
+expect "--norms OUT/<id>/results.json" 1 "an input of this analysis"
 cmp -s "$T/nrm-keep" "$T/nrm-out/na/results.json" && ok || bad "the --norms table was overwritten"
 cp "$T/nrm-keep" "$T/lab.pdf"
 ncs report --norms "$T/lab.pdf" samples/normal -o "$T/lab.pdf" >/dev/null 2>"$T/err"; rc=$?
@@ -286,6 +286,47 @@ if command -v gnuplot >/dev/null 2>&1; then
     ncs report --gnuplot "$T/flood" samples/normal -o "$T/flood.pdf" >/dev/null 2>"$T/err"; rc=$?
     expect "a gnuplot flooding its stderr" 4 "passed 256 MiB"
 fi
+# OUT inside a study's folder: another study's outputs never land among its
+# inputs (nor are its files removed as stale outputs)
+R=$T/insd; mkstudy "$R/a" ia; mkdir "$R/a/b"; mv "$R/a/median_r_wrist.wav" "$R/a/b/results.csv.wav"
+sed -i 's#median_r_wrist.wav#b/results.csv.wav#' "$R/a/study.ini"; cp "$R/a/b/results.csv.wav" "$R/a/b/report.pdf"
+mkstudy "$R/c" b
+before=$(sums "$R/a")
+ncs batch -q -j 1 "$R" -o "$R/a" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT/<id> inside another study's folder" 1 "lies in the folder of the study"
+# (the batch's own files in OUT aside: summary.csv, batch.json, the lock)
+[ "$(sums "$R/a" | grep -v -e "$R/a/ia/" -e summary.csv -e batch.json -e .ncs-batch.lock)" = "$before" ] \
+    && ok || bad "another study's folder changed"
+# OUT = ROOT (the id is the folder's name): a stale report goes there too
+R=$T/selfroot; mkstudy "$R/sr" sr
+ncs batch -q --report "$R" -o "$R" >/dev/null 2>&1
+ncs batch -q --report=png "$R" -o "$R" >/dev/null 2>&1
+[ ! -e "$R/sr/report.pdf" ] && [ -e "$R/sr/report.png" ] && [ -e "$R/sr/median_r_wrist.wav" ] && ok \
+    || bad "OUT = ROOT: a PDF report left beside the PNG run's results (or an input removed)"
+# a merge never writes over a shard, and a merged output merged again is caught
+ncs batch --merge "$T/utf0" "$T/utf1" -o "$T/utf0" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge -o one of the shards" 3 "is one of the shards merged"
+ncs batch --merge "$T/utfm" "$T/utf1" -o "$T/utfm2" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge of a merge and one of its shards" 3 "is in both"
+# a backslash in a name and a Latin-1 byte never read alike in batch.json
+R=$T/bsl; mkstudy "$R/$(printf 'caf\351')" u1; mkstudy "$R/caf\\xe9" u2
+ncs batch -q --shard 0/2 "$R" -o "$T/bsl0" >/dev/null 2>&1
+ncs batch -q --shard 1/2 "$R" -o "$T/bsl1" >/dev/null 2>&1
+ncs batch --merge "$T/bsl0" "$T/bsl1" -o "$T/bslm" >/dev/null 2>"$T/err"; rc=$?
+expect "merge: 'caf<E9>' and 'caf\\xe9' are two studies" 0 ""
+# the lock is an output: never over the --norms table
+R=$T/lkn; mkstudy "$R/a" ln1; mkdir -p "$T/lkn-out"
+printf '[ulnar]\nmuscle = ADM\namp_lln_mv = 6\n' >"$T/lkn-out/.ncs-batch.lock"; cp "$T/lkn-out/.ncs-batch.lock" "$T/lkn-keep"
+ncs batch -q --norms "$T/lkn-out/.ncs-batch.lock" "$R" -o "$T/lkn-out" >/dev/null 2>"$T/err"; rc=$?
+expect "--norms OUT/.ncs-batch.lock" 4 "would replace the --norms table"
+cmp -s "$T/lkn-keep" "$T/lkn-out/.ncs-batch.lock" && ok || bad "the lock overwrote the --norms table"
+# a damaged results.csv is not up to date for --resume
+R=$T/dmg; mkstudy "$R/a" da2
+ncs batch -q "$R" -o "$T/dmg-out" >/dev/null 2>&1
+echo 'x,y' >>"$T/dmg-out/da2/results.csv"
+ncs batch -q --resume "$R" -o "$T/dmg-out" >/dev/null 2>"$T/err"; rc=$?
+expect "--resume over a damaged results.csv" 0 ""
+grep -q '"analysed": 1' "$T/dmg-out/batch.json" && ok || bad "a damaged results.csv counted up to date"
 # scale_mv where physics ends
 S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/study.ini"
 ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
