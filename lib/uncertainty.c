@@ -35,6 +35,8 @@
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
 #define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
 #define END_FAR_PCT 10.0      /* a record's end this far off 0 (% of amplitude) */
+#define RISE_LONG_MS 10.0      /* onset to negative peak: longer is no CMAP's rise */
+#define RISE_LAST_MS 2.0      /* the least a response takes to reach its peak */
 
 static double sq(double x)
 {
@@ -88,6 +90,11 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
      * may be as early as its take-off */
     *reach = REACH_SHARE * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
              + d->lobe_ms;
+    /* a rise longer than any CMAP's: a slow baseline (an amplifier's
+     * recovery) was read as the response's foot, which may begin anywhere
+     * up to its last RISE_LAST_MS */
+    if (d->rise_ms > RISE_LONG_MS)
+        *reach += d->rise_ms - RISE_LAST_MS;
 }
 
 /* The 95 % half-width of the end of the negative phase (ms). */
