@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,13 +51,15 @@ int batch_shard_option(options *o, const char *arg)
 /* One batch at a time writes into OUT: an advisory lock on OUT/.ncs-batch.lock,
  * held for the run and released however the process ends. Returns its
  * descriptor, or -1 (printed: who holds it). */
-int batch_lock_out(const outdir *out)
+int batch_lock_out(const outdir *out, int tidy, const char *norms_path)
 {
     int fd = openat(out->fd, ".ncs-batch.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
         char msg[300];
         fmt(msg, sizeof msg, "cannot make the batch's lock file .ncs-batch.lock: %s",
-            strerror(errno));
+            errno == ELOOP ? "it is a symbolic link (ncs writes only inside the output folder, "
+                             "never through a link)"
+                           : strerror(errno));
         diag(out->path, "error", msg);
         return -1;
     }
@@ -83,14 +86,59 @@ int batch_lock_out(const outdir *out)
     if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)len, 0) != len) {
         /* the lock holds without the note */
     }
-    /* what a killed run left at this level: its summary and batch.json temporaries */
-    batch_remove_stale_temporaries(out->fd);
+    /* what a killed run left at this level: its summary and batch.json
+     * temporaries (not in a folder whose files may be a study's inputs) */
+    struct stat sb;
+    if (tidy && fstatat(out->fd, "study.ini", &sb, AT_SYMLINK_NOFOLLOW) != 0)
+        batch_remove_stale_temporaries(out->fd, NULL, norms_path);
     return fd;
 }
 
-/* OUT a study folder itself (OUT = ROOT holding a study.ini): its files
- * must not be replaced by summary.csv and batch.json. */
-static int batch_outputs_not_inputs(const outdir *out, const options *o)
+/* The batch's own files in OUT against the inputs of every study of the run
+ * whose folder OUT is or lies in (OUT = ROOT a study; OUT inside a study):
+ * EXIT_OUTPUT (printed) when one would replace an input, or when such a
+ * study cannot be read and one of the names is taken. *in_study: there is
+ * such a study. */
+static int outputs_in_studies(const outdir *out, const study_list *l, const char *out_real,
+                              const char *const *names, int *in_study)
+{
+    char p[PATH_MAX];
+    fmt(p, sizeof p, "%s", out_real ? out_real : "");
+    const char *s;
+    while (out_real && (s = batch_study_around(l, p, NULL)) != NULL) {
+        *in_study = 1;
+        ncs_error err;
+        ncs_study *st = ncs_study_load(s, NULL, &err);
+        for (size_t k = 0; names[k]; k++) {
+            struct stat a;
+            if (fstatat(out->fd, names[k], &a, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            const char *hit = st ? input_named(&a, st, NULL) : s;
+            if (hit) {
+                char msg[2 * PATH_MAX];
+                fmt(msg, sizeof msg, st ? "the batch's %s would replace %s, an input of the "
+                                          "study there: write the outputs elsewhere"
+                                        : "the batch's %s: the output folder lies in the study "
+                                          "folder %s, which cannot be read, so its files may "
+                                          "be inputs: write the outputs elsewhere",
+                    names[k], hit);
+                diag(out->path, "error", msg);
+                ncs_study_destroy(st);
+                return EXIT_OUTPUT;
+            }
+        }
+        ncs_study_destroy(st);
+        fmt(p, sizeof p, "%s", s);
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            break;
+        *slash = '\0';
+    }
+    return EXIT_OK;
+}
+
+static int batch_outputs_not_inputs(const outdir *out, const options *o, const study_list *l,
+                                    const char *out_real, int *in_study)
 {
     const char *names[] = {"summary.csv", "batch.json", ".ncs-batch.lock", NULL};
     struct stat a, b;
@@ -104,15 +152,7 @@ static int batch_outputs_not_inputs(const outdir *out, const options *o)
             diag(out->path, "error", msg);
             return EXIT_OUTPUT;
         }
-    if (fstatat(out->fd, "study.ini", &a, 0) != 0)
-        return EXIT_OK;
-    ncs_error err;
-    ncs_study *st = ncs_study_load(out->path, NULL, &err);
-    if (!st)
-        return EXIT_OK; /* its own failure is reported with it */
-    int rc = outdir_check_inputs(out, st, names, NULL);
-    ncs_study_destroy(st);
-    return rc;
+    return outputs_in_studies(out, l, out_real, names, in_study);
 }
 
 int run_batch(int argc, char **argv, int first, options *o)
@@ -135,22 +175,25 @@ int run_batch(int argc, char **argv, int first, options *o)
         diag(root, "warning", "no study.ini found under this folder");
     size_t lo = o->shard_n ? (size_t)o->shard_i : 0, step = o->shard_n ? (size_t)o->shard_n : 1;
     outdir out;
-    int lock = -1;
+    int lock = -1, in_study = 0;
+    char *out_real = NULL;
     int orc = outdir_open(&out, o->out);
+    if (orc == EXIT_OK && !(out_real = realpath(out.path, NULL)))
+        orc = EXIT_OUTPUT;
     if (orc == EXIT_OK) /* before any work, the lock included */
-        orc = batch_outputs_not_inputs(&out, o);
-    if (orc == EXIT_OK && (lock = batch_lock_out(&out)) < 0)
+        orc = batch_outputs_not_inputs(&out, o, &l, out_real, &in_study);
+    if (orc == EXIT_OK && (lock = batch_lock_out(&out, !in_study, o->analysis.norms_path)) < 0)
         orc = EXIT_OUTPUT;
     if (orc != EXIT_OK) {
         if (lock >= 0)
             close(lock);
+        free(out_real);
         outdir_close(&out);
         batch_list_free(&l);
         return orc;
     }
     options run = *o; /* this run's options, with OUT's descriptor */
     run.out_dir = &out;
-    char *out_real = realpath(out.path, NULL);
     run.out_real = out_real;
     progress p = {0};
     p.on = o->progress > 0 || (o->progress < 0 && isatty(2));

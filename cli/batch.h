@@ -38,8 +38,10 @@ typedef struct {
     size_t n_reals;
 } study_list;
 
-/* batch.c: the lock on OUT (its descriptor, or -1 printed) */
-int batch_lock_out(const outdir *out);
+/* batch.c: the lock on OUT (its descriptor, or -1 printed); with tidy, the
+ * batch-level temporaries a killed run left are removed (never the
+ * norms_path table). */
+int batch_lock_out(const outdir *out, int tidy, const char *norms_path);
 
 /* ---- batch_find.c ---- */
 
@@ -61,8 +63,9 @@ const char *batch_study_around(const study_list *l, const char *path, const char
  * fingerprint of every input file, ncs_study_inputs_hash()). */
 int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd);
 /* Removes the hidden temporaries an interrupted run may have left in the
- * folder open on dir_fd (the descriptor stays open). */
-void batch_remove_stale_temporaries(int dir_fd);
+ * folder open on dir_fd (the descriptor stays open), never an input of st
+ * (may be NULL) or the norms_path table. */
+void batch_remove_stale_temporaries(int dir_fd, const ncs_study *st, const char *norms_path);
 /* Removes a study's earlier outputs from the folder open on dir_fd:
  * results.json, results.csv and report pages (report.<ext>, report-*.<ext>),
  * never an input of st (or the norms_path table). */

@@ -80,6 +80,29 @@ static int put_merged_summary(FILE *f, const void *ctx)
     return ferror(f);
 }
 
+static int cmp_entry_path(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "path"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "path"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* A list of study entries in the order one run writes them: by path. */
+static void sort_by_path(json_t *list)
+{
+    size_t n = json_array_size(list);
+    json_t **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(list, i));
+    qsort(v, n, sizeof *v, cmp_entry_path);
+    json_array_clear(list);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, v[i]);
+    free(v);
+}
+
 static int put_merged_json(FILE *f, const void *ctx)
 {
     const merge_ctx *mc = ctx;
@@ -109,6 +132,8 @@ static int put_merged_json(FILE *f, const void *ctx)
     json_object_set_new(root, "analysed", json_integer(an));
     json_object_set_new(root, "up_to_date", json_integer(up));
     json_object_set_new(root, "failed", json_integer(failed));
+    sort_by_path(fl);
+    sort_by_path(all);
     json_object_set_new(root, "failed_studies", fl);
     json_object_set_new(root, "studies", all);
     int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -245,6 +270,51 @@ static int merge_duplicates(const shard_in *in, size_t n)
     return rc;
 }
 
+/* Shards made with --shard I/N: all of one N, each I once, none missing
+ * (a merge without one would drop its studies silently). Runs made without
+ * --shard are joined as they are. */
+static int merge_split_whole(const shard_in *in, size_t n)
+{
+    long split = 0;
+    unsigned char *seen = NULL;
+    int rc = EXIT_OK;
+    for (size_t k = 0; k < n && rc == EXIT_OK; k++) {
+        const char *s = json_string_value(json_object_get(in[k].doc, "shard"));
+        long i = -1, m = 0;
+        char msg[PATH_MAX + 200];
+        if (s && (sscanf(s, "%ld/%ld", &i, &m) != 2 || m < 1 || m > 1000000 || i < 0 || i >= m)) {
+            fmt(msg, sizeof msg, "%s: shard '%s' is not I/N", in[k].dir, s);
+            rc = EXIT_INPUT;
+        } else if ((s != NULL) != (k == 0 ? s != NULL : split > 0)
+                   || (s && split && m != split)) {
+            fmt(msg, sizeof msg, "%s is not a shard of the same split as %s (--shard I/N with "
+                                 "one N, or no --shard for all)", in[k].dir, in[0].dir);
+            rc = EXIT_INPUT;
+        } else if (s) {
+            if (!seen && !(seen = calloc((size_t)m, 1)))
+                return EXIT_OUTPUT;
+            split = m;
+            if (seen[i]) {
+                fmt(msg, sizeof msg, "shard %ld/%ld is given twice (%s)", i, m, in[k].dir);
+                rc = EXIT_INPUT;
+            }
+            seen[i] = 1;
+        }
+        if (rc != EXIT_OK)
+            diag("batch --merge", "error", msg);
+    }
+    for (long i = 0; rc == EXIT_OK && i < split; i++)
+        if (!seen[i]) {
+            char msg[200];
+            fmt(msg, sizeof msg, "shard %ld/%ld is missing: its studies would be lost from the "
+                                 "merge (give every shard's output)", i, split);
+            diag("batch --merge", "error", msg);
+            rc = EXIT_INPUT;
+        }
+    free(seen);
+    return rc;
+}
+
 static int same_folder(const char *a, const char *b)
 {
     struct stat x, y;
@@ -275,7 +345,10 @@ int batch_merge(int argc, char **argv, int first, const options *o)
             break;
         }
     }
-    /* one study in two shards (or twice in one) would be counted twice */
+    /* every shard of one split, each once; then one study in two shards
+     * (or twice in one) would be counted twice */
+    if (rc == EXIT_OK)
+        rc = merge_split_whole(in, n);
     if (rc == EXIT_OK)
         rc = merge_duplicates(in, n);
     /* the output is none of the shards: they are its inputs */
@@ -292,7 +365,7 @@ int batch_merge(int argc, char **argv, int first, const options *o)
         outdir out;
         int lock = -1;
         rc = outdir_open(&out, o->out);
-        if (rc == EXIT_OK && (lock = batch_lock_out(&out)) < 0)
+        if (rc == EXIT_OK && (lock = batch_lock_out(&out, 1, NULL)) < 0)
             rc = EXIT_OUTPUT;
         if (rc == EXIT_OK)
             rc = write_atomic(&out, "summary.csv", put_merged_summary, &mc);

@@ -120,7 +120,10 @@ static int our_temporary(const char *n)
 /* Hidden temporaries an interrupted run may have left in the folder
  * (".<name>.tmp.<pid>" from common.c, ".ncs-report-<pid>-<seq>-<n>.<ext>" from
  * gnuplot.c): never results, removed before the study is written again. */
-void batch_remove_stale_temporaries(int dir_fd)
+/* Removes the files of the folder open on dir_fd whose names match, but
+ * never an input of st (may be NULL) or the norms_path table. */
+static void remove_matching(int dir_fd, int (*match)(const char *), const ncs_study *st,
+                            const char *norms_path)
 {
     int fd = dup(dir_fd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -131,10 +134,18 @@ void batch_remove_stale_temporaries(int dir_fd)
     }
     rewinddir(d); /* the offset is shared with dir_fd's */
     struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (our_temporary(de->d_name))
+    while ((de = readdir(d)) != NULL) {
+        struct stat a;
+        if (match(de->d_name) && fstatat(dir_fd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) == 0
+            && !input_named(&a, st, norms_path))
             unlinkat(dir_fd, de->d_name, 0);
+    }
     closedir(d);
+}
+
+void batch_remove_stale_temporaries(int dir_fd, const ncs_study *st, const char *norms_path)
+{
+    remove_matching(dir_fd, our_temporary, st, norms_path);
 }
 
 /* report.pdf|png|svg, and report-<nerve>.png|svg (gnuplot.c's page names) */
@@ -154,23 +165,7 @@ static int our_output(const char *n)
 
 void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path)
 {
-    /* in the study's own folder (OUT = ROOT), its inputs are kept by name
-     * below; another study's folder never gets here (batch_study_around) */
-    int fd = dup(dir_fd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    rewinddir(d);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        struct stat a; /* never an input (a --norms table under such a name) */
-        if (our_output(de->d_name)
-            && fstatat(dir_fd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) == 0
-            && !input_named(&a, st, norms_path))
-            unlinkat(dir_fd, de->d_name, 0);
-    }
-    closedir(d);
+    /* in the study's own folder (OUT = ROOT), its inputs are kept by
+     * identity; another study's folder never gets here (batch_study_around) */
+    remove_matching(dir_fd, our_output, st, norms_path);
 }

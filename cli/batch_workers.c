@@ -70,7 +70,7 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
     /* what an earlier run left in OUT/<id> (never through a link) */
     int old = openat(o->out_dir->fd, st->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (old >= 0) {
-        batch_remove_stale_temporaries(old);
+        batch_remove_stale_temporaries(old, st, o->analysis.norms_path);
         int up = o->resume && batch_up_to_date(st, o, old);
         /* analysed again: what an earlier run wrote goes first (a report of
          * other inputs, or of another format, is never left beside new

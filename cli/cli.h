@@ -73,7 +73,8 @@ int outdir_ready(outdir *d);
 void outdir_close(outdir *d);
 typedef int (*writer_fn)(FILE *f, const void *ctx);
 int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ctx);
-/* The input of st (or norms_path) that is the file a describes, or NULL. */
+/* The input of st (may be NULL) or norms_path that is the file a
+ * describes, or NULL. */
 struct stat;
 const char *input_named(const struct stat *a, const ncs_study *st, const char *norms_path);
 /* EXIT_OUTPUT (printed) when d is another study's folder, or one of names

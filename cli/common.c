@@ -259,9 +259,12 @@ static int same_file(const struct stat *a, const char *path)
 
 const char *input_named(const struct stat *a, const ncs_study *st, const char *norms_path)
 {
+    if (same_file(a, norms_path))
+        return norms_path;
+    if (!st)
+        return NULL;
     const char *hit = same_file(a, st->ini_path) ? st->ini_path
-                    : same_file(a, st->norms) ? st->norms
-                    : same_file(a, norms_path) ? norms_path : NULL;
+                    : same_file(a, st->norms) ? st->norms : NULL;
     for (size_t i = 0; !hit && i < st->n_nerves; i++)
         for (size_t j = 0; !hit && j < st->nerves[i].n_sites; j++)
             if (same_file(a, st->nerves[i].sites[j].path))

@@ -307,7 +307,7 @@ grep -q '"failed": 1' "$T/merged/batch.json" && grep -q '"n_studies": 13' "$T/me
     && ok || bad "merged batch.json counts"
 n0=$(grep -c '"status"' "$T/sh0/batch.json"); n1=$(grep -c '"status"' "$T/sh1/batch.json")
 [ "$n0" -eq 5 ] && [ "$n1" -eq 4 ] && ok || bad "shard split: $n0 and $n1 studies, want 5 and 4"
-run "merge a shard twice" 3 "is in both" -- batch --merge "$T/sh0" "$T/sh0" -o "$T/m2"
+run "merge a shard twice" 3 "shard 0/3 is given twice" -- batch --merge "$T/sh0" "$T/sh0" -o "$T/m2"
 run "bad shard" 2 "give I/N" -- batch --shard 3/3 "$T/big" -o "$T/x"
 # duplicate ids: refused before any work
 mkdir -p "$T/dup"

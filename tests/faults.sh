@@ -307,7 +307,7 @@ ncs batch -q --report=png "$R" -o "$R" >/dev/null 2>&1
 ncs batch --merge "$T/utf0" "$T/utf1" -o "$T/utf0" >/dev/null 2>"$T/err"; rc=$?
 expect "--merge -o one of the shards" 3 "is one of the shards merged"
 ncs batch --merge "$T/utfm" "$T/utf1" -o "$T/utfm2" >/dev/null 2>"$T/err"; rc=$?
-expect "--merge of a merge and one of its shards" 3 "is in both"
+expect "--merge of a merge and one of its shards" 3 "not a shard of the same split"
 # a backslash in a name and a Latin-1 byte never read alike in batch.json
 R=$T/bsl; mkstudy "$R/$(printf 'caf\351')" u1; mkstudy "$R/caf\\xe9" u2
 ncs batch -q --shard 0/2 "$R" -o "$T/bsl0" >/dev/null 2>&1
@@ -327,6 +327,31 @@ echo 'x,y' >>"$T/dmg-out/da2/results.csv"
 ncs batch -q --resume "$R" -o "$T/dmg-out" >/dev/null 2>"$T/err"; rc=$?
 expect "--resume over a damaged results.csv" 0 ""
 grep -q '"analysed": 1' "$T/dmg-out/batch.json" && ok || bad "a damaged results.csv counted up to date"
+# an input named like one of ncs's temporaries is an input (OUT = ROOT)
+R=$T/tmpn; mkstudy "$R/s" ts; mv "$R/s/median_r_elbow.wav" "$R/s/.results.json.tmp.1"
+sed -i 's/median_r_elbow.wav/.results.json.tmp.1/' "$R/s/study.ini"
+before=$(sums "$R/s")
+ncs batch -q "$R" -o "$R" >/dev/null 2>"$T/err"; rc=$?
+expect "a waveform named .results.json.tmp.1, OUT = ROOT" 0 ""
+[ -e "$R/s/.results.json.tmp.1" ] && ok || bad "an input named like a temporary was removed"
+# OUT inside a study's folder: the batch's own files never over its inputs
+R=$T/outin; mkstudy "$R/a" oa; mkdir "$R/a/out"
+mv "$R/a/median_r_elbow.wav" "$R/a/out/.ncs-batch.lock"; sed -i 's#median_r_elbow.wav#out/.ncs-batch.lock#' "$R/a/study.ini"
+cp "$R/a/out/.ncs-batch.lock" "$T/outin-keep"
+ncs batch -q "$R" -o "$R/a/out" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT in a study whose input is named .ncs-batch.lock" 4 "an input of the study there"
+cmp -s "$T/outin-keep" "$R/a/out/.ncs-batch.lock" && ok || bad "the lock overwrote a study's input"
+# a merge without one of the shards loses studies: refused
+R=$T/miss; mkstudy "$R/a" m1; mkstudy "$R/b" m2; mkstudy "$R/c" m3
+for i in 0 1 2; do ncs batch -q --shard $i/3 "$R" -o "$T/miss$i" >/dev/null 2>&1; done
+ncs batch --merge "$T/miss0" "$T/miss2" -o "$T/missm" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge without shard 1/3" 3 "shard 1/3 is missing"
+ncs batch --merge "$T/miss2" "$T/miss0" "$T/miss1" -o "$T/missm" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge of the shards out of order" 0 ""
+ncs batch -q "$R" -o "$T/missone" >/dev/null 2>&1
+paths() { python3 -c "import json,sys; print([s['path'] for s in json.load(open(sys.argv[1]))['studies']])" "$1"; }
+[ "$(paths "$T/missm/batch.json")" = "$(paths "$T/missone/batch.json")" ] \
+    && ok || bad "the merged study list is not in one run's order"
 # scale_mv where physics ends
 S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/study.ini"
 ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
