@@ -94,18 +94,29 @@ int batch_lock_out(const outdir *out, int tidy, const char *norms_path)
     return fd;
 }
 
-/* The batch's own files in OUT against the inputs of every study of the run
- * whose folder OUT is or lies in (OUT = ROOT a study; OUT inside a study):
+/* The batch's own files in OUT against the inputs of every study whose
+ * folder OUT is or lies in, of this run or not (OUT = ROOT a study; OUT
+ * inside a study; OUT another study's folder):
  * EXIT_OUTPUT (printed) when one would replace an input, or when such a
  * study cannot be read and one of the names is taken. *in_study: there is
  * such a study. */
-static int outputs_in_studies(const outdir *out, const study_list *l, const char *out_real,
+static int outputs_in_studies(const outdir *out, const char *out_real,
                               const char *const *names, int *in_study)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX], ini[PATH_MAX + 16];
     fmt(p, sizeof p, "%s", out_real ? out_real : "");
-    const char *s;
-    while (out_real && (s = batch_study_around(l, p, NULL)) != NULL) {
+    /* every folder from OUT up that holds a study.ini, of this run or not */
+    for (; out_real && p[0]; ) {
+        const char *s = p;
+        struct stat sb;
+        fmt(ini, sizeof ini, "%s/study.ini", strcmp(p, "/") ? p : "");
+        if (lstat(ini, &sb) != 0) {
+            char *slash = strrchr(p, '/');
+            if (!slash || slash == p)
+                break;
+            *slash = '\0';
+            continue;
+        }
         *in_study = 1;
         ncs_error err;
         ncs_study *st = ncs_study_load(s, NULL, &err);
@@ -128,7 +139,6 @@ static int outputs_in_studies(const outdir *out, const study_list *l, const char
             }
         }
         ncs_study_destroy(st);
-        fmt(p, sizeof p, "%s", s);
         char *slash = strrchr(p, '/');
         if (!slash || slash == p)
             break;
@@ -137,8 +147,8 @@ static int outputs_in_studies(const outdir *out, const study_list *l, const char
     return EXIT_OK;
 }
 
-static int batch_outputs_not_inputs(const outdir *out, const options *o, const study_list *l,
-                                    const char *out_real, int *in_study)
+static int batch_outputs_not_inputs(const outdir *out, const options *o, const char *out_real,
+                                    int *in_study)
 {
     const char *names[] = {"summary.csv", "batch.json", ".ncs-batch.lock", NULL};
     struct stat a, b;
@@ -152,7 +162,7 @@ static int batch_outputs_not_inputs(const outdir *out, const options *o, const s
             diag(out->path, "error", msg);
             return EXIT_OUTPUT;
         }
-    return outputs_in_studies(out, l, out_real, names, in_study);
+    return outputs_in_studies(out, out_real, names, in_study);
 }
 
 int run_batch(int argc, char **argv, int first, options *o)
@@ -181,7 +191,7 @@ int run_batch(int argc, char **argv, int first, options *o)
     if (orc == EXIT_OK && !(out_real = realpath(out.path, NULL)))
         orc = EXIT_OUTPUT;
     if (orc == EXIT_OK) /* before any work, the lock included */
-        orc = batch_outputs_not_inputs(&out, o, &l, out_real, &in_study);
+        orc = batch_outputs_not_inputs(&out, o, out_real, &in_study);
     if (orc == EXIT_OK && (lock = batch_lock_out(&out, !in_study, o->analysis.norms_path)) < 0)
         orc = EXIT_OUTPUT;
     if (orc != EXIT_OK) {

@@ -286,9 +286,12 @@ static int merge_split_whole(const shard_in *in, size_t n)
             fmt(msg, sizeof msg, "%s: shard '%s' is not I/N", in[k].dir, s);
             rc = EXIT_INPUT;
         } else if ((s != NULL) != (k == 0 ? s != NULL : split > 0)
-                   || (s && split && m != split)) {
+                   || (s && split && m != split)
+                   || (s && k > 0 && !json_equal(json_object_get(in[k].doc, "root"),
+                                                 json_object_get(in[0].doc, "root")))) {
             fmt(msg, sizeof msg, "%s is not a shard of the same split as %s (--shard I/N with "
-                                 "one N, or no --shard for all)", in[k].dir, in[0].dir);
+                                 "one N over one ROOT, or no --shard for all)", in[k].dir,
+                in[0].dir);
             rc = EXIT_INPUT;
         } else if (s) {
             if (!seen && !(seen = calloc((size_t)m, 1)))

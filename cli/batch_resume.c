@@ -136,8 +136,9 @@ static void remove_matching(int dir_fd, int (*match)(const char *), const ncs_st
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         struct stat a;
+        /* ncs makes regular files only: a link so named is someone's */
         if (match(de->d_name) && fstatat(dir_fd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) == 0
-            && !input_named(&a, st, norms_path))
+            && S_ISREG(a.st_mode) && !input_named(&a, st, norms_path))
             unlinkat(dir_fd, de->d_name, 0);
     }
     closedir(d);

@@ -218,9 +218,15 @@ int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ct
 {
     char path[4400], tmp[300];
     snprintf(path, sizeof path, "%s/%s", d->path, name);
-    snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid());
-    (void)unlinkat(d->fd, tmp, 0); /* a leftover of a process that had this pid */
-    int fd = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    /* a name nothing else has: a file already there (a leftover of a process
+     * that had this pid, or an input so named) is left alone */
+    int fd = -1;
+    for (unsigned k = 0; k < 100 && fd < 0; k++) {
+        snprintf(tmp, sizeof tmp, ".%s.tmp.%ld%.0u", name, (long)getpid(), k);
+        fd = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         diag(path, "error", strerror(errno));
@@ -251,10 +257,13 @@ int write_atomic(const outdir *d, const char *name, writer_fn fn, const void *ct
 
 /* An output that would replace one of the study's own files (a waveform
  * named results.csv, `analyse S -o S`): refused before anything is written. */
+/* a (a name's own lstat) is the input at path: the file it leads to, or
+ * the link itself when path names a link (an input reached through one) */
 static int same_file(const struct stat *a, const char *path)
 {
-    struct stat b;
-    return path && stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+    struct stat b, c;
+    return path && ((stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino)
+                    || (lstat(path, &c) == 0 && a->st_dev == c.st_dev && a->st_ino == c.st_ino));
 }
 
 const char *input_named(const struct stat *a, const ncs_study *st, const char *norms_path)

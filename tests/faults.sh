@@ -352,6 +352,41 @@ ncs batch -q "$R" -o "$T/missone" >/dev/null 2>&1
 paths() { python3 -c "import json,sys; print([s['path'] for s in json.load(open(sys.argv[1]))['studies']])" "$1"; }
 [ "$(paths "$T/missm/batch.json")" = "$(paths "$T/missone/batch.json")" ] \
     && ok || bad "the merged study list is not in one run's order"
+# the same with the id the folder's name, so OUT/<id> is the study folder
+R=$T/tmpn2; mkstudy "$R/s"; mv "$R/s/median_r_elbow.wav" "$R/s/.results.json.tmp.1"
+sed -i 's/median_r_elbow.wav/.results.json.tmp.1/' "$R/s/study.ini"
+ncs batch -q "$R" -o "$R" >/dev/null 2>"$T/err"; rc=$?
+expect "a waveform .results.json.tmp.1 in OUT/<id> = its study" 0 ""
+[ -e "$R/s/.results.json.tmp.1" ] && ok || bad "an input named like a temporary was removed (OUT/<id> = study)"
+# an input reached through a link under an output's or a temporary's name
+R=$T/lnkin; mkstudy "$R/s"; mv "$R/s/median_r_elbow.wav" "$R/s/elbow-data.wav"
+ln -s elbow-data.wav "$R/s/.results.json.tmp.1"; sed -i 's/median_r_elbow.wav/.results.json.tmp.1/' "$R/s/study.ini"
+ncs batch -q "$R" -o "$R" >/dev/null 2>"$T/err"; rc=$?
+expect "an input linked as .results.json.tmp.1" 0 ""
+[ -L "$R/s/.results.json.tmp.1" ] && ok || bad "a linked input named like a temporary was removed"
+R=$T/lnkout; mkstudy "$R/a" la3; mkdir "$R/a/out"; mv "$R/a/median_r_elbow.wav" "$R/a/out/elbow.wav"
+ln -s elbow.wav "$R/a/out/summary.csv.wav"; ln -s summary.csv.wav "$R/a/out/summary.csv"
+sed -i 's#median_r_elbow.wav#out/summary.csv#' "$R/a/study.ini"
+ncs batch -q "$R" -o "$R/a/out" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT in a study whose input is a link named summary.csv" 4 "an input of the study there"
+[ -L "$R/a/out/summary.csv" ] && ok || bad "a linked input named summary.csv was replaced"
+# a temporary name already taken (by an input) is never unlinked: another is used
+S=$T/taken; mkstudy "$S"
+sh -c 'mv "$1/median_r_elbow.wav" "$1/.results.json.tmp.$$"; sed -i "s#median_r_elbow.wav#.results.json.tmp.$$#" "$1/study.ini"; exec "$2" analyse "$1" -o "$1"' \
+    _ "$S" "$NCS" >/dev/null 2>"$T/err"; rc=$?
+expect "analyse S -o S with an input named .results.json.tmp.<its pid>" 0 ""
+[ -n "$(find "$S" -name '.results.json.tmp.*')" ] && ok || bad "an input named like this run's temporary was removed"
+# OUT a study folder outside the run: the batch's files never over its inputs
+R=$T/outside; mkstudy "$R/a" oz; mkstudy "$T/notrun"; mv "$T/notrun/median_r_elbow.wav" "$T/notrun/summary.csv.wav"
+cp "$T/notrun/summary.csv.wav" "$T/notrun/summary.csv"; sed -i 's/median_r_elbow.wav/summary.csv/' "$T/notrun/study.ini"
+ncs batch -q "$R" -o "$T/notrun" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT another study's folder, not of the run" 4 "an input of the study there"
+cmp -s "$T/notrun/summary.csv" "$T/notrun/summary.csv.wav" && ok || bad "a study's input named summary.csv was overwritten"
+# shards of other ROOTs are not one split
+R=$T/roota; mkstudy "$R/a" ra1; mkstudy "$R/b" ra2; R2=$T/rootb; mkstudy "$R2/x" rb1; mkstudy "$R2/y" rb2
+ncs batch -q --shard 0/2 "$R" -o "$T/ra0" >/dev/null 2>&1; ncs batch -q --shard 1/2 "$R2" -o "$T/rb1" >/dev/null 2>&1
+ncs batch --merge "$T/ra0" "$T/rb1" -o "$T/rabm" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge of shards of two ROOTs" 3 "not a shard of the same split"
 # scale_mv where physics ends
 S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/study.ini"
 ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
