@@ -126,6 +126,7 @@ static int put_merged_json(FILE *f, const void *ctx)
     }
     json_object_set_new(root, "root", json_incref(json_object_get(mc->in[0].doc, "root")));
     json_object_set_new(root, "merged_from", from);
+    json_object_set_new(root, "tree", json_incref(json_object_get(mc->in[0].doc, "tree")));
     json_object_set_new(root, "settings", json_incref(json_object_get(mc->in[0].doc, "settings")));
     json_object_set_new(root, "n_studies", json_integer(n));
     json_object_set_new(root, "succeeded", json_integer(ok));
@@ -195,6 +196,62 @@ static int open_shard_file(const char *dir, const char *name, char *p, size_t np
     return fd;
 }
 
+/* Whether a study of the list with that id succeeded */
+static int succeeded_id(json_t *studies, const char *id)
+{
+    for (size_t i = 0; i < json_array_size(studies); i++) {
+        json_t *e = json_array_get(studies, i);
+        const char *x = json_string_value(json_object_get(e, "id"));
+        const char *st = json_string_value(json_object_get(e, "status"));
+        if (x && st && strcmp(x, id) == 0 && strcmp(st, "failed") != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A shard's summary.csv read whole: summary.csv's header, and rows each
+ * ended by a newline, as wide as the header, of a study of the shard that
+ * succeeded. NULL, or what is wrong. */
+static const char *summary_bad(FILE *f, json_t *studies)
+{
+    char *line = NULL, field[512];
+    size_t cap = 0;
+    ssize_t len;
+    const char *why = NULL;
+    size_t want = 0, lines = 0;
+    for (const char *h = batch_summary_header; *h; h++)
+        want += *h == ',';
+    want++;
+    for (int row = 0; !why && (len = getline(&line, &cap, f)) > 0; row++, lines++) {
+        if (line[len - 1] != '\n') {
+            why = "the last row has no end";
+            break;
+        }
+        if (row == 0) {
+            if (strcmp(line, batch_summary_header) != 0)
+                why = "not summary.csv's header";
+            continue;
+        }
+        const char *p = line;
+        size_t nf = 0;
+        char id[512] = "";
+        while (batch_csv_field(&p, field, sizeof field))
+            if (nf++ == 0)
+                fmt(id, sizeof id, "%s", field);
+        nf += p > line && p[-1] == ','; /* an empty last cell */
+        if (nf != want)
+            why = "a row without summary.csv's columns";
+        else if (!succeeded_id(studies, id))
+            why = "a row of a study the shard's batch.json does not list as analysed";
+    }
+    if (!why && ferror(f))
+        why = "it cannot be read";
+    if (!why && lines == 0)
+        why = "it is empty";
+    free(line);
+    return why;
+}
+
 static int load_shard(shard_in *s)
 {
     char p[PATH_MAX + 32];
@@ -224,6 +281,15 @@ static int load_shard(shard_in *s)
     if (!s->summary) {
         close(fd);
         diag(p, "error", strerror(errno));
+        return EXIT_INPUT;
+    }
+    const char *why = summary_bad(s->summary, s->studies);
+    rewind(s->summary);
+    if (why) {
+        char msg[300];
+        fmt(msg, sizeof msg, "%s: the file is cut or damaged (an interrupted copy?); copy the "
+                             "shard's output again", why);
+        diag(p, "error", msg);
         return EXIT_INPUT;
     }
     return EXIT_OK;
@@ -287,11 +353,11 @@ static int merge_split_whole(const shard_in *in, size_t n)
             rc = EXIT_INPUT;
         } else if ((s != NULL) != (k == 0 ? s != NULL : split > 0)
                    || (s && split && m != split)
-                   || (s && k > 0 && !json_equal(json_object_get(in[k].doc, "root"),
-                                                 json_object_get(in[0].doc, "root")))) {
+                   || (s && k > 0 && !json_equal(json_object_get(in[k].doc, "tree"),
+                                                 json_object_get(in[0].doc, "tree")))) {
             fmt(msg, sizeof msg, "%s is not a shard of the same split as %s (--shard I/N with "
-                                 "one N over one ROOT, or no --shard for all)", in[k].dir,
-                in[0].dir);
+                                 "one N over the same studies under ROOT, wherever it is "
+                                 "mounted; or no --shard for all)", in[k].dir, in[0].dir);
             rc = EXIT_INPUT;
         } else if (s) {
             if (!seen && !(seen = calloc((size_t)m, 1)))

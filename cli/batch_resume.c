@@ -149,24 +149,49 @@ void batch_remove_stale_temporaries(int dir_fd, const ncs_study *st, const char 
     remove_matching(dir_fd, our_temporary, st, norms_path);
 }
 
-/* report.pdf|png|svg, and report-<nerve>.png|svg (gnuplot.c's page names) */
-static int our_output(const char *n)
+/* name in the folder, removed when it is a regular file and no input */
+static void remove_own(int dir_fd, const char *name, const ncs_study *st, const char *norms_path)
 {
-    static const char *const exts[] = {".pdf", ".png", ".svg"};
-    if (strcmp(n, "results.json") == 0 || strcmp(n, "results.csv") == 0)
-        return 1;
-    if (strncmp(n, "report", 6) != 0 || (n[6] != '.' && n[6] != '-'))
-        return 0;
-    size_t l = strlen(n);
-    for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
-        if (l > 4 && strcmp(n + l - 4, exts[k]) == 0)
-            return n[6] == '.' ? l == 10 : k > 0;
-    return 0;
+    struct stat a;
+    if (fstatat(dir_fd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode)
+        && !input_named(&a, st, norms_path))
+        unlinkat(dir_fd, name, 0);
 }
 
+/* Only what an earlier run is known to have written: the files its
+ * results.json (ncs's, of this study) names — itself, results.csv and the
+ * report pages of the format it records. Nothing else of a folder that may
+ * be the study's own (OUT = ROOT) is touched: a report.pdf of the EMG
+ * machine stays. */
 void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path)
 {
-    /* in the study's own folder (OUT = ROOT), its inputs are kept by
-     * identity; another study's folder never gets here (batch_study_around) */
-    remove_matching(dir_fd, our_output, st, norms_path);
+    struct stat js;
+    int fd = open_own(dir_fd, "results.json", &js);
+    json_t *old = fd >= 0 ? json_loadfd(fd, 0, NULL) : NULL;
+    if (fd >= 0)
+        close(fd);
+    const char *schema = json_string_value(json_object_get(old, "schema"));
+    const char *id = json_string_value(json_object_get(json_object_get(old, "study"), "id"));
+    if (!schema || strcmp(schema, "ncs-results/1") != 0 || !id || strcmp(id, st->id) != 0) {
+        json_decref(old);
+        return;
+    }
+    const char *fmt_ = json_string_value(json_object_get(json_object_get(old, "settings"),
+                                                         "report"));
+    if (fmt_ && (!strcmp(fmt_, "pdf") || !strcmp(fmt_, "png") || !strcmp(fmt_, "svg"))) {
+        char name[300];
+        fmt(name, sizeof name, "report.%s", fmt_);
+        remove_own(dir_fd, name, st, norms_path);
+        json_t *nerves = json_object_get(old, "nerves");
+        for (size_t i = 0; strcmp(fmt_, "pdf") && i < json_array_size(nerves); i++) {
+            const char *nid = json_string_value(json_object_get(json_array_get(nerves, i), "id"));
+            if (nid && !strchr(nid, '/')) {
+                fmt(name, sizeof name, "report-%s.%s", nid, fmt_);
+                remove_own(dir_fd, name, st, norms_path);
+            }
+        }
+    }
+    remove_own(dir_fd, "results.csv", st, norms_path);
+    remove_own(dir_fd, "results.json", st, norms_path);
+    json_decref(old);
 }

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <jansson.h>
+#include <xxhash.h>
 #include "batch.h"
 
 /* One CSV field from *s (quoted or not) into out; *s moves past it and its
@@ -227,6 +228,28 @@ static void put_study_list(FILE *f, const batch_ctx *b, int failed_only)
     fputs(first ? "]" : "\n ]", f);
 }
 
+/* What the shards of one split share wherever ROOT is mounted: how many
+ * studies the whole run found, and a hash (XXH3-128) of their paths under
+ * ROOT in order. */
+static json_t *tree_of(const study_list *l)
+{
+    XXH3_state_t *s = XXH3_createState();
+    if (!s)
+        return json_null();
+    XXH3_128bits_reset(s);
+    for (size_t i = 0; i < l->n; i++) {
+        const char *p = batch_rel_path(l, l->v[i].path);
+        XXH3_128bits_update(s, p, strlen(p) + 1);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(s);
+    XXH3_freeState(s);
+    json_t *t = json_object();
+    json_object_set_new(t, "studies", json_integer((json_int_t)l->n));
+    json_object_set_new(t, "hash", json_sprintf("%016llx%016llx", (unsigned long long)h.high64,
+                                                (unsigned long long)h.low64));
+    return t;
+}
+
 /* batch.json, written a study at a time (memory does not grow with them) */
 int batch_put_json(FILE *f, const void *ctx)
 {
@@ -247,6 +270,7 @@ int batch_put_json(FILE *f, const void *ctx)
     put_json_field(f, "root", text_or_null(l->root), 0);
     put_json_field(f, "shard", o->shard_n ? json_sprintf("%d/%d", o->shard_i, o->shard_n)
                                          : json_null(), 0);
+    put_json_field(f, "tree", tree_of(l), 0);
     char *st = settings_text(o);
     json_t *set = st ? json_loads(st, 0, NULL) : NULL;
     free(st);

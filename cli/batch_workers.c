@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "batch.h"
@@ -69,6 +70,23 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
     }
     /* what an earlier run left in OUT/<id> (never through a link) */
     int old = openat(o->out_dir->fd, st->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat ini, own;
+    if (old >= 0 && fstatat(old, "study.ini", &ini, 0) == 0
+        && !(stat(st->ini_path, &own) == 0 && ini.st_dev == own.st_dev
+             && ini.st_ino == own.st_ino)) {
+        /* another study's folder, of this run or not: nothing is touched */
+        close(old);
+        char where[PATH_MAX + 300];
+        fmt(where, sizeof where, "%s/%s", o->out, st->id);
+        const char *why = "is another study's folder (it holds a study.ini): its files are "
+                          "that study's inputs; write the outputs elsewhere";
+        res->status = ST_FAILED;
+        res->exit_code = EXIT_OUTPUT;
+        fmt(res->message, sizeof res->message, "%s: %s", where, why);
+        diag(where, "error", why);
+        ncs_study_destroy(st);
+        return;
+    }
     if (old >= 0) {
         batch_remove_stale_temporaries(old, st, o->analysis.norms_path);
         int up = o->resume && batch_up_to_date(st, o, old);

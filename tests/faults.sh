@@ -387,6 +387,31 @@ R=$T/roota; mkstudy "$R/a" ra1; mkstudy "$R/b" ra2; R2=$T/rootb; mkstudy "$R2/x"
 ncs batch -q --shard 0/2 "$R" -o "$T/ra0" >/dev/null 2>&1; ncs batch -q --shard 1/2 "$R2" -o "$T/rb1" >/dev/null 2>&1
 ncs batch --merge "$T/ra0" "$T/rb1" -o "$T/rabm" >/dev/null 2>"$T/err"; rc=$?
 expect "--merge of shards of two ROOTs" 3 "not a shard of the same split"
+# OUT = ROOT: a lab's own report.pdf, report-scan.png and notes in a study
+# folder are not ncs's: a run without --report leaves them
+R=$T/own; mkstudy "$R/P1"; echo "%PDF machine printout" >"$R/P1/report.pdf"; echo img >"$R/P1/report-scan.png"
+ncs batch -q "$R" -o "$R" >/dev/null 2>&1
+[ -e "$R/P1/report.pdf" ] && [ -e "$R/P1/report-scan.png" ] && ok \
+    || bad "OUT = ROOT removed a report.pdf or report-scan.png ncs never wrote"
+# a study copied twice, OUT the parent of the copy: the other copy is refused
+# before anything of it is cleaned
+R=$T/twice; mkstudy "$R/P2"; mkdir -p "$R/new"; cp -r "$R/P2" "$R/new/P2"
+ncs analyse "$R/P2" -o "$R/P2" >/dev/null 2>&1
+before=$(sums "$R/P2")
+ncs batch -q "$R/new" -o "$R" >/dev/null 2>"$T/err"; rc=$?
+expect "OUT/<id> another study's folder outside the run" 1 "is another study's folder"
+[ "$(sums "$R/P2")" = "$before" ] && ok || bad "the other copy's results or inputs were removed"
+# a shard's summary.csv cut short (an interrupted copy) is refused by a merge
+R=$T/cut; mkstudy "$R/a" c1; mkstudy "$R/b" c2
+ncs batch -q --shard 0/2 "$R" -o "$T/cut0" >/dev/null 2>&1; ncs batch -q --shard 1/2 "./$R/" -o "$T/cut1" >/dev/null 2>&1 \
+    || ncs batch -q --shard 1/2 "$R/" -o "$T/cut1" >/dev/null 2>&1
+head -c 200 "$T/cut0/summary.csv" >"$T/cut0/s.tmp"; mv "$T/cut0/s.tmp" "$T/cut0/summary.csv"
+ncs batch --merge "$T/cut0" "$T/cut1" -o "$T/cutm" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge of a cut summary.csv" 3 "cut or damaged"
+# the same ROOT typed another way (or mounted elsewhere) is the same split
+ncs batch -q --shard 0/2 "$R" -o "$T/cut0" >/dev/null 2>&1
+ncs batch --merge "$T/cut0" "$T/cut1" -o "$T/cutm" >/dev/null 2>"$T/err"; rc=$?
+expect "--merge of shards of one ROOT typed two ways" 0 ""
 # scale_mv where physics ends
 S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/study.ini"
 ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
