@@ -66,11 +66,6 @@ int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd);
  * folder open on dir_fd (the descriptor stays open), never an input of st
  * (may be NULL) or the norms_path table. */
 void batch_remove_stale_temporaries(int dir_fd, const ncs_study *st, const char *norms_path);
-/* Removes a study's earlier outputs from the folder open on dir_fd: what
- * an earlier results.json of this study (ncs's) names — itself, results.csv,
- * the report pages of its format — never an input of st (or the norms_path
- * table), a link, or anything else. */
-void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path);
 
 /* ---- batch_workers.c ---- */
 

@@ -443,13 +443,15 @@ int batch_merge(int argc, char **argv, int first, const options *o)
         if (lock >= 0)
             close(lock);
         outdir_close(&out);
-        if (rc == EXIT_OK && !o->quiet) {
-            json_int_t failed = 0;
-            for (size_t k = 0; k < n; k++)
-                failed += json_integer_value(json_object_get(in[k].doc, "failed"));
-            fprintf(stderr, "ncs: batch: merged %zu shards into %s (%lld failed studies)\n", n,
-                    o->out, (long long)failed);
-        }
+        json_int_t failed = 0;
+        for (size_t k = 0; k < n; k++)
+            failed += json_integer_value(json_object_get(in[k].doc, "failed"));
+        if (rc == EXIT_OK && !o->quiet)
+            fprintf(stderr, "ncs: batch: merged %zu shard%s into %s (%lld failed stud%s)\n", n,
+                    n == 1 ? "" : "s", o->out, (long long)failed, failed == 1 ? "y" : "ies");
+        /* as the run over everything would: a failed study is exit 1 */
+        if (rc == EXIT_OK && failed > 0)
+            rc = EXIT_BATCH_FAILED;
     }
     for (size_t k = 0; k < n; k++) {
         json_decref(in[k].doc);

@@ -45,9 +45,41 @@ static int same_settings(json_t *s, const options *o)
                    : json_is_null(rp));
 }
 
+/* name in the folder, a regular file not older than results.json (js) */
+static int page_there(int dir_fd, const char *name, const struct stat *js)
+{
+    struct stat rs;
+    int r = open_own(dir_fd, name, &rs);
+    if (r >= 0)
+        close(r);
+    return r >= 0 && (rs.st_mtim.tv_sec > js->st_mtim.tv_sec
+                      || (rs.st_mtim.tv_sec == js->st_mtim.tv_sec
+                          && rs.st_mtim.tv_nsec >= js->st_mtim.tv_nsec));
+}
+
+/* Every page of the report is there: report.<ext>, and for PNG and SVG one
+ * report-<nerve>.<ext> per nerve of results.json (old). The report is drawn
+ * after results.json: a page older than it is left from a run whose report
+ * failed. */
+static int report_whole(int dir_fd, json_t *old, const struct stat *js, const char *ext)
+{
+    char name[300];
+    fmt(name, sizeof name, "report.%s", ext);
+    if (!page_there(dir_fd, name, js))
+        return 0;
+    json_t *nerves = json_object_get(old, "nerves");
+    for (size_t i = 0; strcmp(ext, "pdf") && i < json_array_size(nerves); i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(nerves, i), "id"));
+        fmt(name, sizeof name, "report-%s.%s", id ? id : "", ext);
+        if (!id || !page_there(dir_fd, name, js))
+            return 0;
+    }
+    return 1;
+}
+
 int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd)
 {
-    struct stat js, cs, rs;
+    struct stat js, cs;
     int fd = open_own(dir_fd, "results.json", &js);
     if (fd < 0)
         return 0;
@@ -60,18 +92,8 @@ int batch_up_to_date(const ncs_study *st, const options *o, int dir_fd)
     if (csv >= 0)
         close(csv);
     same = same && batch_results_csv_ok(dir_fd); /* whole: summary.csv is made of it */
-    if (same && o->report >= 0) {
-        /* the report is drawn after results.json: one older than it is
-         * left from a run whose report failed */
-        char rep[32];
-        fmt(rep, sizeof rep, "report.%s", ncs_report_format_name((ncs_report_format)o->report));
-        int r = open_own(dir_fd, rep, &rs);
-        same = r >= 0 && (rs.st_mtim.tv_sec > js.st_mtim.tv_sec
-                          || (rs.st_mtim.tv_sec == js.st_mtim.tv_sec
-                              && rs.st_mtim.tv_nsec >= js.st_mtim.tv_nsec));
-        if (r >= 0)
-            close(r);
-    }
+    if (same && o->report >= 0)
+        same = report_whole(dir_fd, old, &js, ncs_report_format_name((ncs_report_format)o->report));
     /* another version may measure otherwise: its results are not ours */
     const char *ver = json_string_value(json_object_get(old, "ncs_version"));
     same = same && ver && strcmp(ver, NCS_VERSION) == 0
@@ -149,49 +171,3 @@ void batch_remove_stale_temporaries(int dir_fd, const ncs_study *st, const char 
     remove_matching(dir_fd, our_temporary, st, norms_path);
 }
 
-/* name in the folder, removed when it is a regular file and no input */
-static void remove_own(int dir_fd, const char *name, const ncs_study *st, const char *norms_path)
-{
-    struct stat a;
-    if (fstatat(dir_fd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode)
-        && !input_named(&a, st, norms_path))
-        unlinkat(dir_fd, name, 0);
-}
-
-/* Only what an earlier run is known to have written: the files its
- * results.json (ncs's, of this study) names — itself, results.csv and the
- * report pages of the format it records. Nothing else of a folder that may
- * be the study's own (OUT = ROOT) is touched: a report.pdf of the EMG
- * machine stays. */
-void batch_remove_old_outputs(int dir_fd, const ncs_study *st, const char *norms_path)
-{
-    struct stat js;
-    int fd = open_own(dir_fd, "results.json", &js);
-    json_t *old = fd >= 0 ? json_loadfd(fd, 0, NULL) : NULL;
-    if (fd >= 0)
-        close(fd);
-    const char *schema = json_string_value(json_object_get(old, "schema"));
-    const char *id = json_string_value(json_object_get(json_object_get(old, "study"), "id"));
-    if (!schema || strcmp(schema, "ncs-results/1") != 0 || !id || strcmp(id, st->id) != 0) {
-        json_decref(old);
-        return;
-    }
-    const char *fmt_ = json_string_value(json_object_get(json_object_get(old, "settings"),
-                                                         "report"));
-    if (fmt_ && (!strcmp(fmt_, "pdf") || !strcmp(fmt_, "png") || !strcmp(fmt_, "svg"))) {
-        char name[300];
-        fmt(name, sizeof name, "report.%s", fmt_);
-        remove_own(dir_fd, name, st, norms_path);
-        json_t *nerves = json_object_get(old, "nerves");
-        for (size_t i = 0; strcmp(fmt_, "pdf") && i < json_array_size(nerves); i++) {
-            const char *nid = json_string_value(json_object_get(json_array_get(nerves, i), "id"));
-            if (nid && !strchr(nid, '/')) {
-                fmt(name, sizeof name, "report-%s.%s", nid, fmt_);
-                remove_own(dir_fd, name, st, norms_path);
-            }
-        }
-    }
-    remove_own(dir_fd, "results.csv", st, norms_path);
-    remove_own(dir_fd, "results.json", st, norms_path);
-    json_decref(old);
-}

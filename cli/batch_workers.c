@@ -48,6 +48,18 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
         fmt(res->message, sizeof res->message, "%s: %s", err.where, err.message);
         return;
     }
+    if (st->id_unsafe) {
+        const char *why = "the folder's name cannot be the study's id in a batch, which names "
+                          "the output folder and summary.csv's rows by it: set id = in [study] "
+                          "(letters, digits, '.', '_' and '-', starting with a letter, a digit "
+                          "or '_')";
+        res->status = ST_FAILED;
+        res->exit_code = EXIT_INPUT;
+        fmt(res->message, sizeof res->message, "%s: %s", st->ini_path, why);
+        diag(st->ini_path, "error", why);
+        ncs_study_destroy(st);
+        return;
+    }
     /* OUT/<id> inside another study's folder: its files are that study's
      * inputs (OUT = a study folder, or ROOT a study with nested ones) */
     if (o->out_real) {
@@ -94,7 +106,7 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
          * other inputs, or of another format, is never left beside new
          * results; a study that fails now leaves nothing stale) */
         if (!up)
-            batch_remove_old_outputs(old, st, o->analysis.norms_path);
+            remove_earlier_outputs(old, st, o->analysis.norms_path);
         close(old);
         if (up) {
             res->status = ST_UP_TO_DATE;

@@ -82,6 +82,11 @@ const char *input_named(const struct stat *a, const ncs_study *st, const char *n
  * NULL). */
 int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const *names,
                         const char *norms_path);
+/* Removes a study's earlier outputs from the folder open on dir_fd: what
+ * an earlier results.json (ncs's) there names — itself, results.csv, the
+ * report pages of its format — never an input of st (or the norms_path
+ * table), a link, or anything else. */
+void remove_earlier_outputs(int dir_fd, const ncs_study *st, const char *norms_path);
 /* fflush, fsync and fclose of stdout: EXIT_OUTPUT (printed) on a short write. */
 int finish_stdout(void);
 

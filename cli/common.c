@@ -307,6 +307,57 @@ int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const 
     return EXIT_OK;
 }
 
+/* name in the folder, removed when it is a regular file and no input */
+static void remove_own(int dir_fd, const char *name, const ncs_study *st, const char *norms_path)
+{
+    struct stat a;
+    if (fstatat(dir_fd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode)
+        && !input_named(&a, st, norms_path))
+        unlinkat(dir_fd, name, 0);
+}
+
+/* Only what an earlier run is known to have written: the files its
+ * results.json (ncs's) names — itself, results.csv and the
+ * report pages of the format it records. Nothing else of a folder that may
+ * be the study's own (OUT = ROOT) is touched: a report.pdf of the EMG
+ * machine stays. */
+void remove_earlier_outputs(int dir_fd, const ncs_study *st, const char *norms_path)
+{
+    struct stat js;
+    int fd = openat(dir_fd, "results.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &js) != 0 || !S_ISREG(js.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    json_t *old = fd >= 0 ? json_loadfd(fd, 0, NULL) : NULL;
+    if (fd >= 0)
+        close(fd);
+    /* ncs's, of this study or of the one its folder was copied from */
+    const char *schema = json_string_value(json_object_get(old, "schema"));
+    if (!schema || strcmp(schema, "ncs-results/1") != 0) {
+        json_decref(old);
+        return;
+    }
+    const char *fmt_ = json_string_value(json_object_get(json_object_get(old, "settings"),
+                                                         "report"));
+    if (fmt_ && (!strcmp(fmt_, "pdf") || !strcmp(fmt_, "png") || !strcmp(fmt_, "svg"))) {
+        char name[300];
+        fmt(name, sizeof name, "report.%s", fmt_);
+        remove_own(dir_fd, name, st, norms_path);
+        json_t *nerves = json_object_get(old, "nerves");
+        for (size_t i = 0; strcmp(fmt_, "pdf") && i < json_array_size(nerves); i++) {
+            const char *nid = json_string_value(json_object_get(json_array_get(nerves, i), "id"));
+            if (nid && !strchr(nid, '/')) {
+                fmt(name, sizeof name, "report-%s.%s", nid, fmt_);
+                remove_own(dir_fd, name, st, norms_path);
+            }
+        }
+    }
+    remove_own(dir_fd, "results.csv", st, norms_path);
+    remove_own(dir_fd, "results.json", st, norms_path);
+    json_decref(old);
+}
+
 /* stdout made whole: a short write (a full disk, a closed pipe) is an
  * output error, not a success */
 int finish_stdout(void)
@@ -392,6 +443,8 @@ static int write_outputs(const ncs_study *st, outdir *out_dir, const char *json,
              o->report >= 0 ? ncs_report_format_name((ncs_report_format)o->report) : "pdf");
     const char *names[] = {"results.json", "results.csv", o->report >= 0 ? rep : NULL, NULL};
     int rc = outdir_check_inputs(out_dir, st, names, o->analysis.norms_path);
+    if (rc == EXIT_OK) /* an earlier run's report of other inputs or format goes */
+        remove_earlier_outputs(out_dir->fd, st, o->analysis.norms_path);
     if (rc == EXIT_OK)
         rc = write_atomic(out_dir, "results.json", put_string, json);
     if (rc == EXIT_OK)

@@ -163,6 +163,9 @@ typedef struct {
     char *dir_real;      /* dir with every link resolved */
     ncs_hash ini_hash;   /* of study.ini's bytes as read */
     char *id;            /* [study] id, default: the folder's name */
+    int id_unsafe;       /* the id is a folder's name outside the id rule
+                            (docs/study-folder.md): fine for one study, not
+                            as a batch's output folder */
     char *date;          /* ISO 8601 date or NULL */
     double age_years, height_cm, temperature_c; /* NAN if not given */
     int lff_hz;          /* 2, 5, 10 or 20 (default 2) */

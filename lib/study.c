@@ -801,12 +801,17 @@ static int finish(parser *p)
     if (!st->id) {
         const char *base = strrchr(dir_real, '/');
         base = base ? base + 1 : dir_real;
-        if (!valid_id(base)) {
-            rc = perr(p, 0, NCS_ERR_INI_MISSING,
-                      "the folder's name '%.*s' cannot be the study's id: set id = in "
-                      "[study] (%s)", 200, base, ID_RULE);
-            goto out;
-        }
+        /* a folder's name is the id of a study analysed on its own
+         * whatever it is ('patient 01', 'Müller, Hans'); a batch, which names
+         * output folders and summary.csv rows by it, needs a safe one */
+        for (const unsigned char *c = (const unsigned char *)base; *c; c++)
+            if (*c < 0x20 || *c == 0x7f) {
+                rc = perr(p, 0, NCS_ERR_INI_MISSING,
+                          "the folder's name holds a control character and cannot be the "
+                          "study's id: set id = in [study] (%s)", ID_RULE);
+                goto out;
+            }
+        st->id_unsafe = !valid_id(base);
         st->id = ncs_strdup(base);
         if (!st->id) {
             rc = perr(p, 0, NCS_ERR_NOMEM, "out of memory");

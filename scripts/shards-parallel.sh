@@ -16,8 +16,8 @@
 # Every shard uses all the CPUs of its machine unless -j is given. A shard
 # that fails midway is simply run again with --resume (the same command with
 # --resume added): it completes what is missing. Exit status: that of the
-# merge; a shard's exit 1 (some studies failed, recorded in its batch.json)
-# does not stop the others.
+# merge (1 when some studies failed, as one run); a shard's exit 1 (some
+# studies failed, recorded in its batch.json) does not stop the others.
 #
 # Environment: NCS, the ncs command on the machines (default: ncs on PATH).
 set -eu

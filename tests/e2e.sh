@@ -301,7 +301,7 @@ cmp -s "$T/sum1" "$T/sum3" && cmp -s "$T/one/summary.csv" "$T/one1/summary.csv" 
     && ok || bad "-j 1 and -j 3 give identical results"
 # shards run apart and merged give the single run's summary.csv
 for i in 0 1 2; do $NCS_WRAP "$NCS" batch -q --shard $i/3 "$T/big" -o "$T/sh$i" 2>/dev/null; done
-run "merge shards" 0 -- batch --merge "$T/sh0" "$T/sh1" "$T/sh2" -o "$T/merged"
+run "merge shards (one study failed: exit 1, as one run)" 1 -- batch --merge "$T/sh0" "$T/sh1" "$T/sh2" -o "$T/merged"
 cmp -s "$T/merged/summary.csv" "$T/one/summary.csv" && ok || bad "merged shards' summary.csv differs from one run"
 grep -q '"failed": 1' "$T/merged/batch.json" && grep -q '"n_studies": 13' "$T/merged/batch.json" \
     && ok || bad "merged batch.json counts"

@@ -77,6 +77,12 @@ awk -F, 'NR > 1 && $1 != "good" { bad = 1 } END { exit bad }' "$T/names-out/summ
     || bad "batch.json lists the 3 failed studies"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/names-out/batch.json" 2>/dev/null \
     && ok || bad "batch.json is valid JSON with odd folder names"
+# an ordinary folder name is fine for one study, not for a batch's output folder
+mkstudy "$T/sp/patient 01"
+ncs analyse "$T/sp/patient 01" >"$T/out" 2>"$T/err"; rc=$?
+expect "analyse a folder named 'patient 01'" 0 ""
+ncs batch -q "$T/sp" -o "$T/sp-out" >/dev/null 2>"$T/err"; rc=$?
+expect "batch of a folder named 'patient 01'" 1 "cannot be the study's id in a batch"
 mkstudy "$T/rsv" summary.csv
 ncs analyse "$T/rsv" >/dev/null 2>"$T/err"; rc=$?
 expect "id = summary.csv" 3 "id = 'summary.csv'"
@@ -258,7 +264,7 @@ ncs batch -q --shard 1/2 "$R" -o "$T/utf1" >/dev/null 2>&1
 grep -qF '"path":"pat\\xe9"' "$T/utf0/batch.json" "$T/utf1/batch.json" && ok \
     || bad "a Latin-1 folder name is null in batch.json"
 ncs batch --merge "$T/utf0" "$T/utf1" -o "$T/utfm" >/dev/null 2>"$T/err"; rc=$?
-expect "merge of shards with Latin-1 folder names" 0 ""
+expect "merge of shards with Latin-1 folder names (one without id: failed, exit 1)" 1 "1 failed study"
 # a report of earlier inputs or of another format is not left beside new results
 R=$T/stale; mkstudy "$R/a" sa
 ncs batch -q --report "$R" -o "$T/stale-out" >/dev/null 2>&1
@@ -412,6 +418,18 @@ expect "--merge of a cut summary.csv" 3 "cut or damaged"
 ncs batch -q --shard 0/2 "$R" -o "$T/cut0" >/dev/null 2>&1
 ncs batch --merge "$T/cut0" "$T/cut1" -o "$T/cutm" >/dev/null 2>"$T/err"; rc=$?
 expect "--merge of shards of one ROOT typed two ways" 0 ""
+# --resume with PNG pages: a missing nerve page is not up to date
+R=$T/pg; mkstudy "$R/a" pg1
+ncs batch -q --report=png "$R" -o "$T/pg-out" >/dev/null 2>&1
+rm -f "$T/pg-out/pg1/report-median.right.png"
+ncs batch -q --resume --report=png "$R" -o "$T/pg-out" >/dev/null 2>&1
+[ -e "$T/pg-out/pg1/report-median.right.png" ] && ok || bad "--resume left a nerve page missing"
+# analyse -o DIR again without --report: the earlier report of DIR goes
+S=$T/an; mkstudy "$S"
+ncs analyse --report "$S" -o "$T/an-out" >/dev/null 2>&1
+ncs analyse "$S" -o "$T/an-out" >/dev/null 2>&1
+[ ! -e "$T/an-out/report.pdf" ] && [ -e "$T/an-out/results.json" ] && ok \
+    || bad "analyse -o left an earlier run's report beside new results"
 # scale_mv where physics ends
 S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/study.ini"
 ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
