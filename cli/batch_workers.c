@@ -29,6 +29,17 @@ typedef struct {
 } result_msg;
 
 
+/* The study failed before its analysis: said at where, recorded in res. */
+static void fail_study(result_msg *res, ncs_study *st, int code, const char *where,
+                       const char *why)
+{
+    res->status = ST_FAILED;
+    res->exit_code = code;
+    fmt(res->message, sizeof res->message, "%s: %s", where, why);
+    diag(where, "error", why);
+    ncs_study_destroy(st);
+}
+
 static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const options *o,
                       result_msg *res)
 {
@@ -48,18 +59,15 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
         fmt(res->message, sizeof res->message, "%s: %s", err.where, err.message);
         return;
     }
+    char where[PATH_MAX + 300];
     if (st->id_unsafe) {
-        const char *why = "the folder's name cannot be the study's id in a batch, which names "
-                          "the output folder and summary.csv's rows by it: set id = in [study] "
-                          "(letters, digits, '.', '_' and '-', starting with a letter, a digit "
-                          "or '_')";
-        res->status = ST_FAILED;
-        res->exit_code = EXIT_INPUT;
-        fmt(res->message, sizeof res->message, "%s: %s", st->ini_path, why);
-        diag(st->ini_path, "error", why);
-        ncs_study_destroy(st);
+        fail_study(res, st, EXIT_INPUT, st->ini_path,
+                   "the folder's name cannot be the study's id in a batch, which names the "
+                   "output folder and summary.csv's rows by it: set id = in [study] (letters, "
+                   "digits, '.', '_' and '-', starting with a letter, a digit or '_')");
         return;
     }
+    fmt(where, sizeof where, "%s/%s", o->out, st->id);
     /* OUT/<id> inside another study's folder: its files are that study's
      * inputs (OUT = a study folder, or ROOT a study with nested ones) */
     if (o->out_real) {
@@ -68,15 +76,10 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
             st->id);
         const char *around = batch_study_around(l, target, st->dir_real);
         if (around) {
-            char where[PATH_MAX + 300], why[PATH_MAX + 100];
-            fmt(where, sizeof where, "%s/%s", o->out, st->id);
+            char why[PATH_MAX + 100];
             fmt(why, sizeof why, "lies in the folder of the study %s, whose files are inputs: "
                                  "write the outputs elsewhere", around);
-            res->status = ST_FAILED;
-            res->exit_code = EXIT_OUTPUT;
-            fmt(res->message, sizeof res->message, "%s: %s", where, why);
-            diag(where, "error", why);
-            ncs_study_destroy(st);
+            fail_study(res, st, EXIT_OUTPUT, where, why);
             return;
         }
     }
@@ -88,15 +91,8 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
              && ini.st_ino == own.st_ino)) {
         /* another study's folder, of this run or not: nothing is touched */
         close(old);
-        char where[PATH_MAX + 300];
-        fmt(where, sizeof where, "%s/%s", o->out, st->id);
-        const char *why = "is another study's folder (it holds a study.ini): its files are "
-                          "that study's inputs; write the outputs elsewhere";
-        res->status = ST_FAILED;
-        res->exit_code = EXIT_OUTPUT;
-        fmt(res->message, sizeof res->message, "%s: %s", where, why);
-        diag(where, "error", why);
-        ncs_study_destroy(st);
+        fail_study(res, st, EXIT_OUTPUT, where, "is another study's folder (it holds a "
+                   "study.ini): its files are that study's inputs; write the outputs elsewhere");
         return;
     }
     if (old >= 0) {
