@@ -136,6 +136,7 @@ typedef struct {
                             time column), else from the first sample; default 0 */
     double scale_mv;     /* full scale of integer PCM; NAN if not given */
     ncs_units units;     /* for float files and CSV, default mV */
+    int units_given;     /* units = was written (else a CSV header's unit wins) */
     double rate_hz;      /* CSV without time column; NAN if not given */
     ncs_polarity polarity; /* effective: site, else nerve, else study */
     double onset_ms, peak_ms, end_ms; /* manual markers; NAN if not given */

@@ -669,6 +669,7 @@ static int site_key(parser *p, const char *name, const char *value)
         /* full scale of an EMG channel: 1 uV to 100 V */
         return want_number(p, name, value, 1e-3, 1e5, 0, &s->scale_mv);
     case TK_UNITS:
+        s->units_given = 1;
         if (!strcmp(value, "mV") || !strcmp(value, "mv"))
             s->units = NCS_UNITS_MV;
         else if (!strcmp(value, "uV") || !strcmp(value, "uv") || !strcmp(value, "\xc2\xb5V"))

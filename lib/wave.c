@@ -369,7 +369,86 @@ typedef struct {
     double *val, *tim;
     size_t n, cap, max_n;
     int cols, lineno, header;
+    int val_units;    /* from the header: -1 none, else an ncs_units */
+    double tim_to_ms; /* from the header: the time column's unit in ms (1 when none) */
 } csv_reader;
+
+/* The unit a header field names: what stands in (...) or [...], else after
+ * its last '_', ' ' or '/' ("Amplitude (uV)", "value_uV", "time [s]",
+ * "t_ms"), else the field itself ("mV"); a unit-less name ("value") is
+ * then no unit either. */
+static void header_unit(const char *f, char *u, size_t n)
+{
+    const char *a = strpbrk(f, "([");
+    const char *b = a ? strpbrk(a + 1, ")]") : NULL;
+    if (!(a && b)) {
+        a = NULL;
+        for (const char *c = f; *c; c++)
+            if (*c == '_' || *c == ' ' || *c == '/')
+                a = c;
+        b = a ? a + strlen(a) : NULL;
+    }
+    if (!a) { /* the whole field may be the unit ("mV") */
+        a = f - 1;
+        b = f + strlen(f);
+    }
+    size_t k = 0;
+    for (const char *c = a + 1; c < b && k + 1 < n; c++)
+        if (*c != ' ')
+            u[k++] = *c;
+    u[k] = '\0';
+}
+
+/* "uV", "µV" (either code point), "mV", "V" (any case): an ncs_units, or -1. */
+static int value_unit(const char *u)
+{
+    const char *v = u;
+    if (!strncmp(v, "\xc2\xb5", 2) || !strncmp(v, "\xce\xbc", 2))
+        return strcasecmp(v + 2, "v") == 0 ? NCS_UNITS_UV : -1;
+    if (!strcasecmp(v, "uv") || !strcasecmp(v, "microvolt") || !strcasecmp(v, "microvolts"))
+        return NCS_UNITS_UV;
+    if (!strcmp(v, "mV") || !strcmp(v, "mv") || !strcasecmp(v, "millivolt")
+        || !strcasecmp(v, "millivolts"))
+        return NCS_UNITS_MV;
+    if (!strcasecmp(v, "v") || !strcasecmp(v, "volt") || !strcasecmp(v, "volts"))
+        return NCS_UNITS_V;
+    return -1;
+}
+
+/* "ms", "s", "us"/"µs": the unit in ms, or 0 when not a time unit. */
+static double time_unit(const char *u)
+{
+    if (!strncmp(u, "\xc2\xb5", 2) || !strncmp(u, "\xce\xbc", 2))
+        return strcasecmp(u + 2, "s") == 0 ? 1e-3 : 0.0;
+    return !strcasecmp(u, "ms") ? 1.0 : !strcasecmp(u, "s") || !strcasecmp(u, "sec") ? 1000.0
+         : !strcasecmp(u, "us") ? 1e-3 : 0.0;
+}
+
+/* The header's units: the value column's against study.ini's `units`
+ * (a contradiction is an error: one of them is wrong), the time column's
+ * turned into ms. */
+static ncs_status csv_header_units(csv_reader *c, char **fld, int nf)
+{
+    char u[64];
+    header_unit(fld[nf - 1], u, sizeof u);
+    int vu = value_unit(u);
+    if (vu >= 0 && c->site->units_given && (ncs_units)vu != c->site->units)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: the CSV header says the values are in %s ('%.60s'), study.ini "
+                        "says units = %s: correct the one that is wrong", c->where,
+                        units_name((ncs_units)vu), fld[nf - 1], units_name(c->site->units));
+    c->val_units = vu;
+    if (nf == 2) {
+        header_unit(fld[0], u, sizeof u);
+        double t = time_unit(u);
+        if (t == 0.0 && u[0] && value_unit(u) < 0 && strcasecmp(u, "hz") != 0)
+            return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                            "%s: the CSV header's time column '%.60s' has a unit ncs does not "
+                            "know ('%s'): use ms, s or us", c->where, fld[0], u);
+        c->tim_to_ms = t > 0 ? t : 1.0;
+    }
+    return NCS_OK;
+}
 
 /* Trims one raw line (line ending, trailing blanks, a UTF-8 byte-order mark
  * on the first line, leading blanks) and refuses binary data and overlong
@@ -435,7 +514,7 @@ static ncs_status csv_row(csv_reader *c, char *text)
             if (c->n == 0 && !c->header && c->cols == 0) {
                 c->header = c->lineno;
                 c->cols = nf;
-                return NCS_OK;
+                return csv_header_units(c, fld, nf);
             }
             return ncs_fail(c->err, NCS_ERR_WAVE_VALUE, c->site->path,
                             "%s: line %d: '%.40s' is not a finite number", c->where,
@@ -451,7 +530,7 @@ static ncs_status csv_row(csv_reader *c, char *text)
     if (rc != NCS_OK)
         return rc;
     if (c->cols == 2)
-        c->tim[c->n] = v[0];
+        c->tim[c->n] = v[0] * c->tim_to_ms;
     c->val[c->n++] = v[c->cols - 1];
     return NCS_OK;
 }
@@ -506,10 +585,12 @@ static ncs_status csv_finish(csv_reader *c, ncs_wave *w)
     } else {
         w->fs_hz = site->rate_hz;
     }
+    /* the header's unit when study.ini gives none (they agree otherwise) */
+    ncs_units units = c->val_units >= 0 ? (ncs_units)c->val_units : site->units;
     snprintf(w->format_name, sizeof w->format_name, "CSV %s%s",
-             c->cols == 2 ? "time_ms,value" : "values", units_name(site->units)[0] == 'm'
-             ? "" : site->units == NCS_UNITS_UV ? " uV" : " V");
-    double k = units_factor(site->units);
+             c->cols == 2 ? "time_ms,value" : "values",
+             units == NCS_UNITS_MV ? "" : units == NCS_UNITS_UV ? " uV" : " V");
+    double k = units_factor(units);
     for (size_t i = 0; i < c->n; i++)
         c->val[i] *= k;
     w->mv = c->val;
@@ -523,7 +604,8 @@ static ncs_status decode_csv(FILE *f, const ncs_site *site, const char *where, n
                              ncs_error *err)
 {
     csv_reader c = {.site = site, .where = where, .err = err, .cap = 4096,
-                    .max_n = (size_t)(NCS_MAX_SWEEP_MS / 1000.0 * NCS_MAX_RATE_HZ) + 1};
+                    .max_n = (size_t)(NCS_MAX_SWEEP_MS / 1000.0 * NCS_MAX_RATE_HZ) + 1,
+                    .val_units = -1, .tim_to_ms = 1.0};
     ncs_status rc = NCS_OK;
     char *line = NULL;
     size_t line_cap = 0;

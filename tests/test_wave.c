@@ -350,6 +350,53 @@ START_TEST(csv_formats)
 }
 END_TEST
 
+/* The units a CSV header names are used: values in uV and times in s read
+ * right without `units`; a header that contradicts `units` is refused. */
+START_TEST(csv_header_units)
+{
+    ncs_error err;
+    ncs_wave w;
+    char *text = malloc(64 * N + 64);
+    size_t len = (size_t)sprintf(text, "Time (s),Amplitude (\xc2\xb5V)\n");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(text + len, "%.8f,%.6f\n", 1.0 * i / RATE,
+                               1000.0 * tu_signal(1000.0 * i / RATE));
+    tu_write(dir, "hu.csv", text);
+    ncs_site s = site_for("hu.csv");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_OK);
+    ck_assert_double_eq_tol(w.fs_hz, RATE, 1e-6);
+    expect_signal(&w, 1e-8);
+    ncs_wave_free(&w);
+    /* study.ini says mV: one of them is wrong */
+    s.units = NCS_UNITS_MV;
+    s.units_given = 1;
+    ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "the CSV header says the values are in uV"));
+    /* and agreeing with it is fine */
+    s.units = NCS_UNITS_UV;
+    ck_assert_int_eq(load(&s, &w, &err), NCS_OK);
+    expect_signal(&w, 1e-8);
+    ncs_wave_free(&w);
+    /* value_mV, t_ms: as before */
+    len = (size_t)sprintf(text, "t_ms,value_mV\n");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(text + len, "%.4f,%.9f\n", 1000.0 * i / RATE,
+                               tu_signal(1000.0 * i / RATE));
+    tu_write(dir, "hm.csv", text);
+    s = site_for("hm.csv");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_OK);
+    expect_signal(&w, 1e-8);
+    ncs_wave_free(&w);
+    /* a time unit ncs does not know is said, not guessed */
+    sprintf(text, "time (min),value\n0,1\n1,2\n");
+    tu_write(dir, "hx.csv", text);
+    s = site_for("hx.csv");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "use ms, s or us"));
+    free(text);
+}
+END_TEST
+
 START_TEST(csv_refused)
 {
     ncs_error err;
@@ -467,6 +514,7 @@ static Suite *suite(void)
     tcase_add_test(t, nan_refused);
     tcase_add_test(t, broken_files_refused);
     tcase_add_test(t, csv_formats);
+    tcase_add_test(t, csv_header_units);
     tcase_add_test(t, csv_refused);
     tcase_add_test(t, versions);
     tcase_add_test(t, decode_from_memory_same_as_file);
