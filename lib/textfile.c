@@ -24,6 +24,11 @@ static void ini_configure(void)
     ini_stop_on_first_error = 1;
     ini_use_stack = 0;
     ini_max_line = NCS_MAX_INI_LINE + 8;
+    /* Debian's libinih allocates its heap line buffer at ini_initial_alloc
+     * (200 bytes) and grows it only with ini_allow_realloc: without this, a
+     * clinical note of 199 characters was refused as over the 1024 limit */
+    ini_initial_alloc = NCS_MAX_INI_LINE + 8;
+    ini_allow_realloc = 1;
 }
 
 void ncs_ini_setup(void)

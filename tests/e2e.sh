@@ -178,6 +178,9 @@ broken symlink-out "study.ini:12:" "link that leads outside the study folder"
 
 d=$(mkbase huge-line); awk 'BEGIN{printf "note = "; for(i=0;i<5000;i++) printf "x"; print ""}' >>"$d/study.ini"
 broken huge-line "study.ini:14:" "the limit is 1024"
+# a long clinical note within the limit is a note (libinih's 200-byte buffer grows)
+d=$(mkbase long-note); sed -i "s/^muscle = APB$/muscle = APB\nnote = $(awk 'BEGIN{for(i=0;i<1000;i++) printf "n"}')/" "$d/study.ini"
+run "a note of 1000 characters" 0 -- check "$d"
 
 d=$(mkbase binary-ini); head -c 600 "$d/w.wav" >"$d/study.ini"
 broken binary-ini "study.ini:1:" "must be a text file"
