@@ -137,6 +137,11 @@ static const char *did_you_mean(char *buf, size_t n, const char *word,
                                 const char *const *cand, size_t nc)
 {
     const char *best = ncs_nearest(word, cand, nc);
+    /* a key given without its unit ("distance" for distance_mm) */
+    size_t wl = strlen(word);
+    for (size_t i = 0; !best && wl && i < nc; i++)
+        if (strncmp(cand[i], word, wl) == 0 && cand[i][wl] == '_')
+            best = cand[i];
     if (best)
         snprintf(buf, n, " (did you mean '%s'?)", best);
     else
@@ -301,11 +306,14 @@ static int enter_section(parser *p, char *sec, int line)
                     "[<nerve>.<side>] or [<nerve>.<side>.<site>]",
                     parts[0], parts[1], parts[2]), -1;
     const char *nerve = ncs_nerve_canonical(parts[0]);
-    if (!nerve)
+    if (!nerve) {
+        did_you_mean(hint, sizeof hint, parts[0], nerve_names, NELEM(nerve_names) - 1);
+        char known[256];
+        ncs_join(known, sizeof known, nerve_names, NELEM(nerve_names) - 1, ", ");
         return perr(p, line, NCS_ERR_INI_SECTION,
-                    "unknown nerve '%s'%s", parts[0],
-                    did_you_mean(hint, sizeof hint, parts[0], nerve_names,
-                                 NELEM(nerve_names) - 1)), -1;
+                    "unknown nerve '%s'%s; the motor nerves ncs knows: %s (sensory "
+                    "nerves are not measured yet)", parts[0], hint, known), -1;
+    }
     if (!in_list(parts[1], side_names, NELEM(side_names)))
         return perr(p, line, NCS_ERR_INI_SECTION,
                     "unknown side '%s' in [%s.%s]%s; sides are right and left",
@@ -446,9 +454,20 @@ static int want_number(parser *p, const char *key, const char *value, double lo,
                        double hi, int lo_open, double *out)
 {
     double v;
-    if (ncs_parse_double(value, &v))
-        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
-                    "%s = '%s' is not a number", key, value), -1;
+    if (ncs_parse_double(value, &v)) {
+        /* a decimal comma: say so, with the number it meant */
+        char dot[64];
+        const char *comma = strchr(value, ',');
+        int fixable = comma && !strchr(comma + 1, ',') && strlen(value) < sizeof dot;
+        if (fixable) {
+            snprintf(dot, sizeof dot, "%s", value);
+            dot[comma - value] = '.';
+            fixable = ncs_parse_double(dot, &v) == 0;
+        }
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE, "%s = '%s' is not a number%s%s%s", key,
+                    value, fixable ? " (use '.' for decimals: " : "", fixable ? dot : "",
+                    fixable ? ")" : ""), -1;
+    }
     if ((lo_open ? v <= lo : v < lo) || v > hi)
         return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                     "%s = %s is out of range (%s%.10g to %.10g)", key, value,

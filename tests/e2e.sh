@@ -178,6 +178,14 @@ broken symlink-out "study.ini:12:" "link that leads outside the study folder"
 
 d=$(mkbase huge-line); awk 'BEGIN{printf "note = "; for(i=0;i<5000;i++) printf "x"; print ""}' >>"$d/study.ini"
 broken huge-line "study.ini:14:" "the limit is 1024"
+# messages that say how to fix: a key without its unit, a decimal comma, a
+# nerve ncs does not know (the list of those it does)
+d=$(mkbase key-no-unit); sed -i '0,/^distance_mm = /s//distance = /' "$d/study.ini"
+broken key-no-unit "study.ini:" "(did you mean 'distance_mm'?)"
+d=$(mkbase decimal-comma); sed -i '0,/^distance_mm = \([0-9]*\)$/s//distance_mm = \1,5/' "$d/study.ini"
+broken decimal-comma "study.ini:" "(use '.' for decimals:"
+d=$(mkbase sensory-nerve); sed -i 's/^\[median\.right\]$/[sural.right]/; s/^\[median\.right\.\([a-z]*\)\]$/[sural.right.\1]/' "$d/study.ini"
+broken sensory-nerve "study.ini:" "the motor nerves ncs knows: median, ulnar"
 # a long clinical note within the limit is a note (libinih's 200-byte buffer grows)
 d=$(mkbase long-note); sed -i "s/^muscle = APB$/muscle = APB\nnote = $(awk 'BEGIN{for(i=0;i<1000;i++) printf "n"}')/" "$d/study.ini"
 run "a note of 1000 characters" 0 -- check "$d"
