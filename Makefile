@@ -42,7 +42,7 @@ TEST_LIBS   = $(shell pkg-config --libs check)
 
 LIB_SRC   = $(wildcard lib/*.c)
 CLI_SRC   = $(wildcard cli/*.c)
-SYNTH_SRC = synth/synth.c synth/synth_study.c
+SYNTH_SRC = synth/synth.c synth/synth_study.c synth/synth_edf.c
 LIB_OBJ   = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 CLI_OBJ   = $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
 SYNTH_OBJ = $(patsubst %.c,$(B)/%.o,$(SYNTH_SRC))
@@ -148,7 +148,7 @@ CHECK_FUZZ_SECONDS ?= 10
 # for FUZZ_SECONDS from the seeds in fuzz/seeds/<target>; a crash stops it
 # and leaves the input in build/fuzz/crash-<target>-*: copy that file into
 # fuzz/regress/<target>/ once fixed, and make check replays it for good.
-FUZZ_TARGETS = ini csv sndfile measure
+FUZZ_TARGETS = ini csv sndfile measure edf
 FUZZ_SECONDS ?= 60
 FUZZ_CC     ?= clang
 FZ          := build/fuzz

@@ -132,6 +132,10 @@ typedef struct {
     int line;            /* line of the section header in study.ini */
     double distance_mm;  /* > 0; first site: to the active electrode */
     int channel;         /* 1-based, default 1 */
+    char *channel_label; /* channel = <label> (EDF signal label), else NULL */
+    int record;          /* EDF+: record = N (1-based); 0 not given */
+    char *annotation;    /* EDF+: annotation = TEXT, else NULL */
+    int stim_given;      /* stim_ms = was written */
     double stim_ms;      /* stimulus time on the file's own time axis (a CSV's
                             time column), else from the first sample; default 0 */
     double scale_mv;     /* full scale of integer PCM; NAN if not given */
@@ -235,7 +239,8 @@ const char *ncs_nerve_canonical(const char *name);
 typedef enum {
     NCS_FORMAT_SNDFILE = 0,  /* anything libsndfile reads */
     NCS_FORMAT_CSV_VALUES,   /* one column + rate_hz */
-    NCS_FORMAT_CSV_TIME      /* time_ms,value */
+    NCS_FORMAT_CSV_TIME,     /* time_ms,value */
+    NCS_FORMAT_EDF           /* EDF, EDF+C, EDF+D (edf.c) */
 } ncs_wave_format;
 
 /* One decoded trace, in millivolts with a normal CMAP's main phase negative
@@ -278,6 +283,71 @@ ncs_status ncs_wave_decode(const void *data, size_t n, const ncs_site *site,
                            const char *where, ncs_wave *out, ncs_warnings *warn,
                            ncs_error *err);
 
+
+/* ------------------------------------------------------------------------ */
+/* EDF and EDF+ files (edf.c) — docs/study-folder.md, "EDF+ files"           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { NCS_EDF_PLAIN = 0, NCS_EDF_PLUS_C, NCS_EDF_PLUS_D } ncs_edf_kind;
+
+/* One signal of the header; strings trimmed of EDF's space padding. */
+typedef struct {
+    char label[17];       /* "EMG APB", "EDF Annotations" */
+    char transducer[81];
+    char unit[9];         /* physical dimension: "mV", "uV" ... */
+    char prefilter[81];
+    double phys_min, phys_max;
+    int dig_min, dig_max;
+    int spr;              /* samples per data record */
+    int annotations;      /* an EDF+ "EDF Annotations" signal */
+    size_t offset;        /* its bytes' offset inside a data record */
+} ncs_edf_signal;
+
+/* One text of a Time-stamped Annotation List. */
+typedef struct {
+    char *text;           /* UTF-8, trimmed; never empty */
+    double onset_s;       /* from the file's start */
+    int record;           /* 0-based: the record whose time span holds it,
+                             else the one that stores it */
+    double at_ms;         /* from that record's start */
+} ncs_edf_annotation;
+
+typedef struct {
+    ncs_edf_kind kind;
+    char patient[81], recording[81], startdate[9], starttime[9];
+    int n_signals;        /* every signal, annotation signals included */
+    int n_data_signals;   /* those that are not annotations */
+    ncs_edf_signal *signals;
+    long n_records;
+    double record_s;      /* duration of a data record */
+    double *record_start_s; /* n_records: from the file's start (EDF+: its
+                             time-keeping annotation; EDF: index x record_s) */
+    size_t n_annotations, annot_cap;
+    ncs_edf_annotation *annotations;
+    size_t header_bytes, record_bytes;
+} ncs_edf;
+
+/* Parses an EDF or EDF+ file held in memory (header, signals, record
+ * layout against the file's size, every TAL annotation). name is used in
+ * messages. Returns NCS_OK with *edf filled (free with ncs_edf_free), else
+ * NCS_ERR_WAVE_FORMAT / NCS_ERR_LIMIT / NCS_ERR_NOMEM with err saying what
+ * is wrong; *edf is then empty. The samples are not decoded here. */
+ncs_status ncs_edf_parse(const void *data, size_t n, const char *name, ncs_edf *edf,
+                         ncs_error *err);
+void ncs_edf_free(ncs_edf *edf);
+
+/* Whether the bytes begin like an EDF (or BDF) file. */
+int ncs_edf_is(const void *data, size_t n);
+
+/* The index into edf->signals of a data signal: by label (case-insensitive)
+ * when label is not NULL, else the channel-th (1-based) signal that is not
+ * an annotation signal. -1 when there is none. */
+int ncs_edf_find_signal(const ncs_edf *edf, int channel, const char *label);
+
+/* The index of the first annotation whose text is `text` (case-insensitive),
+ * -1 when none; *second (may be NULL) the index of a match in another
+ * record, -1 when none. */
+int ncs_edf_find_annotation(const ncs_edf *edf, const char *text, int *second);
 
 /* ------------------------------------------------------------------------ */
 /* Measurement (clean.c, markers.c) — docs/measurements.md                        */

@@ -38,6 +38,14 @@ const char *ncs_nearest(const char *word, const char *const *candidates, size_t 
 int ncs_parse_double(const char *s, double *out);
 int ncs_parse_int(const char *s, long *out);
 
+/* edf.c: the physical value of a digital sample, and the samples of one
+ * signal over records [first, first + n) into out (physical units, clamped
+ * to the digital range; *clipped counts samples at its extremes). Returns
+ * the samples written: spr x n. */
+double ncs_edf_physical(const ncs_edf_signal *s, int digital);
+size_t ncs_edf_read(const ncs_edf *e, const void *data, int signal, long first_record,
+                    long n_records, double *out, size_t *clipped);
+
 /* Least-squares straight line y = slope * t + icpt, accumulated a point at
  * a time (artefact decay in clean.c, onset edge in markers.c). */
 typedef struct {

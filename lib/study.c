@@ -44,11 +44,11 @@ static const char *const nerve_keys[NK__N] = {"muscle", "temperature_c",
 
 enum { TK_FILE, TK_DIST, TK_CHANNEL, TK_STIM, TK_SCALE, TK_UNITS, TK_RATE,
        TK_POL, TK_ONSET, TK_PEAK, TK_END, TK_EXCLUDE, TK_ENTRAP, TK_NOTE,
-       TK__N };
+       TK_RECORD, TK_ANNOT, TK__N };
 static const char *const site_keys[TK__N] = {
     "file", "distance_mm", "channel", "stim_ms", "scale_mv", "units",
     "rate_hz", "polarity", "onset_ms", "peak_ms", "end_ms", "exclude",
-    "entrapment", "note"};
+    "entrapment", "note", "record", "annotation"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -675,13 +675,39 @@ static int site_key(parser *p, const char *name, const char *value)
         return want_number(p, name, value, 5, 2000, 0, &s->distance_mm);
     case TK_CHANNEL: {
         long v;
-        if (ncs_parse_int(value, &v) || v < 1 || v > 1024)
+        /* a number, or an EDF signal's label ("EMG APB"; checked against
+         * the file when it is read) */
+        if (!ncs_parse_int(value, &v)) {
+            if (v < 1 || v > 1024)
+                return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                            "channel = '%s': expected a channel number from 1", value), -1;
+            s->channel = (int)v;
+            return 0;
+        }
+        if (!*value || strlen(value) > 16 || isdigit((unsigned char)value[0]) ||
+            value[0] == '-' || value[0] == '+')
             return perr(p, p->lineno, NCS_ERR_INI_VALUE,
-                        "channel = '%s': expected a channel number from 1", value), -1;
-        s->channel = (int)v;
+                        "channel = '%s': expected a channel number from 1 or an EDF "
+                        "signal's label (up to 16 characters)", value), -1;
+        return want_text(p, value, &s->channel_label);
+    }
+    case TK_RECORD: {
+        long v;
+        if (ncs_parse_int(value, &v) || v < 1 || v > 100000000L)
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "record = '%s': expected an EDF+ data record's number from 1",
+                        value), -1;
+        s->record = (int)v;
         return 0;
     }
+    case TK_ANNOT:
+        if (!*value)
+            return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                        "annotation = is empty: give the text of the EDF+ annotation that "
+                        "names this site's record"), -1;
+        return want_text(p, value, &s->annotation);
     case TK_STIM:
+        s->stim_given = 1;
         /* on the file's own time axis, which may start before zero */
         return want_number(p, name, value, -NCS_MAX_SWEEP_MS, NCS_MAX_SWEEP_MS, 0, &s->stim_ms);
     case TK_SCALE:
@@ -872,6 +898,12 @@ static int finish(parser *p)
                           s->peak_ms, s->onset_ms);
                 break;
             }
+            if (s->record && s->annotation) {
+                rc = perr(p, ps->key_line[TK_ANNOT], NCS_ERR_INI_VALUE,
+                          "%s: both record = and annotation = choose the EDF+ record: "
+                          "keep one", where);
+                break;
+            }
             double before_end = !isnan(s->peak_ms) ? s->peak_ms : s->onset_ms;
             if (!isnan(s->end_ms) && !isnan(before_end) && s->end_ms <= before_end) {
                 rc = perr(p, ps->key_line[TK_END], NCS_ERR_INI_VALUE,
@@ -922,6 +954,8 @@ void ncs_study_destroy(ncs_study *st)
             free(s->file);
             free(s->path);
             free(s->note);
+            free(s->channel_label);
+            free(s->annotation);
         }
         free(n->sites);
         free(n->id);

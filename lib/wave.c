@@ -637,6 +637,180 @@ static ncs_status decode_csv(FILE *f, const ncs_site *site, const char *where, n
     return rc;
 }
 
+/* ---- EDF and EDF+ (edf.c parses; here a site's trace is chosen) ---------- */
+
+/* "1 'EMG APB' (mV), 2 'EMG ADM' (mV)" */
+static void edf_signal_list(const ncs_edf *e, char *buf, size_t n)
+{
+    size_t k = 0;
+    int c = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < e->n_signals && k + 1 < n; i++) {
+        if (e->signals[i].annotations)
+            continue;
+        int r = snprintf(buf + k, n - k, "%s%d '%s' (%s)", c ? ", " : "", c + 1,
+                         e->signals[i].label, e->signals[i].unit);
+        c++;
+        k += r > 0 ? (size_t)r : 0;
+    }
+}
+
+/* "1 'Wrist', 2 'Elbow' ..." (the records and their annotations) */
+static void edf_record_list(const ncs_edf *e, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (long r = 0; r < e->n_records && r < 12 && k + 1 < n; r++) {
+        int w = snprintf(buf + k, n - k, "%s%ld", r ? ", " : "", r + 1);
+        k += w > 0 ? (size_t)w : 0;
+        const char *sep = " '";
+        for (size_t i = 0; i < e->n_annotations && k + 1 < n; i++)
+            if (e->annotations[i].record == r) {
+                w = snprintf(buf + k, n - k, "%s%s", sep, e->annotations[i].text);
+                k += w > 0 ? (size_t)w : 0;
+                sep = "', '";
+            }
+        if (sep[0] == '\'' && k + 1 < n) {
+            w = snprintf(buf + k, n - k, "'");
+            k += w > 0 ? (size_t)w : 0;
+        }
+    }
+    if (e->n_records > 12 && k + 1 < n)
+        snprintf(buf + k, n - k, " ... (%ld records)", e->n_records);
+    for (char *c = buf; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
+}
+
+/* The records a site reads: [*first, *first + *count); *stim_ms the
+ * stimulus a matched annotation marks inside its record (NAN: none). */
+static ncs_status edf_records(const ncs_edf *e, const ncs_site *site, const char *where,
+                              long *first, long *count, double *stim_ms, ncs_error *err)
+{
+    char list[1024];
+    *stim_ms = NAN;
+    if (site->record) {
+        if (site->record > e->n_records)
+            return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                            "%s: record = %d but the file holds %ld data record%s", where,
+                            site->record, e->n_records, e->n_records == 1 ? "" : "s");
+        *first = site->record - 1;
+        *count = 1;
+        return NCS_OK;
+    }
+    if (site->annotation) {
+        int second, a = ncs_edf_find_annotation(e, site->annotation, &second);
+        edf_record_list(e, list, sizeof list);
+        if (a < 0) {
+            const char *texts[64];
+            size_t nt = 0;
+            for (size_t i = 0; i < e->n_annotations && nt < 64; i++)
+                texts[nt++] = e->annotations[i].text;
+            const char *near = ncs_nearest(site->annotation, texts, nt);
+            return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                            "%s: no annotation '%s' in the file%s%s%s; its records: %s", where,
+                            site->annotation, near ? " (did you mean '" : "", near ? near : "",
+                            near ? "'?)" : "", list);
+        }
+        if (second >= 0)
+            return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                            "%s: annotation '%s' names records %d and %d: choose one with "
+                            "record = N", where, site->annotation,
+                            e->annotations[a].record + 1, e->annotations[second].record + 1);
+        *first = e->annotations[a].record;
+        *count = 1;
+        double at = e->annotations[a].at_ms;
+        if (at > 0 && at < 1000.0 * e->record_s)
+            *stim_ms = at;
+        return NCS_OK;
+    }
+    if (e->kind == NCS_EDF_PLUS_D && e->n_records > 1) {
+        edf_record_list(e, list, sizeof list);
+        return ncs_fail(err, NCS_ERR_INI_MISSING, site->path,
+                        "%s: an EDF+D file holds one record per stimulation: say which "
+                        "with record = N or annotation = TEXT (records: %s)", where, list);
+    }
+    *first = 0;
+    *count = e->n_records;
+    return NCS_OK;
+}
+
+/* The signal's unit in mV: from the header, checked against units =. */
+static ncs_status edf_unit(const ncs_edf_signal *s, const ncs_site *site, const char *where,
+                           double *factor, ncs_error *err)
+{
+    int u = value_unit(s->unit);
+    if (u < 0 && (s->unit[0] || !site->units_given))
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: signal '%s' is in '%s', not a voltage ncs knows (mV, uV, V)%s",
+                        where, s->label, s->unit,
+                        s->unit[0] ? "" : ": set units = for a signal without a unit");
+    if (u >= 0 && site->units_given && (ncs_units)u != site->units)
+        return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path,
+                        "%s: the file says signal '%s' is in %s but study.ini says units = "
+                        "%s: one of them is wrong", where, s->label, s->unit,
+                        units_name(site->units));
+    *factor = units_factor(u >= 0 ? (ncs_units)u : site->units);
+    return NCS_OK;
+}
+
+static ncs_status decode_edf(const void *data, size_t n, const ncs_site *site,
+                             const char *where, ncs_wave *w, double *stim_ms, ncs_error *err)
+{
+    ncs_edf e;
+    ncs_status rc = ncs_edf_parse(data, n, site->path, &e, err);
+    if (rc != NCS_OK) {
+        ncs_error x = *err;
+        return ncs_fail(err, x.code, site->path, "%s: %s", where, x.message);
+    }
+    char list[1024];
+    int sig = ncs_edf_find_signal(&e, site->channel, site->channel_label);
+    long first = 0, count = 0;
+    double factor = 1.0;
+    if (sig < 0) {
+        char want[40];
+        if (site->channel_label)
+            snprintf(want, sizeof want, "'%s'", site->channel_label);
+        else
+            snprintf(want, sizeof want, "%d", site->channel);
+        edf_signal_list(&e, list, sizeof list);
+        rc = ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path, "%s: no signal %s in the file "
+                      "(channel = counts the signals that are not annotations); its "
+                      "signals: %s", where, want, list);
+    }
+    if (rc == NCS_OK)
+        rc = edf_records(&e, site, where, &first, &count, stim_ms, err);
+    if (rc == NCS_OK)
+        rc = edf_unit(&e.signals[sig], site, where, &factor, err);
+    if (rc == NCS_OK) {
+        const ncs_edf_signal *s = &e.signals[sig];
+        w->format = NCS_FORMAT_EDF;
+        snprintf(w->format_name, sizeof w->format_name, "%s", e.kind == NCS_EDF_PLUS_D ? "EDF+D"
+                 : e.kind == NCS_EDF_PLUS_C ? "EDF+C" : "EDF");
+        w->channels = e.n_data_signals;
+        w->fs_hz = (double)s->spr / e.record_s;
+        w->n = (size_t)s->spr * (size_t)count;
+        w->mv = malloc(w->n * sizeof *w->mv);
+        if (!w->mv)
+            rc = ncs_fail(err, NCS_ERR_NOMEM, site->path, "%s: out of memory", where);
+    }
+    if (rc == NCS_OK) {
+        const ncs_edf_signal *s = &e.signals[sig];
+        ncs_edf_read(&e, data, sig, first, count, w->mv, &w->clipped_n);
+        for (size_t i = 0; i < w->n; i++)
+            w->mv[i] *= factor;
+        w->rail_mv = factor * fmin(fabs(ncs_edf_physical(s, s->dig_min)),
+                                   fabs(ncs_edf_physical(s, s->dig_max)));
+    }
+    ncs_edf_free(&e);
+    return rc;
+}
+
+static int is_edf(const ncs_site *site, const void *data, size_t n)
+{
+    return has_ext(site->file, ".edf") || has_ext(site->file, ".bdf") || ncs_edf_is(data, n);
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 static int is_csv(const char *name)
@@ -650,7 +824,15 @@ static ncs_status decode(const void *data, size_t n, const ncs_site *site, const
                          const char *where, ncs_wave *out, ncs_warnings *warn, ncs_error *err)
 {
     ncs_status rc;
-    if (is_csv(site->file)) {
+    double edf_stim = NAN;
+    int edf = !is_csv(site->file) && is_edf(site, data, n);
+    if (!edf && (site->record || site->annotation || site->channel_label))
+        return ncs_fail(err, NCS_ERR_INI_VALUE, file, "%s: %s = applies to EDF and EDF+ "
+                        "files, and '%s' is not one", where, site->record ? "record"
+                        : site->annotation ? "annotation" : "a channel label", site->file);
+    if (edf) {
+        rc = decode_edf(data, n, site, where, out, &edf_stim, err);
+    } else if (is_csv(site->file)) {
         /* fmemopen() of 0 bytes is refused by older C libraries */
         FILE *f = n ? fmemopen((void *)data, n, "r") : fopen("/dev/null", "r");
         if (!f)
@@ -670,8 +852,14 @@ static ncs_status decode(const void *data, size_t n, const ncs_site *site, const
                             sf_strerror(NULL));
         rc = decode_sndfile(sf, info, site, where, out, err);
     }
-    if (rc == NCS_OK)
+    if (rc == NCS_OK && !site->stim_given && !isnan(edf_stim)) {
+        /* the stimulus an EDF+ annotation marks inside its record */
+        ncs_site at = *site;
+        at.stim_ms = edf_stim;
+        rc = finish_wave(&at, where, out, warn, err);
+    } else if (rc == NCS_OK) {
         rc = finish_wave(site, where, out, warn, err);
+    }
     if (rc != NCS_OK)
         ncs_wave_free(out);
     return rc;

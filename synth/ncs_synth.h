@@ -181,7 +181,14 @@ typedef struct {
     uint64_t seed;
     size_t n_nerves;
     ncs_synth_nerve nerves[NCS_SYNTH_MAX_NERVES];
+    int edf;             /* every site a record of one EDF+D file (ncs_synth_as_edf) */
 } ncs_synth_study;
+
+/* Makes the study one EDF+D file, <id>.edf, as an EMG machine exports it:
+ * every site a data record named by an annotation ("Median R Wrist") at
+ * the stimulus, all at one rate and sweep (the first site's rate, the
+ * longest sweep). */
+void ncs_synth_as_edf(ncs_synth_study *s);
 
 /* The scenarios of samples/: "normal", "mmn", "cidp", "als",
  * "carpal-tunnel", "inching". level scales the recording conditions (see
@@ -195,6 +202,29 @@ extern const char *const ncs_synth_scenarios[]; /* NULL-terminated */
  * noise-free measures per site and the drops per segment). */
 ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir,
                            ncs_error *err);
+
+/* An EDF+ file as EMG machines export one: a data record per stimulation
+ * (EDF+D; EDF+C with continuous set), one EMG signal of spr samples per
+ * record at fs_hz, stored as 16 bits over +-phys_max in `unit` (default
+ * mV), and per record a time-keeping TAL and the annotation naming the
+ * site at stim_ms into the record. */
+typedef struct {
+    const double *x;        /* spr samples, in the file's unit */
+    const char *annotation; /* may be NULL */
+    double start_s;         /* EDF+D: the record's start from the file's */
+    double stim_ms;         /* where the annotation lies in the record */
+} ncs_synth_edf_record;
+
+typedef struct {
+    size_t n_records, spr;
+    double fs_hz, phys_max;
+    const char *label, *unit, *patient; /* NULL: "EMG", "mV", "X X X X" */
+    int continuous;
+    const ncs_synth_edf_record *records;
+} ncs_synth_edf;
+
+/* The file's bytes (malloc'd, *n set), or NULL when out of memory. */
+unsigned char *ncs_synth_edf_bytes(const ncs_synth_edf *e, size_t *n);
 
 #ifdef __cplusplus
 }

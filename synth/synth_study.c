@@ -1,5 +1,6 @@
 /* synth_study.c — whole synthetic studies: the scenarios of samples/ and
  * writing a study folder (study.ini, waveform files, truth.json). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -380,11 +381,100 @@ static json_t *segment_truth_json(const ncs_synth_nerve *n, size_t j, const ncs_
     return g;
 }
 
-/* Renders site j of nerve n into its waveform file and its study.ini
- * section; *fname gets the file's name. */
+/* The records of an EDF+ study, gathered site by site. */
+typedef struct {
+    const char *id;
+    size_t n;
+    double *x[NCS_SYNTH_MAX_NERVES * NCS_SYNTH_MAX_SITES];
+    char ann[NCS_SYNTH_MAX_NERVES * NCS_SYNTH_MAX_SITES][48];
+    double stim_ms[NCS_SYNTH_MAX_NERVES * NCS_SYNTH_MAX_SITES];
+    size_t spr;
+    double fs_hz;
+} edf_acc;
+
+void ncs_synth_as_edf(ncs_synth_study *s)
+{
+    double fs = s->nerves[0].sites[0].cond.fs_hz, sweep = 0;
+    for (size_t i = 0; i < s->n_nerves; i++)
+        for (size_t j = 0; j < s->nerves[i].n_sites; j++)
+            sweep = fmax(sweep, s->nerves[i].sites[j].cond.sweep_ms);
+    for (size_t i = 0; i < s->n_nerves; i++)
+        for (size_t j = 0; j < s->nerves[i].n_sites; j++) {
+            s->nerves[i].sites[j].cond.fs_hz = fs;
+            s->nerves[i].sites[j].cond.sweep_ms = sweep;
+        }
+    s->edf = 1;
+}
+
+/* "Median R Wrist", "Ulnar L Below-elbow": how a machine names a record */
+static void record_name(char *out, size_t n, const ncs_synth_nerve *nv, const char *site)
+{
+    snprintf(out, n, "%c%s %c %c%s", toupper((unsigned char)nv->nerve[0]), nv->nerve + 1,
+             toupper((unsigned char)nv->side[0]), toupper((unsigned char)site[0]), site + 1);
+}
+
+/* Site j of nerve n as the next record of the study's EDF+ file. */
+static ncs_status edf_site(edf_acc *acc, const ncs_synth_nerve *n, size_t j, double *x,
+                           size_t ns, FILE *ini, char fname[128], ncs_error *err)
+{
+    const ncs_synth_site *st = &n->sites[j];
+    if (acc->n == 0) {
+        acc->spr = ns;
+        acc->fs_hz = st->cond.fs_hz;
+    }
+    if (ns != acc->spr || st->cond.fs_hz != acc->fs_hz || acc->n >= sizeof acc->x / sizeof *acc->x) {
+        free(x);
+        return synth_fail(err, NCS_ERR_USAGE, acc->id,
+                          "EDF sites need one rate and sweep (ncs_synth_as_edf)");
+    }
+    acc->x[acc->n] = x;
+    acc->stim_ms[acc->n] = st->cond.pre_ms;
+    record_name(acc->ann[acc->n], sizeof acc->ann[0], n, st->name);
+    snprintf(fname, 128, "%s.edf", acc->id);
+    fprintf(ini, "\n[%s.%s.%s]\nfile = %s\nannotation = %s\ndistance_mm = %g\n", n->nerve,
+            n->side, st->name, fname, acc->ann[acc->n], st->distance_mm);
+    if (st->cond.inverted)
+        fprintf(ini, "polarity = inverted\n");
+    acc->n++;
+    return NCS_OK;
+}
+
+/* The gathered records into <dir>/<id>.edf, records 10 s apart. */
+static ncs_status edf_write(edf_acc *acc, const char *dir, ncs_error *err)
+{
+    ncs_synth_edf_record rec[sizeof acc->x / sizeof *acc->x];
+    double peak = 0;
+    for (size_t r = 0; r < acc->n; r++) {
+        rec[r] = (ncs_synth_edf_record){acc->x[r], acc->ann[r], 10.0 * (double)r,
+                                        acc->stim_ms[r]};
+        for (size_t i = 0; i < acc->spr; i++)
+            peak = fmax(peak, fabs(acc->x[r][i]));
+    }
+    double phys = 20.0;
+    while (phys < 1.1 * peak)
+        phys *= 2.0;
+    ncs_synth_edf e = {acc->n, acc->spr, acc->fs_hz, phys, NULL, NULL, NULL, 0, rec};
+    size_t nb = 0;
+    unsigned char *b = ncs_synth_edf_bytes(&e, &nb);
+    char name[128];
+    snprintf(name, sizeof name, "%s.edf", acc->id);
+    char *path = synth_path(dir, name);
+    FILE *f = b && path ? fopen(path, "wb") : NULL;
+    int bad = !f || fwrite(b, 1, nb, f) != nb;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    ncs_status rc = bad ? synth_fail(err, NCS_ERR_OUTPUT, path ? path : dir, "cannot write")
+                        : NCS_OK;
+    free(path);
+    free(b);
+    return rc;
+}
+
+/* Renders site j of nerve n into its waveform file (or the study's EDF+
+ * records, acc) and its study.ini section; *fname gets the file's name. */
 static ncs_status write_site(const ncs_synth_nerve *n, size_t j, const ncs_synth_model *m,
                              ncs_rng *noise, const char *dir, FILE *ini, char fname[128],
-                             ncs_error *err)
+                             edf_acc *acc, ncs_error *err)
 {
     const ncs_synth_site *st = &n->sites[j];
     const ncs_synth_cond *c = &st->cond;
@@ -393,6 +483,8 @@ static ncs_status write_site(const ncs_synth_nerve *n, size_t j, const ncs_synth
     if (!x)
         return synth_fail(err, NCS_ERR_NOMEM, dir, "out of memory");
     ncs_synth_render(m, j, c, noise, x, ns);
+    if (acc)
+        return edf_site(acc, n, j, x, ns, ini, fname, err);
     snprintf(fname, 128, "%s_%c_%s.%s", n->nerve, n->side[0], st->name, format_ext(st->format));
     char *path = synth_path(dir, fname);
     double peak = 0;
@@ -422,7 +514,8 @@ static ncs_status write_site(const ncs_synth_nerve *n, size_t j, const ncs_synth
 /* One nerve: its study.ini sections, its waveform files and its truth
  * (appended to jnerves). */
 static ncs_status write_nerve(const ncs_synth_study *s, size_t i, ncs_rng *noise,
-                              const char *dir, FILE *ini, json_t *jnerves, ncs_error *err)
+                              const char *dir, FILE *ini, json_t *jnerves, edf_acc *acc,
+                              ncs_error *err)
 {
     const ncs_synth_nerve *n = &s->nerves[i];
     double dist[NCS_SYNTH_MAX_SITES];
@@ -448,7 +541,7 @@ static ncs_status write_nerve(const ncs_synth_study *s, size_t i, ncs_rng *noise
     for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
         const ncs_synth_site *st = &n->sites[j];
         char fname[128];
-        rc = write_site(n, j, m, noise, dir, ini, fname, err);
+        rc = write_site(n, j, m, noise, dir, ini, fname, acc, err);
         ncs_synth_truth t;
         ncs_synth_model_truth(m, j, &t);
         json_t *js = truth_json(&t);
@@ -492,8 +585,13 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
     ncs_status rc = NCS_OK;
     ncs_rng noise;
     ncs_rng_seed(&noise, s->seed ^ 0x5eed5eedULL);
+    edf_acc acc = {.id = s->id};
     for (size_t i = 0; i < s->n_nerves && rc == NCS_OK; i++)
-        rc = write_nerve(s, i, &noise, dir, ini, jnerves, err);
+        rc = write_nerve(s, i, &noise, dir, ini, jnerves, s->edf ? &acc : NULL, err);
+    if (rc == NCS_OK && s->edf)
+        rc = edf_write(&acc, dir, err);
+    for (size_t r = 0; r < acc.n; r++)
+        free(acc.x[r]);
     int ini_bad = fclose(ini) != 0;
     if (rc == NCS_OK && ini_bad)
         rc = synth_fail(err, NCS_ERR_OUTPUT, ini_path, "write error");

@@ -286,6 +286,7 @@ rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 grep -q '^mmn,median.right,elbow-axilla,120.0,.*,no,definite,efns2010-mmn:definite (area drop' "$T/bout/summary.csv" \
     && ok || bad "summary.csv carries block and findings"
 # a root with the samples twice over (new ids) and a broken study
+NS=$(ls -d samples/*/ | wc -l) # the samples; the root holds 2 NS + 1 studies
 mkdir -p "$T/big"
 for s in samples/*/; do
     n=$(basename "$s")
@@ -297,13 +298,13 @@ cp -r "$T/truncated-wav" "$T/big/zz-broken"
 big_sum() { find "$T/big" -type f -exec md5sum {} + | sort; }
 big_before=$(big_sum)
 $NCS_WRAP "$NCS" batch -q -j 3 "$T/big" -o "$T/one" 2>"$T/err"
-[ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq 14 ] && grep -q '"failed": 1' "$T/one/batch.json" \
-    && ok || bad "batch -j 3: 12 studies written, the broken one recorded, exit 1"
+[ $? -eq 1 ] && [ "$(ls "$T/one" | wc -l)" -eq $((2 * NS + 2)) ] && grep -q '"failed": 1' "$T/one/batch.json" \
+    && ok || bad "batch -j 3: $((2 * NS)) studies written, the broken one recorded, exit 1"
 # a worker that crashes costs only the study it was on
 LD_PRELOAD=$INJECT NCS_INJECT_CRASH=/mnd/median_r_wrist ASAN_OPTIONS=verify_asan_link_order=0 $NCS_WRAP "$NCS" batch -q -j 2 "$T/big" -o "$T/crash" 2>"$T/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q '"failed": 2' "$T/crash/batch.json" && grep -q "crashed (signal 6)" "$T/crash/batch.json" \
-    && [ "$(ls "$T/crash" | wc -l)" -eq 13 ] && ok || bad "worker crash: exit $rc, $(ls "$T/crash" | wc -l) entries"
+    && [ "$(ls "$T/crash" | wc -l)" -eq $((2 * NS + 1)) ] && ok || bad "worker crash: exit $rc, $(ls "$T/crash" | wc -l) entries"
 # the same results whatever the number of jobs
 $NCS_WRAP "$NCS" batch -q -j 1 "$T/big" -o "$T/one1" 2>/dev/null
 (cd "$T/one" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sum3"
@@ -314,10 +315,11 @@ cmp -s "$T/sum1" "$T/sum3" && cmp -s "$T/one/summary.csv" "$T/one1/summary.csv" 
 for i in 0 1 2; do $NCS_WRAP "$NCS" batch -q --shard $i/3 "$T/big" -o "$T/sh$i" 2>/dev/null; done
 run "merge shards (one study failed: exit 1, as one run)" 1 -- batch --merge "$T/sh0" "$T/sh1" "$T/sh2" -o "$T/merged"
 cmp -s "$T/merged/summary.csv" "$T/one/summary.csv" && ok || bad "merged shards' summary.csv differs from one run"
-grep -q '"failed": 1' "$T/merged/batch.json" && grep -q '"n_studies": 13' "$T/merged/batch.json" \
+grep -q '"failed": 1' "$T/merged/batch.json" && grep -q "\"n_studies\": $((2 * NS + 1))" "$T/merged/batch.json" \
     && ok || bad "merged batch.json counts"
 n0=$(grep -c '"status"' "$T/sh0/batch.json"); n1=$(grep -c '"status"' "$T/sh1/batch.json")
-[ "$n0" -eq 5 ] && [ "$n1" -eq 4 ] && ok || bad "shard split: $n0 and $n1 studies, want 5 and 4"
+w0=$(((2 * NS + 1 + 2) / 3)); w1=$(((2 * NS + 1 + 1) / 3))
+[ "$n0" -eq $w0 ] && [ "$n1" -eq $w1 ] && ok || bad "shard split: $n0 and $n1 studies, want $w0 and $w1"
 run "merge a shard twice" 3 "shard 0/3 is given twice" -- batch --merge "$T/sh0" "$T/sh0" -o "$T/m2"
 run "bad shard" 2 "give I/N" -- batch --shard 3/3 "$T/big" -o "$T/x"
 # duplicate ids: refused before any work
@@ -335,8 +337,8 @@ printf '{"half": ' >"$T/res/cidp/.results.json.tmp.999"
 # edits one)
 touch "$T/big/inching/study.ini"
 $NCS_WRAP "$NCS" batch -q --resume -j 2 "$T/big" -o "$T/res" 2>/dev/null
-grep -q '"analysed": 3' "$T/res/batch.json" && grep -q '"up_to_date": 9' "$T/res/batch.json" \
-    && ok || bad "resume: 3 studies analysed again, 9 up to date"
+grep -q '"analysed": 3' "$T/res/batch.json" && grep -q "\"up_to_date\": $((2 * NS - 3))" "$T/res/batch.json" \
+    && ok || bad "resume: 3 studies analysed again, $((2 * NS - 3)) up to date"
 (cd "$T/res" && find . -name 'results.*' | sort | xargs md5sum) >"$T/sumr"
 cmp -s "$T/sum1" "$T/sumr" && cmp -s "$T/res/summary.csv" "$T/one1/summary.csv" \
     && [ -z "$(find "$T/res" -name '.*tmp*')" ] && ok || bad "resume: results identical to one run, no temporary left"
@@ -376,7 +378,7 @@ else
 fi
 # progress line on request
 $NCS_WRAP "$NCS" batch --progress -j 2 samples -o "$T/prog" 2>"$T/err" >/dev/null
-grep -q "6/6 studies, 0 failed" "$T/err" && ok || bad "--progress draws done/total"
+grep -q "$NS/$NS studies, 0 failed" "$T/err" && ok || bad "--progress draws done/total"
 # ---------------------------------------------------------------- criteria, norms
 $NCS_WRAP "$NCS" analyse -q samples/mmn >"$T/out" 2>&1 \
     && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
@@ -481,6 +483,28 @@ run "forgotten stim_ms" 0 "median.right.wrist: warning: the stimulus artefact is
     "is stim_ms missing or wrong?" -- analyse "$d"
 grep -q "stim-time" "$T/err" || grep -q "artefact is seen" "$T/err" && ok || bad "stim-time warning"
 
+# ---------------------------------------------------------------- EDF+ files
+# samples/edf-mmn: one EDF+D file, a record per site named by an annotation
+$NCS_WRAP "$NCS" check samples/edf-mmn >"$T/out" 2>&1 && [ "$(grep -c 'EDF+D' "$T/out")" -eq 17 ] \
+    && ok || bad "check samples/edf-mmn: 17 EDF+D records"
+$NCS_WRAP "$NCS" analyse -q samples/edf-mmn >"$T/out" 2>&1 \
+    && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
+    && ok || bad "analyse samples/edf-mmn: the MMN sample's finding"
+E=$T/edf; cp -r samples/edf-mmn "$E"
+sed -i 's/^annotation = Median R Elbow$/annotation = Median R Elbw/' "$E/study.ini"
+run "EDF+: an annotation not in the file" 3 "edf-mmn/median.right.elbow: no annotation 'Median R Elbw' in the file (did you mean 'Median R Elbow'?); its records: 1 'Median R Wrist', 2 'Median R Elbow'" -- analyse "$E"
+sed -i 's/^annotation = Median R Elbw$/annotation = Median R Elbow\nrecord = 2/' "$E/study.ini"
+run "EDF+: record and annotation both" 3 "both record = and annotation = choose the EDF+ record" -- check "$E"
+sed -i '/^annotation = Median R Elbow$/d; s/^record = 2$/record = 18/' "$E/study.ini"
+run "EDF+: a record beyond the file's" 3 "record = 18 but the file holds 17 data records" -- check "$E"
+sed -i 's/^record = 18$/channel = EMG ADM\nrecord = 2/' "$E/study.ini"
+run "EDF+: a signal label not in the file" 3 "no signal 'EMG ADM' in the file" "its signals: 1 'EMG' (mV)" -- check "$E"
+sed -i '/^channel = EMG ADM$/d; /^record = 2$/d' "$E/study.ini"
+run "EDF+D: a site must choose its record" 3 "an EDF+D file holds one record per stimulation: say which with record = N or annotation = TEXT" -- check "$E"
+E2=$T/edf2; cp -r samples/mmn "$E2"; printf 'record = 1\n' >>"$E2/study.ini"
+run "record = on a WAV file" 3 "record = applies to EDF and EDF+ files" -- check "$E2"
+head -c 2000 samples/edf-mmn/edf-mmn.edf >"$E/edf-mmn.edf"
+run "EDF+: a truncated file" 3 "edf-mmn.edf: error:" "it is truncated" -- check samples/edf-mmn "$E"
 # ---------------------------------------------------------------- markers placed by hand
 # outside the record, or out of order with the markers found: an error
 # naming the key (exit 3), never a negative duration and a block
