@@ -621,6 +621,8 @@ typedef struct {
     ncs_block block_by[NCS_CRIT__COUNT]; /* category under each set evaluated */
     unsigned abnormal;         /* NCS_ABN_* */
     ncs_findings findings;     /* every criterion met, each set evaluated */
+    size_t covers;             /* a span: the consecutive segments it covers
+                                  (segments[0 .. covers)); 0 for a segment */
 } ncs_segment;
 
 /* Fills seg from the distal and proximal markers. Appends a warning (named
@@ -698,6 +700,11 @@ typedef struct {
     ncs_site_result *sites;
     size_t n_segments;      /* n_sites - 1 */
     ncs_segment *segments;
+    /* spans (docs/criteria.md): the most distal site against each proximal
+     * site beyond the first, so each covers two segments or more; assessed
+     * like segments */
+    size_t n_spans;
+    ncs_segment *spans;
     const ncs_norm *norm;   /* into the results' table; NULL: not covered */
     unsigned abnormal;      /* union of its sites' and segments' codes */
     ncs_findings findings;  /* per-nerve criteria met (ean2021-cidp) */

@@ -20,9 +20,12 @@ void ncs_results_destroy(ncs_results *r)
             free(nr->sites[j].trace);
         for (size_t j = 0; j < nr->n_segments; j++)
             ncs_findings_free(&nr->segments[j].findings);
+        for (size_t j = 0; j < nr->n_spans; j++)
+            ncs_findings_free(&nr->spans[j].findings);
         ncs_findings_free(&nr->findings);
         free(nr->sites);
         free(nr->segments);
+        free(nr->spans);
     }
     for (int k = 0; k < NCS_CRIT__COUNT; k++)
         free(r->summary[k]);
@@ -141,6 +144,29 @@ static void mark_disagreeing(const char *where, ncs_segment *g, double excess,
                  g->inconsistent);
 }
 
+/* The spans (docs/criteria.md): the most distal site against each proximal
+ * one beyond the first, computed as segments are (their sites' warnings
+ * are the segments'), each covering the segments up to its proximal site;
+ * a span over a segment whose sites disagree is not evaluable either. */
+static void spans(const ncs_nerve_def *n, ncs_nerve_result *nr, const seg_pair *sp,
+                  size_t np)
+{
+    double dist = np ? sp[0].dist : 0.0;
+    for (size_t k = 1; k < np; k++) {
+        dist += sp[k].dist;
+        ncs_segment *g = &nr->spans[nr->n_spans++];
+        ncs_segment_compute(&nr->sites[sp[0].from].m, &nr->sites[sp[k].to].m,
+                            n->sites[sp[0].from].name, n->sites[sp[k].to].name, dist, NULL,
+                            g, NULL);
+        g->covers = k + 1;
+        for (size_t j = 0; j <= k && !g->inconsistent[0]; j++)
+            if (nr->segments[j].inconsistent[0])
+                snprintf(g->inconsistent, sizeof g->inconsistent,
+                         "it covers %s-%s, whose sites disagree", nr->segments[j].from,
+                         nr->segments[j].to);
+    }
+}
+
 static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                                 const ncs_nerve_def *n, ncs_nerve_result *nr,
                                 int keep, ncs_warnings *warn, ncs_error *err)
@@ -148,7 +174,8 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
     nr->def = n;
     nr->sites = calloc(n->n_sites, sizeof *nr->sites);
     nr->segments = calloc(n->n_sites, sizeof *nr->segments);
-    if (!nr->sites || !nr->segments)
+    nr->spans = calloc(n->n_sites, sizeof *nr->spans);
+    if (!nr->sites || !nr->segments || !nr->spans)
         return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
     nr->n_sites = n->n_sites;
     for (size_t j = 0; j < n->n_sites; j++) {
@@ -211,6 +238,7 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                             sp[k].dist, where, g, warn);
         mark_disagreeing(where, g, excess[k], warn);
     }
+    spans(n, nr, sp, np);
     free(sp);
     free(excess);
     return NCS_OK;
@@ -300,6 +328,34 @@ static void mark_borderline(ncs_results *r, const ncs_nerve_result *nr,
              ncs_block_name(g->block), g->borderline_why);
 }
 
+/* A segment or span under every set evaluated; the primary one's category
+ * into g->block, its doubts and an absent proximal response warned (a
+ * span's are its last segment's, warned there). */
+static void assess(ncs_results *r, const ncs_nerve_result *nr, ncs_segment *g)
+{
+    const ncs_nerve_def *n = nr->def;
+    const ncs_site_result *sd = site_named(nr, g->from), *sp = site_named(nr, g->to);
+    ncs_segment_case c = {.nerve = n->nerve, .norm = nr->norm,
+                          .distal = sd ? &sd->m : NULL, .proximal = sp ? &sp->m : NULL,
+                          .seg = g, .entrapment = g->entrapment_site};
+    for (int k = 0; k < NCS_CRIT__COUNT; k++) {
+        if (!r->evaluated[k])
+            continue;
+        char why[160];
+        g->block_by[k] = ncs_criteria_segment((ncs_criteria_id)k, &c, &g->findings, why);
+        if (k != (int)r->options.primary)
+            continue;
+        g->block = g->block_by[k];
+        snprintf(g->block_because, sizeof g->block_because, "%s", why);
+        mark_borderline(r, nr, &c, (ncs_criteria_id)k, g);
+        if (g->block == NCS_BLOCK_ABSENT_PROXIMAL && !g->covers) {
+            char where[512];
+            snprintf(where, sizeof where, "%s/%s.%s-%s", r->study->id, n->id, g->from, g->to);
+            ncs_warn(&r->warnings, where, "absent-proximal", "%s", why);
+        }
+    }
+}
+
 /* docs/criteria.md for one nerve, under every set evaluated. */
 static void criteria(ncs_results *r, ncs_nerve_result *nr)
 {
@@ -311,28 +367,18 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
             d = &nr->sites[j];
     for (size_t j = 0; j < nr->n_segments; j++) {
         ncs_segment *g = &nr->segments[j];
-        const ncs_site_result *sd = site_named(nr, g->from), *sp = site_named(nr, g->to);
+        const ncs_site_result *sp = site_named(nr, g->to);
         int over = sp ? sp->def->entrapment : -1;
         g->entrapment_site = over >= 0 ? over : ncs_entrapment_site(n->nerve, g->from, g->to);
-        ncs_segment_case c = {.nerve = n->nerve, .norm = nr->norm,
-                              .distal = sd ? &sd->m : NULL, .proximal = sp ? &sp->m : NULL,
-                              .seg = g, .entrapment = g->entrapment_site};
-        for (int k = 0; k < NCS_CRIT__COUNT; k++) {
-            if (!r->evaluated[k])
-                continue;
-            char why[160];
-            g->block_by[k] = ncs_criteria_segment((ncs_criteria_id)k, &c, &g->findings, why);
-            if (k != (int)r->options.primary)
-                continue;
-            g->block = g->block_by[k];
-            snprintf(g->block_because, sizeof g->block_because, "%s", why);
-            mark_borderline(r, nr, &c, (ncs_criteria_id)k, g);
-            if (g->block == NCS_BLOCK_ABSENT_PROXIMAL) {
-                char where[512];
-                snprintf(where, sizeof where, "%s/%s.%s-%s", st->id, n->id, g->from, g->to);
-                ncs_warn(&r->warnings, where, "absent-proximal", "%s", why);
-            }
-        }
+        assess(r, nr, g);
+    }
+    /* a span crosses every landmark its segments cross */
+    for (size_t j = 0; j < nr->n_spans; j++) {
+        ncs_segment *g = &nr->spans[j];
+        g->entrapment_site = 0;
+        for (size_t k = 0; k < g->covers && k < nr->n_segments; k++)
+            g->entrapment_site |= nr->segments[k].entrapment_site;
+        assess(r, nr, g);
     }
     for (int k = 0; k < NCS_CRIT__COUNT; k++)
         if (r->evaluated[k] && d)

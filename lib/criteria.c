@@ -344,6 +344,8 @@ static int rule_dur(const cb_rule *r, double dur)
 static const char *entrapment_where(const ncs_segment_case *c)
 {
     const ncs_segment *g = c->seg;
+    if (g->covers)
+        return "a segment of the span crosses one";
     if (!ncs_entrapment_site(c->nerve, g->from, g->to))
         return "entrapment = yes in study.ini";
     if (strcmp(c->nerve, "median") == 0)
@@ -682,19 +684,30 @@ static int seg_has(const ncs_segment *g, ncs_criteria_id set, const char *code, 
     return 0;
 }
 
+/* Whether a segment or span of nr holds finding `code` (counted). */
+static int nerve_has(const ncs_nerve_result *nr, ncs_criteria_id set, const char *code)
+{
+    int has = 0;
+    for (size_t j = 0; j < nr->n_segments; j++)
+        has |= seg_has(&nr->segments[j], set, code, 1);
+    for (size_t j = 0; j < nr->n_spans; j++)
+        has |= seg_has(&nr->spans[j], set, code, 1);
+    return has;
+}
+
 /* Appends "median.right elbow-axilla; ulnar.right wrist-below-elbow, ...":
  * the segments holding finding `code` (counts: 1 counted, 0 not counted) of
- * each nerve that has no counted `skip_code`. Returns the nerves listed. */
+ * each nerve that has no counted `skip_code`; a nerve where no segment
+ * holds it but a span does is listed by its shortest such span ("median.right
+ * wrist-axilla (span)"). Returns the nerves listed. */
 static int list_segments(sbuf *b, const ncs_results *r, ncs_criteria_id set,
                          const char *code, int counts, const char *skip_code)
 {
     int nerves = 0;
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
-        int skip = 0, here = 0;
-        for (size_t j = 0; skip_code && j < nr->n_segments; j++)
-            skip |= seg_has(&nr->segments[j], set, skip_code, 1);
-        if (skip)
+        int here = 0;
+        if (skip_code && nerve_has(nr, set, skip_code))
             continue;
         for (size_t j = 0; j < nr->n_segments; j++) {
             const ncs_segment *g = &nr->segments[j];
@@ -704,6 +717,14 @@ static int list_segments(sbuf *b, const ncs_results *r, ncs_criteria_id set,
                 sb_add(b, ", %s-%s", g->from, g->to);
             else
                 sb_add(b, "%s%s %s-%s", b->len ? "; " : "", nr->def->id, g->from, g->to);
+            here = 1;
+        }
+        /* (a span's finding at an entrapment site is its segments': listed there) */
+        for (size_t j = 0; j < nr->n_spans && !here && counts; j++) {
+            const ncs_segment *g = &nr->spans[j];
+            if (!seg_has(g, set, code, counts))
+                continue;
+            sb_add(b, "%s%s %s-%s (span)", b->len ? "; " : "", nr->def->id, g->from, g->to);
             here = 1;
         }
         nerves += here;

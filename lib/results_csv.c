@@ -77,6 +77,30 @@ static void findings(FILE *f, const ncs_findings *fs)
     text(f, buf, 0);
 }
 
+/* The span from the most distal site ending at `site` (docs/outputs.md),
+ * or empty cells. */
+static void span_cells(FILE *f, const ncs_nerve_result *nr, const char *site)
+{
+    const ncs_segment *g = NULL;
+    for (size_t k = 0; k < nr->n_spans && !g; k++)
+        if (strcmp(nr->spans[k].to, site) == 0)
+            g = &nr->spans[k];
+    if (!g) {
+        fputs(",,,,,,,,", f);
+        return;
+    }
+    char name[160];
+    snprintf(name, sizeof name, "%s-%s", g->from, g->to);
+    text(f, name, 0);
+    cell(f, g->distance_mm, 1);
+    cell(f, g->cv_m_s, 1);
+    cell(f, g->amp_drop_pct, 1);
+    cell(f, g->area_drop_pct, 1);
+    cell(f, g->dur_increase_pct, 1);
+    text(f, ncs_block_name(g->block), 0);
+    text(f, g->borderline ? "yes" : "no", 0);
+}
+
 ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
 {
     fputs("study,nerve,muscle,site,file,distance_mm,fs_hz,response,onset_ms,peak_ms,"
@@ -86,7 +110,8 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
           "site_abnormal,segment_abnormal,entrapment_site,block,block_because,findings,"
           "study_findings,onset_u_ms,peak_u_ms,amp_u_mv,neg_dur_u_ms,neg_area_u_mvms,"
           "latency_diff_u_ms,cv_u_m_s,amp_drop_u_pct,area_drop_u_pct,dur_increase_u_pct,"
-          "borderline\n", f);
+          "borderline,span,span_distance_mm,span_cv_m_s,span_amp_drop_pct,"
+          "span_area_drop_pct,span_dur_increase_pct,span_block,span_borderline\n", f);
     /* the study's summary lines, the same on every row */
     char *study = NULL;
     size_t study_len = 0;
@@ -167,6 +192,7 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
             } else {
                 fputs(",,,,,,", f);
             }
+            span_cells(f, nr, sr->def->name);
             fputc('\n', f);
         }
     }

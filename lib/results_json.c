@@ -153,6 +153,24 @@ static json_t *segment_json(const ncs_segment *g)
     return o;
 }
 
+/* The spans, each naming the segments it covers. */
+static json_t *spans_json(const ncs_nerve_result *nr)
+{
+    json_t *a = json_array();
+    for (size_t j = 0; j < nr->n_spans; j++) {
+        const ncs_segment *g = &nr->spans[j];
+        json_t *o = segment_json(g), *cov = json_array();
+        for (size_t k = 0; k < g->covers && k < nr->n_segments; k++) {
+            char name[512];
+            snprintf(name, sizeof name, "%s-%s", nr->segments[k].from, nr->segments[k].to);
+            json_array_append_new(cov, json_string(name));
+        }
+        json_object_set_new(o, "segments", cov);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static json_t *norm_json(const ncs_norm *n)
 {
     if (!n)
@@ -271,6 +289,7 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
             json_array_append_new(segs, segment_json(&nr->segments[j]));
         json_object_set_new(jn, "sites", sites);
         json_object_set_new(jn, "segments", segs);
+        json_object_set_new(jn, "spans", spans_json(nr));
         json_object_set_new(jn, "abnormal", abnormal_json(nr->abnormal));
         json_object_set_new(jn, "norm", norm_json(nr->norm));
         json_object_set_new(jn, "low_temperature", json_boolean(nr->low_temperature));

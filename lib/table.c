@@ -65,6 +65,35 @@ static void nerve_header(FILE *f, const ncs_nerve_result *nr)
     fputc('\n', f);
 }
 
+/* Whether a segment of nr holds a counted finding `code` of set k. */
+static int segment_holds(const ncs_nerve_result *nr, int k, const char *code)
+{
+    for (size_t g = 0; g < nr->n_segments; g++)
+        for (size_t j = 0; j < nr->segments[g].findings.count; j++) {
+            const ncs_finding *fi = &nr->segments[g].findings.items[j];
+            if ((int)fi->criteria == k && fi->counts && strcmp(fi->code, code) == 0)
+                return 1;
+        }
+    return 0;
+}
+
+/* The findings of set k of a segment, or of a span (its counted ones that
+ * no segment of the nerve holds: what the span adds). */
+static void segment_findings(FILE *f, const ncs_nerve_result *nr, const ncs_segment *sg, int k)
+{
+    for (size_t j = 0; j < sg->findings.count; j++) {
+        const ncs_finding *fi = &sg->findings.items[j];
+        if ((int)fi->criteria != k)
+            continue;
+        if (sg->covers && (!fi->counts || segment_holds(nr, k, fi->code)))
+            continue;
+        char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
+        fprintf(f, "    %s %s-%s%s: %s%s: %s\n", nr->def->id, sg->from, sg->to,
+                sg->covers ? " (span)" : "", fi->code, fi->counts ? "" : " (not counted)",
+                ncs_finding_reasons(fi, "; ", why, sizeof why));
+    }
+}
+
 static void print_findings(const ncs_results *r, FILE *f)
 {
     fprintf(f, "\nFindings (criteria met; not a diagnosis)\n");
@@ -82,20 +111,38 @@ static void print_findings(const ncs_results *r, FILE *f)
                 fprintf(f, "    %s: %s: %s\n", nr->def->id, fi->code,
                         ncs_finding_reasons(fi, "; ", why, sizeof why));
             }
-            for (size_t g = 0; g < nr->n_segments; g++) {
-                const ncs_segment *sg = &nr->segments[g];
-                for (size_t j = 0; j < sg->findings.count; j++) {
-                    const ncs_finding *fi = &sg->findings.items[j];
-                    if ((int)fi->criteria != k)
-                        continue;
-                    char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
-                    fprintf(f, "    %s %s-%s: %s%s: %s\n", nr->def->id, sg->from, sg->to,
-                            fi->code, fi->counts ? "" : " (not counted)",
-                            ncs_finding_reasons(fi, "; ", why, sizeof why));
-                }
-            }
+            for (size_t g = 0; g < nr->n_segments; g++)
+                segment_findings(f, nr, &nr->segments[g], k);
+            for (size_t g = 0; g < nr->n_spans; g++)
+                segment_findings(f, nr, &nr->spans[g], k);
         }
     }
+}
+
+/* "  span wrist-axilla 350 mm: CV 58.1 ± 1.9 m/s, amp drop ..., definite" */
+static void span_line(FILE *f, const ncs_segment *g)
+{
+    fprintf(f, "  span %s-%s %.0f mm:", g->from, g->to, g->distance_mm);
+    const char *name[4] = {"CV", "amp drop", "area drop", "dur inc"};
+    const char *unit[4] = {" m/s", " %", " %", " %"};
+    const double v[4] = {g->cv_m_s, g->amp_drop_pct, g->area_drop_pct, g->dur_increase_pct};
+    const double u[4] = {g->u.cv_m_s, g->u.amp_drop_pct, g->u.area_drop_pct,
+                         g->u.dur_increase_pct};
+    for (int i = 0; i < 4; i++) {
+        if (!isfinite(v[i]))
+            fprintf(f, " %s -%s", name[i], i < 3 ? "," : "");
+        else if (isfinite(u[i]))
+            fprintf(f, " %s %.1f \u00b1 %.1f%s%s", name[i], v[i], u[i], unit[i], i < 3 ? "," : "");
+        else
+            fprintf(f, " %s %.1f%s%s", name[i], v[i], unit[i], i < 3 ? "," : "");
+    }
+    const char *blk = ncs_block_name(g->block);
+    fprintf(f, "; block %s", blk ? blk : "-");
+    if (g->borderline)
+        fprintf(f, " (borderline: %s)", g->borderline_why);
+    else if (g->block_because[0] && g->block != NCS_BLOCK_NONE)
+        fprintf(f, " (%s)", g->block_because);
+    fputc('\n', f);
 }
 
 ncs_status ncs_results_table(const ncs_results *r, FILE *f)
@@ -192,6 +239,8 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 fprintf(f, "  %s-%s %s (borderline: %s)\n", g->from, g->to,
                         ncs_block_name(g->block), g->borderline_why);
         }
+        for (size_t k = 0; k < nr->n_spans; k++)
+            span_line(f, &nr->spans[k]);
     }
     if (any_abnormal)
         fprintf(f, "\n  * outside the reference range: distal latency above ULN, distal "

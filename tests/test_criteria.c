@@ -2,6 +2,7 @@
  * each of its thresholds; entrapment sites of each nerve; a lab's table
  * replacing one nerve; the samples' expected findings. */
 #include "testutil.h"
+#include "ncs_synth.h"
 
 static ncs_norms norms;
 
@@ -703,6 +704,59 @@ START_TEST(sites_that_disagree_decide_nothing)
 }
 END_TEST
 
+/* EFNS/PNS compares proximal with distal stimulation whatever the segment
+ * length: 35 % then 30 % of the units blocked in two segments of the median
+ * nerve is 54.5 % over wrist-axilla, definite over the span though neither
+ * segment is (a generated study, noise-free conditions). */
+START_TEST(span_definite_where_no_segment_is)
+{
+    ncs_synth_study s;
+    ck_assert_int_eq(ncs_synth_scenario(&s, "normal", "spread", 11, 0.0), 0);
+    ncs_synth_nerve *n = &s.nerves[0];
+    ck_assert_str_eq(n->nerve, "median");
+    ck_assert_uint_eq(n->n_sites, 3);
+    n->sites[1].lesion.block = 0.35;
+    n->sites[2].lesion.block = 0.30;
+    char *dir = tu_tempdir(), path[4200];
+    snprintf(path, sizeof path, "%s/spread", dir);
+    ncs_error e;
+    ck_assert_int_eq(ncs_synth_write(&s, path, &e), NCS_OK);
+    ncs_study *st = ncs_study_load(path, NULL, &e);
+    ck_assert_msg(st != NULL, "%s", e.message);
+    ncs_analyser *a = ncs_analyser_create(&e);
+    ncs_options o = {.primary = NCS_CRIT_EFNS2010_MMN};
+    ncs_results *r = ncs_analyse_study(a, st, &o, &e);
+    ck_assert_ptr_nonnull(r);
+    const ncs_nerve_result *nr = &r->nerves[0];
+    ck_assert_uint_eq(nr->n_segments, 2);
+    ck_assert_uint_eq(nr->n_spans, 1);
+    for (size_t j = 0; j < 2; j++)
+        ck_assert_int_ne(nr->segments[j].block, NCS_BLOCK_DEFINITE);
+    const ncs_segment *g = &nr->spans[0];
+    ck_assert_str_eq(g->from, nr->segments[0].from);
+    ck_assert_str_eq(g->to, nr->segments[1].to);
+    ck_assert_uint_eq(g->covers, 2);
+    ck_assert_double_eq_tol(g->distance_mm, nr->segments[0].distance_mm + nr->segments[1].distance_mm, 1e-9);
+    ck_assert_msg(g->area_drop_pct > 50.0 && g->area_drop_pct < 70.0, "span area drop %g",
+                  g->area_drop_pct);
+    ck_assert_int_eq(g->block, NCS_BLOCK_DEFINITE);
+    char want[128];
+    snprintf(want, sizeof want, "definite CB in 1 nerve (median.right %s-%s (span))", g->from,
+             g->to);
+    ck_assert_msg(strstr(r->summary[NCS_CRIT_EFNS2010_MMN], want), "%s",
+                  r->summary[NCS_CRIT_EFNS2010_MMN]);
+    /* a two-site nerve has no span: its one segment is the whole nerve */
+    for (size_t i = 1; i < r->n_nerves; i++)
+        ck_assert_uint_eq(r->nerves[i].n_spans,
+                          r->nerves[i].n_sites > 2 ? r->nerves[i].n_sites - 2 : 0);
+    ncs_results_destroy(r);
+    ncs_analyser_destroy(a);
+    ncs_study_destroy(st);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("criteria");
@@ -728,6 +782,7 @@ static Suite *suite(void)
     tcase_add_test(sm, sample_cidp);
     tcase_add_test(sm, sample_carpal_tunnel);
     tcase_add_test(sm, sample_mnd);
+    tcase_add_test(sm, span_definite_where_no_segment_is);
     tcase_add_test(sm, sample_inching_entrapment);
     suite_add_tcase(s, sm);
     return s;
