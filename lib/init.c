@@ -571,7 +571,8 @@ static ncs_status read_folder(init_ctx *c, ncs_error *err)
     ncs_status rc = list_folder(c, err);
     if (rc != NCS_OK)
         return rc;
-    qsort(c->e, c->n, sizeof *c->e, cmp_name);
+    if (c->n) /* an empty folder has no list at all */
+        qsort(c->e, c->n, sizeof *c->e, cmp_name);
     size_t waves = 0, sites = 0, edf = 0;
     for (size_t i = 0; i < c->n; i++) {
         read_entry(c, &c->e[i]);
