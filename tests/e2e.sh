@@ -585,6 +585,22 @@ run "init: -o and --stdout" 2 "choose one" -- init --stdout -o x "$G/empty"
 run "--stdout is init's" 2 "option '--stdout' does not apply here" -- analyse --stdout samples/mmn
 $NCS_WRAP "$NCS" help init >"$T/out" && grep -q "never replaced (exit 4)" "$T/out" && ok \
     || bad "help init"
+# inching files named from a known site: ordered by their offset, the
+# distances between them proposed from it, and '+' names analysed
+N="$G/inching"
+mkdir -p "$N"
+cp samples/inching/median_r_* "$N/"
+for f in "$N"/median_r_fa-*.flac; do b=${f##*fa-}; mv "$f" "$N/median_r_wrist+$b"; done
+run "init: inching names" 0 -- init -q "$N"
+run "init: inching names check" 0 -- check "$N"
+order=$(awk '/^  /{printf "%s ", $1}' "$T/out")
+[ "$order" = "median.right.wrist median.right.wrist+20 median.right.wrist+40 median.right.wrist+60 \
+median.right.wrist+80 median.right.wrist+100 median.right.wrist+120 median.right.elbow " ] && ok \
+    || bad "init: inching order $order"
+[ "$(grep -c '^distance_mm = 20 ' "$N/study.ini")" -eq 6 ] \
+    && grep -q '^distance_mm = 110 ' "$N/study.ini" && ok || bad "init: inching distances"
+run "init: inching names analyse" 0 -- analyse -q --json "$N"
+grep -q '"name": "wrist+20"' "$T/out" && ok || bad "init: '+' site names in results.json"
 
 # ---------------------------------------------------------------- reports (gnuplot)
 # inked pixels of every page of a PDF (rendered at 40 dpi in grey), one line
