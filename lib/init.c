@@ -38,6 +38,8 @@ typedef struct {
     double rate_guess_hz; /* one-column CSV: the rate proposed, else NAN */
     double raw_lo, raw_hi;/* the values as stored: PCM in full scales, else the file's unit */
     double stim_ms;       /* proposed, on the file's time axis */
+    double stim_first_ms; /* a CSV time column's first time when it is after 0
+                             (stim_ms cannot be earlier), else 0 */
     int stim_found;       /* an artefact was seen away from 0 */
     ncs_units units;      /* proposed for float files and CSV without a header unit */
 } entry;
@@ -206,17 +208,27 @@ static ncs_status probe_load(init_ctx *c, entry *e, const char *path, ncs_wave *
     ncs_site s;
     e->rate_guess_hz = NAN;
     site_for_probe(c, e, path, &s);
-    ncs_status rc = ncs_wave_load(&s, e->name, w, NULL, err);
-    if (rc == NCS_ERR_INI_MISSING && e->is_csv) { /* one column, no rate */
-        e->rate_guess_hz = 10000;
-        s.rate_hz = e->rate_guess_hz;
+    ncs_status rc = NCS_OK;
+    /* each refusal that says what the file needs is answered once */
+    for (int k = 0; k < 4; k++) {
         rc = ncs_wave_load(&s, e->name, w, NULL, err);
+        const char *at = rc == NCS_ERR_WAVE_RANGE ? strstr(err->message, "first sample (at ")
+                                                  : NULL;
+        if (rc == NCS_ERR_INI_MISSING && e->is_csv && isnan(s.rate_hz)) {
+            e->rate_guess_hz = 10000; /* one column, no rate */
+            s.rate_hz = e->rate_guess_hz;
+        } else if (rc != NCS_OK && e->is_csv && s.units_given
+                   && strstr(err->message, "the CSV header says")) {
+            s.units_given = 0; /* the header's unit, as ncs will read it */
+            e->header_units = 1;
+        } else if (at && s.stim_ms == 0
+                   && sscanf(at, "first sample (at %lf ms", &e->stim_first_ms) == 1) {
+            s.stim_ms = e->stim_first_ms; /* a time column that starts after 0 */
+        } else {
+            break;
+        }
     }
-    if (rc != NCS_OK && e->is_csv && strstr(err->message, "the CSV header says")) {
-        s.units_given = 0; /* the header's unit, as ncs will read it */
-        e->header_units = 1;
-        rc = ncs_wave_load(&s, e->name, w, NULL, err);
-    } else if (rc == NCS_OK && e->is_csv) {
+    if (rc == NCS_OK && e->is_csv && !e->header_units) {
         /* uV agreed: said by the header, or said by nothing */
         s.units = NCS_UNITS_V;
         ncs_wave v;
@@ -235,17 +247,19 @@ static void probe_stim(init_ctx *c, entry *e, const ncs_wave *w)
 {
     ncs_markers m;
     ncs_error err;
-    e->stim_ms = 0;
+    e->stim_ms = e->stim_first_ms;
     if (!c->an || ncs_measure(c->an, w, NULL, e->name, &m, NULL, NULL, &err) != NCS_OK)
         return;
-    double t = m.stim_seen_ms; /* from the declared stimulus, 0 on the file's axis */
+    /* from the stimulus the probe declared (stim_first_ms on the file's axis) */
+    double t = m.stim_seen_ms;
     double sweep = 1000.0 * (double)w->n / w->fs_hz;
     /* a step inside the response is its take-off, not the stimulus (as
      * the stim-time warning judges it) */
     double r0 = isfinite(m.onset_ms) ? m.onset_ms - 0.3 : INFINITY;
     double r1 = isfinite(m.end_ms) ? m.end_ms : isfinite(m.peak_ms) ? m.peak_ms : r0;
     int in_response = t >= r0 && t <= r1;
-    if (isfinite(t) && fabs(t) > 0.2 && !in_response && t >= w->t_first_ms
+    t += e->stim_first_ms; /* on the file's axis */
+    if (isfinite(t) && fabs(t - e->stim_first_ms) > 0.2 && !in_response && t >= w->t_first_ms
         && t < w->t_first_ms + sweep - 1.0) {
         e->stim_ms = round(t * 100.0) / 100.0;
         e->stim_found = 1;
@@ -508,6 +522,10 @@ static void emit_site(FILE *f, init_ctx *c, const entry *prev, const entry *e)
         snprintf(kv, sizeof kv, "stim_ms = %.2f", e->stim_ms);
         guess(f, c, kv, "the stimulus artefact is seen here on the file's time axis (a "
               "pre-trigger)%s", isnan(e->rate_guess_hz) ? "" : ", at the rate_hz guessed below");
+    } else if (e->stim_first_ms != 0) {
+        snprintf(kv, sizeof kv, "stim_ms = %.6g", e->stim_first_ms);
+        guess(f, c, kv, "no stimulus artefact found; the time column starts here, after 0: "
+              "give the stimulus time on that column");
     } else {
         guess(f, c, "stim_ms = 0", "no stimulus artefact found: 0 is the file's first sample "
               "(or its time column's zero); give the machine's pre-trigger if it has one");
@@ -533,9 +551,6 @@ static void emit_not_read(FILE *f, init_ctx *c)
         fputs(": ", f);
         put_clean(f, e->why);
         fputc('\n', f);
-        char *where = ncs_asprintf("%s/%s", c->dir, e->name);
-        ncs_warn(c->warn, where ? where : c->dir, "not-read", "not read: %s", e->why);
-        free(where);
     }
     c->counts.not_read = n;
 }
@@ -565,6 +580,19 @@ static void emit(FILE *f, init_ctx *c)
 
 /* ---- entry point --------------------------------------------------------- */
 
+/* every file not read, a warning "not-read" with why */
+static void warn_not_read(init_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const entry *e = &c->e[i];
+        if (!e->why[0])
+            continue;
+        char *where = ncs_asprintf("%s/%s", c->dir, e->name);
+        ncs_warn(c->warn, where ? where : c->dir, "not-read", "not read: %s", e->why);
+        free(where);
+    }
+}
+
 /* The folder's files read; NCS_OK when at least one site came of them. */
 static ncs_status read_folder(init_ctx *c, ncs_error *err)
 {
@@ -580,6 +608,8 @@ static ncs_status read_folder(init_ctx *c, ncs_error *err)
         sites += !c->e[i].why[0];
         edf += strstr(c->e[i].why, "an EDF/EDF+ file") != NULL;
     }
+    if (waves == 0 || sites == 0)
+        warn_not_read(c); /* what was seen, before the refusal */
     if (waves == 0 && edf && edf == c->n)
         return ncs_fail(err, NCS_ERR_IO, c->dir,
                         "only EDF/EDF+ files here (%zu): EDF+ support is coming; export the "
@@ -602,6 +632,7 @@ static ncs_status read_folder(init_ctx *c, ncs_error *err)
     }
     qsort(c->e, c->n, sizeof *c->e, cmp_site);
     drop_duplicates(c);
+    warn_not_read(c);
     return NCS_OK;
 }
 

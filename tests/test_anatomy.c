@@ -378,6 +378,34 @@ START_TEST(init_duplicate_site)
 }
 END_TEST
 
+/* a time column that starts after 0: stim_ms cannot be 0 (ncs refuses a
+ * stimulus before the first sample), so the column's start is proposed */
+START_TEST(init_time_column_after_zero)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/median_r_wrist.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "time_ms,value_mV\n");
+    for (int i = 0; i < 400; i++)
+        fprintf(f, "%.3f,%.6f\n", 2.0 + 0.05 * i, tu_signal(0.05 * i) + 0.01 * sin(i * 1.3));
+    ck_assert_int_eq(fclose(f), 0);
+    char *text = init_text(NULL, NULL, NCS_OK);
+    ck_assert_msg(strstr(text, "stim_ms = 2 ") != NULL, "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "named by the CSV header"));
+    tu_write(dir, "study.ini", text);
+    ncs_error err;
+    ncs_study *st = ncs_study_load(dir, NULL, &err);
+    ck_assert_ptr_nonnull(st);
+    ncs_wave wv;
+    ck_assert_msg(ncs_wave_load(&st->nerves[0].sites[0], NULL, &wv, NULL, &err) == NCS_OK, "%s",
+                  err.message);
+    ncs_wave_free(&wv);
+    ncs_study_destroy(st);
+    free(text);
+}
+END_TEST
+
 START_TEST(init_refusals)
 {
     ncs_error err;
@@ -420,6 +448,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, init_folder);
     tcase_add_test(t, init_duplicate_site);
+    tcase_add_test(t, init_time_column_after_zero);
     tcase_add_test(t, init_refusals);
     suite_add_tcase(s, t);
     return s;
