@@ -193,7 +193,7 @@ test: all $(LINT) $(B)/header-check.o $(B)/mkwave $(B)/inject.so $(TESTS) $(REPL
 	for t in $(FUZZ_TARGETS); do echo "== fuzz regressions: $$t"; \
 	  $(B)/replay_$$t $$(find fuzz/seeds/$$t fuzz/regress/$$t -type f ! -name README | sort) || fail=1; done; \
 	echo "== tests/golden.sh"; NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth tests/golden.sh || fail=1; \
-	echo "== tests/e2e.sh"; NCS=./$(BIN)ncs MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so tests/e2e.sh || fail=1; \
+	echo "== tests/e2e.sh"; NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so tests/e2e.sh || fail=1; \
 	for s in tests/faults.sh tests/report-limits.sh; do echo "== $$s"; \
 	  NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so $$s || fail=1; done; \
 	if [ -z "$(SANITIZE)" ]; then echo "== tests/install.sh"; CC="$(CC)" tests/install.sh || fail=1; fi; \
@@ -216,7 +216,7 @@ valgrind: all $(B)/mkwave $(B)/inject.so $(TESTS)
 	@set -e; export LC_ALL=C CK_FORK=no; for t in $(filter-out %test_measure %test_families,$(TESTS)); do \
 	    $(VG) $$t >/dev/null; done
 	@echo "== valgrind: tests/e2e.sh"
-	@LC_ALL=C NCS=./$(BIN)ncs NCS_WRAP="$(VG)" MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so \
+	@LC_ALL=C NCS=./$(BIN)ncs SYNTH=./$(BIN)ncs-synth NCS_WRAP="$(VG)" MKWAVE=$(B)/mkwave INJECT=$(B)/inject.so \
 	    tests/e2e.sh | tail -1
 	@if find build/valgrind -name '*.log' -size +0 | grep -q .; then \
 	    echo "valgrind found errors:"; find build/valgrind -name '*.log' -size +0 \

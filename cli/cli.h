@@ -29,6 +29,7 @@ typedef struct {
     int shard_i, shard_n; /* shard_n 0: no sharding */
     int progress;         /* -1 auto (a terminal), 0 no, 1 yes */
     int merge;            /* --merge: operands are batch outputs to merge */
+    int to_stdout;        /* init --stdout: print instead of writing */
     const struct outdir *out_dir; /* batch: OUT, opened once (all outputs below it) */
     const char *out_real;         /* batch: OUT with links resolved */
 } options;
@@ -104,6 +105,11 @@ int analyse_one(ncs_analyser *an, const char *dir, const options *o, outdir *out
 char *settings_text(const options *o);
 
 int cmd_batch(const command *cmd, int argc, char **argv, options *o);
+int cmd_init(const command *cmd, int argc, char **argv, options *o); /* init.c */
+
+/* main.c: the options of one subcommand; the index of the first operand, or
+ * -1 after a usage error was printed. */
+int parse_options(const command *cmd, int argc, char **argv, options *o);
 
 /* batch.c: the batch over argv[first] (ROOT, or with o->merge the
  * outputs to merge from argv[first..argc)); "I/N" into o's shard. */

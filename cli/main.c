@@ -41,6 +41,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_MERGE,
+    OPT_STDOUT,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"merge", no_argument, NULL, OPT_MERGE},
+    {"stdout", no_argument, NULL, OPT_STDOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -134,7 +136,7 @@ static int option_error(const command *cmd, int c, const char *arg)
 
 /* Parses the options of one subcommand; returns the index of the first
  * operand, or -1 after a usage error was printed. */
-static int parse_options(const command *cmd, int argc, char **argv, options *o)
+int parse_options(const command *cmd, int argc, char **argv, options *o)
 {
     optind = 1;
     opterr = 0;
@@ -224,6 +226,11 @@ static int parse_options(const command *cmd, int argc, char **argv, options *o)
             if (!accepts(cmd, "--merge"))
                 return not_here(cmd, "--merge");
             o->merge = 1;
+            break;
+        case OPT_STDOUT:
+            if (!accepts(cmd, "--stdout"))
+                return not_here(cmd, "--stdout");
+            o->to_stdout = 1;
             break;
         case OPT_HELP:
             o->help = 1;
@@ -631,6 +638,30 @@ static const command commands[] = {
 "that table with the nerves FILE names replaced.\n"
      "Options:\n"
      "  --norms FILE     a lab's normative table (see ncs help analyse)\n", "--norms"},
+    {"init", cmd_init, "[options] FOLDER",
+     "Write FOLDER/study.ini for the waveform files in FOLDER, from their names.",
+     "Each file directly in FOLDER (WAV, FLAC, AIFF ... anything libsndfile reads,\n"
+     "CSV, TXT) is decoded as ncs check decodes it, and its name read into nerve,\n"
+     "side and site: median_r_wrist.wav, ulnar-left-below-elbow.csv, Median R Wrist.flac,\n"
+     "peroneal_right_ankle.wav, ulnar_r_b-elbow.csv (b-elbow, a-elbow, fib-head, popl,\n"
+     "erbs-point ... are read as the sites they stand for), median_r_wrist+20.wav (an\n"
+     "inching site 20 mm proximal to the wrist). Sites are written in anatomical\n"
+     "order, distal first. What the files do not say is written as a real value with\n"
+     "a comment 'GUESS, confirm': distances (typical adult values), the recording\n"
+     "muscle, scale_mv of integer samples, units of float and CSV files, stim_ms\n"
+     "(where the stimulus artefact is seen). Files not read are listed in a comment\n"
+     "block at the end, with why (and as warnings); EDF/EDF+ files are listed there\n"
+     "until EDF+ support comes. Confirm every GUESS, then run ncs check FOLDER.\n"
+     "A study.ini already there is never replaced (exit 4); nothing else in FOLDER is\n"
+     "touched: study.ini is written under a temporary name and linked into place\n"
+     "whole. A folder with no waveform, or none whose name can be read, is refused\n"
+     "(exit 3). Symbolic links leading out of FOLDER are not followed.\n"
+     "Options:\n"
+     "  -o, --out FILE   write FILE instead of FOLDER/study.ini (never replaced either;\n"
+     "                   its file paths are relative to FOLDER)\n"
+     "  --stdout         print the study.ini instead of writing it\n"
+     "  -q, --quiet      no warnings (the files not read are still listed in the file)\n",
+     "--out --stdout"},
     {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", "", ""},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

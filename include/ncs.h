@@ -223,6 +223,143 @@ char *ncs_study_peek_id(const char *dir);
 const char *ncs_nerve_canonical(const char *name);
 
 /* ------------------------------------------------------------------------ */
+/* Sites as anatomy (anatomy.c) — docs/study-folder.md#site-names           */
+/* ------------------------------------------------------------------------ */
+
+/* Each nerve has a vocabulary of known stimulation sites in anatomical
+ * order, distal first (standard motor conduction practice, Preston &
+ * Shapiro), e.g. ulnar: palm, below-wrist, wrist, below-elbow, above-elbow,
+ * axilla, erb. A site is placed at a level (0 the most distal of its nerve);
+ * two known names at one level are one place named two ways
+ * (fibular: below-fibular-head and fibular-head; above-fibular-head,
+ * popliteal and knee). An inching site is a known site and a whole number
+ * of mm along the nerve, 1 to 999: "wrist+20" lies 20 mm proximal to the
+ * wrist, "elbow-40" 40 mm distal to the elbow. The entrapment landmarks
+ * (AAEM 2003) lie between two levels: median at the wrist between palm and
+ * wrist, ulnar at the wrist between below-wrist and wrist, ulnar at the
+ * elbow between below-elbow and above-elbow, fibular at the fibular head
+ * between below-fibular-head and above-fibular-head. Every function here
+ * takes a nerve by any name ncs_nerve_canonical() knows ("peroneal") and
+ * returns static strings; none allocates. */
+
+/* Where a site lies along its nerve. */
+typedef struct {
+    const char *base;   /* the known site it is named from ("wrist"); static */
+    int level;          /* base's level: 0 the nerve's most distal known site */
+    double offset_mm;   /* inching: mm proximal (+) or distal (-) of base; else 0 */
+} ncs_site_place;
+
+/* The i-th known site of nerve, distal first (i from 0), or NULL past the
+ * last one or for a nerve ncs does not know. */
+const char *ncs_site_known(const char *nerve, size_t i);
+
+/* The known site a name or one of its usual abbreviations stands for, for
+ * this nerve ("b-elbow", "bel-elbow" -> "below-elbow"; "popl" -> "popliteal";
+ * "fib-head" -> "fibular-head"; "erbs-point" -> "erb"), written in lower
+ * case with words joined by '-'; NULL when the nerve has no such site (the
+ * ulnar nerve has no "elbow": below or above it?). */
+const char *ncs_site_canonical(const char *nerve, const char *name);
+
+/* Places site (a known name, an abbreviation, or an inching name made of
+ * one) on nerve: 1 and *out filled (out may be NULL), or 0 when the name
+ * cannot be placed (not in the vocabulary: SPEC's unknown-site). */
+int ncs_site_place_of(const char *nerve, const char *site, ncs_site_place *out);
+
+/* Anatomical order of two places of one nerve: < 0 when a is distal to b,
+ * 0 at the same place, > 0 when a is proximal to b. */
+int ncs_site_place_cmp(const ncs_site_place *a, const ncs_site_place *b);
+
+/* Whether the stretch of nerve between sites from and to (in either order)
+ * crosses an entrapment landmark: 1 (and *landmark, when not NULL, names it:
+ * "ulnar at the elbow"), 0 when it crosses none, -1 when it cannot be told:
+ * a site cannot be placed, or an inching site lies in the stretch between
+ * the two levels where the landmark is (wrist-20 against the carpal
+ * tunnel). */
+int ncs_site_crosses(const char *nerve, const char *from, const char *to,
+                     const char **landmark);
+
+/* The i-th entrapment landmark of nerve, distal first ("median at the wrist
+ * (carpal tunnel)"), with the known sites just distal and just proximal to
+ * it (either pointer may be NULL); NULL past the last one. */
+const char *ncs_site_landmark(const char *nerve, size_t i, const char **distal_site,
+                              const char **proximal_site);
+
+/* A typical adult distance in mm, to propose, never to analyse with: from
+ * NULL, from site to the nerve's usual recording muscle when it is the
+ * first site stimulated (median wrist 70, ulnar wrist 70, fibular ankle 90,
+ * tibial ankle 90: the built-in norms' distal distances); else along the
+ * nerve from `from` to `to` (negative when `to` is distal to `from`; 0
+ * between two names of one place). NAN when a site cannot be placed. */
+double ncs_site_typical_mm(const char *nerve, const char *from, const char *to);
+
+/* The usual recording muscle of a nerve's motor study (median APB, ulnar
+ * ADM, fibular EDB, tibial AHB, radial EIP, musculocutaneous biceps,
+ * axillary deltoid, accessory trapezius, facial nasalis), or NULL. */
+const char *ncs_nerve_muscle(const char *nerve);
+
+/* What a waveform file's name says (ncs init). */
+typedef struct {
+    char nerve[24];   /* canonical ("fibular" for peroneal) */
+    char side[8];     /* "right" | "left" */
+    char site[64];    /* a known site's name, an inching name ("wrist+20"), or
+                         the words the name left joined by '-' (site_known 0) */
+    char muscle[16];  /* a recording muscle the name gives (APB, ADM, FDI,
+                         EDB, AHB, EIP, TA ...), else "" */
+    int site_known;   /* site is placed by ncs_site_place_of() */
+} ncs_name_guess;
+
+/* Reads a file name (a name, not a path; its extension is ignored) into
+ * nerve, side and site: the stem in words (any character but a letter, a
+ * digit or '+' separates them; case is ignored; an apostrophe is dropped,
+ * so "erb's point" is "erbs-point"). One word names the nerve (median, med,
+ * ulnar, uln, fibular, fib, peroneal, per, tibial, tib, radial, rad,
+ * musculocutaneous, mc, axillary, accessory, acc, facial, fac), one the
+ * side (r, rt, right, dx; l, lt, left, sx; d or s only when no other word
+ * does); a muscle's abbreviation and the words motor, cmap, ncs, mcs, nerve,
+ * stim are set aside; the rest, joined by '-', is the site, read through
+ * ncs_site_canonical(): "median_r_wrist.wav", "ulnar-left-below-elbow.csv",
+ * "Median R Wrist.flac", "ulnar_r_b-elbow.csv" -> ulnar, right,
+ * below-elbow. An inching site needs "+N" or "-N" (10 to 999 mm) at the very
+ * end of the stem ("median_r_wrist+20.wav"); "median_r_wrist_2.wav" is read
+ * as the unknown site "wrist-2". Returns NULL with *out filled, or a static
+ * reason the name could not be read ("no side (r, l, ...)"; *out is then
+ * zeroed). */
+const char *ncs_name_guess_read(const char *file_name, ncs_name_guess *out);
+
+/* What ncs_init_study() wrote. */
+typedef struct {
+    size_t nerves, sites; /* sections written */
+    size_t guesses;       /* values marked GUESS for the technician to confirm */
+    size_t not_read;      /* files listed at the end as not read */
+} ncs_init_counts;
+
+/* A study.ini proposed for the waveform files directly in folder dir (`ncs
+ * init`, docs/study-folder.md#starting-a-study-folder-ncs-init): each file
+ * is decoded as ncs check decodes it and its name read by
+ * ncs_name_guess_read(); nerves in ncs's order (median, ulnar, fibular,
+ * tibial, radial, ...), right before left; sites in anatomical order,
+ * distal first, then the sites the vocabulary does not know, by file name.
+ * What the files do not say is proposed as a real value with a comment
+ * "GUESS, confirm": distance_mm (ncs_site_typical_mm), the muscle
+ * (ncs_nerve_muscle, unless a name gives one), scale_mv = 20 for integer
+ * samples, units for float files and CSV without a header unit (from the
+ * span of the values), rate_hz = 10000 for a one-column CSV, channel = 1
+ * for a file of several channels, and stim_ms where the trace shows its
+ * stimulus artefact (else 0). The text is valid study.ini as written. Files
+ * not read (hidden files and study.ini aside) are listed in a comment block
+ * at its end with why — a name that does not say nerve, side and site, not
+ * a waveform, a second file for one site, a folder, a symbolic link that
+ * leads out of dir (never followed), an EDF/EDF+ file (not read yet) — and
+ * each is also a warning "not-read" in warn (may be NULL). Nothing in dir
+ * is written. Returns NCS_OK with *text (a new string the caller frees) and
+ * *counts (may be NULL), or NCS_ERR_IO when dir is not a folder, holds no
+ * waveform, or no waveform's name can be read (err says which and how to
+ * name them), NCS_ERR_LIMIT (more than 4096 files), NCS_ERR_NOMEM,
+ * NCS_ERR_USAGE. */
+ncs_status ncs_init_study(const char *dir, char **text, ncs_init_counts *counts,
+                          ncs_warnings *warn, ncs_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Waveforms (wave.c) — docs/study-folder.md                                    */
 /* ------------------------------------------------------------------------ */
 

@@ -90,6 +90,9 @@ int ncs_criteria_has_distal_duration(const char *nerve);
 #define NCS_N_NERVE_NAMES 10
 extern const char *const ncs_nerve_names[NCS_N_NERVE_NAMES];
 
+/* Whether s may be a study's id (study.c; the rule of docs/study-folder.md). */
+int ncs_id_valid(const char *s);
+
 /* ---- text files for libinih (textfile.c) ---- */
 
 /* Configures libinih for docs/study-folder.md (once per process, thread-safe). */

@@ -156,7 +156,9 @@ static int valid_site_name(const char *s)
     if (!*s)
         return 0;
     for (; *s; s++)
-        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
+        /* '+': inching sites named from a known one, wrist+20 (SPEC 1.1) */
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'
+              || *s == '+'))
             return 0;
     return 1;
 }
@@ -331,7 +333,7 @@ static int enter_section(parser *p, char *sec, int line)
     }
     if (!valid_site_name(parts[2]))
         return perr(p, line, NCS_ERR_INI_SECTION,
-                    "invalid site name '%s': use lower-case letters, digits and '-'",
+                    "invalid site name '%s': use lower-case letters, digits, '-' and '+'",
                     parts[2]), -1;
     if (add_nerve(p, nerve, parts[1], line, &ni))
         return -1;
@@ -550,6 +552,11 @@ static int valid_id(const char *s)
         if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
             return 0;
     return 1;
+}
+
+int ncs_id_valid(const char *s)
+{
+    return s && valid_id(s);
 }
 
 #define ID_RULE "use letters, digits, '.', '_' and '-', at most 128, starting with a " \

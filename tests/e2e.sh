@@ -4,13 +4,15 @@
 # on stderr, in the form "ncs: <where>: error: <message>", that names the
 # culprit. Nothing in an input folder may change.
 #
-#   NCS=./ncs MKWAVE=build/mkwave tests/e2e.sh
+#   NCS=./ncs SYNTH=./ncs-synth MKWAVE=build/mkwave tests/e2e.sh
 set -u
 NCS=${NCS:-./ncs}
 case $NCS in /*) ;; *) NCS=$(pwd)/$NCS ;; esac
 # NCS_WRAP: a command to run ncs under (make valgrind sets valgrind here)
 NCS_WRAP=${NCS_WRAP:-}
 MKWAVE=${MKWAVE:-build/mkwave}
+# SYNTH: the generator (ncs init's end-to-end cases start from a study it makes)
+SYNTH=${SYNTH:-./ncs-synth}
 # INJECT: the fault-injection shim (tests/inject.c), for LD_PRELOAD
 INJECT=${INJECT:-build/inject.so}
 case $INJECT in /*) ;; *) INJECT=$(pwd)/$INJECT ;; esac
@@ -521,6 +523,108 @@ cp -r samples/normal "$d"
 sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 3.0/' "$d/study.ini"
 run "manual onset in order" 0 "median.right.wrist: warning: the onset placed by hand" -- analyse "$d"
 grep -q "manual" "$T/out" && ok || bad "manual onset: the table shows the manual flag"
+
+# ---------------------------------------------------------------- ncs init
+# a study made by the generator, its study.ini removed and its files renamed
+# in several styles: ncs init must give a study.ini that checks and analyses
+# as written, with nerves and sites in anatomical order
+G="$T/init"
+mkdir -p "$G"
+"$SYNTH" study "$G" mmn 21 0 >/dev/null 2>&1 || bad "ncs-synth study for init"
+S="$G/mmn"
+rm -f "$S/study.ini"
+ren() { for f in "$S/$1".*; do mv "$f" "$S/$2.${f##*.}"; done; }
+ren median_r_wrist "Median R Wrist"
+ren median_r_elbow MEDIAN_R_ELBOW
+ren median_l_axilla "median-left-ax"
+ren ulnar_r_below-elbow ulnar_r_b-elbow
+ren ulnar_r_above-elbow ulnar-right-above-elbow
+ren ulnar_l_below-elbow "Ulnar Lt Below Elbow"
+ren ulnar_l_axilla "ulnar_l_erb's point"
+ren fibular_r_ankle peroneal_right_ankle
+ren fibular_r_fibular-head fibular_r_fib-head
+ren fibular_r_popliteal fibular_r_popl
+"$MKWAVE" "$S/trace1.wav" float 20000 40
+printf '0       ' >"$S/x.edf"
+init_sum() { find "$1" -type f ! -name study.ini -exec md5sum {} + | sort; }
+isum=$(init_sum "$S")
+run "init writes study.ini" 0 "trace1.wav: warning: not read: a waveform whose name does not say" \
+    "truth.json: warning: not read" "x.edf: warning: not read: an EDF/EDF+ file" -- init "$S"
+grep -q "study.ini: 5 nerves, 17 sites, .* values marked GUESS to confirm; 3 files not read" \
+    "$T/out" && ok || bad "init: summary on stdout: $(cat "$T/out")"
+cp "$S/study.ini" "$T/init-first.ini"
+run "init: ncs check passes as written" 0 -- check "$S"
+order=$(awk '/^  /{printf "%s ", $1}' "$T/out")
+want="median.right.wrist median.right.elbow median.right.axilla median.left.wrist \
+median.left.elbow median.left.axilla ulnar.right.wrist ulnar.right.below-elbow \
+ulnar.right.above-elbow ulnar.right.axilla ulnar.left.wrist ulnar.left.below-elbow \
+ulnar.left.above-elbow ulnar.left.erb fibular.right.ankle fibular.right.fibular-head \
+fibular.right.popliteal "
+[ "$order" = "$want" ] && ok || bad "init: order $order"
+run "init: ncs analyse passes" 0 -- analyse -q "$S"
+grep -q "^;   trace1.wav: a waveform whose name does not say its nerve, side and site: no nerve" \
+    "$S/study.ini" && grep -q "^;   x.edf: an EDF/EDF+ file: EDF+ support is coming" "$S/study.ini" \
+    && grep -q "^;   truth.json: not a waveform" "$S/study.ini" && ok \
+    || bad "init: files not read listed at the end"
+grep -q "^file = Median R Wrist\." "$S/study.ini" && grep -q "^\[ulnar.left.erb\]" "$S/study.ini" \
+    && [ "$(grep -c '^distance_mm = .*; GUESS' "$S/study.ini")" -eq 17 ] && ok \
+    || bad "init: file names kept, guesses marked"
+[ "$(init_sum "$S")" = "$isum" ] && ok || bad "init changed an input"
+# never replaced: a study.ini there, a link named study.ini, -o to an existing file
+run "init: study.ini not replaced" 4 "study.ini: error: already exists: ncs init never replaces" \
+    -- init "$S"
+cmp -s "$S/study.ini" "$T/init-first.ini" && [ ! -s "$T/out" ] && ok || bad "init replaced study.ini"
+run "init --stdout" 0 -- init -q --stdout "$S"
+grep -q "^\[median.right.wrist\]" "$T/out" && cmp -s "$S/study.ini" "$T/init-first.ini" && ok \
+    || bad "init --stdout"
+run "init -o FILE" 0 -- init -q -o "$T/init-o.ini" "$S"
+cmp -s "$T/init-o.ini" "$T/init-first.ini" && ok || bad "init -o FILE: not the same text"
+run "init -o FILE not replaced" 4 "init-o.ini: error: already exists" -- init -o "$T/init-o.ini" "$S"
+L="$G/link"
+mkdir -p "$L"
+cp "$S"/peroneal_right_ankle.* "$L/"
+ln -s "$T/init-nowhere.ini" "$L/study.ini"
+run "init: a link named study.ini" 4 "already exists" -- init "$L"
+[ ! -e "$T/init-nowhere.ini" ] && [ -L "$L/study.ini" ] && ok || bad "init wrote through a link"
+rm "$L/study.ini"
+"$MKWAVE" "$T/init-outside.wav" float 20000 40
+ln -s "$T/init-outside.wav" "$L/median_r_wrist.wav"
+run "init: a link out of the folder" 0 \
+    "median_r_wrist.wav: warning: not read: a symbolic link that leads outside the folder" -- init "$L"
+grep -q "^;   median_r_wrist.wav: a symbolic link that leads outside" "$L/study.ini" \
+    && ! grep -q "^file = median_r_wrist.wav" "$L/study.ini" && ok || bad "init followed a link out"
+# refused: nothing to read
+mkdir -p "$G/empty" "$G/nowave" "$G/noname"
+run "init: empty folder" 3 "empty: error: the folder is empty" -- init "$G/empty"
+printf 'notes\n' >"$G/nowave/notes.md"
+run "init: no waveform" 3 "nowave: error: nothing here is a waveform" -- init "$G/nowave"
+"$MKWAVE" "$G/noname/trace1.wav" float 20000 40
+run "init: no name read" 3 "noname: error: no waveform's name says its nerve, side and site, e.g. trace1.wav" \
+    -- init "$G/noname"
+[ -z "$(ls -A "$G/empty")" ] && [ ! -e "$G/noname/study.ini" ] && ok || bad "init wrote on a refusal"
+run "init: not a folder" 3 "not a folder" -- init "$G/none"
+run "init: no folder" 2 "init: no folder given" -- init
+run "init: two folders" 2 "one folder at a time" -- init "$G/empty" "$G/nowave"
+run "init: -o and --stdout" 2 "choose one" -- init --stdout -o x "$G/empty"
+run "--stdout is init's" 2 "option '--stdout' does not apply here" -- analyse --stdout samples/mmn
+$NCS_WRAP "$NCS" help init >"$T/out" && grep -q "never replaced (exit 4)" "$T/out" && ok \
+    || bad "help init"
+# inching files named from a known site: ordered by their offset, the
+# distances between them proposed from it, and '+' names analysed
+N="$G/inching"
+mkdir -p "$N"
+cp samples/inching/median_r_* "$N/"
+for f in "$N"/median_r_fa-*.flac; do b=${f##*fa-}; mv "$f" "$N/median_r_wrist+$b"; done
+run "init: inching names" 0 -- init -q "$N"
+run "init: inching names check" 0 -- check "$N"
+order=$(awk '/^  /{printf "%s ", $1}' "$T/out")
+[ "$order" = "median.right.wrist median.right.wrist+20 median.right.wrist+40 median.right.wrist+60 \
+median.right.wrist+80 median.right.wrist+100 median.right.wrist+120 median.right.elbow " ] && ok \
+    || bad "init: inching order $order"
+[ "$(grep -c '^distance_mm = 20 ' "$N/study.ini")" -eq 6 ] \
+    && grep -q '^distance_mm = 110 ' "$N/study.ini" && ok || bad "init: inching distances"
+run "init: inching names analyse" 0 -- analyse -q --json "$N"
+grep -q '"name": "wrist+20"' "$T/out" && ok || bad "init: '+' site names in results.json"
 
 # ---------------------------------------------------------------- reports (gnuplot)
 # inked pixels of every page of a PDF (rendered at 40 dpi in grey), one line

@@ -152,6 +152,26 @@ NCS_INJECT_ENOSPC=summary.csv LD_PRELOAD="$INJECT" \
     ncs batch -q "$R" -o "$T/fullb-out" >/dev/null 2>"$T/err"; rc=$?
 expect "summary.csv on a full disk" 4 "summary.csv: error: cannot write: No space left on device"
 
+# ---------------------------------------------------------------- ncs init
+# a full disk, an unreadable folder, FIFOs: nothing half-written, no hang
+I=$T/init; mkdir -p "$I"; cp samples/normal/median_r_*.wav "$I/"
+isum=$(sums "$I")
+NCS_INJECT_ENOSPC=study.ini LD_PRELOAD="$INJECT" ncs init "$I" >/dev/null 2>"$T/err"; rc=$?
+expect "init: study.ini on a full disk" 4 "study.ini: error: cannot write: No space left on device"
+[ -z "$(ls -A "$I" | grep study.ini)" ] && [ "$(sums "$I")" = "$isum" ] && ok \
+    || bad "init: a full disk left a study.ini (or its temporary): $(ls -A "$I")"
+NCS_INJECT_EACCES="$I" LD_PRELOAD="$INJECT" ncs init "$I" >/dev/null 2>"$T/err"; rc=$?
+expect "init: an unreadable folder" 3 "error: cannot read the folder: Permission denied"
+mkfifo "$I/median_r_erb.wav" "$I/notes.csv"
+ncs init "$I" >/dev/null 2>"$T/err"; rc=$?
+expect "init: FIFOs in the folder" 0 "median_r_erb.wav: warning: not read: not a regular file"
+grep -q "^;   notes.csv: not a regular file" "$I/study.ini" && ! grep -q "^file = median_r_erb" "$I/study.ini" \
+    && ok || bad "init: FIFOs listed as not read"
+rm -f "$I/study.ini"; mkfifo "$I/study.ini"
+ncs init "$I" >/dev/null 2>"$T/err"; rc=$?
+expect "init: a FIFO named study.ini" 4 "study.ini: error: already exists"
+[ -p "$I/study.ini" ] && ok || bad "init: the FIFO named study.ini was replaced"
+
 # ---------------------------------------------------------------- resume by content
 R=$T/res; mkstudy "$R/a" ra; mkstudy "$R/b" rb
 ncs batch -q -j 1 "$R" -o "$T/res-out" >/dev/null 2>&1
