@@ -641,7 +641,7 @@ static const command commands[] = {
     {"init", cmd_init, "[options] FOLDER",
      "Write FOLDER/study.ini for the waveform files in FOLDER, from their names.",
      "Each file directly in FOLDER (WAV, FLAC, AIFF ... anything libsndfile reads,\n"
-     "CSV, TXT) is decoded as ncs check decodes it, and its name read into nerve,\n"
+     "CSV, TXT, EDF) is decoded as ncs check decodes it, and its name read into nerve,\n"
      "side and site: median_r_wrist.wav, ulnar-left-below-elbow.csv, Median R Wrist.flac,\n"
      "peroneal_right_ankle.wav, ulnar_r_b-elbow.csv (b-elbow, a-elbow, fib-head, popl,\n"
      "erbs-point ... are read as the sites they stand for), median_r_wrist+20.wav (an\n"
@@ -650,8 +650,9 @@ static const command commands[] = {
      "a comment 'GUESS, confirm': distances (typical adult values), the recording\n"
      "muscle, scale_mv of integer samples, units of float and CSV files, stim_ms\n"
      "(where the stimulus artefact is seen). Files not read are listed in a comment\n"
-     "block at the end, with why (and as warnings); EDF/EDF+ files are listed there\n"
-     "until EDF+ support comes. Confirm every GUESS, then run ncs check FOLDER.\n"
+     "block at the end, with why (and as warnings). Each record of an EDF+ file whose\n"
+     "annotation names nerve, side and site (Median R Wrist) is a site, chosen by that\n"
+     "annotation or its number. Confirm every GUESS, then run ncs check FOLDER.\n"
      "A study.ini already there is never replaced (exit 4); nothing else in FOLDER is\n"
      "touched: study.ini is written under a temporary name and linked into place\n"
      "whole. A folder with no waveform, or none whose name can be read, is refused\n"

@@ -345,11 +345,14 @@ typedef struct {
  * samples, units for float files and CSV without a header unit (from the
  * span of the values), rate_hz = 10000 for a one-column CSV, channel = 1
  * for a file of several channels, and stim_ms where the trace shows its
- * stimulus artefact (else 0). The text is valid study.ini as written. Files
+ * stimulus artefact (else 0). Each record of an EDF+ file whose annotation
+ * names nerve, side and site is a site (annotation = or record =). The text
+ * is valid study.ini as written. Files
  * not read (hidden files and study.ini aside) are listed in a comment block
  * at its end with why — a name that does not say nerve, side and site, not
  * a waveform, a second file for one site, a folder, a symbolic link that
- * leads out of dir (never followed), an EDF/EDF+ file (not read yet) — and
+ * leads out of dir (never followed), an EDF file that cannot be read, an
+ * EDF+D record whose annotations name no site — and
  * each is also a warning "not-read" in warn (may be NULL). Nothing in dir
  * is written. Returns NCS_OK with *text (a new string the caller frees) and
  * *counts (may be NULL), or NCS_ERR_IO when dir is not a folder, holds no

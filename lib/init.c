@@ -42,6 +42,13 @@ typedef struct {
                              (stim_ms cannot be earlier), else 0 */
     int stim_found;       /* an artefact was seen away from 0 */
     ncs_units units;      /* proposed for float files and CSV without a header unit */
+    /* a record of an EDF+ file (edf_record from 1; 0: not EDF) */
+    int edf_record;
+    char edf_ann[96];     /* the annotation that names it ("" none) */
+    int edf_ann_unique;   /* no other record has that annotation */
+    double edf_at_ms;     /* the annotation's time in its record */
+    int edf_signals;      /* data signals in the file */
+    char edf_labels[160]; /* "1 'EMG APB', 2 'EMG ADM'" */
 } entry;
 
 typedef struct {
@@ -52,6 +59,10 @@ typedef struct {
     ncs_analyser *an;
     ncs_init_counts counts;
     ncs_warnings *warn;
+    entry *extra;         /* the records of EDF+ files beyond each file's first */
+    size_t n_extra, cap_extra;
+    int oom;
+    char patient[81];     /* an EDF header's patient field, when it names one */
 } init_ctx;
 
 static int has_ext(const char *name, const char *ext)
@@ -82,17 +93,156 @@ static const char *unwritable_name(const char *s)
     return NULL;
 }
 
-/* EDF and EDF+ files: their records and annotations will name the sites
- * (SPEC 1.2, issue 15). Until the reader exists the file is listed as not
- * read. Returns 1 when the file is an EDF file (handled here). */
+/* ---- EDF and EDF+ files: a site per record ------------------------------ */
+
+static void site_for_probe(const init_ctx *c, entry *e, const char *path, ncs_site *s);
+static void probe_stim(init_ctx *c, entry *e, const ncs_wave *w);
+
+/* A new entry for another record of an EDF file (NULL when out of memory). */
+static entry *extra_entry(init_ctx *c, const entry *like)
+{
+    if (c->n_extra == c->cap_extra) {
+        size_t cap = c->cap_extra ? 2 * c->cap_extra : 16;
+        entry *v = c->n + c->n_extra < MAX_ENTRIES ? realloc(c->extra, cap * sizeof *v) : NULL;
+        if (!v) {
+            c->oom = 1;
+            return NULL;
+        }
+        c->extra = v;
+        c->cap_extra = cap;
+    }
+    entry *x = &c->extra[c->n_extra];
+    *x = *like;
+    x->name = ncs_strdup(like->name);
+    if (!x->name) {
+        c->oom = 1;
+        return NULL;
+    }
+    c->n_extra++;
+    return x;
+}
+
+/* Record r decoded as its site would be (its annotation or number, the
+ * header's units), its stimulus looked for when no annotation marks it. */
+static void edf_probe(init_ctx *c, entry *e)
+{
+    char *path = ncs_asprintf("%s/%s", c->dir, e->name);
+    ncs_site s;
+    ncs_wave w;
+    ncs_error err;
+    site_for_probe(c, e, path ? path : e->name, &s);
+    s.units_given = 0;
+    s.record = e->edf_ann_unique ? 0 : e->edf_record;
+    s.annotation = e->edf_ann_unique ? e->edf_ann : NULL;
+    if (!path || ncs_wave_load(&s, e->name, &w, NULL, &err) != NCS_OK) {
+        const char *m = path ? err.message : "out of memory";
+        const char *colon = strstr(m, ": ");
+        snprintf(e->why, sizeof e->why, "record %d: %.300s", e->edf_record,
+                 colon ? colon + 2 : m);
+        free(path);
+        return;
+    }
+    free(path);
+    snprintf(e->format_name, sizeof e->format_name, "%s", w.format_name);
+    if (!(e->edf_ann_unique && e->edf_at_ms > 0))
+        probe_stim(c, e, &w);
+    ncs_wave_free(&w);
+}
+
+/* The first annotation of record r whose text names nerve, side and site
+ * (index into ed->annotations), else -1. */
+static int record_naming(const ncs_edf *ed, long r, ncs_name_guess *g)
+{
+    for (size_t i = 0; i < ed->n_annotations; i++)
+        if (ed->annotations[i].record == r && strlen(ed->annotations[i].text) < 96
+            && !ncs_name_guess_read(ed->annotations[i].text, g))
+            return (int)i;
+    return -1;
+}
+
+/* One record of ed as entry x (x is e itself for the first one). */
+static void edf_record_entry(init_ctx *c, const ncs_edf *ed, entry *x, long r, int a,
+                             const ncs_name_guess *g)
+{
+    x->edf_record = (int)r + 1;
+    x->g = *g;
+    snprintf(x->edf_ann, sizeof x->edf_ann, "%s", ed->annotations[a].text);
+    int second;
+    ncs_edf_find_annotation(ed, x->edf_ann, &second);
+    x->edf_ann_unique = second < 0 && !strchr(x->edf_ann, ';') && !strchr(x->edf_ann, '#');
+    x->edf_at_ms = ed->annotations[a].at_ms;
+    for (int i = 0; i < NCS_N_NERVE_NAMES; i++)
+        if (strcmp(ncs_nerve_names[i], g->nerve) == 0)
+            x->nerve_rank = i;
+    if (g->site_known)
+        ncs_site_place_of(g->nerve, g->site, &x->place);
+    edf_probe(c, x);
+}
+
+/* The file's data signals, "1 'EMG APB', 2 'EMG ADM'", and the header's
+ * patient when it names one ("X" fields are EDF+'s unknown). */
+static void edf_describe(init_ctx *c, const ncs_edf *ed, entry *e)
+{
+    size_t k = 0;
+    e->edf_signals = ed->n_data_signals;
+    for (int i = 0, n = 0; i < ed->n_signals && k + 1 < sizeof e->edf_labels; i++) {
+        if (ed->signals[i].annotations)
+            continue;
+        int w = snprintf(e->edf_labels + k, sizeof e->edf_labels - k, "%s%d '%s'",
+                         n ? ", " : "", n + 1, ed->signals[i].label);
+        k += w > 0 ? (size_t)w : 0;
+        n++;
+    }
+    if (ed->patient[0] && strcmp(ed->patient, "X X X X") != 0 && strcmp(ed->patient, "X") != 0
+        && !c->patient[0])
+        snprintf(c->patient, sizeof c->patient, "%s", ed->patient);
+}
+
+/* EDF and EDF+ files: a site per data record whose annotation names nerve,
+ * side and site ("Median R Wrist"); a file of one record (or continuous)
+ * without such an annotation is named by its file name as any waveform.
+ * Returns 1 when the file was handled here (its records, or why not). */
 static int init_edf(init_ctx *c, entry *e)
 {
-    (void)c;
     if (!has_ext(e->name, ".edf") && !has_ext(e->name, ".bdf") && !has_ext(e->name, ".rec"))
         return 0;
-    not_read(e, "an EDF/EDF+ file: EDF+ support is coming (its records and annotations will "
-                "name the sites); export the traces as WAV or CSV meanwhile%s", NULL);
-    return 1;
+    char *path = ncs_asprintf("%s/%s", c->dir, e->name);
+    size_t n = 0;
+    ncs_hash h;
+    ncs_error err;
+    snprintf(err.message, sizeof err.message, "out of memory");
+    char *data = path ? ncs_read_input(path, c->dir_real, (size_t)NCS_MAX_WAVE_BYTES, &n, &h,
+                                       &err) : NULL;
+    free(path);
+    ncs_edf ed;
+    if (!data || ncs_edf_parse(data, n, e->name, &ed, &err) != NCS_OK) {
+        snprintf(e->why, sizeof e->why, "an EDF file ncs cannot read: %.300s", err.message);
+        free(data);
+        return 1;
+    }
+    free(data);
+    edf_describe(c, &ed, e);
+    int first = 1;
+    entry like = *e;
+    for (long r = 0; r < ed.n_records && !c->oom; r++) {
+        ncs_name_guess g;
+        int a = record_naming(&ed, r, &g);
+        if (a < 0 && (ed.kind != NCS_EDF_PLUS_D || ed.n_records == 1))
+            break; /* one trace: named by the file's name */
+        entry *x = first ? e : extra_entry(c, &like);
+        if (!x)
+            break;
+        first = 0;
+        if (a < 0) {
+            snprintf(x->why, sizeof x->why, "record %ld: no annotation says its nerve, side "
+                     "and site (give its section by hand with record = %ld)", r + 1, r + 1);
+            x->edf_record = (int)r + 1;
+            continue;
+        }
+        edf_record_entry(c, &ed, x, r, a, &g);
+    }
+    ncs_edf_free(&ed);
+    return !first; /* else read as one waveform */
 }
 
 /* The files directly in the folder, sorted by name; hidden files and
@@ -417,6 +567,11 @@ static void emit_study(FILE *f, init_ctx *c)
         fputs("' breaks the id rule (letters, digits, '.', '_', '-'):\n"
               ";             set one to analyse the study in a batch\n", f);
     }
+    if (c->patient[0]) {
+        fputs("; patient = ", f);
+        put_clean(f, c->patient);
+        fputs("   ; from the EDF header: keep it if it is right\n", f);
+    }
     fputs("; date = YYYY-MM-DD    ; the day of the study\n"
           "; temperature_c = 33   ; limb surface temperature, measured\n"
           "; lff_hz = 2           ; the recording's low-frequency filter: 2, 5, 10 or 20 Hz\n", f);
@@ -506,6 +661,39 @@ static void emit_scale(FILE *f, init_ctx *c, const entry *e)
     }
 }
 
+/* A record of an EDF+ file: the annotation that names it (or its number),
+ * the signal, the stimulus (the annotation's time, which ncs reads itself) */
+static void emit_edf_site(FILE *f, init_ctx *c, const entry *prev, const entry *e)
+{
+    char kv[160];
+    if (e->edf_ann_unique) {
+        snprintf(kv, sizeof kv, "annotation = %s", e->edf_ann);
+        fprintf(f, "%-22s ; record %d of the %s file\n", kv, e->edf_record, e->format_name);
+    } else {
+        snprintf(kv, sizeof kv, "record = %d", e->edf_record);
+        fprintf(f, "%-22s ; its annotation '", kv);
+        put_clean(f, e->edf_ann);
+        fputs("' names other records too\n", f);
+    }
+    emit_distance(f, c, prev, e);
+    if (e->edf_signals > 1) {
+        fputs("channel = 1            ; " GUESS "the file holds ", f);
+        put_clean(f, e->edf_labels);
+        fputs(": choose the muscle's signal (a number or a label)\n", f);
+        c->counts.guesses++;
+    }
+    if (e->edf_ann_unique && e->edf_at_ms > 0)
+        fprintf(f, "; stim_ms: the annotation marks the stimulus %.3g ms into the record "
+                   "(ncs reads it)\n", e->edf_at_ms);
+    else if (e->stim_found) {
+        snprintf(kv, sizeof kv, "stim_ms = %.2f", e->stim_ms);
+        guess(f, c, kv, "the stimulus artefact is seen here, from the record's start");
+    } else {
+        guess(f, c, "stim_ms = 0", "no stimulus artefact found: 0 is the record's start");
+    }
+    fputs("; units and scale: from the EDF header\n", f);
+}
+
 static void emit_site(FILE *f, init_ctx *c, const entry *prev, const entry *e)
 {
     fprintf(f, "\n[%s.%s.%s]\n", e->g.nerve, e->g.side, e->g.site);
@@ -513,6 +701,11 @@ static void emit_site(FILE *f, init_ctx *c, const entry *prev, const entry *e)
         fputs("; a site ncs does not know for this nerve: move this section to its place\n"
               "; (distal first) or rename it (docs/study-folder.md#site-names)\n", f);
     fprintf(f, "file = %s\n", e->name);
+    if (e->edf_record) {
+        emit_edf_site(f, c, prev, e);
+        c->counts.sites++;
+        return;
+    }
     emit_distance(f, c, prev, e);
     if (e->channels > 1)
         guess(f, c, "channel = 1", "the file holds %d channels; choose the one recorded from "
@@ -601,23 +794,34 @@ static ncs_status read_folder(init_ctx *c, ncs_error *err)
         return rc;
     if (c->n) /* an empty folder has no list at all */
         qsort(c->e, c->n, sizeof *c->e, cmp_name);
-    size_t waves = 0, sites = 0, edf = 0;
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; i < c->n; i++)
         read_entry(c, &c->e[i]);
-        waves += !c->e[i].why[0] || strstr(c->e[i].why, "name does not") != NULL;
+    if (c->oom)
+        return ncs_fail(err, NCS_ERR_NOMEM, c->dir, "out of memory");
+    /* the further records of EDF+ files, as entries of their own */
+    if (c->n_extra) {
+        entry *v = realloc(c->e, (c->n + c->n_extra) * sizeof *v);
+        if (!v)
+            return ncs_fail(err, NCS_ERR_NOMEM, c->dir, "out of memory");
+        c->e = v;
+        memcpy(c->e + c->n, c->extra, c->n_extra * sizeof *v);
+        c->n += c->n_extra;
+        free(c->extra);
+        c->extra = NULL;
+        c->n_extra = 0;
+    }
+    size_t waves = 0, sites = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        waves += !c->e[i].why[0] || strstr(c->e[i].why, "name does not") != NULL
+                 || c->e[i].edf_record;
         sites += !c->e[i].why[0];
-        edf += strstr(c->e[i].why, "an EDF/EDF+ file") != NULL;
     }
     if (waves == 0 || sites == 0)
         warn_not_read(c); /* what was seen, before the refusal */
-    if (waves == 0 && edf && edf == c->n)
-        return ncs_fail(err, NCS_ERR_IO, c->dir,
-                        "only EDF/EDF+ files here (%zu): EDF+ support is coming; export the "
-                        "traces as WAV or CSV meanwhile", edf);
     if (waves == 0)
         return ncs_fail(err, NCS_ERR_IO, c->dir,
                         "%s: no waveform file ncs reads (WAV, FLAC, AIFF and the rest of "
-                        "libsndfile's formats, CSV, TXT)",
+                        "libsndfile's formats, CSV, TXT, EDF/EDF+)",
                         c->n ? "nothing here is a waveform" : "the folder is empty");
     if (sites == 0) {
         char first[300] = "";
@@ -670,7 +874,10 @@ ncs_status ncs_init_study(const char *dir, char **text, ncs_init_counts *counts,
     }
     for (size_t i = 0; i < c.n; i++)
         free(c.e[i].name);
+    for (size_t i = 0; i < c.n_extra; i++)
+        free(c.extra[i].name);
     free(c.e);
+    free(c.extra);
     free(c.dir_real);
     ncs_analyser_destroy(c.an);
     if (rc == NCS_OK && counts)

@@ -507,6 +507,15 @@ E2=$T/edf2; cp -r samples/mmn "$E2"; printf 'record = 1\n' >>"$E2/study.ini"
 run "record = on a WAV file" 3 "record = applies to EDF and EDF+ files" -- check "$E2"
 head -c 2000 samples/edf-mmn/edf-mmn.edf >"$E/edf-mmn.edf"
 run "EDF+: a truncated file" 3 "edf-mmn.edf: error:" "it is truncated" -- check samples/edf-mmn "$E"
+# ncs init on an EDF+D file: a site per record its annotation names
+IE=$T/init-edf; mkdir -p "$IE"; cp samples/edf-mmn/edf-mmn.edf "$IE/"
+run "init: an EDF+D file's records" 0 -- init "$IE"
+grep -q "study.ini: 5 nerves, 17 sites" "$T/out" && grep -q "^annotation = Ulnar R Below-elbow " "$IE/study.ini" \
+    && grep -q "^; stim_ms: the annotation marks the stimulus 1.5 ms into the record" "$IE/study.ini" \
+    && ok || bad "init EDF+D: 17 sites named by their annotations"
+$NCS_WRAP "$NCS" analyse -q "$IE" >"$T/out" 2>&1 \
+    && grep -qF "efns2010-mmn: definite CB in 2 nerves (median.right elbow-axilla; ulnar.right wrist-below-elbow)" "$T/out" \
+    && ok || bad "init EDF+D: the study.ini as written finds the sample's blocks"
 # ---------------------------------------------------------------- markers placed by hand
 # outside the record, or out of order with the markers found: an error
 # naming the key (exit 3), never a negative duration and a block
@@ -549,7 +558,7 @@ printf '0       ' >"$S/x.edf"
 init_sum() { find "$1" -type f ! -name study.ini -exec md5sum {} + | sort; }
 isum=$(init_sum "$S")
 run "init writes study.ini" 0 "trace1.wav: warning: not read: a waveform whose name does not say" \
-    "truth.json: warning: not read" "x.edf: warning: not read: an EDF/EDF+ file" -- init "$S"
+    "truth.json: warning: not read" "x.edf: warning: not read: an EDF file ncs cannot read: not a valid EDF file" -- init "$S"
 grep -q "study.ini: 5 nerves, 17 sites, .* values marked GUESS to confirm; 3 files not read" \
     "$T/out" && ok || bad "init: summary on stdout: $(cat "$T/out")"
 cp "$S/study.ini" "$T/init-first.ini"
@@ -563,7 +572,7 @@ fibular.right.popliteal "
 [ "$order" = "$want" ] && ok || bad "init: order $order"
 run "init: ncs analyse passes" 0 -- analyse -q "$S"
 grep -q "^;   trace1.wav: a waveform whose name does not say its nerve, side and site: no nerve" \
-    "$S/study.ini" && grep -q "^;   x.edf: an EDF/EDF+ file: EDF+ support is coming" "$S/study.ini" \
+    "$S/study.ini" && grep -q "^;   x.edf: an EDF file ncs cannot read" "$S/study.ini" \
     && grep -q "^;   truth.json: not a waveform" "$S/study.ini" && ok \
     || bad "init: files not read listed at the end"
 grep -q "^file = Median R Wrist\." "$S/study.ini" && grep -q "^\[ulnar.left.erb\]" "$S/study.ini" \

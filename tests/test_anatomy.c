@@ -336,7 +336,7 @@ START_TEST(init_folder)
     ck_assert_ptr_nonnull(strstr(text, "distance_mm = 220 "));    /* wrist to below-elbow */
     ck_assert_ptr_nonnull(strstr(text, "distance_mm = 100 "));    /* across the elbow */
     ck_assert_ptr_nonnull(strstr(text, ";   trace1.wav: a waveform whose name does not say"));
-    ck_assert_ptr_nonnull(strstr(text, ";   x.edf: an EDF/EDF+ file: EDF+ support is coming"));
+    ck_assert_ptr_nonnull(strstr(text, ";   x.edf: an EDF file ncs cannot read: not a valid EDF file"));
     ck_assert_ptr_nonnull(strstr(text, ";   median_l_wrist.wav: a symbolic link that leads "
                                        "outside"));
     ck_assert_ptr_nonnull(strstr(text, ";   sub: a folder"));
@@ -415,7 +415,7 @@ START_TEST(init_refusals)
     ck_assert_ptr_nonnull(strstr(err.message, "the folder is empty"));
     tu_write(dir, "x.edf", "0       ");
     ck_assert_int_eq(ncs_init_study(dir, &text, NULL, NULL, &err), NCS_ERR_IO);
-    ck_assert_ptr_nonnull(strstr(err.message, "EDF+ support is coming"));
+    ck_assert_ptr_nonnull(strstr(err.message, "nothing here is a waveform"));
     tu_write(dir, "notes.md", "# notes\n");
     ck_assert_int_eq(ncs_init_study(dir, &text, NULL, NULL, &err), NCS_ERR_IO);
     ck_assert_ptr_nonnull(strstr(err.message, "no waveform file"));
