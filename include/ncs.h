@@ -715,8 +715,10 @@ void ncs_findings_free(ncs_findings *f);
  * into buf (always NUL-terminated, cut to n). Returns buf. */
 char *ncs_finding_reasons(const ncs_finding *f, const char *sep, char *buf, size_t n);
 
-/* Whether segment from-to of a nerve crosses a common entrapment site
- * (docs/criteria.md, AAEM 2003), from the site names alone. */
+/* Whether the stretch from-to of a nerve crosses a common entrapment site
+ * (docs/criteria.md, AAEM 2003) as the sites are placed in the nerve's
+ * anatomy (ncs_site_crosses): 1 yes, 0 no, -1 unknown (a site ncs cannot
+ * place). */
 int ncs_entrapment_site(const char *nerve, const char *from, const char *to);
 
 /* ------------------------------------------------------------------------ */
@@ -752,7 +754,9 @@ typedef struct {
      * when they agree */
     char inconsistent[160];
     /* filled by the criteria (ncs_analyse_study) */
-    int entrapment_site;       /* crosses a common entrapment site (docs/criteria.md) */
+    int entrapment_site;       /* crosses a common entrapment site (docs/criteria.md):
+                                  1 yes, 0 no, -1 unknown (a site ncs cannot place
+                                  and no entrapment = for it) */
     ncs_block block;           /* category under the primary criteria */
     char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
     int borderline;            /* the interval of a value deciding the primary

@@ -372,12 +372,16 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
         g->entrapment_site = over >= 0 ? over : ncs_entrapment_site(n->nerve, g->from, g->to);
         assess(r, nr, g);
     }
-    /* a span crosses every landmark its segments cross */
+    /* a span crosses every landmark its segments cross (as placed, or as
+     * entrapment = says); unknown when one of them is */
     for (size_t j = 0; j < nr->n_spans; j++) {
         ncs_segment *g = &nr->spans[j];
-        g->entrapment_site = 0;
-        for (size_t k = 0; k < g->covers && k < nr->n_segments; k++)
-            g->entrapment_site |= nr->segments[k].entrapment_site;
+        int any = 0, unknown = 0;
+        for (size_t k = 0; k < g->covers && k < nr->n_segments; k++) {
+            any |= nr->segments[k].entrapment_site == 1;
+            unknown |= nr->segments[k].entrapment_site < 0;
+        }
+        g->entrapment_site = any ? 1 : unknown ? -1 : 0;
         assess(r, nr, g);
     }
     for (int k = 0; k < NCS_CRIT__COUNT; k++)

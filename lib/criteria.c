@@ -56,49 +56,15 @@ static unsigned nerve_bit(const char *nerve)
 
 /* ---- entrapment sites (docs/criteria.md; AAEM 2003) ------------------------------ */
 
-typedef struct {
-    const char *nerve;
-    const char *const *distal;  /* site names at the distal end, NULL-ended */
-    const char *const *proximal;
-} entrapment_rule;
-
-static const char *const s_palm[] = {"palm", NULL};
-static const char *const s_palm_below_wrist[] = {"palm", "below-wrist", NULL};
-static const char *const s_wrist[] = {"wrist", NULL};
-static const char *const s_below_elbow[] = {"below-elbow", NULL};
-static const char *const s_above_elbow[] = {"above-elbow", NULL};
-static const char *const s_fib_below[] = {"fibular-head", "below-fibular-head", NULL};
-static const char *const s_fib_above[] = {"above-fibular-head", "popliteal", "knee", NULL};
-
 /* AAEM 2003 (Olney RK, Muscle Nerve 2003;27:117): median at the wrist
  * (carpal tunnel), ulnar at the elbow and the wrist, fibular at the
- * fibular head. */
-static const entrapment_rule entrapment_rules[] = {
-    {"median", s_palm, s_wrist},
-    {"ulnar", s_below_elbow, s_above_elbow},
-    {"ulnar", s_palm_below_wrist, s_wrist},
-    {"fibular", s_fib_below, s_fib_above},
-};
-
-static int in_list(const char *s, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(s, *list) == 0)
-            return 1;
-    return 0;
-}
-
+ * fibular head — placed between the nerve's known sites by lib/anatomy.c,
+ * so a stretch crosses one whatever its end sites are called. */
 int ncs_entrapment_site(const char *nerve, const char *from, const char *to)
 {
     if (!nerve || !from || !to)
         return 0;
-    for (size_t i = 0; i < sizeof entrapment_rules / sizeof entrapment_rules[0]; i++) {
-        const entrapment_rule *r = &entrapment_rules[i];
-        if (strcmp(nerve, r->nerve) == 0 && in_list(from, r->distal)
-            && in_list(to, r->proximal))
-            return 1;
-    }
-    return 0;
+    return ncs_site_crosses(nerve, from, to, NULL);
 }
 
 /* ---- findings ------------------------------------------------------------ */
@@ -344,15 +310,21 @@ static int rule_dur(const cb_rule *r, double dur)
 static const char *entrapment_where(const ncs_segment_case *c)
 {
     const ncs_segment *g = c->seg;
-    if (g->covers)
-        return "a segment of the span crosses one";
-    if (!ncs_entrapment_site(c->nerve, g->from, g->to))
-        return "entrapment = yes in study.ini";
-    if (strcmp(c->nerve, "median") == 0)
-        return "median at the wrist";
-    if (strcmp(c->nerve, "fibular") == 0)
-        return "fibular at the fibular head";
-    return strcmp(g->to, "above-elbow") == 0 ? "ulnar at the elbow" : "ulnar at the wrist";
+    const char *landmark = NULL;
+    if (ncs_site_crosses(c->nerve, g->from, g->to, &landmark) == 1 && landmark)
+        return landmark;
+    return g->covers ? "entrapment = yes in study.ini for a segment it covers"
+                     : "entrapment = yes in study.ini";
+}
+
+/* A finding where the stretch cannot be placed against the landmarks (a
+ * site the vocabulary does not know): counted, and said. */
+static void unknown_entrapment(ncs_finding *f, const ncs_segment_case *c)
+{
+    if (f->n_because == NCS_MAX_BECAUSE)
+        f->n_because--;
+    because(f, "whether %s-%s crosses an entrapment site is unknown (a site ncs cannot "
+               "place; set entrapment = yes|no)", c->seg->from, c->seg->to);
 }
 
 static int efns_borderline(const ncs_segment_case *c, char *why, size_t n);
@@ -395,7 +367,8 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
         }
         if (!rule_dur(r, dur))
             continue;
-        ncs_finding *f = add_finding(out, NCS_CRIT_EFNS2010_MMN, ncs_block_name(r->block), !c->entrapment);
+        ncs_finding *f = add_finding(out, NCS_CRIT_EFNS2010_MMN, ncs_block_name(r->block),
+                                     c->entrapment != 1);
         because(f, "area drop %.1f%% >= %g%%", area, r->area_min);
         if (!isnan(r->dur_max))
             because(f, "duration increase %.1f%% <= %g%%", dur, r->dur_max);
@@ -407,7 +380,9 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
         char bw[NCS_BECAUSE_LEN - 12] = "";
         if (efns_borderline(c, bw, sizeof bw))
             because(f, "borderline: %s", bw);
-        if (c->entrapment) {
+        if (c->entrapment < 0)
+            unknown_entrapment(f, c);
+        if (c->entrapment == 1) {
             if (f->n_because == NCS_MAX_BECAUSE)
                 f->n_because--;
             because(f, "at an entrapment site (%s): not counted for MMN",
@@ -484,13 +459,15 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
         return NCS_BLOCK_NOT_EVALUABLE;
     }
     if (g->amp_drop_pct >= ean_cb_amp_drop - EPS) {
-        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", !c->entrapment);
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", c->entrapment != 1);
         because(f, "amplitude drop %.1f%% >= %g%%", g->amp_drop_pct, ean_cb_amp_drop);
         because(f, "%s", gate);
         char bw[NCS_BECAUSE_LEN - 12] = "";
         if (ean_borderline(c, bw, sizeof bw))
             because(f, "borderline: %s", bw);
-        if (c->entrapment) {
+        if (c->entrapment < 0)
+            unknown_entrapment(f, c);
+        if (c->entrapment == 1) {
             because(f, "at an entrapment site (%s): not counted",
                     entrapment_where(c));
             snprintf(why, 160, "cb criteria met at an entrapment site (%s)",

@@ -904,7 +904,7 @@ static void segment_row(page *p, const ncs_segment *g, double ty)
     int slow = g->abnormal & NCS_ABN_CV_SLOW, blk = block_marked(g->block);
     const char *name = ncs_block_name(g->block);
     text(p, ST_TEXT, seg_col[GC_SEGMENT].x, ty, "%s-%s%s", g->from, g->to,
-         g->entrapment_site ? "  (entrapment site)" : "");
+         g->entrapment_site == 1 ? "  (entrapment site)" : "");
     text(p, ST_TEXT, seg_col[GC_DIST].x, ty, "%.0f", g->distance_mm);
     text(p, slow ? ST_ABN : ST_TEXT, seg_col[GC_CV].x, ty, "%s%s",
          fmtv(b, sizeof b, g->cv_m_s, 1), slow ? " *" : "");

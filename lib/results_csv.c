@@ -169,7 +169,7 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
             codes(f, sr->abnormal);
             if (g) {
                 codes(f, g->abnormal);
-                text(f, g->entrapment_site ? "yes" : "no", 0);
+                text(f, g->entrapment_site < 0 ? "" : g->entrapment_site ? "yes" : "no", 0);
                 text(f, ncs_block_name(g->block), 0);
                 text(f, g->block_because, 0);
                 findings(f, &g->findings);

@@ -144,7 +144,9 @@ static json_t *segment_json(const ncs_segment *g)
         json_object_set_new(o, "latency_ms_per_cm", num(g->latency_ms_per_cm, 3));
         json_object_set_new(o, "amp_drop_pct_per_cm", num(g->amp_drop_pct_per_cm, 2));
     }
-    json_object_set_new(o, "entrapment_site", json_boolean(g->entrapment_site));
+    json_object_set_new(o, "entrapment_site", g->entrapment_site < 0
+                                                  ? json_null()
+                                                  : json_boolean(g->entrapment_site));
     json_object_set_new(o, "block", str_or_null(ncs_block_name(g->block)));
     json_object_set_new(o, "block_because",
                         g->block_because[0] ? json_string(g->block_because) : json_null());

@@ -837,6 +837,52 @@ static int resolve_path(parser *p, const char *dir_real, const char *key, const 
     return 0;
 }
 
+/* Sites as anatomy (docs/study-folder.md): the sites ncs can place on the
+ * nerve (known names, their abbreviations, inching names) listed distal
+ * first, else an error naming both; a site it cannot place warned
+ * (unknown-site): its segments cannot be placed against the entrapment
+ * landmarks. */
+static int check_anatomy(parser *p, const ncs_nerve_def *n)
+{
+    if (!ncs_site_known(n->nerve, 0))
+        return 0; /* a nerve without a vocabulary */
+    ncs_site_place prev = {0};
+    const ncs_site *ps = NULL;
+    for (size_t j = 0; j < n->n_sites; j++) {
+        const ncs_site *s = &n->sites[j];
+        ncs_site_place pl;
+        if (!ncs_site_place_of(n->nerve, s->name, &pl)) {
+            const char *known[24];
+            size_t k = 0;
+            while (k < 24 && (known[k] = ncs_site_known(n->nerve, k)))
+                k++;
+            const char *eg = known[0];
+            for (size_t i = 0; i < k; i++)
+                if (strcmp(known[i], "wrist") == 0 || strcmp(known[i], "ankle") == 0)
+                    eg = known[i];
+            char list[400], where[1100];
+            snprintf(where, sizeof where, "%s:%d", p->ini_name, s->line);
+            ncs_warn(p->warn, where, "unknown-site",
+                     "[%s.%s]: '%s' is not a site ncs knows on the %s nerve (%s; inching: "
+                     "<site>+<mm> proximal or <site>-<mm> distal to one, e.g. %s+20): whether "
+                     "its segments cross an entrapment site is unknown%s", n->id, s->name,
+                     s->name, n->nerve, ncs_join(list, sizeof list, known, k, ", "), eg,
+                     s->entrapment >= 0 ? "" : " unless entrapment = says");
+            continue;
+        }
+        if (ps && ncs_site_place_cmp(&pl, &prev) <= 0)
+            return perr(p, s->line, NCS_ERR_INI_VALUE,
+                        "[%s.%s] is listed after [%s.%s] (line %d) but lies %s it: list the "
+                        "sites distal first, in the order the nerve is followed",
+                        n->id, s->name, n->id, ps->name, ps->line,
+                        ncs_site_place_cmp(&pl, &prev) == 0 ? "at the same place as"
+                                                            : "distal to"), -1;
+        prev = pl;
+        ps = s;
+    }
+    return 0;
+}
+
 static int finish(parser *p)
 {
     ncs_study *st = p->st;
@@ -928,6 +974,8 @@ static int finish(parser *p)
                 break;
             }
         }
+        if (!rc)
+            rc = check_anatomy(p, n);
     }
     if (!rc && st->norms) {
         /* a lab's table named by the study stays inside it like its files

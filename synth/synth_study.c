@@ -200,16 +200,16 @@ int ncs_synth_scenario(ncs_synth_study *s, const char *scenario, const char *id,
         /* MMN block localised by 20 mm steps along the forearm */
         n = add_nerve(&b, "median", "right");
         n->n_sites = 1;
-        static const char *const steps[] = {"fa-20", "fa-40", "fa-60", "fa-80",
-                                            "fa-100", "fa-120", "elbow"};
+        static const char *const steps[] = {"wrist+20", "wrist+40", "wrist+60", "wrist+80",
+                                            "wrist+100", "wrist+120", "elbow"};
         double d[] = {20, 20, 20, 20, 20, 20, 110};
         for (size_t i = 0; i < 7; i++) {
             ncs_synth_site *st = &n->sites[n->n_sites++];
             snprintf(st->name, sizeof st->name, "%s", steps[i]);
             st->distance_mm = d[i];
         }
-        site_named(n, "fa-80")->lesion.block = 0.55;
-        site_named(n, "fa-80")->lesion.slowing = 0.5;
+        site_named(n, "wrist+80")->lesion.block = 0.55;
+        site_named(n, "wrist+80")->lesion.slowing = 0.5;
         /* ulnar with a lesion at the elbow: an entrapment site, not MMN */
         n = add_nerve(&b, "ulnar", "right");
         site_named(n, "above-elbow")->lesion.block = 0.55;

@@ -64,7 +64,7 @@ $1"
 samples_sum() { find samples -type f -exec md5sum {} + | sort; }
 before=$(samples_sum)
 run "check samples" 0 -- check samples/*
-sites=$(cat samples/*/study.ini | grep -c '^\[[a-z]*\.[a-z]*\.[a-z0-9-]*\]')
+sites=$(cat samples/*/study.ini | grep -c '^\[[a-z]*\.[a-z]*\.[a-z0-9+-]*\]')
 listed=$(grep -c '^  [a-z]' "$T/out")
 if [ "$sites" -eq "$listed" ] && [ "$sites" -gt 0 ]; then ok; else
     bad "check samples lists $listed traces, study.ini files name $sites"; fi
@@ -118,6 +118,15 @@ broken() {
 
 d=$(mkbase good); run "base study is valid" 0 -- check "$d"
 
+# sites as anatomy: known sites out of order are refused naming both; a
+# name ncs cannot place is warned; an abbreviation is its site
+d=$(mkbase site-order); sed -i 's/^\[median.right.wrist\]/[median.right.axilla]/' "$d/study.ini"
+broken site-order "study.ini:11:" "[median.right.elbow] is listed after [median.right.axilla] (line 7) but lies distal to it"
+d=$(mkbase site-unknown); sed -i 's/^\[median.right.elbow\]/[median.right.forearm]/' "$d/study.ini"
+run "unknown site warned" 0 "study.ini:11: warning: [median.right.forearm]: 'forearm' is not a site ncs knows on the median nerve (palm, wrist, elbow" -- check "$d"
+d=$(mkbase site-abbrev); sed -i 's/^\[median.right.elbow\]/[median.right.elb]/' "$d/study.ini"
+run "an abbreviation is placed" 0 -- check "$d"
+grep -q "unknown-site\|not a site ncs knows" "$T/err" && bad "elb: warned unknown" || ok
 d=$(mkbase missing-file-key); sed -i '/^file = e.wav/d' "$d/study.ini"
 broken missing-file-key "study.ini:11:" "error:" "[median.right.elbow]: missing required key 'file'"
 
@@ -622,8 +631,7 @@ $NCS_WRAP "$NCS" help init >"$T/out" && grep -q "never replaced (exit 4)" "$T/ou
 # distances between them proposed from it, and '+' names analysed
 N="$G/inching"
 mkdir -p "$N"
-cp samples/inching/median_r_* "$N/"
-for f in "$N"/median_r_fa-*.flac; do b=${f##*fa-}; mv "$f" "$N/median_r_wrist+$b"; done
+cp samples/inching/median_r_* "$N/" # (wrist+20 ... as the sample names them)
 run "init: inching names" 0 -- init -q "$N"
 run "init: inching names check" 0 -- check "$N"
 order=$(awk '/^  /{printf "%s ", $1}' "$T/out")

@@ -76,11 +76,11 @@ static int has(const outcome *o, const char *code)
 START_TEST(efns_area_threshold)
 {
     /* over 80 mm of the median nerve only the 50 % rule can apply */
-    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 49.9, 49.9, 10, 80, "wrist", "fa-80", 1),
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 49.9, 49.9, 10, 80, "wrist", "wrist+80", 1),
           "none");
-    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 50.0, 50.0, 10, 80, "wrist", "fa-80", 1),
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 50.0, 50.0, 10, 80, "wrist", "wrist+80", 1),
           "definite");
-    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 50.1, 50.1, 10, 80, "wrist", "fa-80", 1),
+    BLOCK(eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 50.1, 50.1, 10, 80, "wrist", "wrist+80", 1),
           "definite");
     /* over 230 mm, below 50 % the upper-limb probable rule (>= 30 %) applies */
     BLOCK(efns("median", 49.9, 10), "probable");
@@ -216,7 +216,15 @@ START_TEST(entrapment_sites)
         {"fibular", "fibular-head", "knee", 1},
         {"fibular", "ankle", "fibular-head", 0},
         {"tibial", "ankle", "knee", 0},
-        {"median", "below-elbow", "above-elbow", 0},
+        /* sites as anatomy: a stretch crosses what lies between its ends,
+         * whatever they are called; a site ncs cannot place is unknown */
+        {"median", "below-elbow", "above-elbow", -1},
+        {"ulnar", "wrist", "above-elbow", 1},
+        {"ulnar", "b-elbow", "a-elbow", 1},
+        {"fibular", "ankle", "popliteal", 1},
+        {"median", "palm", "wrist+20", 1},
+        {"median", "wrist+20", "elbow", 0},
+        {"median", "wrist", "fa-20", -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         ck_assert_msg(ncs_entrapment_site(cases[i].nerve, cases[i].from, cases[i].to)
@@ -507,7 +515,7 @@ START_TEST(sample_inching_entrapment)
 {
     ncs_study *st;
     ncs_results *r = analyse_sample("inching", NCS_CRIT_EFNS2010_MMN, 0, &st);
-    ck_assert_str_eq(ncs_block_name(seg_of(r, "median.right", "fa-60")->block), "definite");
+    ck_assert_str_eq(ncs_block_name(seg_of(r, "median.right", "wrist+60")->block), "definite");
     const ncs_segment *u = seg_of(r, "ulnar.right", "below-elbow");
     ck_assert(u->entrapment_site);
     ck_assert_str_eq(ncs_block_name(u->block), "entrapment");
