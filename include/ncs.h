@@ -73,13 +73,27 @@ typedef enum {
     NCS_ERR__COUNT
 } ncs_status;
 
-/* Detail of the last error of one call. `where` is a file[:line] or
- * <study>/<nerve>.<side>.<site>; `message` says what is wrong. */
+/* Detail of the error of one call. `where` is a file[:line] or
+ * <study>/<nerve>.<side>.<site>; `message` says what is wrong.
+ *
+ * A call that reports every error of an input at once (ncs_study_load: all
+ * the errors of a study.ini) fills this struct with the first one and
+ * appends the next ones, up to NCS_MAX_ERRORS in all, to the ncs_warnings
+ * list the caller passed, as entries of severity NCS_SEVERITY_ERROR in the
+ * order they were found. n_errors counts every error the call found, those
+ * not kept included: n_errors - NCS_MAX_ERRORS were not kept when it is
+ * larger. Every other call fails at its first error: n_errors is 1 (0 after
+ * ncs_error_clear and on success). */
 typedef struct {
     ncs_status code;
     char where[1024];
     char message[1024];
+    unsigned n_errors;
 } ncs_error;
+
+/* The most errors one call keeps (the first in ncs_error, the others in the
+ * warnings list); further ones are only counted (ncs_error.n_errors). */
+#define NCS_MAX_ERRORS 20
 
 /* A short fixed description of a status code ("study.ini: unknown key").
  * Never NULL; an out-of-range code gives "unknown error". */
@@ -92,10 +106,19 @@ void ncs_error_clear(ncs_error *err);
 /* Warnings                                                                 */
 /* ------------------------------------------------------------------------ */
 
+typedef enum {
+    NCS_SEVERITY_WARNING = 0, /* the call went on: a value to look at */
+    NCS_SEVERITY_ERROR = 1    /* an error after the first of a call that
+                                 failed (see ncs_error) */
+} ncs_severity;
+
 typedef struct {
     char *where;   /* file[:line] or <study>/<nerve>.<side>.<site> */
-    char *code;    /* short token: "low-rate", "no-response", ... */
+    char *code;    /* short token: "low-rate", "no-response", ...; for an
+                      error, the kind of error ("ini-key", "ini-value",
+                      "ini-missing", "path", ...) */
     char *message; /* one sentence for a person */
+    ncs_severity severity;
 } ncs_warning;
 
 /* A growable list the caller owns. Initialise with {0}; free with
@@ -188,8 +211,18 @@ typedef struct {
  * folder). Returns a new study the caller frees with ncs_study_destroy(), or
  * NULL with err filled: NCS_ERR_NOT_STUDY, NCS_ERR_IO, NCS_ERR_INI_*,
  * NCS_ERR_PATH, NCS_ERR_LIMIT, NCS_ERR_NOMEM. err->where is "<ini>:<line>".
- * Warnings (none at present that are fatal) are appended to warn (may be
- * NULL). */
+ *
+ * Every error of study.ini is reported in one call: the parse goes on after
+ * an error wherever going on cannot mislead (a bad value, an unknown or
+ * repeated key, a bad section header, whose keys are then skipped; the
+ * required keys and the file of every site), and stops at what makes the
+ * rest unreadable (not a text file, an over-long line, a safety limit, no
+ * memory). err holds the first error; the next ones, up to NCS_MAX_ERRORS
+ * in all, are appended to warn (when not NULL) with severity
+ * NCS_SEVERITY_ERROR, and err->n_errors counts them all. A caller showing
+ * the failure shows err, then warn's errors, then how many were not kept.
+ * Warnings proper (severity NCS_SEVERITY_WARNING; none at present) are
+ * appended to warn too. */
 ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err);
 
 /* Frees a study. Accepts NULL. */
