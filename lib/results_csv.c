@@ -86,7 +86,7 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
           "site_abnormal,segment_abnormal,entrapment_site,block,block_because,findings,"
           "study_findings,onset_u_ms,peak_u_ms,amp_u_mv,neg_dur_u_ms,neg_area_u_mvms,"
           "latency_diff_u_ms,cv_u_m_s,amp_drop_u_pct,area_drop_u_pct,dur_increase_u_pct,"
-          "borderline\n", f);
+          "borderline,patient\n", f);
     /* the study's summary lines, the same on every row */
     char *study = NULL;
     size_t study_len = 0;
@@ -167,6 +167,8 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
             } else {
                 fputs(",,,,,,", f);
             }
+            /* (last: a column added after the others, so none moves) */
+            text(f, r->study->patient, 0);
             fputc('\n', f);
         }
     }

@@ -345,7 +345,7 @@ rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 [ "$rows" -eq 12 ] && ok || bad "summary.csv: $rows rows for mmn, want 12 segments"
 
 # ---------------------------------------------------------------- batch at scale
-[ "$(head -1 "$T/bout/summary.csv")" = "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,entrapment_site,block,findings" ] \
+[ "$(head -1 "$T/bout/summary.csv")" = "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,entrapment_site,block,findings,patient" ] \
     && ok || bad "summary.csv columns"
 grep -q '^mmn,median.right,elbow-axilla,120.0,.*,no,definite,efns2010-mmn:definite (area drop' "$T/bout/summary.csv" \
     && ok || bad "summary.csv carries block and findings"
@@ -492,6 +492,13 @@ run "a distance in cm" 0 "mmn/ulnar.right.wrist-below-elbow: warning: the onsets
 awk -F, '$2 == "ulnar.right" && $18 == "wrist-below-elbow" && $30 == "not-evaluable" && $28 !~ /cv-slow/ { s++ }
          END { exit !(s == 1) }' "$T/cm-out/results.csv" \
     && ok || bad "a distance in cm: not evaluable, no cv-slow"
+# the patient, kept and shown: results.json, results.csv (last column), report
+cp -r samples/normal "$T/pat"; sed -i 's/^\[study\]$/[study]\npatient = Jane Roe, 1961/' "$T/pat/study.ini"
+run "patient" 0 -- analyse -o "$T/pat-out" "$T/pat"
+grep -q '"patient": "Jane Roe, 1961"' "$T/pat-out/results.json" && ok || bad "results.json study.patient"
+[ "$(grep -c ',"Jane Roe, 1961"$' "$T/pat-out/results.csv")" -eq 12 ] \
+    && head -1 "$T/pat-out/results.csv" | grep -q ',borderline,patient$' && ok || bad "results.csv: the patient column"
+grep -q '"patient": null' "$T/cm-out/results.json" && ok || bad "results.json study.patient null when absent"
 run "unknown criteria" 2 "unknown criteria 'efns'" "efns2010-mmn, ean2021-cidp, or all" -- analyse --criteria efns samples/mmn
 run "criteria without a value" 2 "needs a value" -- analyse samples/mmn --criteria
 run "norms" 0 -- norms
@@ -587,6 +594,9 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         fi
     done
     pdftotext "$T/rep/mmn.pdf" - | grep -q "definite CB" && ok || bad "mmn report marks the definite blocks"
+    $NCS_WRAP "$NCS" report -q "$T/pat" -o "$T/rep/pat.pdf" >/dev/null 2>&1
+    [ "$(pdftotext "$T/rep/pat.pdf" - | grep -c "Patient:\? Jane Roe, 1961")" -ge 2 ] && ok \
+        || bad "the report's headers lack the patient"
     # PNG: one file per page, each well above a blank page's size
     echo 'set terminal pngcairo size 1240,1754; set output "'"$T"'/blank.png"; unset border; unset tics; set xrange [0:1]; set yrange [0:1]; plot 2 notitle' | gnuplot
     blank_size=$(wc -c <"$T/blank.png")
