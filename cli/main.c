@@ -268,6 +268,7 @@ static int check_one(const char *dir, const options *o)
         ncs_warnings_free(&warn);
         return exit_for(err.code);
     }
+    ncs_study_plausibility(st, &warn);
     size_t traces = 0;
     for (size_t i = 0; i < st->n_nerves; i++)
         traces += st->nerves[i].n_sites;
@@ -610,7 +611,7 @@ static const command commands[] = {
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
-     "samples and the range in mV.\n"
+     "samples and the range in mV; then warnings for distances that look like slips.\n"
      "Stops at the first invalid study with exit 3, after every error of its\n"
      "study.ini (up to 20), each naming the file, line and key and what is wrong.\n", ""},
     {"report", cmd_report, "[options] STUDY -o FILE",

@@ -247,6 +247,21 @@ ncs_status ncs_study_inputs_hash(const ncs_study *st, const char *norms_path,
  * string the caller frees; NULL on no memory. */
 char *ncs_study_peek_id(const char *dir);
 
+/* Distances that parse but are unlikely to be what was measured
+ * (docs/study-folder.md, plausibility): a first site's distance_mm outside
+ * NCS_DISTAL_PLAUSIBLE_MIN_MM to _MAX_MM, a later site's (a segment) outside
+ * NCS_SEGMENT_PLAUSIBLE_MIN_MM to _MAX_MM. One warning `implausible-distance`
+ * per such site, named <study id>/<nerve>.<side>.<site>, appended to warn,
+ * with the likely slip (cm for mm) when the value times or over 10 would be
+ * plausible. Nothing is refused or changed. ncs_analyse_study() appends the
+ * same warnings to its results; a caller that only loads the study (ncs
+ * check) calls this itself. */
+#define NCS_DISTAL_PLAUSIBLE_MIN_MM 30.0
+#define NCS_DISTAL_PLAUSIBLE_MAX_MM 150.0
+#define NCS_SEGMENT_PLAUSIBLE_MIN_MM 10.0
+#define NCS_SEGMENT_PLAUSIBLE_MAX_MM 600.0
+void ncs_study_plausibility(const ncs_study *st, ncs_warnings *warn);
+
 /* The canonical name of a nerve ("peroneal" -> "fibular"), or NULL when the
  * name is not one of the nerves of docs/study-folder.md. */
 const char *ncs_nerve_canonical(const char *name);
@@ -332,8 +347,15 @@ typedef enum {
     NCS_FLAG_MANUAL = 1u << 10,          /* a marker placed by hand */
     NCS_FLAG_UNCERTAIN = 1u << 11,       /* an onset, amplitude or area interval
                                             wider than twice its target */
-    NCS_FLAG__COUNT = 12
+    NCS_FLAG_IMPLAUSIBLE_AMPLITUDE = 1u << 12, /* amplitude above NCS_AMP_PLAUSIBLE_MAX_MV:
+                                                  no CMAP is that large (units?) */
+    NCS_FLAG__COUNT = 13
 } ncs_flag;
+
+/* The largest CMAP amplitude taken as physiology (docs/measurements.md): above
+ * it the units are wrong (microvolts read as millivolts) or the trace is not
+ * a CMAP; the site is flagged implausible-amplitude and decides nothing. */
+#define NCS_AMP_PLAUSIBLE_MAX_MV 40.0
 
 /* "no-response", "clipped", ... for one flag bit; NULL for other values. */
 const char *ncs_flag_name(unsigned flag);

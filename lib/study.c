@@ -1304,3 +1304,47 @@ char *ncs_study_peek_id(const char *dir)
     ncs_study_destroy(st);
     return id;
 }
+
+/* ---- plausibility (warnings, never refusals) ----------------------------- */
+
+/* " (was 230 mm meant? cm vs mm)": the value times or over ten when that
+ * lies in [lo, hi]; else "". */
+static const char *slip_hint(char *buf, size_t n, double v, double lo, double hi)
+{
+    if (v * 10.0 >= lo && v * 10.0 <= hi)
+        snprintf(buf, n, ": was %g mm meant? (cm written for mm)", v * 10.0);
+    else if (v / 10.0 >= lo && v / 10.0 <= hi)
+        snprintf(buf, n, ": was %g mm meant? (a digit too many?)", v / 10.0);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
+void ncs_study_plausibility(const ncs_study *st, ncs_warnings *warn)
+{
+    if (!st || !warn)
+        return;
+    for (size_t i = 0; i < st->n_nerves; i++) {
+        const ncs_nerve_def *n = &st->nerves[i];
+        for (size_t j = 0; j < n->n_sites; j++) {
+            const ncs_site *s = &n->sites[j];
+            double lo = j ? NCS_SEGMENT_PLAUSIBLE_MIN_MM : NCS_DISTAL_PLAUSIBLE_MIN_MM;
+            double hi = j ? NCS_SEGMENT_PLAUSIBLE_MAX_MM : NCS_DISTAL_PLAUSIBLE_MAX_MM;
+            double v = s->distance_mm;
+            if (!isfinite(v) || (v >= lo && v <= hi))
+                continue;
+            char where[512], hint[96];
+            snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, s->name);
+            if (j == 0)
+                ncs_warn(warn, where, "implausible-distance",
+                         "distance_mm = %g (the distal site's, stimulation point to active "
+                         "electrode) is outside %g-%g mm%s", v, lo, hi,
+                         slip_hint(hint, sizeof hint, v, lo, hi));
+            else
+                ncs_warn(warn, where, "implausible-distance",
+                         "distance_mm = %g (the segment %s-%s) is outside %g-%g mm%s; the "
+                         "conduction velocity is computed from it", v, n->sites[j - 1].name,
+                         s->name, lo, hi, slip_hint(hint, sizeof hint, v, lo, hi));
+        }
+    }
+}

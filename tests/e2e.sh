@@ -306,6 +306,14 @@ broken near-other-key "study.ini:13:" "(did you mean 'muscle'?); that key belong
 d=$(mkbase file-near-miss); sed -i 's/^file = e.wav/file = ee.wav/' "$d/study.ini"
 broken file-near-miss "study.ini:12:" "file 'ee.wav' not found" "did you mean 'e.wav'?"
 
+# ---------------------------------------------------------------- plausibility (issue 15)
+d=$(mkbase distal-cm); sed -i 's/^distance_mm = 70/distance_mm = 7/' "$d/study.ini"
+run "a distal distance in cm" 0 "distal-cm/median.right.wrist: warning: distance_mm = 7 (the distal site's" \
+    "is outside 30-150 mm: was 70 mm meant? (cm written for mm)" -- check "$d"
+d=$(mkbase segment-long); sed -i 's/^distance_mm = 230/distance_mm = 900/' "$d/study.ini"
+run "a segment too long" 0 "segment-long/median.right.elbow: warning: distance_mm = 900 (the segment wrist-elbow) is outside 10-600 mm: was 90 mm meant? (a digit too many?)" -- check "$d"
+run "plausible distances: no warning" 0 -- check "$T/good"
+! grep -q "implausible\|outside 10-600\|outside 30-150" "$T/err" && ok || bad "the base study's distances warned"
 
 # the first invalid study stops `ncs check` with exit 3, after the good one
 run "stops at first invalid" 3 "unknown key 'distnce_mm'" -- check "$T/good" "$T/typo-key" "$T/good"
@@ -488,10 +496,29 @@ cp -r samples/mmn "$T/cm"
 awk '/^\[ulnar\.right\.below-elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 21"; f = 0 } { print }' \
     samples/mmn/study.ini >"$T/cm/study.ini"
 run "a distance in cm" 0 "mmn/ulnar.right.wrist-below-elbow: warning: the onsets at wrist and below-elbow" \
-    "a distance is wrong: the segment is not evaluable" -- analyse -o "$T/cm-out" "$T/cm"
+    "a distance is wrong: the segment is not evaluable; distance_mm = 21: was 210 mm meant? (cm written for mm)" \
+    -- analyse -o "$T/cm-out" "$T/cm"
 awk -F, '$2 == "ulnar.right" && $18 == "wrist-below-elbow" && $30 == "not-evaluable" && $28 !~ /cv-slow/ { s++ }
          END { exit !(s == 1) }' "$T/cm-out/results.csv" \
     && ok || bad "a distance in cm: not evaluable, no cv-slow"
+# an amplitude no CMAP has (a unit mix-up): flagged, warned, and it decides
+# nothing (results.csv: flags $17, segment $18, block $30, block_because $31)
+cp -r samples/normal "$T/units"
+awk '/^\[median\.right\.axilla\]$/ { f = 1 } f && /^scale_mv/ { $0 = "scale_mv = 2000"; f = 0 } { print }' \
+    samples/normal/study.ini >"$T/units/study.ini"
+run "an amplitude above 40 mV" 0 "normal/median.right.axilla: warning: amplitude 762.9 mV is above 40 mV, more than any CMAP: are the units right?" \
+    "this site decides no block or finding" -- analyse -o "$T/units-out" "$T/units"
+awk -F, '$2 == "median.right" && $4 == "axilla" && $17 ~ /implausible-amplitude/ && $18 == "elbow-axilla" \
+         && $30 == "not-evaluable" && $31 ~ /implausible-amplitude/ { s++ }
+         END { exit !(s == 1) }' "$T/units-out/results.csv" \
+    && ok || bad "an amplitude above 40 mV: flagged, and its segment not evaluable"
+grep -q '"code": "implausible-amplitude"' "$T/units-out/results.json" && ok \
+    || bad "results.json warnings lack implausible-amplitude"
+# a distal distance in cm reaches results.json's warnings
+cp -r samples/normal "$T/dcm"; sed -i '0,/^distance_mm = 70$/s//distance_mm = 7/' "$T/dcm/study.ini"
+run "a distal distance in cm (analyse)" 0 "normal/median.right.wrist: warning: distance_mm = 7" -- analyse -o "$T/dcm-out" "$T/dcm"
+grep -q '"code": "implausible-distance"' "$T/dcm-out/results.json" && ok \
+    || bad "results.json warnings lack implausible-distance"
 # the patient, kept and shown: results.json, results.csv (last column), report
 cp -r samples/normal "$T/pat"; sed -i 's/^\[study\]$/[study]\npatient = Jane Roe, 1961/' "$T/pat/study.ini"
 run "patient" 0 -- analyse -o "$T/pat-out" "$T/pat"

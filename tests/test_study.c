@@ -575,6 +575,34 @@ START_TEST(unicode_ids_and_patient)
 }
 END_TEST
 
+START_TEST(plausible_distances)
+{
+    ncs_error err;
+    ncs_study *st = load("[median.right.wrist]\nfile = a.wav\ndistance_mm = 7\n"
+                         "[median.right.elbow]\nfile = b.wav\ndistance_mm = 230\n"
+                         "[median.right.axilla]\nfile = c.wav\ndistance_mm = 900\n"
+                         "[ulnar.right.wrist]\nfile = a.wav\ndistance_mm = 70\n"
+                         "[ulnar.right.wrist-1]\nfile = b.wav\ndistance_mm = 10\n"
+                         "[ulnar.right.wrist-2]\nfile = c.wav\ndistance_mm = 8\n", &err);
+    ck_assert_msg(st != NULL, "%s", err.message);
+    ncs_warnings w = {0};
+    ncs_study_plausibility(st, &w);
+    ck_assert_uint_eq(w.count, 3);
+    for (size_t i = 0; i < w.count; i++) {
+        ck_assert_str_eq(w.items[i].code, "implausible-distance");
+        ck_assert_int_eq(w.items[i].severity, NCS_SEVERITY_WARNING);
+    }
+    ck_assert_ptr_nonnull(strstr(w.items[0].where, "/median.right.wrist"));
+    ck_assert_ptr_nonnull(strstr(w.items[0].message, "was 70 mm meant? (cm written for mm)"));
+    ck_assert_ptr_nonnull(strstr(w.items[1].where, "/median.right.axilla"));
+    ck_assert_ptr_nonnull(strstr(w.items[1].message, "was 90 mm meant? (a digit too many?)"));
+    ck_assert_ptr_nonnull(strstr(w.items[2].where, "/ulnar.right.wrist-2"));
+    ck_assert_ptr_nonnull(strstr(w.items[2].message, "outside 10-600 mm: was 80 mm meant?"));
+    ncs_warnings_free(&w);
+    ncs_study_destroy(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("study");
@@ -599,6 +627,7 @@ static Suite *suite(void)
     tcase_add_test(t, errors_beyond_the_limit_counted);
     tcase_add_test(t, messages_that_help);
     tcase_add_test(t, unicode_ids_and_patient);
+    tcase_add_test(t, plausible_distances);
     suite_add_tcase(s, t);
     return s;
 }
