@@ -84,10 +84,15 @@ void print_failure(const ncs_error *e, const ncs_warnings *w, const options *o)
             diag(w->items[i].where, "error", w->items[i].message);
     unsigned more = errors_untold(e, w);
     if (more) {
-        char msg[160];
+        /* said of the file, not of the first error's line */
+        char where[sizeof e->where], msg[160];
+        fmt(where, sizeof where, "%s", e->where);
+        char *colon = strrchr(where, ':');
+        if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+            *colon = '\0';
         fmt(msg, sizeof msg, "%u more error%s not shown (the first %d are); correct these "
             "and run ncs check again", more, more == 1 ? "" : "s", NCS_MAX_ERRORS);
-        diag(e->where, "error", msg);
+        diag(where, "error", msg);
     }
 }
 

@@ -277,7 +277,7 @@ $NCS_WRAP "$NCS" check -q "$d" 2>"$T/err" >/dev/null
 # 25 unknown keys: 20 said, and how many more
 d=$(mkbase many-slips)
 awk '{ print } /^\[median.right.elbow\]/ { for (i = 1; i <= 25; i++) print "bogus" i " = 1" }' "$d/study.ini" >"$d/s" && mv "$d/s" "$d/study.ini"
-run "25 errors" 3 "5 more errors not shown (the first 20 are)" -- check "$d"
+run "25 errors" 3 "many-slips/study.ini: error: 5 more errors not shown (the first 20 are)" -- check "$d"
 [ "$(grep -c ': error: ' "$T/err")" -eq 21 ] && ok || bad "25 errors: $(grep -c ': error: ' "$T/err") lines, want 20 and the count"
 # a bad section header: its own error, its keys skipped; the parse goes on
 d=$(mkbase bad-header); sed -i 's/^\[median.right.elbow\]/[median.rihgt.elbow]\nbogus = 1/; s/^distance_mm = 70/distance_mm = 0/' "$d/study.ini"
