@@ -55,14 +55,15 @@ int batch_csv_field(const char **s, char *out, size_t n)
 
 const char batch_summary_header[] =
     "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,"
-    "entrapment_site,block,findings\n";
+    "entrapment_site,block,findings,patient\n";
 
 /* results.csv's columns that make a summary.csv row, in order */
 static const char *const summary_from[] = {"study", "nerve", "segment", "segment_distance_mm",
                                            "cv_m_s", "amp_drop_pct", "area_drop_pct",
                                            "dur_increase_pct", "entrapment_site", "block",
-                                           "findings"};
+                                           "findings", "patient"};
 #define N_SUMMARY (sizeof summary_from / sizeof summary_from[0])
+enum { SUMMARY_SEGMENT = 2, SUMMARY_PATIENT = 11 };
 #define MAX_COLS 64
 
 /* results.csv in the folder open on dfd (no link followed) */
@@ -111,8 +112,8 @@ static int rows_of(FILE *in, FILE *f)
                     if (strcmp(field[c], summary_from[k]) == 0)
                         col[k] = c;
             for (size_t k = 0; k < N_SUMMARY; k++)
-                if (col[k] < 0)
-                    rc = -1;
+                if (col[k] < 0 && k != SUMMARY_PATIENT)
+                    rc = -1; /* (a results.csv of an ncs before `patient` has none) */
             header = 0;
             header_nf = nf;
             if (rc)
@@ -124,10 +125,10 @@ static int rows_of(FILE *in, FILE *f)
             rc = -1;
             break;
         }
-        if (col[2] >= nf || !field[col[2]][0] || !f)
+        if (col[SUMMARY_SEGMENT] >= nf || !field[col[SUMMARY_SEGMENT]][0] || !f)
             continue; /* a distal site: no segment ends there */
         for (size_t k = 0; k < N_SUMMARY; k++)
-            ncs_csv_field(f, col[k] < nf ? field[col[k]] : "", k == 0);
+            ncs_csv_field(f, col[k] >= 0 && col[k] < nf ? field[col[k]] : "", k == 0);
         fputc('\n', f);
     }
     free(line);

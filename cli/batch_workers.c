@@ -50,21 +50,23 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
     ncs_error_clear(&err);
     ncs_warnings warn = {0};
     ncs_study *st = ncs_study_load(e->path, &warn, &err);
-    print_warnings(&warn, o);
-    ncs_warnings_free(&warn);
     if (!st) {
-        print_error(&err);
+        print_failure(&err, &warn, o);
+        ncs_warnings_free(&warn);
         res->status = ST_FAILED;
         res->exit_code = exit_for(err.code);
-        fmt(res->message, sizeof res->message, "%s: %s", err.where, err.message);
+        failure_summary(res->message, sizeof res->message, &err);
         return;
     }
+    print_warnings(&warn, o);
+    ncs_warnings_free(&warn);
     char where[PATH_MAX + 300];
     if (st->id_unsafe) {
         fail_study(res, st, EXIT_INPUT, st->ini_path,
                    "the folder's name cannot be the study's id in a batch, which names the "
                    "output folder and summary.csv's rows by it: set id = in [study] (letters, "
-                   "digits, '.', '_' and '-', starting with a letter, a digit or '_')");
+                   "accented and other alphabets' too, digits, '.', '_' and '-', starting "
+                   "with a letter, a digit or '_')");
         return;
     }
     fmt(where, sizeof where, "%s/%s", o->out, st->id);

@@ -50,6 +50,13 @@ void fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 
 void diag(const char *where, const char *kind, const char *msg);
 void print_error(const ncs_error *e);
 void print_warnings(const ncs_warnings *w, const options *o);
+/* A call that failed with every error of its input (ncs_study_load): w's
+ * warnings (not with -q), the first error, the next ones from w, and how
+ * many more were not kept. w may be NULL. */
+void print_failure(const ncs_error *e, const ncs_warnings *w, const options *o);
+/* "<where>: <message>" of e's first error, with how many more it had (a
+ * batch's record of a failed study). */
+void failure_summary(char *buf, size_t n, const ncs_error *e);
 int usage_error(const char *cmd, const char *fmt, const char *arg);
 int exit_for(ncs_status s);
 

@@ -57,10 +57,53 @@ void print_warnings(const ncs_warnings *w, const options *o)
     if (o->quiet)
         return;
     for (size_t i = 0; i < w->count; i++)
-        diag(w->items[i].where, "warning", w->items[i].message);
+        if (w->items[i].severity != NCS_SEVERITY_ERROR)
+            diag(w->items[i].where, "warning", w->items[i].message);
     if (w->dropped)
         fprintf(stderr, "ncs: warning: %zu further warnings lost (out of memory)\n",
                 w->dropped);
+}
+
+/* How many of e's errors were not printed: counted but not kept, or kept
+ * in no list. */
+static unsigned errors_untold(const ncs_error *e, const ncs_warnings *w)
+{
+    unsigned told = e->code != NCS_OK;
+    for (size_t i = 0; w && i < w->count; i++)
+        told += w->items[i].severity == NCS_SEVERITY_ERROR;
+    return e->n_errors > told ? e->n_errors - told : 0;
+}
+
+void print_failure(const ncs_error *e, const ncs_warnings *w, const options *o)
+{
+    if (w)
+        print_warnings(w, o);
+    print_error(e);
+    for (size_t i = 0; w && i < w->count; i++)
+        if (w->items[i].severity == NCS_SEVERITY_ERROR)
+            diag(w->items[i].where, "error", w->items[i].message);
+    unsigned more = errors_untold(e, w);
+    if (more) {
+        /* said of the file, not of the first error's line */
+        char where[sizeof e->where], msg[160];
+        fmt(where, sizeof where, "%s", e->where);
+        char *colon = strrchr(where, ':');
+        if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+            *colon = '\0';
+        fmt(msg, sizeof msg, "%u more error%s not shown (the first %d are); correct these "
+            "and run ncs check again", more, more == 1 ? "" : "s", NCS_MAX_ERRORS);
+        diag(where, "error", msg);
+    }
+}
+
+void failure_summary(char *buf, size_t n, const ncs_error *e)
+{
+    if (e->n_errors > 1)
+        fmt(buf, n, "%s: %s (and %u more error%s: see ncs check)", e->where,
+            e->message[0] ? e->message : ncs_strerror(e->code), e->n_errors - 1,
+            e->n_errors == 2 ? "" : "s");
+    else
+        fmt(buf, n, "%s: %s", e->where, e->message[0] ? e->message : ncs_strerror(e->code));
 }
 
 int usage_error(const char *cmd, const char *fmt, const char *arg)
@@ -411,14 +454,15 @@ int analyse_one(ncs_analyser *an, const char *dir, const options *o, outdir *out
     ncs_error err;
     ncs_warnings warn = {0};
     ncs_study *st = ncs_study_load(dir, &warn, &err);
-    print_warnings(&warn, o);
-    ncs_warnings_free(&warn);
     if (!st) {
-        print_error(&err);
+        print_failure(&err, &warn, o);
+        ncs_warnings_free(&warn);
         if (err_out)
             *err_out = err;
         return exit_for(err.code);
     }
+    print_warnings(&warn, o);
+    ncs_warnings_free(&warn);
     int rc = analyse_study(an, st, o, out_dir, print_table, err_out);
     ncs_study_destroy(st);
     return rc;
@@ -482,6 +526,7 @@ int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
         rc = write_outputs(st, out_dir, json, r, o);
         if (rc != EXIT_OK && err_out) {
             err_out->code = NCS_ERR_OUTPUT;
+            err_out->n_errors = 1;
             fmt(err_out->where, sizeof err_out->where, "%s", out_dir->path);
             snprintf(err_out->message, sizeof err_out->message,
                      "cannot write the results");

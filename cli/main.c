@@ -271,11 +271,11 @@ static int check_one(const char *dir, const options *o)
     ncs_warnings warn = {0};
     ncs_study *st = ncs_study_load(dir, &warn, &err);
     if (!st) {
-        print_warnings(&warn, o);
+        print_failure(&err, &warn, o);
         ncs_warnings_free(&warn);
-        print_error(&err);
         return exit_for(err.code);
     }
+    ncs_study_plausibility(st, &warn);
     size_t traces = 0;
     for (size_t i = 0; i < st->n_nerves; i++)
         traces += st->nerves[i].n_sites;
@@ -421,12 +421,13 @@ static int cmd_report(const command *cmd, int argc, char **argv, options *o)
     ncs_error err;
     ncs_warnings warn = {0};
     ncs_study *st = ncs_study_load(argv[first], &warn, &err);
-    print_warnings(&warn, o);
-    ncs_warnings_free(&warn);
     if (!st) {
-        print_error(&err);
+        print_failure(&err, &warn, o);
+        ncs_warnings_free(&warn);
         return exit_for(err.code);
     }
+    print_warnings(&warn, o);
+    ncs_warnings_free(&warn);
     ncs_analyser *an = ncs_analyser_create(&err);
     ncs_options ao = o->analysis;
     ao.keep_traces = 1;
@@ -617,8 +618,9 @@ static const command commands[] = {
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
-     "samples and the range in mV. Stops at the first invalid study with exit 3\n"
-     "and a message naming the file, line or trace and what is wrong.\n", ""},
+     "samples and the range in mV; then warnings for distances that look like slips.\n"
+     "Stops at the first invalid study with exit 3, after every error of its\n"
+     "study.ini (up to 20), each naming the file, line and key and what is wrong.\n", ""},
     {"report", cmd_report, "[options] STUDY -o FILE",
      "Draw the study's report for clinicians: a summary page and a page per nerve.",
      "The format follows FILE's extension: .pdf (one file, a page per nerve), .png or\n"

@@ -73,13 +73,27 @@ typedef enum {
     NCS_ERR__COUNT
 } ncs_status;
 
-/* Detail of the last error of one call. `where` is a file[:line] or
- * <study>/<nerve>.<side>.<site>; `message` says what is wrong. */
+/* Detail of the error of one call. `where` is a file[:line] or
+ * <study>/<nerve>.<side>.<site>; `message` says what is wrong.
+ *
+ * A call that reports every error of an input at once (ncs_study_load: all
+ * the errors of a study.ini) fills this struct with the first one and
+ * appends the next ones, up to NCS_MAX_ERRORS in all, to the ncs_warnings
+ * list the caller passed, as entries of severity NCS_SEVERITY_ERROR in the
+ * order they were found. n_errors counts every error the call found, those
+ * not kept included: n_errors - NCS_MAX_ERRORS were not kept when it is
+ * larger. Every other call fails at its first error: n_errors is 1 (0 after
+ * ncs_error_clear and on success). */
 typedef struct {
     ncs_status code;
     char where[1024];
     char message[1024];
+    unsigned n_errors;
 } ncs_error;
+
+/* The most errors one call keeps (the first in ncs_error, the others in the
+ * warnings list); further ones are only counted (ncs_error.n_errors). */
+#define NCS_MAX_ERRORS 20
 
 /* A short fixed description of a status code ("study.ini: unknown key").
  * Never NULL; an out-of-range code gives "unknown error". */
@@ -92,10 +106,19 @@ void ncs_error_clear(ncs_error *err);
 /* Warnings                                                                 */
 /* ------------------------------------------------------------------------ */
 
+typedef enum {
+    NCS_SEVERITY_WARNING = 0, /* the call went on: a value to look at */
+    NCS_SEVERITY_ERROR = 1    /* an error after the first of a call that
+                                 failed (see ncs_error) */
+} ncs_severity;
+
 typedef struct {
     char *where;   /* file[:line] or <study>/<nerve>.<side>.<site> */
-    char *code;    /* short token: "low-rate", "no-response", ... */
+    char *code;    /* short token: "low-rate", "no-response", ...; for an
+                      error, the kind of error ("ini-key", "ini-value",
+                      "ini-missing", "path", ...) */
     char *message; /* one sentence for a person */
+    ncs_severity severity;
 } ncs_warning;
 
 /* A growable list the caller owns. Initialise with {0}; free with
@@ -192,8 +215,18 @@ typedef struct {
  * folder). Returns a new study the caller frees with ncs_study_destroy(), or
  * NULL with err filled: NCS_ERR_NOT_STUDY, NCS_ERR_IO, NCS_ERR_INI_*,
  * NCS_ERR_PATH, NCS_ERR_LIMIT, NCS_ERR_NOMEM. err->where is "<ini>:<line>".
- * Warnings (none at present that are fatal) are appended to warn (may be
- * NULL). */
+ *
+ * Every error of study.ini is reported in one call: the parse goes on after
+ * an error wherever going on cannot mislead (a bad value, an unknown or
+ * repeated key, a bad section header, whose keys are then skipped; the
+ * required keys and the file of every site), and stops at what makes the
+ * rest unreadable (not a text file, an over-long line, a safety limit, no
+ * memory). err holds the first error; the next ones, up to NCS_MAX_ERRORS
+ * in all, are appended to warn (when not NULL) with severity
+ * NCS_SEVERITY_ERROR, and err->n_errors counts them all. A caller showing
+ * the failure shows err, then warn's errors, then how many were not kept.
+ * Warnings proper (severity NCS_SEVERITY_WARNING; none at present) are
+ * appended to warn too. */
 ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err);
 
 /* Frees a study. Accepts NULL. */
@@ -217,6 +250,21 @@ ncs_status ncs_study_inputs_hash(const ncs_study *st, const char *norms_path,
  * folder's name), read cheaply without checking the rest of study.ini. A new
  * string the caller frees; NULL on no memory. */
 char *ncs_study_peek_id(const char *dir);
+
+/* Distances that parse but are unlikely to be what was measured
+ * (docs/study-folder.md, plausibility): a first site's distance_mm outside
+ * NCS_DISTAL_PLAUSIBLE_MIN_MM to _MAX_MM, a later site's (a segment) outside
+ * NCS_SEGMENT_PLAUSIBLE_MIN_MM to _MAX_MM. One warning `implausible-distance`
+ * per such site, named <study id>/<nerve>.<side>.<site>, appended to warn,
+ * with the likely slip (cm for mm) when the value times or over 10 would be
+ * plausible. Nothing is refused or changed. ncs_analyse_study() appends the
+ * same warnings to its results; a caller that only loads the study (ncs
+ * check) calls this itself. */
+#define NCS_DISTAL_PLAUSIBLE_MIN_MM 30.0
+#define NCS_DISTAL_PLAUSIBLE_MAX_MM 150.0
+#define NCS_SEGMENT_PLAUSIBLE_MIN_MM 10.0
+#define NCS_SEGMENT_PLAUSIBLE_MAX_MM 600.0
+void ncs_study_plausibility(const ncs_study *st, ncs_warnings *warn);
 
 /* The canonical name of a nerve ("peroneal" -> "fibular"), or NULL when the
  * name is not one of the nerves of docs/study-folder.md. */
@@ -509,8 +557,15 @@ typedef enum {
     NCS_FLAG_MANUAL = 1u << 10,          /* a marker placed by hand */
     NCS_FLAG_UNCERTAIN = 1u << 11,       /* an onset, amplitude or area interval
                                             wider than twice its target */
-    NCS_FLAG__COUNT = 12
+    NCS_FLAG_IMPLAUSIBLE_AMPLITUDE = 1u << 12, /* amplitude above NCS_AMP_PLAUSIBLE_MAX_MV:
+                                                  no CMAP is that large (units?) */
+    NCS_FLAG__COUNT = 13
 } ncs_flag;
+
+/* The largest CMAP amplitude taken as physiology (docs/measurements.md): above
+ * it the units are wrong (microvolts read as millivolts) or the trace is not
+ * a CMAP; the site is flagged implausible-amplitude and decides nothing. */
+#define NCS_AMP_PLAUSIBLE_MAX_MV 40.0
 
 /* "no-response", "clipped", ... for one flag bit; NULL for other values. */
 const char *ncs_flag_name(unsigned flag);

@@ -139,9 +139,16 @@ static void mark_disagreeing(const char *where, ncs_segment *g, double excess,
              "the onsets at %s and %s are %.2f ms apart over %.0f mm, which no nerve conducts "
              "(10-100 m/s): an onset, the sites' order or a distance is wrong", g->from, g->to,
              g->latency_diff_ms, g->distance_mm);
+    /* the commonest slip: a distance in cm (23 for 230 mm) */
+    double cv10 = 10.0 * g->distance_mm / g->latency_diff_ms;
+    char hint[128] = "";
+    if (g->latency_diff_ms > 0 && cv10 >= NCS_CV_PLAUSIBLE_MIN && cv10 <= NCS_CV_PLAUSIBLE_MAX
+        && 10.0 * g->distance_mm <= NCS_SEGMENT_PLAUSIBLE_MAX_MM)
+        snprintf(hint, sizeof hint, "; distance_mm = %g: was %g mm meant? (cm written for mm)",
+                 g->distance_mm, 10.0 * g->distance_mm);
     if (g->latency_diff_ms > 0) /* (the order has its own warning, latency-order) */
-        ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable",
-                 g->inconsistent);
+        ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable%s",
+                 g->inconsistent, hint);
 }
 
 /* The spans (docs/criteria.md): the most distal site against each proximal
@@ -457,6 +464,7 @@ ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st,
     if ((unsigned)r->options.primary >= NCS_CRIT__COUNT)
         r->options.primary = NCS_CRIT_EFNS2010_MMN;
     int keep = r->options.keep_traces;
+    ncs_study_plausibility(st, &r->warnings); /* distances that look like slips */
     for (size_t i = 0; i < st->n_nerves; i++) {
         r->n_nerves = i + 1;
         if (analyse_nerve(a, st, &st->nerves[i], &r->nerves[i], keep, &r->warnings,

@@ -135,6 +135,8 @@ static const char *decides_nothing(const ncs_markers *m)
         return "flagged clipped";
     if (m->flags & NCS_FLAG_INVERTED_SUSPECTED)
         return "flagged inverted-polarity-suspected";
+    if (m->flags & NCS_FLAG_IMPLAUSIBLE_AMPLITUDE)
+        return "flagged implausible-amplitude (units?)";
     if (m->uncertain & NCS_UNCERTAIN_AMP)
         return "flagged uncertain (its amplitude)";
     if (m->uncertain & NCS_UNCERTAIN_AREA)

@@ -44,6 +44,36 @@ void ncs_error_clear(ncs_error *err)
     err->code = NCS_OK;
     err->where[0] = '\0';
     err->message[0] = '\0';
+    err->n_errors = 0;
+}
+
+/* The kind of an error as a warning-list token (ncs_warning.code of an
+ * entry of severity error). */
+const char *ncs_status_token(ncs_status code)
+{
+    static const char *const tokens[NCS_ERR__COUNT] = {
+        [NCS_OK] = "ok",
+        [NCS_ERR_NOMEM] = "nomem",
+        [NCS_ERR_USAGE] = "usage",
+        [NCS_ERR_NOT_STUDY] = "not-study",
+        [NCS_ERR_IO] = "io",
+        [NCS_ERR_INI_SYNTAX] = "ini-syntax",
+        [NCS_ERR_INI_SECTION] = "ini-section",
+        [NCS_ERR_INI_KEY] = "ini-key",
+        [NCS_ERR_INI_MISSING] = "ini-missing",
+        [NCS_ERR_INI_VALUE] = "ini-value",
+        [NCS_ERR_INI_DUPLICATE] = "ini-duplicate",
+        [NCS_ERR_PATH] = "path",
+        [NCS_ERR_WAVE_FORMAT] = "wave-format",
+        [NCS_ERR_WAVE_RANGE] = "wave-range",
+        [NCS_ERR_WAVE_VALUE] = "wave-value",
+        [NCS_ERR_LIMIT] = "limit",
+        [NCS_ERR_OUTPUT] = "output",
+        [NCS_ERR_REPORT] = "report",
+    };
+    if ((int)code < 0 || code >= NCS_ERR__COUNT || !tokens[code])
+        return "error";
+    return tokens[code];
 }
 
 char *ncs_join(char *buf, size_t n, const char *const *items, size_t count, const char *sep)
@@ -67,6 +97,7 @@ ncs_status ncs_fail(ncs_error *err, ncs_status code, const char *where,
     if (!err)
         return code;
     err->code = code;
+    err->n_errors = 1;
     snprintf(err->where, sizeof err->where, "%s", where ? where : "");
     va_list ap;
     va_start(ap, fmt);
@@ -132,6 +163,7 @@ void ncs_warn(ncs_warnings *w, const char *where, const char *code,
     it->where = ncs_strdup(where ? where : "");
     it->code = ncs_strdup(code);
     it->message = msg;
+    it->severity = NCS_SEVERITY_WARNING;
     if (!it->where || !it->code || !it->message) {
         free(it->where);
         free(it->code);

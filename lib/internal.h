@@ -20,6 +20,10 @@ ncs_status ncs_fail(ncs_error *err, ncs_status code, const char *where,
 void ncs_warn(ncs_warnings *w, const char *where, const char *code,
               const char *fmt, ...) NCS_PRINTF(4, 5);
 
+/* "ini-key", "path" ...: the kind of an error, as the code of a warning-list
+ * entry of severity error. Never NULL. */
+const char *ncs_status_token(ncs_status code);
+
 char *ncs_strdup(const char *s);                      /* NULL on NULL or no memory */
 char *ncs_asprintf(const char *fmt, ...) NCS_PRINTF(1, 2); /* NULL on no memory */
 

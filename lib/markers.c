@@ -25,7 +25,7 @@
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
     "inverted-polarity-suspected", "low-rate", "excluded", "initial-positivity",
-    "polyphasic", "manual", "uncertain"};
+    "polyphasic", "manual", "uncertain", "implausible-amplitude"};
 
 const char *ncs_flag_name(unsigned flag)
 {
@@ -186,6 +186,12 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                  "area hold every component", m->neg_peaks);
     if (f & NCS_FLAG_UNCERTAIN)
         warn_uncertain(warn, where, m);
+    if (f & NCS_FLAG_IMPLAUSIBLE_AMPLITUDE)
+        ncs_warn(warn, where, "implausible-amplitude",
+                 "amplitude %.4g mV is above %g mV, more than any CMAP: are the units right? "
+                 "(a file in microvolts needs units = uV, or a CSV header naming uV; a %.4g uV "
+                 "response would be %.4g mV); this site decides no block or finding",
+                 m->amp_mv, NCS_AMP_PLAUSIBLE_MAX_MV, m->amp_mv, m->amp_mv / 1000.0);
     if (f & NCS_FLAG_MANUAL)
         ncs_warn(warn, where, "manual", "%s placed by hand in study.ini",
                  m->manual_onset && m->manual_peak && m->manual_end ? "every marker"
@@ -857,6 +863,8 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
         mark_clipping(&t, w, m);
         if (isfinite(m->amp_mv) && m->noise_uv / 1000.0 > 0.1 * m->amp_mv)
             m->flags |= NCS_FLAG_NOISY;
+        if (isfinite(m->amp_mv) && m->amp_mv > NCS_AMP_PLAUSIBLE_MAX_MV)
+            m->flags |= NCS_FLAG_IMPLAUSIBLE_AMPLITUDE;
         ncs_uncertainty_site(&c, &t.det, m);
     }
     if (!m->response)

@@ -224,6 +224,23 @@ static double wrapped(page *p, style st, double x, double y, double dy, int widt
     return y;
 }
 
+/* s cut to fit buf (n > 4) at a character's boundary, "..." marking a cut:
+ * a free text (patient) on one header line, still UTF-8. */
+static const char *cut_utf8(char *buf, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len < n) {
+        memcpy(buf, s, len + 1);
+        return buf;
+    }
+    size_t k = n - 4;
+    while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+        k--;
+    memcpy(buf, s, k);
+    memcpy(buf + k, "...", 4);
+    return buf;
+}
+
 /* ---- the summary page ---------------------------------------------------- */
 
 static double study_header(page *p, const ncs_results *r, const char *what)
@@ -232,8 +249,10 @@ static double study_header(page *p, const ncs_results *r, const char *what)
     text(p, ST_TITLE, 5, 96.5, "Nerve conduction study  %s", st->id);
     text(p, ST_DIM, 5, 94.4, "%s   ncs %s", what, NCS_VERSION);
     double y = 92.2;
-    char line[512];
-    int n = snprintf(line, sizeof line, "Date: %s", st->date ? st->date : "not given");
+    char line[512], who[100];
+    int n = snprintf(line, sizeof line, "%s%s%sDate: %s", st->patient ? "Patient: " : "",
+                     st->patient ? cut_utf8(who, sizeof who, st->patient) : "",
+                     st->patient ? "    " : "", st->date ? st->date : "not given");
     if (isfinite(st->age_years))
         n += snprintf(line + n, sizeof line - (size_t)n, "    Age: %.0f y", st->age_years);
     if (isfinite(st->height_cm))
@@ -517,7 +536,10 @@ static void nerve_header(page *p, const ncs_results *r, const ncs_nerve_result *
 {
     text(p, ST_TITLE, 5, 96.5, "%s%s%s%s", nr->def->id, nr->def->muscle ? "  (" : "",
          nr->def->muscle ? nr->def->muscle : "", nr->def->muscle ? ")" : "");
-    text(p, ST_DIM, 5, 94.4, "Study %s   page %d", r->study->id, number);
+    char who[100];
+    text(p, ST_DIM, 5, 94.4, "Study %s%s%s   page %d", r->study->id,
+         r->study->patient ? "   Patient " : "",
+         r->study->patient ? cut_utf8(who, sizeof who, r->study->patient) : "", number);
     double y = 92.2;
     char line[600];
     reference_line(line, sizeof line, nr);

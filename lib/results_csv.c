@@ -111,7 +111,7 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
           "study_findings,onset_u_ms,peak_u_ms,amp_u_mv,neg_dur_u_ms,neg_area_u_mvms,"
           "latency_diff_u_ms,cv_u_m_s,amp_drop_u_pct,area_drop_u_pct,dur_increase_u_pct,"
           "borderline,span,span_distance_mm,span_cv_m_s,span_amp_drop_pct,"
-          "span_area_drop_pct,span_dur_increase_pct,span_block,span_borderline\n", f);
+          "span_area_drop_pct,span_dur_increase_pct,span_block,span_borderline,patient\n", f);
     /* the study's summary lines, the same on every row */
     char *study = NULL;
     size_t study_len = 0;
@@ -193,6 +193,8 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
                 fputs(",,,,,,", f);
             }
             span_cells(f, nr, sr->def->name);
+            /* (last: a column added after the others, so none moves) */
+            text(f, r->study->patient, 0);
             fputc('\n', f);
         }
     }

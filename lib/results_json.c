@@ -252,6 +252,7 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
                                                                          : NULL));
     json_t *js = json_object();
     json_object_set_new(js, "id", json_string(st->id));
+    json_object_set_new(js, "patient", str_or_null(st->patient));
     json_object_set_new(js, "path", json_string(st->dir));
     json_object_set_new(js, "date", str_or_null(st->date));
     json_object_set_new(js, "temperature_c", num(st->temperature_c, 1));

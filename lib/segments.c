@@ -75,10 +75,25 @@ static void check_consistency(ncs_segment *g, const char *where, ncs_warnings *w
                  "the duration shrinks by %.0f%% from %s to %s (more than %g%%): the two "
                  "responses do not look like one nerve's", -g->dur_increase_pct, g->from, g->to,
                  NCS_DUR_SHRINK_MAX_PCT);
+    /* the commonest slip: a distance in cm (23 for 230 mm) gives a CV ten
+     * times too slow */
+    char hint[128] = "";
+    if (isfinite(cv) && cv < NCS_CV_PLAUSIBLE_MIN && cv * 10.0 >= NCS_CV_PLAUSIBLE_MIN
+        && cv * 10.0 <= NCS_CV_PLAUSIBLE_MAX
+        && 10.0 * g->distance_mm <= NCS_SEGMENT_PLAUSIBLE_MAX_MM)
+        snprintf(hint, sizeof hint, "; distance_mm = %g: was %g mm meant? (cm written for mm)",
+                 g->distance_mm, 10.0 * g->distance_mm);
     /* the onset order already has its own warning (latency-order) */
     if (g->inconsistent[0] && isfinite(g->latency_diff_ms) && g->latency_diff_ms > 0)
-        ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable",
-                 g->inconsistent);
+        ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable%s",
+                 g->inconsistent, hint);
+    else if (!g->inconsistent[0] && !g->inching && isfinite(cv)
+             && (cv < NCS_CV_PLAUSIBLE_MIN || cv > NCS_CV_PLAUSIBLE_MAX))
+        /* outside the range, but its interval reaches into it: kept, and said */
+        ncs_warn(warn, where, "implausible-cv",
+                 "CV %.1f m/s %s-%s (%.1f to %.1f) is outside %g-%g m/s, though its interval "
+                 "reaches into it: check the markers and distance_mm%s", cv, g->from, g->to,
+                 cv_lo, cv_hi, NCS_CV_PLAUSIBLE_MIN, NCS_CV_PLAUSIBLE_MAX, hint);
 }
 
 void ncs_segment_compute(const ncs_markers *d, const ncs_markers *p, const char *from,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include <ini.h>
 
@@ -91,37 +92,86 @@ typedef struct {
     int lineno;
 
     /* the section the current line belongs to */
-    enum { SEC_NONE, SEC_STUDY, SEC_NERVE, SEC_SITE } kind;
+    /* SEC_BAD: a header that was refused; its keys are skipped (an error
+     * about each would only repeat the header's) */
+    enum { SEC_NONE, SEC_STUDY, SEC_NERVE, SEC_SITE, SEC_BAD } kind;
     size_t cur_nerve, cur_site;
 
     const char *ini_name; /* for messages: the path of study.ini */
     ncs_error *err;
     ncs_warnings *warn;
-    int failed;
+    int failed;           /* an error was found: the study is refused */
+    int fatal;            /* ... and reading on would mislead: stop */
+    int section_errors;   /* section headers refused (their keys skipped) */
+    unsigned n_errors;    /* every error found */
+    struct perror_ent {   /* the first NCS_MAX_ERRORS found */
+        int line;
+        ncs_status code;
+        char message[1024];
+    } *errs;
 } parser;
 
 static ncs_status perr(parser *p, int line, ncs_status code, const char *fmt, ...)
     NCS_PRINTF(4, 5);
 
+/* Records an error of study.ini; every error is kept up to NCS_MAX_ERRORS
+ * (emit_errors() hands them over in line order). No memory and the safety
+ * limits stop the parse: what follows could not be read as meant. */
 static ncs_status perr(parser *p, int line, ncs_status code, const char *fmt, ...)
 {
-    if (p->failed)
-        return code; /* keep the first error */
     p->failed = 1;
-    char where[1024];
-    if (line > 0)
-        snprintf(where, sizeof where, "%s:%d", p->ini_name, line);
-    else
-        snprintf(where, sizeof where, "%s", p->ini_name);
-    if (p->err) {
-        p->err->code = code;
-        snprintf(p->err->where, sizeof p->err->where, "%s", where);
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err->message, sizeof p->err->message, fmt, ap);
-        va_end(ap);
-    }
+    if (code == NCS_ERR_NOMEM || code == NCS_ERR_LIMIT)
+        p->fatal = 1;
+    if (p->n_errors++ >= NCS_MAX_ERRORS || !p->errs)
+        return code;
+    struct perror_ent *e = &p->errs[p->n_errors - 1];
+    e->line = line;
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
     return code;
+}
+
+/* The errors kept, in line order (those of the whole file, line 0, last):
+ * the first into err, the others into warn with severity error. */
+static void emit_errors(parser *p)
+{
+    size_t n = p->n_errors < NCS_MAX_ERRORS ? p->n_errors : NCS_MAX_ERRORS;
+    if (!p->n_errors || !p->errs)
+        return;
+    /* insertion sort, stable: at most NCS_MAX_ERRORS entries */
+    for (size_t i = 1; i < n; i++) {
+        struct perror_ent t = p->errs[i];
+        unsigned key = t.line > 0 ? (unsigned)t.line : UINT_MAX;
+        size_t j = i;
+        for (; j > 0; j--) {
+            int l = p->errs[j - 1].line;
+            if ((l > 0 ? (unsigned)l : UINT_MAX) <= key)
+                break;
+            p->errs[j] = p->errs[j - 1];
+        }
+        p->errs[j] = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct perror_ent *e = &p->errs[i];
+        char where[1024];
+        if (e->line > 0)
+            snprintf(where, sizeof where, "%s:%d", p->ini_name, e->line);
+        else
+            snprintf(where, sizeof where, "%s", p->ini_name);
+        if (i == 0) {
+            ncs_fail(p->err, e->code, where, "%s", e->message);
+        } else if (p->warn) {
+            size_t before = p->warn->count;
+            ncs_warn(p->warn, where, ncs_status_token(e->code), "%s", e->message);
+            if (p->warn->count > before)
+                p->warn->items[before].severity = NCS_SEVERITY_ERROR;
+        }
+    }
+    if (p->err)
+        p->err->n_errors = p->n_errors;
 }
 
 static int in_list(const char *word, const char *const *list, size_t n)
@@ -132,16 +182,27 @@ static int in_list(const char *word, const char *const *list, size_t n)
     return 0;
 }
 
-/* " (did you mean 'x'?)" or "" — into buf */
-static const char *did_you_mean(char *buf, size_t n, const char *word,
-                                const char *const *cand, size_t nc)
+/* The candidate a mistyped word most likely meant, or NULL: the same in
+ * other letters' case ("Distance_MM", "[Median.Right]"), the nearest by
+ * edit distance, or a key given without its unit ("distance"). */
+static const char *suggest(const char *word, const char *const *cand, size_t nc)
 {
+    for (size_t i = 0; i < nc; i++)
+        if (strcasecmp(word, cand[i]) == 0)
+            return cand[i];
     const char *best = ncs_nearest(word, cand, nc);
-    /* a key given without its unit ("distance" for distance_mm) */
     size_t wl = strlen(word);
     for (size_t i = 0; !best && wl && i < nc; i++)
         if (strncmp(cand[i], word, wl) == 0 && cand[i][wl] == '_')
             best = cand[i];
+    return best;
+}
+
+/* " (did you mean 'x'?)" or "" — into buf */
+static const char *did_you_mean(char *buf, size_t n, const char *word,
+                                const char *const *cand, size_t nc)
+{
+    const char *best = suggest(word, cand, nc);
     if (best)
         snprintf(buf, n, " (did you mean '%s'?)", best);
     else
@@ -432,20 +493,36 @@ static char *reader(char *str, int num, void *stream)
 {
     reader_ctx *rc = stream;
     parser *p = rc->p;
-    if (p->failed)
+    if (p->fatal)
         return NULL;
     int r = ncs_text_next_line(&p->text, str, num);
     p->lineno = p->text.lineno;
-    if (r < 0)
+    if (r < 0) {
+        /* not text, or a line too long to read: nothing after it can be
+         * trusted to be read as written */
         perr(p, p->lineno, p->text.code, "%s", p->text.msg);
+        p->fatal = 1;
+    }
     if (r <= 0)
         return NULL;
     const char *t = str;
     while (*t == ' ' || *t == '\t')
         t++;
     if (*t == '[') {
-        if (reader_header(rc, t, p->lineno))
-            return NULL;
+        if (reader_header(rc, t, p->lineno)) {
+            p->section_errors++;
+            p->kind = SEC_BAD;
+            if (p->fatal)
+                return NULL;
+            strcpy(str, "\n"); /* said once, here; not again by inih */
+        }
+    } else if (str == t && *t && !strchr(";#\r\n", *t) && !strpbrk(t, "=:")) {
+        /* what inih would refuse (it says only the first): each said here */
+        size_t len = strcspn(t, "\r\n");
+        perr(p, p->lineno, NCS_ERR_INI_SYNTAX,
+             "'%.*s%s' is not a 'key = value' line or a [section] header",
+             (int)(len > 40 ? 40 : len), t, len > 40 ? "..." : "");
+        strcpy(str, "\n");
     }
     return str;
 }
@@ -502,8 +579,56 @@ static int want_bool(parser *p, const char *key, const char *value, int *out)
     return 0;
 }
 
-static int want_text(parser *p, const char *value, char **out)
+/* The code point of the UTF-8 sequence at s and its length in *len, or -1
+ * for a sequence that is not well-formed (overlong, surrogate, cut). */
+static long utf8_next(const unsigned char *s, int *len)
 {
+    long c;
+    int n;
+    if (s[0] < 0x80)
+        return *len = 1, s[0];
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        c = s[0] & 0x1f, n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        c = s[0] & 0x0f, n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        c = s[0] & 0x07, n = 4;
+    else
+        return -1;
+    for (int k = 1; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return -1;
+        c = (c << 6) | (s[k] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff))
+        || (c >= 0xd800 && c <= 0xdfff))
+        return -1;
+    *len = n;
+    return c;
+}
+
+/* Whether s is well-formed UTF-8 (every text of study.ini goes into UTF-8
+ * outputs: results.json, the report). */
+static int utf8_valid(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; ) {
+        int n;
+        if (utf8_next(c, &n) < 0)
+            return 0;
+        c += n;
+    }
+    return 1;
+}
+
+static int want_text(parser *p, const char *key, const char *value, char **out)
+{
+    if (!utf8_valid(value))
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                    "%s: the text is not UTF-8 (it was saved in another encoding, such as "
+                    "Latin-1): save study.ini as UTF-8", key), -1;
+    if (strchr(value, 0x7f))
+        return perr(p, p->lineno, NCS_ERR_INI_VALUE,
+                    "%s: the text holds a control character (0x7f)", key), -1;
     free(*out);
     *out = ncs_strdup(value);
     if (!*out)
@@ -541,16 +666,44 @@ static int valid_date(const char *s)
  * as a formula), and not the name of a batch's own output. */
 static const char *const reserved_ids[] = {"summary.csv", "batch.json"};
 
+/* Letters beyond ASCII that an id may hold: the letters of the Latin,
+ * Greek, Cyrillic, Armenian, Hebrew and Arabic scripts, and of Chinese,
+ * Japanese and Korean (a fixed table, not the locale's, so an id is valid
+ * or not everywhere). Punctuation, symbols, spaces and invisible or
+ * direction-changing characters are not letters. */
+static int id_letter(long c)
+{
+    static const long ranges[][2] = {
+        {0x00c0, 0x00d6}, {0x00d8, 0x00f6}, {0x00f8, 0x024f}, /* Latin-1, Extended-A/B */
+        {0x0386, 0x0386}, {0x0388, 0x03ff},                   /* Greek */
+        {0x0400, 0x0481}, {0x048a, 0x052f},                   /* Cyrillic */
+        {0x0531, 0x0556}, {0x0561, 0x0587},                   /* Armenian */
+        {0x05d0, 0x05ea}, {0x0620, 0x064a},                   /* Hebrew, Arabic */
+        {0x1e00, 0x1eff}, {0x1f00, 0x1ffc},                   /* Latin, Greek extended */
+        {0x3041, 0x3096}, {0x30a1, 0x30fa},                   /* kana */
+        {0x4e00, 0x9fff}, {0xac00, 0xd7a3},                   /* CJK, Hangul */
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (c >= ranges[i][0] && c <= ranges[i][1])
+            return 1;
+    return 0;
+}
+
 static int valid_id(const char *s)
 {
-    if (!(isalnum((unsigned char)*s) || *s == '_') || strlen(s) > 128)
+    if (!*s || *s == '.' || *s == '-' || strlen(s) > 128)
         return 0;
     for (size_t k = 0; k < sizeof reserved_ids / sizeof reserved_ids[0]; k++)
         if (strcasecmp(s, reserved_ids[k]) == 0)
             return 0;
-    for (; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
+    for (const unsigned char *c = (const unsigned char *)s; *c; ) {
+        int n;
+        long cp = utf8_next(c, &n);
+        if (cp < 0 || !(cp < 0x80 ? isalnum((int)cp) || cp == '-' || cp == '_' || cp == '.'
+                                   : id_letter(cp)))
             return 0;
+        c += n;
+    }
     return 1;
 }
 
@@ -559,8 +712,9 @@ int ncs_id_valid(const char *s)
     return s && valid_id(s);
 }
 
-#define ID_RULE "use letters, digits, '.', '_' and '-', at most 128, starting with a " \
-                "letter, a digit or '_', and not summary.csv or batch.json"
+#define ID_RULE "use letters (accented and other alphabets too), digits, '.', '_' and '-', " \
+                "at most 128 bytes, starting with a letter, a digit or '_', and not " \
+                "summary.csv or batch.json"
 
 /* Marks `key` seen in a section; refuses a repeat. */
 static int seen(parser *p, int *key_line, const char *key)
@@ -572,49 +726,68 @@ static int seen(parser *p, int *key_line, const char *key)
     return 0;
 }
 
+/* The index of key `name` in keys, or -1 after an error that says what it
+ * may be: the nearest key of the section (whose key_lines entry is then
+ * marked -1, so it is not also said to be missing), the section it belongs
+ * in, or the section's keys. */
 static int lookup_key(parser *p, const char *name, const char *const *keys,
-                      size_t nk, const char *section_kind)
+                      size_t nk, const char *section_kind, int *key_lines)
 {
     for (size_t i = 0; i < nk; i++)
         if (strcmp(name, keys[i]) == 0)
             return (int)i;
-    char hint[128];
-    did_you_mean(hint, sizeof hint, name, keys, nk);
-    if (!hint[0]) {
-        /* maybe a key of another kind of section */
-        const char *const *other[3] = {study_keys, nerve_keys, site_keys};
-        const size_t on[3] = {SK__N, NK__N, TK__N};
-        const char *kinds[3] = {"[study]", "a nerve section", "a site section"};
-        for (int k = 0; k < 3; k++)
-            for (size_t i = 0; i < on[k]; i++)
-                if (strcmp(name, other[k][i]) == 0) {
-                    perr(p, p->lineno, NCS_ERR_INI_KEY,
-                         "key '%s' belongs in %s, not in %s", name, kinds[k],
-                         section_kind);
-                    return -1;
-                }
+    const char *best = suggest(name, keys, nk);
+    if (best) {
+        for (size_t i = 0; i < nk; i++)
+            if (keys[i] == best && key_lines[i] == 0)
+                key_lines[i] = -1;
+        perr(p, p->lineno, NCS_ERR_INI_KEY, "unknown key '%s' in %s (did you mean '%s'?)",
+             name, section_kind, best);
+        return -1;
     }
-    perr(p, p->lineno, NCS_ERR_INI_KEY, "unknown key '%s' in %s%s", name,
-         section_kind, hint);
+    char hint[128];
+    /* maybe a key (or a near miss of one) of another kind of section */
+    const char *const *other[3] = {study_keys, nerve_keys, site_keys};
+    const size_t on[3] = {SK__N, NK__N, TK__N};
+    const char *kinds[3] = {"[study]", "a nerve section", "a site section"};
+    for (int k = 0; k < 3; k++) {
+        if (other[k] == keys)
+            continue;
+        for (size_t i = 0; i < on[k]; i++)
+            if (strcmp(name, other[k][i]) == 0) {
+                perr(p, p->lineno, NCS_ERR_INI_KEY, "key '%s' belongs in %s, not in %s",
+                     name, kinds[k], section_kind);
+                return -1;
+            }
+        if (did_you_mean(hint, sizeof hint, name, other[k], on[k])[0]) {
+            perr(p, p->lineno, NCS_ERR_INI_KEY, "unknown key '%s' in %s%s; that key "
+                 "belongs in %s", name, section_kind, hint, kinds[k]);
+            return -1;
+        }
+    }
+    char known[256];
+    ncs_join(known, sizeof known, keys, nk, ", ");
+    perr(p, p->lineno, NCS_ERR_INI_KEY, "unknown key '%s' in %s; its keys are %s", name,
+         section_kind, known);
     return -1;
 }
 
 static int study_key(parser *p, const char *name, const char *value)
 {
     ncs_study *st = p->st;
-    int k = lookup_key(p, name, study_keys, SK__N, "[study]");
+    int k = lookup_key(p, name, study_keys, SK__N, "[study]", p->study_key_line);
     if (k < 0 || seen(p, &p->study_key_line[k], name))
         return -1;
     switch (k) {
     case SK_ID:
         if (!valid_id(value))
             return perr(p, p->lineno, NCS_ERR_INI_VALUE, "id = '%s': " ID_RULE, value), -1;
-        return want_text(p, value, &st->id);
+        return want_text(p, name, value, &st->id);
     case SK_DATE:
         if (!valid_date(value))
             return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                         "date = '%s' is not an ISO 8601 date (YYYY-MM-DD)", value), -1;
-        return want_text(p, value, &st->date);
+        return want_text(p, name, value, &st->date);
     case SK_AGE:
         return want_number(p, name, value, 0, 130, 0, &st->age_years);
     case SK_HEIGHT:
@@ -632,11 +805,11 @@ static int study_key(parser *p, const char *name, const char *value)
     case SK_POL:
         return want_polarity(p, name, value, &p->study_polarity);
     case SK_PATIENT:
-        return want_text(p, value, &st->patient);
+        return want_text(p, name, value, &st->patient);
     case SK_NORMS:
-        return want_text(p, value, &st->norms);
+        return want_text(p, name, value, &st->norms);
     case SK_NOTE:
-        return want_text(p, value, &st->note);
+        return want_text(p, name, value, &st->note);
     }
     return -1;
 }
@@ -647,18 +820,18 @@ static int nerve_key(parser *p, const char *name, const char *value)
     struct pnerve *pn = &p->pn[p->cur_nerve];
     char kind[128];
     snprintf(kind, sizeof kind, "nerve section [%s]", n->id);
-    int k = lookup_key(p, name, nerve_keys, NK__N, kind);
+    int k = lookup_key(p, name, nerve_keys, NK__N, kind, pn->key_line);
     if (k < 0 || seen(p, &pn->key_line[k], name))
         return -1;
     switch (k) {
     case NK_MUSCLE:
-        return want_text(p, value, &n->muscle);
+        return want_text(p, name, value, &n->muscle);
     case NK_TEMP:
         return want_number(p, name, value, 15, 45, 0, &n->temperature_c);
     case NK_POL:
         return want_polarity(p, name, value, &pn->polarity);
     case NK_NOTE:
-        return want_text(p, value, &n->note);
+        return want_text(p, name, value, &n->note);
     }
     return -1;
 }
@@ -670,12 +843,12 @@ static int site_key(parser *p, const char *name, const char *value)
     struct psite *ps = &p->pn[p->cur_nerve].ps[p->cur_site];
     char kind[160];
     snprintf(kind, sizeof kind, "site section [%s.%s]", n->id, s->name);
-    int k = lookup_key(p, name, site_keys, TK__N, kind);
+    int k = lookup_key(p, name, site_keys, TK__N, kind, ps->key_line);
     if (k < 0 || seen(p, &ps->key_line[k], name))
         return -1;
     switch (k) {
     case TK_FILE:
-        return want_text(p, value, &s->file);
+        return want_text(p, name, value, &s->file);
     case TK_DIST:
         /* 5 mm (an inching step is 10 mm or more) to 2 m: beyond, the
          * number is in another unit or mistyped */
@@ -696,7 +869,7 @@ static int site_key(parser *p, const char *name, const char *value)
             return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                         "channel = '%s': expected a channel number from 1 or an EDF "
                         "signal's label (up to 16 characters)", value), -1;
-        return want_text(p, value, &s->channel_label);
+        return want_text(p, name, value, &s->channel_label);
     }
     case TK_RECORD: {
         long v;
@@ -712,7 +885,7 @@ static int site_key(parser *p, const char *name, const char *value)
             return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                         "annotation = is empty: give the text of the EDF+ annotation that "
                         "names this site's record"), -1;
-        return want_text(p, value, &s->annotation);
+        return want_text(p, name, value, &s->annotation);
     case TK_STIM:
         s->stim_given = 1;
         /* on the file's own time axis, which may start before zero */
@@ -748,9 +921,27 @@ static int site_key(parser *p, const char *name, const char *value)
     case TK_ENTRAP:
         return want_bool(p, name, value, &s->entrapment);
     case TK_NOTE:
-        return want_text(p, value, &s->note);
+        return want_text(p, name, value, &s->note);
     }
     return -1;
+}
+
+/* A key of the current section seen, though its value was refused. */
+static void mark_written(parser *p, const char *name)
+{
+    const char *const *keys = NULL;
+    size_t nk = 0;
+    int *lines = NULL;
+    if (p->kind == SEC_STUDY)
+        keys = study_keys, nk = SK__N, lines = p->study_key_line;
+    else if (p->kind == SEC_NERVE)
+        keys = nerve_keys, nk = NK__N, lines = p->pn[p->cur_nerve].key_line;
+    else if (p->kind == SEC_SITE)
+        keys = site_keys, nk = TK__N,
+        lines = p->pn[p->cur_nerve].ps[p->cur_site].key_line;
+    for (size_t i = 0; i < nk; i++)
+        if (strcmp(name, keys[i]) == 0 && lines[i] == 0)
+            lines[i] = p->lineno;
 }
 
 static int handler(void *user, const char *section, const char *name,
@@ -759,31 +950,79 @@ static int handler(void *user, const char *section, const char *name,
     reader_ctx *rc = user;
     parser *p = rc->p;
     (void)section;
-    if (p->failed)
+    if (p->fatal)
         return 0;
-    if (!value || !*value)
-        return perr(p, p->lineno, NCS_ERR_INI_VALUE, "key '%s' has no value", name), 0;
-    int r;
+    if (p->kind == SEC_BAD)
+        return 1;
+    if (!value || !*value) {
+        perr(p, p->lineno, NCS_ERR_INI_VALUE,
+             "key '%s' has no value: give one, or delete the line", name);
+        mark_written(p, name); /* (then it is not also missing) */
+        return 1;
+    }
     switch (p->kind) {
     case SEC_STUDY:
-        r = study_key(p, name, value);
+        study_key(p, name, value);
         break;
     case SEC_NERVE:
-        r = nerve_key(p, name, value);
+        nerve_key(p, name, value);
         break;
     case SEC_SITE:
-        r = site_key(p, name, value);
+        site_key(p, name, value);
         break;
     default:
         perr(p, p->lineno, NCS_ERR_INI_SECTION,
              "key '%s' before any section; start with [study] or a nerve section",
              name);
-        r = -1;
+        p->kind = SEC_BAD; /* said once for the keys up to the first header */
     }
-    return r == 0;
+    /* an error is recorded and the parse goes on: inih's own count of
+     * errors is left to lines it cannot read */
+    return !p->fatal;
 }
 
 /* ---- after parsing: required keys, files, defaults ----------------------- */
+
+/* "; there is 'median_r_wrist.wav' (names are case-sensitive)" when a file
+ * in f's folder differs from f's name only in case, or "; did you mean
+ * 'x'?" when one is a near miss of it; else "". Into buf. */
+static const char *file_hint(char *buf, size_t n, const char *dir, const char *f)
+{
+    buf[0] = '\0';
+    const char *slash = strrchr(f, '/');
+    const char *base = slash ? slash + 1 : f;
+    char *folder = slash ? ncs_asprintf("%s/%.*s", dir, (int)(slash - f), f)
+                         : ncs_strdup(dir);
+    DIR *d = folder ? opendir(folder) : NULL;
+    free(folder);
+    if (!d)
+        return buf;
+    enum { MAX_NAMES = 4096 };
+    char **names = calloc(MAX_NAMES, sizeof *names);
+    size_t count = 0;
+    const struct dirent *e;
+    while (names && count < MAX_NAMES && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (strcasecmp(e->d_name, base) == 0) {
+            snprintf(buf, n, "; there is '%.*s%.200s' (names are case-sensitive: write it "
+                     "as it is)", (int)(base - f), f, e->d_name);
+            break;
+        }
+        if (strlen(e->d_name) <= 64 && (names[count] = ncs_strdup(e->d_name)) != NULL)
+            count++;
+    }
+    closedir(d);
+    if (!buf[0] && count) {
+        const char *best = ncs_nearest(base, (const char *const *)names, count);
+        if (best)
+            snprintf(buf, n, "; did you mean '%.*s%s'?", (int)(base - f), f, best);
+    }
+    for (size_t i = 0; names && i < count; i++)
+        free(names[i]);
+    free(names);
+    return buf;
+}
 
 /* Joins dir and rel; checks rel is relative, has no "..", and that the file
  * it names exists, is a regular file and (symlinks resolved) lies inside
@@ -815,9 +1054,11 @@ static int resolve_path(parser *p, const char *dir_real, const char *key, const 
         return perr(p, line, NCS_ERR_NOMEM, "out of memory"), -1;
     char *real = realpath(*out, NULL);
     if (!real) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return perr(p, line, NCS_ERR_IO, "%s: file '%s' not found in %s", where,
-                        f, p->st->dir), -1;
+        if (errno == ENOENT || errno == ENOTDIR) {
+            char hint[600];
+            return perr(p, line, NCS_ERR_IO, "%s: file '%s' not found in %s%s", where,
+                        f, p->st->dir, file_hint(hint, sizeof hint, p->st->dir, f)), -1;
+        }
         return perr(p, line, NCS_ERR_IO, "%s: file '%s': %s", where, f,
                     strerror(errno)), -1;
     }
@@ -883,116 +1124,111 @@ static int check_anatomy(parser *p, const ncs_nerve_def *n)
     return 0;
 }
 
+/* A folder's name as the study's id (no id = given). */
+static void id_from_folder(parser *p, const char *dir_real)
+{
+    ncs_study *st = p->st;
+    const char *base = strrchr(dir_real, '/');
+    base = base ? base + 1 : dir_real;
+    /* a folder's name is the id of a study analysed on its own
+     * whatever it is ('patient 01', 'Müller, Hans'); a batch, which names
+     * output folders and summary.csv rows by it, needs a safe one */
+    for (const unsigned char *c = (const unsigned char *)base; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) {
+            perr(p, 0, NCS_ERR_INI_MISSING,
+                 "the folder's name holds a control character and cannot be the "
+                 "study's id: set id = in [study] (%s)", ID_RULE);
+            return;
+        }
+    st->id_unsafe = !valid_id(base);
+    st->id = ncs_strdup(base);
+    if (!st->id)
+        perr(p, 0, NCS_ERR_NOMEM, "out of memory");
+}
+
+/* One site's required keys, markers and file; every error is said, and the
+ * next site is checked all the same. A key that was written (key_line set,
+ * or -1: an unknown key taken for it) is not missing, even when its value
+ * was refused. */
+static void finish_site(parser *p, const char *dir_real, const ncs_nerve_def *n,
+                        const struct pnerve *pn, size_t j)
+{
+    ncs_site *s = &n->sites[j];
+    const struct psite *ps = &pn->ps[j];
+    char where[256];
+    snprintf(where, sizeof where, "[%s.%s]", n->id, s->name);
+    if (!ps->key_line[TK_FILE])
+        perr(p, s->line, NCS_ERR_INI_MISSING,
+             "%s: missing required key 'file' (add file = <the waveform's file name>)", where);
+    if (!ps->key_line[TK_DIST])
+        perr(p, s->line, NCS_ERR_INI_MISSING,
+             "%s: missing required key 'distance_mm' (%s, in mm)", where,
+             j == 0 ? "the first site's: from the stimulation point to the active electrode"
+                    : "from the previous site, along the nerve");
+    if (!isnan(s->onset_ms) && !isnan(s->peak_ms) && s->peak_ms <= s->onset_ms)
+        perr(p, ps->key_line[TK_PEAK], NCS_ERR_INI_VALUE,
+             "%s: peak_ms %g is not after onset_ms %g", where, s->peak_ms, s->onset_ms);
+    if (s->record && s->annotation)
+        perr(p, ps->key_line[TK_ANNOT], NCS_ERR_INI_VALUE,
+             "%s: both record = and annotation = choose the EDF+ record: keep one", where);
+    double before_end = !isnan(s->peak_ms) ? s->peak_ms : s->onset_ms;
+    if (!isnan(s->end_ms) && !isnan(before_end) && s->end_ms <= before_end)
+        perr(p, ps->key_line[TK_END], NCS_ERR_INI_VALUE, "%s: end_ms %g is not after %s %g",
+             where, s->end_ms, !isnan(s->peak_ms) ? "peak_ms" : "onset_ms", before_end);
+    s->polarity = ps->polarity >= 0 ? (ncs_polarity)ps->polarity
+                : pn->polarity >= 0 ? (ncs_polarity)pn->polarity
+                : p->st->polarity;
+    s->inside = dir_real;
+    if (s->file)
+        resolve_path(p, dir_real, "file", s->file, &s->path, ps->key_line[TK_FILE], where);
+}
+
 static int finish(parser *p)
 {
     ncs_study *st = p->st;
     char *dir_real = realpath(st->dir, NULL);
-    if (!dir_real)
+    if (!dir_real) {
+        p->fatal = 1;
         return perr(p, 0, NCS_ERR_IO, "cannot resolve folder %s: %s", st->dir,
                     strerror(errno)), -1;
-    int rc = 0;
-    if (st->n_nerves == 0) {
-        rc = perr(p, 0, NCS_ERR_INI_MISSING,
-                  "no nerve sections: add [<nerve>.<side>.<site>] sections "
-                  "with file and distance_mm");
-        goto out;
     }
-    if (!st->id) {
-        const char *base = strrchr(dir_real, '/');
-        base = base ? base + 1 : dir_real;
-        /* a folder's name is the id of a study analysed on its own
-         * whatever it is ('patient 01', 'Müller, Hans'); a batch, which names
-         * output folders and summary.csv rows by it, needs a safe one */
-        for (const unsigned char *c = (const unsigned char *)base; *c; c++)
-            if (*c < 0x20 || *c == 0x7f) {
-                rc = perr(p, 0, NCS_ERR_INI_MISSING,
-                          "the folder's name holds a control character and cannot be the "
-                          "study's id: set id = in [study] (%s)", ID_RULE);
-                goto out;
-            }
-        st->id_unsafe = !valid_id(base);
-        st->id = ncs_strdup(base);
-        if (!st->id) {
-            rc = perr(p, 0, NCS_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
+    /* (a refused section header may be the missing nerve or site: its own
+     * error says it) */
+    if (st->n_nerves == 0 && !p->section_errors)
+        perr(p, 0, NCS_ERR_INI_MISSING,
+             "no nerve sections: add [<nerve>.<side>.<site>] sections "
+             "with file and distance_mm");
+    if (!st->id && !p->study_key_line[SK_ID])
+        id_from_folder(p, dir_real);
     if (p->study_polarity >= 0)
         st->polarity = (ncs_polarity)p->study_polarity;
-    for (size_t i = 0; i < st->n_nerves && !rc; i++) {
+    for (size_t i = 0; i < st->n_nerves && !p->fatal; i++) {
         ncs_nerve_def *n = &st->nerves[i];
-        struct pnerve *pn = &p->pn[i];
-        if (n->n_sites == 0) {
-            rc = perr(p, n->line, NCS_ERR_INI_MISSING,
-                      "nerve [%s] has no stimulation sites; add [%s.<site>] "
-                      "sections", n->id, n->id);
-            break;
-        }
+        if (n->n_sites == 0 && !p->section_errors)
+            perr(p, n->line, NCS_ERR_INI_MISSING,
+                 "nerve [%s] has no stimulation sites; add [%s.<site>] "
+                 "sections", n->id, n->id);
         if (isnan(n->temperature_c))
             n->temperature_c = st->temperature_c;
-        for (size_t j = 0; j < n->n_sites; j++) {
-            ncs_site *s = &n->sites[j];
-            struct psite *ps = &pn->ps[j];
-            char where[256];
-            snprintf(where, sizeof where, "[%s.%s]", n->id, s->name);
-            if (!s->file) {
-                rc = perr(p, s->line, NCS_ERR_INI_MISSING,
-                          "%s: missing required key 'file'", where);
-                break;
-            }
-            if (isnan(s->distance_mm)) {
-                rc = perr(p, s->line, NCS_ERR_INI_MISSING,
-                          "%s: missing required key 'distance_mm'", where);
-                break;
-            }
-            if (!isnan(s->onset_ms) && !isnan(s->peak_ms) && s->peak_ms <= s->onset_ms) {
-                rc = perr(p, ps->key_line[TK_PEAK], NCS_ERR_INI_VALUE,
-                          "%s: peak_ms %g is not after onset_ms %g", where,
-                          s->peak_ms, s->onset_ms);
-                break;
-            }
-            if (s->record && s->annotation) {
-                rc = perr(p, ps->key_line[TK_ANNOT], NCS_ERR_INI_VALUE,
-                          "%s: both record = and annotation = choose the EDF+ record: "
-                          "keep one", where);
-                break;
-            }
-            double before_end = !isnan(s->peak_ms) ? s->peak_ms : s->onset_ms;
-            if (!isnan(s->end_ms) && !isnan(before_end) && s->end_ms <= before_end) {
-                rc = perr(p, ps->key_line[TK_END], NCS_ERR_INI_VALUE,
-                          "%s: end_ms %g is not after %s %g", where, s->end_ms,
-                          !isnan(s->peak_ms) ? "peak_ms" : "onset_ms", before_end);
-                break;
-            }
-            s->polarity = ps->polarity >= 0 ? (ncs_polarity)ps->polarity
-                        : pn->polarity >= 0 ? (ncs_polarity)pn->polarity
-                        : st->polarity;
-            s->inside = dir_real;
-            if (resolve_path(p, dir_real, "file", s->file, &s->path, ps->key_line[TK_FILE],
-                             where)) {
-                rc = -1;
-                break;
-            }
-        }
-        if (!rc)
-            rc = check_anatomy(p, n);
+        for (size_t j = 0; j < n->n_sites && !p->fatal; j++)
+            finish_site(p, dir_real, n, &p->pn[i], j);
+        if (!p->fatal)
+            check_anatomy(p, n);
     }
-    if (!rc && st->norms) {
+    if (!p->fatal && st->norms) {
         /* a lab's table named by the study stays inside it like its files
          * (a shared table is given with --norms) */
         char *path = NULL;
         if (resolve_path(p, dir_real, "norms", st->norms, &path,
                          p->study_key_line[SK_NORMS], "[study]")) {
             free(path);
-            rc = -1;
         } else {
             free(st->norms);
             st->norms = path;
         }
     }
-out:
     st->dir_real = dir_real; /* the sites' `inside` */
-    return rc;
+    return p->failed ? -1 : 0;
 }
 
 /* ---- entry points -------------------------------------------------------- */
@@ -1097,19 +1333,27 @@ static ncs_study *load(const char *dir, int peek, ncs_warnings *warn, ncs_error 
     p.study_polarity = -1;
     p.kind = SEC_NONE;
     reader_ctx rc = {.p = &p};
+    p.errs = peek ? NULL : calloc(NCS_MAX_ERRORS, sizeof *p.errs);
 
     int r = ini_parse_stream(reader, &rc, handler, &rc);
     if (peek) {
         p.failed = 0;
-    } else if (!p.failed && r != 0) {
+    } else if (!p.fatal && r != 0) {
+        /* a line inih could not read that the reader let through (it says
+         * the first only) */
         if (r > 0)
             perr(&p, r, NCS_ERR_INI_SYNTAX,
                  "not a 'key = value' line or a [section] header");
         else
             perr(&p, 0, NCS_ERR_NOMEM, "out of memory while parsing");
     }
-    if (!p.failed && !peek)
+    if (!p.fatal && !peek)
         finish(&p);
+    if (!p.errs && p.failed)
+        ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
+    else
+        emit_errors(&p);
+    free(p.errs);
 
     free(rc.nerve_headers);
     for (size_t i = 0; i < st->n_nerves; i++)
@@ -1145,4 +1389,48 @@ char *ncs_study_peek_id(const char *dir)
     }
     ncs_study_destroy(st);
     return id;
+}
+
+/* ---- plausibility (warnings, never refusals) ----------------------------- */
+
+/* " (was 230 mm meant? cm vs mm)": the value times or over ten when that
+ * lies in [lo, hi]; else "". */
+static const char *slip_hint(char *buf, size_t n, double v, double lo, double hi)
+{
+    if (v * 10.0 >= lo && v * 10.0 <= hi)
+        snprintf(buf, n, ": was %g mm meant? (cm written for mm)", v * 10.0);
+    else if (v / 10.0 >= lo && v / 10.0 <= hi)
+        snprintf(buf, n, ": was %g mm meant? (a digit too many?)", v / 10.0);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
+void ncs_study_plausibility(const ncs_study *st, ncs_warnings *warn)
+{
+    if (!st || !warn)
+        return;
+    for (size_t i = 0; i < st->n_nerves; i++) {
+        const ncs_nerve_def *n = &st->nerves[i];
+        for (size_t j = 0; j < n->n_sites; j++) {
+            const ncs_site *s = &n->sites[j];
+            double lo = j ? NCS_SEGMENT_PLAUSIBLE_MIN_MM : NCS_DISTAL_PLAUSIBLE_MIN_MM;
+            double hi = j ? NCS_SEGMENT_PLAUSIBLE_MAX_MM : NCS_DISTAL_PLAUSIBLE_MAX_MM;
+            double v = s->distance_mm;
+            if (!isfinite(v) || (v >= lo && v <= hi))
+                continue;
+            char where[512], hint[96];
+            snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, s->name);
+            if (j == 0)
+                ncs_warn(warn, where, "implausible-distance",
+                         "distance_mm = %g (the distal site's, stimulation point to active "
+                         "electrode) is outside %g-%g mm%s", v, lo, hi,
+                         slip_hint(hint, sizeof hint, v, lo, hi));
+            else
+                ncs_warn(warn, where, "implausible-distance",
+                         "distance_mm = %g (the segment %s-%s) is outside %g-%g mm%s; the "
+                         "conduction velocity is computed from it", v, n->sites[j - 1].name,
+                         s->name, lo, hi, slip_hint(hint, sizeof hint, v, lo, hi));
+        }
+    }
 }

@@ -503,7 +503,16 @@ static ncs_status csv_grow(csv_reader *c)
 static ncs_status csv_row(csv_reader *c, char *text)
 {
     char *fld[3];
+    /* a spreadsheet in a language with a decimal comma writes
+     * '0,25;-0,013': ';' between the columns, ',' in the numbers */
+    int semicolons = strchr(text, ';') != NULL, commas = strchr(text, ',') != NULL;
     int nf = split_fields(text, fld);
+    if (nf > 2 && semicolons)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: line %d has more than 2 columns; the file looks ';'-separated%s: "
+                        "export it with ',' or a tab between the columns and '.' for "
+                        "decimals (time_ms,value)", c->where, c->lineno,
+                        commas ? " with decimal commas (0,25)" : "");
     if (nf > 2)
         return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
                         "%s: line %d has more than 2 columns; expected one column "

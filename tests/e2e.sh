@@ -254,6 +254,78 @@ d=$(mkbase csv-columns); awk 'BEGIN{for(i=0;i<800;i++) print i*0.05 ",0.1,7"}' >
 sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
 broken csv-columns "e.csv: error:" "more than 2 columns"
 
+# a ';'-separated export with decimal commas: said so
+d=$(mkbase csv-semicolon); awk 'BEGIN{for(i=0;i<800;i++) printf "%d,%02d;0,1\n", i/20, (i%20)*5}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-semicolon "e.csv: error:" "line 1 has more than 2 columns; the file looks ';'-separated with decimal commas (0,25)"
+
+# ---------------------------------------------------------------- every error at once (issue 15)
+# five slips in one study.ini: each said with its line, in line order, in one
+# run, by every command; exit 3 and nothing written
+d=$(mkbase five-slips)
+sed -i 's/^id = five-slips/id = five-slips\ntemperature = 33/; s/^muscle = APB/musle = APB/; s/^file = w.wav/file = W.WAV/; s/^distance_mm = 70/distance_mm = 70,5/; s/^distance_mm = 230/distnce_mm = 230/' "$d/study.ini"
+for cmd in check analyse; do
+    run "five slips ($cmd)" 3 "five-slips/study.ini:3: error: unknown key 'temperature' in [study] (did you mean 'temperature_c'?)" \
+        "five-slips/study.ini:6: error: unknown key 'musle' in nerve section [median.right] (did you mean 'muscle'?)" \
+        "five-slips/study.ini:9: error: [median.right.wrist]: file 'W.WAV' not found in $d; there is 'w.wav' (names are case-sensitive" \
+        "five-slips/study.ini:10: error: distance_mm = '70,5' is not a number (use '.' for decimals: 70.5)" \
+        "five-slips/study.ini:14: error: unknown key 'distnce_mm' in site section [median.right.elbow] (did you mean 'distance_mm'?)" \
+        -- $cmd "$d"
+    [ "$(grep -c ': error: ' "$T/err")" -eq 5 ] && ok || bad "five slips ($cmd): $(grep -c ': error: ' "$T/err") errors, want 5 (none missing-key)"
+    grep -n ': error: ' "$T/err" | sed 's/.*study.ini:\([0-9]*\):.*/\1/' | sort -n -c 2>/dev/null \
+        && ok || bad "five slips ($cmd): errors not in line order"
+done
+run "five slips (report)" 3 "five-slips/study.ini:14: error: unknown key 'distnce_mm'" -- report "$d" -o "$T/five.pdf"
+[ ! -e "$T/five.pdf" ] && ok || bad "five slips: a report was written"
+mkdir -p "$T/five-root"; cp -r "$d" "$T/five-root/"
+run "five slips (batch)" 1 "five-slips/study.ini:3: error: unknown key 'temperature'" \
+    "five-slips/study.ini:14: error: unknown key 'distnce_mm'" -- batch -q "$T/five-root" -o "$T/five-out"
+grep -q "unknown key 'temperature' in \[study\] (did you mean 'temperature_c'?) (and 4 more errors: see ncs check)" "$T/five-out/batch.json" \
+    && ok || bad "batch.json records the first error and how many more"
+# -q silences warnings, never errors
+$NCS_WRAP "$NCS" check -q "$d" 2>"$T/err" >/dev/null
+[ "$(grep -c ': error: ' "$T/err")" -eq 5 ] && ok || bad "check -q: every error still printed"
+# 25 unknown keys: 20 said, and how many more
+d=$(mkbase many-slips)
+awk '{ print } /^\[median.right.elbow\]/ { for (i = 1; i <= 25; i++) print "bogus" i " = 1" }' "$d/study.ini" >"$d/s" && mv "$d/s" "$d/study.ini"
+run "25 errors" 3 "many-slips/study.ini: error: 5 more errors not shown (the first 20 are)" -- check "$d"
+[ "$(grep -c ': error: ' "$T/err")" -eq 21 ] && ok || bad "25 errors: $(grep -c ': error: ' "$T/err") lines, want 20 and the count"
+# a bad section header: its own error, its keys skipped; the parse goes on
+d=$(mkbase bad-header); sed -i 's/^\[median.right.elbow\]/[median.rihgt.elbow]\nbogus = 1/; s/^distance_mm = 70/distance_mm = 0/' "$d/study.ini"
+run "bad header and a bad value" 3 "study.ini:9: error: distance_mm = 0 is out of range" \
+    "study.ini:11: error: unknown side 'rihgt'" -- check "$d"
+[ "$(grep -c ': error: ' "$T/err")" -eq 2 ] && ok || bad "bad header: $(grep -c ': error: ' "$T/err") errors, want 2 (keys of the bad section skipped)"
+# not text: the first error stops the parse
+d=$(mkbase binary-stop); printf 'bogus = 1\n\001\nalso = 2\n' >>"$d/study.ini"
+run "binary stops the parse" 3 "must be a text file" -- check "$d"
+! grep -q "also" "$T/err" && ok || bad "a key after binary data was read"
+
+# ---------------------------------------------------------------- messages (issue 15)
+d=$(mkbase unicode-id); sed -i 's/^id = unicode-id/id = Müller-2024/' "$d/study.ini"
+run "a Unicode id" 0 -- check "$d"
+grep -q "^Müller-2024 " "$T/out" && ok || bad "id Müller-2024 listed"
+d=$(mkbase bidi-id); printf '[study]\nid = ab\342\200\256cd\n' >"$d/s"; sed '1,2d' "$d/study.ini" >>"$d/s"; mv "$d/s" "$d/study.ini"
+broken bidi-id "study.ini:2:" "use letters (accented and other alphabets too)"
+d=$(mkbase latin1-patient); printf '[study]\npatient = M\374ller\n' >"$d/s"; sed '1,2d' "$d/study.ini" >>"$d/s"; mv "$d/s" "$d/study.ini"
+broken latin1-patient "study.ini:2:" "patient: the text is not UTF-8" "save study.ini as UTF-8"
+d=$(mkbase upper-key); sed -i 's/^file = e.wav/FILE = e.wav/' "$d/study.ini"
+broken upper-key "study.ini:12:" "unknown key 'FILE' in site section [median.right.elbow] (did you mean 'file'?)"
+d=$(mkbase no-near-key); sed -i 's/^muscle = APB/electrode = bar/' "$d/study.ini"
+broken no-near-key "study.ini:5:" "unknown key 'electrode' in nerve section [median.right]; its keys are muscle, temperature_c, polarity, note"
+d=$(mkbase near-other-key); sed -i 's/^file = e.wav/file = e.wav\nmusle = APB/' "$d/study.ini"
+broken near-other-key "study.ini:13:" "(did you mean 'muscle'?); that key belongs in a nerve section"
+d=$(mkbase file-near-miss); sed -i 's/^file = e.wav/file = ee.wav/' "$d/study.ini"
+broken file-near-miss "study.ini:12:" "file 'ee.wav' not found" "did you mean 'e.wav'?"
+
+# ---------------------------------------------------------------- plausibility (issue 15)
+d=$(mkbase distal-cm); sed -i 's/^distance_mm = 70/distance_mm = 7/' "$d/study.ini"
+run "a distal distance in cm" 0 "distal-cm/median.right.wrist: warning: distance_mm = 7 (the distal site's" \
+    "is outside 30-150 mm: was 70 mm meant? (cm written for mm)" -- check "$d"
+d=$(mkbase segment-long); sed -i 's/^distance_mm = 230/distance_mm = 900/' "$d/study.ini"
+run "a segment too long" 0 "segment-long/median.right.elbow: warning: distance_mm = 900 (the segment wrist-elbow) is outside 10-600 mm: was 90 mm meant? (a digit too many?)" -- check "$d"
+run "plausible distances: no warning" 0 -- check "$T/good"
+! grep -q "implausible\|outside 10-600\|outside 30-150" "$T/err" && ok || bad "the base study's distances warned"
+
 # the first invalid study stops `ncs check` with exit 3, after the good one
 run "stops at first invalid" 3 "unknown key 'distnce_mm'" -- check "$T/good" "$T/typo-key" "$T/good"
 grep -q "^good" "$T/out" && ok || bad "valid study listed before the invalid one"
@@ -292,7 +364,7 @@ rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 [ "$rows" -eq 12 ] && ok || bad "summary.csv: $rows rows for mmn, want 12 segments"
 
 # ---------------------------------------------------------------- batch at scale
-[ "$(head -1 "$T/bout/summary.csv")" = "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,entrapment_site,block,findings" ] \
+[ "$(head -1 "$T/bout/summary.csv")" = "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,entrapment_site,block,findings,patient" ] \
     && ok || bad "summary.csv columns"
 grep -q '^mmn,median.right,elbow-axilla,120.0,.*,no,definite,efns2010-mmn:definite (area drop' "$T/bout/summary.csv" \
     && ok || bad "summary.csv carries block and findings"
@@ -437,10 +509,36 @@ cp -r samples/mmn "$T/cm"
 awk '/^\[ulnar\.right\.below-elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 21"; f = 0 } { print }' \
     samples/mmn/study.ini >"$T/cm/study.ini"
 run "a distance in cm" 0 "mmn/ulnar.right.wrist-below-elbow: warning: the onsets at wrist and below-elbow" \
-    "a distance is wrong: the segment is not evaluable" -- analyse -o "$T/cm-out" "$T/cm"
+    "a distance is wrong: the segment is not evaluable; distance_mm = 21: was 210 mm meant? (cm written for mm)" \
+    -- analyse -o "$T/cm-out" "$T/cm"
 awk -F, '$2 == "ulnar.right" && $18 == "wrist-below-elbow" && $30 == "not-evaluable" && $28 !~ /cv-slow/ { s++ }
          END { exit !(s == 1) }' "$T/cm-out/results.csv" \
     && ok || bad "a distance in cm: not evaluable, no cv-slow"
+# an amplitude no CMAP has (a unit mix-up): flagged, warned, and it decides
+# nothing (results.csv: flags $17, segment $18, block $30, block_because $31)
+cp -r samples/normal "$T/units"
+awk '/^\[median\.right\.axilla\]$/ { f = 1 } f && /^scale_mv/ { $0 = "scale_mv = 2000"; f = 0 } { print }' \
+    samples/normal/study.ini >"$T/units/study.ini"
+run "an amplitude above 40 mV" 0 "normal/median.right.axilla: warning: amplitude 762.9 mV is above 40 mV, more than any CMAP: are the units right?" \
+    "this site decides no block or finding" -- analyse -o "$T/units-out" "$T/units"
+awk -F, '$2 == "median.right" && $4 == "axilla" && $17 ~ /implausible-amplitude/ && $18 == "elbow-axilla" \
+         && $30 == "not-evaluable" && $31 ~ /implausible-amplitude/ { s++ }
+         END { exit !(s == 1) }' "$T/units-out/results.csv" \
+    && ok || bad "an amplitude above 40 mV: flagged, and its segment not evaluable"
+grep -q '"code": "implausible-amplitude"' "$T/units-out/results.json" && ok \
+    || bad "results.json warnings lack implausible-amplitude"
+# a distal distance in cm reaches results.json's warnings
+cp -r samples/normal "$T/dcm"; sed -i '0,/^distance_mm = 70$/s//distance_mm = 7/' "$T/dcm/study.ini"
+run "a distal distance in cm (analyse)" 0 "normal/median.right.wrist: warning: distance_mm = 7" -- analyse -o "$T/dcm-out" "$T/dcm"
+grep -q '"code": "implausible-distance"' "$T/dcm-out/results.json" && ok \
+    || bad "results.json warnings lack implausible-distance"
+# the patient, kept and shown: results.json, results.csv (last column), report
+cp -r samples/normal "$T/pat"; sed -i 's/^\[study\]$/[study]\npatient = Jane Roe, 1961/' "$T/pat/study.ini"
+run "patient" 0 -- analyse -o "$T/pat-out" "$T/pat"
+grep -q '"patient": "Jane Roe, 1961"' "$T/pat-out/results.json" && ok || bad "results.json study.patient"
+[ "$(grep -c ',"Jane Roe, 1961"$' "$T/pat-out/results.csv")" -eq 12 ] \
+    && head -1 "$T/pat-out/results.csv" | grep -q ',span_borderline,patient$' && ok || bad "results.csv: the patient column"
+grep -q '"patient": null' "$T/cm-out/results.json" && ok || bad "results.json study.patient null when absent"
 run "unknown criteria" 2 "unknown criteria 'efns'" "efns2010-mmn, ean2021-cidp, or all" -- analyse --criteria efns samples/mmn
 run "criteria without a value" 2 "needs a value" -- analyse samples/mmn --criteria
 run "norms" 0 -- norms
@@ -668,6 +766,9 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         fi
     done
     pdftotext "$T/rep/mmn.pdf" - | grep -q "definite CB" && ok || bad "mmn report marks the definite blocks"
+    $NCS_WRAP "$NCS" report -q "$T/pat" -o "$T/rep/pat.pdf" >/dev/null 2>&1
+    [ "$(pdftotext "$T/rep/pat.pdf" - | grep -c "Patient:\? Jane Roe, 1961")" -ge 2 ] && ok \
+        || bad "the report's headers lack the patient"
     # PNG: one file per page, each well above a blank page's size
     echo 'set terminal pngcairo size 1240,1754; set output "'"$T"'/blank.png"; unset border; unset tics; set xrange [0:1]; set yrange [0:1]; plot 2 notitle' | gnuplot
     blank_size=$(wc -c <"$T/blank.png")

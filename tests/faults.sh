@@ -455,5 +455,26 @@ S=$T/scale; mkstudy "$S"; sed -i '0,/^scale_mv = 20/s//scale_mv = 1e-300/' "$S/s
 ncs analyse "$S" >/dev/null 2>"$T/err"; rc=$?
 expect "scale_mv = 1e-300" 3 "scale_mv = 1e-300 is out of range (0.001 to 100000)"
 
+# ---------------------------------------------------------------- issue 15: ids and the patient
+# a Unicode id names its output folder and summary.csv rows; a patient that a
+# spreadsheet would run as a formula is guarded wherever it is written
+R=$T/uni; mkstudy "$R/a" "Müller-2024"
+sed -i 's/^temperature_c = 32.5$/temperature_c = 32.5\npatient = =HYPERLINK("x"),Hans/' "$R/a/study.ini"
+ncs batch -q "$R" -o "$T/uni-out" >/dev/null 2>"$T/err"; rc=$?
+expect "a Unicode id, a formula patient" 0 ""
+[ -f "$T/uni-out/Müller-2024/results.json" ] && ok || bad "OUT/Müller-2024/results.json not written"
+[ "$(grep -c '^Müller-2024,median.right,.*,"'"'"'=HYPERLINK(""x""),Hans"$' "$T/uni-out/summary.csv")" -eq 2 ] && ok \
+    || bad "summary.csv: the patient cell is not \"'=HYPERLINK(...)\" on both rows"
+grep -q ',"'"'"'=HYPERLINK(""x""),Hans"$' "$T/uni-out/Müller-2024/results.csv" && ok \
+    || bad "results.csv: the patient cell is not guarded"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["study"]["patient"] != "=HYPERLINK(\"x\"),Hans")' \
+    "$T/uni-out/Müller-2024/results.json" && ok || bad "results.json study.patient is not the text as written"
+# ids that only look like letters are refused: a path, a direction override
+R=$T/uni2; mkstudy "$R/a" "a∕b"; mkstudy "$R/b" "x‮y"
+ncs batch -q "$R" -o "$T/uni2-out" >/dev/null 2>"$T/err"; rc=$?
+expect "ids with a division slash or a direction override" 1 "use letters (accented and other alphabets too)"
+[ -z "$(ls "$T/uni2-out" | grep -v '^summary.csv$\|^batch.json$')" ] && ok \
+    || bad "a refused id left an output folder: $(ls "$T/uni2-out")"
+
 echo "faults: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

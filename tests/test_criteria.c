@@ -664,6 +664,79 @@ START_TEST(uncertain_trace_decides_nothing)
 }
 END_TEST
 
+START_TEST(implausible_amplitude_decides_nothing)
+{
+    /* microvolts read as millivolts: the ratios still read as a definite
+     * block, but a site of 8000 "mV" decides nothing */
+    ncs_markers d = resp(3.0, 8000.0, 10000.0, 10.0);
+    ncs_markers p = resp(7.0, 2000.0, 2500.0, 10.0);
+    ncs_segment g;
+    memset(&g, 0, sizeof g);
+    ncs_segment_compute(&d, &p, "elbow", "axilla", 230, "t", &g, NULL);
+    ncs_segment_case c = {.nerve = "median", .norm = ncs_norms_find(&norms, "median"),
+                          .distal = &d, .proximal = &p, .seg = &g};
+    char why[160];
+    ck_assert_int_eq(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, NULL, why),
+                     NCS_BLOCK_DEFINITE);
+    d.flags |= NCS_FLAG_IMPLAUSIBLE_AMPLITUDE;
+    for (int set = 0; set < NCS_CRIT__COUNT; set++) {
+        ck_assert_int_eq(ncs_criteria_segment((ncs_criteria_id)set, &c, NULL, why),
+                         NCS_BLOCK_NOT_EVALUABLE);
+        ck_assert_ptr_nonnull(strstr(why, "distal trace is flagged implausible-amplitude"));
+    }
+    ck_assert_str_eq(ncs_flag_name(NCS_FLAG_IMPLAUSIBLE_AMPLITUDE), "implausible-amplitude");
+    /* nor a per-nerve finding from it */
+    ncs_markers slow = resp(12.0, 8000.0, 10000.0, 10.0);
+    ncs_findings f = {0};
+    ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "median", ncs_norms_find(&norms, "median"),
+                       &slow, 2, &f);
+    ck_assert_uint_ge(f.count, 1);
+    ncs_findings_free(&f);
+    slow.flags |= NCS_FLAG_IMPLAUSIBLE_AMPLITUDE;
+    ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "median", ncs_norms_find(&norms, "median"),
+                       &slow, 2, &f);
+    ck_assert_uint_eq(f.count, 0);
+    ncs_findings_free(&f);
+}
+END_TEST
+
+START_TEST(cv_outside_range_warned)
+{
+    /* 9.6 m/s over 230 mm whose interval reaches 10 m/s: kept, and warned;
+     * its distance ten times longer would be plausible: asked */
+    ncs_markers d = resp(3.0, 8.0, 10.0, 10.0), p = resp(27.0, 7.5, 9.5, 10.5);
+    d.u.onset_ms = p.u.onset_ms = 1.0;
+    ncs_segment g;
+    memset(&g, 0, sizeof g);
+    ncs_warnings w = {0};
+    ncs_segment_compute(&d, &p, "elbow", "axilla", 230, "t", &g, &w);
+    ck_assert_str_eq(g.inconsistent, "");
+    ck_assert_uint_eq(w.count, 1);
+    ck_assert_str_eq(w.items[0].code, "implausible-cv");
+    ck_assert_ptr_nonnull(strstr(w.items[0].message, "CV 9.6 m/s elbow-axilla"));
+    /* (2300 mm is no segment: not offered) */
+    ck_assert_ptr_null(strstr(w.items[0].message, "meant"));
+    ncs_warnings_free(&w);
+    /* wholly outside: inconsistent, and the cm question asked */
+    ncs_markers p2 = resp(6.9, 7.5, 9.5, 10.5); /* 5.9 m/s over 23 mm */
+    d.u.onset_ms = p2.u.onset_ms = 0.05;
+    memset(&g, 0, sizeof g);
+    ncs_segment_compute(&d, &p2, "elbow", "axilla", 23, "t", &g, &w);
+    ck_assert_str_ne(g.inconsistent, "");
+    ck_assert_uint_eq(w.count, 1);
+    ck_assert_str_eq(w.items[0].code, "inconsistent");
+    ck_assert_ptr_nonnull(strstr(w.items[0].message, "distance_mm = 23: was 230 mm meant?"));
+    ncs_warnings_free(&w);
+    /* an inching step is not warned for its CV */
+    memset(&g, 0, sizeof g);
+    d.u.onset_ms = p.u.onset_ms = 1.0;
+    ncs_markers q = resp(5.3, 8.0, 10.0, 10.0); /* 8.7 m/s over 20 mm */
+    ncs_segment_compute(&d, &q, "wrist", "wrist-1", 20, "t", &g, &w);
+    ck_assert_uint_eq(w.count, 0);
+    ncs_warnings_free(&w);
+}
+END_TEST
+
 /* Segment elbow-axilla (230 mm) between two responses; the reason the
  * sites disagree ("" when they agree) and the efns2010-mmn category. */
 static const char *consistency(ncs_markers d, ncs_markers p, ncs_block *b)
@@ -782,6 +855,8 @@ static Suite *suite(void)
     tcase_add_test(t, segment_uncertainty_propagated);
     tcase_add_test(t, borderline_where_an_interval_crosses);
     tcase_add_test(t, uncertain_trace_decides_nothing);
+    tcase_add_test(t, implausible_amplitude_decides_nothing);
+    tcase_add_test(t, cv_outside_range_warned);
     tcase_add_test(t, sites_that_disagree_decide_nothing);
     suite_add_tcase(s, t);
     TCase *sm = tcase_create("samples");

@@ -405,6 +405,204 @@ START_TEST(csv_fields_safe)
 }
 END_TEST
 
+/* The errors of one failed load, in the order a caller shows them: err,
+ * then warn's entries of severity error. */
+typedef struct {
+    unsigned n_errors;   /* err.n_errors */
+    size_t shown;        /* err + warn's errors */
+    int lines[NCS_MAX_ERRORS];
+    char text[NCS_MAX_ERRORS][1024];
+    size_t n_warnings;   /* warn's entries of severity warning */
+} all_errors;
+
+static all_errors load_all(const char *ini)
+{
+    all_errors a;
+    memset(&a, 0, sizeof a);
+    ncs_error err;
+    ncs_warnings w = {0};
+    tu_write(dir, "study.ini", ini);
+    ncs_study *st = ncs_study_load(dir, &w, &err);
+    ck_assert_msg(st == NULL, "accepted: %s", ini);
+    a.n_errors = err.n_errors;
+    const char *colon = strrchr(err.where, ':');
+    a.lines[0] = colon ? atoi(colon + 1) : 0;
+    snprintf(a.text[0], sizeof a.text[0], "%s", err.message);
+    a.shown = 1;
+    for (size_t i = 0; i < w.count; i++) {
+        if (w.items[i].severity != NCS_SEVERITY_ERROR) {
+            a.n_warnings++;
+            continue;
+        }
+        ck_assert_msg(a.shown < NCS_MAX_ERRORS, "more than %d errors kept", NCS_MAX_ERRORS);
+        ck_assert_ptr_nonnull(strstr(w.items[i].where, "study.ini"));
+        colon = strrchr(w.items[i].where, ':');
+        a.lines[a.shown] = colon ? atoi(colon + 1) : 0;
+        snprintf(a.text[a.shown], sizeof a.text[0], "%s", w.items[i].message);
+        a.shown++;
+    }
+    ncs_warnings_free(&w);
+    return a;
+}
+
+START_TEST(every_error_at_once)
+{
+    /* four slips: each reported with its line, in line order, and no
+     * cascade (a key with a refused value or a misspelt name is not also
+     * "missing") */
+    all_errors a = load_all("[study]\n"
+                            "temprature_c = 33\n"          /* 2 */
+                            "[median.right.wrist]\n"
+                            "file = a.wav\n"
+                            "distance_mm = 70,5\n"         /* 5 */
+                            "[median.right.elbow]\n"
+                            "file = nothere.wav\n"         /* 7 */
+                            "distnce_mm = 230\n");         /* 8 */
+    ck_assert_uint_eq(a.n_errors, 4);
+    ck_assert_uint_eq(a.shown, 4);
+    const int want[] = {2, 5, 7, 8};
+    const char *needle[] = {"did you mean 'temperature_c'", "use '.' for decimals: 70.5",
+                            "file 'nothere.wav' not found", "did you mean 'distance_mm'"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(a.lines[i], want[i]);
+        ck_assert_msg(strstr(a.text[i], needle[i]), "error %d '%s' lacks '%s'", i, a.text[i],
+                      needle[i]);
+    }
+    /* a missing key in each site, a bad file in each: every one said */
+    a = load_all("[median.right.wrist]\nfile = a.wav\n[median.right.elbow]\ndistance_mm = 230\n"
+                 "[median.right.axilla]\nfile = ../x.wav\ndistance_mm = 100\n");
+    ck_assert_uint_eq(a.n_errors, 3);
+    ck_assert_int_eq(a.lines[0], 1);
+    ck_assert_ptr_nonnull(strstr(a.text[0], "missing required key 'distance_mm'"));
+    ck_assert_int_eq(a.lines[1], 3);
+    ck_assert_ptr_nonnull(strstr(a.text[1], "missing required key 'file'"));
+    ck_assert_int_eq(a.lines[2], 6);
+    ck_assert_ptr_nonnull(strstr(a.text[2], "leaves the study folder"));
+    /* a refused header: its error only, its keys skipped, the parse goes on */
+    a = load_all(SITE "[median.rigth.elbow]\nbogus = 1\nfile = b.wav\n[study]\nlff_hz = 3\n");
+    ck_assert_uint_eq(a.n_errors, 2);
+    ck_assert_int_eq(a.lines[0], 4);
+    ck_assert_ptr_nonnull(strstr(a.text[0], "unknown side 'rigth'"));
+    ck_assert_int_eq(a.lines[1], 8);
+    /* lines that are not key = value: each said */
+    a = load_all(SITE "just words\n[study]\nmore words\n");
+    ck_assert_uint_eq(a.n_errors, 2);
+    ck_assert_int_eq(a.lines[0], 4);
+    ck_assert_int_eq(a.lines[1], 6);
+    ck_assert_ptr_nonnull(strstr(a.text[1], "'more words' is not a 'key = value' line"));
+    /* not text: the parse stops there */
+    a = load_all(SITE "bogus = 1\n\001\nalso = 2\n");
+    ck_assert_uint_eq(a.n_errors, 2);
+    ck_assert_ptr_nonnull(strstr(a.text[1], "must be a text file"));
+}
+END_TEST
+
+START_TEST(errors_beyond_the_limit_counted)
+{
+    char ini[4096];
+    size_t n = (size_t)snprintf(ini, sizeof ini, "%s", SITE);
+    for (int i = 1; i <= 27; i++)
+        n += (size_t)snprintf(ini + n, sizeof ini - n, "bogus%d = 1\n", i);
+    all_errors a = load_all(ini);
+    ck_assert_uint_eq(a.n_errors, 27);
+    ck_assert_uint_eq(a.shown, NCS_MAX_ERRORS);
+    for (size_t i = 0; i < a.shown; i++)
+        ck_assert_int_eq(a.lines[i], 4 + (int)i);
+    /* without a list, the first error and the count */
+    ncs_error err;
+    tu_write(dir, "study.ini", ini);
+    ck_assert_ptr_null(ncs_study_load(dir, NULL, &err));
+    ck_assert_uint_eq(err.n_errors, 27);
+    ck_assert_int_eq(err.code, NCS_ERR_INI_KEY);
+    /* a call that fails once says 1 */
+    ck_assert_ptr_null(ncs_study_load("/nonexistent-ncs", NULL, &err));
+    ck_assert_uint_eq(err.n_errors, 1);
+}
+END_TEST
+
+START_TEST(messages_that_help)
+{
+    /* a key in other letters' case; a near miss of another section's key;
+     * the section's keys when nothing is near */
+    refuse(SITE "File = a.wav\n", NCS_ERR_INI_KEY, 4, "(did you mean 'file'?)");
+    refuse(SITE "musle = APB\n", NCS_ERR_INI_KEY, 4,
+           "(did you mean 'muscle'?); that key belongs in a nerve section");
+    refuse("[median.right]\nelectrode = bar\n" SITE, NCS_ERR_INI_KEY, 2,
+           "its keys are muscle, temperature_c, polarity, note");
+    refuse("[Median.Right]\n" SITE, NCS_ERR_INI_SECTION, 1, "(did you mean 'median'?)");
+    /* a file whose name differs in case, or is a near miss */
+    refuse("[median.right.wrist]\nfile = A.WAV\ndistance_mm = 70\n", NCS_ERR_IO, 2,
+           "there is 'a.wav' (names are case-sensitive");
+    refuse("[median.right.wrist]\nfile = sub/D.wav\ndistance_mm = 70\n", NCS_ERR_IO, 2,
+           "there is 'sub/d.wav'");
+    refuse("[median.right.wrist]\nfile = aa.wav\ndistance_mm = 70\n", NCS_ERR_IO, 2,
+           "did you mean 'a.wav'?");
+    /* text that is not UTF-8, or holds DEL */
+    refuse("[study]\npatient = M\xfcller\n" SITE, NCS_ERR_INI_VALUE, 2,
+           "patient: the text is not UTF-8");
+    refuse("[study]\nnote = a\x7f\n" SITE, NCS_ERR_INI_VALUE, 2, "control character");
+}
+END_TEST
+
+START_TEST(unicode_ids_and_patient)
+{
+    ncs_error err;
+    ncs_study *st = load("[study]\nid = M\xc3\xbcller-2024\npatient = Hans M\xc3\xbcller\n" SITE,
+                         &err);
+    ck_assert_msg(st != NULL, "%s: %s", err.where, err.message);
+    ck_assert_str_eq(st->id, "M\xc3\xbcller-2024");
+    ck_assert_str_eq(st->patient, "Hans M\xc3\xbcller");
+    ncs_study_destroy(st);
+    const char *good_ids[] = {"\xc3\x98" "berg", "Dvo\xc5\x99\xc3\xa1k_1", "\xce\xb1\xce\xb2",
+                              "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd.2", "\xe7\x8e\x8b-01"};
+    for (size_t i = 0; i < sizeof good_ids / sizeof good_ids[0]; i++) {
+        char ini[256];
+        snprintf(ini, sizeof ini, "[study]\nid = %s\n" SITE, good_ids[i]);
+        st = load(ini, &err);
+        ck_assert_msg(st != NULL, "id '%s' refused: %s", good_ids[i], err.message);
+        ncs_study_destroy(st);
+    }
+    /* not letters: a division slash, a direction override, a zero-width
+     * space, a combining mark first, a multiplication sign, Latin-1 bytes,
+     * an overlong '/' */
+    const char *bad_ids[] = {"a\xe2\x88\x95" "b", "a\xe2\x80\xae" "b", "a\xe2\x80\x8b" "b",
+                             "\xcc\x88" "a", "a\xc3\x97" "b", "M\xfcller", "a\xc0\xaf" "b"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        char ini[256];
+        snprintf(ini, sizeof ini, "[study]\nid = %s\n" SITE, bad_ids[i]);
+        refuse(ini, NCS_ERR_INI_VALUE, 2, "use letters");
+    }
+}
+END_TEST
+
+START_TEST(plausible_distances)
+{
+    ncs_error err;
+    ncs_study *st = load("[median.right.wrist]\nfile = a.wav\ndistance_mm = 7\n"
+                         "[median.right.elbow]\nfile = b.wav\ndistance_mm = 230\n"
+                         "[median.right.axilla]\nfile = c.wav\ndistance_mm = 900\n"
+                         "[ulnar.right.wrist]\nfile = a.wav\ndistance_mm = 70\n"
+                         "[ulnar.right.wrist+10]\nfile = b.wav\ndistance_mm = 10\n"
+                         "[ulnar.right.wrist+18]\nfile = c.wav\ndistance_mm = 8\n", &err);
+    ck_assert_msg(st != NULL, "%s", err.message);
+    ncs_warnings w = {0};
+    ncs_study_plausibility(st, &w);
+    ck_assert_uint_eq(w.count, 3);
+    for (size_t i = 0; i < w.count; i++) {
+        ck_assert_str_eq(w.items[i].code, "implausible-distance");
+        ck_assert_int_eq(w.items[i].severity, NCS_SEVERITY_WARNING);
+    }
+    ck_assert_ptr_nonnull(strstr(w.items[0].where, "/median.right.wrist"));
+    ck_assert_ptr_nonnull(strstr(w.items[0].message, "was 70 mm meant? (cm written for mm)"));
+    ck_assert_ptr_nonnull(strstr(w.items[1].where, "/median.right.axilla"));
+    ck_assert_ptr_nonnull(strstr(w.items[1].message, "was 90 mm meant? (a digit too many?)"));
+    ck_assert_ptr_nonnull(strstr(w.items[2].where, "/ulnar.right.wrist+18"));
+    ck_assert_ptr_nonnull(strstr(w.items[2].message, "outside 10-600 mm: was 80 mm meant?"));
+    ncs_warnings_free(&w);
+    ncs_study_destroy(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("study");
@@ -425,6 +623,11 @@ static Suite *suite(void)
     tcase_add_test(t, study_ini_too_big);
     tcase_add_test(t, strerror_total);
     tcase_add_test(t, csv_fields_safe);
+    tcase_add_test(t, every_error_at_once);
+    tcase_add_test(t, errors_beyond_the_limit_counted);
+    tcase_add_test(t, messages_that_help);
+    tcase_add_test(t, unicode_ids_and_patient);
+    tcase_add_test(t, plausible_distances);
     suite_add_tcase(s, t);
     return s;
 }
