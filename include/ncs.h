@@ -197,6 +197,7 @@ typedef struct {
     char *date;          /* ISO 8601 date or NULL */
     double age_years, height_cm, temperature_c; /* NAN if not given */
     int lff_hz;          /* 2, 5, 10 or 20 (default 2) */
+    int lff_given;       /* lff_hz = was written (else 2 Hz is assumed) */
     ncs_polarity polarity;
     char *patient, *norms, *note; /* may be NULL; norms is the path of a
                                       lab's table inside the study folder */
@@ -666,7 +667,7 @@ typedef struct {
     char source[160];     /* where the values come from: a book or file:line */
 } ncs_norm;
 
-#define NCS_MAX_NORMS 16
+#define NCS_MAX_NORMS 32
 
 /* The table in force: the built-in one (docs/criteria.md), with the nerves a lab's
  * table names replaced (docs/criteria.md). */
@@ -687,8 +688,17 @@ void ncs_norms_builtin(ncs_norms *norms);
  * unchanged and err names the file and line. */
 ncs_status ncs_norms_load(ncs_norms *norms, const char *path, ncs_error *err);
 
-/* The entry for a canonical nerve name, or NULL. */
+/* The entry for a canonical nerve name (its first: the nerve's usual
+ * recording muscle), or NULL. */
 const ncs_norm *ncs_norms_find(const ncs_norms *norms, const char *nerve);
+
+/* The entry for a nerve recorded from `muscle` (NULL or "": the nerve's
+ * first entry), matched whatever the case and by the usual names (ADQ,
+ * abductor digiti minimi -> ADM; AH -> AHB; first dorsal interosseous ->
+ * FDI; extensor indicis -> EIP ...); NULL when the table has no entry for
+ * that nerve and muscle: never another muscle's limits. */
+const ncs_norm *ncs_norms_find_muscle(const ncs_norms *norms, const char *nerve,
+                                      const char *muscle);
 
 /* The table as `ncs norms` prints it. */
 ncs_status ncs_norms_print(const ncs_norms *norms, FILE *f);

@@ -270,6 +270,30 @@ static int disagrees(const ncs_nerve_result *nr, const char *site)
     return sr && (sr->m.uncertain & NCS_UNCERTAIN_DISAGREES);
 }
 
+/* No reference values for this nerve (or for its muscle): said, with the
+ * muscles the table holds for it. */
+static void no_norms(ncs_results *r, const ncs_nerve_result *nr, const char *where)
+{
+    const ncs_nerve_def *n = nr->def;
+    char held[160] = "";
+    size_t k = 0;
+    for (size_t i = 0; i < r->norms.n && k + 1 < sizeof held; i++)
+        if (strcmp(r->norms.items[i].nerve, n->nerve) == 0) {
+            int w = snprintf(held + k, sizeof held - k, "%s%s", k ? ", " : "",
+                             r->norms.items[i].muscle[0] ? r->norms.items[i].muscle : "-");
+            k += w > 0 ? (size_t)w : 0;
+        }
+    if (held[0] && n->muscle)
+        ncs_warn(&r->warnings, where, "no-norms",
+                 "the table in force has no reference values for the %s nerve recorded from "
+                 "%s (it has: %s), and another muscle's limits are not used: no "
+                 "dml-prolonged, amp-low or cv-slow codes", n->nerve, n->muscle, held);
+    else
+        ncs_warn(&r->warnings, where, "no-norms",
+                 "the table in force has no reference values for the %s nerve: no "
+                 "dml-prolonged, amp-low or cv-slow codes", n->nerve);
+}
+
 /* docs/criteria.md for one nerve. */
 static void reference(ncs_results *r, ncs_nerve_result *nr)
 {
@@ -277,7 +301,7 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     const ncs_nerve_def *n = nr->def;
     char where[512];
     snprintf(where, sizeof where, "%s/%s", st->id, n->id);
-    nr->norm = ncs_norms_find(&r->norms, n->nerve);
+    nr->norm = ncs_norms_find_muscle(&r->norms, n->nerve, n->muscle);
     double lim = ncs_norm_temperature_c(n->nerve);
     if (isfinite(n->temperature_c) && isfinite(lim) && n->temperature_c < lim) {
         nr->low_temperature = 1;
@@ -286,9 +310,7 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
                  "(no correction is applied)", n->temperature_c, lim);
     }
     if (!nr->norm) {
-        ncs_warn(&r->warnings, where, "no-norms",
-                 "the table in force has no reference values for the %s nerve: no "
-                 "dml-prolonged, amp-low or cv-slow codes", n->nerve);
+        no_norms(r, nr, where);
         return;
     }
     const ncs_norm *nm = nr->norm;
@@ -296,6 +318,14 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
     for (size_t j = 0; j < nr->n_sites && !d; j++)
         if (!nr->sites[j].def->exclude)
             d = &nr->sites[j];
+    /* the latency limit holds at the table's distal distance */
+    if (d && isfinite(nm->dml_distance_mm) && isfinite(nm->dml_uln_ms)
+        && fabs(d->def->distance_mm - nm->dml_distance_mm) > 10.0 + EPS)
+        ncs_warn(&r->warnings, where, "dml-distance",
+                 "the distal distance %.0f mm is %.0f mm from the %.0f mm at which the distal "
+                 "latency limit %.1f ms holds: the dml-prolonged code (and its absence) is "
+                 "less sure", d->def->distance_mm, fabs(d->def->distance_mm - nm->dml_distance_mm),
+                 nm->dml_distance_mm, nm->dml_uln_ms);
     if (d && d->m.response) {
         if (isfinite(d->m.onset_ms) && isfinite(nm->dml_uln_ms)
             && !(d->m.uncertain & NCS_UNCERTAIN_DISAGREES)
@@ -405,6 +435,42 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
     }
 }
 
+/* Slowing with no temperature recorded for the nerve or the study: each
+ * slowing code and finding said to carry that doubt (cold slows). */
+static void no_temperature(ncs_results *r, const ncs_nerve_result *nr)
+{
+    if (isfinite(nr->def->temperature_c))
+        return;
+    char what[400] = "";
+    size_t k = 0;
+    static const char *const slowing[] = {"cv-demyelinating", "dml-demyelinating"};
+    if (nr->abnormal & NCS_ABN_CV_SLOW)
+        k += (size_t)snprintf(what + k, sizeof what - k, "%scv-slow", k ? ", " : "");
+    if (nr->abnormal & NCS_ABN_DML_PROLONGED)
+        k += (size_t)snprintf(what + k, sizeof what - k, "%sdml-prolonged", k ? ", " : "");
+    for (size_t s = 0; s < 2; s++) {
+        int has = 0;
+        for (size_t i = 0; i < nr->findings.count; i++)
+            has |= strcmp(nr->findings.items[i].code, slowing[s]) == 0;
+        for (size_t j = 0; j < nr->n_segments; j++)
+            for (size_t i = 0; i < nr->segments[j].findings.count; i++)
+                has |= strcmp(nr->segments[j].findings.items[i].code, slowing[s]) == 0;
+        if (has && k < sizeof what)
+            k += (size_t)snprintf(what + k, sizeof what - k, "%s%s", k ? ", " : "", slowing[s]);
+    }
+    if (!k)
+        return;
+    char where[512];
+    snprintf(where, sizeof where, "%s/%s", r->study->id, nr->def->id);
+    double lim = ncs_norm_temperature_c(nr->def->nerve);
+    char warm[64] = "";
+    if (isfinite(lim))
+        snprintf(warm, sizeof warm, " to %.0f C or more", lim);
+    ncs_warn(&r->warnings, where, "no-temperature",
+             "%s with no limb temperature recorded (temperature_c): slowing may be from "
+             "cold; measure it and warm the limb%s", what, warm);
+}
+
 /* What ncs_study_inputs_hash() computes, from what this analysis read:
  * study.ini, the sites' files in order, the normative tables loaded. */
 static void inputs_hash(ncs_results *r)
@@ -437,7 +503,13 @@ static ncs_status evaluate(ncs_results *r, ncs_error *err)
     for (size_t i = 0; i < r->n_nerves; i++) {
         reference(r, &r->nerves[i]);
         criteria(r, &r->nerves[i]);
+        no_temperature(r, &r->nerves[i]);
     }
+    if (r->evaluated[NCS_CRIT_EAN2021_CIDP] && !st->lff_given)
+        ncs_warn(&r->warnings, st->ini_path, "lff-assumed",
+                 "no lff_hz in [study]: the recording's low-frequency filter is taken as "
+                 "2 Hz, which the ean2021-cidp distal-duration cut-offs assume; give lff_hz "
+                 "(2, 5, 10 or 20)");
     for (int k = 0; k < NCS_CRIT__COUNT; k++)
         if (r->evaluated[k] && !(r->summary[k] = ncs_criteria_summary((ncs_criteria_id)k, r)))
             return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");

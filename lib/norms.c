@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -20,7 +21,56 @@ static const ncs_norm builtin[] = {
     {"ulnar", "ADM", 6.0, 3.3, 70, 49, BUILTIN_SOURCE},
     {"fibular", "EDB", 2.0, 6.5, 90, 44, BUILTIN_SOURCE},
     {"tibial", "AHB", 4.0, 5.8, 90, 41, BUILTIN_SOURCE},
+    /* (the book gives these limits without a distal distance) */
+    {"ulnar", "FDI", 7.0, 4.5, NAN, 49, BUILTIN_SOURCE},
+    {"radial", "EIP", 2.0, 2.9, NAN, 49, BUILTIN_SOURCE},
 };
+
+/* The usual names of the recording muscles, by their abbreviation. */
+static const struct {
+    const char *name, *code;
+} muscle_aliases[] = {
+    {"abductor pollicis brevis", "APB"},
+    {"ADQ", "ADM"},
+    {"abductor digiti minimi", "ADM"},
+    {"abductor digiti quinti", "ADM"},
+    {"hypothenar", "ADM"},
+    {"thenar", "APB"},
+    {"AH", "AHB"},
+    {"abductor hallucis", "AHB"},
+    {"abductor hallucis brevis", "AHB"},
+    {"extensor digitorum brevis", "EDB"},
+    {"first dorsal interosseous", "FDI"},
+    {"1st dorsal interosseous", "FDI"},
+    {"1DI", "FDI"},
+    {"FDI1", "FDI"},
+    {"EI", "EIP"},
+    {"extensor indicis", "EIP"},
+    {"extensor indicis proprius", "EIP"},
+};
+
+/* A muscle's abbreviation for matching (the name itself when it has none). */
+static const char *muscle_code(const char *m)
+{
+    for (size_t i = 0; i < sizeof muscle_aliases / sizeof muscle_aliases[0]; i++)
+        if (strcasecmp(m, muscle_aliases[i].name) == 0)
+            return muscle_aliases[i].code;
+    return m;
+}
+
+const ncs_norm *ncs_norms_find_muscle(const ncs_norms *n, const char *nerve, const char *muscle)
+{
+    if (!muscle || !*muscle)
+        return ncs_norms_find(n, nerve);
+    if (!n || !nerve)
+        return NULL;
+    const char *want = muscle_code(muscle);
+    for (size_t i = 0; i < n->n; i++)
+        if (strcmp(n->items[i].nerve, nerve) == 0
+            && strcasecmp(muscle_code(n->items[i].muscle), want) == 0)
+            return &n->items[i];
+    return NULL;
+}
 
 static const char *const abnormal_names[NCS_ABN__COUNT] = {"dml-prolonged", "amp-low",
                                                            "cv-slow"};
@@ -257,12 +307,17 @@ ncs_status ncs_norms_load_from(ncs_norms *norms, const char *path, const char *i
     }
     ncs_status rc = l->failed ? err ? err->code : NCS_ERR_INI_SYNTAX : NCS_OK;
     if (rc == NCS_OK) {
-        /* each nerve named replaces the one in force, whole */
+        /* each nerve named replaces the entry in force for its muscle (or,
+         * without one, the nerve's first entry, whose muscle it keeps),
+         * whole; a muscle the table does not hold is added */
         for (size_t i = 0; i < l->n; i++) {
-            ncs_norm *slot = (ncs_norm *)ncs_norms_find(norms, l->items[i].nerve);
+            ncs_norm *slot = (ncs_norm *)ncs_norms_find_muscle(norms, l->items[i].nerve,
+                                                               l->items[i].muscle);
+            if (slot && !l->items[i].muscle[0])
+                snprintf(l->items[i].muscle, sizeof l->items[i].muscle, "%s", slot->muscle);
             if (!slot) {
                 if (norms->n >= NCS_MAX_NORMS)
-                    continue; /* cannot happen: at most one entry per nerve */
+                    continue; /* cannot happen: 8 built in and at most 16 of a lab's */
                 slot = &norms->items[norms->n++];
             }
             *slot = l->items[i];

@@ -800,6 +800,7 @@ static int study_key(parser *p, const char *name, const char *value)
             return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                         "lff_hz = '%s': expected 2, 5, 10 or 20", value), -1;
         st->lff_hz = (int)v;
+        st->lff_given = 1;
         return 0;
     }
     case SK_POL:

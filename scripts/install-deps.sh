@@ -9,13 +9,14 @@
 #                          look at the reports); clang with libFuzzer,
 #                          valgrind and cppcheck (hardening); GNU time (the
 #                          report memory test); GNU parallel
-#                          (the several-machines recipe's test)
+#                          (the several-machines recipe's test); python3
+#                          (the end-to-end tests read results.json with it)
 #   install-deps.sh        the same as test
 set -eu
 
 RUN_PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
 libjansson-dev libxxhash-dev gnuplot-nox"
-TEST_PKGS="check poppler-utils clang libclang-rt-14-dev valgrind cppcheck parallel time"
+TEST_PKGS="check poppler-utils clang libclang-rt-14-dev valgrind cppcheck parallel time python3-minimal"
 
 case "${1:-test}" in
 run) PKGS=$RUN_PKGS ;;

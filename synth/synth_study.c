@@ -573,7 +573,7 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
         return rc;
     }
     fprintf(ini, "; synthetic study made by ncs-synth (scenario %s, seed %llu)\n"
-                 "[study]\nid = %s\ntemperature_c = %.1f\n",
+                 "[study]\nid = %s\ntemperature_c = %.1f\nlff_hz = 2\n",
             s->scenario, (unsigned long long)s->seed, s->id, s->temperature_c);
     json_t *truth = json_object();
     json_object_set_new(truth, "id", json_string(s->id));

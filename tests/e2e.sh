@@ -566,6 +566,27 @@ d=$(mkbase cold); sed -i 's/^muscle = APB/muscle = APB\ntemperature_c = 30.5/' "
 run "low temperature" 0 "cold/median.right: warning: limb temperature 30.5 C is below 32 C" -- analyse "$d"
 
 
+# reference values per nerve and muscle; the distance the DML limit holds
+# at; slowing without a temperature; the low-frequency filter assumed
+R=$T/refs; cp -r samples/normal "$R"
+sed -i '/^\[ulnar.right\]/,/^\[/s/^muscle = .*/muscle = first dorsal interosseous/' "$R/study.ini"
+$NCS_WRAP "$NCS" analyse -q --json "$R" >"$T/out" 2>/dev/null
+python3 -c "
+import json,sys
+r=json.load(open(sys.argv[1]))
+n={x['id']:x for x in r['nerves']}
+u=n['ulnar.right']['norm']
+sys.exit(0 if u['muscle']=='FDI' and u['amp_lln_mv']==7.0 and u['dml_uln_ms']==4.5 and n['median.right']['norm']['muscle']=='APB' else 1)" "$T/out" \
+    && ok || bad "ulnar recorded from FDI judged against the FDI row (7.0 mV, 4.5 ms)"
+sed -i '/^\[ulnar.right\]/,/^\[/s/^muscle = .*/muscle = FCU/' "$R/study.ini"
+run "a muscle the table does not hold" 0 "normal/ulnar.right: warning: the table in force has no reference values for the ulnar nerve recorded from FCU (it has: ADM, FDI)" -- analyse "$R"
+sed -i '0,/^distance_mm = 70$/s//distance_mm = 100/' "$R/study.ini"
+run "dml-distance" 0 "normal/median.right: warning: the distal distance 100 mm is 30 mm from the 70 mm at which the distal latency limit 4.4 ms holds" -- analyse "$R"
+R2=$T/refs2; cp -r samples/cidp "$R2"; sed -i '/^temperature_c/d; /^lff_hz/d' "$R2/study.ini"
+run "no-temperature on slowing; lff-assumed" 0 "warning: cv-slow" "with no limb temperature recorded (temperature_c): slowing may be from cold" \
+    "study.ini: warning: no lff_hz in [study]" -- analyse --criteria all "$R2"
+run "no lff-assumed when lff_hz is given" 0 -- analyse --criteria all samples/cidp
+grep -q "lff_hz" "$T/err" && bad "lff-assumed with lff_hz given" || ok
 # ---------------------------------------------------------------- the stimulus time
 # stim_ms is on the file's own time axis: a CSV whose time column starts
 # before the stimulus (here at -4.5 ms) needs no stim_ms, and every latency

@@ -151,10 +151,16 @@ START_TEST(efns_nerves_and_absent)
     BLOCK(efns("tibial", 80, 10), "not-assessed");
     BLOCK(efns("axillary", 80, 10), "not-assessed");
     BLOCK(efns("musculocutaneous", 40, 10), "probable");
-    /* radial: no LLN in the built-in table; the 1 mV limit still applies */
-    outcome o = efns("radial", 40, 10);
+    /* musculocutaneous: no LLN in the built-in table; the 1 mV limit still
+     * applies (radial, recorded from EIP, has one since v2) */
+    outcome o = efns("musculocutaneous", 40, 10);
     ck_assert_str_eq(o.block, "probable");
-    ck_assert_str_eq(o.f.items[0].because[3], "distal amplitude 8.00 mV > 1 mV (no LLN for radial)");
+    ck_assert_str_eq(o.f.items[0].because[3],
+                     "distal amplitude 8.00 mV > 1 mV (no LLN for musculocutaneous)");
+    ncs_findings_free(&o.f);
+    o = efns("radial", 40, 10);
+    ck_assert_str_eq(o.f.items[0].because[3], "distal amplitude 8.00 mV > 1 mV and > 20% of LLN "
+                                              "2.0 mV");
     ncs_findings_free(&o.f);
     /* absent proximal response */
     o = eval(NCS_CRIT_EFNS2010_MMN, "median", 8, 0, 0, 0, 230, "elbow", "axilla", 0);
