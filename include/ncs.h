@@ -158,7 +158,8 @@ typedef struct {
     char *channel_label; /* channel = <label> (EDF signal label), else NULL */
     int record;          /* EDF+: record = N (1-based); 0 not given */
     char *annotation;    /* EDF+: annotation = TEXT, else NULL */
-    int stim_given;      /* stim_ms = was written */
+    int stim_given;      /* stim_ms = was written (1); -1 in a copy whose stim_ms
+                            an EDF+ annotation gave */
     double stim_ms;      /* stimulus time on the file's own time axis (a CSV's
                             time column), else from the first sample; default 0 */
     double scale_mv;     /* full scale of integer PCM; NAN if not given */
@@ -791,6 +792,8 @@ int ncs_entrapment_site(const char *nerve, const char *from, const char *to);
 /* ------------------------------------------------------------------------ */
 
 #define NCS_INCHING_MAX_MM 30.0
+/* The room for a reason (block_because, the criteria's why). */
+#define NCS_WHY_LEN 320
 /* Consistency across the sites of a nerve (docs/measurements.md): a CV whose
  * interval lies outside this range, or a duration shrinking by more than
  * this from distal to proximal, makes the segment not-evaluable. */
@@ -817,13 +820,13 @@ typedef struct {
     /* why the sites disagree (onset order, CV outside 10-100 m/s, duration
      * shrinking by more than 30 %): the segment is then not-evaluable; empty
      * when they agree */
-    char inconsistent[160];
+    char inconsistent[320];
     /* filled by the criteria (ncs_analyse_study) */
     int entrapment_site;       /* crosses a common entrapment site (docs/criteria.md):
                                   1 yes, 0 no, -1 unknown (a site ncs cannot place
                                   and no entrapment = for it) */
     ncs_block block;           /* category under the primary criteria */
-    char block_because[160];   /* why, when not a finding: "distal amplitude ..." */
+    char block_because[NCS_WHY_LEN]; /* why, when not a finding: "distal amplitude ..." */
     int borderline;            /* the interval of a value deciding the primary
                                   category crosses its threshold */
     char borderline_why[160];  /* "area drop 31.0 ± 3.0 % against 30 %" */
@@ -857,7 +860,7 @@ typedef struct {
  * value that was not measured it is not-evaluable and *why (may be NULL)
  * says which. */
 ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
-                                 ncs_findings *out, char why[160]);
+                                 ncs_findings *out, char why[NCS_WHY_LEN]);
 
 /* Whether the interval of a value that decides the segment's category
  * under `set` (the distal amplitude, the area or amplitude drop, the
@@ -942,6 +945,29 @@ typedef struct {
                                    NCS_GNUPLOT_TIMEOUT_S (ncs_report_make) */
 } ncs_options;
 
+/* Side to side (docs/criteria.md): one nerve recorded from one muscle on
+ * both sides. Ratios are left / right; differences left - right; NAN where
+ * a value is missing or decides nothing (its trace flagged). */
+#define NCS_MAX_SIDE_SEGMENTS 8
+typedef struct {
+    const ncs_nerve_result *right, *left;
+    double amp_ratio, amp_ratio_u;   /* distal amplitude, and its 95 % half-width */
+    double area_ratio, area_ratio_u; /* distal negative-phase area */
+    double dml_diff_ms, dml_diff_u_ms; /* distal onset latency */
+    size_t n_segments;               /* segments named alike on both sides */
+    struct {
+        const char *from, *to;       /* the right side's names */
+        double cv_diff_m_s;          /* left - right */
+        ncs_block right_block, left_block;
+    } seg[NCS_MAX_SIDE_SEGMENTS];
+    int asymmetric;                  /* a distal amplitude below half the other's */
+    const char *smaller;             /* "left" or "right" when asymmetric, else NULL */
+    char why[160];                   /* why the amplitudes were not compared, or "" */
+} ncs_side_pair;
+
+/* The amplitude ratio below which the smaller side is asymmetric. */
+#define NCS_ASYMMETRY_RATIO 0.5
+
 typedef struct {
     const ncs_study *study; /* not owned */
     ncs_options options;
@@ -953,6 +979,9 @@ typedef struct {
     ncs_warnings warnings;  /* every warning of the analysis */
     char inputs_hash[NCS_HASH_HEX]; /* the fingerprint of every file read
                                        (ncs_study_inputs_hash()); "" if none */
+    size_t n_sides;         /* nerves recorded on both sides from one muscle */
+    ncs_side_pair *sides;
+    char *sides_summary;    /* "side to side: ..." (NULL when no pair) */
 } ncs_results;
 
 /* Loads and measures every site of every nerve, computes the segments,

@@ -29,6 +29,8 @@ void ncs_results_destroy(ncs_results *r)
     }
     for (int k = 0; k < NCS_CRIT__COUNT; k++)
         free(r->summary[k]);
+    free(r->sides);
+    free(r->sides_summary);
     free(r->nerves);
     ncs_warnings_free(&r->warnings);
     free(r);
@@ -378,7 +380,7 @@ static void assess(ncs_results *r, const ncs_nerve_result *nr, ncs_segment *g)
     for (int k = 0; k < NCS_CRIT__COUNT; k++) {
         if (!r->evaluated[k])
             continue;
-        char why[160];
+        char why[NCS_WHY_LEN];
         g->block_by[k] = ncs_criteria_segment((ncs_criteria_id)k, &c, &g->findings, why);
         if (k != (int)r->options.primary)
             continue;
@@ -513,7 +515,7 @@ static ncs_status evaluate(ncs_results *r, ncs_error *err)
     for (int k = 0; k < NCS_CRIT__COUNT; k++)
         if (r->evaluated[k] && !(r->summary[k] = ncs_criteria_summary((ncs_criteria_id)k, r)))
             return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
-    return NCS_OK;
+    return ncs_sides_compare(r, err);
 }
 
 ncs_results *ncs_analyse_study(ncs_analyser *a, const ncs_study *st,

@@ -187,7 +187,9 @@ const char *ncs_nerve_muscle(const char *nerve)
 }
 
 /* "wrist+20" -> base "wrist", +20; "elbow-40" -> "elbow", -40; the offset a
- * whole number of mm from 1 to 999. Returns 0 when name is no such name. */
+ * whole number of mm from 10 to 999 (an inching step is 10 mm or more:
+ * "wrist-2" is a second wrist trace's name, not 2 mm). Returns 0 when name
+ * is no such name. */
 static int split_inching(const char *name, char *base, size_t n, double *off)
 {
     const char *p = name + strlen(name);
@@ -198,6 +200,8 @@ static int split_inching(const char *name, char *base, size_t n, double *off)
         return 0;
     size_t bl = (size_t)(p - 1 - name);
     if (bl >= n || p[0] == '0')
+        return 0;
+    if (atof(p) < 10)
         return 0;
     memcpy(base, name, bl);
     base[bl] = '\0';

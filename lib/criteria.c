@@ -174,13 +174,13 @@ static int doubtful(const ncs_segment_case *c, char *why)
     for (int k = 0; k < 2; k++) {
         const char *flag = decides_nothing(m[k]);
         if (flag) {
-            snprintf(why, 160, "the %s trace is %s: its values decide nothing", which[k],
+            snprintf(why, NCS_WHY_LEN, "the %s trace is %s: its values decide nothing", which[k],
                      flag);
             return 1;
         }
     }
     if (c->seg && c->seg->inconsistent[0]) {
-        snprintf(why, 160, "%s", c->seg->inconsistent);
+        snprintf(why, NCS_WHY_LEN, "%s", c->seg->inconsistent);
         return 1;
     }
     return 0;
@@ -197,21 +197,21 @@ static int distal_gate(const ncs_segment_case *c, double min_mv, double frac, ch
     const ncs_markers *d = c->distal;
     double lln = c->norm ? c->norm->amp_lln_mv : NAN;
     if (!present(d)) {
-        snprintf(why, 160, "distal response absent");
+        snprintf(why, NCS_WHY_LEN, "distal response absent");
         return 0;
     }
     if (!isfinite(d->amp_mv)) {
-        snprintf(why, 160, "distal amplitude not measured (%s)",
+        snprintf(why, NCS_WHY_LEN, "distal amplitude not measured (%s)",
                  d->flags & NCS_FLAG_CLIPPED ? "clipped" : "see flags");
         return 0;
     }
     if (min_mv > 0) {
         if (d->amp_mv <= min_mv + EPS) {
-            snprintf(why, 160, "distal amplitude %.2f mV <= %g mV", d->amp_mv, min_mv);
+            snprintf(why, NCS_WHY_LEN, "distal amplitude %.2f mV <= %g mV", d->amp_mv, min_mv);
             return 0;
         }
         if (isfinite(lln) && d->amp_mv <= frac * lln + EPS) {
-            snprintf(why, 160, "distal amplitude %.2f mV <= %g%% of LLN %.1f mV",
+            snprintf(why, NCS_WHY_LEN, "distal amplitude %.2f mV <= %g%% of LLN %.1f mV",
                      d->amp_mv, 100 * frac, lln);
             return 0;
         }
@@ -224,11 +224,11 @@ static int distal_gate(const ncs_segment_case *c, double min_mv, double frac, ch
         return 1;
     }
     if (!isfinite(lln)) {
-        snprintf(why, 160, "no amplitude LLN for %s in the table in force", c->nerve);
+        snprintf(why, NCS_WHY_LEN, "no amplitude LLN for %s in the table in force", c->nerve);
         return 0;
     }
     if (d->amp_mv < frac * lln - EPS) {
-        snprintf(why, 160, "distal amplitude %.2f mV < %g%% of LLN %.1f mV", d->amp_mv,
+        snprintf(why, NCS_WHY_LEN, "distal amplitude %.2f mV < %g%% of LLN %.1f mV", d->amp_mv,
                  100 * frac, lln);
         return 0;
     }
@@ -338,7 +338,7 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
     const ncs_segment *g = c->seg;
     char gate[112] = "";
     if (!(nb & efns_assessed)) {
-        snprintf(why, 160, "the %s nerve is not assessed by these criteria", c->nerve);
+        snprintf(why, NCS_WHY_LEN, "the %s nerve is not assessed by these criteria", c->nerve);
         return NCS_BLOCK_NOT_ASSESSED;
     }
     if (doubtful(c, why))
@@ -346,13 +346,13 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
     if (!distal_gate(c, efns_distal_min_mv, efns_distal_min_lln, gate, sizeof gate, why))
         return NCS_BLOCK_NOT_EVALUABLE;
     if (!present(c->proximal)) {
-        snprintf(why, 160, "proximal response absent: complete block or a technical "
+        snprintf(why, NCS_WHY_LEN, "proximal response absent: complete block or a technical "
                            "failure; confirm supramaximal stimulation");
         return NCS_BLOCK_ABSENT_PROXIMAL;
     }
     double area = g->area_drop_pct, dur = g->dur_increase_pct;
     if (!isfinite(area)) {
-        snprintf(why, 160, "area drop not measured (an area is null; see the flags)");
+        snprintf(why, NCS_WHY_LEN, "area drop not measured (an area is null; see the flags)");
         return NCS_BLOCK_NOT_EVALUABLE;
     }
     for (size_t i = 0; i < sizeof efns_rules / sizeof efns_rules[0]; i++) {
@@ -362,7 +362,7 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
         if (r->seg_min_mm > 0 && !(g->distance_mm >= r->seg_min_mm - EPS))
             continue;
         if (!isfinite(dur)) {
-            snprintf(why, 160, "area drop %.1f%% >= %g%% but the duration increase is "
+            snprintf(why, NCS_WHY_LEN, "area drop %.1f%% >= %g%% but the duration increase is "
                                "not measured (a duration is null; see the flags)",
                      area, r->area_min);
             return NCS_BLOCK_NOT_EVALUABLE;
@@ -389,7 +389,7 @@ static ncs_block efns_segment(const ncs_segment_case *c, ncs_findings *out, char
                 f->n_because--;
             because(f, "at an entrapment site (%s): not counted for MMN",
                     entrapment_where(c));
-            snprintf(why, 160, "%s CB criteria met at an entrapment site (%s)", ncs_block_name(r->block),
+            snprintf(why, NCS_WHY_LEN, "%s CB criteria met at an entrapment site (%s)", ncs_block_name(r->block),
                      entrapment_where(c));
             return NCS_BLOCK_ENTRAPMENT;
         }
@@ -446,18 +446,18 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
     }
     char gate[112] = "";
     if (tibial) {
-        snprintf(why, 160, "conduction block is not assessed in the tibial nerve");
+        snprintf(why, NCS_WHY_LEN, "conduction block is not assessed in the tibial nerve");
         return NCS_BLOCK_NOT_ASSESSED;
     }
     if (!distal_gate(c, 0.0, ean_cb_distal_lln, gate, sizeof gate, why))
         return NCS_BLOCK_NOT_EVALUABLE;
     if (!present(c->proximal)) {
-        snprintf(why, 160, "proximal response absent: complete block or a technical "
+        snprintf(why, NCS_WHY_LEN, "proximal response absent: complete block or a technical "
                            "failure; confirm supramaximal stimulation");
         return NCS_BLOCK_ABSENT_PROXIMAL;
     }
     if (!isfinite(g->amp_drop_pct)) {
-        snprintf(why, 160, "amplitude drop not measured (an amplitude is null)");
+        snprintf(why, NCS_WHY_LEN, "amplitude drop not measured (an amplitude is null)");
         return NCS_BLOCK_NOT_EVALUABLE;
     }
     if (g->amp_drop_pct >= ean_cb_amp_drop - EPS) {
@@ -472,7 +472,7 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
         if (c->entrapment == 1) {
             because(f, "at an entrapment site (%s): not counted",
                     entrapment_where(c));
-            snprintf(why, 160, "cb criteria met at an entrapment site (%s)",
+            snprintf(why, NCS_WHY_LEN, "cb criteria met at an entrapment site (%s)",
                      entrapment_where(c));
             return NCS_BLOCK_ENTRAPMENT;
         }
@@ -567,9 +567,9 @@ int ncs_criteria_borderline(ncs_criteria_id set, const ncs_segment_case *c, ncs_
 }
 
 ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
-                                 ncs_findings *out, char why[160])
+                                 ncs_findings *out, char why[NCS_WHY_LEN])
 {
-    char dummy[160];
+    char dummy[NCS_WHY_LEN];
     if (!why)
         why = dummy;
     why[0] = '\0';

@@ -29,11 +29,13 @@
 #define EDF_MAX_RECORDS 10000000L /* a day of 10 ms records */
 #define EDF_ANNOT_LABEL "EDF Annotations"
 
-/* A header field: trimmed of spaces, NUL-terminated, printable ASCII. */
-static int edf_field(const unsigned char *p, size_t len, char *out, size_t n)
+/* A header field: trimmed of spaces, NUL-terminated, printable ASCII.
+ * Free text (lenient: the patient and recording fields, where exports put
+ * Latin-1 names) has any other byte shown as '?' instead of refusing. */
+static int edf_field_as(const unsigned char *p, size_t len, char *out, size_t n, int lenient)
 {
     size_t a = 0, b = len;
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; i < len && !lenient; i++)
         if (p[i] < 32 || p[i] > 126)
             return -1;
     while (a < b && p[a] == ' ')
@@ -42,10 +44,12 @@ static int edf_field(const unsigned char *p, size_t len, char *out, size_t n)
         b--;
     if (b - a >= n)
         b = a + n - 1;
-    memcpy(out, p + a, b - a);
+    for (size_t i = a; i < b; i++)
+        out[i - a] = p[i] < 32 || p[i] > 126 ? '?' : (char)p[i];
     out[b - a] = '\0';
     return 0;
 }
+
 
 typedef struct {
     const unsigned char *d;
@@ -67,7 +71,9 @@ static ncs_status htext(hdr_reader *h, size_t len, char *out, size_t n, const ch
         return ncs_fail(h->err, NCS_ERR_WAVE_FORMAT, h->name,
                         "not a valid EDF file: the header stops inside its %s "
                         "(%zu bytes)", what, h->n);
-    if (edf_field(h->d + h->pos, len, out, n))
+    int lenient = !strcmp(what, "patient field") || !strcmp(what, "recording field")
+                  || !strcmp(what, "transducer type") || !strcmp(what, "prefiltering field");
+    if (edf_field_as(h->d + h->pos, len, out, n, lenient))
         return ncs_fail(h->err, NCS_ERR_WAVE_FORMAT, h->name,
                         "not a valid EDF file: the header's %s holds a byte that is "
                         "not printable ASCII", what);
@@ -86,15 +92,26 @@ static ncs_status hnum(hdr_reader *h, size_t len, double *out, const char *what)
     return NCS_OK;
 }
 
-static ncs_status hint(hdr_reader *h, size_t len, long lo, long hi, long *out, const char *what)
+/* An integer field in [lo, hi]; above hi is not EDF, or (limit) more than
+ * ncs reads, which it says. */
+static ncs_status hint_as(hdr_reader *h, size_t len, long lo, long hi, long *out,
+                          const char *what, int limit)
 {
     char f[81];
     ncs_status rc = htext(h, len, f, sizeof f, what);
     if (rc != NCS_OK)
         return rc;
-    if (ncs_parse_int(f, out) || *out < lo || *out > hi)
+    if (ncs_parse_int(f, out) || *out < lo || (*out > hi && !limit))
         return hfail(h, what, f);
+    if (*out > hi)
+        return ncs_fail(h->err, NCS_ERR_LIMIT, h->name,
+                        "the header's %s is %ld: ncs reads at most %ld", what, *out, hi);
     return NCS_OK;
+}
+
+static ncs_status hint(hdr_reader *h, size_t len, long lo, long hi, long *out, const char *what)
+{
+    return hint_as(h, len, lo, hi, out, what, 0);
 }
 
 /* ---- the header ---------------------------------------------------------- */
@@ -117,7 +134,7 @@ static ncs_status main_header(hdr_reader *h, ncs_edf *e, long *hdr_bytes)
     if (rc == NCS_OK)
         rc = htext(h, 8, e->starttime, sizeof e->starttime, "start time");
     if (rc == NCS_OK)
-        rc = hint(h, 8, 256, 256L * (EDF_MAX_SIGNALS + 1), hdr_bytes, "header size");
+        rc = hint_as(h, 8, 256, 256L * (EDF_MAX_SIGNALS + 1), hdr_bytes, "header size", 1);
     if (rc == NCS_OK)
         rc = htext(h, 44, reserved, sizeof reserved, "reserved field");
     if (rc != NCS_OK)
@@ -125,11 +142,11 @@ static ncs_status main_header(hdr_reader *h, ncs_edf *e, long *hdr_bytes)
     e->kind = !strncmp(reserved, "EDF+D", 5) ? NCS_EDF_PLUS_D
               : !strncmp(reserved, "EDF+C", 5) ? NCS_EDF_PLUS_C : NCS_EDF_PLAIN;
     long nrec, ns;
-    rc = hint(h, 8, -1, EDF_MAX_RECORDS, &nrec, "number of data records");
+    rc = hint_as(h, 8, -1, EDF_MAX_RECORDS, &nrec, "number of data records", 1);
     if (rc == NCS_OK)
         rc = hnum(h, 8, &e->record_s, "record duration");
     if (rc == NCS_OK)
-        rc = hint(h, 4, 1, EDF_MAX_SIGNALS, &ns, "number of signals");
+        rc = hint_as(h, 4, 1, EDF_MAX_SIGNALS, &ns, "number of signals", 1);
     if (rc != NCS_OK)
         return rc;
     if (e->record_s < 0 || e->record_s > 3600)

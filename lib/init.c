@@ -49,6 +49,8 @@ typedef struct {
     double edf_at_ms;     /* the annotation's time in its record */
     int edf_signals;      /* data signals in the file */
     char edf_labels[160]; /* "1 'EMG APB', 2 'EMG ADM'" */
+    int is_edf;           /* an EDF file read as one waveform */
+    int edf_no_unit;      /* its signal has no physical dimension: units proposed */
 } entry;
 
 typedef struct {
@@ -122,6 +124,22 @@ static entry *extra_entry(init_ctx *c, const entry *like)
     return x;
 }
 
+/* A signal without a unit, probed in uV: the unit proposed from the span
+ * of its values, as for float files. */
+static void edf_units(entry *e, const ncs_wave *w)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < w->n; i++) {
+        lo = fmin(lo, 1000.0 * w->mv[i]);
+        hi = fmax(hi, 1000.0 * w->mv[i]);
+    }
+    e->raw_lo = lo;
+    e->raw_hi = hi;
+    double span = hi - lo, top = fmax(fabs(lo), fabs(hi));
+    e->units = span > 200 || top > NCS_ABSURD_MV ? NCS_UNITS_UV
+             : span < 0.05 ? NCS_UNITS_V : NCS_UNITS_MV;
+}
+
 /* Record r decoded as its site would be (its annotation or number, the
  * header's units), its stimulus looked for when no annotation marks it. */
 static void edf_probe(init_ctx *c, entry *e)
@@ -134,7 +152,13 @@ static void edf_probe(init_ctx *c, entry *e)
     s.units_given = 0;
     s.record = e->edf_ann_unique ? 0 : e->edf_record;
     s.annotation = e->edf_ann_unique ? e->edf_ann : NULL;
-    if (!path || ncs_wave_load(&s, e->name, &w, NULL, &err) != NCS_OK) {
+    ncs_status rc = path ? ncs_wave_load(&s, e->name, &w, NULL, &err) : NCS_ERR_NOMEM;
+    if (rc != NCS_OK && path && strstr(err.message, "set units = for a signal without")) {
+        s.units_given = 1; /* uV, as other files are probed */
+        e->edf_no_unit = 1;
+        rc = ncs_wave_load(&s, e->name, &w, NULL, &err);
+    }
+    if (rc != NCS_OK) {
         const char *m = path ? err.message : "out of memory";
         const char *colon = strstr(m, ": ");
         snprintf(e->why, sizeof e->why, "record %d: %.300s", e->edf_record,
@@ -144,7 +168,9 @@ static void edf_probe(init_ctx *c, entry *e)
     }
     free(path);
     snprintf(e->format_name, sizeof e->format_name, "%s", w.format_name);
-    if (!(e->edf_ann_unique && e->edf_at_ms > 0))
+    if (e->edf_no_unit)
+        edf_units(e, &w);
+    if (!e->edf_ann_unique)
         probe_stim(c, e, &w);
     ncs_wave_free(&w);
 }
@@ -242,7 +268,8 @@ static int init_edf(init_ctx *c, entry *e)
         edf_record_entry(c, &ed, x, r, a, &g);
     }
     ncs_edf_free(&ed);
-    return !first; /* else read as one waveform */
+    e->is_edf = first; /* else read as one waveform */
+    return !first;
 }
 
 /* The files directly in the folder, sorted by name; hidden files and
@@ -358,6 +385,17 @@ static ncs_status probe_load(init_ctx *c, entry *e, const char *path, ncs_wave *
     ncs_site s;
     e->rate_guess_hz = NAN;
     site_for_probe(c, e, path, &s);
+    if (e->is_edf) {
+        /* its header says the unit (or says none: probed in uV) */
+        s.units_given = 0;
+        ncs_status rc = ncs_wave_load(&s, e->name, w, NULL, err);
+        if (rc != NCS_OK && strstr(err->message, "set units = for a signal without")) {
+            s.units_given = 1;
+            e->edf_no_unit = 1;
+            rc = ncs_wave_load(&s, e->name, w, NULL, err);
+        }
+        return rc;
+    }
     ncs_status rc = NCS_OK;
     /* each refusal that says what the file needs is answered once */
     for (int k = 0; k < 4; k++) {
@@ -437,7 +475,9 @@ static void probe(init_ctx *c, entry *e)
     }
     e->channels = w.channels;
     snprintf(e->format_name, sizeof e->format_name, "%s", w.format_name);
-    e->is_pcm = !e->is_csv && !strstr(w.format_name, "float");
+    e->is_pcm = !e->is_csv && !e->is_edf && !strstr(w.format_name, "float");
+    if (e->is_edf && !e->edf_no_unit)
+        e->header_units = 1; /* the EDF header's, which ncs reads */
     double k = e->is_pcm || e->header_units ? 1.0 : 1000.0; /* back to the stored values */
     e->raw_lo = INFINITY;
     e->raw_hi = -INFINITY;
@@ -523,8 +563,13 @@ static void drop_duplicates(init_ctx *c)
         for (size_t j = 0; j < i; j++)
             if (!c->e[j].why[0] && same_nerve(&c->e[j], e)
                 && strcmp(c->e[j].g.site, e->g.site) == 0) {
-                snprintf(e->why, sizeof e->why, "the same site (%s.%s.%s) as %s: choose one",
-                         e->g.nerve, e->g.side, e->g.site, c->e[j].name);
+                if (e->edf_record && c->e[j].edf_record)
+                    snprintf(e->why, sizeof e->why, "record %d: the same site (%s.%s.%s) as "
+                             "record %d of %s: choose one", e->edf_record, e->g.nerve,
+                             e->g.side, e->g.site, c->e[j].edf_record, c->e[j].name);
+                else
+                    snprintf(e->why, sizeof e->why, "the same site (%s.%s.%s) as %s: choose "
+                             "one", e->g.nerve, e->g.side, e->g.site, c->e[j].name);
                 break;
             }
         if (!e->why[0] && per_nerve > NCS_MAX_SITES)
@@ -648,7 +693,8 @@ static void emit_scale(FILE *f, init_ctx *c, const entry *e)
               "machine's export settings (with 20 this trace spans %.2f to %.2f mV)",
               e->format_name, 20 * e->raw_lo, 20 * e->raw_hi);
     } else if (e->header_units) {
-        fputs("; units: named by the CSV header, which ncs reads\n", f);
+        fputs(e->is_edf ? "; units and scale: from the EDF header, which ncs reads\n"
+                        : "; units: named by the CSV header, which ncs reads\n", f);
     } else {
         static const char *const uname[] = {"mV", "uV", "V"};
         snprintf(kv, sizeof kv, "units = %s", uname[e->units]);
@@ -685,13 +731,23 @@ static void emit_edf_site(FILE *f, init_ctx *c, const entry *prev, const entry *
     if (e->edf_ann_unique && e->edf_at_ms > 0)
         fprintf(f, "; stim_ms: the annotation marks the stimulus %.3g ms into the record "
                    "(ncs reads it)\n", e->edf_at_ms);
+    else if (e->edf_ann_unique)
+        fputs("; stim_ms: the annotation marks the stimulus at the record's start (ncs "
+              "reads it)\n", f);
     else if (e->stim_found) {
         snprintf(kv, sizeof kv, "stim_ms = %.2f", e->stim_ms);
         guess(f, c, kv, "the stimulus artefact is seen here, from the record's start");
     } else {
         guess(f, c, "stim_ms = 0", "no stimulus artefact found: 0 is the record's start");
     }
-    fputs("; units and scale: from the EDF header\n", f);
+    if (e->edf_no_unit) {
+        static const char *const uname[] = {"mV", "uV", "V"};
+        snprintf(kv, sizeof kv, "units = %s", uname[e->units]);
+        guess(f, c, kv, "the EDF header gives the signal no unit; its values span %.4g to "
+              "%.4g; a CMAP is a few mV", e->raw_lo, e->raw_hi);
+    } else {
+        fputs("; units and scale: from the EDF header\n", f);
+    }
 }
 
 static void emit_site(FILE *f, init_ctx *c, const entry *prev, const entry *e)

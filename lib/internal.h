@@ -50,6 +50,10 @@ double ncs_edf_physical(const ncs_edf_signal *s, int digital);
 size_t ncs_edf_read(const ncs_edf *e, const void *data, int signal, long first_record,
                     long n_records, double *out, size_t *clipped);
 
+/* sides.c: the side-to-side pairs of r (r->sides, r->sides_summary), with
+ * an `asymmetric` warning for each. */
+ncs_status ncs_sides_compare(ncs_results *r, ncs_error *err);
+
 /* Least-squares straight line y = slope * t + icpt, accumulated a point at
  * a time (artefact decay in clean.c, onset edge in markers.c). */
 typedef struct {

@@ -130,8 +130,23 @@ static void warn_uncertain(ncs_warnings *warn, const char *where, const ncs_mark
                  : "its latency, conduction velocity and duration decide no finding");
 }
 
+/* What sets a trace's scale, for the implausible-amplitude warning. */
+static void scale_hint(char *buf, size_t n, const ncs_wave *w, double amp_mv)
+{
+    if (w->format == NCS_FORMAT_EDF)
+        snprintf(buf, n, "the EDF header's physical dimension and range give this: check the "
+                         "export's units");
+    else if (isfinite(w->rail_mv))
+        snprintf(buf, n, "is scale_mv right? (integer samples: the mV of full scale, here %g; "
+                         "a scale 1000 times too large gives mV where uV were meant)",
+                 w->rail_mv);
+    else
+        snprintf(buf, n, "a file in microvolts needs units = uV, or a CSV header naming uV; a "
+                         "%.4g uV response would be %.4g mV", amp_mv, amp_mv / 1000.0);
+}
+
 static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers *m,
-                       const ncs_clean *c)
+                       const ncs_clean *c, const ncs_wave *w)
 {
     unsigned f = m->flags;
     /* a step inside the response is its own take-off, not the stimulus */
@@ -186,12 +201,14 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
                  "area hold every component", m->neg_peaks);
     if (f & NCS_FLAG_UNCERTAIN)
         warn_uncertain(warn, where, m);
-    if (f & NCS_FLAG_IMPLAUSIBLE_AMPLITUDE)
+    if (f & NCS_FLAG_IMPLAUSIBLE_AMPLITUDE) {
+        char hint[256];
+        scale_hint(hint, sizeof hint, w, m->amp_mv);
         ncs_warn(warn, where, "implausible-amplitude",
                  "amplitude %.4g mV is above %g mV, more than any CMAP: are the units right? "
-                 "(a file in microvolts needs units = uV, or a CSV header naming uV; a %.4g uV "
-                 "response would be %.4g mV); this site decides no block or finding",
-                 m->amp_mv, NCS_AMP_PLAUSIBLE_MAX_MV, m->amp_mv, m->amp_mv / 1000.0);
+                 "(%s); this site decides no block or finding", m->amp_mv,
+                 NCS_AMP_PLAUSIBLE_MAX_MV, hint);
+    }
     if (f & NCS_FLAG_MANUAL)
         ncs_warn(warn, where, "manual", "%s placed by hand in study.ini",
                  m->manual_onset && m->manual_peak && m->manual_end ? "every marker"
@@ -878,7 +895,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
     }
     if (clean_mv)
         memcpy(clean_mv, c.s, c.n * sizeof *clean_mv);
-    warn_flags(warn, where, m, &c);
+    warn_flags(warn, where, m, &c, w);
     ncs_clean_free(&c);
     return NCS_OK;
 }

@@ -121,6 +121,8 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f)
     for (int k = 0; k < NCS_CRIT__COUNT; k++)
         if (r->evaluated[k] && r->summary[k])
             fprintf(sm, "%s%s", ftell(sm) ? " | " : "", r->summary[k]);
+    if (r->sides_summary)
+        fprintf(sm, "%s%s", ftell(sm) ? " | " : "", r->sides_summary);
     if (fclose(sm) != 0) {
         free(study);
         return NCS_ERR_NOMEM;

@@ -173,6 +173,43 @@ static json_t *spans_json(const ncs_nerve_result *nr)
     return a;
 }
 
+/* Side to side (docs/outputs.md): a pair per nerve recorded on both sides. */
+static json_t *sides_json(const ncs_results *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_sides; i++) {
+        const ncs_side_pair *p = &r->sides[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "nerve", json_string(p->right->def->nerve));
+        json_object_set_new(o, "muscle", str_or_null(p->right->def->muscle));
+        json_object_set_new(o, "right", json_string(p->right->def->id));
+        json_object_set_new(o, "left", json_string(p->left->def->id));
+        json_object_set_new(o, "amp_ratio", num(p->amp_ratio, 3));
+        json_object_set_new(o, "area_ratio", num(p->area_ratio, 3));
+        json_object_set_new(o, "dml_diff_ms", num(p->dml_diff_ms, 3));
+        static const char *const uk[3] = {"amp_ratio", "area_ratio", "dml_diff_ms"};
+        static const int ud[3] = {3, 3, 3};
+        const double uv[3] = {p->amp_ratio_u, p->area_ratio_u, p->dml_diff_u_ms};
+        json_object_set_new(o, "uncertainty", numbers_json(uk, uv, ud, 3));
+        json_object_set_new(o, "asymmetric", json_boolean(p->asymmetric));
+        json_object_set_new(o, "smaller", str_or_null(p->smaller));
+        json_object_set_new(o, "not_compared", p->why[0] ? json_string(p->why) : json_null());
+        json_t *segs = json_array();
+        for (size_t k = 0; k < p->n_segments; k++) {
+            json_t *g = json_object();
+            json_object_set_new(g, "from", json_string(p->seg[k].from));
+            json_object_set_new(g, "to", json_string(p->seg[k].to));
+            json_object_set_new(g, "cv_diff_m_s", num(p->seg[k].cv_diff_m_s, 1));
+            json_object_set_new(g, "right_block", str_or_null(ncs_block_name(p->seg[k].right_block)));
+            json_object_set_new(g, "left_block", str_or_null(ncs_block_name(p->seg[k].left_block)));
+            json_array_append_new(segs, g);
+        }
+        json_object_set_new(o, "segments", segs);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static json_t *norm_json(const ncs_norm *n)
 {
     if (!n)
@@ -301,6 +338,8 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
     }
     json_object_set_new(root, "nerves", nerves);
     json_object_set_new(root, "findings", study_findings_json(r));
+    json_object_set_new(root, "sides", sides_json(r));
+    json_object_set_new(root, "sides_summary", str_or_null(r->sides_summary));
     json_t *warns = json_array();
     for (size_t i = 0; i < r->warnings.count; i++) {
         json_t *w = json_object();

@@ -94,8 +94,40 @@ static void segment_findings(FILE *f, const ncs_nerve_result *nr, const ncs_segm
     }
 }
 
+/* The side-to-side lines (docs/outputs.md). */
+static void print_sides(const ncs_results *r, FILE *f)
+{
+    if (!r->n_sides)
+        return;
+    fprintf(f, "\nSide to side (left / right)\n");
+    for (size_t i = 0; i < r->n_sides; i++) {
+        const ncs_side_pair *p = &r->sides[i];
+        const char *m = p->right->def->muscle;
+        fprintf(f, "  %s%s%s%s:", p->right->def->nerve, m ? " (" : "", m ? m : "", m ? ")" : "");
+        if (p->why[0]) {
+            fprintf(f, " not compared: %s\n", p->why);
+            continue;
+        }
+        fprintf(f, " distal amplitude ratio %.2f", p->amp_ratio);
+        if (isfinite(p->amp_ratio_u))
+            fprintf(f, " \u00b1 %.2f", p->amp_ratio_u);
+        if (isfinite(p->area_ratio))
+            fprintf(f, ", area ratio %.2f", p->area_ratio);
+        if (isfinite(p->dml_diff_ms))
+            fprintf(f, ", distal latency %+.2f ms", p->dml_diff_ms);
+        for (size_t k = 0; k < p->n_segments; k++)
+            if (isfinite(p->seg[k].cv_diff_m_s))
+                fprintf(f, ", CV %s-%s %+.1f m/s", p->seg[k].from, p->seg[k].to,
+                        p->seg[k].cv_diff_m_s);
+        if (p->asymmetric)
+            fprintf(f, "  ASYMMETRIC: the %s side below half", p->smaller);
+        fputc('\n', f);
+    }
+}
+
 static void print_findings(const ncs_results *r, FILE *f)
 {
+    print_sides(r, f);
     fprintf(f, "\nFindings (criteria met; not a diagnosis)\n");
     for (int k = 0; k < NCS_CRIT__COUNT; k++) {
         if (!r->evaluated[k])
@@ -117,6 +149,8 @@ static void print_findings(const ncs_results *r, FILE *f)
                 segment_findings(f, nr, &nr->spans[g], k);
         }
     }
+    if (r->sides_summary)
+        fprintf(f, "  %s\n", r->sides_summary);
 }
 
 /* "  span wrist-axilla 350 mm: CV 58.1 ± 1.9 m/s, amp drop ..., definite" */

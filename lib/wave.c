@@ -76,8 +76,10 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
                         w->t_first_ms);
     if (from_first >= sweep_ms - 1.0)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                        "%s: stim_ms = %g is not inside the record (%g to %.4g ms)", where,
-                        site->stim_ms, w->t_first_ms, w->t_first_ms + sweep_ms);
+                        "%s: the stimulus at %g ms (%s) leaves less than 1 ms of the record "
+                        "(%g to %.4g ms) after it: no response can be measured", where,
+                        site->stim_ms, site->stim_given < 0 ? "its EDF+ annotation" : "stim_ms",
+                        w->t_first_ms, w->t_first_ms + sweep_ms);
     w->stim_ms = from_first;
     /* no amplifier puts 1 V on an EMG channel: a sample beyond it is a
      * unit or scale mistake (or no recording), never a measurement */
@@ -377,10 +379,14 @@ typedef struct {
  * its last '_', ' ' or '/' ("Amplitude (uV)", "value_uV", "time [s]",
  * "t_ms"), else the field itself ("mV"); a unit-less name ("value") is
  * then no unit either. */
-static void header_unit(const char *f, char *u, size_t n)
+/* The unit a header field names into u, and how it names it: 2 in (...)
+ * or [...] ("Amplitude (uV)"), 1 after the last '_', ' ' or '/'
+ * ("value_uV"), 0 as the whole field ("mV"). */
+static int header_unit(const char *f, char *u, size_t n)
 {
     const char *a = strpbrk(f, "([");
     const char *b = a ? strpbrk(a + 1, ")]") : NULL;
+    int how = a && b ? 2 : 1;
     if (!(a && b)) {
         a = NULL;
         for (const char *c = f; *c; c++)
@@ -391,47 +397,73 @@ static void header_unit(const char *f, char *u, size_t n)
     if (!a) { /* the whole field may be the unit ("mV") */
         a = f - 1;
         b = f + strlen(f);
+        how = 0;
     }
     size_t k = 0;
     for (const char *c = a + 1; c < b && k + 1 < n; c++)
         if (*c != ' ')
             u[k++] = *c;
     u[k] = '\0';
+    return how;
 }
 
-/* "uV", "µV" (either code point), "mV", "V" (any case): an ncs_units, or -1. */
+/* u after a micro sign (UTF-8 U+00B5 or U+03BC, Latin-1 0xB5), else NULL */
+static const char *after_micro(const char *u)
+{
+    if (!strncmp(u, "\xc2\xb5", 2) || !strncmp(u, "\xce\xbc", 2))
+        return u + 2;
+    return (unsigned char)u[0] == 0xb5 ? u + 1 : NULL;
+}
+
+/* "uV", "µV", "mcV", "mkV", "mV", "V", in words too (any case but mV/MV):
+ * an ncs_units, or -1. */
 static int value_unit(const char *u)
 {
-    const char *v = u;
-    if (!strncmp(v, "\xc2\xb5", 2) || !strncmp(v, "\xce\xbc", 2))
-        return strcasecmp(v + 2, "v") == 0 ? NCS_UNITS_UV : -1;
-    if (!strcasecmp(v, "uv") || !strcasecmp(v, "microvolt") || !strcasecmp(v, "microvolts"))
-        return NCS_UNITS_UV;
-    if (!strcmp(v, "mV") || !strcmp(v, "mv") || !strcasecmp(v, "millivolt")
-        || !strcasecmp(v, "millivolts"))
+    static const char *const uv[] = {"uv", "mcv", "mkv", "uvolt", "uvolts", "microvolt",
+                                     "microvolts"};
+    static const char *const v[] = {"v", "volt", "volts"};
+    const char *m = after_micro(u);
+    if (m)
+        return strcasecmp(m, "v") == 0 || strcasecmp(m, "volt") == 0 ? NCS_UNITS_UV : -1;
+    for (size_t i = 0; i < sizeof uv / sizeof uv[0]; i++)
+        if (!strcasecmp(u, uv[i]))
+            return NCS_UNITS_UV;
+    if (!strcmp(u, "mV") || !strcmp(u, "mv") || !strcasecmp(u, "millivolt")
+        || !strcasecmp(u, "millivolts") || !strcasecmp(u, "mvolt"))
         return NCS_UNITS_MV;
-    if (!strcasecmp(v, "v") || !strcasecmp(v, "volt") || !strcasecmp(v, "volts"))
-        return NCS_UNITS_V;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (!strcasecmp(u, v[i]))
+            return NCS_UNITS_V;
     return -1;
 }
 
-/* "ms", "s", "us"/"µs": the unit in ms, or 0 when not a time unit. */
+/* "ms", "s", "us"/"µs" (and msec, sec, usec): the unit in ms, or 0 when
+ * not a time unit. */
 static double time_unit(const char *u)
 {
-    if (!strncmp(u, "\xc2\xb5", 2) || !strncmp(u, "\xce\xbc", 2))
-        return strcasecmp(u + 2, "s") == 0 ? 1e-3 : 0.0;
-    return !strcasecmp(u, "ms") ? 1.0 : !strcasecmp(u, "s") || !strcasecmp(u, "sec") ? 1000.0
-         : !strcasecmp(u, "us") ? 1e-3 : 0.0;
+    const char *m = after_micro(u);
+    if (m)
+        return strcasecmp(m, "s") == 0 ? 1e-3 : 0.0;
+    return !strcasecmp(u, "ms") || !strcasecmp(u, "msec") ? 1.0
+         : !strcasecmp(u, "s") || !strcasecmp(u, "sec") ? 1000.0
+         : !strcasecmp(u, "us") || !strcasecmp(u, "usec") ? 1e-3 : 0.0;
 }
 
 /* The header's units: the value column's against study.ini's `units`
  * (a contradiction is an error: one of them is wrong), the time column's
- * turned into ms. */
+ * turned into ms. A unit in brackets must be one ncs knows; a word that is
+ * not a unit ("time", "value", "Amplitude") names none: ms and the units
+ * of study.ini (default mV). */
 static ncs_status csv_header_units(csv_reader *c, char **fld, int nf)
 {
     char u[64];
-    header_unit(fld[nf - 1], u, sizeof u);
-    int vu = value_unit(u);
+    int how = header_unit(fld[nf - 1], u, sizeof u);
+    /* a column called "v" is a value, not volts ("V" is) */
+    int vu = how == 0 && !strcmp(u, "v") ? -1 : value_unit(u);
+    if (vu < 0 && how == 2 && u[0])
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: the CSV header's value column '%.60s' names a unit ncs does not "
+                        "know ('%s'): use mV, uV or V", c->where, fld[nf - 1], u);
     if (vu >= 0 && c->site->units_given && (ncs_units)vu != c->site->units)
         return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
                         "%s: the CSV header says the values are in %s ('%.60s'), study.ini "
@@ -439,12 +471,12 @@ static ncs_status csv_header_units(csv_reader *c, char **fld, int nf)
                         units_name((ncs_units)vu), fld[nf - 1], units_name(c->site->units));
     c->val_units = vu;
     if (nf == 2) {
-        header_unit(fld[0], u, sizeof u);
+        how = header_unit(fld[0], u, sizeof u);
         double t = time_unit(u);
-        if (t == 0.0 && u[0] && value_unit(u) < 0 && strcasecmp(u, "hz") != 0)
+        if (t == 0.0 && how == 2 && u[0])
             return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
-                            "%s: the CSV header's time column '%.60s' has a unit ncs does not "
-                            "know ('%s'): use ms, s or us", c->where, fld[0], u);
+                            "%s: the CSV header's time column '%.60s' names a unit ncs does "
+                            "not know ('%s'): use ms, s or us", c->where, fld[0], u);
         c->tim_to_ms = t > 0 ? t : 1.0;
     }
     return NCS_OK;
@@ -729,7 +761,15 @@ static ncs_status edf_records(const ncs_edf *e, const ncs_site *site, const char
         *first = e->annotations[a].record;
         *count = 1;
         double at = e->annotations[a].at_ms;
-        if (at > 0 && at < 1000.0 * e->record_s)
+        /* an annotation that lies in no record marks no stimulus in one */
+        if (!(at >= -1e-6 && at < 1000.0 * e->record_s))
+            return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
+                            "%s: annotation '%s' lies at %.6g s, in no data record (record %ld, "
+                            "which stores it, spans %.6g to %.6g s): say the record with "
+                            "record = N and the stimulus with stim_ms", where, site->annotation,
+                            e->annotations[a].onset_s, *first + 1, e->record_start_s[*first],
+                            e->record_start_s[*first] + e->record_s);
+        if (at > 0)
             *stim_ms = at;
         return NCS_OK;
     }
@@ -865,6 +905,7 @@ static ncs_status decode(const void *data, size_t n, const ncs_site *site, const
         /* the stimulus an EDF+ annotation marks inside its record */
         ncs_site at = *site;
         at.stim_ms = edf_stim;
+        at.stim_given = -1; /* (for messages: the annotation's) */
         rc = finish_wave(&at, where, out, warn, err);
     } else if (rc == NCS_OK) {
         rc = finish_wave(site, where, out, warn, err);

@@ -3,6 +3,7 @@
  * distances; file names read into nerve, side and site; and ncs_init_study()
  * on folders made here (lib/init.c). */
 #include "testutil.h"
+#include "ncs_synth.h"
 
 /* ---- vocabulary ---------------------------------------------------------- */
 
@@ -378,6 +379,74 @@ START_TEST(init_duplicate_site)
 }
 END_TEST
 
+/* An EDF file of one waveform: named by its file name, units from the
+ * header (or proposed when it has none); an EDF+D file: a site per record
+ * its annotation names, a record that names none listed as not read. */
+static void write_edf(const char *name, int records, const char *unit, double scale,
+                      const char *const *ann)
+{
+    static double x[4][800];
+    ncs_synth_edf_record r[4];
+    for (int k = 0; k < records; k++) {
+        for (int i = 0; i < 800; i++)
+            x[k][i] = scale * (0.01 * sin(i * 1.3) + tu_signal(1000.0 * i / 20000.0 - k));
+        r[k] = (ncs_synth_edf_record){x[k], ann ? ann[k] : NULL, 10.0 * k, 0.0};
+    }
+    ncs_synth_edf e = {(size_t)records, 800, 20000.0, 20.0 * scale, NULL, unit, NULL, !ann, r};
+    size_t n;
+    unsigned char *b = ncs_synth_edf_bytes(&e, &n);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+    free(b);
+}
+
+START_TEST(init_edf_files)
+{
+    static const char *const ann[] = {"Ulnar L Wrist", "Ulnar L Below-elbow", "calibration",
+                                      "Ulnar L Wrist"};
+    write_edf("median_r_wrist.edf", 2, "uV", 1000.0, NULL); /* EDF+C, one trace in uV */
+    write_edf("median_r_elbow.edf", 1, "", 1.0, NULL);      /* no unit in the header */
+    write_edf("visit.edf", 4, "mV", 1.0, ann);
+    ncs_init_counts n;
+    char *text = init_text(&n, NULL, NCS_OK);
+    ck_assert_uint_eq(n.nerves, 2);
+    ck_assert_uint_eq(n.sites, 4);
+    ck_assert_uint_eq(n.not_read, 2);
+    ck_assert_ptr_nonnull(strstr(text, "; units and scale: from the EDF header, which ncs reads"));
+    ck_assert_ptr_nonnull(strstr(text, "units = mV "));
+    ck_assert_msg(!strstr(text, "scale_mv"), "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "annotation = Ulnar L Below-elbow "));
+    /* the annotation named twice: by number */
+    ck_assert_ptr_nonnull(strstr(text, "record = 1 "));
+    ck_assert_ptr_nonnull(strstr(text, "visit.edf: record 3: no annotation says its nerve"));
+    ck_assert_ptr_nonnull(strstr(text, "record 4: the same site (ulnar.left.wrist) as record 1 "
+                                       "of visit.edf"));
+    /* valid as written */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/study.ini", dir);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+    ncs_error err;
+    ncs_study *st = ncs_study_load(dir, NULL, &err);
+    ck_assert_msg(st != NULL, "%s\n%s", err.message, text);
+    for (size_t i = 0; i < st->n_nerves; i++)
+        for (size_t j = 0; j < st->nerves[i].n_sites; j++) {
+            ncs_wave w;
+            ck_assert_msg(ncs_wave_load(&st->nerves[i].sites[j], "t", &w, NULL, &err) == NCS_OK,
+                          "%s", err.message);
+            ncs_wave_free(&w);
+        }
+    ncs_study_destroy(st);
+    free(text);
+}
+END_TEST
+
 /* a time column that starts after 0: stim_ms cannot be 0 (ncs refuses a
  * stimulus before the first sample), so the column's start is proposed */
 START_TEST(init_time_column_after_zero)
@@ -448,6 +517,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, init_folder);
     tcase_add_test(t, init_duplicate_site);
+    tcase_add_test(t, init_edf_files);
     tcase_add_test(t, init_time_column_after_zero);
     tcase_add_test(t, init_refusals);
     suite_add_tcase(s, t);

@@ -27,7 +27,7 @@ static ncs_markers absent(void)
 typedef struct {
     const char *block;
     ncs_findings f;
-    char why[160];
+    char why[NCS_WHY_LEN];
 } outcome;
 
 static outcome eval(ncs_criteria_id set, const char *nerve, double amp_d, double area_drop,
@@ -188,7 +188,7 @@ START_TEST(efns_nerves_and_absent)
     p = resp(7, 2, 5, 10);
     p.flags = NCS_FLAG_INVERTED_SUSPECTED;
     ncs_segment_compute(&d, &p, "elbow", "axilla", 120, "t", &g, NULL);
-    char why[160];
+    char why[NCS_WHY_LEN];
     ncs_findings f = {0};
     ck_assert_str_eq(ncs_block_name(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, &f, why)),
                      "not-evaluable");
@@ -621,7 +621,7 @@ START_TEST(uncertain_trace_decides_nothing)
     ncs_segment_compute(&d, &p, "elbow", "axilla", 230, "t", &g, NULL);
     ncs_segment_case c = {.nerve = "median", .norm = ncs_norms_find(&norms, "median"),
                           .distal = &d, .proximal = &p, .seg = &g};
-    char why[160];
+    char why[NCS_WHY_LEN];
     ck_assert_int_eq(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, NULL, why),
                      NCS_BLOCK_DEFINITE);
     /* an uncertain onset: the block (from the areas) stands */
@@ -681,7 +681,7 @@ START_TEST(implausible_amplitude_decides_nothing)
     ncs_segment_compute(&d, &p, "elbow", "axilla", 230, "t", &g, NULL);
     ncs_segment_case c = {.nerve = "median", .norm = ncs_norms_find(&norms, "median"),
                           .distal = &d, .proximal = &p, .seg = &g};
-    char why[160];
+    char why[NCS_WHY_LEN];
     ck_assert_int_eq(ncs_criteria_segment(NCS_CRIT_EFNS2010_MMN, &c, NULL, why),
                      NCS_BLOCK_DEFINITE);
     d.flags |= NCS_FLAG_IMPLAUSIBLE_AMPLITUDE;
@@ -844,6 +844,63 @@ START_TEST(span_definite_where_no_segment_is)
 }
 END_TEST
 
+/* Side to side: the mmn scenario's median nerve recorded on both sides,
+ * the left one with 60 % of its units lost: the left distal amplitude is
+ * below half the right's, asymmetric; the ulnar pair is not. */
+START_TEST(side_to_side_asymmetry)
+{
+    ncs_synth_study s;
+    ck_assert_int_eq(ncs_synth_scenario(&s, "mmn", "sides", 12, 0.0), 0);
+    int found = 0;
+    for (size_t i = 0; i < s.n_nerves; i++)
+        if (!strcmp(s.nerves[i].nerve, "median") && !strcmp(s.nerves[i].side, "left")) {
+            s.nerves[i].p.axonal_loss = 0.6;
+            found = 1;
+        }
+    ck_assert(found);
+    char *dir = tu_tempdir(), path[4200];
+    snprintf(path, sizeof path, "%s/sides", dir);
+    ncs_error e;
+    ck_assert_int_eq(ncs_synth_write(&s, path, &e), NCS_OK);
+    ncs_study *st = ncs_study_load(path, NULL, &e);
+    ck_assert_msg(st != NULL, "%s", e.message);
+    ncs_analyser *a = ncs_analyser_create(&e);
+    ncs_options o = {.primary = NCS_CRIT_EFNS2010_MMN};
+    ncs_results *r = ncs_analyse_study(a, st, &o, &e);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->n_sides, 2);
+    for (size_t i = 0; i < r->n_sides; i++) {
+        const ncs_side_pair *p = &r->sides[i];
+        ck_assert_str_eq(p->right->def->side, "right");
+        ck_assert_str_eq(p->left->def->side, "left");
+        double want = p->left->sites[0].m.amp_mv / p->right->sites[0].m.amp_mv;
+        ck_assert_double_eq_tol(p->amp_ratio, want, 1e-9);
+        ck_assert(isfinite(p->amp_ratio_u) && p->amp_ratio_u > 0);
+        if (!strcmp(p->right->def->nerve, "median")) {
+            ck_assert_msg(p->amp_ratio < 0.5, "median ratio %g", p->amp_ratio);
+            ck_assert(p->asymmetric);
+            ck_assert_str_eq(p->smaller, "left");
+        } else {
+            ck_assert_msg(p->amp_ratio > 0.5 && p->amp_ratio < 2.0, "ulnar %g", p->amp_ratio);
+            ck_assert(!p->asymmetric);
+            ck_assert_ptr_null(p->smaller);
+        }
+        ck_assert_uint_eq(p->n_segments, p->right->n_segments);
+    }
+    ck_assert_ptr_nonnull(strstr(r->sides_summary, "median left distal amplitude"));
+    ck_assert_ptr_nonnull(strstr(r->sides_summary, "(asymmetric)"));
+    int warned = 0;
+    for (size_t i = 0; i < r->warnings.count; i++)
+        warned += !strcmp(r->warnings.items[i].code, "asymmetric");
+    ck_assert_int_eq(warned, 1);
+    ncs_results_destroy(r);
+    ncs_analyser_destroy(a);
+    ncs_study_destroy(st);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("criteria");
@@ -872,6 +929,7 @@ static Suite *suite(void)
     tcase_add_test(sm, sample_carpal_tunnel);
     tcase_add_test(sm, sample_mnd);
     tcase_add_test(sm, span_definite_where_no_segment_is);
+    tcase_add_test(sm, side_to_side_asymmetry);
     tcase_add_test(sm, sample_inching_entrapment);
     suite_add_tcase(s, sm);
     return s;

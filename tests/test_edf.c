@@ -62,7 +62,8 @@ static void refused(const unsigned char *b, size_t n, const ncs_site *s, ncs_sta
 {
     ncs_error err;
     ncs_wave w;
-    ck_assert_int_eq(decode(b, n, s, &w, &err), code);
+    ncs_status rc = decode(b, n, s, &w, &err);
+    ck_assert_msg(rc == code, "status %d, want %d: %s", rc, code, err.message);
     ck_assert_msg(strstr(err.message, what), "'%s' not in: %s", what, err.message);
     ck_assert_ptr_null(w.mv);
 }
@@ -219,7 +220,7 @@ START_TEST(hostile_files_refused)
         {244, 8, "0", "data records of 0 s hold signals"},
         {244, 8, "-1", "a data record of -1 s"},
         {252, 4, "0", "number of signals '0'"},
-        {252, 4, "9999", "number of signals '9999'"},
+        {252, 4, "9999", "number of signals is 9999: ncs reads at most 512"},
         {256 + 32 + 160 + 16, 8, "20", "give no scale"},          /* phys min = max */
         {256 + 32 + 160 + 16 + 32, 8, "40000", "digital minimum"}, /* beyond 16 bits */
         {256 + 32 + 160 + 16 + 64 + 160, 8, "0", "samples per record '0'"},
@@ -235,11 +236,35 @@ START_TEST(hostile_files_refused)
             ncs_wave_free(&w);
             continue;
         }
-        refused(c, n, &s, NCS_ERR_WAVE_FORMAT, cases[k].what);
+        refused(c, n, &s, strstr(cases[k].what, "ncs reads at most") ? NCS_ERR_LIMIT
+                                                                      : NCS_ERR_WAVE_FORMAT,
+                cases[k].what);
+    }
+    /* free text with Latin-1 (a patient's name) is read, shown with '?' */
+    memcpy(c, b, n);
+    memcpy(c + 8, "M\xfcller", 6);
+    ncs_edf e;
+    ncs_error err0;
+    ck_assert_int_eq(ncs_edf_parse(c, n, "x.edf", &e, &err0), NCS_OK);
+    ck_assert_str_eq(e.patient, "M?llerX"); /* over "X X X X" */
+    ncs_edf_free(&e);
+    /* an annotation in no record marks no stimulus: refused */
+    {
+        ncs_synth_edf_record late[NREC];
+        memcpy(late, recs, sizeof late);
+        late[1].stim_ms = 500.0; /* past its 40 ms record */
+        ncs_synth_edf le = {NREC, SPR, RATE, 20.0, NULL, NULL, NULL, 0, late};
+        size_t nl;
+        unsigned char *bl = ncs_synth_edf_bytes(&le, &nl);
+        ncs_site sl = site();
+        sl.annotation = (char *)names[1];
+        refused(bl, nl, &sl, NCS_ERR_WAVE_RANGE, "annotation 'Median R Elbow' lies at 8 s, in "
+                                                 "no data record (record 2, which stores it");
+        free(bl);
     }
     /* a non-ASCII byte in the header, truncation, trailing bytes */
     memcpy(c, b, n);
-    c[20] = 0xc3;
+    c[170] = 0xc3; /* in the start date (the free-text fields take any byte) */
     refused(c, n, &s, NCS_ERR_WAVE_FORMAT, "not printable ASCII");
     refused(b, n - 1, &s, NCS_ERR_WAVE_FORMAT, "it is truncated");
     refused(b, 300, &s, NCS_ERR_WAVE_FORMAT, "the header is 768 bytes, the file 300");

@@ -393,6 +393,40 @@ START_TEST(csv_header_units)
     s = site_for("hx.csv");
     ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "use ms, s or us"));
+    /* words that are not units name none: ms and mV (a plain "time,value"
+     * header is the commonest export) */
+    static const char *const plain[] = {"time,value", "Time,Amplitude", "t,v", "Zeit,Wert",
+                                        "x,y", "time_stamp,value_raw"};
+    for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
+        len = (size_t)sprintf(text, "%s\n", plain[k]);
+        for (int i = 0; i < N; i++)
+            len += (size_t)sprintf(text + len, "%.4f,%.9f\n", 1000.0 * i / RATE,
+                                   tu_signal(1000.0 * i / RATE));
+        tu_write(dir, "hp.csv", text);
+        s = site_for("hp.csv");
+        ck_assert_msg(load(&s, &w, &err) == NCS_OK, "%s: %s", plain[k], err.message);
+        expect_signal(&w, 1e-8);
+        ncs_wave_free(&w);
+    }
+    /* a value unit in brackets ncs does not know is refused, not read as mV;
+     * the usual spellings of microvolts are known */
+    sprintf(text, "time (ms),Amplitude (mmHg)\n0,1\n0.05,2\n");
+    tu_write(dir, "hy.csv", text);
+    s = site_for("hy.csv");
+    ck_assert_int_eq(load(&s, &w, &err), NCS_ERR_WAVE_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "names a unit ncs does not know ('mmHg'): use mV"));
+    static const char *const micro[] = {"(mcV)", "[mkV]", "(uVolt)", "(\xb5V)"};
+    for (size_t k = 0; k < sizeof micro / sizeof micro[0]; k++) {
+        len = (size_t)sprintf(text, "time (ms),value %s\n", micro[k]);
+        for (int i = 0; i < N; i++)
+            len += (size_t)sprintf(text + len, "%.4f,%.6f\n", 1000.0 * i / RATE,
+                                   1000.0 * tu_signal(1000.0 * i / RATE));
+        tu_write(dir, "hz.csv", text);
+        s = site_for("hz.csv");
+        ck_assert_msg(load(&s, &w, &err) == NCS_OK, "%s: %s", micro[k], err.message);
+        expect_signal(&w, 1e-8);
+        ncs_wave_free(&w);
+    }
     free(text);
 }
 END_TEST

@@ -1,0 +1,176 @@
+/* sides.c — side to side (docs/criteria.md, EFNS/PNS 2010: MMN is
+ * asymmetric): each nerve recorded from the same muscle on both sides,
+ * the left/right ratio of the distal amplitude and area, the difference of
+ * the distal latency and of the CV of segments named alike, the block on
+ * each side, and `asymmetric` when one distal amplitude is below half the
+ * other's. A value whose trace decides nothing (flagged) is not compared. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+static const ncs_site_result *distal_site(const ncs_nerve_result *nr)
+{
+    for (size_t j = 0; j < nr->n_sites; j++)
+        if (!nr->sites[j].def->exclude)
+            return &nr->sites[j];
+    return NULL;
+}
+
+/* Why a distal trace's amplitude cannot be compared, or NULL. */
+static const char *unusable(const ncs_site_result *d)
+{
+    if (!d)
+        return "no site";
+    const ncs_markers *m = &d->m;
+    if (m->flags & NCS_FLAG_CLIPPED)
+        return "clipped";
+    if (m->flags & NCS_FLAG_INVERTED_SUSPECTED)
+        return "inverted-polarity-suspected";
+    if (m->flags & NCS_FLAG_IMPLAUSIBLE_AMPLITUDE)
+        return "implausible-amplitude";
+    if (m->uncertain & NCS_UNCERTAIN_AMP)
+        return "uncertain";
+    if (m->response && !isfinite(m->amp_mv))
+        return "not measured";
+    return NULL;
+}
+
+/* a / b and its 95 % half-width, the errors independent */
+static void ratio(double a, double ua, double b, double ub, double *r, double *u)
+{
+    *r = *u = NAN;
+    if (!(b > 0) || !isfinite(a))
+        return;
+    *r = a / b;
+    if (a > 0 && isfinite(ua) && isfinite(ub))
+        *u = *r * hypot(ua / a, ub / b);
+}
+
+static int same_muscle(const ncs_nerve_def *a, const ncs_nerve_def *b)
+{
+    if (!a->muscle || !b->muscle)
+        return !a->muscle && !b->muscle;
+    return strcasecmp(a->muscle, b->muscle) == 0;
+}
+
+static void compare(ncs_side_pair *p)
+{
+    const ncs_site_result *dr = distal_site(p->right), *dl = distal_site(p->left);
+    const char *ur = unusable(dr), *ul = unusable(dl);
+    p->amp_ratio = p->amp_ratio_u = p->area_ratio = p->area_ratio_u = NAN;
+    p->dml_diff_ms = p->dml_diff_u_ms = NAN;
+    if (ur || ul) {
+        snprintf(p->why, sizeof p->why, "the %s distal trace is %s", ur ? "right" : "left",
+                 ur ? ur : ul);
+    } else {
+        /* an absent response is amplitude 0: as asymmetric as can be */
+        double ar = dr->m.response ? dr->m.amp_mv : 0.0, al = dl->m.response ? dl->m.amp_mv : 0.0;
+        double sr = dr->m.response ? dr->m.neg_area_mvms : 0.0,
+               sl = dl->m.response ? dl->m.neg_area_mvms : 0.0;
+        ratio(al, dl->m.u.amp_mv, ar, dr->m.u.amp_mv, &p->amp_ratio, &p->amp_ratio_u);
+        ratio(sl, dl->m.u.neg_area_mvms, sr, dr->m.u.neg_area_mvms, &p->area_ratio,
+              &p->area_ratio_u);
+        if (ar > 0 || al > 0) {
+            p->asymmetric = al < NCS_ASYMMETRY_RATIO * ar || ar < NCS_ASYMMETRY_RATIO * al;
+            p->smaller = !p->asymmetric ? NULL : al < ar ? "left" : "right";
+        }
+        if (dr->m.response && dl->m.response && isfinite(dr->m.onset_ms)
+            && isfinite(dl->m.onset_ms) && !(dr->m.uncertain & NCS_UNCERTAIN_ONSET)
+            && !(dl->m.uncertain & NCS_UNCERTAIN_ONSET)) {
+            p->dml_diff_ms = dl->m.onset_ms - dr->m.onset_ms;
+            p->dml_diff_u_ms = hypot(dl->m.u.onset_ms, dr->m.u.onset_ms);
+        }
+    }
+    for (size_t k = 0; k < p->right->n_segments && p->n_segments < NCS_MAX_SIDE_SEGMENTS; k++) {
+        const ncs_segment *gr = &p->right->segments[k];
+        for (size_t j = 0; j < p->left->n_segments; j++) {
+            const ncs_segment *gl = &p->left->segments[j];
+            if (strcmp(gr->from, gl->from) != 0 || strcmp(gr->to, gl->to) != 0)
+                continue;
+            size_t i = p->n_segments++;
+            p->seg[i].from = gr->from;
+            p->seg[i].to = gr->to;
+            p->seg[i].cv_diff_m_s = gl->inconsistent[0] || gr->inconsistent[0]
+                                        ? NAN : gl->cv_m_s - gr->cv_m_s;
+            p->seg[i].right_block = gr->block;
+            p->seg[i].left_block = gl->block;
+            break;
+        }
+    }
+}
+
+/* "side to side: median (APB) left distal amplitude 38 % of right's (asymmetric); ..." */
+static char *summary(const ncs_results *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fputs("side to side:", f);
+    int any = 0;
+    for (size_t i = 0; i < r->n_sides; i++) {
+        const ncs_side_pair *p = &r->sides[i];
+        const char *nerve = p->right->def->nerve;
+        fprintf(f, "%s %s", i ? ";" : "", nerve);
+        if (p->why[0]) {
+            fprintf(f, " not compared (%s)", p->why);
+            continue;
+        }
+        double pct = 100.0 * p->amp_ratio;
+        if (p->asymmetric) {
+            double small = strcmp(p->smaller, "left") == 0 ? pct : 1e4 / pct;
+            fprintf(f, " %s distal amplitude %.0f %% of the other side's (asymmetric)",
+                    p->smaller, small);
+            any = 1;
+        } else {
+            fprintf(f, " left/right distal amplitude %.2f", p->amp_ratio);
+        }
+    }
+    if (!any)
+        fputs(" (no asymmetric nerve)", f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+ncs_status ncs_sides_compare(ncs_results *r, ncs_error *err)
+{
+    size_t cap = r->n_nerves / 2 + 1;
+    r->sides = calloc(cap, sizeof *r->sides);
+    if (!r->sides)
+        return ncs_fail(err, NCS_ERR_NOMEM, r->study->ini_path, "out of memory");
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *a = &r->nerves[i];
+        if (strcmp(a->def->side, "right") != 0)
+            continue;
+        for (size_t j = 0; j < r->n_nerves && r->n_sides < cap; j++) {
+            const ncs_nerve_result *b = &r->nerves[j];
+            if (strcmp(b->def->side, "left") != 0 || strcmp(a->def->nerve, b->def->nerve) != 0
+                || !same_muscle(a->def, b->def))
+                continue;
+            ncs_side_pair *p = &r->sides[r->n_sides++];
+            p->right = a;
+            p->left = b;
+            compare(p);
+            if (p->asymmetric) {
+                char where[512];
+                snprintf(where, sizeof where, "%s/%s", r->study->id, a->def->nerve);
+                ncs_warn(&r->warnings, where, "asymmetric",
+                         "the %s distal amplitude is below half the other side's (left/right "
+                         "%.2f): MMN and most of its mimics are asymmetric", p->smaller,
+                         p->amp_ratio);
+            }
+            break;
+        }
+    }
+    if (r->n_sides && !(r->sides_summary = summary(r)))
+        return ncs_fail(err, NCS_ERR_NOMEM, r->study->ini_path, "out of memory");
+    return NCS_OK;
+}
