@@ -281,8 +281,10 @@ static int check_one(const char *dir, const options *o)
         traces += st->nerves[i].n_sites;
     printf("%s (%s): %zu nerve%s, %zu trace%s\n", st->id, st->dir, st->n_nerves,
            st->n_nerves == 1 ? "" : "s", traces, traces == 1 ? "" : "s");
+    /* every trace, so that every waveform error is said in one run (the
+     * first one's exit status) */
     int rc = EXIT_OK;
-    for (size_t i = 0; i < st->n_nerves && rc == EXIT_OK; i++) {
+    for (size_t i = 0; i < st->n_nerves; i++) {
         const ncs_nerve_def *n = &st->nerves[i];
         for (size_t j = 0; j < n->n_sites; j++) {
             const ncs_site *s = &n->sites[j];
@@ -293,8 +295,9 @@ static int check_one(const char *dir, const options *o)
                 print_warnings(&warn, o);
                 ncs_warnings_free(&warn);
                 print_error(&err);
-                rc = exit_for(err.code);
-                break;
+                if (rc == EXIT_OK)
+                    rc = exit_for(err.code);
+                continue;
             }
             double lo, hi;
             print_range(&w, &lo, &hi);
@@ -620,7 +623,8 @@ static const command commands[] = {
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
      "samples and the range in mV; then warnings for distances that look like slips.\n"
      "Stops at the first invalid study with exit 3, after every error of its\n"
-     "study.ini (up to 20), each naming the file, line and key and what is wrong.\n", ""},
+     "study.ini (up to 20), each naming the file, line and key and what is wrong,\n"
+     "or after every one of its waveforms that cannot be read.\n", ""},
     {"report", cmd_report, "[options] STUDY -o FILE",
      "Draw the study's report for clinicians: a summary page and a page per nerve.",
      "The format follows FILE's extension: .pdf (one file, a page per nerve), .png or\n"

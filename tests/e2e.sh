@@ -118,6 +118,12 @@ broken() {
 
 d=$(mkbase good); run "base study is valid" 0 -- check "$d"
 
+# every waveform that cannot be read is said in one check
+d=$T/noscale; cp -r samples/normal "$d"; sed -i '/^scale_mv/d' "$d/study.ini"
+run "check: every waveform error in one run" 3 "normal/median.right.wrist: integer samples" \
+    "normal/fibular.left.popliteal: integer samples" -- check "$d"
+[ "$(grep -c 'need scale_mv' "$T/err")" -eq "$(grep -c '^file = .*\.\(wav\|flac\)$' samples/normal/study.ini)" ] \
+    && ok || bad "check: one error per integer-PCM file without scale_mv"
 # sites as anatomy: known sites out of order are refused naming both; a
 # name ncs cannot place is warned; an abbreviation is its site
 d=$(mkbase site-order); sed -i 's/^\[median.right.wrist\]/[median.right.axilla]/' "$d/study.ini"
