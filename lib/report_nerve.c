@@ -23,8 +23,9 @@
  * DRAW_BUCKETS equal stretches of time). */
 #define KEEP_MIN_AXIS_MS 5.0
 #define KEEP_PER_AXIS 3000.0
-#define DRAW_MAX 3000
-#define DRAW_BUCKETS 1500
+#define DRAW_MAX 1200
+#define DRAW_BUCKETS (DRAW_MAX / 2)
+#define DRAW_BUCKETS_RAW 300 /* the faint trace as recorded, under the cleaned one */
 
 /* The first of n samples at or after t_ms, by the very sum (t0_ms + i * dt)
  * that gives the kept points their times. */
@@ -225,7 +226,7 @@ static double screen_y(const frame *f, double mv)
 static void trace_point(FILE *o, const ncs_trace_point *q, double off, double lo, double hi)
 {
     double v = q->mv < lo ? lo : q->mv > hi ? hi : q->mv;
-    fprintf(o, "%.4f\t%.5f\n", q->t_ms, off - v);
+    fprintf(o, "%.3f\t%.4f\n", q->t_ms, off - v);
 }
 
 /* Points a..e-1's lowest and highest, in time order. */
@@ -249,19 +250,19 @@ static void bucket_points(FILE *o, const ncs_trace_point *p, size_t a, size_t e,
  * each of DRAW_BUCKETS equal stretches of time keep the peaks a plain
  * decimation could miss. */
 static void trace_points(FILE *o, const ncs_trace_point *p, size_t n, const frame *f, double off,
-                         double lo, double hi)
+                         double lo, double hi, size_t buckets)
 {
     size_t a = 0, b;
     while (a < n && p[a].t_ms < f->t_beg)
         a++;
     for (b = a; b < n && p[b].t_ms <= f->t_end;)
         b++;
-    if (b - a <= DRAW_MAX) {
+    if (b - a <= 2 * buckets) {
         for (size_t k = a; k < b; k++)
             trace_point(o, &p[k], off, lo, hi);
         return;
     }
-    double t_a = p[a].t_ms, width = (p[b - 1].t_ms - t_a) / DRAW_BUCKETS;
+    double t_a = p[a].t_ms, width = (p[b - 1].t_ms - t_a) / (double)buckets;
     for (size_t k = a, e; k < b; k = e) {
         double until = t_a + width * (floor((p[k].t_ms - t_a) / width) + 1.0);
         for (e = k + 1; e < b && p[e].t_ms < until;)
@@ -279,7 +280,8 @@ static void traces_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int
     fprintf(o, "$N%dT << EOD\n", number);
     for (size_t j = 0; j < nr->n_sites; j++) {
         const ncs_site_result *sr = &nr->sites[j];
-        trace_points(o, sr->trace, sr->n_points, f, baseline(f, j), -INFINITY, INFINITY);
+        trace_points(o, sr->trace, sr->n_points, f, baseline(f, j), -INFINITY, INFINITY,
+                     DRAW_BUCKETS);
         fprintf(o, "NaN\tNaN\n\n\n");
     }
     fprintf(o, "EOD\n$N%dR << EOD\n", number);
@@ -290,7 +292,7 @@ static void traces_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int
             shifted[i] = (ncs_trace_point){sr->raw[i].t_ms, sr->raw[i].mv - sr->m.baseline_mv};
         if (shifted)
             trace_points(o, shifted, sr->n_raw, f, baseline(f, j), -1.05 * f->a_max,
-                         1.05 * f->p_max);
+                         1.05 * f->p_max, DRAW_BUCKETS_RAW);
         free(shifted);
         fprintf(o, "NaN\tNaN\n\n\n");
     }
@@ -313,7 +315,7 @@ static void area_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int n
             const ncs_trace_point *q = &sr->trace[i];
             if (q->t_ms < m->onset_ms || q->t_ms > m->end_ms)
                 continue;
-            fprintf(o, "%.4f\t%.5f\t%.5f\n", q->t_ms, off, off - q->mv);
+            fprintf(o, "%.3f\t%.4f\t%.4f\n", q->t_ms, off, off - q->mv);
             n_area++;
         }
         fprintf(o, "\n\n");
@@ -412,6 +414,12 @@ static void segment_sites(const ncs_nerve_result *nr, const ncs_segment *g, size
     }
 }
 
+/* The unit after a percentage: none after "n/a". */
+static const char *pct(double v)
+{
+    return isfinite(v) ? " %" : "";
+}
+
 /* At the right, between the two traces of each marked segment: a red
  * bracket, its block category and the changes that made it. */
 static void block_labels(ncs_rpage *p, const ncs_nerve_result *nr, const frame *f)
@@ -431,12 +439,12 @@ static void block_labels(ncs_rpage *p, const ncs_nerve_result *nr, const frame *
         double y = 0.5 * (ya + yb) + 1.5 * dy;
         y = ncs_rwrapped(p, ST_BLOCK, x + 2.0, y, dy, 98.5 - x - 2.0, y - 3 * dy,
                          ncs_rblock_label(g->block));
-        ncs_rtext(p, ST_ABN, x + 2.0, y, "area drop %s %%", ncs_rnum(b1, sizeof b1,
-                                                                     g->area_drop_pct, 0));
-        ncs_rtext(p, ST_ABN, x + 2.0, y - dy, "amp drop %s %%", ncs_rnum(b2, sizeof b2,
-                                                                         g->amp_drop_pct, 0));
-        ncs_rtext(p, ST_ABN, x + 2.0, y - 2 * dy, "dur %s %%", ncs_rnum_signed(b3, sizeof b3,
-                                                                            g->dur_increase_pct, 0));
+        ncs_rnum(b1, sizeof b1, g->area_drop_pct, 0);
+        ncs_rnum(b2, sizeof b2, g->amp_drop_pct, 0);
+        ncs_rnum_signed(b3, sizeof b3, g->dur_increase_pct, 0);
+        ncs_rtext(p, ST_ABN, x + 2.0, y, "area drop %s%s", b1, pct(g->area_drop_pct));
+        ncs_rtext(p, ST_ABN, x + 2.0, y - dy, "amp drop %s%s", b2, pct(g->amp_drop_pct));
+        ncs_rtext(p, ST_ABN, x + 2.0, y - 2 * dy, "dur %s%s", b3, pct(g->dur_increase_pct));
         if (g->borderline)
             ncs_rtext(p, ST_WARN, x + 2.0, y - 3 * dy, "borderline");
     }
@@ -500,6 +508,35 @@ static size_t closeup_sites(const ncs_nerve_result *nr, size_t *js)
     return n;
 }
 
+/* A close-up's data, $N<number>C<j>: the onset's interval as a band
+ * (index 0), the onset (1), the cleaned trace (2) and the one as recorded
+ * (3) from t0 to t1 ms, every kept point. */
+static void closeup_data(FILE *o, const ncs_site_result *sr, const frame *f, double off, double t0,
+                         double t1, double lo, double hi, int number, size_t j)
+{
+    const ncs_markers *m = &sr->m;
+    frame w = *f;
+    w.t_beg = t0;
+    w.t_end = t1;
+    fprintf(o, "$N%dC%zu << EOD\n", number, j);
+    if (m->response && isfinite(m->u.onset_ms) && m->u.onset_ms > 0)
+        fprintf(o, "%.4f\t%.5f\t%.5f\n%.4f\t%.5f\t%.5f\n", m->onset_ms - m->u.onset_ms, lo, hi,
+                m->onset_ms + m->u.onset_ms, lo, hi);
+    else
+        fprintf(o, "NaN\tNaN\tNaN\n");
+    fprintf(o, "\n\n%.4f\t%.5f\n\n\n", m->response ? m->onset_ms : NAN, off);
+    trace_points(o, sr->trace, sr->n_points, &w, off, -INFINITY, INFINITY, DRAW_BUCKETS);
+    fprintf(o, "NaN\tNaN\n\n\n");
+    ncs_trace_point *shifted = sr->n_raw ? malloc(sr->n_raw * sizeof *shifted) : NULL;
+    for (size_t i = 0; shifted && i < sr->n_raw; i++)
+        shifted[i] = (ncs_trace_point){sr->raw[i].t_ms, sr->raw[i].mv - m->baseline_mv};
+    if (shifted)
+        trace_points(o, shifted, sr->n_raw, &w, off, -1.05 * f->a_max, 1.05 * f->p_max,
+                     DRAW_BUCKETS);
+    free(shifted);
+    fprintf(o, "NaN\tNaN\nEOD\n");
+}
+
 /* One close-up: site j's trace (and the recorded one) around its onset, the
  * onset's 95 % interval shaded; or, without a response, the whole axis at
  * high gain. Its plot spans x0..x0+w, y_top..y_top-h (page units). */
@@ -532,14 +569,7 @@ static void closeup(FILE *o, ncs_rpage *p, const ncs_nerve_result *nr, const fra
     else
         ncs_rtext(p, ST_SMALL, x0, y_top + ncs_rpage_dy(p, 8), "%s: no response, gain \u00d7%.0f",
                   sr->def->name, gain);
-    fprintf(o, "$N%dC%zu << EOD\n", number, j);
-    if (m->response && isfinite(m->u.onset_ms) && m->u.onset_ms > 0)
-        fprintf(o, "%.4f\t%.5f\t%.5f\n%.4f\t%.5f\t%.5f\n", m->onset_ms - m->u.onset_ms, lo, hi,
-                m->onset_ms + m->u.onset_ms, lo, hi);
-    else
-        fprintf(o, "NaN\tNaN\tNaN\n");
-    fprintf(o, "\n\n%.4f\t%.5f\n", m->response ? m->onset_ms : NAN, off);
-    fprintf(o, "EOD\n");
+    closeup_data(o, sr, f, off, t0, t1, lo, hi, number, j);
     fprintf(o, "set lmargin at screen %.4f; set rmargin at screen %.4f\n"
                "set bmargin at screen %.4f; set tmargin at screen %.4f\n"
                "set xrange [%.4f:%.4f]; set yrange [%.5f:%.5f]\n"
@@ -548,8 +578,8 @@ static void closeup(FILE *o, ncs_rpage *p, const ncs_nerve_result *nr, const fra
             x0 / 100.0, (x0 + w) / 100.0, (y_top - h) / 100.0, y_top / 100.0, t0, t1, lo, hi);
     fprintf(o, "plot $N%dC%zu index 0 using 1:2:3 with filledcurves fc rgb \"#f4c8c8\" fs solid 1.0 noborder notitle, \\\n"
                "     %.5f with lines dt 2 lc rgb \"#909090\" notitle, \\\n"
-               "     $N%dR index %zu using 1:2 with lines lw 0.8 lc rgb \"#b4b4b4\" notitle, \\\n"
-               "     $N%dT index %zu using 1:2 with lines lw 1.2 lc rgb \"#0a2a60\" notitle, \\\n"
+               "     $N%dC%zu index 3 using 1:2 with lines lw 0.8 lc rgb \"#b4b4b4\" notitle, \\\n"
+               "     $N%dC%zu index 2 using 1:2 with lines lw 1.2 lc rgb \"#0a2a60\" notitle, \\\n"
                "     $N%dC%zu index 1 using 1:2 with points pt %d ps 1.4 lw 2 lc rgb \"%s\" notitle\n",
             number, j, off, number, j, number, j, number, j, m->manual_onset ? 8 : 9,
             m->manual_onset ? "#8000a0" : "#008000");
@@ -762,10 +792,14 @@ static double segment_table(ncs_rpage *p, const ncs_nerve_result *nr, double y)
         segment_row(p, &nr->segments[k], y, block_x);
         y -= dy;
     }
+    int borderline = 0;
+    for (size_t k = 0; k < nr->n_segments; k++)
+        borderline |= nr->segments[k].borderline;
     char key[300];
     snprintf(key, sizeof key, "Values \u00b1 the half-width of their 95 %% interval. (E): crosses "
-             "an entrapment site. * outside the reference range. Orange block: borderline "
-             "(below).%s", inching ? " Inching: steps of 30 mm or less, their CV not judged." : "");
+             "an entrapment site. * outside the reference range.%s%s",
+             borderline ? " Orange block: borderline (below)." : "",
+             inching ? " Inching: steps of 30 mm or less, their CV not judged." : "");
     y = ncs_rwrapped(p, ST_DIM, 3, y + 0.1 * dy, 0.85 * dy, 94, y - 3 * dy, key) - 0.2 * dy;
     return segment_notes(p, nr, y, 0.9 * dy);
 }
@@ -774,7 +808,7 @@ static double segment_table(ncs_rpage *p, const ncs_nerve_result *nr, double y)
  * the footer. */
 static void segment_findings(ncs_rpage *p, const ncs_nerve_result *nr, double y)
 {
-    double y_min = ncs_rpage_dy(p, 36), dy = ncs_rpage_dy(p, 11);
+    double y_min = ncs_rpage_dy(p, 30), dy = ncs_rpage_dy(p, 11);
     if (y < y_min + dy)
         return;
     int any = 0;
