@@ -452,9 +452,11 @@ static double summary_segment_values(ncs_rpage *p, const ncs_nerve_result *nr, s
         ncs_rtext(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s",
                   ncs_rnum(b, sizeof b, g->dur_increase_pct, 1));
         if (blk) {
-            y -= dy;
-            ncs_rtext(p, ST_ABN, sum_col[SC_SEGMENT].x, y, "%s%s", ncs_rblock_label(g->block),
-                      g->borderline ? " (borderline)" : "");
+            char label[96];
+            snprintf(label, sizeof label, "%s%s", ncs_rblock_label(g->block),
+                     g->borderline ? " (borderline)" : "");
+            y = ncs_rwrapped(p, ST_ABN, sum_col[SC_SEGMENT].x, y - dy, dy,
+                             sum_col[SC_CV].x - sum_col[SC_SEGMENT].x - 1, y - 4 * dy, label) + dy;
         }
     } else if (j == 0) {
         ncs_rtext(p, ST_TEXT, sum_col[SC_DIST].x, y, "%.0f", sr->def->distance_mm);

@@ -155,9 +155,8 @@ static double time_axis_end(const ncs_nerve_result *nr)
         if (sr->trace && sr->n_points)
             sweep_end = fmax(sweep_end, sr->sweep_end_ms);
     }
-    if (sweep_end > 0 && t_end > sweep_end)
-        t_end = sweep_end;
-    return ceil(t_end / 5.0 - 1e-9) * 5.0;
+    t_end = ceil(t_end / 5.0 - 1e-9) * 5.0;
+    return sweep_end > 0 && t_end > sweep_end ? sweep_end : t_end;
 }
 
 /* The largest excursions on the axis, either way; the first 0.2 ms are left
@@ -808,7 +807,7 @@ static double segment_table(ncs_rpage *p, const ncs_nerve_result *nr, double y)
  * the footer. */
 static void segment_findings(ncs_rpage *p, const ncs_nerve_result *nr, double y)
 {
-    double y_min = ncs_rpage_dy(p, 30), dy = ncs_rpage_dy(p, 11);
+    double y_min = ncs_rpage_dy(p, 40), dy = ncs_rpage_dy(p, 11);
     if (y < y_min + dy)
         return;
     int any = 0;
