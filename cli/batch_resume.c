@@ -27,6 +27,14 @@ static int open_own(int dir_fd, const char *name, struct stat *sb)
     return fd;
 }
 
+/* the paper of a report results.json records (none before --paper: A4) */
+static int same_paper(json_t *pp, const options *o)
+{
+    const char *want = ncs_report_paper_name((ncs_paper)o->analysis.report_paper);
+    return pp ? json_is_string(pp) && strcmp(json_string_value(pp), want) == 0
+              : o->analysis.report_paper == NCS_PAPER_A4;
+}
+
 /* the settings results.json records are the ones this run would record */
 static int same_settings(json_t *s, const options *o)
 {
@@ -42,6 +50,7 @@ static int same_settings(json_t *s, const options *o)
                          && strcmp(json_string_value(nf), o->analysis.norms_path) == 0
                    : json_is_null(nf))
            && (rep ? json_is_string(rp) && strcmp(json_string_value(rp), rep) == 0
+                         && same_paper(json_object_get(s, "report_paper"), o)
                    : json_is_null(rp));
 }
 

@@ -443,6 +443,9 @@ char *settings_text(const options *o)
                         o->report >= 0
                             ? json_string(ncs_report_format_name((ncs_report_format)o->report))
                             : json_null());
+    if (o->report >= 0) /* (only with a report: it shapes no number) */
+        json_object_set_new(s, "report_paper", json_string(ncs_report_paper_name(
+                                                   (ncs_paper)o->analysis.report_paper)));
     char *t = json_dumps(s, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(s);
     return t;

@@ -35,6 +35,7 @@ enum {
     OPT_REPORT,
     OPT_GNUPLOT,
     OPT_GNUPLOT_TIMEOUT,
+    OPT_PAPER,
     OPT_JOBS = 'j',
     OPT_RESUME = 300,
     OPT_SHARD,
@@ -54,6 +55,7 @@ static const struct option long_opts[] = {
     {"report", optional_argument, NULL, OPT_REPORT},
     {"gnuplot", required_argument, NULL, OPT_GNUPLOT},
     {"gnuplot-timeout", required_argument, NULL, OPT_GNUPLOT_TIMEOUT},
+    {"paper", required_argument, NULL, OPT_PAPER},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"shard", required_argument, NULL, OPT_SHARD},
@@ -122,7 +124,7 @@ static int option_error(const command *cmd, int c, const char *arg)
 {
     if (c == ':' || optopt == 'o' || optopt == 'j' || optopt == OPT_CRITERIA
         || optopt == OPT_NORMS || optopt == OPT_OUT || optopt == OPT_GNUPLOT
-        || optopt == OPT_GNUPLOT_TIMEOUT || optopt == OPT_SHARD)
+        || optopt == OPT_GNUPLOT_TIMEOUT || optopt == OPT_PAPER || optopt == OPT_SHARD)
         fprintf(stderr, "ncs %s: option '%s' needs a value\n", cmd->name, arg);
     else if (strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
         fprintf(stderr, "ncs %s: option '%s' takes no value\n", cmd->name, arg);
@@ -131,6 +133,28 @@ static int option_error(const command *cmd, int c, const char *arg)
     else
         fprintf(stderr, "ncs %s: unknown option '%s'\n", cmd->name, arg);
     fprintf(stderr, "Try 'ncs help %s' for more information.\n", cmd->name);
+    return -1;
+}
+
+/* --report[=pdf|png|svg]: a format's word, not a file name (that is -o's). */
+static int report_option(const command *cmd, const char *arg, options *o)
+{
+    o->report = arg ? ncs_report_format_of(arg) : NCS_REPORT_PDF;
+    if (o->report >= 0 && !(arg && strchr(arg, '.')))
+        return 0;
+    fprintf(stderr, "ncs %s: --report=%s: choose pdf, png or svg\n"
+                    "Try 'ncs help %s' for more information.\n", cmd->name, arg, cmd->name);
+    return -1;
+}
+
+/* --paper a4|letter */
+static int paper_option(const command *cmd, const char *arg, options *o)
+{
+    o->analysis.report_paper = ncs_report_paper_of(arg);
+    if (o->analysis.report_paper >= 0)
+        return 0;
+    fprintf(stderr, "ncs %s: --paper %s: choose a4 or letter\n"
+                    "Try 'ncs help %s' for more information.\n", cmd->name, arg, cmd->name);
     return -1;
 }
 
@@ -167,14 +191,8 @@ int parse_options(const command *cmd, int argc, char **argv, options *o)
         case OPT_REPORT:
             if (!accepts(cmd, "--report"))
                 return not_here(cmd, "--report");
-            o->report = optarg ? ncs_report_format_of(optarg) : NCS_REPORT_PDF;
-            /* a format's word, not a file name (that is -o's) */
-            if (o->report < 0 || (optarg && strchr(optarg, '.'))) {
-                fprintf(stderr, "ncs %s: --report=%s: choose pdf, png or svg\n"
-                                "Try 'ncs help %s' for more information.\n",
-                        cmd->name, optarg, cmd->name);
+            if (report_option(cmd, optarg, o) != 0)
                 return -1;
-            }
             break;
         case OPT_GNUPLOT:
             if (!accepts(cmd, "--gnuplot"))
@@ -185,6 +203,12 @@ int parse_options(const command *cmd, int argc, char **argv, options *o)
             if (!accepts(cmd, "--gnuplot-timeout"))
                 return not_here(cmd, "--gnuplot-timeout");
             if (gnuplot_timeout_option(cmd, optarg, o) != 0)
+                return -1;
+            break;
+        case OPT_PAPER:
+            if (!accepts(cmd, "--paper"))
+                return not_here(cmd, "--paper");
+            if (paper_option(cmd, optarg, o) != 0)
                 return -1;
             break;
         case OPT_JOBS: {
@@ -583,7 +607,8 @@ static void print_version(void)
 #define GNUPLOT_TIMEOUT_HELP                                                              \
     "  --gnuplot-timeout SECONDS\n"                                                       \
     "                   gnuplot's time limit (default: $NCS_GNUPLOT_TIMEOUT, else 30);\n" \
-    "                   past it gnuplot is stopped and the report fails (exit 4)\n"
+    "                   past it gnuplot is stopped and the report fails (exit 4)\n"       \
+    "  --paper a4|letter  the report's paper (default a4)\n"
 
 static const command commands[] = {
     {"analyse", cmd_analyse, "[options] STUDY",
@@ -594,7 +619,7 @@ static const command commands[] = {
      CRITERIA_HELP
      REPORT_HELP
      "  -q, --quiet      no warnings\n",
-     "--out --json --criteria --norms --report --gnuplot --gnuplot-timeout"},
+     "--out --json --criteria --norms --report --gnuplot --gnuplot-timeout --paper"},
     {"batch", cmd_batch, "[options] ROOT -o OUT | --merge OUT... -o OUT",
      "Analyse every study folder under ROOT (every folder holding a study.ini).",
      "Writes OUT/<study-id>/results.json and results.csv per study, OUT/summary.csv\n"
@@ -616,8 +641,8 @@ static const command commands[] = {
      CRITERIA_HELP
      REPORT_HELP
      "  -q, --quiet      no warnings\n",
-     "--out --criteria --norms --report --gnuplot --gnuplot-timeout --jobs --resume --shard "
-     "--progress --merge"},
+     "--out --criteria --norms --report --gnuplot --gnuplot-timeout --paper --jobs --resume "
+     "--shard --progress --merge"},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"
@@ -629,15 +654,21 @@ static const command commands[] = {
      "Draw the study's report for clinicians: a summary page and a page per nerve.",
      "The format follows FILE's extension: .pdf (one file, a page per nerve), .png or\n"
      ".svg (the summary in FILE, each nerve in FILE-<nerve>.<ext>). Traces are drawn\n"
-     "negative up, distal to proximal, one gain per nerve, with the onset, negative\n"
-     "peak and end marked, the negative-phase area shaded, scale bars, the segment\n"
-     "table and the conduction blocks marked. gnuplot is run once per study.\n"
+     "negative up, distal to proximal, one gain per nerve, the recorded trace faint\n"
+     "under the cleaned one, with the onset, negative peak and end marked (markers\n"
+     "placed by hand drawn as such), the negative-phase area shaded, scale bars, the\n"
+     "conduction blocks marked, close-ups of uncertain onsets and absent responses,\n"
+     "and the sites' and segments' tables with normal values and 95 % intervals.\n"
+     "Every page has a header (patient, study, date, temperature, page x of y); the\n"
+     "summary ends with a box for the physician's impression. gnuplot is run once\n"
+     "per study.\n"
      "Options:\n"
      "  -o, --out FILE   the report file (required)\n"
      CRITERIA_HELP
      "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
      GNUPLOT_TIMEOUT_HELP
-     "  -q, --quiet      no warnings\n", "--out --criteria --norms --gnuplot --gnuplot-timeout"},
+     "  -q, --quiet      no warnings\n",
+     "--out --criteria --norms --gnuplot --gnuplot-timeout --paper"},
     {"norms", cmd_norms, "[--norms FILE]", "Print the normative table in force.",
      "The built-in table (Preston & Shapiro, adults; see docs/criteria.md), or with\n"
      "--norms FILE "

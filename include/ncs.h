@@ -902,6 +902,12 @@ typedef struct {
      * on the whole trace, before this. */
     size_t n_points;
     ncs_trace_point *trace;
+    /* the trace as read, before cleaning (stimulus artefact, baseline,
+     * drift and mains still in it), kept the same way with keep_traces
+     * (else NULL and 0): a report draws it faintly under the cleaned one,
+     * so that what was subtracted can be seen */
+    size_t n_raw;
+    ncs_trace_point *raw;
     double sweep_end_ms;   /* time of the trace's last sample from the stimulus */
     unsigned abnormal;     /* NCS_ABN_* (the distal site only) */
 } ncs_site_result;
@@ -943,6 +949,7 @@ typedef struct {
     double gnuplot_timeout_s;   /* reports: gnuplot's time limit, seconds, finite
                                    and > 0; 0: $NCS_GNUPLOT_TIMEOUT, else
                                    NCS_GNUPLOT_TIMEOUT_S (ncs_report_make) */
+    int report_paper;           /* reports: an ncs_paper (0: A4) */
 } ncs_options;
 
 /* Side to side (docs/criteria.md): one nerve recorded from one muscle on
@@ -1025,6 +1032,16 @@ int ncs_report_format_of(const char *name_or_path);
 /* "pdf", "png", "svg" (the extension); NULL for other values. */
 const char *ncs_report_format_name(ncs_report_format fmt);
 
+/* A report's paper: ISO A4 (210 x 297 mm, the default) or US Letter
+ * (8.5 x 11 in). A PDF page has the paper's size; a PNG or SVG page is the
+ * paper at 150 pixels per inch (A4 1240 x 1754, Letter 1275 x 1650). */
+typedef enum { NCS_PAPER_A4 = 0, NCS_PAPER_LETTER } ncs_paper;
+
+/* The paper named by word ("a4", "letter", any case); -1 for anything
+ * else. And back: "a4", "letter"; NULL for other values. */
+int ncs_report_paper_of(const char *name);
+const char *ncs_report_paper_name(ncs_paper paper);
+
 /* gnuplot's time limit when neither the options nor $NCS_GNUPLOT_TIMEOUT
  * set one, seconds. */
 #define NCS_GNUPLOT_TIMEOUT_S 30.0
@@ -1038,7 +1055,8 @@ double ncs_report_timeout_of(const char *text);
  * PATH; a relative path is taken from the current folder). PDF: one file at
  * out_path, a summary page and a page per nerve. PNG and SVG: one file per
  * page, the summary at out_path and each nerve at <out_path without
- * extension>-<nerve id>.<ext>. gnuplot runs in out_path's folder on
+ * extension>-<nerve id>.<ext>; every page on r->options.report_paper.
+ * gnuplot runs in out_path's folder on
  * temporary files ncs creates there first (never through a symbolic link),
  * renamed into place only when gnuplot succeeded, so a failure leaves
  * nothing behind. gnuplot has r->options.gnuplot_timeout_s (0: the seconds

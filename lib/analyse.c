@@ -16,8 +16,10 @@ void ncs_results_destroy(ncs_results *r)
         return;
     for (size_t i = 0; i < r->n_nerves; i++) {
         ncs_nerve_result *nr = &r->nerves[i];
-        for (size_t j = 0; j < nr->n_sites; j++)
+        for (size_t j = 0; j < nr->n_sites; j++) {
             free(nr->sites[j].trace);
+            free(nr->sites[j].raw);
+        }
         for (size_t j = 0; j < nr->n_segments; j++)
             ncs_findings_free(&nr->segments[j].findings);
         for (size_t j = 0; j < nr->n_spans; j++)
@@ -208,7 +210,7 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
         }
         rc = ncs_measure(a, &w, s, where, &sr->m, clean, s->exclude ? NULL : warn, err);
         if (rc == NCS_OK && keep
-            && ncs_report_keep_trace(sr, clean, w.n, w.fs_hz, -w.stim_ms) != NCS_OK)
+            && ncs_report_keep_trace(sr, clean, w.mv, w.n, w.fs_hz, -w.stim_ms) != NCS_OK)
             rc = ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
         free(clean);
         ncs_wave_free(&w);

@@ -1,14 +1,16 @@
-/* report.h — between the report's script (report.c) and the gnuplot runner
- * (gnuplot.c). Internal to the library. */
+/* report.h — between the report's pages (report.c: the page, its text and
+ * header, the summary page and the script; report_nerve.c: a nerve's page)
+ * and the gnuplot runner (gnuplot.c). Internal to the library. */
 #ifndef NCS_REPORT_H
 #define NCS_REPORT_H
 
 #include <stdio.h>
-#include "ncs.h"
+#include "internal.h"
 
-/* Keeps of a cleaned trace (n samples at fs_hz, the first at t0_ms from the
- * stimulus) what a report can draw: sr->trace, sr->n_points and
- * sr->sweep_end_ms (see ncs_site_result). A page shows no more than a few
+/* Keeps of a trace (n samples at fs_hz, the first at t0_ms from the
+ * stimulus) what a report can draw: the cleaned one (clean) into
+ * sr->trace, sr->n_points, and the one as read (raw, may be NULL) into
+ * sr->raw, sr->n_raw; sr->sweep_end_ms. A page shows no more than a few
  * thousand points across its time axis, and the axis is at least 5 ms long
  * and starts at the stimulus; so, from the stimulus on, each stretch of
  * 1/3000 of the time since the stimulus (of 5 ms at first) keeps its lowest
@@ -20,8 +22,8 @@
  * stimulus artefact before it never sets the gain. NCS_OK or NCS_ERR_NOMEM
  * (sr untouched). */
 #define NCS_REPORT_GAIN_FROM_MS 0.2
-ncs_status ncs_report_keep_trace(ncs_site_result *sr, const double *mv, size_t n, double fs_hz,
-                                 double t0_ms);
+ncs_status ncs_report_keep_trace(ncs_site_result *sr, const double *clean, const double *raw,
+                                 size_t n, double fs_hz, double t0_ms);
 
 /* Pages of the report: a summary and one per nerve. */
 size_t ncs_report_pages(const ncs_results *r);
@@ -31,5 +33,88 @@ size_t ncs_report_pages(const ncs_results *r);
  * their folder): one for PDF, one per page for PNG and SVG. */
 ncs_status ncs_report_script(const ncs_results *r, ncs_report_format fmt,
                              const char *const *page_files, FILE *o);
+
+/* ---- a page being built (report.c), for the pages (report_nerve.c) ---- */
+
+/* Page units: x and y from 0 to 100 over the whole page, y upward. */
+typedef enum { ST_TITLE, ST_HEAD, ST_SITE, ST_TEXT, ST_SMALL, ST_ABN, ST_WARN, ST_BLOCK, ST_DIM,
+               ST_RIGHT, ST_MANUAL, ST_FLAG, ST__N } ncs_rstyle;
+
+/* Lines drawn in page units: rules, boxes, scale bars, block brackets. */
+typedef enum { LN_RULE, LN_BOX, LN_BAR, LN_BLOCK, LN__N } ncs_rline_kind;
+
+typedef struct {
+    FILE *out;               /* the script */
+    ncs_report_format fmt;
+    int page, pages;         /* this page's number (from 1), of how many */
+    double h_pt, w_pt;       /* the paper's height and width, points */
+    char *txt[ST__N];
+    size_t txt_len[ST__N];
+    FILE *tf[ST__N];
+    int n_txt[ST__N];
+    char *ln[LN__N];
+    size_t ln_len[LN__N];
+    FILE *lf[LN__N];
+    int n_ln[LN__N];
+    double font_scale;       /* of the text styles ST_TEXT ... (the summary table's) */
+    int failed;
+} ncs_rpage;
+
+void ncs_rpage_open(ncs_rpage *p, FILE *out, ncs_report_format fmt, ncs_paper paper, int number,
+                    int pages);
+
+/* Page units of `pt` points, down the page and across it. */
+double ncs_rpage_dy(const ncs_rpage *p, double pt);
+double ncs_rpage_dx(const ncs_rpage *p, double pt);
+
+/* A label at (x, y), its text as printf makes it; it reaches gnuplot
+ * through ncs_report_put_text. */
+void ncs_rtext(ncs_rpage *p, ncs_rstyle st, double x, double y, const char *fmt, ...)
+    NCS_PRINTF(5, 6);
+
+/* A line from (x1, y1) to (x2, y2), page units. */
+void ncs_rline(ncs_rpage *p, ncs_rline_kind kind, double x1, double y1, double x2, double y2);
+
+/* s word-wrapped into the width (page units) from (x, y) downward, lines
+ * dy apart; returns the y below the last line. Stops above y_min, the last
+ * line then ending in "..." */
+double ncs_rwrapped(ncs_rpage *p, ncs_rstyle st, double x, double y, double dy, double width,
+                    double y_min, const char *s);
+
+/* The header every page carries (patient, study, date, temperature, page
+ * x of y, and the page's title); returns the y below it. */
+double ncs_rpage_header(ncs_rpage *p, const ncs_results *r, const char *title);
+
+/* The footer every page carries. */
+void ncs_rpage_footer(ncs_rpage *p);
+
+/* The text and lines layer: written as datablocks, drawn by one plot over
+ * the whole page. The page's buffers are freed. */
+void ncs_rpage_draw(ncs_rpage *p);
+
+/* Writes s to f as one field of a tab-separated datablock that gnuplot
+ * prints verbatim with `with labels noenhanced`: every backslash doubled
+ * (gnuplot reads escapes in data strings), tab, line feed and carriage
+ * return as a space, any other control character, any byte that is not
+ * well-formed UTF-8 and any character XML forbids as U+FFFD; for SVG,
+ * "]]>" (forbidden in XML text, which gnuplot writes unescaped) with an
+ * invisible U+2060 WORD JOINER before its '>'. */
+void ncs_report_put_text(FILE *f, const char *s, ncs_report_format fmt);
+
+/* Numbers as a report prints them, into buf (n bytes); "n/a" for NAN. */
+const char *ncs_rnum(char *buf, size_t n, double v, int decimals);
+/* with its 95 % half-width: "60.4 ± 3.1" ("60.4" when u is NAN) */
+const char *ncs_rnum_pm(char *buf, size_t n, double v, double u, int decimals);
+/* with its sign, a real minus: "+20", "−20", "0" */
+const char *ncs_rnum_signed(char *buf, size_t n, double v, int decimals);
+
+/* "definite CB", "CB at entrapment site (not counted)" ... */
+const char *ncs_rblock_label(ncs_block b);
+/* The categories a report marks between a segment's traces. */
+int ncs_rblock_marked(ncs_block b);
+
+/* A nerve's page (report_nerve.c). */
+void ncs_report_nerve_page(FILE *o, const ncs_results *r, size_t ni, ncs_report_format fmt,
+                           int number);
 
 #endif

@@ -6,7 +6,8 @@
 #                          reports (make run)
 #   install-deps.sh test   the above and the test toolchain (make check, CI):
 #                          Check; poppler-utils (pdfinfo, pdftoppm, pdftotext
-#                          look at the reports); clang with libFuzzer,
+#                          look at the reports); libxml2-utils (xmllint: SVG
+#                          reports are well-formed XML); clang with libFuzzer,
 #                          valgrind and cppcheck (hardening); GNU time (the
 #                          report memory test); GNU parallel
 #                          (the several-machines recipe's test); python3
@@ -16,7 +17,7 @@ set -eu
 
 RUN_PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
 libjansson-dev libxxhash-dev gnuplot-nox"
-TEST_PKGS="check poppler-utils clang libclang-rt-14-dev valgrind cppcheck parallel time python3-minimal"
+TEST_PKGS="check poppler-utils libxml2-utils clang libclang-rt-14-dev valgrind cppcheck parallel time python3-minimal"
 
 case "${1:-test}" in
 run) PKGS=$RUN_PKGS ;;

@@ -778,6 +778,20 @@ pdf_ink() {
         od -An -tu1 -v "$pg" | awk '{ for (i = 1; i <= NF; i++) if ($i < 250) n++ } END { print n + 0 }'
     done
 }
+# dark pixels of a PNG between the heights LO and HI (fractions of the
+# page, from its foot), read by gnuplot (its PNG input) as a table
+png_ink() {
+    rm -f "$T/ink.tab"
+    printf 'set table "%s"\nplot "%s" binary filetype=png with rgbimage\nunset table\n' \
+        "$T/ink.tab" "$1" | gnuplot 2>/dev/null
+    awk -v lo="$2" -v hi="$3" 'NF >= 5 && $1 ~ /^[0-9]/ { if ($2 > h) h = $2; if ($3 + $4 + $5 < 384) row[$2]++ }
+        END { for (y in row) if (y >= lo * h && y <= hi * h) n += row[y]; print n + 0 }' "$T/ink.tab"
+}
+# a PNG's width and height, from its header
+png_size() {
+    od -An -tu1 -j16 -N8 "$1" \
+        | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }'
+}
 if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; then
     mkdir -p "$T/rep"
     for s in samples/*/; do
@@ -831,6 +845,78 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     grep -qF '`touch PWNED1`' "$T/inj.txt" && grep -qF 'system("touch PWNED3")' "$T/inj.txt" \
         && grep -qF '@pwn' "$T/inj.txt" && grep -qF 'APB`touch PWNED4`' "$T/inj.txt" \
         && grep -qF 'system("touch PWNED5")' "$T/inj.txt" && ok || bad "hostile text is shown as text"
+    # the text of every page, in every format (issue 16): a study with a
+    # patient, notes holding backslashes, quotes, ']]>', enhanced-text
+    # characters and UTF-8, a marker placed by hand and an absent response
+    d=$T/text16
+    cp -r samples/normal "$d"
+    awk 'BEGIN { for (i = 0; i < 800; i++) printf "%.4f\n", 0.003 * sin(i * 0.7) }' >"$d/flat.csv"
+    printf '%s\n' 'patient = Müller, Jürgen ^{x}_{y}' 'date = 2026-11-02' \
+        'note = C:\new\table "dq" '"'sq'"' ]]> <tag> & ^{x}_{y} @m &{b} end' >"$T/note16"
+    sed -i "/^id = normal/r $T/note16" "$d/study.ini"
+    sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 3.1\nnote = wrist note C:\\temp\\x ]]> Grüße/' "$d/study.ini"
+    sed -i '0,/^file = median_r_elbow.wav$/s//file = flat.csv\nrate_hz = 20000/' "$d/study.ini"
+    sed -i '/^file = flat.csv$/,/^scale_mv/{/^stim_ms\|^scale_mv/d}' "$d/study.ini"
+    pages16=$(($(grep -c '^\[[a-z]*\.[a-z]*\]' "$d/study.ini") + 1))
+    if $NCS_WRAP "$NCS" report -q "$d" -o "$T/t16.pdf" 2>"$T/err"; then
+        pdftotext "$T/t16.pdf" - >"$T/t16.txt"
+        for w in 'C:\new\table "dq" '"'sq'"' ]]> <tag> & ^{x}_{y} @m &{b} end' 'Patient: Müller, Jürgen ^{x}_{y}' \
+            'wrist note C:\temp\x ]]> Grüße' "page 2 of $pages16" 'Impression (physician)' 'Signature:' \
+            'by hand: onset' 'no response' 'proximal response absent' 'Values outside the reference range' \
+            'Side to side' 'no nerve recorded from the same muscle on both sides' 'normal' 'amp drop' 'area drop' 'n/a'; do
+            grep -qF -- "$w" "$T/t16.txt" && ok || bad "report text: the PDF lacks [$w]"
+        done
+        # signs: a real minus or plus, never "+-" nor a sign without its number
+        ! grep -qE '\+-|\+ ?%|[+-]n/a|n/a ?%' "$T/t16.txt" && ok || bad "report text: a sign printed as +- or without its number"
+        # a header on every page
+        [ "$(grep -c '^Patient: Müller' "$T/t16.txt")" -eq "$pages16" ] && ok || bad "report text: not every page has the header"
+    else
+        bad "report of study text16 failed: $(cat "$T/err")"
+    fi
+    # SVG: the same text, after the page's one white background; well-formed XML
+    if $NCS_WRAP "$NCS" report -q "$d" -o "$T/t16.svg" 2>"$T/err"; then
+        for f in "$T"/t16*.svg; do
+            awk '/<text/ && !t { t = NR } /fill="#ffffff"|fill=.white.|rgb\(255, *255, *255\)/ { if (t) late++; else bg++ }
+                 END { exit !(t && bg == 1 && !late) }' "$f" && ok || bad "svg $f: text painted over, or no text"
+            if command -v xmllint >/dev/null 2>&1; then
+                xmllint --noout "$f" 2>"$T/err" && ok || bad "svg $f is not well-formed XML: $(head -2 "$T/err")"
+            else
+                bad "xmllint missing (libxml2-utils, scripts/install-deps.sh): SVG not checked"
+            fi
+        done
+        grep -qF 'C:\new\table' "$T/t16.svg" && grep -qF 'Müller' "$T/t16.svg" && ok || bad "svg lacks the note or the patient as written"
+        grep -qF 'page 2 of' "$T/t16-median.right.svg" && grep -qF 'wrist note C:\temp\x' "$T/t16-median.right.svg" \
+            && grep -qF '>elbow<' "$T/t16-median.right.svg" && ok || bad "svg nerve page lacks its text"
+    else
+        bad "svg report of study text16 failed: $(cat "$T/err")"
+    fi
+    # PNG: the title band and the footer of a nerve page are inked (they hold text only)
+    if $NCS_WRAP "$NCS" report -q "$d" -o "$T/t16.png" 2>"$T/err"; then
+        top=$(png_ink "$T/t16-median.right.png" 0.94 1)
+        foot=$(png_ink "$T/t16-median.right.png" 0 0.035)
+        [ "$top" -gt 400 ] && [ "$foot" -gt 150 ] && ok || bad "png nerve page: title band $top, footer $foot dark pixels"
+        [ "$(png_size "$T/t16.png")" = "1240 1754" ] && ok || bad "png A4 page: $(png_size "$T/t16.png")"
+    else
+        bad "png report of study text16 failed: $(cat "$T/err")"
+    fi
+    # Letter as well as A4
+    $NCS_WRAP "$NCS" report -q --paper letter "$d" -o "$T/t16l.pdf" && pdfinfo "$T/t16l.pdf" | grep -q '612 x 792 pts' \
+        && ok || bad "--paper letter: not a Letter PDF"
+    $NCS_WRAP "$NCS" report -q --paper LETTER "$d" -o "$T/t16l.png" && [ "$(png_size "$T/t16l.png")" = "1275 1650" ] \
+        && ok || bad "--paper letter: PNG not 1275 x 1650"
+    run "--paper refused" 2 "--paper a5: choose a4 or letter" -- report --paper a5 "$d" -o "$T/t16x.pdf"
+    [ ! -e "$T/t16x.pdf" ] && ok || bad "--paper a5 wrote a report"
+    run "--paper not on check" 2 "option '--paper' does not apply here" -- check --paper a4 "$d"
+    # nothing runs off a page: every word of every sample's report inside it,
+    # so a long label wraps rather than being cut ("(not counte")
+    for f in "$T"/rep/*.pdf; do
+        w=$(pdfinfo "$f" | awk '/^Page size:/ { print $3; exit }')
+        pdftotext -bbox "$f" - | awk -F'"' -v w="$w" '/<word/ && ($6 + 0 > w - 1 || $2 + 0 < 1) { n++ } END { exit n > 0 }' \
+            && ok || bad "report $f: text runs off the page"
+    done
+    # the time axis reaches past the responses' return to baseline: the
+    # fibular page of the normal sample goes on past 30 ms
+    pdftotext -f 4 -l 4 "$T/rep/normal.pdf" - | grep -qx '35\|40\|45\|50' && ok || bad "normal fibular page: time axis stops at 30 ms"
     # without gnuplot: the analysis works, the report step exits 4 and says how to install it
     run "no gnuplot" 4 "gnuplot ('$T/no/gnuplot') not found" "apt-get install gnuplot-nox" -- \
         report samples/mmn --gnuplot "$T/no/gnuplot" -o "$T/ng.pdf"
