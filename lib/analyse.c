@@ -346,6 +346,7 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
          * disagrees with another, is no value; one from an uncertain onset
          * is still marked (its own interval says how sure) */
         if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s) && !g->inconsistent[0]
+            && !g->inching /* (docs/criteria.md: an inching step's CV gets no code) */
             && !disagrees(nr, g->from) && !disagrees(nr, g->to)
             && g->cv_m_s < nm->cv_lln_m_s - EPS)
             g->abnormal |= NCS_ABN_CV_SLOW;
@@ -429,6 +430,7 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
         if (r->evaluated[k] && d)
             ncs_criteria_nerve((ncs_criteria_id)k, n->nerve, nr->norm, &d->m, st->lff_hz,
                                &nr->findings);
+    ncs_criteria_carpal_tunnel(nr);
     if (r->evaluated[NCS_CRIT_EAN2021_CIDP] && st->lff_hz != 2
         && ncs_criteria_has_distal_duration(n->nerve)) {
         char where[512];

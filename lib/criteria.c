@@ -417,6 +417,26 @@ static const struct {
     {"median", 6.6}, {"ulnar", 6.7}, {"fibular", 7.6}, {"tibial", 8.8},
 };
 
+/* EAN/PNS 2021: slowing and dispersion across an entrapment site, and over
+ * an inching step (a 0.1 ms error is 10 % of the CV over 20 mm), do not
+ * count. */
+static int ean_excluded(const ncs_segment_case *c)
+{
+    return c->seg->inching || c->entrapment == 1;
+}
+
+static void ean_not_counted(ncs_finding *f, const ncs_segment_case *c)
+{
+    if (!f || !ean_excluded(c))
+        return;
+    if (f->n_because == NCS_MAX_BECAUSE)
+        f->n_because--;
+    if (c->seg->inching)
+        because(f, "an inching step (%.0f mm): not counted", c->seg->distance_mm);
+    else
+        because(f, "across an entrapment site (%s): not counted", entrapment_where(c));
+}
+
 static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
 {
     unsigned nb = nerve_bit(c->nerve);
@@ -430,19 +450,23 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
     int onsets_ok = !onset_doubtful(c->distal) && !onset_doubtful(c->proximal);
     if (onsets_ok && isfinite(g->cv_m_s) && isfinite(cv_lln)
         && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {
-        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cv-demyelinating", 1);
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cv-demyelinating",
+                                     !ean_excluded(c));
         because(f, "CV %.1f m/s <= %g%% of LLN %g m/s (%.1f m/s)", g->cv_m_s,
                 100 * ean_cv_frac, cv_lln, ean_cv_frac * cv_lln);
         borderline_because(f, "CV", g->cv_m_s, g->u.cv_m_s, ean_cv_frac * cv_lln, "m/s");
+        ean_not_counted(f, c);
     }
     double td = tibial ? ean_td_pct_tibial : ean_td_pct;
     if (onsets_ok && present(c->distal) && present(c->proximal)
         && isfinite(g->dur_increase_pct) && g->dur_increase_pct > td + EPS) {
-        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "abnormal-td", 1);
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "abnormal-td",
+                                     !ean_excluded(c));
         because(f, "duration increase %.1f%% > %g%%%s", g->dur_increase_pct, td,
                 tibial ? " (tibial)" : "");
         borderline_because(f, "duration increase", g->dur_increase_pct, g->u.dur_increase_pct,
                            td, "%");
+        ean_not_counted(f, c);
     }
     char gate[112] = "";
     if (tibial) {
@@ -461,9 +485,13 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
         return NCS_BLOCK_NOT_EVALUABLE;
     }
     if (g->amp_drop_pct >= ean_cb_amp_drop - EPS) {
-        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb", c->entrapment != 1);
+        ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cb",
+                                     c->entrapment != 1 && !g->inching);
         because(f, "amplitude drop %.1f%% >= %g%%", g->amp_drop_pct, ean_cb_amp_drop);
         because(f, "%s", gate);
+        if (g->inching && c->entrapment != 1)
+            because(f, "an inching step (%.0f mm): not counted (the span over it is)",
+                    g->distance_mm);
         char bw[NCS_BECAUSE_LEN - 12] = "";
         if (ean_borderline(c, bw, sizeof bw))
             because(f, "borderline: %s", bw);
@@ -607,6 +635,26 @@ void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *
             borderline_because(f, "distal duration", d->neg_dur_ms, d->u.neg_dur_ms,
                                ean_distal_dur_2hz[i].ms, "ms");
         }
+}
+
+void ncs_criteria_carpal_tunnel(ncs_nerve_result *nr)
+{
+    if (strcmp(nr->def->nerve, "median") != 0 || !nr->n_segments || !nr->norm)
+        return;
+    const ncs_segment *g = &nr->segments[0];
+    double lim = ean_cv_frac * nr->norm->cv_lln_m_s;
+    if (!isfinite(g->cv_m_s) || !isfinite(lim) || g->inconsistent[0] || g->cv_m_s <= lim + EPS)
+        return;
+    for (size_t i = 0; i < nr->findings.count; i++) {
+        ncs_finding *f = &nr->findings.items[i];
+        if (f->criteria != NCS_CRIT_EAN2021_CIDP || strcmp(f->code, "dml-demyelinating") != 0)
+            continue;
+        f->counts = 0;
+        if (f->n_because == NCS_MAX_BECAUSE)
+            f->n_because--;
+        because(f, "carpal-tunnel pattern: the forearm CV %.1f m/s (%s-%s) is not in the "
+                   "demyelinating range: not counted", g->cv_m_s, g->from, g->to);
+    }
 }
 
 int ncs_criteria_has_distal_duration(const char *nerve)
@@ -760,48 +808,121 @@ static char *efns_summary(const ncs_results *r)
     return b.s;
 }
 
+/* EAN/PNS 2021's motor criteria as counted (docs/criteria.md): (a) distal
+ * latency, (b) CV, (e) conduction block, (f) temporal dispersion, (g) distal
+ * duration; which nerves meet each (counted findings only). */
+enum { EA, EB, EE, EF, EG, E__N };
+static const char *const ean_codes[E__N] = {"dml-demyelinating", "cv-demyelinating", "cb",
+                                            "abnormal-td", "distal-duration-prolonged"};
+static const char *const ean_labels[E__N] = {"(a) distal latency", "(b) CV",
+                                             "(e) conduction block", "(f) temporal dispersion",
+                                             "(g) distal duration"};
+
+static int nerve_meets(const ncs_nerve_result *nr, int k)
+{
+    const ncs_criteria_id set = NCS_CRIT_EAN2021_CIDP;
+    for (size_t i = 0; i < nr->findings.count; i++)
+        if (nr->findings.items[i].criteria == set && nr->findings.items[i].counts
+            && !strcmp(nr->findings.items[i].code, ean_codes[k]))
+            return 1;
+    for (size_t j = 0; j < nr->n_segments; j++)
+        if (seg_has(&nr->segments[j], set, ean_codes[k], 1))
+            return 1;
+    /* a block is proximal against distal stimulation, whatever the length */
+    for (size_t j = 0; k == EE && j < nr->n_spans; j++)
+        if (seg_has(&nr->spans[j], set, ean_codes[k], 1))
+            return 1;
+    return 0;
+}
+
+/* Whether a nerve other than those meeting k meets another criterion. */
+static int other_parameter(const unsigned *met, size_t n, int k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(met[i] & (1u << k)) && (met[i] & ~(1u << k)))
+            return 1;
+    return 0;
+}
+
+static void ean_strength(sbuf *b, const ncs_results *r, const unsigned *met, int strong)
+{
+    int any = 0;
+    for (int k = 0; k < E__N; k++) {
+        int n = 0;
+        for (size_t i = 0; i < r->n_nerves; i++)
+            n += (met[i] >> k) & 1;
+        if (!n)
+            continue;
+        int is_strong = k == EG ? other_parameter(met, r->n_nerves, k)
+                      : k == EE ? n >= 2 || other_parameter(met, r->n_nerves, k)
+                                : n >= 2;
+        if (is_strong != strong)
+            continue;
+        sb_add(b, "%s%s in %d nerve%s (", any ? "; " : strong ? "; strongly supportive: "
+                                                              : "; weakly supportive: ",
+               ean_labels[k], n, n == 1 ? "" : "s");
+        for (size_t i = 0, m = 0; i < r->n_nerves; i++)
+            if ((met[i] >> k) & 1)
+                sb_add(b, "%s%s", m++ ? ", " : "", r->nerves[i].def->id);
+        sb_add(b, ")");
+        any = 1;
+    }
+}
+
+/* The findings that do not count (carpal tunnel, entrapment, inching). */
+static void ean_not_counted_list(sbuf *b, const ncs_results *r)
+{
+    const ncs_criteria_id set = NCS_CRIT_EAN2021_CIDP;
+    int any = 0;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        for (size_t k = 0; k < nr->findings.count; k++)
+            if (nr->findings.items[k].criteria == set && !nr->findings.items[k].counts)
+                sb_add(b, "%s%s %s", any++ ? ", " : "; not counted: ", nr->def->id,
+                       nr->findings.items[k].code);
+        for (size_t j = 0; j < nr->n_segments; j++)
+            for (size_t k = 0; k < nr->segments[j].findings.count; k++) {
+                const ncs_finding *f = &nr->segments[j].findings.items[k];
+                if (f->criteria == set && !f->counts)
+                    sb_add(b, "%s%s %s-%s %s", any++ ? ", " : "; not counted: ", nr->def->id,
+                           nr->segments[j].from, nr->segments[j].to, f->code);
+            }
+    }
+}
+
 static char *ean_summary(const ncs_results *r)
 {
     const ncs_criteria_id set = NCS_CRIT_EAN2021_CIDP;
-    sbuf b = {0}, list = {0};
+    sbuf b = {0};
+    unsigned *met = calloc(r->n_nerves ? r->n_nerves : 1, sizeof *met);
+    if (!met)
+        return NULL;
     int nerves = 0;
     for (size_t i = 0; i < r->n_nerves; i++) {
-        const ncs_nerve_result *nr = &r->nerves[i];
-        int here = 0;
-        for (size_t k = 0; k < nr->findings.count; k++) {
-            const ncs_finding *f = &nr->findings.items[k];
-            if (f->criteria != set)
-                continue;
-            if (here)
-                sb_add(&list, ", %s", f->code);
-            else
-                sb_add(&list, "%s%s: %s", nerves ? "; " : "", nr->def->id, f->code);
-            here = 1;
-        }
-        for (size_t j = 0; j < nr->n_segments; j++) {
-            const ncs_segment *g = &nr->segments[j];
-            for (size_t k = 0; k < g->findings.count; k++) {
-                const ncs_finding *f = &g->findings.items[k];
-                if (f->criteria != set || !f->counts)
-                    continue;
-                if (!here)
-                    sb_add(&list, "%s%s: ", nerves ? "; " : "", nr->def->id);
-                else
-                    sb_add(&list, ", ");
-                sb_add(&list, "%s %s-%s", f->code, g->from, g->to);
-                here = 1;
-            }
-        }
-        nerves += here;
+        for (int k = 0; k < E__N; k++)
+            met[i] |= (unsigned)nerve_meets(&r->nerves[i], k) << k;
+        nerves += met[i] != 0;
     }
-    if (nerves)
-        sb_add(&b, "%s: demyelinating-range values in %d nerve%s (%s)",
-               ncs_criteria_name(set), nerves, nerves == 1 ? "" : "s",
-               list.s ? list.s : "");
+    sb_add(&b, "%s: ", ncs_criteria_name(set));
+    if (!nerves)
+        sb_add(&b, "no demyelinating-range values");
     else
-        sb_add(&b, "%s: no demyelinating-range values", ncs_criteria_name(set));
-    free(list.s);
-    if (b.oom || list.oom) {
+        sb_add(&b, "demyelinating-range values in %d nerve%s", nerves, nerves == 1 ? "" : "s");
+    ean_strength(&b, r, met, 1);
+    ean_strength(&b, r, met, 0);
+    free(met);
+    ean_not_counted_list(&b, r);
+    sb_add(&b, "; F-waves (c, d): not assessed (no F-waves)");
+    int nn = 0;
+    for (size_t i = 0; i < r->n_nerves; i++)
+        for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
+            const ncs_segment *g = &r->nerves[i].segments[j];
+            if (g->block_by[set] != NCS_BLOCK_NOT_EVALUABLE)
+                continue;
+            sb_add(&b, "%s%s %s-%s", nn++ ? ", " : "; not evaluable: ", r->nerves[i].def->id,
+                   g->from, g->to);
+        }
+    if (b.oom) {
         free(b.s);
         return NULL;
     }

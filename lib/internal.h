@@ -50,6 +50,10 @@ double ncs_edf_physical(const ncs_edf_signal *s, int digital);
 size_t ncs_edf_read(const ncs_edf *e, const void *data, int signal, long first_record,
                     long n_records, double *out, size_t *clipped);
 
+/* criteria.c: a median dml-demyelinating finding with a forearm CV out of
+ * the demyelinating range (a carpal-tunnel pattern) marked not counted. */
+void ncs_criteria_carpal_tunnel(ncs_nerve_result *nr);
+
 /* sides.c: the side-to-side pairs of r (r->sides, r->sides_summary), with
  * an `asymmetric` warning for each. */
 ncs_status ncs_sides_compare(ncs_results *r, ncs_error *err);

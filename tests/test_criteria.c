@@ -500,6 +500,45 @@ START_TEST(sample_carpal_tunnel)
     ck_assert(strstr(r->summary[0], "no definite or probable CB") != NULL);
     ncs_results_destroy(r);
     ncs_study_destroy(st);
+    /* EAN/PNS 2021: the median distal latency of a carpal-tunnel pattern
+     * (normal forearm CV) is found and does not count */
+    r = analyse_sample("carpal-tunnel", NCS_CRIT_EAN2021_CIDP, 0, &st);
+    m = &r->nerves[0];
+    int found = 0;
+    for (size_t i = 0; i < m->findings.count; i++)
+        if (!strcmp(m->findings.items[i].code, "dml-demyelinating")) {
+            found = 1;
+            ck_assert_int_eq(m->findings.items[i].counts, 0);
+            ck_assert_ptr_nonnull(strstr(m->findings.items[i].because[m->findings.items[i].n_because - 1],
+                                         "carpal-tunnel pattern"));
+        }
+    ck_assert(found);
+    const char *sum = r->summary[NCS_CRIT_EAN2021_CIDP];
+    ck_assert_msg(strstr(sum, "ean2021-cidp: no demyelinating-range values; not counted: "
+                              "median.right dml-demyelinating; F-waves (c, d): not assessed"), "%s", sum);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
+}
+END_TEST
+
+/* EAN/PNS 2021 counting on the cidp sample: block in three nerves is
+ * strongly supportive, a criterion in one nerve weakly; slowing across the
+ * ulnar elbow does not count; unevaluable segments are named */
+START_TEST(sample_cidp_counting)
+{
+    ncs_study *st;
+    ncs_results *r = analyse_sample("cidp", NCS_CRIT_EAN2021_CIDP, 0, &st);
+    const char *sum = r->summary[NCS_CRIT_EAN2021_CIDP];
+    ck_assert_msg(strstr(sum, "strongly supportive: (e) conduction block in 3 nerves (median.right, "
+                              "ulnar.right, fibular.right)"), "%s", sum);
+    ck_assert_msg(strstr(sum, "weakly supportive: (a) distal latency in 1 nerve (median.right)"),
+                  "%s", sum);
+    ck_assert_msg(strstr(sum, "not counted: ulnar.right below-elbow-above-elbow cv-demyelinating"),
+                  "%s", sum);
+    ck_assert_msg(strstr(sum, "F-waves (c, d): not assessed (no F-waves)"), "%s", sum);
+    ck_assert_msg(strstr(sum, "not evaluable: median.right elbow-axilla"), "%s", sum);
+    ncs_results_destroy(r);
+    ncs_study_destroy(st);
 }
 END_TEST
 
@@ -928,6 +967,7 @@ static Suite *suite(void)
     tcase_add_test(sm, sample_cidp);
     tcase_add_test(sm, sample_carpal_tunnel);
     tcase_add_test(sm, sample_mnd);
+    tcase_add_test(sm, sample_cidp_counting);
     tcase_add_test(sm, span_definite_where_no_segment_is);
     tcase_add_test(sm, side_to_side_asymmetry);
     tcase_add_test(sm, sample_inching_entrapment);
