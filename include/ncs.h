@@ -952,6 +952,19 @@ typedef struct {
     int report_paper;           /* reports: an ncs_paper (0: A4) */
 } ncs_options;
 
+/* A value outside its reference range (docs/criteria.md, abnormal codes):
+ * the study-level list the table, results.json and the report show. */
+typedef struct {
+    const ncs_nerve_result *nerve;
+    char where[300];       /* the site ("wrist") or segment ("wrist-elbow") */
+    unsigned code;         /* NCS_ABN_* (one bit) */
+    const char *what;      /* "distal latency", "amplitude", "CV" */
+    const char *unit;      /* "ms", "mV", "m/s" */
+    double value, u;       /* the value and its 95 % half-width (NAN: none) */
+    double limit;          /* the reference limit it lies beyond */
+    const char *relation;  /* "<=" (an upper limit) or ">=" (a lower one) */
+} ncs_abnormal_value;
+
 /* Side to side (docs/criteria.md): one nerve recorded from one muscle on
  * both sides. Ratios are left / right; differences left - right; NAN where
  * a value is missing or decides nothing (its trace flagged). */
@@ -990,6 +1003,16 @@ typedef struct {
     ncs_side_pair *sides;
     char *sides_summary;    /* "side to side: ..." (NULL when no pair) */
 } ncs_results;
+
+/* The values of r outside their reference range, nerve by nerve (distal
+ * site's latency and amplitude, then the segments' CVs): up to max into out
+ * (may be NULL with max 0); returns how many there are. */
+size_t ncs_abnormal_values(const ncs_results *r, ncs_abnormal_value *out, size_t max);
+
+/* "median.right wrist: distal latency 5.20 ± 0.06 ms (normal ≤ 4.4 ms)"
+ * into buf (n bytes); returns buf. */
+char *ncs_abnormal_value_text(const ncs_abnormal_value *a, char *buf, size_t n);
+
 
 /* Loads and measures every site of every nerve, computes the segments,
  * and applies the reference values (built-in, then the study's `norms`,

@@ -527,67 +527,23 @@ static double summary_table(ncs_rpage *p, const ncs_results *r, double y)
     return y - ncs_rpage_dy(p, 16);
 }
 
-/* One abnormal value of a nerve as a line of the list, with its limit. */
-static int abnormal_line(char *buf, size_t n, const ncs_nerve_result *nr, unsigned bit,
-                         const char *where, double v, double u)
-{
-    const ncs_norm *nm = nr->norm;
-    char a[48];
-    switch (bit) {
-    case NCS_ABN_DML_PROLONGED:
-        return snprintf(buf, n, "%s %s: distal latency %s ms (normal \u2264 %.1f ms)", nr->def->id,
-                        where, ncs_rnum_pm(a, sizeof a, v, u, 2), nm ? nm->dml_uln_ms : NAN);
-    case NCS_ABN_AMP_LOW:
-        return snprintf(buf, n, "%s %s: amplitude %s mV (normal \u2265 %.1f mV)", nr->def->id,
-                        where, ncs_rnum_pm(a, sizeof a, v, u, 2), nm ? nm->amp_lln_mv : NAN);
-    default:
-        return snprintf(buf, n, "%s %s: CV %s m/s (normal \u2265 %.0f m/s)", nr->def->id, where,
-                        ncs_rnum_pm(a, sizeof a, v, u, 1), nm ? nm->cv_lln_m_s : NAN);
-    }
-}
-
-/* Every value outside the reference range, with the range, while room is
- * left above y_min. */
+/* Every value outside the reference range, with the range (the same list
+ * as the table's and results.json's), while room is left above y_min. */
 static double abnormal_list(ncs_rpage *p, const ncs_results *r, double y, double y_min)
 {
     double dy = ncs_rpage_dy(p, 12);
     ncs_rtext(p, ST_HEAD, 3, y, "Values outside the reference range");
     y -= dy;
-    size_t shown = 0, total = 0;
-    char buf[600];
-    for (size_t i = 0; i < r->n_nerves; i++) {
-        const ncs_nerve_result *nr = &r->nerves[i];
-        for (size_t j = 0; j < nr->n_sites; j++) {
-            const ncs_site_result *sr = &nr->sites[j];
-            for (unsigned bit = NCS_ABN_DML_PROLONGED; bit <= NCS_ABN_AMP_LOW; bit <<= 1) {
-                if (!(sr->abnormal & bit))
-                    continue;
-                total++;
-                if (y < y_min)
-                    continue;
-                abnormal_line(buf, sizeof buf, nr, bit, sr->def->name,
-                              bit == NCS_ABN_AMP_LOW ? sr->m.amp_mv : sr->m.onset_ms,
-                              bit == NCS_ABN_AMP_LOW ? sr->m.u.amp_mv : sr->m.u.onset_ms);
-                ncs_rtext(p, ST_ABN, 5, y, "%s", buf);
-                y -= dy;
-                shown++;
-            }
-        }
-        for (size_t k = 0; k < nr->n_segments; k++) {
-            const ncs_segment *g = &nr->segments[k];
-            if (!(g->abnormal & NCS_ABN_CV_SLOW))
-                continue;
-            total++;
-            if (y < y_min)
-                continue;
-            char where[300];
-            snprintf(where, sizeof where, "%s-%s", g->from, g->to);
-            abnormal_line(buf, sizeof buf, nr, NCS_ABN_CV_SLOW, where, g->cv_m_s, g->u.cv_m_s);
-            ncs_rtext(p, ST_ABN, 5, y, "%s", buf);
-            y -= dy;
-            shown++;
-        }
+    size_t total = ncs_abnormal_values(r, NULL, 0), shown = 0;
+    ncs_abnormal_value *v = total ? calloc(total, sizeof *v) : NULL;
+    if (v)
+        ncs_abnormal_values(r, v, total);
+    for (size_t i = 0; v && i < total && y >= y_min; i++, shown++) {
+        char buf[600];
+        ncs_rtext(p, ST_ABN, 5, y, "%s", ncs_abnormal_value_text(&v[i], buf, sizeof buf));
+        y -= dy;
     }
+    free(v);
     if (!total)
         ncs_rtext(p, ST_TEXT, 5, y, "none");
     else if (shown < total)

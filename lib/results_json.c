@@ -173,6 +173,33 @@ static json_t *spans_json(const ncs_nerve_result *nr)
     return a;
 }
 
+/* Every value outside its reference range, with the range. */
+static json_t *abnormal_values_json(const ncs_results *r)
+{
+    json_t *a = json_array();
+    size_t n = ncs_abnormal_values(r, NULL, 0);
+    ncs_abnormal_value *v = n ? calloc(n, sizeof *v) : NULL;
+    if (!v)
+        return a;
+    ncs_abnormal_values(r, v, n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        char text[600];
+        json_object_set_new(o, "nerve", json_string(v[i].nerve->def->id));
+        json_object_set_new(o, "where", json_string(v[i].where));
+        json_object_set_new(o, "code", json_string(ncs_abnormal_name(v[i].code)));
+        json_object_set_new(o, "value", num(v[i].value, v[i].code == NCS_ABN_CV_SLOW ? 1 : 3));
+        json_object_set_new(o, "uncertainty", num(v[i].u, v[i].code == NCS_ABN_CV_SLOW ? 1 : 3));
+        json_object_set_new(o, "limit", num(v[i].limit, 1));
+        json_object_set_new(o, "unit", json_string(v[i].unit));
+        json_object_set_new(o, "text", json_string(ncs_abnormal_value_text(&v[i], text,
+                                                                           sizeof text)));
+        json_array_append_new(a, o);
+    }
+    free(v);
+    return a;
+}
+
 /* Side to side (docs/outputs.md): a pair per nerve recorded on both sides. */
 static json_t *sides_json(const ncs_results *r)
 {
@@ -338,6 +365,7 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
     }
     json_object_set_new(root, "nerves", nerves);
     json_object_set_new(root, "findings", study_findings_json(r));
+    json_object_set_new(root, "abnormal_values", abnormal_values_json(r));
     json_object_set_new(root, "sides", sides_json(r));
     json_object_set_new(root, "sides_summary", str_or_null(r->sides_summary));
     json_t *warns = json_array();

@@ -3,7 +3,8 @@
  * the left/right ratio of the distal amplitude and area, the difference of
  * the distal latency and of the CV of segments named alike, the block on
  * each side, and `asymmetric` when one distal amplitude is below half the
- * other's. A value whose trace decides nothing (flagged) is not compared. */
+ * other's. A value whose trace decides nothing (flagged) is not compared.
+ * Also the study-level list of the values outside their reference range. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,4 +174,66 @@ ncs_status ncs_sides_compare(ncs_results *r, ncs_error *err)
     if (r->n_sides && !(r->sides_summary = summary(r)))
         return ncs_fail(err, NCS_ERR_NOMEM, r->study->ini_path, "out of memory");
     return NCS_OK;
+}
+
+/* ---- the values outside their reference range ---------------------------- */
+
+static void abnormal_add(ncs_abnormal_value *out, size_t max, size_t *n,
+                         const ncs_nerve_result *nr, const char *where, unsigned code,
+                         double v, double u)
+{
+    if (*n < max) {
+        ncs_abnormal_value *a = &out[*n];
+        const ncs_norm *nm = nr->norm;
+        a->nerve = nr;
+        snprintf(a->where, sizeof a->where, "%s", where);
+        a->code = code;
+        a->value = v;
+        a->u = u;
+        a->what = code == NCS_ABN_DML_PROLONGED ? "distal latency"
+                : code == NCS_ABN_AMP_LOW ? "amplitude" : "CV";
+        a->unit = code == NCS_ABN_DML_PROLONGED ? "ms" : code == NCS_ABN_AMP_LOW ? "mV" : "m/s";
+        a->limit = !nm ? NAN : code == NCS_ABN_DML_PROLONGED ? nm->dml_uln_ms
+                 : code == NCS_ABN_AMP_LOW ? nm->amp_lln_mv : nm->cv_lln_m_s;
+        a->relation = code == NCS_ABN_DML_PROLONGED ? "<=" : ">=";
+    }
+    (*n)++;
+}
+
+size_t ncs_abnormal_values(const ncs_results *r, ncs_abnormal_value *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        const ncs_nerve_result *nr = &r->nerves[i];
+        for (size_t j = 0; j < nr->n_sites; j++) {
+            const ncs_site_result *sr = &nr->sites[j];
+            if (sr->abnormal & NCS_ABN_DML_PROLONGED)
+                abnormal_add(out, max, &n, nr, sr->def->name, NCS_ABN_DML_PROLONGED,
+                             sr->m.onset_ms, sr->m.u.onset_ms);
+            if (sr->abnormal & NCS_ABN_AMP_LOW)
+                abnormal_add(out, max, &n, nr, sr->def->name, NCS_ABN_AMP_LOW, sr->m.amp_mv,
+                             sr->m.u.amp_mv);
+        }
+        for (size_t k = 0; k < nr->n_segments; k++) {
+            const ncs_segment *g = &nr->segments[k];
+            if (!(g->abnormal & NCS_ABN_CV_SLOW))
+                continue;
+            char where[300];
+            snprintf(where, sizeof where, "%s-%s", g->from, g->to);
+            abnormal_add(out, max, &n, nr, where, NCS_ABN_CV_SLOW, g->cv_m_s, g->u.cv_m_s);
+        }
+    }
+    return n;
+}
+
+char *ncs_abnormal_value_text(const ncs_abnormal_value *a, char *buf, size_t n)
+{
+    int d = a->code == NCS_ABN_CV_SLOW ? 1 : 2;
+    char pm[48] = "";
+    if (isfinite(a->u))
+        snprintf(pm, sizeof pm, " \u00b1 %.*f", d, a->u);
+    snprintf(buf, n, "%s %s: %s %.*f%s %s (normal %s %.*f %s)", a->nerve->def->id, a->where,
+             a->what, d, a->value, pm, a->unit, a->relation[0] == '<' ? "\u2264" : "\u2265",
+             a->code == NCS_ABN_CV_SLOW ? 0 : 1, a->limit, a->unit);
+    return buf;
 }

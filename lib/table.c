@@ -125,8 +125,26 @@ static void print_sides(const ncs_results *r, FILE *f)
     }
 }
 
+/* Every value outside its reference range, with the range: the table's
+ * asterisks are never the only place a finding lives. */
+static void print_abnormal(const ncs_results *r, FILE *f)
+{
+    size_t n = ncs_abnormal_values(r, NULL, 0);
+    fprintf(f, "\nValues outside the reference range%s\n", n ? "" : ": none");
+    ncs_abnormal_value *v = n ? calloc(n, sizeof *v) : NULL;
+    if (!v)
+        return;
+    ncs_abnormal_values(r, v, n);
+    for (size_t i = 0; i < n; i++) {
+        char line[600];
+        fprintf(f, "  %s\n", ncs_abnormal_value_text(&v[i], line, sizeof line));
+    }
+    free(v);
+}
+
 static void print_findings(const ncs_results *r, FILE *f)
 {
+    print_abnormal(r, f);
     print_sides(r, f);
     fprintf(f, "\nFindings (criteria met; not a diagnosis)\n");
     for (int k = 0; k < NCS_CRIT__COUNT; k++) {

@@ -537,6 +537,23 @@ START_TEST(sample_cidp_counting)
                   "%s", sum);
     ck_assert_msg(strstr(sum, "F-waves (c, d): not assessed (no F-waves)"), "%s", sum);
     ck_assert_msg(strstr(sum, "not evaluable: median.right elbow-axilla"), "%s", sum);
+    /* the study-level list of values outside the reference range: every
+     * code of the results, each with its limit */
+    size_t codes = 0;
+    for (size_t i = 0; i < r->n_nerves; i++) {
+        for (size_t j = 0; j < r->nerves[i].n_sites; j++)
+            codes += (size_t)__builtin_popcount(r->nerves[i].sites[j].abnormal);
+        for (size_t j = 0; j < r->nerves[i].n_segments; j++)
+            codes += (size_t)__builtin_popcount(r->nerves[i].segments[j].abnormal);
+    }
+    ncs_abnormal_value v[32];
+    size_t n = ncs_abnormal_values(r, v, 32);
+    ck_assert_uint_eq(n, codes);
+    ck_assert_uint_gt(n, 3);
+    char text[600];
+    ck_assert_str_eq(ncs_abnormal_value_text(&v[0], text, sizeof text),
+                     "median.right wrist: distal latency 8.27 \u00b1 0.07 ms (normal \u2264 4.4 ms)");
+    ck_assert_uint_eq(ncs_abnormal_values(r, NULL, 0), n);
     ncs_results_destroy(r);
     ncs_study_destroy(st);
 }
