@@ -847,6 +847,38 @@ START_TEST(sites_that_disagree_decide_nothing)
 }
 END_TEST
 
+/* A generated study written, loaded and analysed (efns2010-mmn). */
+typedef struct {
+    char *dir;
+    ncs_study *st;
+    ncs_analyser *a;
+} generated;
+
+static ncs_results *analyse_generated(const ncs_synth_study *s, generated *g)
+{
+    char path[4200];
+    g->dir = tu_tempdir();
+    snprintf(path, sizeof path, "%s/%s", g->dir, s->id);
+    ncs_error e;
+    ck_assert_int_eq(ncs_synth_write(s, path, &e), NCS_OK);
+    g->st = ncs_study_load(path, NULL, &e);
+    ck_assert_msg(g->st != NULL, "%s", e.message);
+    g->a = ncs_analyser_create(&e);
+    ncs_options o = {.primary = NCS_CRIT_EFNS2010_MMN};
+    ncs_results *r = ncs_analyse_study(g->a, g->st, &o, &e);
+    ck_assert_msg(r != NULL, "%s", e.message);
+    return r;
+}
+
+static void generated_free(generated *g, ncs_results *r)
+{
+    ncs_results_destroy(r);
+    ncs_analyser_destroy(g->a);
+    ncs_study_destroy(g->st);
+    tu_rmrf(g->dir);
+    free(g->dir);
+}
+
 /* EFNS/PNS compares proximal with distal stimulation whatever the segment
  * length: 35 % then 30 % of the units blocked in two segments of the median
  * nerve is 54.5 % over wrist-axilla, definite over the span though neither
@@ -860,16 +892,8 @@ START_TEST(span_definite_where_no_segment_is)
     ck_assert_uint_eq(n->n_sites, 3);
     n->sites[1].lesion.block = 0.35;
     n->sites[2].lesion.block = 0.30;
-    char *dir = tu_tempdir(), path[4200];
-    snprintf(path, sizeof path, "%s/spread", dir);
-    ncs_error e;
-    ck_assert_int_eq(ncs_synth_write(&s, path, &e), NCS_OK);
-    ncs_study *st = ncs_study_load(path, NULL, &e);
-    ck_assert_msg(st != NULL, "%s", e.message);
-    ncs_analyser *a = ncs_analyser_create(&e);
-    ncs_options o = {.primary = NCS_CRIT_EFNS2010_MMN};
-    ncs_results *r = ncs_analyse_study(a, st, &o, &e);
-    ck_assert_ptr_nonnull(r);
+    generated gen;
+    ncs_results *r = analyse_generated(&s, &gen);
     const ncs_nerve_result *nr = &r->nerves[0];
     ck_assert_uint_eq(nr->n_segments, 2);
     ck_assert_uint_eq(nr->n_spans, 1);
@@ -892,11 +916,7 @@ START_TEST(span_definite_where_no_segment_is)
     for (size_t i = 1; i < r->n_nerves; i++)
         ck_assert_uint_eq(r->nerves[i].n_spans,
                           r->nerves[i].n_sites > 2 ? r->nerves[i].n_sites - 2 : 0);
-    ncs_results_destroy(r);
-    ncs_analyser_destroy(a);
-    ncs_study_destroy(st);
-    tu_rmrf(dir);
-    free(dir);
+    generated_free(&gen, r);
 }
 END_TEST
 
@@ -914,16 +934,8 @@ START_TEST(side_to_side_asymmetry)
             found = 1;
         }
     ck_assert(found);
-    char *dir = tu_tempdir(), path[4200];
-    snprintf(path, sizeof path, "%s/sides", dir);
-    ncs_error e;
-    ck_assert_int_eq(ncs_synth_write(&s, path, &e), NCS_OK);
-    ncs_study *st = ncs_study_load(path, NULL, &e);
-    ck_assert_msg(st != NULL, "%s", e.message);
-    ncs_analyser *a = ncs_analyser_create(&e);
-    ncs_options o = {.primary = NCS_CRIT_EFNS2010_MMN};
-    ncs_results *r = ncs_analyse_study(a, st, &o, &e);
-    ck_assert_ptr_nonnull(r);
+    generated gen;
+    ncs_results *r = analyse_generated(&s, &gen);
     ck_assert_uint_eq(r->n_sides, 2);
     for (size_t i = 0; i < r->n_sides; i++) {
         const ncs_side_pair *p = &r->sides[i];
@@ -949,11 +961,7 @@ START_TEST(side_to_side_asymmetry)
     for (size_t i = 0; i < r->warnings.count; i++)
         warned += !strcmp(r->warnings.items[i].code, "asymmetric");
     ck_assert_int_eq(warned, 1);
-    ncs_results_destroy(r);
-    ncs_analyser_destroy(a);
-    ncs_study_destroy(st);
-    tu_rmrf(dir);
-    free(dir);
+    generated_free(&gen, r);
 }
 END_TEST
 
