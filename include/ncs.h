@@ -259,9 +259,10 @@ char *ncs_study_peek_id(const char *dir);
  * NCS_SEGMENT_PLAUSIBLE_MIN_MM to _MAX_MM. One warning `implausible-distance`
  * per such site, named <study id>/<nerve>.<side>.<site>, appended to warn,
  * with the likely slip (cm for mm) when the value times or over 10 would be
- * plausible. Nothing is refused or changed. ncs_analyse_study() appends the
- * same warnings to its results; a caller that only loads the study (ncs
- * check) calls this itself. */
+ * plausible. Also `unknown-site` for a site name ncs cannot place on its
+ * nerve (named <study.ini>:<line>). Nothing is refused or changed.
+ * ncs_analyse_study() appends the same warnings to its results; a caller
+ * that only loads the study (ncs check) calls this itself. */
 #define NCS_DISTAL_PLAUSIBLE_MIN_MM 30.0
 #define NCS_DISTAL_PLAUSIBLE_MAX_MM 150.0
 #define NCS_SEGMENT_PLAUSIBLE_MIN_MM 10.0
@@ -320,11 +321,11 @@ int ncs_site_place_of(const char *nerve, const char *site, ncs_site_place *out);
 int ncs_site_place_cmp(const ncs_site_place *a, const ncs_site_place *b);
 
 /* Whether the stretch of nerve between sites from and to (in either order)
- * crosses an entrapment landmark: 1 (and *landmark, when not NULL, names it:
- * "ulnar at the elbow"), 0 when it crosses none, -1 when it cannot be told:
- * a site cannot be placed, or an inching site lies in the stretch between
- * the two levels where the landmark is (wrist-20 against the carpal
- * tunnel). */
+ * crosses an entrapment landmark or lies at one: 1 when it crosses the
+ * stretch between the landmark's two known sites or has an end inside it
+ * (an inching step at the elbow: below-elbow+20 to below-elbow+40), and
+ * *landmark (when not NULL) names it ("ulnar at the elbow"); 0 when it does
+ * neither; -1 when a site cannot be placed. */
 int ncs_site_crosses(const char *nerve, const char *from, const char *to,
                      const char **landmark);
 
@@ -701,6 +702,11 @@ const ncs_norm *ncs_norms_find(const ncs_norms *norms, const char *nerve);
 const ncs_norm *ncs_norms_find_muscle(const ncs_norms *norms, const char *nerve,
                                       const char *muscle);
 
+/* Whether two muscle names are one muscle, as ncs_norms_find_muscle()
+ * matches them ("ADQ" and "abductor digiti minimi" are ADM); two names not
+ * given are one. */
+int ncs_muscle_same(const char *a, const char *b);
+
 /* The table as `ncs norms` prints it. */
 ncs_status ncs_norms_print(const ncs_norms *norms, FILE *f);
 
@@ -929,6 +935,13 @@ typedef struct {
     int low_temperature;    /* below 32 C (upper limb) or 30 C (lower limb) */
 } ncs_nerve_result;
 
+/* Whether a span's finding says what no segment of its nerve says: counted,
+ * and its code (under its set) counted on no segment. Such findings are the
+ * span's to show (the table, results.json's items, the report); the others
+ * repeat a segment's. */
+int ncs_span_finding_new(const ncs_nerve_result *nr, const ncs_finding *f);
+
+
 /* The measurement's fixed method, which no option changes: the onset is the
  * departure from baseline by this share of the negative-peak amplitude, and
  * markers are read off a zero-phase Gaussian smoothing of this sigma. */
@@ -963,6 +976,8 @@ typedef struct {
     double value, u;       /* the value and its 95 % half-width (NAN: none) */
     double limit;          /* the reference limit it lies beyond */
     const char *relation;  /* "<=" (an upper limit) or ">=" (a lower one) */
+    char note[96];         /* "no response"; "measured at 100 mm; the limit holds
+                              at 70 mm" (dml-distance); else "" */
 } ncs_abnormal_value;
 
 /* Side to side (docs/criteria.md): one nerve recorded from one muscle on

@@ -318,10 +318,9 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
         return;
     }
     const ncs_norm *nm = nr->norm;
-    ncs_site_result *d = NULL;
-    for (size_t j = 0; j < nr->n_sites && !d; j++)
-        if (!nr->sites[j].def->exclude)
-            d = &nr->sites[j];
+    /* the distal latency and amplitude are the first site's: with it
+     * excluded, a proximal one is no distal value */
+    ncs_site_result *d = nr->n_sites && !nr->sites[0].def->exclude ? &nr->sites[0] : NULL;
     /* the latency limit holds at the table's distal distance */
     if (d && isfinite(nm->dml_distance_mm) && isfinite(nm->dml_uln_ms)
         && fabs(d->def->distance_mm - nm->dml_distance_mm) > 10.0 + EPS)
@@ -403,10 +402,7 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
 {
     const ncs_study *st = r->study;
     const ncs_nerve_def *n = nr->def;
-    const ncs_site_result *d = NULL;
-    for (size_t j = 0; j < nr->n_sites && !d; j++)
-        if (!nr->sites[j].def->exclude)
-            d = &nr->sites[j];
+    const ncs_site_result *d = nr->n_sites && !nr->sites[0].def->exclude ? &nr->sites[0] : NULL;
     for (size_t j = 0; j < nr->n_segments; j++) {
         ncs_segment *g = &nr->segments[j];
         const ncs_site_result *sp = site_named(nr, g->to);
@@ -418,12 +414,17 @@ static void criteria(ncs_results *r, ncs_nerve_result *nr)
      * entrapment = says); unknown when one of them is */
     for (size_t j = 0; j < nr->n_spans; j++) {
         ncs_segment *g = &nr->spans[j];
-        int any = 0, unknown = 0;
+        int any = 0, unknown = 0, said_no = 0;
         for (size_t k = 0; k < g->covers && k < nr->n_segments; k++) {
+            const ncs_site_result *to = site_named(nr, nr->segments[k].to);
             any |= nr->segments[k].entrapment_site == 1;
             unknown |= nr->segments[k].entrapment_site < 0;
+            said_no |= to && to->def->entrapment == 0;
         }
-        g->entrapment_site = any ? 1 : unknown ? -1 : 0;
+        /* and the landmarks between its own ends (an inching site in
+         * between may leave its segments unknown) */
+        int ends = ncs_entrapment_site(n->nerve, g->from, g->to);
+        g->entrapment_site = any || (ends == 1 && !said_no) ? 1 : unknown && ends != 0 ? -1 : 0;
         assess(r, nr, g);
     }
     for (int k = 0; k < NCS_CRIT__COUNT; k++)

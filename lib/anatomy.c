@@ -236,8 +236,8 @@ int ncs_site_place_cmp(const ncs_site_place *a, const ncs_site_place *b)
     return a->offset_mm < b->offset_mm ? -1 : a->offset_mm > b->offset_mm ? 1 : 0;
 }
 
-/* -1 distal to the landmark, 1 proximal, 0 cannot tell (an inching site in
- * the stretch where the landmark lies) */
+/* -1 at or distal to the stretch where the landmark lies (between its two
+ * known sites), 1 at or proximal to it, 0 inside it (an inching site) */
 static int side_of(const ncs_site_place *p, const landmark *l)
 {
     if (p->level < l->after || (p->level == l->after && p->offset_mm <= 0))
@@ -256,20 +256,19 @@ int ncs_site_crosses(const char *nerve, const char *from, const char *to,
     if (!ncs_site_place_of(nerve, from, &a) || !ncs_site_place_of(nerve, to, &b))
         return -1;
     const char *c = ncs_nerve_canonical(nerve);
-    int unknown = 0;
     for (size_t i = 0; i < NELEM(landmarks); i++) {
         if (strcmp(landmarks[i].nerve, c) != 0)
             continue;
+        /* across the landmark's stretch, or with an end inside it (inching
+         * steps at the elbow are at the elbow's entrapment site) */
         int sa = side_of(&a, &landmarks[i]), sb = side_of(&b, &landmarks[i]);
-        if (sa * sb < 0) {
+        if (sa * sb < 0 || ((sa == 0 || sb == 0) && ncs_site_place_cmp(&a, &b) != 0)) {
             if (landmark_name)
                 *landmark_name = landmarks[i].name;
             return 1;
         }
-        if ((sa == 0) != (sb == 0))
-            unknown = 1; /* one end in the landmark's stretch, the other not */
     }
-    return unknown ? -1 : 0;
+    return 0;
 }
 
 const char *ncs_site_landmark(const char *nerve, size_t i, const char **distal_site,

@@ -411,10 +411,11 @@ static const double ean_dml_frac = 1.50;         /* distal latency >= 150 % ULN 
 
 /* distal negative-peak duration cut-offs at LFF 2 Hz, ms */
 static const struct {
-    const char *nerve;
+    const char *nerve, *muscle; /* the cut-offs are for these muscles only */
     double ms;
 } ean_distal_dur_2hz[] = {
-    {"median", 6.6}, {"ulnar", 6.7}, {"fibular", 7.6}, {"tibial", 8.8},
+    {"median", "APB", 6.6}, {"ulnar", "ADM", 6.7}, {"fibular", "EDB", 7.6},
+    {"tibial", "AHB", 8.8},
 };
 
 /* EAN/PNS 2021: slowing and dispersion across an entrapment site, and over
@@ -627,7 +628,8 @@ void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *
     if (lff_hz != 2 || !isfinite(d->neg_dur_ms))
         return;
     for (size_t i = 0; i < sizeof ean_distal_dur_2hz / sizeof ean_distal_dur_2hz[0]; i++)
-        if (strcmp(nerve, ean_distal_dur_2hz[i].nerve) == 0
+        if (strcmp(nerve, ean_distal_dur_2hz[i].nerve) == 0 && norm
+            && ncs_muscle_same(norm->muscle, ean_distal_dur_2hz[i].muscle)
             && d->neg_dur_ms > ean_distal_dur_2hz[i].ms + EPS) {
             ncs_finding *f = add_finding(out, set, "distal-duration-prolonged", 1);
             because(f, "distal duration %.2f ms > %g ms (%s, LFF 2 Hz)", d->neg_dur_ms,
@@ -639,8 +641,18 @@ void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *
 
 void ncs_criteria_carpal_tunnel(ncs_nerve_result *nr)
 {
-    if (strcmp(nr->def->nerve, "median") != 0 || !nr->n_segments || !nr->norm)
+    if (strcmp(nr->def->nerve, "median") != 0 || !nr->norm)
         return;
+    if (!nr->n_segments) {
+        /* no forearm CV to tell it from carpal tunnel: counted, and said */
+        for (size_t i = 0; i < nr->findings.count; i++) {
+            ncs_finding *f = &nr->findings.items[i];
+            if (f->criteria == NCS_CRIT_EAN2021_CIDP && !strcmp(f->code, "dml-demyelinating")
+                && f->n_because < NCS_MAX_BECAUSE)
+                because(f, "no forearm segment: a carpal-tunnel pattern cannot be told apart");
+        }
+        return;
+    }
     const ncs_segment *g = &nr->segments[0];
     double lim = ean_cv_frac * nr->norm->cv_lln_m_s;
     if (!isfinite(g->cv_m_s) || !isfinite(lim) || g->inconsistent[0] || g->cv_m_s <= lim + EPS)
@@ -711,6 +723,16 @@ static int seg_has(const ncs_segment *g, ncs_criteria_id set, const char *code, 
     return 0;
 }
 
+int ncs_span_finding_new(const ncs_nerve_result *nr, const ncs_finding *f)
+{
+    if (!f->counts)
+        return 0;
+    for (size_t g = 0; g < nr->n_segments; g++)
+        if (seg_has(&nr->segments[g], f->criteria, f->code, 1))
+            return 0;
+    return 1;
+}
+
 /* Whether a segment or span of nr holds finding `code` (counted). */
 static int nerve_has(const ncs_nerve_result *nr, ncs_criteria_id set, const char *code)
 {
@@ -744,6 +766,8 @@ static int list_segments(sbuf *b, const ncs_results *r, ncs_criteria_id set,
                 sb_add(b, ", %s-%s", g->from, g->to);
             else
                 sb_add(b, "%s%s %s-%s", b->len ? "; " : "", nr->def->id, g->from, g->to);
+            if (g->entrapment_site < 0)
+                sb_add(b, " (entrapment site unknown)");
             here = 1;
         }
         /* (a span's finding at an entrapment site is its segments': listed there) */
@@ -751,7 +775,8 @@ static int list_segments(sbuf *b, const ncs_results *r, ncs_criteria_id set,
             const ncs_segment *g = &nr->spans[j];
             if (!seg_has(g, set, code, counts))
                 continue;
-            sb_add(b, "%s%s %s-%s (span)", b->len ? "; " : "", nr->def->id, g->from, g->to);
+            sb_add(b, "%s%s %s-%s (span%s)", b->len ? "; " : "", nr->def->id, g->from, g->to,
+                   g->entrapment_site < 0 ? "; entrapment site unknown" : "");
             here = 1;
         }
         nerves += here;

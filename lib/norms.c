@@ -58,6 +58,13 @@ static const char *muscle_code(const char *m)
     return m;
 }
 
+int ncs_muscle_same(const char *a, const char *b)
+{
+    if (!a || !*a || !b || !*b)
+        return (!a || !*a) && (!b || !*b);
+    return strcasecmp(muscle_code(a), muscle_code(b)) == 0;
+}
+
 const ncs_norm *ncs_norms_find_muscle(const ncs_norms *n, const char *nerve, const char *muscle)
 {
     if (!muscle || !*muscle)

@@ -588,11 +588,8 @@ static double sides_place(ncs_rpage *p, const ncs_results *r, double y)
         n += snprintf(line + n, sizeof line - (size_t)n, "distal amplitude %s, area %.2f, "
                       "distal latency %s ms", a, sp->area_ratio,
                       signed_text(d, sizeof d, sp->dml_diff_ms, 2));
-        for (size_t k = 0; k < sp->n_segments && n < (int)sizeof line - 80; k++)
-            if (isfinite(sp->seg[k].cv_diff_m_s))
-                n += snprintf(line + n, sizeof line - (size_t)n, "; CV %s-%s %s m/s",
-                              sp->seg[k].from, sp->seg[k].to,
-                              signed_text(d, sizeof d, sp->seg[k].cv_diff_m_s, 1));
+        /* (the CV differences, segment by segment, are in the table and
+         * results.json: a line per nerve here) */
         if (sp->asymmetric && n < (int)sizeof line - 60)
             snprintf(line + n, sizeof line - (size_t)n, "   ASYMMETRIC: the %s distal amplitude "
                      "is below half the other side's", sp->smaller);
@@ -610,11 +607,12 @@ static double summary_segment_findings(ncs_rpage *p, const ncs_nerve_result *nr,
 {
     for (size_t j = 0; j < sg->findings.count && y > y_min; j++) {
         const ncs_finding *f = &sg->findings.items[j];
-        if ((int)f->criteria != k)
+        if ((int)f->criteria != k || (sg->covers && !ncs_span_finding_new(nr, f)))
             continue;
         char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
-        snprintf(buf, sizeof buf, "%s %s-%s: %s%s: %s", nr->def->id, sg->from, sg->to, f->code,
-                 f->counts ? "" : " (not counted)", ncs_finding_reasons(f, "; ", why, sizeof why));
+        snprintf(buf, sizeof buf, "%s %s-%s%s: %s%s: %s", nr->def->id, sg->from, sg->to,
+                 sg->covers ? " (span)" : "", f->code, f->counts ? "" : " (not counted)",
+                 ncs_finding_reasons(f, "; ", why, sizeof why));
         y = ncs_rwrapped(p, ST_SMALL, 6, y, ncs_rpage_dy(p, 11), 91, y_min, buf);
     }
     return y;
@@ -651,12 +649,14 @@ static void summary_findings(ncs_rpage *p, const ncs_results *r, double y)
             const ncs_nerve_result *nr = &r->nerves[i];
             for (size_t g = 0; g < nr->n_segments && y > y_min; g++)
                 y = summary_segment_findings(p, nr, &nr->segments[g], k, y, y_min);
+            for (size_t g = 0; g < nr->n_spans && y > y_min; g++)
+                y = summary_segment_findings(p, nr, &nr->spans[g], k, y, y_min);
             y = summary_nerve_findings(p, nr, k, y, y_min);
         }
         y -= ncs_rpage_dy(p, 4);
     }
     if (y <= y_min)
-        ncs_rtext(p, ST_DIM, 3, y_min - ncs_rpage_dy(p, 2), "(more findings on the nerve pages)");
+        ncs_rtext(p, ST_DIM, 3, y - ncs_rpage_dy(p, 3), "(more findings on the nerve pages)");
 }
 
 /* The clinician's part: an empty box for the impression, lines to write

@@ -725,7 +725,7 @@ static void segment_row(ncs_rpage *p, const ncs_segment *g, double y, double blo
     int slow = g->abnormal & NCS_ABN_CV_SLOW, blk = ncs_rblock_marked(g->block);
     const char *name = ncs_block_name(g->block);
     ncs_rtext(p, strlen(g->from) + strlen(g->to) > 17 ? ST_SMALL : ST_TEXT, seg_col[GC_SEGMENT].x,
-              y, "%s-%s%s", g->from, g->to, g->entrapment_site ? " (E)" : "");
+              y, "%s-%s%s", g->from, g->to, g->entrapment_site == 1 ? " (E)" : "");
     ncs_rtext(p, ST_TEXT, seg_col[GC_DIST].x, y, "%.0f", g->distance_mm);
     ncs_rtext(p, slow ? ST_ABN : ST_TEXT, seg_col[GC_CV].x, y, "%s%s",
               ncs_rnum_pm(b, sizeof b, g->cv_m_s, g->u.cv_m_s, 1), slow ? " *" : "");
@@ -764,6 +764,23 @@ static double segment_notes(ncs_rpage *p, const ncs_nerve_result *nr, double y, 
         else
             continue;
         y = ncs_rwrapped(p, g->borderline ? ST_WARN : ST_SMALL, 4, y, dy, 93, y - 2.5 * dy, buf);
+    }
+    /* a span (the most distal site against a proximal one) whose category
+     * no segment has: a block spread over segments */
+    for (size_t k = 0; k < nr->n_spans; k++) {
+        const ncs_segment *g = &nr->spans[k];
+        int seen = 0;
+        for (size_t j = 0; j < nr->n_segments; j++)
+            seen |= nr->segments[j].block == g->block;
+        if (seen || g->block == NCS_BLOCK_NONE || g->block == NCS_BLOCK_UNSET)
+            continue;
+        snprintf(buf, sizeof buf, "span %s-%s (%.0f mm): %s: amplitude drop %.1f %%, area drop "
+                 "%.1f %%, duration %+.1f %%%s%s", g->from, g->to, g->distance_mm,
+                 ncs_block_name(g->block), g->amp_drop_pct, g->area_drop_pct,
+                 g->dur_increase_pct, g->borderline ? "; borderline: " : "",
+                 g->borderline ? g->borderline_why : "");
+        y = ncs_rwrapped(p, g->block == NCS_BLOCK_DEFINITE || g->block == NCS_BLOCK_PROBABLE
+                                ? ST_ABN : ST_SMALL, 4, y, dy, 93, y - 2.5 * dy, buf);
     }
     return y;
 }
@@ -811,17 +828,22 @@ static void segment_findings(ncs_rpage *p, const ncs_nerve_result *nr, double y)
     if (y < y_min + dy)
         return;
     int any = 0;
-    for (size_t k = 0; k < nr->n_segments && y > y_min; k++) {
-        const ncs_segment *g = &nr->segments[k];
+    /* the segments', then what a span adds (a block spread over segments) */
+    for (size_t k = 0; k < nr->n_segments + nr->n_spans && y > y_min; k++) {
+        const ncs_segment *g = k < nr->n_segments ? &nr->segments[k]
+                                                  : &nr->spans[k - nr->n_segments];
         for (size_t j = 0; j < g->findings.count && y > y_min; j++) {
             const ncs_finding *f = &g->findings.items[j];
             char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
+            if (g->covers && !ncs_span_finding_new(nr, f))
+                continue;
             if (!any++) {
                 ncs_rtext(p, ST_HEAD, 3, y, "Findings");
                 y -= dy;
             }
-            snprintf(buf, sizeof buf, "%s-%s %s %s%s: %s", g->from, g->to,
-                     ncs_criteria_name(f->criteria), f->code, f->counts ? "" : " (not counted)",
+            snprintf(buf, sizeof buf, "%s-%s%s %s %s%s: %s", g->from, g->to,
+                     g->covers ? " (span)" : "", ncs_criteria_name(f->criteria), f->code,
+                     f->counts ? "" : " (not counted)",
                      ncs_finding_reasons(f, "; ", why, sizeof why));
             y = ncs_rwrapped(p, ST_SMALL, 4, y, dy, 93, y_min, buf);
         }

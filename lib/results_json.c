@@ -192,6 +192,7 @@ static json_t *abnormal_values_json(const ncs_results *r)
         json_object_set_new(o, "uncertainty", num(v[i].u, v[i].code == NCS_ABN_CV_SLOW ? 1 : 3));
         json_object_set_new(o, "limit", num(v[i].limit, 1));
         json_object_set_new(o, "unit", json_string(v[i].unit));
+        json_object_set_new(o, "note", v[i].note[0] ? json_string(v[i].note) : json_null());
         json_object_set_new(o, "text", json_string(ncs_abnormal_value_text(&v[i], text,
                                                                            sizeof text)));
         json_array_append_new(a, o);
@@ -274,17 +275,21 @@ static json_t *study_findings_json(const ncs_results *r)
                 json_object_set_new(it, "segment", json_null());
                 json_array_append_new(items, it);
             }
-            for (size_t g = 0; g < nr->n_segments; g++) {
-                const ncs_segment *sg = &nr->segments[g];
+            /* the segments' counted findings, then what the spans add */
+            for (size_t g = 0; g < nr->n_segments + nr->n_spans; g++) {
+                const ncs_segment *sg = g < nr->n_segments ? &nr->segments[g]
+                                                           : &nr->spans[g - nr->n_segments];
                 for (size_t j = 0; j < sg->findings.count; j++) {
                     const ncs_finding *f = &sg->findings.items[j];
-                    if ((int)f->criteria != k || !f->counts)
+                    if ((int)f->criteria != k || !f->counts
+                        || (sg->covers && !ncs_span_finding_new(nr, f)))
                         continue;
                     json_t *it = finding_json(f);
                     char name[256];
                     snprintf(name, sizeof name, "%s-%s", sg->from, sg->to);
                     json_object_set_new(it, "nerve", json_string(nr->def->id));
                     json_object_set_new(it, "segment", json_string(name));
+                    json_object_set_new(it, "span", json_boolean(sg->covers > 0));
                     json_array_append_new(items, it);
                 }
             }

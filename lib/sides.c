@@ -13,12 +13,10 @@
 
 #include "internal.h"
 
+/* the distal response is the first site's (excluded: none) */
 static const ncs_site_result *distal_site(const ncs_nerve_result *nr)
 {
-    for (size_t j = 0; j < nr->n_sites; j++)
-        if (!nr->sites[j].def->exclude)
-            return &nr->sites[j];
-    return NULL;
+    return nr->n_sites && !nr->sites[0].def->exclude ? &nr->sites[0] : NULL;
 }
 
 /* Why a distal trace's amplitude cannot be compared, or NULL. */
@@ -53,9 +51,17 @@ static void ratio(double a, double ua, double b, double ub, double *r, double *u
 
 static int same_muscle(const ncs_nerve_def *a, const ncs_nerve_def *b)
 {
-    if (!a->muscle || !b->muscle)
-        return !a->muscle && !b->muscle;
-    return strcasecmp(a->muscle, b->muscle) == 0;
+    return ncs_muscle_same(a->muscle, b->muscle);
+}
+
+/* Whether two site names are one place of the nerve ("fib-head" and
+ * "fibular-head"; names ncs cannot place only when written alike). */
+static int same_site(const char *nerve, const char *a, const char *b)
+{
+    ncs_site_place pa, pb;
+    if (ncs_site_place_of(nerve, a, &pa) && ncs_site_place_of(nerve, b, &pb))
+        return ncs_site_place_cmp(&pa, &pb) == 0;
+    return strcmp(a, b) == 0;
 }
 
 static void compare(ncs_side_pair *p)
@@ -90,7 +96,8 @@ static void compare(ncs_side_pair *p)
         const ncs_segment *gr = &p->right->segments[k];
         for (size_t j = 0; j < p->left->n_segments; j++) {
             const ncs_segment *gl = &p->left->segments[j];
-            if (strcmp(gr->from, gl->from) != 0 || strcmp(gr->to, gl->to) != 0)
+            const char *nv = p->right->def->nerve;
+            if (!same_site(nv, gr->from, gl->from) || !same_site(nv, gr->to, gl->to))
                 continue;
             size_t i = p->n_segments++;
             p->seg[i].from = gr->from;
@@ -196,6 +203,14 @@ static void abnormal_add(ncs_abnormal_value *out, size_t max, size_t *n,
         a->limit = !nm ? NAN : code == NCS_ABN_DML_PROLONGED ? nm->dml_uln_ms
                  : code == NCS_ABN_AMP_LOW ? nm->amp_lln_mv : nm->cv_lln_m_s;
         a->relation = code == NCS_ABN_DML_PROLONGED ? "<=" : ">=";
+        a->note[0] = '\0';
+        const ncs_site_result *d = distal_site(nr);
+        if (code == NCS_ABN_AMP_LOW && d && !d->m.response)
+            snprintf(a->note, sizeof a->note, "no response");
+        else if (code == NCS_ABN_DML_PROLONGED && nm && d && isfinite(nm->dml_distance_mm)
+                 && fabs(d->def->distance_mm - nm->dml_distance_mm) > 10.0)
+            snprintf(a->note, sizeof a->note, "measured at %.0f mm; the limit holds at %.0f mm",
+                     d->def->distance_mm, nm->dml_distance_mm);
     }
     (*n)++;
 }
@@ -205,6 +220,9 @@ size_t ncs_abnormal_values(const ncs_results *r, ncs_abnormal_value *out, size_t
     size_t n = 0;
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
+        const ncs_site_result *d = distal_site(nr);
+        if (d && !d->m.response && nr->norm && isfinite(nr->norm->amp_lln_mv))
+            abnormal_add(out, max, &n, nr, d->def->name, NCS_ABN_AMP_LOW, 0.0, NAN);
         for (size_t j = 0; j < nr->n_sites; j++) {
             const ncs_site_result *sr = &nr->sites[j];
             if (sr->abnormal & NCS_ABN_DML_PROLONGED)
@@ -232,8 +250,14 @@ char *ncs_abnormal_value_text(const ncs_abnormal_value *a, char *buf, size_t n)
     char pm[48] = "";
     if (isfinite(a->u))
         snprintf(pm, sizeof pm, " \u00b1 %.*f", d, a->u);
-    snprintf(buf, n, "%s %s: %s %.*f%s %s (normal %s %.*f %s)", a->nerve->def->id, a->where,
+    if (!strcmp(a->note, "no response")) {
+        snprintf(buf, n, "%s %s: no response (amplitude normal \u2265 %.1f mV)",
+                 a->nerve->def->id, a->where, a->limit);
+        return buf;
+    }
+    snprintf(buf, n, "%s %s: %s %.*f%s %s (normal %s %.*f %s%s%s)", a->nerve->def->id, a->where,
              a->what, d, a->value, pm, a->unit, a->relation[0] == '<' ? "\u2264" : "\u2265",
-             a->code == NCS_ABN_CV_SLOW ? 0 : 1, a->limit, a->unit);
+             a->code == NCS_ABN_CV_SLOW ? 0 : 1, a->limit, a->unit, a->note[0] ? "; " : "",
+             a->note);
     return buf;
 }

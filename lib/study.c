@@ -1081,9 +1081,7 @@ static int resolve_path(parser *p, const char *dir_real, const char *key, const 
 
 /* Sites as anatomy (docs/study-folder.md): the sites ncs can place on the
  * nerve (known names, their abbreviations, inching names) listed distal
- * first, else an error naming both; a site it cannot place warned
- * (unknown-site): its segments cannot be placed against the entrapment
- * landmarks. */
+ * first, else an error naming both. */
 static int check_anatomy(parser *p, const ncs_nerve_def *n)
 {
     if (!ncs_site_known(n->nerve, 0))
@@ -1093,25 +1091,8 @@ static int check_anatomy(parser *p, const ncs_nerve_def *n)
     for (size_t j = 0; j < n->n_sites; j++) {
         const ncs_site *s = &n->sites[j];
         ncs_site_place pl;
-        if (!ncs_site_place_of(n->nerve, s->name, &pl)) {
-            const char *known[24];
-            size_t k = 0;
-            while (k < 24 && (known[k] = ncs_site_known(n->nerve, k)))
-                k++;
-            const char *eg = known[0];
-            for (size_t i = 0; i < k; i++)
-                if (strcmp(known[i], "wrist") == 0 || strcmp(known[i], "ankle") == 0)
-                    eg = known[i];
-            char list[400], where[1100];
-            snprintf(where, sizeof where, "%s:%d", p->ini_name, s->line);
-            ncs_warn(p->warn, where, "unknown-site",
-                     "[%s.%s]: '%s' is not a site ncs knows on the %s nerve (%s; inching: "
-                     "<site>+<mm> proximal or <site>-<mm> distal to one, e.g. %s+20): whether "
-                     "its segments cross an entrapment site is unknown%s", n->id, s->name,
-                     s->name, n->nerve, ncs_join(list, sizeof list, known, k, ", "), eg,
-                     s->entrapment >= 0 ? "" : " unless entrapment = says");
-            continue;
-        }
+        if (!ncs_site_place_of(n->nerve, s->name, &pl))
+            continue; /* warned as unknown-site (ncs_study_plausibility) */
         if (ps && ncs_site_place_cmp(&pl, &prev) <= 0)
             return perr(p, s->line, NCS_ERR_INI_VALUE,
                         "[%s.%s] is listed after [%s.%s] (line %d) but lies %s it: list the "
@@ -1407,10 +1388,41 @@ static const char *slip_hint(char *buf, size_t n, double v, double lo, double hi
     return buf;
 }
 
+/* A site ncs cannot place on its nerve (docs/study-folder.md, site names):
+ * warned with the nerve's known sites (unknown-site). */
+static void unknown_sites(const ncs_study *st, const ncs_nerve_def *n, ncs_warnings *warn)
+{
+    if (!ncs_site_known(n->nerve, 0))
+        return; /* a nerve without a vocabulary */
+    for (size_t j = 0; j < n->n_sites; j++) {
+        const ncs_site *s = &n->sites[j];
+        if (ncs_site_place_of(n->nerve, s->name, NULL))
+            continue;
+        const char *known[24];
+        size_t k = 0;
+        while (k < 24 && (known[k] = ncs_site_known(n->nerve, k)))
+            k++;
+        const char *eg = known[0];
+        for (size_t i = 0; i < k; i++)
+            if (strcmp(known[i], "wrist") == 0 || strcmp(known[i], "ankle") == 0)
+                eg = known[i];
+        char list[400], where[1100];
+        snprintf(where, sizeof where, "%s:%d", st->ini_path, s->line);
+        ncs_warn(warn, where, "unknown-site",
+                 "[%s.%s]: '%s' is not a site ncs knows on the %s nerve (%s; inching: "
+                 "<site>+<mm> proximal or <site>-<mm> distal to one, e.g. %s+20): whether "
+                 "its segments cross an entrapment site is unknown%s", n->id, s->name,
+                 s->name, n->nerve, ncs_join(list, sizeof list, known, k, ", "), eg,
+                 s->entrapment >= 0 ? "" : " unless entrapment = says");
+    }
+}
+
 void ncs_study_plausibility(const ncs_study *st, ncs_warnings *warn)
 {
     if (!st || !warn)
         return;
+    for (size_t i = 0; i < st->n_nerves; i++)
+        unknown_sites(st, &st->nerves[i], warn);
     for (size_t i = 0; i < st->n_nerves; i++) {
         const ncs_nerve_def *n = &st->nerves[i];
         for (size_t j = 0; j < n->n_sites; j++) {

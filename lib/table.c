@@ -65,18 +65,6 @@ static void nerve_header(FILE *f, const ncs_nerve_result *nr)
     fputc('\n', f);
 }
 
-/* Whether a segment of nr holds a counted finding `code` of set k. */
-static int segment_holds(const ncs_nerve_result *nr, int k, const char *code)
-{
-    for (size_t g = 0; g < nr->n_segments; g++)
-        for (size_t j = 0; j < nr->segments[g].findings.count; j++) {
-            const ncs_finding *fi = &nr->segments[g].findings.items[j];
-            if ((int)fi->criteria == k && fi->counts && strcmp(fi->code, code) == 0)
-                return 1;
-        }
-    return 0;
-}
-
 /* The findings of set k of a segment, or of a span (its counted ones that
  * no segment of the nerve holds: what the span adds). */
 static void segment_findings(FILE *f, const ncs_nerve_result *nr, const ncs_segment *sg, int k)
@@ -85,7 +73,7 @@ static void segment_findings(FILE *f, const ncs_nerve_result *nr, const ncs_segm
         const ncs_finding *fi = &sg->findings.items[j];
         if ((int)fi->criteria != k)
             continue;
-        if (sg->covers && (!fi->counts || segment_holds(nr, k, fi->code)))
+        if (sg->covers && !ncs_span_finding_new(nr, fi))
             continue;
         char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
         fprintf(f, "    %s %s-%s%s: %s%s: %s\n", nr->def->id, sg->from, sg->to,

@@ -593,6 +593,35 @@ run "no-temperature on slowing; lff-assumed" 0 "warning: cv-slow" "with no limb 
     "study.ini: warning: no lff_hz in [study]" -- analyse --criteria all "$R2"
 run "no lff-assumed when lff_hz is given" 0 -- analyse --criteria all samples/cidp
 grep -q "lff_hz" "$T/err" && bad "lff-assumed with lff_hz given" || ok
+# the guidelines' review: an inching site inside the elbow's stretch lies at
+# the entrapment site, and a span across it crosses it; unknown-site reaches
+# results.json; a distal site excluded gives no distal latency; ADQ is ADM
+# for the side-to-side pairs; an absent distal response is listed
+G=$T/guide; cp -r samples/mmn "$G"
+cp "$G/ulnar_r_above-elbow.wav" "$G/ulnar_r_be50.wav"
+sed -i 's/^\[ulnar.right.above-elbow\]/[ulnar.right.below-elbow+50]\nfile = ulnar_r_be50.wav\ndistance_mm = 50\nstim_ms = 2.5\nscale_mv = 20\n\n&/' "$G/study.ini"
+sed -i '/^\[ulnar.right.above-elbow\]/,/^distance_mm/s/^distance_mm = 100/distance_mm = 50/' "$G/study.ini"
+sed -i '/^\[median.right\]/,/^\[/s/^muscle = .*/muscle = APB/; /^\[ulnar.left\]/,/^\[/s/^muscle = .*/muscle = ADQ/' "$G/study.ini"
+sed -i 's/^\[median.right.axilla\]/[median.right.arm]/' "$G/study.ini"
+$NCS_WRAP "$NCS" analyse -q --json "$G" >"$T/out" 2>/dev/null
+python3 -c "
+import json,sys
+r=json.load(open(sys.argv[1]))
+n={x['id']:x for x in r['nerves']}
+u=n['ulnar.right']
+seg={(g['from'],g['to']):g for g in u['segments']}
+spn={(g['from'],g['to']):g for g in u['spans']}
+ok = seg[('below-elbow','below-elbow+50')]['entrapment_site'] is True \
+ and seg[('below-elbow+50','above-elbow')]['entrapment_site'] is True \
+ and spn[('wrist','above-elbow')]['entrapment_site'] is True \
+ and any(w['code']=='unknown-site' and 'median.right.arm' in w['message'] for w in r['warnings']) \
+ and len(r['sides']) == 2
+sys.exit(0 if ok else 1)" "$T/out" && ok || bad "guidelines review: entrapment from anatomy, unknown-site in results.json, ADQ paired with ADM"
+G2=$T/guide2; cp -r samples/cidp "$G2"
+sed -i '0,/^\[median.right.wrist\]/s/^\[median.right.wrist\]/&\nexclude = yes/' "$G2/study.ini"
+$NCS_WRAP "$NCS" analyse -q --criteria all "$G2" >"$T/out" 2>/dev/null
+grep -q "median.right elbow: distal latency" "$T/out" && bad "excluded distal site: a proximal latency listed as distal" || ok
+grep -q "median.right: dml-demyelinating" "$T/out" && bad "excluded distal site: dml-demyelinating from a proximal site" || ok
 # ---------------------------------------------------------------- the stimulus time
 # stim_ms is on the file's own time axis: a CSV whose time column starts
 # before the stimulus (here at -4.5 ms) needs no stim_ms, and every latency

@@ -317,6 +317,23 @@ START_TEST(ean_slowing_and_distal)
         ck_assert_msg(dd == (i == 2), "duration %.2f", dur[i]);
         ncs_findings_free(&f);
     }
+    /* the distal-duration cut-offs are the guideline's muscles': ulnar
+     * recorded from ADM (also written ADQ) has one, from FDI none */
+    static const char *const muscles[3] = {"ADM", "ADQ", "FDI"};
+    for (int i = 0; i < 3; i++) {
+        ncs_findings f = {0};
+        ncs_markers m = resp(3, 8, 20, 7.5);
+        ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "ulnar",
+                           ncs_norms_find_muscle(&norms, "ulnar", muscles[i]), &m, 2, &f);
+        int dd = 0;
+        for (size_t k = 0; k < f.count; k++)
+            dd |= strcmp(f.items[k].code, "distal-duration-prolonged") == 0;
+        ck_assert_msg(dd == (i < 2), "ulnar recorded from %s", muscles[i]);
+        ncs_findings_free(&f);
+    }
+    ck_assert_ptr_null(ncs_norms_find_muscle(&norms, "median", "FPL"));
+    ck_assert(ncs_muscle_same("abductor digiti minimi", "adm"));
+    ck_assert(!ncs_muscle_same("ADM", "FDI"));
     /* other LFF: no cut-off known, not assessed */
     ncs_findings f = {0};
     ncs_markers m = resp(3, 8, 20, 9.0);
