@@ -459,7 +459,13 @@ static void scale_bars(ncs_rpage *p, const frame *f)
     double per_mv = 100.0 * (f->top - f->bot) / (f->y_top - f->y_bot);
     double room = 100.0 * f->top + ncs_rpage_dy(p, 4) - y0;
     double mv = f->bar_mv;
-    while (mv * per_mv > room && mv > 1e-4)
+    if (room < 0.3 * mv * per_mv) {
+        /* no room above the distal trace (many traces in a short band):
+         * at the foot of the right column instead */
+        y0 = 100.0 * f->bot + ncs_rpage_dy(p, 6);
+        room = 100.0 * f->top - y0;
+    }
+    while (mv * per_mv > room && mv > f->bar_mv / 20.0)
         mv = nice(0.5 * mv);
     double h = mv * per_mv, w = f->bar_ms / f->span * 100.0 * (TR_R - TR_L);
     ncs_rline(p, LN_BAR, x0, y0 + h, x0, y0);
@@ -690,8 +696,15 @@ static double site_table(ncs_rpage *p, const ncs_nerve_result *nr, double y)
     }
     ncs_rline(p, LN_RULE, 3, y - 1.35 * dy, 97, y - 1.35 * dy);
     y -= 2.1 * dy;
-    for (size_t j = 0; j < nr->n_sites; j++)
+    double y_min = ncs_rpage_dy(p, 40) + dy;
+    for (size_t j = 0; j < nr->n_sites; j++) {
+        if (y < y_min) {
+            ncs_rtext(p, ST_WARN, 3, y, "... %zu more site%s: see the table (ncs analyse) or "
+                      "results.csv", nr->n_sites - j, nr->n_sites - j == 1 ? "" : "s");
+            return y - dy;
+        }
         y = site_row(p, nr, j, y, dy);
+    }
     return y - 0.4 * dy;
 }
 
@@ -804,7 +817,13 @@ static double segment_table(ncs_rpage *p, const ncs_nerve_result *nr, double y)
     }
     ncs_rline(p, LN_RULE, 3, y - 1.35 * dy, 97, y - 1.35 * dy);
     y -= 2.1 * dy;
+    double y_min = ncs_rpage_dy(p, 40) + dy;
     for (size_t k = 0; k < nr->n_segments; k++) {
+        if (y < y_min) {
+            ncs_rtext(p, ST_WARN, 3, y, "... %zu more segment%s: see the table (ncs analyse) or "
+                      "results.csv", nr->n_segments - k, nr->n_segments - k == 1 ? "" : "s");
+            return y - dy;
+        }
         segment_row(p, &nr->segments[k], y, block_x);
         y -= dy;
     }
@@ -926,7 +945,12 @@ void ncs_report_nerve_page(FILE *o, const ncs_results *r, size_t ni, ncs_report_
     size_t js[CLOSE_MAX];
     size_t n_close = closeup_sites(nr, js);
     double top = y - ncs_rpage_dy(&p, 12);
-    double bot = fmin(fmax(below_traces(&p, nr, n_close), 20.0), top - 33.0);
+    /* a nerve of many sites: the tables come first (the close-ups go, and
+     * the traces may shrink to a fifth of the page), then a table cut at
+     * the footer says so */
+    if (below_traces(&p, nr, n_close) > top - 33.0)
+        n_close = 0;
+    double bot = fmin(fmax(below_traces(&p, nr, n_close), 20.0), top - 20.0);
     frame f;
     frame_of(nr, top / 100.0, bot / 100.0, &f);
     /* 3. the traces' data, as datablocks ahead of the plots that draw them */

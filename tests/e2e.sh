@@ -622,6 +622,24 @@ sed -i '0,/^\[median.right.wrist\]/s/^\[median.right.wrist\]/&\nexclude = yes/' 
 $NCS_WRAP "$NCS" analyse -q --criteria all "$G2" >"$T/out" 2>/dev/null
 grep -q "median.right elbow: distal latency" "$T/out" && bad "excluded distal site: a proximal latency listed as distal" || ok
 grep -q "median.right: dml-demyelinating" "$T/out" && bad "excluded distal site: dml-demyelinating from a proximal site" || ok
+# a nerve of many sites on one page: the tables cut at the footer say so,
+# nothing runs off the page
+if command -v gnuplot >/dev/null 2>&1; then
+    B=$T/many; cp -r samples/inching "$B"
+    extra=""
+    for k in 140 160 180 200 220 240 260 280; do
+        extra="$extra[median.right.wrist+$k]\nfile = median_r_wrist+120.flac\ndistance_mm = 20\nscale_mv = 40\nnote = a note long enough to take a second line of the sites table, as technicians write\n\n"
+    done
+    sed -i "s/^\[median.right.elbow\]/$extra&/" "$B/study.ini"
+    if $NCS_WRAP "$NCS" report -q "$B" -o "$T/many.pdf" 2>"$T/err"; then
+        pdftotext -f 2 -l 2 "$T/many.pdf" - | grep -q "more segments: see the table (ncs analyse) or results.csv" \
+            && ok || bad "report: a cut segments table says so"
+        off=$(pdftotext -bbox -f 2 -l 2 "$T/many.pdf" - | awk -F'"' '/<word/ { if ($6 + 0 > 595.5 || $8 + 0 > 842) n++ } END { print n + 0 }')
+        [ "$off" -eq 0 ] && ok || bad "report: $off words off the page of a 16-site nerve"
+    else
+        bad "report of a 16-site nerve failed: $(cat "$T/err")"
+    fi
+fi
 # ---------------------------------------------------------------- the stimulus time
 # stim_ms is on the file's own time axis: a CSV whose time column starts
 # before the stimulus (here at -4.5 ms) needs no stim_ms, and every latency
