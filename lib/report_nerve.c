@@ -760,6 +760,24 @@ static void segment_row(ncs_rpage *p, const ncs_segment *g, double y, double blo
 
 /* Why a segment is what it is, when the table cannot say: borderline, not
  * evaluable, the sites disagreeing. */
+static int is_block(ncs_block b)
+{
+    return b == NCS_BLOCK_DEFINITE || b == NCS_BLOCK_PROBABLE || b == NCS_BLOCK_CB
+        || b == NCS_BLOCK_ENTRAPMENT || b == NCS_BLOCK_ABSENT_PROXIMAL;
+}
+
+/* Whether a span's line is shown: it has a block and no segment has one
+ * (else the segment, where the block lies, says it). */
+static int span_shown(const ncs_nerve_result *nr, const ncs_segment *g)
+{
+    if (!is_block(g->block))
+        return 0;
+    for (size_t j = 0; j < nr->n_segments; j++)
+        if (is_block(nr->segments[j].block))
+            return 0;
+    return 1;
+}
+
 static double segment_notes(ncs_rpage *p, const ncs_nerve_result *nr, double y, double dy)
 {
     char buf[600];
@@ -778,14 +796,11 @@ static double segment_notes(ncs_rpage *p, const ncs_nerve_result *nr, double y, 
             continue;
         y = ncs_rwrapped(p, g->borderline ? ST_WARN : ST_SMALL, 4, y, dy, 93, y - 2.5 * dy, buf);
     }
-    /* a span (the most distal site against a proximal one) whose category
-     * no segment has: a block spread over segments */
+    /* a span (the most distal site against a proximal one) with a block
+     * where no segment has one: a block spread over segments */
     for (size_t k = 0; k < nr->n_spans; k++) {
         const ncs_segment *g = &nr->spans[k];
-        int seen = 0;
-        for (size_t j = 0; j < nr->n_segments; j++)
-            seen |= nr->segments[j].block == g->block;
-        if (seen || g->block == NCS_BLOCK_NONE || g->block == NCS_BLOCK_UNSET)
+        if (!span_shown(nr, g))
             continue;
         snprintf(buf, sizeof buf, "span %s-%s (%.0f mm): %s: amplitude drop %.1f %%, area drop "
                  "%.1f %%, duration %+.1f %%%s%s", g->from, g->to, g->distance_mm,
@@ -918,12 +933,19 @@ static double below_traces(const ncs_rpage *p, const ncs_nerve_result *nr, size_
         lines += g->borderline || g->inconsistent[0]
                          || (g->block_because[0] && g->block != NCS_BLOCK_NONE) ? 1.8 : 0.0;
     }
+    for (size_t k = 0; k < nr->n_spans; k++)
+        lines += span_shown(nr, &nr->spans[k]) ? 1.8 : 0.0;
     double close = n_close ? 22.0 + (double)((n_close + 2) / 3) * CLOSE_ROW_PT : 0.0;
-    /* the findings (two lines each, ten at most), then the footer */
+    /* the findings (a heading, then up to three lines each, twelve lines at
+     * most), then the footer */
     double found = 0;
-    for (size_t k = 0; k < nr->n_segments; k++)
-        found += 2.0 * (double)nr->segments[k].findings.count;
-    return ncs_rpage_dy(p, 12.5 * lines + close + 11 * (1 + fmin(found, 10)) + 40);
+    for (size_t k = 0; k < nr->n_segments + nr->n_spans; k++) {
+        const ncs_segment *g = k < nr->n_segments ? &nr->segments[k]
+                                                  : &nr->spans[k - nr->n_segments];
+        for (size_t j = 0; j < g->findings.count; j++)
+            found += !g->covers || ncs_span_finding_new(nr, &g->findings.items[j]) ? 3.0 : 0.0;
+    }
+    return ncs_rpage_dy(p, 12.5 * lines + close + 11 * (2 + fmin(found, 12)) + 40);
 }
 
 void ncs_report_nerve_page(FILE *o, const ncs_results *r, size_t ni, ncs_report_format fmt,
