@@ -43,7 +43,6 @@ static int visits_load(visits *v, char **dirs, size_t n, const options *o)
         return EXIT_OUTPUT;
     }
     ncs_options ao = o->analysis;
-    ao.keep_traces = o->report >= 0;
     int rc = EXIT_OK;
     for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
         ncs_warnings warn = {0};
@@ -122,9 +121,6 @@ int cmd_compare(const command *cmd, int argc, char **argv, options *o)
                                             "or more of one patient%s", "");
     if (argc - first > NCS_COMPARE_MAX_VISITS)
         return usage_error(cmd->name, "compare: too many visits (at most 64)%s", "");
-    if (o->report >= 0 && !o->out)
-        return usage_error(cmd->name, "compare: --report needs -o DIR (the report goes to "
-                                      "DIR/compare.pdf)%s", "");
     if (o->out && !*o->out)
         return usage_error(cmd->name, "%s-o: the output folder is an empty name", "");
     int rc = check_norms_option(o);
