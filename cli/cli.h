@@ -113,6 +113,7 @@ char *settings_text(const options *o);
 
 int cmd_batch(const command *cmd, int argc, char **argv, options *o);
 int cmd_init(const command *cmd, int argc, char **argv, options *o); /* init.c */
+int cmd_compare(const command *cmd, int argc, char **argv, options *o); /* compare.c */
 
 /* main.c: the options of one subcommand; the index of the first operand, or
  * -1 after a usage error was printed. */

@@ -70,6 +70,8 @@ typedef enum {
     NCS_ERR_LIMIT,         /* an input exceeds a safety limit (size, count) */
     NCS_ERR_OUTPUT,        /* an output file could not be written */
     NCS_ERR_REPORT,        /* a report could not be made (gnuplot missing or failed) */
+    NCS_ERR_VISITS,        /* studies that cannot be compared as one patient's visits
+                              (patients differ, a date missing or repeated) */
     NCS_ERR__COUNT
 } ncs_status;
 
@@ -1056,6 +1058,134 @@ ncs_status ncs_results_csv(const ncs_results *r, FILE *f);
 
 /* The per-nerve table a technician reads, as an EMG machine prints it. */
 ncs_status ncs_results_table(const ncs_results *r, FILE *f);
+
+/* ------------------------------------------------------------------------ */
+/* Follow-up across visits (compare.c) — docs/outputs.md, compare.json      */
+/* ------------------------------------------------------------------------ */
+
+/* Where a measure is heading from one visit to another. A change counts
+ * only beyond its own 95 % half-width, hypot(u_a, u_b) of the two values'
+ * half-widths (their errors independent): a change inside it, or exactly
+ * on it, is stable. */
+typedef enum {
+    NCS_TREND_NONE = 0,    /* not compared: one visit only, or a value (or its
+                              half-width) missing at the first or last visit */
+    NCS_TREND_IMPROVING,
+    NCS_TREND_STABLE,
+    NCS_TREND_WORSENING
+} ncs_trend;
+
+/* "not-compared", "improving", "stable", "worsening"; NULL for other values. */
+const char *ncs_trend_name(ncs_trend t);
+
+/* A value with its 95 % half-width; both NAN when not measured, or absent
+ * at that visit. */
+typedef struct {
+    double v, u;
+} ncs_vu;
+
+/* The change from a to b: d = b - a, u = hypot(a.u, b.u) (its 95 %
+ * half-width), sign +1 / -1 when |d| > u (beyond it), 0 inside or on it.
+ * known 0 (and d, u NAN, sign 0) when a value or a half-width is not
+ * finite; an infinite half-width (an unbounded CV) is known and never
+ * beyond. */
+typedef struct {
+    double d, u;
+    int sign, known;
+} ncs_change;
+ncs_change ncs_change_of(ncs_vu a, ncs_vu b);
+
+/* The trend of a measure from `first` to `last`: worse_up 1 when a larger
+ * value is worse (a drop, a duration increase), 0 when a smaller one is (an
+ * amplitude, an area, a CV). */
+ncs_trend ncs_trend_of(ncs_vu first, ncs_vu last, int worse_up);
+
+/* A segment (or span) of one nerve at one visit. */
+typedef struct {
+    int present;          /* the visit has this segment: the same from and to */
+    int inconsistent;     /* its sites disagree (results: not-evaluable): its
+                             values are shown, never compared */
+    ncs_vu cv_m_s, amp_drop_pct, area_drop_pct, dur_increase_pct;
+    ncs_block block;      /* under the primary criteria */
+    int borderline;
+} ncs_compare_seg_visit;
+
+#define NCS_COMPARE_WHY 400
+
+/* A segment or span matched across visits by its two sites' names (never
+ * across different sites). */
+typedef struct {
+    const char *from, *to;   /* owned by a visit's study */
+    int span;                /* a span (most distal site to a proximal one) */
+    ncs_compare_seg_visit *at; /* n_visits entries, in date order */
+    ncs_trend trend;         /* of the area drop, first to last visit it is in
+                                (the amplitude drop where the area's is missing) */
+    char why[NCS_COMPARE_WHY]; /* "area drop 82 → 61 → 31 % (-51 ± 5 %)", or
+                                  why not compared ("at 2026-02-14 only") */
+} ncs_compare_segment;
+
+/* A nerve at one visit: its distal response. */
+typedef struct {
+    const ncs_nerve_result *nr;  /* NULL: the nerve is not in this visit */
+    const char *distal_site;     /* the first site's name; NULL when excluded */
+    ncs_vu amp_mv, area_mvms, onset_ms;
+} ncs_compare_nerve_visit;
+
+/* A nerve (matched by id, "median.right") over the visits. Its trend: the
+ * distal amplitude (axonal loss) and its segments' blocks. Worsening when
+ * either worsens; improving when one improves and neither worsens; stable
+ * when both are compared and neither changes beyond its uncertainty. */
+typedef struct {
+    const char *id;                /* owned by a visit's study */
+    ncs_compare_nerve_visit *at;   /* n_visits entries */
+    size_t n_present;              /* visits that have it */
+    size_t n_segments;             /* its segments, then its spans, in the order
+                                      first met */
+    ncs_compare_segment *segments;
+    ncs_trend amp_trend;           /* distal amplitude, first to last visit with
+                                      the same distal site */
+    char amp_why[NCS_COMPARE_WHY];
+    ncs_trend block_trend;         /* the segments' (and spans') trends together */
+    const ncs_compare_segment *block_segment; /* the one that says it (a segment
+                                      before a span): of those with the nerve's
+                                      block trend, the largest change, or when
+                                      stable the largest last area drop; NULL */
+    ncs_trend trend;               /* the nerve's */
+    char why[3 * NCS_COMPARE_WHY]; /* which measure decided, in numbers */
+} ncs_compare_nerve;
+
+typedef struct {
+    size_t n_visits;
+    const ncs_results **visits;    /* in date order (not owned) */
+    const char *patient;           /* owned by the first visit's study */
+    size_t n_nerves;
+    ncs_compare_nerve *nerves;     /* in the order first met, visit by visit */
+} ncs_compare;
+
+/* The most visits one comparison takes. */
+#define NCS_COMPARE_MAX_VISITS 64
+
+/* Compares the results of one patient's visits, given in any order (the
+ * caller keeps them, and their studies, alive while the comparison lives).
+ * Every study must name the same `patient` and a `date`, all dates
+ * different; they are put in date order. Returns a new comparison (free
+ * with ncs_compare_destroy) or NULL with err filled: NCS_ERR_USAGE (fewer
+ * than two visits or more than NCS_COMPARE_MAX_VISITS), NCS_ERR_VISITS
+ * (err->message names the studies and their patients or dates),
+ * NCS_ERR_NOMEM. */
+ncs_compare *ncs_compare_create(const ncs_results *const *visits, size_t n, ncs_error *err);
+void ncs_compare_destroy(ncs_compare *c); /* accepts NULL */
+
+/* compare.json (docs/outputs.md) as a new string the caller frees;
+ * settings is a JSON object text to embed (may be NULL). NULL on no
+ * memory. */
+char *ncs_compare_json(const ncs_compare *c, const char *settings_json);
+
+/* compare.csv (docs/outputs.md): one row per nerve, segment and visit. */
+ncs_status ncs_compare_csv(const ncs_compare *c, FILE *f);
+
+/* The table of the visits side by side, per nerve. */
+ncs_status ncs_compare_table(const ncs_compare *c, FILE *f);
 
 /* ------------------------------------------------------------------------ */
 /* Reports (report.c, gnuplot.c) — docs/outputs.md                         */

@@ -28,6 +28,7 @@ static const char *const messages[NCS_ERR__COUNT] = {
     [NCS_ERR_LIMIT] = "input exceeds a safety limit",
     [NCS_ERR_OUTPUT] = "output cannot be written",
     [NCS_ERR_REPORT] = "report cannot be made",
+    [NCS_ERR_VISITS] = "studies cannot be compared as one patient's visits",
 };
 
 const char *ncs_strerror(ncs_status code)
@@ -70,6 +71,7 @@ const char *ncs_status_token(ncs_status code)
         [NCS_ERR_LIMIT] = "limit",
         [NCS_ERR_OUTPUT] = "output",
         [NCS_ERR_REPORT] = "report",
+        [NCS_ERR_VISITS] = "visits",
     };
     if ((int)code < 0 || code >= NCS_ERR__COUNT || !tokens[code])
         return "error";

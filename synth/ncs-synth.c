@@ -1,6 +1,6 @@
 /* ncs-synth — writes synthetic study folders with their ground truth.
  *
- *   ncs-synth samples DIR            the six sample studies of samples/
+ *   ncs-synth samples DIR            the sample studies of samples/
  *   ncs-synth set DIR N [SEED] [LEVEL]
  *                                    N studies, scenarios in turn, recording
  *                                    conditions drawn up to LEVEL (1 = the accuracy targets'
@@ -59,6 +59,10 @@ int main(int argc, char **argv)
             {"carpal-tunnel", "carpal-tunnel", 505, 0.5, 0},
             {"inching", "inching", 606, 0.3, 0},
             {"edf-mmn", "mmn", 707, 0.5, 1}, /* one EDF+D file, as machines export */
+            /* one patient's three visits (ncs compare) */
+            {"followup-v1", "followup-v1", 801, 0.5, 0},
+            {"followup-v2", "followup-v2", 802, 0.5, 0},
+            {"followup-v3", "followup-v3", 803, 0.5, 0},
         };
         for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
             int rc = write_one(root, S[i].scen, S[i].id, S[i].seed, S[i].lvl, S[i].edf);

@@ -182,6 +182,10 @@ typedef struct {
     size_t n_nerves;
     ncs_synth_nerve nerves[NCS_SYNTH_MAX_NERVES];
     int edf;             /* every site a record of one EDF+D file (ncs_synth_as_edf) */
+    char patient[64];    /* study.ini's patient = (empty: not written) */
+    char date[16];       /* study.ini's date = (empty: not written) */
+    uint64_t model_seed; /* the nerves' motor units (0: from seed); one
+                            patient's visits share it, their noise differs */
 } ncs_synth_study;
 
 /* Makes the study one EDF+D file, <id>.edf, as an EMG machine exports it:
@@ -191,7 +195,10 @@ typedef struct {
 void ncs_synth_as_edf(ncs_synth_study *s);
 
 /* The scenarios of samples/: "normal", "mmn", "cidp", "als",
- * "carpal-tunnel", "inching". level scales the recording conditions (see
+ * "carpal-tunnel", "inching", and one MMN patient's visits under IVIg,
+ * "followup-v1", "followup-v2", "followup-v3" (the same patient and units,
+ * dated six weeks apart: a block recovering in ulnar.right, a block
+ * spreading in median.right, a stable block in median.left). level scales the recording conditions (see
  * ncs_synth_random_cond). Returns 0, or -1 for an unknown scenario. */
 int ncs_synth_scenario(ncs_synth_study *s, const char *scenario, const char *id,
                        uint64_t seed, double level);

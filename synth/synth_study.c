@@ -42,7 +42,8 @@ static char *synth_path(const char *dir, const char *name)
 }
 
 const char *const ncs_synth_scenarios[] = {
-    "normal", "mmn", "cidp", "als", "carpal-tunnel", "inching", NULL};
+    "normal", "mmn", "cidp", "als", "carpal-tunnel", "inching", "followup-v1", "followup-v2",
+    "followup-v3", NULL};
 
 /* ---- scenario building --------------------------------------------------- */
 
@@ -142,6 +143,33 @@ static void demyelinate(builder *b, ncs_synth_nerve *n, double slow, double disp
     }
 }
 
+/* One MMN patient's visit k (0, 1, 2) six weeks apart under IVIg: the
+ * nerves, their units and the amplifier set-ups are the patient's (a fixed
+ * seed), the noise the visit's. ulnar.right: a forearm block recovering
+ * (80, 60, 30 % of the units blocked); median.right: an upper-arm block
+ * holding, and a new forearm block with axonal loss at the third visit
+ * (spreading); median.left: a block holding at 60 %. */
+static void followup(builder *b, int k)
+{
+    static const char *const dates[3] = {"2026-01-12", "2026-02-23", "2026-04-06"};
+    static const double recovering[3] = {0.80, 0.60, 0.30};
+    ncs_synth_study *s = b->s;
+    ncs_rng_seed(&b->r, 808);
+    s->model_seed = 808;
+    snprintf(s->patient, sizeof s->patient, "MMN follow-up A (synthetic)");
+    snprintf(s->date, sizeof s->date, "%s", dates[k]);
+    ncs_synth_nerve *n = add_nerve(b, "ulnar", "right");
+    site_named(n, "below-elbow")->lesion.block = recovering[k];
+    n = add_nerve(b, "median", "right");
+    site_named(n, "axilla")->lesion.block = 0.55;
+    if (k == 2) {
+        site_named(n, "elbow")->lesion.block = 0.6;
+        n->p.axonal_loss = 0.3;
+    }
+    n = add_nerve(b, "median", "left");
+    site_named(n, "axilla")->lesion.block = 0.6;
+}
+
 int ncs_synth_scenario(ncs_synth_study *s, const char *scenario, const char *id,
                        uint64_t seed, double level)
 {
@@ -214,6 +242,9 @@ int ncs_synth_scenario(ncs_synth_study *s, const char *scenario, const char *id,
         n = add_nerve(&b, "ulnar", "right");
         site_named(n, "above-elbow")->lesion.block = 0.55;
         site_named(n, "above-elbow")->lesion.slowing = 0.6;
+    } else if (strncmp(scenario, "followup-v", 10) == 0 && scenario[10] >= '1'
+               && scenario[10] <= '3' && !scenario[11]) {
+        followup(&b, scenario[10] - '1');
     } else {
         return -1;
     }
@@ -525,7 +556,8 @@ static ncs_status write_nerve(const ncs_synth_study *s, size_t i, ncs_rng *noise
         les[j] = n->sites[j].lesion;
     }
     ncs_synth_model *m = ncs_synth_model_create(&n->p, n->n_sites, dist, les,
-                                                s->seed * 31 + i + 1);
+                                                (s->model_seed ? s->model_seed : s->seed) * 31
+                                                    + i + 1);
     if (!m)
         return synth_fail(err, NCS_ERR_NOMEM, dir, "cannot build the nerve model");
     fprintf(ini, "\n[%s.%s]\nmuscle = %s\n", n->nerve, n->side, n->muscle);
@@ -575,6 +607,10 @@ ncs_status ncs_synth_write(const ncs_synth_study *s, const char *dir, ncs_error 
     fprintf(ini, "; synthetic study made by ncs-synth (scenario %s, seed %llu)\n"
                  "[study]\nid = %s\ntemperature_c = %.1f\nlff_hz = 2\n",
             s->scenario, (unsigned long long)s->seed, s->id, s->temperature_c);
+    if (s->patient[0])
+        fprintf(ini, "patient = %s\n", s->patient);
+    if (s->date[0])
+        fprintf(ini, "date = %s\n", s->date);
     json_t *truth = json_object();
     json_object_set_new(truth, "id", json_string(s->id));
     json_object_set_new(truth, "scenario", json_string(s->scenario));

@@ -982,6 +982,44 @@ else
     echo "e2e: gnuplot or pdfinfo missing: report tests NOT run" >&2
     bad "report tests need gnuplot and poppler-utils (scripts/install-deps.sh)"
 fi
+# ---------------------------------------------------------------- compare
+# one patient's three visits (samples/followup-v*), given out of order
+V1=samples/followup-v1 V2=samples/followup-v2 V3=samples/followup-v3
+run "compare the follow-up visits" 0 -- compare -q $V3 $V1 $V2 -o "$T/cmp"
+grep -q '^ulnar.right: improving$' "$T/out" && grep -q '^median.right: worsening$' "$T/out" \
+    && grep -q '^median.left: stable$' "$T/out" && ok || bad "compare: trends not found: $(grep '^[a-z]*\.[a-z]*:' "$T/out" | tr '\n' ' ')"
+[ "$(sed -n '2,4p' "$T/out" | cut -c3-12 | tr '\n' ' ')" = "2026-01-12 2026-02-23 2026-04-06 " ] \
+    && ok || bad "compare: visits not in date order"
+grep -q 'area drop 80 → 62 → 32 %' "$T/out" && grep -q 'area drop 2 → 2 → 62 %' "$T/out" \
+    && grep -q 'distal amplitude (wrist) 8.4 → 8.4 → 6.6 mV' "$T/out" && ok || bad "compare: reasons in numbers"
+grep -q '"schema": "ncs-compare/1"' "$T/cmp/compare.json" && grep -q '"block_segment": "wrist-elbow"' "$T/cmp/compare.json" \
+    && ok || bad "compare.json"
+[ "$(head -1 "$T/cmp/compare.csv" | cut -d, -f1-7)" = "patient,visit,date,nerve,kind,from,to" ] \
+    && grep -q '^MMN follow-up A (synthetic),followup-v3,2026-04-06,median.right,segment,wrist,elbow,.*,definite,worsening,worsening$' "$T/cmp/compare.csv" \
+    && ok || bad "compare.csv rows"
+[ -z "$(ls -A "$T/cmp" | grep -v '^compare\.\(json\|csv\)$')" ] && ok || bad "compare: other files in -o: $(ls -A "$T/cmp")"
+$NCS_WRAP "$NCS" compare -q --json $V1 $V2 >"$T/out" 2>/dev/null && grep -q '"visits": \[' "$T/out" && ok || bad "compare --json"
+run "compare one study" 2 "one study folder given" -- compare $V1
+run "compare nothing" 2 "no study folder given" -- compare
+for k in pat nodate dup broken onevisit; do cp -r $V2 "$T/cv-$k"; done
+sed -i 's/^patient = .*/patient = Someone Else/' "$T/cv-pat/study.ini"
+run "compare: two patients" 3 "different patients" "followup-v1 ('MMN follow-up A (synthetic)')" \
+    "followup-v2 ('Someone Else')" -- compare $V1 "$T/cv-pat" -o "$T/cmp-bad"
+sed -i '/^date = /d' "$T/cv-nodate/study.ini"
+run "compare: a date missing" 3 "cv-nodate/study.ini: error: no \`date =\` in [study]" -- compare $V1 "$T/cv-nodate" -o "$T/cmp-bad"
+sed -i 's/^date = .*/date = 2026-01-12/' "$T/cv-dup/study.ini"
+run "compare: the same date twice" 3 "followup-v1 and followup-v2 have the same date 2026-01-12" -- compare $V1 "$T/cv-dup" -o "$T/cmp-bad"
+run "compare: one visit given twice" 3 "have the same date" -- compare $V1 $V1
+sed -i '0,/^distance_mm = .*/s//distance_mm = far/' "$T/cv-broken/study.ini"
+run "compare: a study that fails to load" 3 "cv-broken/study.ini:" "distance_mm" -- compare $V1 "$T/cv-broken" -o "$T/cmp-bad"
+[ ! -e "$T/cmp-bad" ] && ok || bad "compare: a refused comparison wrote $(ls -A "$T/cmp-bad")"
+awk '/^\[/{skip = ($0 ~ /^\[median\.left/)} !skip' $V2/study.ini >"$T/cv-onevisit/study.ini"
+run "compare: a nerve at one visit only" 0 -- compare $V1 "$T/cv-onevisit"
+grep -q '^median.left: not-compared$' "$T/out" && grep -q 'recorded at 2026-01-12 only' "$T/out" \
+    && grep -q '(not recorded)' "$T/out" && ok || bad "compare: a nerve at one visit only not said"
+run "compare -o into a study" 4 "is another study's folder" -- compare -q $V1 $V2 -o "$T/cv-pat"
+[ ! -e "$T/cv-pat/compare.json" ] && ok || bad "compare wrote into a study folder"
+
 # confinement: run from an empty folder, the commands write under -o only
 mkdir -p "$T/cwd"
 (cd "$T/cwd" && $NCS_WRAP "$NCS" batch -q "$OLDPWD/samples" -o out >/dev/null 2>&1 \

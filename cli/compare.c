@@ -1,0 +1,157 @@
+/* compare.c — `ncs compare STUDY...`: one patient's visits analysed, put in
+ * date order and compared (the library's ncs_compare); the table on stdout,
+ * and with -o DIR compare.json and compare.csv written as every output is
+ * (cli/common.c: temporary name, then rename; never over an input). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncs.h"
+
+#include "cli.h"
+
+typedef struct {
+    size_t n;
+    ncs_study **st;
+    ncs_results **r;
+} visits;
+
+static void visits_free(visits *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        ncs_results_destroy(v->r[i]);
+        ncs_study_destroy(v->st[i]);
+    }
+    free(v->r);
+    free(v->st);
+}
+
+/* Loads and analyses every study; the first that fails stops the
+ * comparison with its error (every error of its study.ini). */
+static int visits_load(visits *v, char **dirs, size_t n, const options *o)
+{
+    ncs_error err;
+    v->st = calloc(n, sizeof *v->st);
+    v->r = calloc(n, sizeof *v->r);
+    if (!v->st || !v->r) {
+        diag("compare", "error", "out of memory");
+        return EXIT_OUTPUT;
+    }
+    ncs_analyser *an = ncs_analyser_create(&err);
+    if (!an) {
+        print_error(&err);
+        return EXIT_OUTPUT;
+    }
+    ncs_options ao = o->analysis;
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+        ncs_warnings warn = {0};
+        ncs_study *st = ncs_study_load(dirs[i], &warn, &err);
+        if (!st) {
+            print_failure(&err, &warn, o);
+            rc = exit_for(err.code);
+        } else {
+            print_warnings(&warn, o);
+        }
+        ncs_warnings_free(&warn);
+        if (!st)
+            break;
+        v->st[v->n] = st;
+        v->r[v->n] = ncs_analyse_study(an, st, &ao, &err);
+        v->n++;
+        if (!v->r[v->n - 1]) {
+            print_error(&err);
+            rc = exit_for(err.code);
+        } else {
+            print_warnings(&v->r[v->n - 1]->warnings, o);
+        }
+    }
+    ncs_analyser_destroy(an);
+    return rc;
+}
+
+static int put_text(FILE *f, const void *ctx)
+{
+    return fputs((const char *)ctx, f) < 0 || fputc('\n', f) == EOF;
+}
+
+static int put_compare_csv(FILE *f, const void *ctx)
+{
+    return ncs_compare_csv((const ncs_compare *)ctx, f) != NCS_OK;
+}
+
+/* compare.json and compare.csv into o->out, never over an input of a visit
+ * nor into a study's folder */
+static int write_compare(const ncs_compare *c, const visits *v, const options *o)
+{
+    outdir od;
+    outdir_later(&od, NULL, o->out);
+    int rc = outdir_ready(&od) == EXIT_OK ? EXIT_OK : EXIT_OUTPUT;
+    static const char *const names[] = {"compare.json", "compare.csv", NULL};
+    for (size_t i = 0; i < v->n && rc == EXIT_OK; i++)
+        rc = outdir_check_inputs(&od, v->st[i], names, o->analysis.norms_path);
+    char *settings = rc == EXIT_OK ? settings_text(o) : NULL;
+    char *json = settings ? ncs_compare_json(c, settings) : NULL;
+    if (rc == EXIT_OK && !json) {
+        diag(o->out, "error", "out of memory");
+        rc = EXIT_OUTPUT;
+    }
+    if (rc == EXIT_OK)
+        rc = write_atomic(&od, "compare.json", put_text, json);
+    if (rc == EXIT_OK)
+        rc = write_atomic(&od, "compare.csv", put_compare_csv, c);
+    free(json);
+    free(settings);
+    outdir_close(&od);
+    return rc;
+}
+
+int cmd_compare(const command *cmd, int argc, char **argv, options *o)
+{
+    int first = parse_options(cmd, argc, argv, o);
+    if (first < 0)
+        return EXIT_USAGE;
+    if (o->help)
+        return print_command_help(cmd);
+    if (argc - first < 2)
+        return usage_error(cmd->name, argc == first
+                                          ? "compare: no study folder given (give two visits "
+                                            "or more of one patient)%s"
+                                          : "compare: one study folder given: give two visits "
+                                            "or more of one patient%s", "");
+    if (argc - first > NCS_COMPARE_MAX_VISITS)
+        return usage_error(cmd->name, "compare: too many visits (at most 64)%s", "");
+    if (o->out && !*o->out)
+        return usage_error(cmd->name, "%s-o: the output folder is an empty name", "");
+    int rc = check_norms_option(o);
+    if (rc != 0)
+        return rc;
+    visits v = {0};
+    rc = visits_load(&v, argv + first, (size_t)(argc - first), o);
+    ncs_compare *c = NULL;
+    if (rc == EXIT_OK) {
+        ncs_error err;
+        c = ncs_compare_create((const ncs_results *const *)v.r, v.n, &err);
+        if (!c) {
+            print_error(&err);
+            rc = exit_for(err.code);
+        }
+    }
+    if (rc == EXIT_OK && o->json) {
+        char *settings = settings_text(o);
+        char *json = settings ? ncs_compare_json(c, settings) : NULL;
+        free(settings);
+        if (json)
+            printf("%s\n", json);
+        else
+            rc = EXIT_OUTPUT;
+        free(json);
+    } else if (rc == EXIT_OK) {
+        ncs_compare_table(c, stdout);
+    }
+    if (rc == EXIT_OK && o->out)
+        rc = write_compare(c, &v, o);
+    ncs_compare_destroy(c);
+    visits_free(&v);
+    return rc;
+}
