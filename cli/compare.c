@@ -1,7 +1,8 @@
 /* compare.c — `ncs compare STUDY...`: one patient's visits analysed, put in
  * date order and compared (the library's ncs_compare); the table on stdout,
  * and with -o DIR compare.json and compare.csv written as every output is
- * (cli/common.c: temporary name, then rename; never over an input). */
+ * (cli/common.c: temporary name, then rename; never over an input), and
+ * with --report the follow-up report (the library's, run by gnuplot). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static int visits_load(visits *v, char **dirs, size_t n, const options *o)
         return EXIT_OUTPUT;
     }
     ncs_options ao = o->analysis;
+    ao.keep_traces = o->report >= 0; /* the report overlays the visits' traces */
     int rc = EXIT_OK;
     for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
         ncs_warnings warn = {0};
@@ -80,14 +82,35 @@ static int put_compare_csv(FILE *f, const void *ctx)
     return ncs_compare_csv((const ncs_compare *)ctx, f) != NCS_OK;
 }
 
-/* compare.json and compare.csv into o->out, never over an input of a visit
- * nor into a study's folder */
+/* With --report: the report's pages into the output folder (the library
+ * writes them under temporary names and renames them only when gnuplot
+ * succeeded). */
+static int write_report(const ncs_compare *c, const outdir *od, const options *o)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/compare.%s", od->path,
+             ncs_report_format_name((ncs_report_format)o->report));
+    ncs_error err;
+    if (ncs_compare_report_make(c, (ncs_report_format)o->report, path, o->gnuplot, &err)
+        != NCS_OK) {
+        print_error(&err);
+        return exit_for(err.code);
+    }
+    return EXIT_OK;
+}
+
+/* compare.json and compare.csv (and the report) into o->out, never over an
+ * input of a visit nor into a study's folder */
 static int write_compare(const ncs_compare *c, const visits *v, const options *o)
 {
     outdir od;
     outdir_later(&od, NULL, o->out);
     int rc = outdir_ready(&od) == EXIT_OK ? EXIT_OK : EXIT_OUTPUT;
-    static const char *const names[] = {"compare.json", "compare.csv", NULL};
+    char rep[32];
+    snprintf(rep, sizeof rep, "compare.%s",
+             o->report >= 0 ? ncs_report_format_name((ncs_report_format)o->report) : "pdf");
+    const char *const names[] = {"compare.json", "compare.csv", o->report >= 0 ? rep : NULL,
+                                 NULL};
     for (size_t i = 0; i < v->n && rc == EXIT_OK; i++)
         rc = outdir_check_inputs(&od, v->st[i], names, o->analysis.norms_path);
     char *settings = rc == EXIT_OK ? settings_text(o) : NULL;
@@ -100,6 +123,8 @@ static int write_compare(const ncs_compare *c, const visits *v, const options *o
         rc = write_atomic(&od, "compare.json", put_text, json);
     if (rc == EXIT_OK)
         rc = write_atomic(&od, "compare.csv", put_compare_csv, c);
+    if (rc == EXIT_OK && o->report >= 0)
+        rc = write_report(c, &od, o);
     free(json);
     free(settings);
     outdir_close(&od);
@@ -123,6 +148,9 @@ int cmd_compare(const command *cmd, int argc, char **argv, options *o)
         return usage_error(cmd->name, "compare: too many visits (at most 64)%s", "");
     if (o->out && !*o->out)
         return usage_error(cmd->name, "%s-o: the output folder is an empty name", "");
+    if (o->report >= 0 && !o->out)
+        return usage_error(cmd->name, "compare: --report needs -o DIR (the report goes to "
+                                      "DIR/compare.pdf)%s", "");
     int rc = check_norms_option(o);
     if (rc != 0)
         return rc;

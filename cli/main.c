@@ -659,12 +659,21 @@ static const command commands[] = {
      "a nerve's follows its distal amplitude (axonal loss) and its segments' blocks:\n"
      "worsening when either worsens, improving when one improves and neither\n"
      "worsens. Each trend says why, in numbers (area drop 80 → 58 → 31 %).\n"
+     "With --report, DIR/compare.pdf: a summary page (the visits, each nerve's trend\n"
+     "and why) and a page per nerve (the distal amplitude and each segment's area\n"
+     "drop over the visits with their 95 % intervals and the block category at each\n"
+     "visit, and the distal traces of every visit overlaid at one gain).\n"
      "Options:\n"
      "  --json           compare.json on stdout instead of the table\n"
      "  -o, --out DIR    also write DIR/compare.json and DIR/compare.csv\n"
      CRITERIA_HELP
+     "  --report[=FMT]   also draw the follow-up report (pdf, the default, png or svg)\n"
+     "                   into the output folder as compare.<FMT> (png, svg: a file per\n"
+     "                   page, compare-<nerve>.<FMT>); needs gnuplot\n"
+     "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
+     GNUPLOT_TIMEOUT_HELP
      "  -q, --quiet      no warnings\n",
-     "--out --json --criteria --norms"},
+     "--out --json --criteria --norms --report --gnuplot --gnuplot-timeout --paper"},
     {"check", cmd_check, "STUDY...",
      "Validate study.ini and decode every waveform; no analysis.",
      "Prints one line per trace: site, file, format, sample rate, sweep length,\n"

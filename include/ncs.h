@@ -1240,6 +1240,19 @@ double ncs_report_timeout_of(const char *text);
 ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
                            const char *gnuplot, ncs_error *err);
 
+/* Makes the follow-up report of comparison c (docs/outputs.md) by running
+ * gnuplot once, as ncs_report_make does (the same files, time limit and
+ * failures): a summary page (the patient, the visits and their dates, each
+ * nerve's trend with its reason) and a page per nerve (each measure over
+ * the visits with its 95 % interval and the block category at each point,
+ * and, when the visits were analysed with keep_traces, the distal traces of
+ * every visit overlaid at one gain). Paper and time limit are the first
+ * visit's options'. PNG and SVG: the summary at out_path, each nerve at
+ * <out_path without extension>-<nerve id>.<ext>. No page replaces an input
+ * of any visit. */
+ncs_status ncs_compare_report_make(const ncs_compare *c, ncs_report_format fmt,
+                                   const char *out_path, const char *gnuplot, ncs_error *err);
+
 /* Whether the gnuplot ncs_report_make() would run can be found (same
  * rules); when not, err says so and how to install it. */
 int ncs_report_gnuplot_found(const char *gnuplot, ncs_error *err);

@@ -155,28 +155,34 @@ static int same_file(const char *path, const char *input)
            && a.st_ino == b.st_ino;
 }
 
-/* A page is never written over an input of the analysis (`report S -o
- * S/w.pdf` with w.pdf a waveform, `--norms lab.pdf -o lab.pdf`). */
-static ncs_status pages_not_inputs(const ncs_results *r, const outputs *o, ncs_error *err)
+/* A page is never written over an input of an analysis it draws (`report
+ * S -o S/w.pdf` with w.pdf a waveform, `--norms lab.pdf -o lab.pdf`). */
+static ncs_status pages_not_inputs(const ncs_results *const *rs, size_t n_rs, const outputs *o,
+                                   ncs_error *err)
 {
-    const ncs_study *st = r->study;
-    for (size_t i = 0; i < o->n; i++) {
-        const char *p = o->final[i];
-        const char *hit = same_file(p, st->ini_path) ? st->ini_path
-                        : same_file(p, st->norms) ? st->norms
-                        : same_file(p, r->options.norms_path) ? r->options.norms_path : NULL;
-        for (size_t a = 0; !hit && a < st->n_nerves; a++)
-            for (size_t b = 0; !hit && b < st->nerves[a].n_sites; b++)
-                if (same_file(p, st->nerves[a].sites[b].path))
-                    hit = st->nerves[a].sites[b].path;
-        if (hit)
-            return ncs_fail(err, NCS_ERR_OUTPUT, p, "the report would replace %s, an input "
-                                                    "of the analysis: write it elsewhere", hit);
+    for (size_t k = 0; k < n_rs; k++) {
+        const ncs_results *r = rs[k];
+        const ncs_study *st = r->study;
+        for (size_t i = 0; i < o->n; i++) {
+            const char *p = o->final[i];
+            const char *hit = same_file(p, st->ini_path) ? st->ini_path
+                            : same_file(p, st->norms) ? st->norms
+                            : same_file(p, r->options.norms_path) ? r->options.norms_path
+                                                                  : NULL;
+            for (size_t a = 0; !hit && a < st->n_nerves; a++)
+                for (size_t b = 0; !hit && b < st->nerves[a].n_sites; b++)
+                    if (same_file(p, st->nerves[a].sites[b].path))
+                        hit = st->nerves[a].sites[b].path;
+            if (hit)
+                return ncs_fail(err, NCS_ERR_OUTPUT, p, "the report would replace %s, an input "
+                                                        "of the analysis: write it elsewhere",
+                                hit);
+        }
     }
     return NCS_OK;
 }
 
-static ncs_status plan_outputs(const ncs_results *r, ncs_report_format fmt,
+static ncs_status plan_outputs(const ncs_gnuplot_job *gj, ncs_report_format fmt,
                                const char *out_path, outputs *o, ncs_error *err)
 {
     memset(o, 0, sizeof *o);
@@ -185,7 +191,7 @@ static ncs_status plan_outputs(const ncs_results *r, ncs_report_format fmt,
     o->dir = slash ? ncs_asprintf("%.*s", slash == out_path ? 1 : (int)(slash - out_path),
                                   out_path)
                    : ncs_strdup(".");
-    o->n = fmt == NCS_REPORT_PDF ? 1 : ncs_report_pages(r);
+    o->n = fmt == NCS_REPORT_PDF ? 1 : gj->n_pages;
     o->tmp = calloc(o->n, sizeof *o->tmp);
     o->final = calloc(o->n, sizeof *o->final);
     if (!o->dir || !o->tmp || !o->final)
@@ -201,7 +207,7 @@ static ncs_status plan_outputs(const ncs_results *r, ncs_report_format fmt,
                                  ext_of[fmt]);
         o->final[i] = i == 0 ? ncs_strdup(out_path)
                              : ncs_asprintf("%.*s-%s%s", (int)(dot - out_path), out_path,
-                                            r->nerves[i - 1].def->id, dot);
+                                            gj->page_names[i], dot);
         if (!o->tmp[i] || !o->final[i])
             return ncs_fail(err, NCS_ERR_NOMEM, out_path, "out of memory");
     }
@@ -274,11 +280,9 @@ double ncs_report_timeout_of(const char *text)
 }
 
 /* The time limit of this report, seconds: the options', else
- * $NCS_GNUPLOT_TIMEOUT's, else the default. */
-static ncs_status time_limit(const ncs_results *r, const char *out_path, double *seconds,
-                             ncs_error *err)
+ * $NCS_GNUPLOT_TIMEOUT's, else the default; v is the options' (0: none). */
+static ncs_status time_limit(double v, const char *out_path, double *seconds, ncs_error *err)
 {
-    double v = r->options.gnuplot_timeout_s;
     if (v == 0) {
         const char *env = getenv("NCS_GNUPLOT_TIMEOUT");
         if (!env || !*env) {
@@ -384,13 +388,13 @@ static ncs_status create_pages(job *j, ncs_error *err)
 
 /* The whole script is made before gnuplot starts, so that gnuplot never
  * runs on a script that could not be made whole. */
-static ncs_status write_script(job *j, const ncs_results *r, ncs_report_format fmt,
+static ncs_status write_script(job *j, const ncs_gnuplot_job *gj, ncs_report_format fmt,
                                ncs_error *err)
 {
     FILE *sf = open_memstream(&j->script, &j->script_len);
     if (!sf)
         return ncs_fail(err, NCS_ERR_NOMEM, j->out_path, "out of memory");
-    ncs_status rc = ncs_report_script(r, fmt, (const char *const *)j->o.tmp, sf);
+    ncs_status rc = gj->write(gj->ctx, fmt, (const char *const *)j->o.tmp, sf);
     if (fclose(sf) != 0 || rc != NCS_OK)
         return ncs_fail(err, NCS_ERR_NOMEM, j->out_path, "out of memory");
     return NCS_OK;
@@ -677,33 +681,29 @@ static ncs_status collect_pages(const job *j, ncs_error *err)
     return NCS_OK;
 }
 
-ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
-                           const char *gnuplot, ncs_error *err)
+ncs_status ncs_gnuplot_run(const ncs_gnuplot_job *gj, ncs_report_format fmt,
+                           const char *out_path, const char *gnuplot, ncs_error *err)
 {
-    ncs_error_clear(err);
-    /* 1. what to draw, gnuplot to draw it, and its time */
-    ncs_status rc = check_request(r, fmt, out_path, err);
-    if (rc != NCS_OK)
-        return rc;
+    /* 1. gnuplot to draw it, and its time */
     job j = {.out_path = out_path, .gnuplot = default_gnuplot(gnuplot), .parent = getpid()};
     j.o.dirfd = -1;
     if (!locate(j.gnuplot, j.path, sizeof j.path))
         return ncs_fail(err, NCS_ERR_REPORT, out_path,
                         "gnuplot ('%s') not found: the analysis is done but the report "
                         "cannot be drawn; " INSTALL_HINT, j.gnuplot);
-    rc = time_limit(r, out_path, &j.limit_s, err);
+    ncs_status rc = time_limit(gj->timeout_s, out_path, &j.limit_s, err);
     if (rc != NCS_OK)
         return rc;
     /* 2. plan the outputs: temporary names beside the final ones, so that
      *    a failed run replaces no earlier report */
-    rc = plan_outputs(r, fmt, out_path, &j.o, err);
+    rc = plan_outputs(gj, fmt, out_path, &j.o, err);
     if (rc == NCS_OK)
-        rc = pages_not_inputs(r, &j.o, err);
+        rc = pages_not_inputs(gj->inputs, gj->n_inputs, &j.o, err);
     if (rc == NCS_OK)
         rc = open_folder(&j, err);
     /* 3. write the script */
     if (rc == NCS_OK)
-        rc = write_script(&j, r, fmt, err);
+        rc = write_script(&j, gj, fmt, err);
     /* 4. run gnuplot on it, into the temporaries made for it */
     if (rc == NCS_OK)
         rc = create_pages(&j, err);
@@ -713,5 +713,33 @@ ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const ch
     if (rc == NCS_OK)
         rc = collect_pages(&j, err);
     job_end(&j, rc);
+    return rc;
+}
+
+static ncs_status report_writer(const void *ctx, ncs_report_format fmt,
+                                const char *const *page_files, FILE *o)
+{
+    return ncs_report_script((const ncs_results *)ctx, fmt, page_files, o);
+}
+
+ncs_status ncs_report_make(const ncs_results *r, ncs_report_format fmt, const char *out_path,
+                           const char *gnuplot, ncs_error *err)
+{
+    ncs_error_clear(err);
+    /* what to draw: the study's pages, a summary and one per nerve */
+    ncs_status rc = check_request(r, fmt, out_path, err);
+    if (rc != NCS_OK)
+        return rc;
+    size_t pages = ncs_report_pages(r);
+    const char **names = calloc(pages, sizeof *names);
+    if (!names)
+        return ncs_fail(err, NCS_ERR_NOMEM, out_path, "out of memory");
+    for (size_t i = 1; i < pages; i++)
+        names[i] = r->nerves[i - 1].def->id;
+    ncs_gnuplot_job gj = {.n_pages = pages, .page_names = names, .inputs = &r, .n_inputs = 1,
+                          .timeout_s = r->options.gnuplot_timeout_s, .write = report_writer,
+                          .ctx = r};
+    rc = ncs_gnuplot_run(&gj, fmt, out_path, gnuplot, err);
+    free(names);
     return rc;
 }

@@ -207,6 +207,11 @@ double ncs_rpage_header(ncs_rpage *p, const ncs_results *r, const char *title)
 {
     char line[1200];
     header_line(line, sizeof line, r->study);
+    return ncs_rpage_header_line(p, line, title);
+}
+
+double ncs_rpage_header_line(ncs_rpage *p, const char *line, const char *title)
+{
     double y = 100.0 - ncs_rpage_dy(p, 30);
     ncs_rtext(p, ST_TITLE, 3, y, "%s", title);
     ncs_rtext(p, ST_RIGHT, 97, y, "page %d of %d", p->page, p->pages);
@@ -712,12 +717,8 @@ size_t ncs_report_pages(const ncs_results *r)
     return r->n_nerves + 1;
 }
 
-ncs_status ncs_report_script(const ncs_results *r, ncs_report_format fmt,
-                             const char *const *page_files, FILE *o)
+void ncs_report_preamble(FILE *o, ncs_report_format fmt, ncs_paper paper)
 {
-    ncs_paper paper = (ncs_paper)r->options.report_paper;
-    if (!ncs_report_paper_name(paper))
-        return NCS_ERR_USAGE;
     fprintf(o, "# ncs %s report\nreset\nset encoding utf8\n", NCS_VERSION);
     /* PNG and SVG get a white background from the terminal, under every
      * plot of a page: an object drawn `behind` would be drawn again by each
@@ -734,6 +735,15 @@ ncs_status ncs_report_script(const ncs_results *r, ncs_report_format fmt,
             fmt == NCS_REPORT_PDF ? 72.0 / 96.0 : fmt == NCS_REPORT_PNG ? 150.0 / 96.0
                                                                         : 150.0 / 72.0);
     fprintf(o, "set datafile separator \"\\t\"\n");
+}
+
+ncs_status ncs_report_script(const ncs_results *r, ncs_report_format fmt,
+                             const char *const *page_files, FILE *o)
+{
+    ncs_paper paper = (ncs_paper)r->options.report_paper;
+    if (!ncs_report_paper_name(paper))
+        return NCS_ERR_USAGE;
+    ncs_report_preamble(o, fmt, paper);
     size_t pages = ncs_report_pages(r);
     for (size_t pg = 0; pg < pages; pg++) {
         if (pg == 0 || fmt != NCS_REPORT_PDF)

@@ -34,6 +34,34 @@ size_t ncs_report_pages(const ncs_results *r);
 ncs_status ncs_report_script(const ncs_results *r, ncs_report_format fmt,
                              const char *const *page_files, FILE *o);
 
+/* Writes the whole script of a report to o (ncs_report_script's contract). */
+typedef ncs_status (*ncs_script_writer)(const void *ctx, ncs_report_format fmt,
+                                        const char *const *page_files, FILE *o);
+
+/* A run of gnuplot for a report of any kind (gnuplot.c): its pages, its
+ * script, and the analyses whose inputs no page may replace. */
+typedef struct {
+    size_t n_pages;                 /* PDF: all in one file; PNG, SVG: a file each */
+    const char *const *page_names;  /* [1, n_pages): page i's file is out_path with
+                                       "-<name>" before its extension */
+    const ncs_results *const *inputs;
+    size_t n_inputs;
+    double timeout_s;               /* the options' limit (0: $NCS_GNUPLOT_TIMEOUT,
+                                       else NCS_GNUPLOT_TIMEOUT_S) */
+    ncs_script_writer write;
+    const void *ctx;
+} ncs_gnuplot_job;
+
+/* Runs gnuplot once on the job's script as ncs_report_make describes
+ * (temporaries created by us, the time limit, renamed into place only on
+ * success, nothing left behind on failure). */
+ncs_status ncs_gnuplot_run(const ncs_gnuplot_job *gj, ncs_report_format fmt,
+                           const char *out_path, const char *gnuplot, ncs_error *err);
+
+/* The start of every report's script: the terminal for fmt on paper, the
+ * font, the data separator. */
+void ncs_report_preamble(FILE *o, ncs_report_format fmt, ncs_paper paper);
+
 /* ---- a page being built (report.c), for the pages (report_nerve.c) ---- */
 
 /* Page units: x and y from 0 to 100 over the whole page, y upward. */
@@ -84,6 +112,9 @@ double ncs_rwrapped(ncs_rpage *p, ncs_rstyle st, double x, double y, double dy, 
 /* The header every page carries (patient, study, date, temperature, page
  * x of y, and the page's title); returns the y below it. */
 double ncs_rpage_header(ncs_rpage *p, const ncs_results *r, const char *title);
+
+/* The same header with its facts line given (the follow-up report's). */
+double ncs_rpage_header_line(ncs_rpage *p, const char *line, const char *title);
 
 /* The footer every page carries. */
 void ncs_rpage_footer(ncs_rpage *p);

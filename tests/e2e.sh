@@ -1019,6 +1019,38 @@ grep -q '^median.left: not-compared$' "$T/out" && grep -q 'recorded at 2026-01-1
     && grep -q '(not recorded)' "$T/out" && ok || bad "compare: a nerve at one visit only not said"
 run "compare -o into a study" 4 "is another study's folder" -- compare -q $V1 $V2 -o "$T/cv-pat"
 [ ! -e "$T/cv-pat/compare.json" ] && ok || bad "compare wrote into a study folder"
+# the follow-up report: a summary page and a page per nerve, each nerve's
+# trend on its page; a hanging gnuplot is stopped at its limit (exit 4) and
+# leaves no report and no temporary; --report needs -o
+if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; then
+    run "compare --report" 0 -- compare -q --report $V2 $V3 $V1 -o "$T/cmpr"
+    nerves=$(grep -c '^\[[a-z]*\.[a-z]*\]' "$V1/study.ini")
+    pages=$(pdfinfo "$T/cmpr/compare.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
+    [ "$pages" = "$((nerves + 1))" ] && ok || bad "compare report: $pages pages, want $((nerves + 1))"
+    pdftotext "$T/cmpr/compare.pdf" "$T/cmpr.txt"
+    grep -q 'ulnar.right: improving' "$T/cmpr.txt" && grep -q 'median.right: worsening' "$T/cmpr.txt" \
+        && grep -q 'median.left: stable' "$T/cmpr.txt" && grep -q '2026-02-23' "$T/cmpr.txt" \
+        && grep -q 'area drop 2 → 2 → 62 %' "$T/cmpr.txt" && ok || bad "compare report: trends or reasons missing"
+    for pg in 2 3 4; do
+        pdftotext -f $pg -l $pg "$T/cmpr/compare.pdf" - | grep -q "^Trend: \(improving\|worsening\|stable\)" \
+            && ok || bad "compare report page $pg: no trend"
+    done
+    blank=$(pdf_ink "$T/cmpr/compare.pdf" | awk '$1 < 1500' | wc -l)
+    [ "$blank" -eq 0 ] && ok || bad "compare report: $blank page(s) nearly blank"
+    pdftotext -bbox "$T/cmpr/compare.pdf" - | awk -F'"' -v w=595.3 '/<word/ && ($6 + 0 > w - 1 || $2 + 0 < 1) { n++ } END { exit n > 0 }' \
+        && ok || bad "compare report: text runs off the page"
+    run "compare --report=png" 0 -- compare -q --report=png $V1 $V3 -o "$T/cmpp"
+    [ -s "$T/cmpp/compare.png" ] && [ -s "$T/cmpp/compare-median.right.png" ] && [ -s "$T/cmpp/compare-ulnar.right.png" ] \
+        && ok || bad "compare --report=png: $(ls "$T/cmpp" | tr '\n' ' ')"
+    printf '#!/bin/sh\ncat >/dev/null; exec sleep 1000\n' >"$T/gp-hang"
+    chmod +x "$T/gp-hang"
+    mkdir -p "$T/cmph"
+    run "compare --report, gnuplot hangs" 4 "gnuplot did not finish within 1 s; stopped" -- \
+        compare -q --report --gnuplot "$T/gp-hang" --gnuplot-timeout 1 $V1 $V2 -o "$T/cmph"
+    [ ! -e "$T/cmph/compare.pdf" ] && [ -z "$(ls -A "$T/cmph" | grep -v '^compare\.\(json\|csv\)$')" ] \
+        && ok || bad "compare: a failed report left files: $(ls -A "$T/cmph")"
+    run "compare --report needs -o" 2 "--report needs -o DIR" -- compare --report $V1 $V2
+fi
 
 # confinement: run from an empty folder, the commands write under -o only
 mkdir -p "$T/cwd"
