@@ -29,6 +29,7 @@ typedef struct {
     int shard_i, shard_n; /* shard_n 0: no sharding */
     int progress;         /* -1 auto (a terminal), 0 no, 1 yes */
     int merge;            /* --merge: operands are batch outputs to merge */
+    int compare;          /* batch --compare: each patient's visits compared */
     int to_stdout;        /* init --stdout: print instead of writing */
     const struct outdir *out_dir; /* batch: OUT, opened once (all outputs below it) */
     const char *out_real;         /* batch: OUT with links resolved */
@@ -114,6 +115,12 @@ char *settings_text(const options *o);
 int cmd_batch(const command *cmd, int argc, char **argv, options *o);
 int cmd_init(const command *cmd, int argc, char **argv, options *o); /* init.c */
 int cmd_compare(const command *cmd, int argc, char **argv, options *o); /* compare.c */
+/* compare.c: the visits in dirs (n >= 2) loaded, analysed, compared; show
+ * 1 the table, 2 the JSON, 0 one line on stdout; o->out: the files written
+ * there. Returns an exit code (errors printed). */
+int compare_run(char **dirs, size_t n, const options *o, int show);
+/* batch_compare.c: `ncs batch --compare ROOT -o OUT`. */
+int run_batch_compare(const char *root, options *o);
 
 /* main.c: the options of one subcommand; the index of the first operand, or
  * -1 after a usage error was printed. */

@@ -131,6 +131,17 @@ static int write_compare(const ncs_compare *c, const visits *v, const options *o
     return rc;
 }
 
+/* "patient P: 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, ..." */
+static void compare_line(const ncs_compare *c)
+{
+    const ncs_study *a = c->visits[0]->study, *b = c->visits[c->n_visits - 1]->study;
+    printf("%s: %zu visits, %s to %s:", a->patient ? a->patient : "", c->n_visits,
+           a->date ? a->date : "?", b->date ? b->date : "?");
+    for (size_t i = 0; i < c->n_nerves; i++)
+        printf("%s %s %s", i ? "," : "", c->nerves[i].id, ncs_trend_name(c->nerves[i].trend));
+    printf("\n");
+}
+
 int cmd_compare(const command *cmd, int argc, char **argv, options *o)
 {
     int first = parse_options(cmd, argc, argv, o);
@@ -154,8 +165,13 @@ int cmd_compare(const command *cmd, int argc, char **argv, options *o)
     int rc = check_norms_option(o);
     if (rc != 0)
         return rc;
+    return compare_run(argv + first, (size_t)(argc - first), o, o->json ? 2 : 1);
+}
+
+int compare_run(char **dirs, size_t n, const options *o, int show)
+{
     visits v = {0};
-    rc = visits_load(&v, argv + first, (size_t)(argc - first), o);
+    int rc = visits_load(&v, dirs, n, o);
     ncs_compare *c = NULL;
     if (rc == EXIT_OK) {
         ncs_error err;
@@ -165,7 +181,7 @@ int cmd_compare(const command *cmd, int argc, char **argv, options *o)
             rc = exit_for(err.code);
         }
     }
-    if (rc == EXIT_OK && o->json) {
+    if (rc == EXIT_OK && show == 2) {
         char *settings = settings_text(o);
         char *json = settings ? ncs_compare_json(c, settings) : NULL;
         free(settings);
@@ -174,8 +190,10 @@ int cmd_compare(const command *cmd, int argc, char **argv, options *o)
         else
             rc = EXIT_OUTPUT;
         free(json);
-    } else if (rc == EXIT_OK) {
+    } else if (rc == EXIT_OK && show == 1) {
         ncs_compare_table(c, stdout);
+    } else if (rc == EXIT_OK) {
+        compare_line(c);
     }
     if (rc == EXIT_OK && o->out)
         rc = write_compare(c, &v, o);

@@ -42,6 +42,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_MERGE,
+    OPT_COMPARE,
     OPT_STDOUT,
 };
 
@@ -62,6 +63,7 @@ static const struct option long_opts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"merge", no_argument, NULL, OPT_MERGE},
+    {"compare", no_argument, NULL, OPT_COMPARE},
     {"stdout", no_argument, NULL, OPT_STDOUT},
     {NULL, 0, NULL, 0},
 };
@@ -247,9 +249,10 @@ int parse_options(const command *cmd, int argc, char **argv, options *o)
             o->progress = c == OPT_PROGRESS;
             break;
         case OPT_MERGE:
-            if (!accepts(cmd, "--merge"))
-                return not_here(cmd, "--merge");
-            o->merge = 1;
+        case OPT_COMPARE:
+            if (!accepts(cmd, c == OPT_MERGE ? "--merge" : "--compare"))
+                return not_here(cmd, c == OPT_MERGE ? "--merge" : "--compare");
+            *(c == OPT_MERGE ? &o->merge : &o->compare) = 1;
             break;
         case OPT_STDOUT:
             if (!accepts(cmd, "--stdout"))
@@ -521,9 +524,12 @@ int cmd_batch(const command *cmd, int argc, char **argv, options *o)
                            argv[first + 1]);
     if (!o->out)
         return usage_error(cmd->name, "batch: no output folder given (-o OUT)%s", "");
-    if (o->merge && (o->resume || o->shard_n || o->report >= 0))
-        return usage_error(cmd->name, "batch --merge: --resume, --shard and --report do not "
-                                      "apply to a merge%s", "");
+    if (o->merge && (o->resume || o->shard_n || o->report >= 0 || o->compare))
+        return usage_error(cmd->name, "batch --merge: --resume, --shard, --report and "
+                                      "--compare do not apply to a merge%s", "");
+    if (o->compare && (o->resume || o->shard_n))
+        return usage_error(cmd->name, "batch --compare: --resume and --shard do not apply%s",
+                           "");
     int rc = check_norms_option(o);
     if (rc != 0)
         return rc;
@@ -536,7 +542,7 @@ int cmd_batch(const command *cmd, int argc, char **argv, options *o)
             o->no_gnuplot = 1;
         }
     }
-    return run_batch(argc, argv, first, o);
+    return o->compare ? run_batch_compare(argv[first], o) : run_batch(argc, argv, first, o);
 }
 
 /* ---- help, version ------------------------------------------------------- */
@@ -636,13 +642,17 @@ static const command commands[] = {
      "                   sorted list (run the N shards apart, then --merge)\n"
      "  --merge          the operands are shard outputs: write OUT/summary.csv and\n"
      "                   OUT/batch.json as one run over all of them would\n"
+     "  --compare        instead of analysing each study: group the studies under ROOT\n"
+     "                   by their patient and compare each patient's visits (ncs\n"
+     "                   compare) into OUT/<patient>/compare.json, compare.csv (and\n"
+     "                   compare.<fmt> with --report); a line per patient on stdout\n"
      "  --progress, --no-progress\n"
      "                   a progress line on stderr (default: when it is a terminal)\n"
      CRITERIA_HELP
      REPORT_HELP
      "  -q, --quiet      no warnings\n",
      "--out --criteria --norms --report --gnuplot --gnuplot-timeout --paper --jobs --resume "
-     "--shard --progress --merge"},
+     "--shard --progress --merge --compare"},
     {"compare", cmd_compare, "[options] STUDY...",
      "Compare one patient's visits: each measure's change and trend, per nerve.",
      "The studies must name the same `patient` and each a `date` (all different);\n"

@@ -640,6 +640,21 @@ if command -v gnuplot >/dev/null 2>&1; then
         bad "report of a 16-site nerve failed: $(cat "$T/err")"
     fi
 fi
+# batch --compare: the studies under ROOT grouped by patient, each
+# patient's visits compared into OUT/<patient>/
+C=$T/bcmp; mkdir -p "$C/a" "$C/b"
+cp -r samples/followup-v1 samples/followup-v2 "$C/a/"; cp -r samples/followup-v3 "$C/b/"
+cp -r samples/mmn samples/normal "$C/b/"
+sed -i 's/^id = mmn$/id = mmn\npatient = Solo, One\ndate = 2026-01-01/' "$C/b/mmn/study.ini"
+run "batch --compare" 0 "normal: warning: no patient in [study]: not compared" \
+    "mmn: warning: the patient's only visit under ROOT: not compared" -- batch --compare "$C" -o "$T/bcmp-out"
+grep -q "^MMN follow-up A (synthetic): 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, median.right worsening, median.left stable$" "$T/out" \
+    && [ -s "$T/bcmp-out/MMN_follow-up_A__synthetic_/compare.json" ] && [ -s "$T/bcmp-out/MMN_follow-up_A__synthetic_/compare.csv" ] \
+    && [ "$(ls "$T/bcmp-out")" = "MMN_follow-up_A__synthetic_" ] && ok || bad "batch --compare: one patient compared into OUT/<patient>"
+run "batch --compare --resume" 2 "batch --compare: --resume and --shard do not apply" -- batch --compare --resume "$C" -o "$T/x"
+cp -r samples/followup-v1 "$C/b/again-v1"; sed -i 's/^id = .*/id = again-v1/' "$C/b/again-v1/study.ini"
+run "batch --compare: a patient's visits that cannot be compared" 1 "same date 2026-01-12" \
+    "the comparison of patient 'MMN follow-up A (synthetic)' failed (4 visits)" -- batch --compare -q "$C" -o "$T/bcmp-out2"
 # ---------------------------------------------------------------- the stimulus time
 # stim_ms is on the file's own time axis: a CSV whose time column starts
 # before the stimulus (here at -4.5 ms) needs no stim_ms, and every latency
