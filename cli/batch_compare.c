@@ -3,9 +3,11 @@
  * compare) into OUT/<patient key>/; a line per patient on stdout. A study
  * without a patient, or a patient with one visit, is said and left out. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "batch.h"
 
@@ -34,7 +36,8 @@ static void patient_key(const char *patient, char *out, size_t n)
 }
 
 /* Each study's patient (a study that does not load is said and left out). */
-static size_t read_patients(const study_list *l, visit_ent *v, const options *o)
+static size_t read_patients(const study_list *l, visit_ent *v, const options *o,
+                            size_t *failed)
 {
     size_t n = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -43,7 +46,8 @@ static size_t read_patients(const study_list *l, visit_ent *v, const options *o)
         ncs_error err;
         ncs_study *st = ncs_study_load(l->v[i].path, NULL, &err);
         if (!st) {
-            print_error(&err);
+            print_error(&err); /* (its visits are compared without it: exit 1) */
+            (*failed)++;
             continue;
         }
         if (!st->patient && !o->quiet)
@@ -95,6 +99,13 @@ static int compare_group(visit_ent *v, size_t k, const options *o, char used[][7
 
 int run_batch_compare(const char *root, options *o)
 {
+    struct stat sb;
+    if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        char msg[300];
+        fmt(msg, sizeof msg, "not a folder%s%s", errno ? ": " : "", errno ? strerror(errno) : "");
+        diag(root, "error", msg);
+        return EXIT_INPUT;
+    }
     study_list l = {0};
     l.root = root;
     l.quiet = o->quiet;
@@ -112,7 +123,7 @@ int run_batch_compare(const char *root, options *o)
         diag(root, "error", "out of memory");
         return EXIT_OUTPUT;
     }
-    size_t n = read_patients(&l, v, o), groups = 0, failed = 0;
+    size_t failed = 0, groups = 0, n = read_patients(&l, v, o, &failed);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && v[i].patient && v[j].patient && !strcmp(v[i].patient, v[j].patient))

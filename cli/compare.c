@@ -131,15 +131,16 @@ static int write_compare(const ncs_compare *c, const visits *v, const options *o
     return rc;
 }
 
-/* "patient P: 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, ..." */
-static void compare_line(const ncs_compare *c)
+/* "patient P: 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, ...
+ * -> OUT/P" */
+static void compare_line(const ncs_compare *c, const char *out)
 {
     const ncs_study *a = c->visits[0]->study, *b = c->visits[c->n_visits - 1]->study;
     printf("%s: %zu visits, %s to %s:", a->patient ? a->patient : "", c->n_visits,
            a->date ? a->date : "?", b->date ? b->date : "?");
     for (size_t i = 0; i < c->n_nerves; i++)
         printf("%s %s %s", i ? "," : "", c->nerves[i].id, ncs_trend_name(c->nerves[i].trend));
-    printf("\n");
+    printf("%s%s\n", out ? " -> " : "", out ? out : "");
 }
 
 int cmd_compare(const command *cmd, int argc, char **argv, options *o)
@@ -192,11 +193,11 @@ int compare_run(char **dirs, size_t n, const options *o, int show)
         free(json);
     } else if (rc == EXIT_OK && show == 1) {
         ncs_compare_table(c, stdout);
-    } else if (rc == EXIT_OK) {
-        compare_line(c);
     }
     if (rc == EXIT_OK && o->out)
         rc = write_compare(c, &v, o);
+    if (rc == EXIT_OK && show == 0) /* (said once its files are written) */
+        compare_line(c, o->out);
     ncs_compare_destroy(c);
     visits_free(&v);
     return rc;

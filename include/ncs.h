@@ -1100,6 +1100,16 @@ ncs_change ncs_change_of(ncs_vu a, ncs_vu b);
  * amplitude, an area, a CV). */
 ncs_trend ncs_trend_of(ncs_vu first, ncs_vu last, int worse_up);
 
+/* As ncs_trend_of(), and the change must also reach `min` (a change within
+ * what two recordings on different days differ by — electrode placement,
+ * stimulation — is stable whatever one recording's own uncertainty). */
+ncs_trend ncs_trend_min(ncs_vu first, ncs_vu last, int worse_up, double min);
+
+/* The least change a trend counts (docs/outputs.md): area or amplitude drop,
+ * percentage points; distal amplitude, % of the first visit's. */
+#define NCS_COMPARE_MIN_DROP_PTS 10.0
+#define NCS_COMPARE_MIN_AMP_PCT 15.0
+
 /* A segment (or span) of one nerve at one visit. */
 typedef struct {
     int present;          /* the visit has this segment: the same from and to */
@@ -1137,6 +1147,7 @@ typedef struct {
  * when both are compared and neither changes beyond its uncertainty. */
 typedef struct {
     const char *id;                /* owned by a visit's study */
+    const char *muscle;            /* its recording muscle (a visit's), or NULL */
     ncs_compare_nerve_visit *at;   /* n_visits entries */
     size_t n_present;              /* visits that have it */
     size_t n_segments;             /* its segments, then its spans, in the order

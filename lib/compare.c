@@ -37,14 +37,34 @@ ncs_change ncs_change_of(ncs_vu a, ncs_vu b)
     return c;
 }
 
-ncs_trend ncs_trend_of(ncs_vu first, ncs_vu last, int worse_up)
+ncs_trend ncs_trend_min(ncs_vu first, ncs_vu last, int worse_up, double min)
 {
     ncs_change c = ncs_change_of(first, last);
     if (!c.known)
         return NCS_TREND_NONE;
-    if (c.sign == 0)
+    if (c.sign == 0 || fabs(c.d) < min)
         return NCS_TREND_STABLE;
     return (c.sign > 0) == (worse_up != 0) ? NCS_TREND_WORSENING : NCS_TREND_IMPROVING;
+}
+
+ncs_trend ncs_trend_of(ncs_vu first, ncs_vu last, int worse_up)
+{
+    return ncs_trend_min(first, last, worse_up, 0.0);
+}
+
+/* "; since the previous visit (2026-02-23): worsening, +30 ± 1" when the
+ * last step goes another way than the whole follow-up (a relapse after a
+ * response), into buf (n bytes); "" else. */
+static void last_step(char *buf, size_t n, const char *since, ncs_vu prev, ncs_vu last,
+                      int worse_up, double min, ncs_trend overall, int decimals)
+{
+    buf[0] = '\0';
+    ncs_trend t = ncs_trend_min(prev, last, worse_up, min);
+    if (t == NCS_TREND_NONE || t == NCS_TREND_STABLE || t == overall)
+        return;
+    ncs_change ch = ncs_change_of(prev, last);
+    snprintf(buf, n, "; since the previous visit (%s): %s, %+.*f \u00b1 %.*f", since,
+             ncs_trend_name(t), decimals, ch.d, decimals, ch.u);
 }
 
 /* v rounded to `decimals` without a sign on zero ("-0") */
@@ -126,10 +146,13 @@ static void nerve_visit(ncs_compare_nerve_visit *nv, const ncs_nerve_result *nr)
     nv->onset_ms = vu(sr->m.onset_ms, sr->m.u.onset_ms);
 }
 
-static ncs_compare_nerve *nerve_get(ncs_compare *c, size_t *cap, const char *id)
+/* A nerve's entry: the same id and the same recording muscle (recorded from
+ * another muscle, it is another series of values, never compared). */
+static ncs_compare_nerve *nerve_get(ncs_compare *c, size_t *cap, const char *id,
+                                   const char *muscle)
 {
     for (size_t i = 0; i < c->n_nerves; i++)
-        if (!strcmp(c->nerves[i].id, id))
+        if (!strcmp(c->nerves[i].id, id) && ncs_muscle_same(c->nerves[i].muscle, muscle))
             return &c->nerves[i];
     if (c->n_nerves == *cap) {
         size_t nc = *cap ? 2 * *cap : 8;
@@ -146,6 +169,7 @@ static ncs_compare_nerve *nerve_get(ncs_compare *c, size_t *cap, const char *id)
         return NULL;
     c->n_nerves++;
     cn->id = id;
+    cn->muscle = muscle;
     for (size_t v = 0; v < c->n_visits; v++)
         cn->at[v].amp_mv = cn->at[v].area_mvms = cn->at[v].onset_ms = vu(NAN, NAN);
     return cn;
@@ -156,7 +180,7 @@ static ncs_status add_visit(ncs_compare *c, size_t *ncap, size_t v)
     const ncs_results *r = c->visits[v];
     for (size_t i = 0; i < r->n_nerves; i++) {
         const ncs_nerve_result *nr = &r->nerves[i];
-        ncs_compare_nerve *cn = nerve_get(c, ncap, nr->def->id);
+        ncs_compare_nerve *cn = nerve_get(c, ncap, nr->def->id, nr->def->muscle);
         if (!cn)
             return NCS_ERR_NOMEM;
         if (cn->at[v].nr) /* the same nerve twice in one study cannot be */
@@ -229,16 +253,24 @@ static void seg_trend(const ncs_compare *c, ncs_compare_segment *s)
         const ncs_vu *a = seg_value(s, first, area), *b = seg_value(s, last, area);
         if (!a || !b)
             continue;
-        s->trend = ncs_trend_of(*a, *b, 1);
+        s->trend = ncs_trend_min(*a, *b, 1, NCS_COMPARE_MIN_DROP_PTS);
         if (s->trend == NCS_TREND_NONE)
             continue;
-        for (size_t v = 0; v < c->n_visits; v++)
+        size_t prev = last;
+        for (size_t v = 0; v < c->n_visits; v++) {
             vals[v] = seg_value(s, v, area);
-        char ser[200];
+            prev = v < last && vals[v] ? v : prev;
+        }
+        char ser[200], step[120] = "";
         series(ser, sizeof ser, vals, c->n_visits, 0);
         ncs_change ch = ncs_change_of(*a, *b);
-        snprintf(s->why, sizeof s->why, "%s drop %s %% (%+.0f ± %.0f %%)",
-                 area ? "area" : "amplitude", ser, shown(ch.d, 0), ch.u);
+        if (prev != last && prev != first)
+            last_step(step, sizeof step, visit_date(c, prev), *vals[prev], *b, 1,
+                      NCS_COMPARE_MIN_DROP_PTS, s->trend, 0);
+        snprintf(s->why, sizeof s->why, "%s drop %s %% (%+.0f ± %.0f %%%s)%s",
+                 area ? "area" : "amplitude", ser, shown(ch.d, 0), ch.u,
+                 s->trend == NCS_TREND_STABLE && ch.sign ? "; under the 10 points counted" : "",
+                 step);
     }
     if (s->trend == NCS_TREND_NONE)
         snprintf(s->why, sizeof s->why, "%s", s->at[first].inconsistent || s->at[last].inconsistent
@@ -274,11 +306,21 @@ static void amp_trend(const ncs_compare *c, ncs_compare_nerve *cn)
                       ? &cn->at[v].amp_mv : NULL;
     char ser[200];
     series(ser, sizeof ser, vals, c->n_visits, 1);
-    cn->amp_trend = ncs_trend_of(cn->at[first].amp_mv, cn->at[last].amp_mv, 0);
+    double min = NCS_COMPARE_MIN_AMP_PCT / 100.0 * fabs(cn->at[first].amp_mv.v);
+    cn->amp_trend = ncs_trend_min(cn->at[first].amp_mv, cn->at[last].amp_mv, 0, min);
     ncs_change ch = ncs_change_of(cn->at[first].amp_mv, cn->at[last].amp_mv);
+    size_t prev = first;
+    for (size_t v = first + 1; v < last; v++)
+        prev = vals[v] ? v : prev;
+    char step[120] = "";
+    if (prev != first && ch.known)
+        last_step(step, sizeof step, visit_date(c, prev), cn->at[prev].amp_mv,
+                  cn->at[last].amp_mv, 0, min, cn->amp_trend, 2);
     if (ch.known)
-        snprintf(cn->amp_why, sizeof cn->amp_why, "distal amplitude (%s) %s mV (%+.1f ± %.1f mV)",
-                 s1, ser, shown(ch.d, 1), ch.u);
+        snprintf(cn->amp_why, sizeof cn->amp_why, "distal amplitude (%s) %s mV (%+.2f ± %.2f "
+                 "mV%s)%s", s1, ser, shown(ch.d, 2), ch.u,
+                 cn->amp_trend == NCS_TREND_STABLE && ch.sign ? "; under the 15 % counted" : "",
+                 step);
     else
         snprintf(cn->amp_why, sizeof cn->amp_why, "distal amplitude (%s) %s mV: not measured "
                  "at the first or last visit", s1, ser);

@@ -434,7 +434,12 @@ ncs_status ncs_compare_table(const ncs_compare *c, FILE *f)
                "first\n(* beyond the two values' combined uncertainty)\n");
     for (size_t i = 0; i < c->n_nerves; i++) {
         const ncs_compare_nerve *cn = &c->nerves[i];
-        fprintf(f, "\n%s: %s\n  %s\n", cn->id, ncs_trend_name(cn->trend), cn->why);
+        int shared = 0; /* the id recorded from two muscles: say which */
+        for (size_t k = 0; k < c->n_nerves; k++)
+            shared |= &c->nerves[k] != cn && !strcmp(c->nerves[k].id, cn->id);
+        fprintf(f, "\n%s%s%s%s: %s\n  %s\n", cn->id, shared ? " (" : "",
+                shared && cn->muscle ? cn->muscle : shared ? "no muscle" : "",
+                shared ? ")" : "", ncs_trend_name(cn->trend), cn->why);
         fprintf(f, "  %-30s", "");
         for (size_t v = 0; v < c->n_visits; v++)
             fprintf(f, "  %-*s", CELL_W, c->visits[v]->study->date);

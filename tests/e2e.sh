@@ -648,9 +648,17 @@ cp -r samples/mmn samples/normal "$C/b/"
 sed -i 's/^id = mmn$/id = mmn\npatient = Solo, One\ndate = 2026-01-01/' "$C/b/mmn/study.ini"
 run "batch --compare" 0 "normal: warning: no patient in [study]: not compared" \
     "mmn: warning: the patient's only visit under ROOT: not compared" -- batch --compare "$C" -o "$T/bcmp-out"
-grep -q "^MMN follow-up A (synthetic): 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, median.right worsening, median.left stable$" "$T/out" \
+grep -q "^MMN follow-up A (synthetic): 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, median.right worsening, median.left stable -> $T/bcmp-out/MMN_follow-up_A__synthetic_$" "$T/out" \
     && [ -s "$T/bcmp-out/MMN_follow-up_A__synthetic_/compare.json" ] && [ -s "$T/bcmp-out/MMN_follow-up_A__synthetic_/compare.csv" ] \
     && [ "$(ls "$T/bcmp-out")" = "MMN_follow-up_A__synthetic_" ] && ok || bad "batch --compare: one patient compared into OUT/<patient>"
+run "batch --compare on no folder" 3 "/nonexist-root: error: not a folder" -- batch --compare /nonexist-root -o "$T/x"
+# one nerve recorded from another muscle at a visit: another series, never
+# compared with the first
+M=$T/mus; mkdir -p "$M"; cp -r samples/followup-v1 samples/followup-v2 samples/followup-v3 "$M/"
+sed -i '0,/muscle = ADM/s//muscle = FDI/' "$M/followup-v3/study.ini"
+run "compare: a nerve from another muscle" 0 -- compare -q "$M/followup-v1" "$M/followup-v2" "$M/followup-v3"
+grep -q "^ulnar.right (FDI): not-compared" "$T/out" && grep -q "^ulnar.right (ADM): improving" "$T/out" \
+    && ok || bad "compare: the same nerve from two muscles kept apart"
 run "batch --compare --resume" 2 "batch --compare: --resume and --shard do not apply" -- batch --compare --resume "$C" -o "$T/x"
 cp -r samples/followup-v1 "$C/b/again-v1"; sed -i 's/^id = .*/id = again-v1/' "$C/b/again-v1/study.ini"
 run "batch --compare: a patient's visits that cannot be compared" 1 "same date 2026-01-12" \

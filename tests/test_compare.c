@@ -153,14 +153,18 @@ END_TEST
 START_TEST(segment_threshold)
 {
     visit a, b;
-    /* hypot(3, 4) = 5 */
-    static const struct { double second; ncs_trend want; } cases[] = {
-        {55.0, NCS_TREND_STABLE}, {54.9, NCS_TREND_STABLE}, {55.1, NCS_TREND_WORSENING},
-        {45.0, NCS_TREND_STABLE}, {44.9, NCS_TREND_IMPROVING},
+    /* a change counts beyond hypot(u_a, u_b) and from 10 points: with 3
+     * and 4 (hypot 5) the 10 points decide; with 8 and 9 (hypot 12.04)
+     * the uncertainty does */
+    static const struct { double u1, u2, second; ncs_trend want; } cases[] = {
+        {3, 4, 55.1, NCS_TREND_STABLE},   {3, 4, 59.9, NCS_TREND_STABLE},
+        {3, 4, 60.0, NCS_TREND_WORSENING}, {3, 4, 40.1, NCS_TREND_STABLE},
+        {3, 4, 40.0, NCS_TREND_IMPROVING}, {8, 9, 62.0, NCS_TREND_STABLE},
+        {8, 9, 62.1, NCS_TREND_WORSENING}, {8, 9, 37.9, NCS_TREND_IMPROVING},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        visit_make(&a, "a", "P", "2026-01-01", 8.0, 50, 3, "elbow", 0);
-        visit_make(&b, "b", "P", "2026-02-01", 8.0, cases[k].second, 4, "elbow", 0);
+        visit_make(&a, "a", "P", "2026-01-01", 8.0, 50, cases[k].u1, "elbow", 0);
+        visit_make(&b, "b", "P", "2026-02-01", 8.0, cases[k].second, cases[k].u2, "elbow", 0);
         const ncs_results *vs[2] = {&b.r, &a.r};
         ncs_error err;
         ncs_compare *cmp = ncs_compare_create(vs, 2, &err);
@@ -170,17 +174,44 @@ START_TEST(segment_threshold)
         ck_assert_int_eq(cmp->nerves[0].trend, cases[k].want);
         ncs_compare_destroy(cmp);
     }
-    /* the distal amplitude falling beyond hypot(0.05, 0.05): axonal loss */
+    /* the distal amplitude: 2.5 % less is within what two days differ by
+     * (under 15 %), 16 % less is axonal loss */
     visit_make(&a, "a", "P", "2026-01-01", 8.0, 50, 3, "elbow", 0);
     visit_make(&b, "b", "P", "2026-02-01", 7.8, 50, 3, "elbow", 0);
     const ncs_results *vs[2] = {&a.r, &b.r};
     ncs_error err;
     ncs_compare *cmp = ncs_compare_create(vs, 2, &err);
+    ck_assert_int_eq(cmp->nerves[0].amp_trend, NCS_TREND_STABLE);
+    ck_assert_ptr_nonnull(strstr(cmp->nerves[0].amp_why, "under the 15 % counted"));
+    ncs_compare_destroy(cmp);
+    visit_make(&b, "b", "P", "2026-02-01", 6.7, 50, 3, "elbow", 0);
+    cmp = ncs_compare_create(vs, 2, &err);
     ck_assert_int_eq(cmp->nerves[0].amp_trend, NCS_TREND_WORSENING);
     ck_assert_int_eq(cmp->nerves[0].block_trend, NCS_TREND_STABLE);
     ck_assert_int_eq(cmp->nerves[0].trend, NCS_TREND_WORSENING);
     ck_assert_msg(strstr(cmp->nerves[0].why, "distal amplitude") == cmp->nerves[0].why, "%s",
                   cmp->nerves[0].why);
+    ncs_compare_destroy(cmp);
+}
+END_TEST
+
+/* a relapse after a response: improving from the first visit, and the last
+ * step said when it goes the other way */
+START_TEST(last_step_said)
+{
+    visit a, b, d;
+    visit_make(&a, "a", "P", "2026-01-01", 8.0, 80, 1, "elbow", 0);
+    visit_make(&b, "b", "P", "2026-02-01", 8.0, 32, 1, "elbow", 0);
+    visit_make(&d, "d", "P", "2026-03-01", 8.0, 62, 1, "elbow", 0);
+    const ncs_results *vs[3] = {&d.r, &a.r, &b.r};
+    ncs_error err;
+    ncs_compare *cmp = ncs_compare_create(vs, 3, &err);
+    ck_assert_ptr_nonnull(cmp);
+    const ncs_compare_segment *s = &cmp->nerves[0].segments[0];
+    ck_assert_int_eq(s->trend, NCS_TREND_IMPROVING);
+    ck_assert_msg(strstr(s->why, "area drop 80 \u2192 32 \u2192 62 %")
+                  && strstr(s->why, "since the previous visit (2026-02-01): worsening, +30"),
+                  "%s", s->why);
     ncs_compare_destroy(cmp);
 }
 END_TEST
@@ -260,6 +291,7 @@ static Suite *suite(void)
     tcase_add_test(t, change_against_uncertainty);
     tcase_add_test(t, trend_direction);
     tcase_add_test(t, segment_threshold);
+    tcase_add_test(t, last_step_said);
     suite_add_tcase(s, t);
     t = tcase_create("visits");
     tcase_add_test(t, visits_in_date_order);
