@@ -94,9 +94,11 @@ static double visits_list(ncs_rpage *p, const ncs_compare *c, const double *day,
     }
     y = ncs_rwrapped(p, ST_DIM, 3, y - ncs_rpage_dy(p, 3), ncs_rpage_dy(p, 11), 94, 30,
                      "A change counts only beyond the two values' combined 95 % half-widths "
-                     "(the square root of the sum of their squares); inside it the measure is "
-                     "stable. A nerve worsens when its distal amplitude or a block worsens, and "
-                     "improves when one improves and neither worsens.");
+                     "(the square root of the sum of their squares) and from 10 points of drop "
+                     "or 15 % of the distal amplitude (what two days' recordings differ by); "
+                     "else the measure is stable. A nerve worsens when its distal amplitude or a "
+                     "block worsens, and improves when one improves and neither worsens. Trends "
+                     "run from the first visit to the last; a last step the other way is said.");
     return y - ncs_rpage_dy(p, 8);
 }
 
