@@ -3,9 +3,13 @@
  * and with -o DIR compare.json and compare.csv written as every output is
  * (cli/common.c: temporary name, then rename; never over an input), and
  * with --report the follow-up report (the library's, run by gnuplot). */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ncs.h"
 
@@ -101,6 +105,51 @@ static int write_report(const ncs_compare *c, const outdir *od, const options *o
 
 /* compare.json and compare.csv (and the report) into o->out, never over an
  * input of a visit nor into a study's folder */
+/* Whether name in the folder open on fd is an earlier comparison's report
+ * page: compare.<fmt> or compare-<nerve>.<fmt>, a regular file, no input. */
+static int earlier_page(int fd, const char *name, const visits *v, const options *o)
+{
+    size_t n = strlen(name);
+    int ext = n > 4 && (!strcmp(name + n - 4, ".pdf") || !strcmp(name + n - 4, ".png")
+                        || !strcmp(name + n - 4, ".svg"));
+    if (!ext || (strncmp(name, "compare.", 8) != 0 && strncmp(name, "compare-", 8) != 0))
+        return 0;
+    struct stat sb;
+    if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    for (size_t i = 0; i < v->n; i++)
+        if (input_named(&sb, v->st[i], o->analysis.norms_path))
+            return 0;
+    return 1;
+}
+
+/* An earlier comparison in the folder (its compare.json, ncs's): its report
+ * pages go, so that none is left beside new results (the new ones, when
+ * asked for, are written after). */
+static void remove_earlier_pages(const outdir *od, const visits *v, const options *o)
+{
+    char head[64] = "";
+    int jf = openat(od->fd, "compare.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (jf < 0)
+        return;
+    ssize_t got = read(jf, head, sizeof head - 1);
+    close(jf);
+    if (got <= 0 || !strstr(head, "\"ncs-compare/"))
+        return;
+    int dfd = dup(od->fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (earlier_page(od->fd, de->d_name, v, o))
+            unlinkat(od->fd, de->d_name, 0);
+    closedir(d);
+}
+
 static int write_compare(const ncs_compare *c, const visits *v, const options *o)
 {
     outdir od;
@@ -119,6 +168,8 @@ static int write_compare(const ncs_compare *c, const visits *v, const options *o
         diag(o->out, "error", "out of memory");
         rc = EXIT_OUTPUT;
     }
+    if (rc == EXIT_OK)
+        remove_earlier_pages(&od, v, o);
     if (rc == EXIT_OK)
         rc = write_atomic(&od, "compare.json", put_text, json);
     if (rc == EXIT_OK)

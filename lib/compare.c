@@ -212,6 +212,16 @@ static void series(char *buf, size_t n, const ncs_vu *const *vals, size_t nv, in
     size_t len = 0;
     buf[0] = '\0';
     for (size_t v = 0; v < nv && len < n; v++) {
+        if (len + 24 > n && v + 1 < nv) {
+            /* no room for the rest: the first values, "…", the last one */
+            const ncs_vu *x = vals[nv - 1];
+            if (x && isfinite(x->v))
+                snprintf(buf + len, n - len, " \u2192 \u2026 \u2192 %.*f", decimals,
+                         shown(x->v, decimals));
+            else
+                snprintf(buf + len, n - len, " \u2192 \u2026 \u2192 -");
+            return;
+        }
         const ncs_vu *x = vals[v];
         int k = x && isfinite(x->v)
                     ? snprintf(buf + len, n - len, "%s%.*f", v ? " → " : "", decimals,

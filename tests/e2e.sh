@@ -651,6 +651,15 @@ run "batch --compare" 0 "normal: warning: no patient in [study]: not compared" \
 grep -q "^MMN follow-up A (synthetic): 3 visits, 2026-01-12 to 2026-04-06: ulnar.right improving, median.right worsening, median.left stable -> $T/bcmp-out/MMN_follow-up_A__synthetic_$" "$T/out" \
     && [ -s "$T/bcmp-out/MMN_follow-up_A__synthetic_/compare.json" ] && [ -s "$T/bcmp-out/MMN_follow-up_A__synthetic_/compare.csv" ] \
     && [ "$(ls "$T/bcmp-out")" = "MMN_follow-up_A__synthetic_" ] && ok || bad "batch --compare: one patient compared into OUT/<patient>"
+# a comparison written again into its folder: the earlier report pages go
+# (never another file)
+if command -v gnuplot >/dev/null 2>&1; then
+    S=$T/stale; $NCS_WRAP "$NCS" compare -q --report=png -o "$S" samples/followup-v1 samples/followup-v2 samples/followup-v3 >/dev/null
+    echo keep >"$S/compare-notes.txt"
+    $NCS_WRAP "$NCS" compare -q -o "$S" samples/followup-v1 samples/followup-v2 >/dev/null
+    [ "$(ls "$S" | tr '\n' ' ')" = "compare-notes.txt compare.csv compare.json " ] \
+        && ok || bad "compare again: earlier report pages left: $(ls "$S")"
+fi
 run "batch --compare on no folder" 3 "/nonexist-root: error: not a folder" -- batch --compare /nonexist-root -o "$T/x"
 # one nerve recorded from another muscle at a visit: another series, never
 # compared with the first
