@@ -834,6 +834,29 @@ static size_t past_late_lobes(const ncs_clean *c, const double *s0, size_t iq, d
     return j + (size_t)(3.0 / c->dt_ms) <= n ? j : n;
 }
 
+/* How far s0 swings about a line over the samples known to be quiet
+ * before the response (before the stimulus and in the gap after the
+ * artefact): the peak of a sinusoid of their RMS about that line. 0 with
+ * less than 2 ms of them. */
+static double swing_before(const ncs_clean *c, const double *s0, size_t n_pre, size_t i_art,
+                           size_t gap_end)
+{
+    ncs_linfit lf = {0};
+    for (size_t i = 0; i < gap_end && i < c->n; i++)
+        if (i < n_pre || i >= i_art)
+            ncs_linfit_add(&lf, (double)i, s0[i]);
+    double slope, icpt;
+    if ((double)lf.n * c->dt_ms < 2.0 || ncs_linfit_solve(&lf, &slope, &icpt))
+        return 0.0;
+    double ss = 0.0;
+    for (size_t i = 0; i < gap_end && i < c->n; i++)
+        if (i < n_pre || i >= i_art) {
+            double e = s0[i] - (slope * (double)i + icpt);
+            ss += e * e;
+        }
+    return sqrt(2.0 * ss / (double)lf.n);
+}
+
 /* The quiet samples: before the stimulus, between the artefact and the
  * response (up to gap_end), and after the response has died away. s0 is a
  * smoothed copy, ip its negative peak, a0 its amplitude. Returns the first
@@ -863,9 +886,15 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
      * settle for less */
     size_t min_tail = (size_t)(3.0 / c->dt_ms);
     size_t iq = n;
-    for (int pass = 0; pass < 2; pass++) {
+    /* (a last pass for mains still in s0, which swings about the baseline
+     * by its own amplitude, as seen before the response: within that swing
+     * of 0 is as quiet as the record gets) */
+    double swing = 0.0;
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2)
+            swing = swing_before(c, s0, n_pre, i_art, gap_end);
         double lim = pass == 0 ? fmax(0.005 * a0, 2.0 * sigma0)
-                               : fmax(0.01 * a0, 3.0 * sigma0);
+                               : fmax(0.01 * a0, 3.0 * sigma0) + swing;
         size_t j = ipos;
         while (j < n && fabs(s0[j]) > lim)
             j++;
@@ -910,8 +939,8 @@ static size_t gap_walk(const ncs_clean *c, const double *s0, size_t i_art, size_
  * direction (a trace stored inverted leads with a positive phase), from the
  * level it has just after the artefact (without a pre-trigger the record's
  * prevailing level may differ from it by a drift or a step). */
-static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
-                            size_t ip, size_t ix, double a0, double sigma0)
+static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
+                         size_t ip, size_t ix, double a0, double sigma0, double frac)
 {
     if (ix < ip && fabs(s0[ix]) > a0) {
         a0 = fabs(s0[ix]);
@@ -933,13 +962,21 @@ static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
      * amplitude, but only within 2 ms of it: a slower hump there is an
      * amplifier's recovery, which the background model is fitted to */
     double sgn = s0[ip] - ref < 0 ? -1.0 : 1.0;
-    size_t ion = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(0.05 * a0, 4.0 * sigma0), INFINITY);
-    size_t lobe = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(0.05 * a0, 4.0 * sigma0),
+    size_t ion = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(frac * a0, 4.0 * sigma0), INFINITY);
+    size_t lobe = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(frac * a0, 4.0 * sigma0),
                            fmax(0.01 * a0, 4.0 * sigma0));
     if (lobe < ion && (double)(ion - lobe) * c->dt_ms <= 2.0)
         ion = lobe;
     size_t back = (size_t)(0.5 / c->dt_ms);
     return ion > i_art + back ? ion - back : i_art;
+}
+
+#define FOOT_SHARE 0.3 /* of the rise from 5 % to the peak: the longest foot */
+
+static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
+                            size_t ip, size_t ix, double a0, double sigma0)
+{
+    return gap_end_at(c, s0, i_art, ip, ix, a0, sigma0, 0.05);
 }
 
 /* Adds to *d a step of the baseline at the stimulus (an amplifier that
@@ -1325,10 +1362,35 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
             jp = i;
         }
     }
+    /* the gap before the response ends where the cleaned trace departs by
+     * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
+     * may still carry mains): a slow, dispersed foot would otherwise be
+     * fitted as background */
+    size_t ge2 = gap_end_at(c, s1, k->i_art, jp, jp, -s1[jp], k->sigma0, 0.01);
+    /* (no further back than a take-off's foot goes: from 5 % down to 1 %
+     * takes a quadratic one an eighth of its rise, a slow dispersed one up
+     * to a third; further back lies what the cleaning left, an amplifier's
+     * recovery, that the gap's samples are there to fit) */
+    size_t back = (size_t)(0.5 / c->dt_ms), rise_from = k->gap_end + back;
+    if (jp > rise_from) {
+        size_t most = (size_t)(FOOT_SHARE * (double)(jp - rise_from));
+        if (k->gap_end > most && ge2 < k->gap_end - most)
+            ge2 = k->gap_end - most;
+    }
+    int refit = 0;
+    if (ge2 > k->i_art && ge2 < k->gap_end) {
+        for (size_t i = ge2; i < k->gap_end; i++)
+            k->quiet[i] = 0;
+        k->gap_end = ge2;
+        refit = 1;
+    }
     size_t ts2 = quiet_mask(c, s1, k->n_pre, k->i_art, jp, -s1[jp], k->sigma0, k->gap_end, q2);
     if (ts2 + (size_t)(1.0 / c->dt_ms) < k->tail_start) {
         memcpy(k->quiet, q2, n);
         k->tail_start = ts2;
+        refit = 1;
+    }
+    if (refit) {
         fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
         finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
     }

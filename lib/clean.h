@@ -57,6 +57,9 @@ typedef struct {
     double reach_ms;      /* how far the onset was carried back from that
                              crossing to the 1 % level (0: crossed there) */
     double fit_sd_ms;     /* the carried-back onset's own SD, from its fit */
+    double short_ms;      /* an onset at a crossing above the 1 % level, not
+                             carried back: how much earlier a quadratic
+                             take-off crosses 1 % (0: none) */
     double base_shift_ms; /* onset against the local baseline minus onset
                              against the global one */
     double base_n;        /* samples of the local baseline (0: none) */

@@ -221,6 +221,8 @@ static void warn_flags(ncs_warnings *warn, const char *where, const ncs_markers 
  * (samples). */
 typedef struct {
     double f_cross, slope, reach, fit_sd;
+    double short_of; /* a crossing above thr not carried back: how far
+                        before it a quadratic take-off crosses thr */
 } departure;
 
 static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
@@ -281,7 +283,14 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
     double level = fmax(thr, k_noise * noise_s);
     double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
     *d = (departure){.f_cross = fL, .slope = edge_slope(s, n, fL, dt), .reach = 0, .fit_sd = 0};
-    if (level <= thr || level >= 0.5 * amp)
+    if (level <= thr)
+        return fL;
+    /* until carried back, the onset is where the level is crossed: a
+     * quadratic take-off crosses thr earlier by the share below of its
+     * time from the level to the peak */
+    double rl = sqrt(fmin(level / amp, 0.81)), rt = sqrt(thr / amp);
+    d->short_of = (rl - rt) / (1.0 - rl) * fmax((double)ip - fL, 0.0);
+    if (level >= 0.5 * amp)
         return fL;
     double top = fmin(fmax(0.3 * amp, 2.0 * level), fmin(4.0 * level, 0.7 * amp));
     ncs_linfit lf = {0};
@@ -309,6 +318,7 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
             }
             r2 /= fmax(1.0, (double)lf.n - 2.0);
             d->reach = fL - f1;
+            d->short_of = 0.0;
             d->fit_sd = carried_sd(&lf, slope, r2, f1, dt);
             if (!isfinite(d->fit_sd)) /* no spread to tell it by: the reach itself */
                 d->fit_sd = d->reach;
@@ -337,6 +347,7 @@ static void set_onset_detail(trace *t, const departure *d)
 {
     t->det.slope_on = d->slope / t->dt;
     t->det.reach_ms = d->reach * t->dt;
+    t->det.short_ms = d->short_of * t->dt;
     t->det.fit_sd_ms = d->fit_sd * t->dt;
 }
 

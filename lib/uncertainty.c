@@ -34,6 +34,8 @@
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
 #define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
+#define LEAN_FOOT 1.5         /* within this share of the implied foot's length */
+#define LEAN_SHIFT_MS 0.2     /* or moving the onset later by more than this */
 #define END_FAR_PCT 10.0      /* a record's end this far off 0 (% of amplitude) */
 #define RISE_LONG_MS 10.0      /* onset to negative peak: longer is no CMAP's rise */
 #define RISE_LAST_MS 2.0      /* the least a response takes to reach its peak */
@@ -76,7 +78,16 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     double lean = 0.0;
     if (d->base_n > 0 && !d->positive_first) {
         double sd_mean = sqrt(sq(c->white_mv) / d->base_n + sq(c->wander_mv));
-        if (-d->base_mv > LEAN_SDS * sd_mean)
+        /* (only where that window lies on the take-off the onset's edge
+         * implies: a quadratic foot rising to the level v with the slope
+         * seen there began 2 v / slope before; a fast edge far after the
+         * window is not that window's foot, and what the window holds is
+         * what the cleaning left, which the local baseline takes out,
+         * unless taking it out moved the onset later by much) */
+        double v = NCS_ONSET_LEVEL_PCT / 100.0 * fabs(m->amp_mv) - d->base_mv;
+        double foot = LEAN_FOOT * 2.0 * v / slope;
+        if (-d->base_mv > LEAN_SDS * sd_mean
+            && (d->base_mid_ms <= foot || d->base_shift_ms > LEAN_SHIFT_MS))
             lean = fmax(d->base_mid_ms, 0.0);
     }
     /* the smoothing (a Gaussian of sigma q) brings a take-off rising as
@@ -89,7 +100,7 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     /* a bump before the take-off that may be a positive lobe: the onset
      * may be as early as its take-off */
     *reach = REACH_SHARE * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
-             + d->lobe_ms;
+             + d->lobe_ms + d->short_ms;
     /* a rise longer than any CMAP's: a slow baseline (an amplifier's
      * recovery) was read as the response's foot, which may begin anywhere
      * up to its last RISE_LAST_MS */

@@ -496,8 +496,10 @@ START_TEST(sample_cidp)
     ck_assert_int_ge(dml, 1);
     /* the dispersed proximal responses of the sample have slow, noisy
      * take-offs: some onsets are flagged uncertain and their segments decide
-     * nothing (SPEC v2 2); the others still show the demyelinating range */
-    ck_assert_int_ge(cv, 2);
+     * nothing (SPEC v2 2); the others still show the demyelinating range
+     * (at least one: the ulnar forearm's true CV, 34.1 m/s, lies 0.2 m/s
+     * below the 70 % cut-off, within its own interval of it) */
+    ck_assert_int_ge(cv, 1);
     ck_assert_int_ge(cv + slow_undecided, 3);
     /* slowing and dispersion, not MMN-type focal block */
     ck_assert_int_eq(count_block(r, "definite", 1), 0);
