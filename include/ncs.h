@@ -629,6 +629,8 @@ typedef struct {
     double step_mv;        /* removed step of the baseline at the stimulus, 0: none */
     double mains_hz;       /* 50 or 60 when mains was found and removed, else 0 */
     double mains_uv;       /* amplitude of the removed fundamental */
+    double mains_evidence[2]; /* what the trace showed of mains at 50 and at
+                              60 Hz (the fit's chi-square gain; 0: none) */
     double artefact_end_ms;/* from the stimulus: the artefact is gone after this */
     double stim_seen_ms;   /* where the trace shows a stimulus artefact (an
                               abrupt step), from the declared stimulus; NAN
@@ -655,6 +657,16 @@ void ncs_analyser_destroy(ncs_analyser *a); /* accepts NULL */
 ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *wave, const ncs_site *site,
                        const char *where, ncs_markers *out, double *clean_mv,
                        ncs_warnings *warn, ncs_error *err);
+
+/* The traces of one nerve are recorded with one amplifier on one supply:
+ * ncs_mains_vote returns the mains frequency (50 or 60) that n measured
+ * traces together show more of (0: none shows any), and
+ * ncs_analyser_force_mains makes the next ncs_measure calls on a clean
+ * mains at that frequency only (0: each trace finds its own). A short
+ * quiet stretch tells 50 from 60 Hz poorly; the nerve's other traces tell
+ * it well. */
+double ncs_mains_vote(const ncs_markers *m, size_t n);
+void ncs_analyser_force_mains(ncs_analyser *a, double hz);
 
 /* ------------------------------------------------------------------------ */
 /* Reference values (norms.c) — docs/criteria.md                              */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clean.h"
 #include "internal.h"
 #include "report.h"
 
@@ -178,6 +179,125 @@ static void spans(const ncs_nerve_def *n, ncs_nerve_result *nr, const seg_pair *
     }
 }
 
+/* Moves the warnings of from to the end of to (to may be NULL: they are
+ * dropped); from is left empty. */
+static void warnings_move(ncs_warnings *to, ncs_warnings *from)
+{
+    if (to && from->count) {
+        size_t need = to->count + from->count;
+        if (need > to->cap) {
+            ncs_warning *items = realloc(to->items, need * sizeof *items);
+            if (!items) {
+                to->dropped += from->count + from->dropped;
+                ncs_warnings_free(from);
+                return;
+            }
+            to->items = items;
+            to->cap = need;
+        }
+        memcpy(to->items + to->count, from->items, from->count * sizeof *from->items);
+        to->count = need;
+        to->dropped += from->dropped;
+        free(from->items);
+        *from = (ncs_warnings){0};
+        return;
+    }
+    if (to)
+        to->dropped += from->dropped;
+    ncs_warnings_free(from);
+}
+
+/* One site of the nerve measured: its trace loaded, cleaned and measured
+ * (warnings into its own list, kept until its measurement is final) and,
+ * for a report, what a page shows of it kept; the trace itself is not kept
+ * (a nerve's traces together may be large). */
+static ncs_status measure_site(ncs_analyser *a, const ncs_study *st, const ncs_nerve_def *n,
+                               const ncs_site *s, ncs_site_result *sr, int keep,
+                               ncs_warnings *sw, ncs_error *err)
+{
+    char where[512];
+    snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, s->name);
+    ncs_wave w;
+    ncs_status rc = ncs_wave_load(s, where, &w, NULL, err);
+    if (rc != NCS_OK)
+        return rc;
+    sr->fs_hz = w.fs_hz;
+    sr->file_hash = w.hash;
+    double *clean = keep ? malloc((w.n ? w.n : 1) * sizeof *clean) : NULL;
+    if (keep && !clean) {
+        ncs_wave_free(&w);
+        return ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
+    }
+    ncs_warnings_free(sw);
+    rc = ncs_measure(a, &w, s, where, &sr->m, clean, s->exclude ? NULL : sw, err);
+    if (rc == NCS_OK && keep) {
+        free(sr->trace);
+        free(sr->raw);
+        sr->trace = sr->raw = NULL;
+        if (ncs_report_keep_trace(sr, clean, w.mv, w.n, w.fs_hz, -w.stim_ms) != NCS_OK)
+            rc = ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
+    }
+    free(clean);
+    ncs_wave_free(&w);
+    return rc;
+}
+
+/* A site kept out of the analysis: nothing of it is reported as measured. */
+static void exclude_site(ncs_site_result *sr, const char *where, ncs_warnings *warn)
+{
+    const ncs_site *s = sr->def;
+    unsigned keepflags = sr->m.flags & (NCS_FLAG_EXCLUDED | NCS_FLAG_LOW_RATE);
+    double noise = sr->m.noise_uv;
+    memset(&sr->m, 0, sizeof sr->m);
+    sr->m.onset_ms = sr->m.peak_ms = sr->m.end_ms = NAN;
+    sr->m.amp_mv = sr->m.p2p_mv = sr->m.neg_dur_ms = sr->m.neg_area_mvms = NAN;
+    sr->m.noise_uv = noise;
+    sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN};
+    sr->m.flags = keepflags;
+    ncs_warn(warn, where, "excluded", "excluded from the analysis%s%s",
+             s->note ? ": " : "", s->note ? s->note : "");
+}
+
+/* The nerve's sites measured. Its traces were recorded with one amplifier on
+ * one supply: the mains frequency their fits together show more evidence
+ * for is the nerve's (ncs_mains_vote), and a trace that took the other (a
+ * short quiet stretch tells 50 from 60 Hz poorly) is measured again with
+ * it. */
+static ncs_status measure_sites(ncs_analyser *a, const ncs_study *st, const ncs_nerve_def *n,
+                                ncs_nerve_result *nr, int keep, ncs_warnings *warn,
+                                ncs_error *err)
+{
+    ncs_warnings *sw = calloc(n->n_sites, sizeof *sw);
+    ncs_markers *mk = calloc(n->n_sites, sizeof *mk);
+    ncs_status rc = sw && mk ? NCS_OK : ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
+    ncs_analyser_force_mains(a, 0.0);
+    for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
+        nr->sites[j].def = &n->sites[j];
+        rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], err);
+        mk[j] = nr->sites[j].m;
+    }
+    double hz = rc == NCS_OK ? ncs_mains_vote(mk, n->n_sites) : 0.0;
+    ncs_analyser_force_mains(a, hz);
+    for (size_t j = 0; j < n->n_sites && rc == NCS_OK && hz > 0; j++) {
+        const ncs_markers *m = &nr->sites[j].m;
+        if (m->mains_hz > 0 && m->mains_hz != hz)
+            rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], err);
+    }
+    ncs_analyser_force_mains(a, 0.0);
+    for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
+        char where[512];
+        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, n->sites[j].name);
+        warnings_move(warn, &sw[j]);
+        if (n->sites[j].exclude)
+            exclude_site(&nr->sites[j], where, warn);
+    }
+    for (size_t j = 0; sw && j < n->n_sites; j++)
+        ncs_warnings_free(&sw[j]);
+    free(sw);
+    free(mk);
+    return rc;
+}
+
 static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                                 const ncs_nerve_def *n, ncs_nerve_result *nr,
                                 int keep, ncs_warnings *warn, ncs_error *err)
@@ -189,47 +309,9 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
     if (!nr->sites || !nr->segments || !nr->spans)
         return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
     nr->n_sites = n->n_sites;
-    for (size_t j = 0; j < n->n_sites; j++) {
-        const ncs_site *s = &n->sites[j];
-        ncs_site_result *sr = &nr->sites[j];
-        sr->def = s;
-        char where[512];
-        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, s->name);
-        ncs_wave w;
-        ncs_status rc = ncs_wave_load(s, where, &w, NULL, err);
-        if (rc != NCS_OK)
-            return rc;
-        sr->fs_hz = w.fs_hz;
-        sr->file_hash = w.hash;
-        /* for a report, the whole cleaned trace for as long as it takes to
-         * keep what a page shows of it (lib/report.c) */
-        double *clean = keep ? malloc((w.n ? w.n : 1) * sizeof *clean) : NULL;
-        if (keep && !clean) {
-            ncs_wave_free(&w);
-            return ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
-        }
-        rc = ncs_measure(a, &w, s, where, &sr->m, clean, s->exclude ? NULL : warn, err);
-        if (rc == NCS_OK && keep
-            && ncs_report_keep_trace(sr, clean, w.mv, w.n, w.fs_hz, -w.stim_ms) != NCS_OK)
-            rc = ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
-        free(clean);
-        ncs_wave_free(&w);
-        if (rc != NCS_OK)
-            return rc;
-        if (s->exclude) {
-            /* kept out of the analysis: nothing of it is reported as measured */
-            unsigned keepflags = sr->m.flags & (NCS_FLAG_EXCLUDED | NCS_FLAG_LOW_RATE);
-            double noise = sr->m.noise_uv;
-            memset(&sr->m, 0, sizeof sr->m);
-            sr->m.onset_ms = sr->m.peak_ms = sr->m.end_ms = NAN;
-            sr->m.amp_mv = sr->m.p2p_mv = sr->m.neg_dur_ms = sr->m.neg_area_mvms = NAN;
-            sr->m.noise_uv = noise;
-            sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN};
-            sr->m.flags = keepflags;
-            ncs_warn(warn, where, "excluded", "excluded from the analysis%s%s",
-                     s->note ? ": " : "", s->note ? s->note : "");
-        }
-    }
+    ncs_status rc = measure_sites(a, st, n, nr, keep, warn, err);
+    if (rc != NCS_OK)
+        return rc;
     seg_pair *sp = calloc(n->n_sites, sizeof *sp);
     double *excess = calloc(n->n_sites, sizeof *excess);
     if (!sp || !excess) {

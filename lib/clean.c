@@ -54,7 +54,24 @@ typedef struct {
 struct ncs_analyser {
     plan_slot slot[PLAN_SLOTS];
     unsigned long clock;
+    double force_mains_hz;  /* the nerve's mains, when known (0: each trace's own) */
 };
+
+void ncs_analyser_force_mains(ncs_analyser *a, double hz)
+{
+    a->force_mains_hz = hz;
+}
+
+double ncs_mains_vote(const ncs_markers *m, size_t n)
+{
+    double g[2] = {0.0, 0.0};
+    for (size_t i = 0; i < n; i++)
+        if (!(m[i].flags & NCS_FLAG_EXCLUDED)) {
+            g[0] += m[i].mains_evidence[0];
+            g[1] += m[i].mains_evidence[1];
+        }
+    return g[0] > g[1] ? 50.0 : g[1] > g[0] ? 60.0 : 0.0;
+}
 
 ncs_analyser *ncs_analyser_create(ncs_error *err)
 {
@@ -367,6 +384,9 @@ typedef struct {
     double tc, tspan;/* centre and half-span of the quiet times, s */
     double tau_s;    /* stimulus artefact e^(-t/tau) for t >= 0, 0 for none */
     int step;        /* a step of the baseline at the stimulus (H(t)) */
+    int rec;         /* an amplifier's recovery e^(-t/rec_tau_s[rec-1]) for
+                        t >= 0, 0 for none */
+    double rec_tau_s[3]; /* the recovery's time constants the gram holds */
 } basis_def;
 
 /* The gains block averaging applies to the artefact term and to each
@@ -493,8 +513,26 @@ static void free_points(fit_points *pt)
  * over the points gathers every cross product; each model is then solved
  * from its rows of that matrix, and its residual follows from the normal
  * equations (rss = y'y - beta'X'y). */
-#define NCOL 16
-enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 10 };
+#define NCOL 19
+#define REC_F 100.0 /* the F a recovery term must reach */
+enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_REC = 4, C_50 = 7, C_60 = 13 };
+
+/* The time constants (ms) an amplifier's recovery is first tried with: a
+ * slower decay after the artefact's, often of the other sign (an
+ * overshoot), which the artefact's own fitted decay does not follow; the
+ * best is then refined between its neighbours (refine_recovery). */
+#define N_REC 3
+static const double REC_TAU_MS[N_REC] = {0.8, 1.6, 3.2};
+
+/* The block mean of e^(-t/tau) over w samples dt_s apart centred on t,
+ * against its value at t. */
+static double exp_block_gain(double w, double dt_s, double tau_s)
+{
+    if (w <= 1)
+        return 1.0;
+    double a = 0.5 * dt_s / tau_s;
+    return sinh(w * a) / (w * sinh(a));
+}
 
 typedef struct {
     double G[NCOL][NCOL], g[NCOL], yy, wsum;
@@ -523,6 +561,11 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
                          ? p50.art * exp(-t / d->tau_s) : 0.0;
         phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
+        for (int j = 0; j < N_REC; j++) {
+            double tau = d->rec_tau_s[j];
+            phi[C_REC + j] = t >= 0 && t < 30.0 * tau
+                                 ? exp_block_gain(w, pt->dt_s, tau) * exp(-t / tau) : 0.0;
+        }
         for (int f = 0; f < 2; f++) {
             const block_gain *bg = f ? &p60 : &p50;
             double c1 = cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t);
@@ -581,6 +624,8 @@ static int model_cols(const basis_def *d, int *cols)
         cols[k++] = C_ART;
     if (d->step)
         cols[k++] = C_STEP;
+    if (d->rec)
+        cols[k++] = C_REC + d->rec - 1;
     if (d->f_hz > 0)
         for (int h = 0; h < 6; h++)
             cols[k++] = (d->f_hz == 50 ? C_50 : C_60) + h;
@@ -598,7 +643,10 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double sl = d->slope ? coef[r++] / d->tspan : 0.0;
     double ca = d->tau_s > 0 ? coef[r++] : 0.0;
     double cs_ = d->step ? coef[r++] : 0.0;
+    double cr = d->rec ? coef[r++] : 0.0;
     const double *hc = coef + r;
+    double rtau = d->rec ? d->rec_tau_s[d->rec - 1] : 1.0;
+    double rdecay = exp(-dt_s / rtau), er = 0.0;
     /* constant, slope, the artefact's decay, the step */
     double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -610,6 +658,10 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
         }
         if (t >= 0)
             v += cs_;
+        if (d->rec && t >= 0 && (er == 0.0 || fabs(er) > 1e-15)) {
+            er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
+            v += cr * er;
+        }
         x[i] -= v;
     }
     if (!(d->f_hz > 0))
@@ -940,7 +992,8 @@ static size_t gap_walk(const ncs_clean *c, const double *s0, size_t i_art, size_
  * level it has just after the artefact (without a pre-trigger the record's
  * prevailing level may differ from it by a drift or a step). */
 static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
-                         size_t ip, size_t ix, double a0, double sigma0, double frac)
+                         size_t ip, size_t ix, double a0, double sigma0, double frac,
+                         double floor_mv)
 {
     if (ix < ip && fabs(s0[ix]) > a0) {
         a0 = fabs(s0[ix]);
@@ -962,8 +1015,9 @@ static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
      * amplitude, but only within 2 ms of it: a slower hump there is an
      * amplifier's recovery, which the background model is fitted to */
     double sgn = s0[ip] - ref < 0 ? -1.0 : 1.0;
-    size_t ion = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(frac * a0, 4.0 * sigma0), INFINITY);
-    size_t lobe = gap_walk(c, s0, i_art, ip, ref, sgn, fmax(frac * a0, 4.0 * sigma0),
+    double lo = fmax(frac * a0, fmax(4.0 * sigma0, floor_mv));
+    size_t ion = gap_walk(c, s0, i_art, ip, ref, sgn, lo, INFINITY);
+    size_t lobe = gap_walk(c, s0, i_art, ip, ref, sgn, lo,
                            fmax(0.01 * a0, 4.0 * sigma0));
     if (lobe < ion && (double)(ion - lobe) * c->dt_ms <= 2.0)
         ion = lobe;
@@ -976,7 +1030,7 @@ static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
 static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
                             size_t ip, size_t ix, double a0, double sigma0)
 {
-    return gap_end_at(c, s0, i_art, ip, ix, a0, sigma0, 0.05);
+    return gap_end_at(c, s0, i_art, ip, ix, a0, sigma0, 0.05, 0.0);
 }
 
 /* Adds to *d a step of the baseline at the stimulus (an amplifier that
@@ -1006,6 +1060,96 @@ static double add_step_if_carried(const gram *gr, const fit_points *pt, size_t n
     return rss;
 }
 
+/* Whether the quiet points show a recovery of the j-th time constant
+ * (1-based): samples over its first two time constants, as long as one of
+ * them and a millisecond at least. */
+static int rec_seen(const fit_points *pt, double tau_s)
+{
+    double seen = 0.0;
+    for (size_t i = 0; i < pt->n; i++)
+        if (pt->t[i] >= 0 && pt->t[i] <= 2.0 * tau_s)
+            seen += pt->w[i] * pt->dt_s;
+    return seen >= fmax(1e-3, tau_s);
+}
+
+/* Adds to *d an amplifier's recovery (the best of REC_TAU_MS) when it is
+ * seen (rec_seen) and explains far more of the quiet samples than *d alone
+ * (F > REC_F on one degree of freedom): carried under the response, it must
+ * be sure. Returns the residual of the model kept; its coefficients are in
+ * coef. */
+static double add_recovery_if_carried(const gram *gr, const fit_points *pt, size_t nq,
+                                      basis_def *d, double rss0, double *coef)
+{
+    basis_def best = *d;
+    double best_rss = rss0, bc[MAXP];
+    for (int j = 1; j <= N_REC; j++) {
+        if (!rec_seen(pt, d->rec_tau_s[j - 1]))
+            continue;
+        basis_def t = *d;
+        t.rec = j;
+        double c[MAXP];
+        int cols[MAXP];
+        int k = model_cols(&t, cols);
+        double rss = gram_solve(gr, cols, k, c);
+        if (rss < 0)
+            continue;
+        rss += pt->within;
+        double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
+        if (F > REC_F && rss < best_rss) {
+            best_rss = rss;
+            best = t;
+            memcpy(bc, c, sizeof c);
+        }
+    }
+    if (best.rec == 0)
+        return rss0;
+    *d = best;
+    memcpy(coef, bc, sizeof bc);
+    return best_rss;
+}
+
+/* The recovery's time constant refined: the gram built again about the best
+ * one, with its neighbours a factor 1.26 and then 1.12 either side, and the
+ * best of the three kept each time (a time constant a little off leaves a
+ * misfit that drift and mains take up and carry under the response).
+ * Returns the residual of the model kept; its coefficients are in coef. */
+static double refine_recovery(gram *gr, const fit_points *pt, basis_def *d, double rss0,
+                              double *coef)
+{
+    static const double step[2] = {1.26, 1.12};
+    double rss_best = rss0;
+    for (int r = 0; r < 2; r++) {
+        basis_def t = *d;
+        double tau = d->rec_tau_s[d->rec - 1];
+        t.rec_tau_s[0] = tau / step[r];
+        t.rec_tau_s[1] = tau;
+        t.rec_tau_s[2] = tau * step[r];
+        gram_build(&t, pt, gr);
+        int best_j = 0;
+        double bc[MAXP];
+        rss_best = INFINITY;
+        for (int j = 1; j <= N_REC; j++) {
+            t.rec = j;
+            double c[MAXP];
+            int cols[MAXP];
+            double rss = gram_solve(gr, cols, model_cols(&t, cols), c);
+            if (rss >= 0 && rss + pt->within < rss_best) {
+                rss_best = rss + pt->within;
+                best_j = j;
+                memcpy(bc, c, sizeof c);
+            }
+        }
+        if (best_j == 0) { /* (the gram back to the model kept) */
+            gram_build(d, pt, gr);
+            return rss0;
+        }
+        t.rec = best_j;
+        *d = t;
+        memcpy(coef, bc, sizeof bc);
+    }
+    return rss_best;
+}
+
 /* The value of column col of the background's basis at t_s (one sample). */
 static double basis_col(const basis_def *d, int col, double t_s)
 {
@@ -1017,6 +1161,8 @@ static double basis_col(const basis_def *d, int col, double t_s)
         return t_s >= 0 && d->tau_s > 0 ? exp(-t_s / d->tau_s) : 0.0;
     if (col == C_STEP)
         return t_s >= 0 ? 1.0 : 0.0;
+    if (col >= C_REC && col < C_REC + N_REC)
+        return t_s >= 0 ? exp(-t_s / d->rec_tau_s[col - C_REC]) : 0.0;
     int h = (col - (col >= C_60 ? C_60 : C_50)) / 2 + 1;
     double w = 2.0 * M_PI * (col >= C_60 ? 60.0 : 50.0) * h * t_s;
     return (col - C_50) % 2 == 0 ? cos(w) : sin(w);
@@ -1043,6 +1189,8 @@ static void keep_background(ncs_clean *c, const gram *gr, const basis_def *d, do
     c->bg.s2 = rss / (double)(nq - (size_t)k);
     c->bg.slope = d->slope;
     c->bg.step = d->step;
+    c->bg.rec = d->rec;
+    memcpy(c->bg.rec_tau_s, d->rec_tau_s, sizeof c->bg.rec_tau_s);
     c->bg.f_hz = d->f_hz;
     c->bg.tc = d->tc;
     c->bg.tspan = d->tspan;
@@ -1081,7 +1229,8 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
     int k = c->bg.k;
     if (k == 0 || !c->bg.inverted || !isfinite(t_ms))
         return 0.0;
-    basis_def d = {.slope = c->bg.slope, .step = c->bg.step, .f_hz = c->bg.f_hz,
+    basis_def d = {.slope = c->bg.slope, .step = c->bg.step, .rec = c->bg.rec, .f_hz = c->bg.f_hz,
+                   .rec_tau_s = {c->bg.rec_tau_s[0], c->bg.rec_tau_s[1], c->bg.rec_tau_s[2]},
                    .tc = c->bg.tc, .tspan = c->bg.tspan, .tau_s = c->bg.tau_s};
     double phi[MAXP], v = 0.0;
     for (int r = 0; r < k; r++)
@@ -1090,6 +1239,50 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
         for (int q = 0; q < k; q++)
             v += phi[r] * c->bg.inv[r][q] * phi[q];
     return sqrt(c->bg.s2 * fmax(v, 0.0));
+}
+
+/* Adds mains at 50 or 60 Hz (three harmonics) to *d when it explains more
+ * of the quiet samples than *d alone (F > 12 on six degrees of freedom) and
+ * is no larger than the quiet data themselves; the evidence for each
+ * frequency goes to c->mains_gain, and only the nerve's frequency is taken
+ * when c->force_mains_hz says it. Returns the residual of the model kept;
+ * its coefficients are in coef. */
+static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_points *pt,
+                                   size_t nq, basis_def *d, double rss0, double *coef)
+{
+    double qrms = sqrt(pt->sumsq / (double)nq), best_rss = rss0;
+    int o = 1 + d->slope + (d->tau_s > 0), cols[MAXP];
+    basis_def best = *d;
+    for (int f = 50; f <= 60; f += 10) {
+        basis_def t = *d;
+        t.f_hz = f;
+        double cf[MAXP];
+        int k = model_cols(&t, cols);
+        double rss = gram_solve(gr, cols, k, cf);
+        if (rss < 0)
+            continue;
+        rss += pt->within;
+        double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
+        /* a sinusoid larger than the quiet data themselves is an
+         * extrapolation, not mains: three harmonics of RMS q have
+         * amplitudes summing to at most sqrt(6) q (with 10 % to spare) */
+        double hsum = 0.0;
+        for (int h = 0; h < 3; h++)
+            hsum += hypot(cf[o + 2 * h], cf[o + 2 * h + 1]);
+        int plausible = hsum <= 1.1 * sqrt(6.0) * qrms;
+        if (plausible)
+            c->mains_gain[f == 60] = 6.0 * F;
+        /* (the nerve's own mains when its traces have shown it) */
+        if (c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
+            continue;
+        if (F > 12.0 && rss < best_rss && plausible) {
+            best_rss = rss;
+            best = t;
+            memcpy(coef, cf, sizeof cf);
+        }
+    }
+    *d = best;
+    return best_rss;
 }
 
 /* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), a
@@ -1103,6 +1296,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     memcpy(x, x0, n * sizeof *x);
     c->baseline_mv = base0;
     c->drift_mv_per_s = c->mains_hz = c->mains_uv = c->step_mv = 0.0;
+    c->mains_gain[0] = c->mains_gain[1] = 0.0;
     c->bg.k = 0;
     /* a slope needs quiet samples on both sides of the response; fitted on
      * one side it would be extrapolated under it */
@@ -1127,8 +1321,10 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     double span_ms = (tb - ta) * 1000.0;
     basis_def best = {.slope = both_sides && span_ms >= 8.0, .f_hz = 0,
                       .tc = 0.5 * (ta + tb), .tspan = 0.5 * (tb - ta) + 1e-9,
-                      .tau_s = art_tau_ms / 1000.0};
-    double coef[MAXP], bcoef[MAXP];
+                      .tau_s = art_tau_ms / 1000.0,
+                      .rec_tau_s = {REC_TAU_MS[0] / 1000.0, REC_TAU_MS[1] / 1000.0,
+                                    REC_TAU_MS[2] / 1000.0}};
+    double bcoef[MAXP];
     int cols[MAXP];
     fit_points pt;
     if (make_points(x, quiet, n, dt_s, t0_s, &pt)) {
@@ -1149,36 +1345,12 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     /* the F tests below judge the fits on the samples themselves: their
      * residual is the blocks' plus the scatter within the blocks */
     rss0 += pt.within;
-    double qrms = sqrt(pt.sumsq / (double)nq);
     /* mains is periodic and phase-stable, so a full cycle of quiet samples
      * on one side is enough to know it under the response */
     double one_side_ms = fmax((double)before, (double)after) * c->dt_ms;
-    int o = 1 + best.slope + (best.tau_s > 0);
     double best_all = rss0;
-    if ((both_sides && span_ms >= 8.0) || one_side_ms >= 8.0) {
-        double best_rss = rss0;
-        for (int f = 50; f <= 60; f += 10) {
-            basis_def d = best;
-            d.f_hz = f;
-            int k = model_cols(&d, cols);
-            double rss = gram_solve(&gr, cols, k, coef);
-            if (rss < 0)
-                continue;
-            rss += pt.within;
-            double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
-            /* a sinusoid larger than the quiet data themselves is an
-             * extrapolation, not mains: three harmonics of RMS q have
-             * amplitudes summing to at most sqrt(6) q (with 10 % to spare) */
-            double hsum = 0.0;
-            for (int h = 0; h < 3; h++)
-                hsum += hypot(coef[o + 2 * h], coef[o + 2 * h + 1]);
-            if (F > 12.0 && rss < best_rss && hsum <= 1.1 * sqrt(6.0) * qrms) {
-                best_rss = best_all = rss;
-                best.f_hz = f;
-                memcpy(bcoef, coef, sizeof coef);
-            }
-        }
-    }
+    if ((both_sides && span_ms >= 8.0) || one_side_ms >= 8.0)
+        best_all = add_mains_if_carried(c, &gr, &pt, nq, &best, rss0, bcoef);
     /* then a step of the baseline at the stimulus, on top of mains (seen
      * only with quiet samples before the stimulus) */
     size_t n_pre_quiet = 0;
@@ -1186,7 +1358,10 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
         n_pre_quiet += quiet[i];
     if ((double)n_pre_quiet * c->dt_ms >= 1.0 - 0.5 * c->dt_ms)
         best_all = add_step_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
-    o = 1 + best.slope + (best.tau_s > 0) + best.step;
+    best_all = add_recovery_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
+    if (best.rec)
+        best_all = refine_recovery(&gr, &pt, &best, best_all, bcoef);
+    int o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     keep_background(c, &gr, &best, best_all, nq);
     free_points(&pt);
     subtract_model(&best, bcoef, x, n, t0_s, dt_s);
@@ -1196,6 +1371,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     basis_def at = best;
     at.tau_s = 0;
     at.step = 0;
+    at.rec = 0;
     int ka = basis(&at, 0.0, 1.0, dt_s, NULL, phi);
     double at0 = bcoef[0] + (best.slope ? bcoef[1] * phi[1] : 0.0);
     for (int r = 1 + best.slope; r < ka; r++)
@@ -1366,7 +1542,17 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
      * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
      * may still carry mains): a slow, dispersed foot would otherwise be
      * fitted as background */
-    size_t ge2 = gap_end_at(c, s1, k->i_art, jp, jp, -s1[jp], k->sigma0, 0.01);
+    size_t ge2 = gap_end_at(c, s1, k->i_art, jp, jp, -s1[jp], k->sigma0, 0.01, 0.0);
+    /* and on the record itself, where it swings little before the response
+     * (the first fit may have taken a slow foot into its drift and mains,
+     * and so hidden it from the cleaned trace) */
+    size_t early = k->i_art + (size_t)(0.7 * (double)(k->gap_end - k->i_art));
+    double sw = k->gap_end > k->i_art ? swing_before(c, s0, k->n_pre, k->i_art, early) : 0.0;
+    if (sw > 0) {
+        size_t ge0 = gap_end_at(c, s0, k->i_art, jp, jp, -s0[jp], k->sigma0, 0.01, 1.5 * sw);
+        if (ge0 > k->i_art && ge0 < ge2)
+            ge2 = ge0;
+    }
     /* (no further back than a take-off's foot goes: from 5 % down to 1 %
      * takes a quadratic one an eighth of its rise, a slow dispersed one up
      * to a third; further back lies what the cleaning left, an amplifier's
@@ -1520,6 +1706,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->fs_hz = w->fs_hz;
     c->dt_ms = 1000.0 / w->fs_hz;
     c->t0_ms = -w->stim_ms;
+    c->force_mains_hz = a->force_mains_hz;
     c->x = malloc(n * sizeof *c->x);
     c->s = malloc(n * sizeof *c->s);
     clean_work k = {.x0 = calloc(n, sizeof *k.x0), .scratch = malloc(n * sizeof *k.scratch),

@@ -35,6 +35,9 @@ typedef struct {
     double stim_seen_ms;   /* an abrupt step, from the declared stimulus; NAN: none */
     double baseline_mv, drift_mv_per_s, mains_hz, mains_uv;
     double step_mv;        /* step of the baseline at the stimulus, 0: none */
+    double force_mains_hz; /* mains tried only at this frequency (0: both) */
+    double mains_gain[2];  /* the evidence for mains at 50 and at 60 Hz: the
+                              fit's chi-square gain (0: none or implausible) */
     size_t n_quiet;        /* samples the baseline model was fitted on */
     /* the fitted background model, for the SD of its prediction under the
      * response (ncs_clean_model_sd) */
@@ -44,7 +47,8 @@ typedef struct {
                                 itself until inverted is set) */
         int inverted;
         double s2;           /* residual variance per sample */
-        int slope, step;
+        int slope, step, rec;
+        double rec_tau_s[3]; /* the recovery's time constants tried (rec: which) */
         double f_hz, tc, tspan, tau_s;
     } bg;
 } ncs_clean;

@@ -790,6 +790,8 @@ static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_sit
     m->step_mv = c->step_mv;
     m->mains_hz = c->mains_hz;
     m->mains_uv = c->mains_uv;
+    m->mains_evidence[0] = c->mains_gain[0];
+    m->mains_evidence[1] = c->mains_gain[1];
     m->artefact_end_ms = c->art_end_ms;
     m->stim_seen_ms = c->stim_seen_ms;
     if (w->fs_hz < NCS_LOW_RATE_HZ)
