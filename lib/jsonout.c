@@ -27,22 +27,27 @@ typedef struct {
     int bad;
 } sbuf;
 
-static void put(sbuf *b, const char *s, size_t n)
+static int grow(sbuf *b, size_t n)
 {
     if (b->bad)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->n + n + 1 > cap)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->bad = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
+        return -1;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (b->n + n + 1 > cap)
+        cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (!q) {
+        b->bad = 1;
+        return -1;
     }
+    b->p = q;
+    b->cap = cap;
+    return 0;
+}
+
+static inline void put(sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap && grow(b, n))
+        return;
     memcpy(b->p + b->n, s, n);
     b->n += n;
 }
