@@ -213,6 +213,12 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
             dst[i] = sum * inv;
             if (i >= mid_lo && i < mid_hi) {
                 sum += src[i + h + 1] - src[i - h];
+                /* the rest of the middle in one run, without the test */
+                for (i++; i < mid_hi; i++) {
+                    dst[i] = sum * inv;
+                    sum += src[i + h + 1] - src[i - h];
+                }
+                i--;
                 continue;
             }
             long add = i + h + 1, del = i - h;
@@ -602,14 +608,19 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double sl = d->slope ? coef[r++] / d->tspan : 0.0;
     double ca = d->tau_s > 0 ? coef[r++] : 0.0;
     double cs_ = d->step ? coef[r++] : 0.0;
-    const double *hc = coef + r;
+    /* (the model in locals: x's stores could otherwise alias it, and every
+     * sample would read it again) */
+    double hc[6] = {0};
+    if (d->f_hz > 0)
+        memcpy(hc, coef + r, sizeof hc);
+    const double tau = d->tau_s, tc = d->tc;
     /* constant, slope, the artefact's decay, the step */
-    double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
+    double decay = tau > 0 ? exp(-dt_s / tau) : 0.0, e = 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
-        double v = c0 + sl * (t - d->tc);
-        if (d->tau_s > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
-            e = e == 0.0 ? exp(-t / d->tau_s) : e * decay;
+        double v = c0 + sl * (t - tc);
+        if (tau > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
+            e = e == 0.0 ? exp(-t / tau) : e * decay;
             v += ca * e;
         }
         if (t >= 0)
