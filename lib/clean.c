@@ -230,6 +230,12 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
             dst[i] = sum * inv;
             if (i >= mid_lo && i < mid_hi) {
                 sum += src[i + h + 1] - src[i - h];
+                /* the rest of the middle in one run, without the test */
+                for (i++; i < mid_hi; i++) {
+                    dst[i] = sum * inv;
+                    sum += src[i + h + 1] - src[i - h];
+                }
+                i--;
                 continue;
             }
             long add = i + h + 1, del = i - h;
@@ -534,8 +540,10 @@ static double exp_block_gain(double w, double dt_s, double tau_s)
     return sinh(w * a) / (w * sinh(a));
 }
 
+/* (rows padded to a multiple of four: gram_build sums in runs of four) */
+#define NCOL_PAD ((NCOL + 3) & ~3)
 typedef struct {
-    double G[NCOL][NCOL], g[NCOL], yy, wsum;
+    double G[NCOL][NCOL_PAD], g[NCOL], yy, wsum;
     size_t n;
 } gram;
 
@@ -550,7 +558,9 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
     block_gains(&d50, pt->b, pt->dt_s, &g50);
     block_gains(&d60, pt->b, pt->dt_s, &g60);
     for (size_t i = 0; i < pt->n; i++) {
-        double phi[NCOL], t = pt->t[i], w = pt->w[i];
+        double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
+        for (int c = NCOL; c < NCOL_PAD; c++)
+            phi[c] = 0.0;
         block_gain p50 = g50, p60 = g60;
         if (w != pt->b) {
             block_gains(&d50, w, pt->dt_s, &p50);
@@ -581,11 +591,15 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
             o[5] = bg->h[2] * s3;
         }
         double y = pt->y[i];
+        /* the lower triangle (c <= r, all that is read) in runs of four
+         * columns, which the compiler vectorises: a few entries above the
+         * diagonal are summed too, and never read */
         for (int r = 0; r < NCOL; r++) {
             double wp = w * phi[r];
             gr->g[r] += wp * y;
-            for (int c = 0; c <= r; c++)
-                gr->G[r][c] += wp * phi[c];
+            for (int c4 = 0; c4 <= r; c4 += 4)
+                for (int c = c4; c < c4 + 4; c++)
+                    gr->G[r][c] += wp * phi[c];
         }
         gr->yy += w * y * y;
         gr->wsum += w;
@@ -644,21 +658,26 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double ca = d->tau_s > 0 ? coef[r++] : 0.0;
     double cs_ = d->step ? coef[r++] : 0.0;
     double cr = d->rec ? coef[r++] : 0.0;
-    const double *hc = coef + r;
-    double rtau = d->rec ? d->rec_tau_s[d->rec - 1] : 1.0;
+    /* (the model in locals: x's stores could otherwise alias it, and every
+     * sample would read it again) */
+    double hc[6] = {0};
+    if (d->f_hz > 0)
+        memcpy(hc, coef + r, sizeof hc);
+    const double tau = d->tau_s, tc = d->tc;
+    const double rtau = d->rec ? d->rec_tau_s[d->rec - 1] : 1.0;
     double rdecay = exp(-dt_s / rtau), er = 0.0;
     /* constant, slope, the artefact's decay, the step */
-    double decay = d->tau_s > 0 ? exp(-dt_s / d->tau_s) : 0.0, e = 0.0;
+    double decay = tau > 0 ? exp(-dt_s / tau) : 0.0, e = 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
-        double v = c0 + sl * (t - d->tc);
-        if (d->tau_s > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
-            e = e == 0.0 ? exp(-t / d->tau_s) : e * decay;
+        double v = c0 + sl * (t - tc);
+        if (tau > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
+            e = e == 0.0 ? exp(-t / tau) : e * decay;
             v += ca * e;
         }
         if (t >= 0)
             v += cs_;
-        if (d->rec && t >= 0 && (er == 0.0 || fabs(er) > 1e-15)) {
+        if (cr != 0.0 && t >= 0 && (er == 0.0 || fabs(er) > 1e-15)) {
             er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
             v += cr * er;
         }
@@ -784,9 +803,11 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0)
     double best_score = 0.0;
     for (size_t i = 3; i < n; i++) {
         double d = fabs(mv[i] - mv[i - 1]);
+        if (!(d > 10.0 * sd + 1e-6)) /* most samples: no step (tested first, cheaply) */
+            continue;
         double before = fmax(fabs(mv[i - 1] - mv[i - 2]), fabs(mv[i - 2] - mv[i - 3]));
         double score = d / (before + 3.0 * sd + 1e-9);
-        if (score > best_score && d > 10.0 * sd + 1e-6) {
+        if (score > best_score) {
             best_score = score;
             best = i;
         }
@@ -834,12 +855,16 @@ static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
     size_t step = c->dt_ms < 0.05 ? (size_t)(0.05 / c->dt_ms) : 1;
     double S[5] = {0}, T[3] = {0};
     for (size_t i = tt->i0; i < n; i += step) {
-        double u = (double)(i - tt->i0) / (double)w - 0.5, p = 1.0;
-        for (int k = 0; k < 5; k++, p *= u) {
-            S[k] += p;
-            if (k < 3)
-                T[k] += p * s0[i];
-        }
+        /* the powers of u as p *= u makes them, written out */
+        double u = (double)(i - tt->i0) / (double)w - 0.5, u2 = u * u, u3 = u2 * u;
+        S[0] += 1.0;
+        S[1] += u;
+        S[2] += u2;
+        S[3] += u3;
+        S[4] += u3 * u;
+        T[0] += s0[i];
+        T[1] += u * s0[i];
+        T[2] += u2 * s0[i];
     }
     /* the line from the same sums */
     double den = S[0] * S[2] - S[1] * S[1];
@@ -1204,19 +1229,16 @@ static void invert_background(ncs_clean *c)
     int k = c->bg.k;
     if (k == 0 || c->bg.inverted)
         return;
-    double inv[MAXP][MAXP];
-    for (int j = 0; j < k; j++) {
-        double A[MAXP][MAXP], e[MAXP] = {0};
-        for (int r = 0; r < k; r++)
-            for (int q = 0; q < k; q++)
-                A[r][q] = c->bg.inv[r][q];
-        e[j] = 1.0;
-        if (ncs_solve(&A[0][0], MAXP, e, k)) {
-            c->bg.k = 0;
-            return;
-        }
-        for (int r = 0; r < k; r++)
-            inv[r][j] = e[r];
+    /* the k unit vectors solved for at once (one elimination of A) */
+    double A[MAXP][MAXP], inv[MAXP][MAXP] = {{0}};
+    for (int r = 0; r < k; r++) {
+        for (int q = 0; q < k; q++)
+            A[r][q] = c->bg.inv[r][q];
+        inv[r][r] = 1.0;
+    }
+    if (ncs_solve_many(&A[0][0], MAXP, &inv[0][0], MAXP, k, k)) {
+        c->bg.k = 0;
+        return;
     }
     for (int r = 0; r < k; r++)
         for (int q = 0; q < k; q++)

@@ -89,6 +89,9 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
  * pivoting (linalg.c). A is row-major with row stride lda; A and b are
  * overwritten, x is left in b. Returns -1 when A is (nearly) singular. */
 int ncs_solve(double *a, int lda, double *b, int k);
+/* ncs_solve for the m right-hand sides in the columns of b (k rows, row
+ * stride ldb) at once: each column solved exactly as ncs_solve would. */
+int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m);
 
 /* The summary line of one criteria set for a study (docs/criteria.md), a new
  * string; NULL on no memory (criteria.c). */

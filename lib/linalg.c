@@ -39,3 +39,47 @@ int ncs_solve(double *a, int lda, double *b, int k)
     return 0;
 #undef A
 }
+
+int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m)
+{
+#define A(r, c) a[(r) * lda + (c)]
+#define B(r, j) b[(r) * ldb + (j)]
+    /* ncs_solve's steps, each right-hand side (a column of b) getting the
+     * very operations ncs_solve would give it */
+    for (int c = 0; c < k; c++) {
+        int piv = c;
+        for (int r = c + 1; r < k; r++)
+            if (fabs(A(r, c)) > fabs(A(piv, c)))
+                piv = r;
+        if (!(fabs(A(piv, c)) >= 1e-12))
+            return -1;
+        if (piv != c) {
+            for (int j = 0; j < k; j++) {
+                double t = A(c, j);
+                A(c, j) = A(piv, j);
+                A(piv, j) = t;
+            }
+            for (int j = 0; j < m; j++) {
+                double t = B(c, j);
+                B(c, j) = B(piv, j);
+                B(piv, j) = t;
+            }
+        }
+        for (int r = c + 1; r < k; r++) {
+            double f = A(r, c) / A(c, c);
+            for (int j = c; j < k; j++)
+                A(r, j) -= f * A(c, j);
+            for (int j = 0; j < m; j++)
+                B(r, j) -= f * B(c, j);
+        }
+    }
+    for (int c = k - 1; c >= 0; c--)
+        for (int q = 0; q < m; q++) {
+            for (int j = c + 1; j < k; j++)
+                B(c, q) -= A(c, j) * B(j, q);
+            B(c, q) /= A(c, c);
+        }
+    return 0;
+#undef A
+#undef B
+}

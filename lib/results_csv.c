@@ -7,12 +7,52 @@
 
 #include "internal.h"
 
+/* ",%.*f" of v without printf where its rounding is plain: v * 10^decimals
+ * (within 2^-53 of the exact product, under 1e9) at least 1e-6 away from a
+ * half, so the exact product rounds to the same integer. -1 otherwise (a
+ * near-tie and the rest are printf's). */
+static int cell_text(char *buf, double v, int decimals)
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    if (decimals < 0 || decimals > 6)
+        return -1;
+    double s = fabs(v) * p10[decimals];
+    if (!(s < 1e9))
+        return -1;
+    double fl = floor(s), fr = s - fl;
+    if (fabs(fr - 0.5) < 1e-6)
+        return -1;
+    long long m = (long long)fl + (fr > 0.5);
+    char dig[24];
+    int nd = 0;
+    do {
+        dig[nd++] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m > 0 || nd <= decimals);
+    char *p = buf;
+    *p++ = ',';
+    if (signbit(v)) /* printf keeps the sign of a negative that rounds to 0 */
+        *p++ = '-';
+    for (int k = nd - 1; k >= decimals; k--)
+        *p++ = dig[k];
+    if (decimals > 0) {
+        *p++ = '.';
+        for (int k = decimals - 1; k >= 0; k--)
+            *p++ = dig[k];
+    }
+    return (int)(p - buf);
+}
+
 static void cell(FILE *f, double v, int decimals)
 {
-    if (isfinite(v))
-        fprintf(f, ",%.*f", decimals, v);
-    else
+    char t[48];
+    int k;
+    if (!isfinite(v))
         fputs(",", f);
+    else if ((k = cell_text(t, v, decimals)) >= 0)
+        fwrite(t, 1, (size_t)k, f);
+    else
+        fprintf(f, ",%.*f", decimals, v);
 }
 
 void ncs_csv_field(FILE *f, const char *s, int first)

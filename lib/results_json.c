@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "jsonout.h"
 
 /* Rounded to what the measurement can carry, so files diff cleanly. */
 static json_t *num(double v, int decimals)
@@ -382,7 +383,7 @@ char *ncs_results_json(const ncs_results *r, const char *settings_json)
         json_array_append_new(warns, w);
     }
     json_object_set_new(root, "warnings", warns);
-    char *out = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    char *out = ncs_json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(root);
     return out;
 }
