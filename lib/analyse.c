@@ -207,20 +207,29 @@ static void warnings_move(ncs_warnings *to, ncs_warnings *from)
     ncs_warnings_free(from);
 }
 
-/* One site of the nerve measured: its trace loaded, cleaned and measured
- * (warnings into its own list, kept until its measurement is final) and,
- * for a report, what a page shows of it kept; the trace itself is not kept
- * (a nerve's traces together may be large). */
+/* A trace short enough to keep for a second measurement (a nerve's traces
+ * together stay small; longer ones are read again). */
+#define KEEP_WAVE_SAMPLES 100000
+
+/* One site of the nerve measured: its trace loaded (or taken from *held),
+ * cleaned and measured (warnings into its own list, kept until its
+ * measurement is final) and, for a report, what a page shows of it kept.
+ * A short trace is left in *held for a second measurement (held->mv NULL:
+ * none); a long one is freed. */
 static ncs_status measure_site(ncs_analyser *a, const ncs_study *st, const ncs_nerve_def *n,
                                const ncs_site *s, ncs_site_result *sr, int keep,
-                               ncs_warnings *sw, ncs_error *err)
+                               ncs_warnings *sw, ncs_wave *held, ncs_error *err)
 {
     char where[512];
     snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, s->name);
     ncs_wave w;
-    ncs_status rc = ncs_wave_load(s, where, &w, NULL, err);
-    if (rc != NCS_OK)
+    ncs_status rc = NCS_OK;
+    if (held->mv) {
+        w = *held;
+        *held = (ncs_wave){0};
+    } else if ((rc = ncs_wave_load(s, where, &w, NULL, err)) != NCS_OK) {
         return rc;
+    }
     sr->fs_hz = w.fs_hz;
     sr->file_hash = w.hash;
     double *clean = keep ? malloc((w.n ? w.n : 1) * sizeof *clean) : NULL;
@@ -238,7 +247,10 @@ static ncs_status measure_site(ncs_analyser *a, const ncs_study *st, const ncs_n
             rc = ncs_fail(err, NCS_ERR_NOMEM, where, "out of memory");
     }
     free(clean);
-    ncs_wave_free(&w);
+    if (rc == NCS_OK && w.n <= KEEP_WAVE_SAMPLES)
+        *held = w;
+    else
+        ncs_wave_free(&w);
     return rc;
 }
 
@@ -269,11 +281,13 @@ static ncs_status measure_sites(ncs_analyser *a, const ncs_study *st, const ncs_
 {
     ncs_warnings *sw = calloc(n->n_sites, sizeof *sw);
     ncs_markers *mk = calloc(n->n_sites, sizeof *mk);
-    ncs_status rc = sw && mk ? NCS_OK : ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
+    ncs_wave *held = calloc(n->n_sites, sizeof *held);
+    ncs_status rc = sw && mk && held ? NCS_OK
+                                     : ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
     ncs_analyser_force_mains(a, 0.0);
     for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
         nr->sites[j].def = &n->sites[j];
-        rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], err);
+        rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], &held[j], err);
         mk[j] = nr->sites[j].m;
     }
     double hz = rc == NCS_OK ? ncs_mains_vote(mk, n->n_sites) : 0.0;
@@ -281,7 +295,7 @@ static ncs_status measure_sites(ncs_analyser *a, const ncs_study *st, const ncs_
     for (size_t j = 0; j < n->n_sites && rc == NCS_OK && hz > 0; j++) {
         const ncs_markers *m = &nr->sites[j].m;
         if (m->mains_hz > 0 && m->mains_hz != hz)
-            rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], err);
+            rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], &held[j], err);
     }
     ncs_analyser_force_mains(a, 0.0);
     for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
@@ -293,6 +307,10 @@ static ncs_status measure_sites(ncs_analyser *a, const ncs_study *st, const ncs_
     }
     for (size_t j = 0; sw && j < n->n_sites; j++)
         ncs_warnings_free(&sw[j]);
+    for (size_t j = 0; held && j < n->n_sites; j++)
+        if (held[j].mv)
+            ncs_wave_free(&held[j]);
+    free(held);
     free(sw);
     free(mk);
     return rc;

@@ -521,7 +521,7 @@ static void free_points(fit_points *pt)
  * equations (rss = y'y - beta'X'y). */
 #define NCOL 19
 #define REC_F 100.0 /* the F a recovery term must reach */
-enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_REC = 4, C_50 = 7, C_60 = 13 };
+enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 10, C_REC = 16 };
 
 /* The time constants (ms) an amplifier's recovery is first tried with: a
  * slower decay after the artefact's, often of the other sign (an
@@ -545,12 +545,23 @@ static double exp_block_gain(double w, double dt_s, double tau_s)
 typedef struct {
     double G[NCOL][NCOL_PAD], g[NCOL], yy, wsum;
     size_t n;
+    int ncol; /* the columns gathered: the recovery's only where it is seen */
 } gram;
+
+static int rec_seen(const fit_points *pt, double tau_s);
 
 static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
 {
     memset(gr, 0, sizeof *gr);
     gr->n = pt->n;
+    gr->ncol = C_REC;
+    for (int j = 0; j < N_REC; j++)
+        if (rec_seen(pt, d->rec_tau_s[j]))
+            gr->ncol = NCOL;
+    const int ncol = gr->ncol;
+    double rec_gain[N_REC]; /* a full block's, for each time constant */
+    for (int j = 0; j < N_REC; j++)
+        rec_gain[j] = exp_block_gain(pt->b, pt->dt_s, d->rec_tau_s[j]);
     basis_def d50 = *d, d60 = *d;
     d50.f_hz = 50;
     d60.f_hz = 60;
@@ -559,7 +570,7 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
     block_gains(&d60, pt->b, pt->dt_s, &g60);
     for (size_t i = 0; i < pt->n; i++) {
         double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
-        for (int c = NCOL; c < NCOL_PAD; c++)
+        for (int c = ncol; c < NCOL_PAD; c++)
             phi[c] = 0.0;
         block_gain p50 = g50, p60 = g60;
         if (w != pt->b) {
@@ -571,10 +582,10 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
                          ? p50.art * exp(-t / d->tau_s) : 0.0;
         phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
-        for (int j = 0; j < N_REC; j++) {
+        for (int j = 0; j < N_REC && ncol == NCOL; j++) {
             double tau = d->rec_tau_s[j];
-            phi[C_REC + j] = t >= 0 && t < 30.0 * tau
-                                 ? exp_block_gain(w, pt->dt_s, tau) * exp(-t / tau) : 0.0;
+            double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, tau);
+            phi[C_REC + j] = t >= 0 && t < 30.0 * tau ? g * exp(-t / tau) : 0.0;
         }
         for (int f = 0; f < 2; f++) {
             const block_gain *bg = f ? &p60 : &p50;
@@ -594,7 +605,7 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         /* the lower triangle (c <= r, all that is read) in runs of four
          * columns, which the compiler vectorises: a few entries above the
          * diagonal are summed too, and never read */
-        for (int r = 0; r < NCOL; r++) {
+        for (int r = 0; r < ncol; r++) {
             double wp = w * phi[r];
             gr->g[r] += wp * y;
             for (int c4 = 0; c4 <= r; c4 += 4)
@@ -668,18 +679,23 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double rdecay = exp(-dt_s / rtau), er = 0.0;
     /* constant, slope, the artefact's decay, the step */
     double decay = tau > 0 ? exp(-dt_s / tau) : 0.0, e = 0.0;
+    /* (each decay followed until it is below 1e-15 of its amplitude) */
+    int art_on = tau > 0, rec_on = cr != 0.0;
     for (size_t i = 0; i < n; i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - tc);
-        if (tau > 0 && t >= 0 && (e == 0.0 || fabs(e) > 1e-15)) {
-            e = e == 0.0 ? exp(-t / tau) : e * decay;
-            v += ca * e;
-        }
-        if (t >= 0)
+        if (t >= 0) {
+            if (art_on) {
+                e = e == 0.0 ? exp(-t / tau) : e * decay;
+                v += ca * e;
+                art_on = e == 0.0 || fabs(e) > 1e-15;
+            }
             v += cs_;
-        if (cr != 0.0 && t >= 0 && (er == 0.0 || fabs(er) > 1e-15)) {
-            er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
-            v += cr * er;
+            if (rec_on) {
+                er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
+                v += cr * er;
+                rec_on = er == 0.0 || fabs(er) > 1e-15;
+            }
         }
         x[i] -= v;
     }
