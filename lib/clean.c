@@ -701,28 +701,25 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     }
     if (!(d->f_hz > 0))
         return;
-    /* mains: four rotations a quarter apart run side by side, each turning
-     * by four samples' angle, and are restarted from cos/sin now and then so
-     * they cannot drift */
+    /* mains: each harmonic h_k[i] = a cos(k w t) + b sin(k w t) follows
+     * h[i+1] = 2 cos(k w dt) h[i] - h[i-1]; started from cos/sin at every
+     * 512th sample so that rounding cannot build up */
     double w = 2.0 * M_PI * d->f_hz;
-    double cd = cos(4.0 * w * dt_s), sd = sin(4.0 * w * dt_s);
-    double cs[4] = {0}, sn[4] = {0};
-    for (size_t i0 = 0; i0 < n; i0 += 4) {
-        if ((i0 & 1023) == 0)
-            for (int k = 0; k < 4; k++) {
-                double t = t0_s + (double)(i0 + (size_t)k) * dt_s;
-                cs[k] = cos(w * t);
-                sn[k] = sin(w * t);
+    double twoc[3], y0[3] = {0}, y1[3] = {0};
+    for (int k = 0; k < 3; k++)
+        twoc[k] = 2.0 * cos((k + 1) * w * dt_s);
+    for (size_t i = 0; i < n; i++) {
+        if ((i & 511) == 0)
+            for (int k = 0; k < 3; k++) {
+                double t = t0_s + (double)i * dt_s, a = (k + 1) * w;
+                y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
+                y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
             }
-        for (int k = 0; k < 4 && i0 + (size_t)k < n; k++) {
-            double c1 = cs[k], s1 = sn[k];
-            double c2 = 2.0 * c1 * c1 - 1.0, s2 = 2.0 * s1 * c1;
-            double c3 = c1 * (2.0 * c2 - 1.0), s3 = s1 * (2.0 * c2 + 1.0);
-            x[i0 + (size_t)k] -= hc[0] * c1 + hc[1] * s1 + hc[2] * c2 + hc[3] * s2
-                                 + hc[4] * c3 + hc[5] * s3;
-            double nc = c1 * cd - s1 * sd;
-            sn[k] = s1 * cd + c1 * sd;
-            cs[k] = nc;
+        x[i] -= y1[0] + y1[1] + y1[2];
+        for (int k = 0; k < 3; k++) {
+            double y2 = twoc[k] * y1[k] - y0[k];
+            y0[k] = y1[k];
+            y1[k] = y2;
         }
     }
 }
