@@ -10,7 +10,15 @@
  * within 2^-53 of it, far inside half a unit of the last digit kept, for
  * precision <= 15), so it is written from its digits; any other goes through
  * snprintf as jansson does. tests/golden.sh and the batch outputs diff the
- * same before and after. */
+ * same before and after.
+ *
+ * The streaming writer (ncs_jw_*) writes the same text without the tree:
+ * building it (an allocation per value, a hashed key per member) cost a
+ * batch worker about 5 % of its instructions for results.json. Each call
+ * writes one member, with the separator and indentation dump() would put
+ * before it; a value jansson's constructors refuse (NULL or non-UTF-8 text,
+ * a real that is not finite) leaves its member out, as json_object_set_new
+ * does. */
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,11 +29,7 @@
 
 #define MAX_DEPTH 512 /* deeper (or a loop): json_dumps itself */
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int bad;
-} sbuf;
+typedef ncs_jw sbuf; /* the tree walker uses the writer's buffer */
 
 static int grow(sbuf *b, size_t n)
 {
@@ -69,16 +73,44 @@ static void put_indent(sbuf *b, size_t flags, int depth, int space)
     }
 }
 
+/* Room for n more bytes (and the closing NUL): where they go, NULL on no
+ * memory. */
+static inline char *room(sbuf *b, size_t n)
+{
+    if (b->n + n + 1 > b->cap && grow(b, n))
+        return NULL;
+    return b->p + b->n;
+}
+
+/* A byte a string holds as it is */
+static inline int plain(char c)
+{
+    return (unsigned char)c >= 0x20 && c != '"' && c != '\\';
+}
+
 /* dump.c's dump_string for valid UTF-8 (json_string() accepts nothing else),
  * without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH: '"', '\' and the control
  * characters escaped, every other byte as it is */
 static void put_string(sbuf *b, const char *s, size_t len)
 {
+    size_t i = 0;
+    while (i < len && plain(s[i]))
+        i++;
+    if (i == len) { /* nothing to escape: one copy */
+        char *p = room(b, len + 2);
+        if (!p)
+            return;
+        p[0] = '"';
+        memcpy(p + 1, s, len);
+        p[len + 1] = '"';
+        b->n += len + 2;
+        return;
+    }
     put(b, "\"", 1);
     size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (plain((char)c))
             continue;
         put(b, s + run, i - run);
         run = i + 1;
@@ -298,6 +330,7 @@ char *ncs_json_dumps(const json_t *json, size_t flags)
     if (!(flags & JSON_ENCODE_ANY) && !json_is_array(json) && !json_is_object(json))
         return NULL;
     sbuf b = {0};
+    b.flags = flags;
     dump(&b, json, flags, 0);
     put(&b, "", 0);
     if (b.bad) {
@@ -308,4 +341,166 @@ char *ncs_json_dumps(const json_t *json, size_t flags)
     }
     b.p[b.n] = '\0';
     return b.p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The streaming writer: the text ncs_json_dumps writes for the tree that the
+ * same calls would have built, member by member. */
+
+void ncs_jw_init(ncs_jw *w, size_t flags)
+{
+    memset(w, 0, sizeof *w);
+    w->flags = flags;
+}
+
+char *ncs_jw_finish(ncs_jw *w)
+{
+    put(w, "", 0);
+    if (w->bad || w->depth != 0) {
+        free(w->p);
+        w->p = NULL;
+        return NULL;
+    }
+    w->p[w->n] = '\0';
+    char *out = w->p;
+    w->p = NULL;
+    return out;
+}
+
+/* The separator before a member of the open container, then its key (an
+ * object's member) */
+static void member_slow(ncs_jw *w, const char *key)
+{
+    if (w->depth > 0) {
+        if (!w->first)
+            put(w, ",", 1);
+        put_indent(w, w->flags, w->depth, !w->first);
+    }
+    w->first = 0;
+    if (key) {
+        put_string(w, key, strlen(key));
+        put(w, ": ", (w->flags & JSON_COMPACT) ? 1 : 2);
+    }
+}
+
+/* The same, written at once where there is an indent and the key needs no
+ * escape */
+static void member(ncs_jw *w, const char *key)
+{
+    size_t step = w->flags & JSON_MAX_INDENT;
+    if (step == 0 || (w->flags & JSON_COMPACT)) {
+        member_slow(w, key);
+        return;
+    }
+    size_t klen = key ? strlen(key) : 0, ind = (size_t)w->depth * step;
+    char *p = room(w, ind + klen + 6);
+    if (!p)
+        return;
+    char *q = p;
+    if (w->depth > 0) {
+        if (!w->first)
+            *q++ = ',';
+        *q++ = '\n';
+        memset(q, ' ', ind);
+        q += ind;
+    }
+    if (key) {
+        *q++ = '"';
+        for (size_t i = 0; i < klen; i++) {
+            if (!plain(key[i])) { /* (nothing is kept of this try) */
+                member_slow(w, key);
+                return;
+            }
+            *q++ = key[i];
+        }
+        memcpy(q, "\": ", 3);
+        q += 3;
+    }
+    w->first = 0;
+    w->n += (size_t)(q - p);
+}
+
+void ncs_jw_open(ncs_jw *w, const char *key, char bracket)
+{
+    member(w, key);
+    put(w, &bracket, 1);
+    w->depth++;
+    w->first = 1;
+}
+
+void ncs_jw_close(ncs_jw *w, char bracket)
+{
+    w->depth--;
+    if (!w->first) /* an empty container stays "{}" or "[]" */
+        put_indent(w, w->flags, w->depth, 0);
+    put(w, &bracket, 1);
+    w->first = 0;
+}
+
+void ncs_jw_null(ncs_jw *w, const char *key)
+{
+    member(w, key);
+    put(w, "null", 4);
+}
+
+void ncs_jw_bool(ncs_jw *w, const char *key, int v)
+{
+    member(w, key);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void ncs_jw_int(ncs_jw *w, const char *key, json_int_t v)
+{
+    char t[32];
+    int k = snprintf(t, sizeof t, "%" JSON_INTEGER_FORMAT, v);
+    member(w, key);
+    put(w, t, (size_t)k);
+}
+
+void ncs_jw_real(ncs_jw *w, const char *key, double v)
+{
+    if (!isfinite(v)) /* json_real() refuses it: no member */
+        return;
+    member(w, key);
+    char *p = room(w, 100); /* written in place */
+    if (!p)
+        return;
+    int k = ncs_json_real(p, 100, v, (int)((w->flags >> 11) & 0x1F));
+    if (k < 0)
+        w->bad = 1;
+    else
+        w->n += (size_t)k;
+}
+
+/* Whether json_string(s) accepts s (well-formed UTF-8): ASCII at once, any
+ * other text asked of jansson itself */
+static int string_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] >= 0x80) {
+            json_t *t = json_stringn(s, len);
+            json_decref(t);
+            return t != NULL;
+        }
+    }
+    return 1;
+}
+
+void ncs_jw_str(ncs_jw *w, const char *key, const char *s)
+{
+    if (!s)
+        return;
+    size_t len = strlen(s);
+    if (!string_ok(s, len))
+        return;
+    member(w, key);
+    put_string(w, s, len);
+}
+
+void ncs_jw_tree(ncs_jw *w, const char *key, const json_t *j)
+{
+    if (!j)
+        return;
+    member(w, key);
+    dump(w, j, w->flags, w->depth);
 }
