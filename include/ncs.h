@@ -586,6 +586,10 @@ size_t ncs_flag_names(unsigned flags, const char *names[]);
  * placed by hand is taken as exact: 0. */
 typedef struct {
     double onset_ms, peak_ms, amp_mv, neg_dur_ms, neg_area_mvms;
+    /* the part of onset_ms the sites of one nerve share (the allowance for
+     * the take-off's shape, the same muscle's at every site): it cancels in
+     * a segment's latency difference (0: none) */
+    double onset_common_ms;
 } ncs_site_uncertainty;
 
 /* Which of a site's intervals are too wide (ncs_markers.uncertain). An

@@ -84,7 +84,7 @@ static void find_disagreeing(const ncs_nerve_result *nr, const seg_pair *sp, siz
         double dl = b->onset_ms - a->onset_ms;
         double lo = sp[k].dist / NCS_CV_PLAUSIBLE_MAX, hi = sp[k].dist / NCS_CV_PLAUSIBLE_MIN;
         double ex = dl < lo ? lo - dl : dl > hi ? dl - hi : 0.0;
-        if (ex > hypot(a->u.onset_ms, b->u.onset_ms))
+        if (ex > ncs_onset_diff_u(&a->u, &b->u))
             excess[k] = ex;
     }
 }
@@ -264,7 +264,7 @@ static void exclude_site(ncs_site_result *sr, const char *where, ncs_warnings *w
     sr->m.onset_ms = sr->m.peak_ms = sr->m.end_ms = NAN;
     sr->m.amp_mv = sr->m.p2p_mv = sr->m.neg_dur_ms = sr->m.neg_area_mvms = NAN;
     sr->m.noise_uv = noise;
-    sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN};
+    sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN, 0.0};
     sr->m.flags = keepflags;
     ncs_warn(warn, where, "excluded", "excluded from the analysis%s%s",
              s->note ? ": " : "", s->note ? s->note : "");

@@ -89,6 +89,11 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
  * pivoting (linalg.c). A is row-major with row stride lda; A and b are
  * overwritten, x is left in b. Returns -1 when A is (nearly) singular. */
 int ncs_solve(double *a, int lda, double *b, int k);
+
+/* The 95 % half-width of the difference of two sites' onsets (segments.c):
+ * their independent parts in quadrature, the part they share
+ * (onset_common_ms) only as far as it differs between them. */
+double ncs_onset_diff_u(const ncs_site_uncertainty *a, const ncs_site_uncertainty *b);
 /* ncs_solve for the m right-hand sides in the columns of b (k rows, row
  * stride ldb) at once: each column solved exactly as ncs_solve would. */
 int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m);

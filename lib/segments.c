@@ -14,6 +14,12 @@ static double ratio_u(double a, double ua, double b, double ub)
     return 100.0 * a / b * sqrt((ua / a) * (ua / a) + (ub / b) * (ub / b));
 }
 
+double ncs_onset_diff_u(const ncs_site_uncertainty *a, const ncs_site_uncertainty *b)
+{
+    double ca = fmin(a->onset_common_ms, a->onset_ms), cb = fmin(b->onset_common_ms, b->onset_ms);
+    return hypot(a->onset_ms - ca, b->onset_ms - cb) + fabs(ca - cb);
+}
+
 /* Half-widths of the segment's values from its sites'. An absent proximal
  * response is a 100 % drop give or take the smallest response the noise
  * could hide (6 times its RMS, the detection limit). */
@@ -22,7 +28,7 @@ static void propagate(const ncs_markers *d, const ncs_markers *p, ncs_segment *g
     g->u.latency_diff_ms = g->u.cv_m_s = NAN;
     g->u.amp_drop_pct = g->u.area_drop_pct = g->u.dur_increase_pct = NAN;
     if (isfinite(g->latency_diff_ms)) {
-        double h = hypot(d->u.onset_ms, p->u.onset_ms);
+        double h = ncs_onset_diff_u(&d->u, &p->u);
         g->u.latency_diff_ms = h;
         if (isfinite(g->cv_m_s))
             g->u.cv_m_s = h < g->latency_diff_ms

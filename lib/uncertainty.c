@@ -182,6 +182,7 @@ void ncs_uncertainty_site(const ncs_clean *c, const ncs_mark_detail *d, ncs_mark
     u->amp_mv = isfinite(m->amp_mv) ? amp_u(c, d, m) : NAN;
     u->neg_dur_ms = isfinite(m->neg_dur_ms) ? sqrt(sq(on_r) + sq(on_s) + sq(end)) + on_x : NAN;
     u->neg_area_mvms = isfinite(m->neg_area_mvms) ? area_u(c, d, m) : NAN;
+    u->onset_common_ms = isfinite(m->onset_ms) && !m->manual_onset ? ONSET_MODEL_MS : 0.0;
     double a = m->amp_mv;
     if (!isfinite(a))
         return;
