@@ -1305,8 +1305,10 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
         for (int h = 0; h < 3; h++)
             hsum += hypot(cf[o + 2 * h], cf[o + 2 * h + 1]);
         int plausible = hsum <= 1.1 * sqrt(6.0) * qrms;
-        if (plausible)
-            c->mains_gain[f == 60] = 6.0 * F;
+        /* (the evidence is the fit's, plausible or not: a short quiet
+         * stretch can make the right frequency's fit extrapolate as wildly
+         * as the wrong one's) */
+        c->mains_gain[f == 60] = fmax(0.0, 6.0 * F);
         /* (the nerve's own mains when its traces have shown it) */
         if (c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
             continue;
