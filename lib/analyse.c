@@ -114,6 +114,15 @@ static void widen_site(const ncs_study *st, const ncs_nerve_def *n, ncs_markers 
              dl, dist, m->manual_onset ? " (this one placed by hand)" : "");
 }
 
+/* Whether a latency difference dl over dist mm reads as a plausible CV
+ * with the distance ten times larger: a distance written in cm. */
+static int cm_slip(double dist, double dl)
+{
+    double cv10 = 10.0 * dist / dl;
+    return dl > 0 && cv10 >= NCS_CV_PLAUSIBLE_MIN && cv10 <= NCS_CV_PLAUSIBLE_MAX
+           && 10.0 * dist <= NCS_SEGMENT_PLAUSIBLE_MAX_MM;
+}
+
 /* Every pair found by find_disagreeing widened (docs/measurements.md,
  * consistency): the segment between them is then marked inconsistent once
  * computed (mark_disagreeing). */
@@ -127,6 +136,11 @@ static void widen_disagreeing(const ncs_study *st, const ncs_nerve_def *n,
             continue;
         ncs_markers *a = &nr->sites[sp[k].from].m, *b = &nr->sites[sp[k].to].m;
         double dl = b->onset_ms - a->onset_ms;
+        /* a distance written in cm (23 for 230 mm): the distance is what is
+         * wrong, not the onsets; the segment alone decides nothing
+         * (mark_disagreeing), its sites keep their intervals for the next */
+        if (cm_slip(sp[k].dist, dl))
+            continue;
         const char *na = n->sites[sp[k].from].name, *nb = n->sites[sp[k].to].name;
         widen_site(st, n, a, na, na, nb, excess[k], dl, sp[k].dist, warn);
         widen_site(st, n, b, nb, na, nb, excess[k], dl, sp[k].dist, warn);
@@ -145,10 +159,8 @@ static void mark_disagreeing(const char *where, ncs_segment *g, double excess,
              "(10-100 m/s): an onset, the sites' order or a distance is wrong", g->from, g->to,
              g->latency_diff_ms, g->distance_mm);
     /* the commonest slip: a distance in cm (23 for 230 mm) */
-    double cv10 = 10.0 * g->distance_mm / g->latency_diff_ms;
     char hint[128] = "";
-    if (g->latency_diff_ms > 0 && cv10 >= NCS_CV_PLAUSIBLE_MIN && cv10 <= NCS_CV_PLAUSIBLE_MAX
-        && 10.0 * g->distance_mm <= NCS_SEGMENT_PLAUSIBLE_MAX_MM)
+    if (cm_slip(g->distance_mm, g->latency_diff_ms))
         snprintf(hint, sizeof hint, "; distance_mm = %g: was %g mm meant? (cm written for mm)",
                  g->distance_mm, 10.0 * g->distance_mm);
     if (g->latency_diff_ms > 0) /* (the order has its own warning, latency-order) */
@@ -376,6 +388,12 @@ static int disagrees(const ncs_nerve_result *nr, const char *site)
 
 /* No reference values for this nerve (or for its muscle): said, with the
  * muscles the table holds for it. */
+static int onset_uncertain(const ncs_nerve_result *nr, const char *site)
+{
+    const ncs_site_result *s = site_named(nr, site);
+    return s && (s->m.uncertain & NCS_UNCERTAIN_ONSET);
+}
+
 static void no_norms(ncs_results *r, const ncs_nerve_result *nr, const char *where)
 {
     const ncs_nerve_def *n = nr->def;
@@ -430,24 +448,30 @@ static void reference(ncs_results *r, ncs_nerve_result *nr)
                  "less sure", d->def->distance_mm, fabs(d->def->distance_mm - nm->dml_distance_mm),
                  nm->dml_distance_mm, nm->dml_uln_ms);
     if (d && d->m.response) {
+        /* (a value flagged uncertain is abnormal only when its whole
+         * interval is: its value alone decides nothing) */
+        double uo = d->m.uncertain & NCS_UNCERTAIN_ONSET ? d->m.u.onset_ms : 0.0;
+        double ua = d->m.uncertain & NCS_UNCERTAIN_AMP ? d->m.u.amp_mv : 0.0;
         if (isfinite(d->m.onset_ms) && isfinite(nm->dml_uln_ms)
             && !(d->m.uncertain & NCS_UNCERTAIN_DISAGREES)
-            && d->m.onset_ms > nm->dml_uln_ms + EPS)
+            && d->m.onset_ms - uo > nm->dml_uln_ms + EPS)
             d->abnormal |= NCS_ABN_DML_PROLONGED;
         if (isfinite(d->m.amp_mv) && isfinite(nm->amp_lln_mv)
-            && d->m.amp_mv < nm->amp_lln_mv - EPS)
+            && d->m.amp_mv + ua < nm->amp_lln_mv - EPS)
             d->abnormal |= NCS_ABN_AMP_LOW;
         nr->abnormal |= d->abnormal;
     }
     for (size_t j = 0; j < nr->n_segments; j++) {
         ncs_segment *g = &nr->segments[j];
         /* a CV from two sites that disagree, or from an onset that
-         * disagrees with another, is no value; one from an uncertain onset
-         * is still marked (its own interval says how sure) */
+         * disagrees with another, is no value; one from an onset flagged
+         * uncertain is abnormal only when its whole interval is */
+        double uc = onset_uncertain(nr, g->from) || onset_uncertain(nr, g->to)
+                        ? (isfinite(g->u.cv_m_s) ? g->u.cv_m_s : INFINITY) : 0.0;
         if (isfinite(g->cv_m_s) && isfinite(nm->cv_lln_m_s) && !g->inconsistent[0]
             && !g->inching /* (docs/criteria.md: an inching step's CV gets no code) */
             && !disagrees(nr, g->from) && !disagrees(nr, g->to)
-            && g->cv_m_s < nm->cv_lln_m_s - EPS)
+            && g->cv_m_s + uc < nm->cv_lln_m_s - EPS)
             g->abnormal |= NCS_ABN_CV_SLOW;
         nr->abnormal |= g->abnormal;
     }

@@ -69,7 +69,9 @@ static void check_consistency(ncs_segment *g, const char *where, ncs_warnings *w
     if (isfinite(g->latency_diff_ms) && !(g->latency_diff_ms > 0))
         snprintf(g->inconsistent, sizeof g->inconsistent,
                  "the onset at %s is not later than at %s", g->to, g->from);
-    else if (isfinite(cv) && (cv_lo > NCS_CV_PLAUSIBLE_MAX || cv_hi < NCS_CV_PLAUSIBLE_MIN))
+    else if (isfinite(cv) && (cv_lo > NCS_CV_PLAUSIBLE_MAX || cv_hi < NCS_CV_PLAUSIBLE_MIN
+                              || (!g->inching && (cv < NCS_CV_PLAUSIBLE_MIN
+                                                  || cv > NCS_CV_PLAUSIBLE_MAX))))
         snprintf(g->inconsistent, sizeof g->inconsistent,
                  "CV %.1f m/s %s-%s (%.1f to %.1f) is outside %g-%g m/s: a site, a marker or "
                  "a distance is wrong", cv, g->from, g->to, cv_lo, cv_hi, NCS_CV_PLAUSIBLE_MIN,
@@ -93,9 +95,10 @@ static void check_consistency(ncs_segment *g, const char *where, ncs_warnings *w
     if (g->inconsistent[0] && isfinite(g->latency_diff_ms) && g->latency_diff_ms > 0)
         ncs_warn(warn, where, "inconsistent", "%s: the segment is not evaluable%s",
                  g->inconsistent, hint);
-    else if (!g->inconsistent[0] && !g->inching && isfinite(cv)
+    else if (!g->inconsistent[0] && g->inching && isfinite(cv)
              && (cv < NCS_CV_PLAUSIBLE_MIN || cv > NCS_CV_PLAUSIBLE_MAX))
-        /* outside the range, but its interval reaches into it: kept, and said */
+        /* an inching step's CV outside the range, but its interval reaches
+         * into it: kept (a step of 1-2 cm is short), and said */
         ncs_warn(warn, where, "implausible-cv",
                  "CV %.1f m/s %s-%s (%.1f to %.1f) is outside %g-%g m/s, though its interval "
                  "reaches into it: check the markers and distance_mm%s", cv, g->from, g->to,

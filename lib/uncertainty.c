@@ -33,6 +33,7 @@
 #define AREA_MODEL_PCT 0.8    /* the phase's edges and the smoothing */
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
+#define STIM_SEEN_MS 0.2      /* a stimulus seen this far off the declared one */
 #define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
 #define LEAN_FOOT 1.5         /* within this share of the implied foot's length */
 #define LEAN_SHIFT_MS 0.2     /* or moving the onset later by more than this */
@@ -168,17 +169,32 @@ static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mar
            + AREA_MODEL_PCT / 100.0 * fabs(m->neg_area_mvms);
 }
 
+/* How far the stimulus the trace shows (an abrupt step outside the
+ * response) lies from the declared one, when by more than STIM_SEEN_MS
+ * (the stim-time warning): every latency counts from the declared time and
+ * may be off by that much; 0 otherwise. */
+static double stim_offset(const ncs_clean *c, const ncs_markers *m)
+{
+    double s = c->stim_seen_ms;
+    if (!isfinite(s) || !(fabs(s) > STIM_SEEN_MS) || m->manual_onset)
+        return 0.0;
+    double r0 = isfinite(m->onset_ms) ? m->onset_ms - 0.3 : INFINITY;
+    double r1 = isfinite(m->end_ms) ? m->end_ms : isfinite(m->peak_ms) ? m->peak_ms : r0;
+    return s >= r0 && s <= r1 ? 0.0 : fabs(s);
+}
+
 void ncs_uncertainty_site(const ncs_clean *c, const ncs_mark_detail *d, ncs_markers *m)
 {
     ncs_site_uncertainty *u = &m->u;
     double on_r, on_s, on_x, end = end_u(c, d, m);
     onset_parts(c, d, m, &on_r, &on_s, &on_x);
-    double on = on_r + on_s + on_x;
+    double stim = stim_offset(c, m);
+    double on = on_r + on_s + on_x + stim;
     u->onset_ms = isfinite(m->onset_ms) ? on : NAN;
     u->peak_ms = !isfinite(m->peak_ms) ? NAN
                  : m->manual_peak      ? 0.0
-                 : isfinite(d->peak_sd_ms) ? Z95 * d->peak_sd_ms + 0.5 * c->dt_ms
-                                           : Z95 * c->dt_ms;
+                 : (isfinite(d->peak_sd_ms) ? Z95 * d->peak_sd_ms + 0.5 * c->dt_ms
+                                            : Z95 * c->dt_ms) + stim;
     u->amp_mv = isfinite(m->amp_mv) ? amp_u(c, d, m) : NAN;
     u->neg_dur_ms = isfinite(m->neg_dur_ms) ? sqrt(sq(on_r) + sq(on_s) + sq(end)) + on_x : NAN;
     u->neg_area_mvms = isfinite(m->neg_area_mvms) ? area_u(c, d, m) : NAN;

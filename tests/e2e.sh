@@ -514,12 +514,22 @@ run "a manual peak on the baseline" 3 "mmn/median.right.wrist: error: peak_ms = 
 cp -r samples/mmn "$T/cm"
 awk '/^\[ulnar\.right\.below-elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 21"; f = 0 } { print }' \
     samples/mmn/study.ini >"$T/cm/study.ini"
-run "a distance in cm" 0 "mmn/ulnar.right.wrist-below-elbow: warning: the onsets at wrist and below-elbow" \
+run "a distance in cm" 0 "mmn/ulnar.right.wrist-below-elbow: warning: CV " \
     "a distance is wrong: the segment is not evaluable; distance_mm = 21: was 210 mm meant? (cm written for mm)" \
     -- analyse -o "$T/cm-out" "$T/cm"
 awk -F, '$2 == "ulnar.right" && $18 == "wrist-below-elbow" && $30 == "not-evaluable" && $28 !~ /cv-slow/ { s++ }
          END { exit !(s == 1) }' "$T/cm-out/results.csv" \
     && ok || bad "a distance in cm: not evaluable, no cv-slow"
+# ... and only that segment: its sites' onsets are not made doubtful, so the
+# next segment still decides (review: a typo cost the definite block beyond)
+awk -F, '$2 == "ulnar.right" && $17 ~ /uncertain/ { s++ } END { exit !(s == 0) }' "$T/cm-out/results.csv" \
+    && ok || bad "a distance in cm: a site of the nerve flagged uncertain"
+cp -r samples/mmn "$T/cm2"
+awk '/^\[median\.right\.elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 23"; f = 0 } { print }' \
+    samples/mmn/study.ini >"$T/cm2/study.ini"
+"$NCS" analyse -q -o "$T/cm2-out" "$T/cm2" >/dev/null 2>&1
+awk -F, '$2 == "median.right" && $18 == "elbow-axilla" && $30 == "definite" { s++ } END { exit !(s == 1) }' \
+    "$T/cm2-out/results.csv" && ok || bad "a distance in cm before a block: the block beyond was lost"
 # an amplitude no CMAP has (a unit mix-up): flagged, warned, and it decides
 # nothing (results.csv: flags $17, segment $18, block $30, block_because $31)
 cp -r samples/normal "$T/units"
@@ -697,6 +707,13 @@ sed -i '/^stim_ms/d' "$d/study.ini"
 run "forgotten stim_ms" 0 "median.right.wrist: warning: the stimulus artefact is seen 4.5" \
     "is stim_ms missing or wrong?" -- analyse "$d"
 grep -q "stim-time" "$T/err" || grep -q "artefact is seen" "$T/err" && ok || bad "stim-time warning"
+# ... and its latencies are no number to trust: the onset's interval holds the
+# 4.5 ms, the site is flagged uncertain, no block or finding rests on it
+grep -q "median.right.wrist: warning: uncertain: onset ±[4-9]" "$T/err" && ok \
+    || bad "forgotten stim_ms: the wrist onset not flagged uncertain with the offset in its interval"
+"$NCS" analyse -q -o "$d-out" "$d" >/dev/null 2>&1
+awk -F, '$2 == "median.right" && $4 == "wrist" && $17 ~ /uncertain/ { s++ } END { exit !(s == 1) }' \
+    "$d-out/results.csv" && ok || bad "forgotten stim_ms: results.csv lacks the uncertain flag"
 
 # ---------------------------------------------------------------- EDF+ files
 # samples/edf-mmn: one EDF+D file, a record per site named by an annotation
