@@ -376,12 +376,27 @@ static double diff_noise(const double *x, size_t i0, size_t i1, double *scratch)
 
 /* ---- least squares on the quiet samples ---------------------------------- */
 
-#define MAXP 11
+/* Mains: the fundamental and these harmonics (a supply's interference is
+ * mostly odd harmonics; the 2nd from a rectifier's asymmetry) */
+#define NHARM 4
+static const int HARM[NHARM] = {1, 2, 3, 5};
+#define MAXP (5 + 2 * NHARM) /* constant, slope, artefact, step, recovery, mains */
+
+#define H5_F 50.0 /* the F (2 degrees of freedom) the 5th harmonic must reach */
+
+/* cos and sin of HARM[h] times the angle whose cos and sin are c1, s1 */
+static void harmonics(double c1, double s1, double *c, double *s)
+{
+    double c2 = 2.0 * c1 * c1 - 1.0, s2 = 2.0 * s1 * c1;
+    double c3 = c1 * (2.0 * c2 - 1.0), s3 = s1 * (2.0 * c2 + 1.0);
+    c[0] = c1, s[0] = s1, c[1] = c2, s[1] = s2, c[2] = c3, s[2] = s3;
+    c[3] = c3 * c2 - s3 * s2, s[3] = s3 * c2 + c3 * s2; /* 5 = 3 + 2 */
+}
 
 
 typedef struct {
     double k;        /* block size the gains below are for (0: none yet) */
-    double art, h[3];/* the artefact's and each harmonic's block gain */
+    double art, h[NHARM]; /* the artefact's and each harmonic's block gain */
 } block_gain;
 
 typedef struct {
@@ -393,6 +408,7 @@ typedef struct {
     int rec;         /* an amplifier's recovery e^(-t/rec_tau_s[rec-1]) for
                         t >= 0, 0 for none */
     double rec_tau_s[3]; /* the recovery's time constants the gram holds */
+    int nharm;       /* mains harmonics fitted: the first nharm of HARM */
 } basis_def;
 
 /* The gains block averaging applies to the artefact term and to each
@@ -403,15 +419,16 @@ static void block_gains(const basis_def *d, double k, double dt_s, block_gain *g
 {
     g->k = k;
     g->art = 1.0;
-    g->h[0] = g->h[1] = g->h[2] = 1.0;
+    for (int h = 0; h < NHARM; h++)
+        g->h[h] = 1.0;
     if (k <= 1)
         return;
     if (d->tau_s > 0) {
         double a = 0.5 * dt_s / d->tau_s;
         g->art = sinh(k * a) / (k * sinh(a));
     }
-    for (int h = 0; h < 3; h++) {
-        double a = M_PI * (h + 1) * d->f_hz * dt_s;
+    for (int h = 0; h < NHARM; h++) {
+        double a = M_PI * HARM[h] * d->f_hz * dt_s;
         g->h[h] = a > 0 ? sin(k * a) / (k * sin(a)) : 1.0;
     }
 }
@@ -436,16 +453,12 @@ static int basis(const basis_def *d, double t_s, double k, double dt_s,
     if (d->tau_s > 0)
         phi[n++] = t_s >= 0 ? g->art * exp(-t_s / d->tau_s) : 0.0;
     if (d->f_hz > 0) {
-        double w = 2.0 * M_PI * d->f_hz * t_s;
-        double c1 = cos(w), s1 = sin(w);
-        double c2 = 2.0 * c1 * c1 - 1.0, s2 = 2.0 * s1 * c1;
-        double c3 = c1 * (2.0 * c2 - 1.0), s3 = s1 * (2.0 * c2 + 1.0);
-        phi[n++] = g->h[0] * c1;
-        phi[n++] = g->h[0] * s1;
-        phi[n++] = g->h[1] * c2;
-        phi[n++] = g->h[1] * s2;
-        phi[n++] = g->h[2] * c3;
-        phi[n++] = g->h[2] * s3;
+        double w = 2.0 * M_PI * d->f_hz * t_s, c[NHARM], sn[NHARM];
+        harmonics(cos(w), sin(w), c, sn);
+        for (int h = 0; h < d->nharm; h++) {
+            phi[n++] = g->h[h] * c[h];
+            phi[n++] = g->h[h] * sn[h];
+        }
     }
     return n;
 }
@@ -515,13 +528,15 @@ static void free_points(fit_points *pt)
 }
 
 /* All the candidate models share their columns: the constant, the slope,
- * the artefact's decay, and three harmonics of 50 and of 60 Hz. One pass
+ * the artefact's decay, the harmonics of 50 and of 60 Hz (HARM) and the
+ * recovery's time constants. One pass
  * over the points gathers every cross product; each model is then solved
  * from its rows of that matrix, and its residual follows from the normal
  * equations (rss = y'y - beta'X'y). */
-#define NCOL 19
+#define NCOL (4 + 4 * NHARM + 3)
 #define REC_F 100.0 /* the F a recovery term must reach */
-enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 10, C_REC = 16 };
+enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 4 + 2 * NHARM,
+       C_REC = 4 + 4 * NHARM };
 
 /* The time constants (ms) an amplifier's recovery is first tried with: a
  * slower decay after the artefact's, often of the other sign (an
@@ -589,17 +604,13 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         }
         for (int f = 0; f < 2; f++) {
             const block_gain *bg = f ? &p60 : &p50;
-            double c1 = cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t);
-            double s1 = sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t);
-            double c2 = 2.0 * c1 * c1 - 1.0, s2 = 2.0 * s1 * c1;
-            double c3 = c1 * (2.0 * c2 - 1.0), s3 = s1 * (2.0 * c2 + 1.0);
-            double *o = phi + (f ? C_60 : C_50);
-            o[0] = bg->h[0] * c1;
-            o[1] = bg->h[0] * s1;
-            o[2] = bg->h[1] * c2;
-            o[3] = bg->h[1] * s2;
-            o[4] = bg->h[2] * c3;
-            o[5] = bg->h[2] * s3;
+            double c[NHARM], sn[NHARM], *o = phi + (f ? C_60 : C_50);
+            harmonics(cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t),
+                      sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t), c, sn);
+            for (int h = 0; h < NHARM; h++) {
+                o[2 * h] = bg->h[h] * c[h];
+                o[2 * h + 1] = bg->h[h] * sn[h];
+            }
         }
         double y = pt->y[i];
         /* the lower triangle (c <= r, all that is read) in runs of four
@@ -652,7 +663,7 @@ static int model_cols(const basis_def *d, int *cols)
     if (d->rec)
         cols[k++] = C_REC + d->rec - 1;
     if (d->f_hz > 0)
-        for (int h = 0; h < 6; h++)
+        for (int h = 0; h < 2 * d->nharm; h++)
             cols[k++] = (d->f_hz == 50 ? C_50 : C_60) + h;
     return k;
 }
@@ -671,9 +682,9 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double cr = d->rec ? coef[r++] : 0.0;
     /* (the model in locals: x's stores could otherwise alias it, and every
      * sample would read it again) */
-    double hc[6] = {0};
+    double hc[2 * NHARM] = {0};
     if (d->f_hz > 0)
-        memcpy(hc, coef + r, sizeof hc);
+        memcpy(hc, coef + r, (size_t)(2 * d->nharm) * sizeof *hc);
     const double tau = d->tau_s, tc = d->tc;
     const double rtau = d->rec ? d->rec_tau_s[d->rec - 1] : 1.0;
     double rdecay = exp(-dt_s / rtau), er = 0.0;
@@ -705,18 +716,21 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
      * h[i+1] = 2 cos(k w dt) h[i] - h[i-1]; started from cos/sin at every
      * 512th sample so that rounding cannot build up */
     double w = 2.0 * M_PI * d->f_hz;
-    double twoc[3], y0[3] = {0}, y1[3] = {0};
-    for (int k = 0; k < 3; k++)
-        twoc[k] = 2.0 * cos((k + 1) * w * dt_s);
+    double twoc[NHARM], y0[NHARM] = {0}, y1[NHARM] = {0};
+    for (int k = 0; k < NHARM; k++)
+        twoc[k] = 2.0 * cos(HARM[k] * w * dt_s);
     for (size_t i = 0; i < n; i++) {
         if ((i & 511) == 0)
-            for (int k = 0; k < 3; k++) {
-                double t = t0_s + (double)i * dt_s, a = (k + 1) * w;
+            for (int k = 0; k < NHARM; k++) {
+                double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
                 y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
                 y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
             }
-        x[i] -= y1[0] + y1[1] + y1[2];
-        for (int k = 0; k < 3; k++) {
+        double m = 0.0;
+        for (int k = 0; k < NHARM; k++)
+            m += y1[k];
+        x[i] -= m;
+        for (int k = 0; k < NHARM; k++) {
             double y2 = twoc[k] * y1[k] - y0[k];
             y0[k] = y1[k];
             y1[k] = y2;
@@ -1201,7 +1215,7 @@ static double basis_col(const basis_def *d, int col, double t_s)
         return t_s >= 0 ? 1.0 : 0.0;
     if (col >= C_REC && col < C_REC + N_REC)
         return t_s >= 0 ? exp(-t_s / d->rec_tau_s[col - C_REC]) : 0.0;
-    int h = (col - (col >= C_60 ? C_60 : C_50)) / 2 + 1;
+    int h = HARM[(col - (col >= C_60 ? C_60 : C_50)) / 2];
     double w = 2.0 * M_PI * (col >= C_60 ? 60.0 : 50.0) * h * t_s;
     return (col - C_50) % 2 == 0 ? cos(w) : sin(w);
 }
@@ -1276,8 +1290,9 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
     return sqrt(c->bg.s2 * fmax(v, 0.0));
 }
 
-/* Adds mains at 50 or 60 Hz (three harmonics) to *d when it explains more
- * of the quiet samples than *d alone (F > 12 on six degrees of freedom) and
+/* Adds mains at 50 or 60 Hz (with its harmonics HARM) to *d when it
+ * explains more of the quiet samples than *d alone (F > 12 on 2 NHARM
+ * degrees of freedom) and
  * is no larger than the quiet data themselves; the evidence for each
  * frequency goes to c->mains_gain, and only the nerve's frequency is taken
  * when c->force_mains_hz says it. Returns the residual of the model kept;
@@ -1286,36 +1301,58 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
                                    size_t nq, basis_def *d, double rss0, double *coef)
 {
     double qrms = sqrt(pt->sumsq / (double)nq), best_rss = rss0;
-    int o = 1 + d->slope + (d->tau_s > 0), cols[MAXP];
+    int o = 1 + d->slope + (d->tau_s > 0) + d->step + (d->rec > 0), cols[MAXP];
     basis_def best = *d;
     for (int f = 50; f <= 60; f += 10) {
-        basis_def t = *d;
-        t.f_hz = f;
-        double cf[MAXP];
-        int k = model_cols(&t, cols);
-        double rss = gram_solve(gr, cols, k, cf);
-        if (rss < 0)
-            continue;
-        rss += pt->within;
-        double F = ((rss0 - rss) / 6.0) / (rss / (double)(nq - (size_t)k) + 1e-30);
-        /* a sinusoid larger than the quiet data themselves is an
-         * extrapolation, not mains: three harmonics of RMS q have
-         * amplitudes summing to at most sqrt(6) q (with 10 % to spare) */
-        double hsum = 0.0;
-        for (int h = 0; h < 3; h++)
-            hsum += hypot(cf[o + 2 * h], cf[o + 2 * h + 1]);
-        int plausible = hsum <= 1.1 * sqrt(6.0) * qrms;
-        /* (the evidence is the fit's, plausible or not: a short quiet
-         * stretch can make the right frequency's fit extrapolate as wildly
-         * as the wrong one's) */
-        c->mains_gain[f == 60] = fmax(0.0, 6.0 * F);
+        /* the fundamental with the 2nd and 3rd harmonics, then with the
+         * 5th as well, kept only when it explains far more (F > H5_F on
+         * its two degrees of freedom: the quiet samples' misfit is not
+         * white, and a term the data do not carry only adds to what is
+         * extrapolated under the response) */
+        double rss_h[2] = {-1.0, -1.0}, cf_h[2][MAXP];
+        int plausible[2] = {0, 0};
+        for (int v = 0; v < 2; v++) {
+            basis_def t = *d;
+            t.f_hz = f;
+            t.nharm = v ? NHARM : NHARM - 1;
+            int k = model_cols(&t, cols);
+            double rss = gram_solve(gr, cols, k, cf_h[v]);
+            if (rss < 0)
+                continue;
+            rss_h[v] = rss + pt->within;
+            /* a sinusoid larger than the quiet data themselves is an
+             * extrapolation, not mains: n sinusoids of RMS q have
+             * amplitudes summing to at most sqrt(2 n) q (10 % to spare) */
+            double hsum = 0.0;
+            for (int h = 0; h < t.nharm; h++)
+                hsum += hypot(cf_h[v][o + 2 * h], cf_h[v][o + 2 * h + 1]);
+            plausible[v] = hsum <= 1.1 * sqrt(2.0 * t.nharm) * qrms;
+            double F = ((rss0 - rss_h[v]) / (2.0 * t.nharm))
+                       / (rss_h[v] / (double)(nq - (size_t)k) + 1e-30);
+            /* (the evidence is the fit's, plausible or not: a short quiet
+             * stretch can make the right frequency's fit extrapolate as
+             * wildly as the wrong one's) */
+            c->mains_gain[f == 60] = fmax(c->mains_gain[f == 60], 2.0 * t.nharm * F);
+        }
         /* (the nerve's own mains when its traces have shown it) */
         if (c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
             continue;
-        if (F > 12.0 && rss < best_rss && plausible) {
-            best_rss = rss;
-            best = t;
-            memcpy(coef, cf, sizeof cf);
+        /* the 5th harmonic when it is carried (or when without it the fit
+         * is implausible: what it left went into wild lower harmonics) */
+        int v = 0;
+        if (rss_h[1] >= 0 && plausible[1]
+            && (rss_h[0] < 0 || !plausible[0]
+                || (rss_h[0] - rss_h[1]) / 2.0
+                       > H5_F * rss_h[1] / (double)(nq - (size_t)(o + 2 * NHARM))))
+            v = 1;
+        double F = ((rss0 - rss_h[v]) / (2.0 * (v ? NHARM : NHARM - 1)))
+                   / (rss_h[v] / (double)(nq - (size_t)(o + 2 * NHARM)) + 1e-30);
+        if (rss_h[v] >= 0 && F > 12.0 && rss_h[v] < best_rss && plausible[v]) {
+            best_rss = rss_h[v];
+            best = *d;
+            best.f_hz = f;
+            best.nharm = v ? NHARM : NHARM - 1;
+            memcpy(coef, cf_h[v], sizeof cf_h[v]);
         }
     }
     *d = best;

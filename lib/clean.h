@@ -42,8 +42,8 @@ typedef struct {
     /* the fitted background model, for the SD of its prediction under the
      * response (ncs_clean_model_sd) */
     struct {
-        int k, cols[11];
-        double inv[11][11];  /* (X'WX)^-1 over the model's columns (X'WX
+        int k, cols[13];
+        double inv[13][13];  /* (X'WX)^-1 over the model's columns (X'WX
                                 itself until inverted is set) */
         int inverted;
         double s2;           /* residual variance per sample */

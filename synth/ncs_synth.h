@@ -119,6 +119,8 @@ typedef struct {
     double pre_ms;           /* stimulus time from the first sample */
     double noise_uv;         /* white noise RMS */
     double mains_uv;         /* fundamental amplitude (harmonics 2,3 at 0.5, 0.3) */
+    double mains_h5;         /* the 5th harmonic, as a share of the fundamental
+                                (0: none; a supply's odd harmonics) */
     double mains_hz;         /* 50 or 60 */
     double dc_mv;
     double drift_mv;         /* linear drift over the sweep */

@@ -389,6 +389,9 @@ void ncs_synth_render(const ncs_synth_model *m, size_t site, const ncs_synth_con
         for (int h = 0; h < 3; h++)
             x += c->mains_uv * 1e-3 * harm[h]
                  * sin(2.0 * M_PI * (h + 1) * c->mains_hz * t / 1000.0 + ph[h]);
+        if (c->mains_h5 > 0)
+            x += c->mains_uv * 1e-3 * c->mains_h5
+                 * sin(2.0 * M_PI * 5.0 * c->mains_hz * t / 1000.0 + ph[0] + ph[1]);
         x += c->dc_mv + c->drift_mv * t / sweep;
         if (tt >= 0 && c->artefact_mv > 0 && c->artefact_tau_ms > 0)
             x += c->artefact_sign * c->artefact_mv * exp(-tt / c->artefact_tau_ms);
