@@ -1215,8 +1215,10 @@ static double basis_col(const basis_def *d, int col, double t_s)
         return t_s >= 0 ? 1.0 : 0.0;
     if (col >= C_REC && col < C_REC + N_REC)
         return t_s >= 0 ? exp(-t_s / d->rec_tau_s[col - C_REC]) : 0.0;
-    int h = HARM[(col - (col >= C_60 ? C_60 : C_50)) / 2];
-    double w = 2.0 * M_PI * (col >= C_60 ? 60.0 : 50.0) * h * t_s;
+    int j = (col - (col >= C_60 ? C_60 : C_50)) / 2;
+    if (col < C_50 || col >= C_REC || j < 0 || j >= NHARM)
+        return 0.0;
+    double w = 2.0 * M_PI * (col >= C_60 ? 60.0 : 50.0) * HARM[j] * t_s;
     return (col - C_50) % 2 == 0 ? cos(w) : sin(w);
 }
 
