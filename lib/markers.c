@@ -538,7 +538,13 @@ static double positive_onset(trace *t, double f_neg, int *found)
         neg[i] = -t->s[i];
     departure d;
     double f = find_departure(neg, pk + 1, pk, t->i0, thr, lobe, 0.0, t->noise_s, t->dt, &d);
-    if (!(f < f_neg) || f <= (double)t->i0 || small) {
+    /* a lobe that rises from where the search starts (the artefact's end)
+     * took off under the artefact: its onset is the earliest that can be
+     * seen, and the site gets artefact-overlap (mark_phase) — the response
+     * is kept, not cut to its negative phase */
+    if (!small && f < f_neg && f <= (double)t->i0 && pk > t->i0 + 2)
+        f = (double)t->i0;
+    if (!(f < f_neg) || f < (double)t->i0 || small) {
         if (small && f < f_neg && f > (double)t->i0)
             t->det.lobe_ms = (f_neg - f) * t->dt;
         free(neg);

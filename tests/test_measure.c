@@ -204,6 +204,42 @@ START_TEST(mains_fifth_harmonic_removed)
 }
 END_TEST
 
+/* A response whose positive lobe rises from where the artefact ends (a short
+ * latency, as in real recordings with the stimulus close): kept whole, its
+ * onset at the artefact's end with artefact-overlap and initial-positivity,
+ * not cut to its negative phase (review: real M-wave d2-rec41) */
+START_TEST(lobe_at_artefact_end_kept)
+{
+    ncs_wave w;
+    memset(&w, 0, sizeof w);
+    w.fs_hz = 10000;
+    w.stim_ms = 1.0;
+    w.n = 100;
+    w.rail_mv = NAN;
+    w.mv = malloc(w.n * sizeof *w.mv);
+    ncs_rng r;
+    ncs_rng_seed(&r, 7);
+    for (size_t i = 0; i < w.n; i++) {
+        double t = (double)i / 10.0 - w.stim_ms, v = 0.005 * ncs_rng_normal(&r);
+        if (t >= 0) /* the artefact: a spike and a decay of 0.3 ms */
+            v += 3.0 * exp(-t / 0.3);
+        /* a 0.6 mV lobe peaking at 1.4 ms, then a 5 mV negative phase */
+        v += 0.6 * exp(-0.5 * pow((t - 1.4) / 0.18, 2.0));
+        v -= 5.0 * exp(-0.5 * pow((t - 2.1) / 0.22, 2.0));
+        w.mv[i] = v;
+    }
+    ncs_markers mk;
+    ncs_error err;
+    ncs_site s = plain_site();
+    ck_assert_int_eq(ncs_measure(an, &w, &s, "t", &mk, NULL, NULL, &err), NCS_OK);
+    free(w.mv);
+    ck_assert_int_eq(mk.response, 1);
+    ck_assert_double_le(mk.onset_ms, 1.2);
+    ck_assert(mk.flags & NCS_FLAG_INITIAL_POSITIVITY);
+    ck_assert(mk.flags & NCS_FLAG_ARTEFACT_OVERLAP);
+}
+END_TEST
+
 START_TEST(truncated_is_null)
 {
     ncs_synth_cond c = quiet_cond();
@@ -373,6 +409,7 @@ static Suite *suite(void)
     tcase_add_test(t, no_response_is_null);
     tcase_add_test(t, truncated_is_null);
     tcase_add_test(t, mains_fifth_harmonic_removed);
+    tcase_add_test(t, lobe_at_artefact_end_kept);
     tcase_add_test(t, clipped_amplitude_refused);
     tcase_add_test(t, manual_markers_replace);
     tcase_add_test(t, hostile_still_found);
