@@ -75,12 +75,24 @@ typedef struct {
                              too small to be called a lobe: how much earlier
                              the onset is if it is one (0: none) */
     double rise_ms;       /* onset to the negative peak */
+    double pull_ms;       /* the smoothing's pull the onset was corrected for
+                             (0: none) */
     double slope_end;     /* where the negative phase returns to baseline */
     double amp_sd_mv;     /* SD of the peak's depth from its parabola's fit
                              (NAN: read off the smoothed trace) */
     double peak_sd_ms;    /* SD of the peak's time from that fit */
     double area_n;        /* samples in the negative phase */
 } ncs_mark_detail;
+
+/* How much earlier than the take-off itself the smoothing (a Gaussian of
+ * sigma q) makes a take-off cross its 1 % level: q^2 / (2 T1) on a
+ * quadratic foot, T1 the time it takes to reach 1 % (at least a sample),
+ * at most q. markers.c moves an automatic onset on the negative take-off,
+ * where 1 % was crossed (not carried back), later by it, T1 read off the
+ * edge there (2 v / slope on a quadratic foot); uncertainty.c counts what
+ * the correction may miss (a foot of another shape) and the pull where it
+ * was not corrected (T1 a tenth of the rise). */
+double ncs_smooth_pull_ms(double t1_ms, double dt_ms);
 
 /* Fills m->u from what the trace shows, and flags the site `uncertain`
  * where an onset, amplitude or area interval is wider than twice its

@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #define LOCAL_BASE_MS 1.0 /* window of the local baseline before the onset */
+#define EDGE_MS 0.15     /* half-span of the line an edge's slope is read from */
 #define SUSPECT_LOBE 4.0  /* a positive bump this many smoothed-noise SDs high
                              before the take-off may be a lobe */
 
@@ -229,15 +230,25 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
                              double amp, double base, double noise_s, double dt,
                              departure *d);
 
-/* The slope of s (mV per sample, down positive) about fractional index f,
- * over +-0.05 ms (at least a sample each side). */
+/* The slope of s (mV per sample, down positive) about fractional index f:
+ * a least-squares line over +-EDGE_MS (at least a sample each side). On
+ * the smoothed trace a two-point difference over a shorter span carries
+ * much of its noise (a slope near 0 by chance makes a crossing look far
+ * less sure than it is); a line's slope over a symmetric window is still
+ * the derivative at its middle on a quadratic take-off. */
 static double edge_slope(const double *s, size_t n, double f, double dt)
 {
-    double h = fmax(1.0, floor(0.05 / dt + 0.5));
-    double a = fmax(0.0, floor(f) - h + 1.0), b = fmin((double)(n - 1), floor(f) + h);
+    double h = fmax(1.0, EDGE_MS / dt);
+    double a = fmax(0.0, ceil(f - h)), b = fmin((double)(n - 1), floor(f + h));
     if (!(b > a))
         return NAN;
-    return (s[(size_t)a] - s[(size_t)b]) / (b - a);
+    double m = 0.5 * (a + b), sxy = 0.0, sxx = 0.0;
+    for (size_t i = (size_t)a; i <= (size_t)b; i++) {
+        double x = (double)i - m;
+        sxy += x * s[i];
+        sxx += x * x;
+    }
+    return -sxy / sxx;
 }
 
 /* The SD (samples) of the take-off carried back to the level sqrt(v) = y1
@@ -730,6 +741,13 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     if (site && !isnan(site->onset_ms)) {
         f_on = (site->onset_ms - c->t0_ms) / t->dt;
         m->manual_onset = 1;
+    } else if (!lead && t->det.reach_ms == 0 && t->det.slope_on > 0) {
+        /* a negative take-off crossed at 1 % on the smoothed trace: the
+         * smoothing brought it forward (one carried back along a line
+         * fitted higher on the edge is pulled far less) */
+        double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
+        t->det.pull_ms = ncs_smooth_pull_ms(2.0 * thr / t->det.slope_on, t->dt);
+        f_on += t->det.pull_ms / t->dt;
     }
     m->onset_ms = ncs_clean_t(c, f_on);
     t->det.rise_ms = (t->fip - f_on) * t->dt;

@@ -27,7 +27,7 @@
 #define SHIFT_SHARE 0.25      /* of the onset's move with the local baseline */
 #define FIT_SHARE 0.5         /* of the extrapolating fit's SD: its residuals
                                  hold the shape's misfit as well as noise */
-#define SMOOTH_SHARE 2.0      /* of the smoothing's pull on a quadratic foot */
+#define SMOOTH_SHARE 1.5      /* of the smoothing's pull on a quadratic foot */
 #define ONSET_MODEL_MS 0.02   /* a take-off's shape: what no term above sees */
 #define AMP_MODEL_PCT 0.4     /* a parabola on a peak: its shape's share */
 #define AREA_MODEL_PCT 0.8    /* the phase's edges and the smoothing */
@@ -44,6 +44,28 @@
 static double sq(double x)
 {
     return x * x;
+}
+
+double ncs_smooth_pull_ms(double t1_ms, double dt_ms)
+{
+    double q = NCS_SMOOTH_SIGMA_MS, t1 = fmax(t1_ms, dt_ms);
+    return isfinite(t1) ? fmin(q, q * q / (2.0 * t1)) : 0.0;
+}
+
+/* How much later than the 1 % crossing (thr) an onset measured from a
+ * local baseline that a slow foot has already lifted by lift is found,
+ * the window's middle lying gap ms before the onset: on a quadratic foot
+ * k (t - t0)^2 the onset is where it reaches thr + lift, the window where
+ * it reached lift, the true crossing where it reached thr — so the cost is
+ * gap (sqrt(thr + lift) - sqrt(thr)) / (sqrt(thr + lift) - sqrt(lift)):
+ * the whole gap when the window already stands at 1 %, a small share of it
+ * when the lift is a fraction of the level. */
+static double lean_cost(double gap, double lift, double thr)
+{
+    if (!(lift > 0) || !(thr > 0))
+        return 0.0;
+    double a = sqrt(thr + lift), den = a - sqrt(lift);
+    return den > 0 ? gap * (a - sqrt(thr)) / den : gap;
 }
 
 /* The onset's 95 % half-width (ms) in two parts: what noise makes of it
@@ -89,13 +111,14 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
         double foot = LEAN_FOOT * 2.0 * v / slope;
         if (-d->base_mv > LEAN_SDS * sd_mean
             && (d->base_mid_ms <= foot || d->base_shift_ms > LEAN_SHIFT_MS))
-            lean = fmax(d->base_mid_ms, 0.0);
+            lean = lean_cost(fmax(d->base_mid_ms, 0.0), -d->base_mv,
+                             NCS_ONSET_LEVEL_PCT / 100.0 * fabs(m->amp_mv));
     }
-    /* the smoothing (a Gaussian of sigma q) brings a take-off rising as
-     * (t - t0)^2 forward by about q^2 / (2 T1), T1 the time it takes to
-     * reach 1 %: a tenth of its rise time */
-    double q = NCS_SMOOTH_SIGMA_MS, t1 = fmax(0.1 * d->rise_ms, c->dt_ms);
-    double smooth = SMOOTH_SHARE * fmin(q, q * q / (2.0 * t1));
+    /* the smoothing's pull on the take-off (corrected for on a negative
+     * take-off, a quadratic foot assumed: what a foot of another shape
+     * makes of it is of its order) */
+    double smooth = SMOOTH_SHARE * (d->pull_ms > 0 ? d->pull_ms
+                                                   : ncs_smooth_pull_ms(0.1 * d->rise_ms, c->dt_ms));
     *random = Z95 * sqrt(sd2);
     *shape = smooth + ONSET_MODEL_MS;
     /* a bump before the take-off that may be a positive lobe: the onset

@@ -571,7 +571,7 @@ START_TEST(sample_cidp_counting)
     ck_assert_uint_gt(n, 3);
     char text[600];
     ck_assert_str_eq(ncs_abnormal_value_text(&v[0], text, sizeof text),
-                     "median.right wrist: distal latency 8.27 \u00b1 0.07 ms (normal \u2264 4.4 ms)");
+                     "median.right wrist: distal latency 8.28 \u00b1 0.06 ms (normal \u2264 4.4 ms)");
     ck_assert_uint_eq(ncs_abnormal_values(r, NULL, 0), n);
     ncs_results_destroy(r);
     ncs_study_destroy(st);
