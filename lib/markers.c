@@ -20,6 +20,8 @@
 
 #define LOCAL_BASE_MS 1.0 /* window of the local baseline before the onset */
 #define EDGE_MS 0.15     /* half-span of the line an edge's slope is read from */
+#define CLEAR_LOBE 8.0    /* a lobe this many smoothed-noise SDs high is no
+                             noise */
 #define SUSPECT_LOBE 4.0  /* a positive bump this many smoothed-noise SDs high
                              before the take-off may be a lobe */
 
@@ -511,6 +513,21 @@ static double lobe_baseline(trace *t, double f)
     return t->det.base_mv;
 }
 
+/* Whether the smoothed trace lay within max(thr, 4 smoothed-noise SDs) of 0
+ * over the LOCAL_BASE_MS that end 0.2 ms before f, all of it after the
+ * artefact. */
+static int flat_before(const trace *t, double f, double thr)
+{
+    double hi = f - 0.2 / t->dt, lo = hi - LOCAL_BASE_MS / t->dt;
+    if (!(lo >= (double)t->i0))
+        return 0;
+    double lim = fmax(thr, 4.0 * t->c->sigma_s_mv);
+    for (size_t i = (size_t)ceil(lo); (double)i <= hi; i++)
+        if (fabs(t->s[i]) > lim)
+            return 0;
+    return 1;
+}
+
 /* A positive deflection just ahead of the negative phase (the active
  * electrode off the motor point) is where the response begins: the largest
  * value of the smoothed trace over the rise time before the negative
@@ -555,6 +572,15 @@ static double positive_onset(trace *t, double f_neg, int *found)
      * is kept, not cut to its negative phase */
     if (!small && f < f_neg && f <= (double)t->i0 && pk > t->i0 + 2)
         f = (double)t->i0;
+    /* a lobe too small to be sure of by its height (under 3 % of the
+     * amplitude) is still the response's beginning when it stands clear of
+     * the noise (CLEAR_LOBE SDs of the smoothed trace, where noise does not
+     * reach) and rises from a baseline that lay flat, within the 1 % level
+     * and the noise, for the millisecond before it (after the artefact): no
+     * residue of the cleaning rises so into the negative phase */
+    if (small && f < f_neg && f > (double)t->i0 && lobe > CLEAR_LOBE * t->c->sigma_s_mv
+        && flat_before(t, f, thr))
+        small = 0;
     if (!(f < f_neg) || f < (double)t->i0 || small) {
         if (small && f < f_neg && f > (double)t->i0)
             t->det.lobe_ms = (f_neg - f) * t->dt;

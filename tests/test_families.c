@@ -53,10 +53,12 @@ static const family families[] = {
      "8 of 90 flagged (artefact-overlap at 1 ms latencies, uncertain)",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
     {"leading-positive", 0,
-     "onset> onset< amp< area< dur> dur< dlat> unflagged flagged",
+     "onset> onset< amp< area< dur< dlat> unflagged flagged",
      "the lobe's take-off is found 0.3-0.7 ms late on many traces (a dispersed lobe's foot is "
-     "not quadratic; in noise it is found where it clears 3 noise levels); 1 of 9 gross "
-     "errors unflagged (an onset 0.7 ms late, +-0.37), 27 % flagged",
+     "not quadratic; in noise it is found where it clears 3 noise levels; lobes of 1-3 % "
+     "of a small response too near the noise to be told from it stay at the negative "
+     "take-off, flagged); 1 of 9 gross errors unflagged (an onset 0.7 ms late, +-0.37), "
+     "26 % flagged",
      NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0},
     {"gauss-deriv", 0, "onset> dlat> flagged",
      "a take-off that is not quadratic: the extrapolation to 1 % is biased; onset intervals "

@@ -280,6 +280,48 @@ START_TEST(smoothing_pull_corrected)
 }
 END_TEST
 
+/* A positive lobe of 2.5 % of the amplitude (below the 3 % that makes a
+ * lobe sure by its height) rising from a flat, quiet baseline is where the
+ * response begins: its take-off is the onset, with initial-positivity
+ * (review: leading-positive family, onsets 1 ms late at the negative
+ * take-off) */
+static double lobe_wave(double t)
+{
+    return 0.15 * exp(-0.5 * pow((t - 5.0) / 0.3, 2.0))
+           - 6.0 * exp(-0.5 * pow((t - 7.5) / 0.6, 2.0))
+           + 2.0 * exp(-0.5 * pow((t - 10.0) / 1.2, 2.0));
+}
+
+START_TEST(small_lobe_from_flat_baseline)
+{
+    ncs_wave w;
+    memset(&w, 0, sizeof w);
+    w.fs_hz = 20000;
+    w.stim_ms = 2.0;
+    w.n = 800;
+    w.rail_mv = NAN;
+    w.mv = malloc(w.n * sizeof *w.mv);
+    ncs_rng r;
+    ncs_rng_seed(&r, 13);
+    for (size_t i = 0; i < w.n; i++) {
+        double t = (double)i / 20.0 - w.stim_ms;
+        /* the stimulus artefact: 2 mV decaying in 0.2 ms */
+        w.mv[i] = lobe_wave(t) + 0.002 * ncs_rng_normal(&r) + (t >= 0 ? 2.0 * exp(-t / 0.2) : 0.0);
+    }
+    double truth = 0.0;
+    while (fabs(lobe_wave(truth)) <= 0.01 * 6.0)
+        truth += 0.0005;
+    ncs_markers mk;
+    ncs_error err;
+    ncs_site s = plain_site();
+    ck_assert_int_eq(ncs_measure(an, &w, &s, "t", &mk, NULL, NULL, &err), NCS_OK);
+    free(w.mv);
+    ck_assert(mk.flags & NCS_FLAG_INITIAL_POSITIVITY);
+    ck_assert_double_le(fabs(mk.onset_ms - truth), 0.05);
+    ck_assert_double_le(fabs(mk.onset_ms - truth), mk.u.onset_ms);
+}
+END_TEST
+
 START_TEST(truncated_is_null)
 {
     ncs_synth_cond c = quiet_cond();
@@ -451,6 +493,7 @@ static Suite *suite(void)
     tcase_add_test(t, mains_fifth_harmonic_removed);
     tcase_add_test(t, lobe_at_artefact_end_kept);
     tcase_add_test(t, smoothing_pull_corrected);
+    tcase_add_test(t, small_lobe_from_flat_baseline);
     tcase_add_test(t, clipped_amplitude_refused);
     tcase_add_test(t, manual_markers_replace);
     tcase_add_test(t, hostile_still_found);
