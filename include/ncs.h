@@ -590,6 +590,10 @@ typedef struct {
      * the take-off's shape, the same muscle's at every site): it cancels in
      * a segment's latency difference (0: none) */
     double onset_common_ms;
+    /* the part of neg_area_mvms, as a share of the area, that the sites
+     * share (the phase's edges and the smoothing, the same muscle's
+     * response at every site): it cancels in a segment's area drop */
+    double area_common_share;
 } ncs_site_uncertainty;
 
 /* Which of a site's intervals are too wide (ncs_markers.uncertain). An

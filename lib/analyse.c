@@ -276,7 +276,7 @@ static void exclude_site(ncs_site_result *sr, const char *where, ncs_warnings *w
     sr->m.onset_ms = sr->m.peak_ms = sr->m.end_ms = NAN;
     sr->m.amp_mv = sr->m.p2p_mv = sr->m.neg_dur_ms = sr->m.neg_area_mvms = NAN;
     sr->m.noise_uv = noise;
-    sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN, 0.0};
+    sr->m.u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN, 0.0, 0.0};
     sr->m.flags = keepflags;
     ncs_warn(warn, where, "excluded", "excluded from the analysis%s%s",
              s->note ? ": " : "", s->note ? s->note : "");

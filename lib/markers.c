@@ -106,7 +106,7 @@ static void set_nan(ncs_markers *m)
 {
     m->onset_ms = m->peak_ms = m->end_ms = NAN;
     m->amp_mv = m->p2p_mv = m->neg_dur_ms = m->neg_area_mvms = NAN;
-    m->u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN, 0.0};
+    m->u = (ncs_site_uncertainty){NAN, NAN, NAN, NAN, NAN, 0.0, 0.0};
 }
 
 /* Which intervals are too wide, with their half-widths and limits, and

@@ -612,7 +612,7 @@ static ncs_markers resp_u(double onset, double amp, double area, double dur, dou
                           double u_amp, double u_area, double u_dur)
 {
     ncs_markers m = resp(onset, amp, area, dur);
-    m.u = (ncs_site_uncertainty){u_on, 0.05, u_amp, u_dur, u_area, 0.0};
+    m.u = (ncs_site_uncertainty){u_on, 0.05, u_amp, u_dur, u_area, 0.0, 0.0};
     return m;
 }
 
