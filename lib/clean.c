@@ -476,10 +476,34 @@ typedef struct {
     double b;          /* samples in a full block */
     double within;     /* sum of squares of the samples about their block means */
     double sumsq;      /* sum of squares of the samples */
+    /* the quiet samples: how many, how many before the tail, the first and
+     * the last */
+    size_t nq, before, qfirst, qlast;
 } fit_points;
 
-static int make_points(const double *x, const unsigned char *quiet, size_t n, double dt_s,
+/* The points of the quiet run x[i0..i1) (blocks of b from its start). */
+static void run_points(const double *x, size_t i0, size_t i1, size_t b, double dt_s,
                        double t0_s, fit_points *pt)
+{
+    for (size_t j0 = i0; j0 < i1; j0 += b) {
+        size_t k = i1 - j0 < b ? i1 - j0 : b;
+        double sum = 0.0, sum2 = 0.0;
+        for (size_t i = j0; i < j0 + k; i++) {
+            sum += x[i];
+            sum2 += x[i] * x[i];
+        }
+        double mean = sum / (double)k;
+        pt->t[pt->n] = t0_s + ((double)j0 + 0.5 * (double)(k - 1)) * dt_s;
+        pt->y[pt->n] = mean;
+        pt->w[pt->n] = (double)k;
+        pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
+        pt->sumsq += sum2;
+        pt->n++;
+    }
+}
+
+static int make_points(const double *x, const unsigned char *quiet, size_t n, size_t tail_start,
+                       double dt_s, double t0_s, fit_points *pt)
 {
     size_t b = (size_t)(0.5e-3 / dt_s);
     if (b < 1)
@@ -491,31 +515,28 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, do
     pt->n = 0;
     pt->dt_s = dt_s;
     pt->b = (double)b;
+    pt->nq = pt->before = pt->qlast = 0;
+    pt->qfirst = n;
     if (!pt->t || !pt->y || !pt->w)
         return -1;
-    size_t k = 0, i0 = 0;
-    double sum = 0.0, sum2 = 0.0;
     pt->within = pt->sumsq = 0.0;
-    for (size_t i = 0; i <= n; i++) {
-        int q = i < n && quiet[i];
-        if (q) {
-            if (k == 0)
-                i0 = i;
-            sum += x[i];
-            sum2 += x[i] * x[i];
-            k++;
+    /* run by run of quiet samples */
+    for (size_t i = 0; i < n;) {
+        if (!quiet[i]) {
+            i++;
+            continue;
         }
-        if (k > 0 && (!q || k == b || i + 1 == n)) {
-            double mean = sum / (double)k;
-            pt->t[pt->n] = t0_s + ((double)i0 + 0.5 * (double)(k - 1)) * dt_s;
-            pt->y[pt->n] = mean;
-            pt->w[pt->n] = (double)k;
-            pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
-            pt->sumsq += sum2;
-            pt->n++;
-            k = 0;
-            sum = sum2 = 0.0;
-        }
+        size_t j = i;
+        while (j < n && quiet[j])
+            j++;
+        run_points(x, i, j, b, dt_s, t0_s, pt);
+        pt->nq += j - i;
+        if (i < tail_start)
+            pt->before += (j < tail_start ? j : tail_start) - i;
+        if (pt->qfirst == n)
+            pt->qfirst = i;
+        pt->qlast = j - 1;
+        i = j;
     }
     return 0;
 }
@@ -537,6 +558,8 @@ static void free_points(fit_points *pt)
 #define REC_F 100.0 /* the F a recovery term must reach */
 enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 4 + 2 * NHARM,
        C_REC = 4 + 4 * NHARM };
+/* (gram_build skips the 50 Hz columns of a 60 Hz row in whole runs of four) */
+_Static_assert(C_50 % 4 == 0 && C_60 % 4 == 0, "mains columns in runs of four");
 
 /* The time constants (ms) an amplifier's recovery is first tried with: a
  * slower decay after the artefact's, often of the other sign (an
@@ -564,6 +587,15 @@ typedef struct {
 } gram;
 
 static int rec_seen(const fit_points *pt, double tau_s);
+
+/* G[c] += wp phi[c] for c from c0 (a multiple of four) to at least c1, in
+ * runs of four */
+static inline void gram_row(double *G, const double *phi, double wp, int c0, int c1)
+{
+    for (int c4 = c0; c4 < c1; c4 += 4)
+        for (int c = c4; c < c4 + 4; c++)
+            G[c] += wp * phi[c];
+}
 
 static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
 {
@@ -615,13 +647,15 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
         double y = pt->y[i];
         /* the lower triangle (c <= r, all that is read) in runs of four
          * columns, which the compiler vectorises: a few entries above the
-         * diagonal are summed too, and never read */
+         * diagonal are summed too, and never read; a 60 Hz row skips the
+         * 50 Hz columns (no model holds both) */
         for (int r = 0; r < ncol; r++) {
             double wp = w * phi[r];
             gr->g[r] += wp * y;
-            for (int c4 = 0; c4 <= r; c4 += 4)
-                for (int c = c4; c < c4 + 4; c++)
-                    gr->G[r][c] += wp * phi[c];
+            int mid = r >= C_60 && r < C_REC ? C_50 : r + 1;
+            gram_row(gr->G[r], phi, wp, 0, mid);
+            if (mid < r + 1)
+                gram_row(gr->G[r], phi, wp, C_60, r + 1);
         }
         gr->yy += w * y * y;
         gr->wsum += w;
@@ -668,11 +702,34 @@ static int model_cols(const basis_def *d, int *cols)
     return k;
 }
 
-/* Subtracts the fitted model from every sample (sines by rotation and the
- * artefact's decay by a constant ratio from sample to sample, not a
+/* x[i0..i1) less mains, whose harmonics stand at y0 (the sample before i0)
+ * and y1 (at i0): each harmonic h_k[i] = a cos(k w t) + b sin(k w t)
+ * follows h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). In locals, so that
+ * they stay in registers. */
+static void mains_run(double *x, size_t i0, size_t i1, const double *y0, const double *y1,
+                      const double *twoc)
+{
+    double p0 = y0[0], p1 = y0[1], p2 = y0[2], p3 = y0[3];
+    double q0 = y1[0], q1 = y1[1], q2 = y1[2], q3 = y1[3];
+    const double c0 = twoc[0], c1 = twoc[1], c2 = twoc[2], c3 = twoc[3];
+    for (size_t i = i0; i < i1; i++) {
+        double m = 0.0;
+        m += q0;
+        m += q1;
+        m += q2;
+        m += q3;
+        x[i] -= m;
+        double r0 = c0 * q0 - p0, r1 = c1 * q1 - p1, r2 = c2 * q2 - p2, r3 = c3 * q3 - p3;
+        p0 = q0, p1 = q1, p2 = q2, p3 = q3;
+        q0 = r0, q1 = r1, q2 = r2, q3 = r3;
+    }
+}
+
+/* x = x0 less the fitted model, sample by sample (sines by rotation and
+ * the artefact's decay by a constant ratio from sample to sample, not a
  * sin/cos/exp per sample). */
-static void subtract_model(const basis_def *d, const double *coef, double *x, size_t n,
-                           double t0_s, double dt_s)
+static void subtract_model(const basis_def *d, const double *coef, const double *x0,
+                           double *x, size_t n, double t0_s, double dt_s)
 {
     int r = 0;
     double c0 = coef[r++];
@@ -708,33 +765,23 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
                 rec_on = er == 0.0 || fabs(er) > 1e-15;
             }
         }
-        x[i] -= v;
+        x[i] = x0[i] - v;
     }
     if (!(d->f_hz > 0))
         return;
-    /* mains: each harmonic h_k[i] = a cos(k w t) + b sin(k w t) follows
-     * h[i+1] = 2 cos(k w dt) h[i] - h[i-1]; started from cos/sin at every
+    /* mains by the recurrence of mains_run, started from cos/sin at every
      * 512th sample so that rounding cannot build up */
     double w = 2.0 * M_PI * d->f_hz;
-    double twoc[NHARM], y0[NHARM] = {0}, y1[NHARM] = {0};
+    double twoc[NHARM], y0[NHARM], y1[NHARM];
     for (int k = 0; k < NHARM; k++)
         twoc[k] = 2.0 * cos(HARM[k] * w * dt_s);
-    for (size_t i = 0; i < n; i++) {
-        if ((i & 511) == 0)
-            for (int k = 0; k < NHARM; k++) {
-                double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
-                y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
-                y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
-            }
-        double m = 0.0;
-        for (int k = 0; k < NHARM; k++)
-            m += y1[k];
-        x[i] -= m;
+    for (size_t i = 0; i < n; i += 512) {
         for (int k = 0; k < NHARM; k++) {
-            double y2 = twoc[k] * y1[k] - y0[k];
-            y0[k] = y1[k];
-            y1[k] = y2;
+            double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
+            y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
+            y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
         }
+        mains_run(x, i, n - i > 512 ? i + 512 : n, y0, y1, twoc);
     }
 }
 
@@ -1363,36 +1410,33 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
 
 /* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), a
  * step of the baseline at the stimulus (when the data carry it) and mains,
- * fitted on the quiet samples of x0 and subtracted into x. */
-static void fit_background(ncs_clean *c, const double *x0, double *x,
-                           const unsigned char *quiet, size_t tail_start,
-                           double base0, double art_tau_ms)
+ * fitted on the quiet samples of x0 and subtracted into x (fit_model: -1
+ * when nothing could be fitted, x then untouched). */
+static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned char *quiet,
+                     size_t tail_start, double base0, double art_tau_ms)
 {
     size_t n = c->n;
-    memcpy(x, x0, n * sizeof *x);
     c->baseline_mv = base0;
     c->drift_mv_per_s = c->mains_hz = c->mains_uv = c->step_mv = 0.0;
     c->mains_gain[0] = c->mains_gain[1] = 0.0;
     c->bg.k = 0;
     /* a slope needs quiet samples on both sides of the response; fitted on
      * one side it would be extrapolated under it */
-    size_t before = 0, after = 0, nq = 0, qfirst = n, qlast = 0;
-    for (size_t i = 0; i < n; i++)
-        if (quiet[i]) {
-            if (i < tail_start)
-                before++;
-            else
-                after++;
-            nq++;
-            if (i < qfirst)
-                qfirst = i;
-            qlast = i;
-        }
-    c->n_quiet = nq;
-    if (nq < 16)
-        return;
-    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
     double dt_s = c->dt_ms / 1000.0, t0_s = c->t0_ms / 1000.0;
+    fit_points pt;
+    if (make_points(x0, quiet, n, tail_start, dt_s, t0_s, &pt)) {
+        c->n_quiet = pt.nq;
+        free_points(&pt);
+        return -1;
+    }
+    size_t nq = pt.nq, before = pt.before, after = nq - before;
+    size_t qfirst = pt.qfirst, qlast = pt.qlast;
+    c->n_quiet = nq;
+    if (nq < 16) {
+        free_points(&pt);
+        return -1;
+    }
+    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
     double ta = t0_s + (double)qfirst * dt_s, tb = t0_s + (double)qlast * dt_s;
     double span_ms = (tb - ta) * 1000.0;
     basis_def best = {.slope = both_sides && span_ms >= 8.0, .f_hz = 0,
@@ -1402,21 +1446,18 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
                                     REC_TAU_MS[2] / 1000.0}};
     double bcoef[MAXP];
     int cols[MAXP];
-    fit_points pt;
-    if (make_points(x, quiet, n, dt_s, t0_s, &pt)) {
-        free_points(&pt);
-        return;
-    }
     gram gr;
     gram_build(&best, &pt, &gr);
-    double rss0 = gram_solve(&gr, cols, model_cols(&best, cols), bcoef);
+    int k0 = model_cols(&best, cols);
+    double rss0 = gram_solve(&gr, cols, k0, bcoef);
     if (rss0 < 0 && best.tau_s > 0) {
         best.tau_s = 0;
-        rss0 = gram_solve(&gr, cols, model_cols(&best, cols), bcoef);
+        k0 = model_cols(&best, cols);
+        rss0 = gram_solve(&gr, cols, k0, bcoef);
     }
     if (rss0 < 0) {
         free_points(&pt);
-        return;
+        return -1;
     }
     /* the F tests below judge the fits on the samples themselves: their
      * residual is the blocks' plus the scatter within the blocks */
@@ -1440,7 +1481,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     int o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     keep_background(c, &gr, &best, best_all, nq);
     free_points(&pt);
-    subtract_model(&best, bcoef, x, n, t0_s, dt_s);
+    subtract_model(&best, bcoef, x0, x, n, t0_s, dt_s);
     /* the baseline at the stimulus, without the artefact and recovery:
      * constant, slope and mains there */
     double phi[MAXP];
@@ -1458,6 +1499,15 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     c->mains_hz = best.f_hz;
     if (best.f_hz > 0)
         c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);
+    return 0;
+}
+
+static void fit_background(ncs_clean *c, const double *x0, double *x,
+                           const unsigned char *quiet, size_t tail_start,
+                           double base0, double art_tau_ms)
+{
+    if (fit_model(c, x0, x, quiet, tail_start, base0, art_tau_ms))
+        memcpy(x, x0, c->n * sizeof *x); /* (nothing fitted: x is x0) */
 }
 
 /* Artefact refit on the cleaned x and subtracted, and the search start. */
