@@ -588,16 +588,170 @@ typedef struct {
 
 static int rec_seen(const fit_points *pt, double tau_s);
 
-/* G[c] += wp phi[c] for c from c0 (a multiple of four) to at least c1, in
- * runs of four */
-static inline void gram_row(double *G, const double *phi, double wp, int c0, int c1)
+/* G[r][c4..c4+4) += wp[r] phi[c4..c4+4) for r in [r0, r1): a run of four
+ * columns down the rows, phi's four held throughout */
+static inline void gram_cols(gram *gr, const double *wp, const double *phi, int c4, int r0,
+                             int r1)
 {
-    for (int c4 = c0; c4 < c1; c4 += 4)
-        for (int c = c4; c < c4 + 4; c++)
-            G[c] += wp * phi[c];
+    const double p0 = phi[c4], p1 = phi[c4 + 1], p2 = phi[c4 + 2], p3 = phi[c4 + 3];
+    for (int r = r0; r < r1; r++) {
+        double *G = gr->G[r] + c4;
+        G[0] += wp[r] * p0;
+        G[1] += wp[r] * p1;
+        G[2] += wp[r] * p2;
+        G[3] += wp[r] * p3;
+    }
 }
 
-static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
+/* Adds point i to the sums (g50, g60: the full blocks' mains gains,
+ * rec_gain the recovery's). */
+static void gram_add(const basis_def *d, const fit_points *pt, size_t i, const block_gain *g50,
+                     const block_gain *g60, const double *rec_gain, gram *gr)
+{
+    const int ncol = gr->ncol;
+    double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
+    for (int c = ncol; c < NCOL_PAD; c++)
+        phi[c] = 0.0;
+    block_gain p50 = *g50, p60 = *g60;
+    if (w != pt->b) {
+        basis_def d50 = *d, d60 = *d;
+        d50.f_hz = 50;
+        d60.f_hz = 60;
+        block_gains(&d50, w, pt->dt_s, &p50);
+        block_gains(&d60, w, pt->dt_s, &p60);
+    }
+    phi[C_CONST] = 1.0;
+    phi[C_SLOPE] = (t - d->tc) / d->tspan;
+    phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
+                     ? p50.art * exp(-t / d->tau_s) : 0.0;
+    phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
+    for (int j = 0; j < N_REC && ncol == NCOL; j++) {
+        double tau = d->rec_tau_s[j];
+        double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, tau);
+        phi[C_REC + j] = t >= 0 && t < 30.0 * tau ? g * exp(-t / tau) : 0.0;
+    }
+    for (int f = 0; f < 2; f++) {
+        const block_gain *bg = f ? &p60 : &p50;
+        double c[NHARM], sn[NHARM], *o = phi + (f ? C_60 : C_50);
+        harmonics(cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t),
+                  sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t), c, sn);
+        for (int h = 0; h < NHARM; h++) {
+            o[2 * h] = bg->h[h] * c[h];
+            o[2 * h + 1] = bg->h[h] * sn[h];
+        }
+    }
+    double y = pt->y[i], wp[NCOL_PAD];
+    for (int r = 0; r < ncol; r++) {
+        wp[r] = w * phi[r];
+        gr->g[r] += wp[r] * y;
+    }
+    /* the lower triangle (c <= r, all that is read) in runs of four
+     * columns, which the compiler vectorises: a few entries above the
+     * diagonal are summed too, and never read; the 60 Hz rows skip the
+     * 50 Hz columns (no model holds both) */
+    for (int c4 = 0; c4 < ncol; c4 += 4) {
+        int mains50 = c4 >= C_50 && c4 < C_60;
+        gram_cols(gr, wp, phi, c4, c4, mains50 ? C_60 : ncol);
+        if (mains50)
+            gram_cols(gr, wp, phi, c4, C_REC, ncol);
+    }
+    gr->yy += w * y * y;
+    gr->wsum += w;
+}
+
+/* The sums of a trace's last gram_build kept for the next (the second look
+ * and check_before fit the background again on quiet samples that mostly
+ * begin as before): its points, its basis, and the sums after every
+ * MEMO_EVERY points. A build on the same basis whose first points are the
+ * same starts from the last sums those points cover: the very additions,
+ * in the same order, as from the start. */
+#define MEMO_EVERY 8
+typedef struct {
+    size_t n, cap;      /* points kept, and room for them */
+    double *t, *w, *y;  /* (one block, from t) */
+    basis_def d;
+    int ncol;
+    gram *sums;         /* sums[j]: after MEMO_EVERY (j + 1) points */
+    size_t nsums, sums_cap, want;
+} gram_memo;
+
+static void gram_memo_free(gram_memo *m)
+{
+    free(m->t);
+    free(m->sums);
+    memset(m, 0, sizeof *m);
+}
+
+/* Where a build of pt on d can start from m's sums (gr set from them), 0
+ * when it cannot. */
+static size_t gram_memo_resume(gram_memo *m, const basis_def *d, const fit_points *pt,
+                               gram *gr)
+{
+    if (m->n == 0 || m->ncol != gr->ncol || m->d.tc != d->tc || m->d.tspan != d->tspan
+        || m->d.tau_s != d->tau_s || memcmp(m->d.rec_tau_s, d->rec_tau_s, sizeof d->rec_tau_s))
+        return (m->nsums = 0);
+    size_t p = 0;
+    while (p < m->n && p < pt->n && m->t[p] == pt->t[p] && m->w[p] == pt->w[p]
+           && m->y[p] == pt->y[p])
+        p++;
+    size_t j = p / MEMO_EVERY < m->nsums ? p / MEMO_EVERY : m->nsums;
+    m->nsums = j;
+    if (j == 0)
+        return 0;
+    *gr = m->sums[j - 1];
+    gr->n = pt->n;
+    return j * MEMO_EVERY;
+}
+
+/* The sums after i points (i a multiple of MEMO_EVERY) kept. */
+static void gram_memo_keep(gram_memo *m, size_t i, const gram *gr)
+{
+    size_t j = i / MEMO_EVERY - 1;
+    if (j != m->nsums)
+        return;
+    if (j >= m->sums_cap) {
+        /* (room for every point of the build: the trace's builds seldom
+         * need more) */
+        size_t cap = j + 1 > m->want ? j + 1 : m->want;
+        gram *s = realloc(m->sums, cap * sizeof *s);
+        if (!s)
+            return;
+        m->sums = s;
+        m->sums_cap = cap;
+    }
+    m->sums[j] = *gr;
+    m->nsums = j + 1;
+}
+
+/* The points and basis of a build kept (nothing kept when there is no
+ * room). */
+static void gram_memo_points(gram_memo *m, const basis_def *d, const fit_points *pt, int ncol)
+{
+    m->n = 0;
+    if (pt->n > m->cap) {
+        /* (t, w and y in one block) */
+        free(m->t);
+        m->cap = 0;
+        m->t = malloc(3 * pt->n * sizeof *m->t);
+        if (!m->t) {
+            m->nsums = 0;
+            return;
+        }
+        m->cap = pt->n;
+        m->w = m->t + pt->n;
+        m->y = m->w + pt->n;
+    }
+    memcpy(m->t, pt->t, pt->n * sizeof *m->t);
+    memcpy(m->w, pt->w, pt->n * sizeof *m->w);
+    memcpy(m->y, pt->y, pt->n * sizeof *m->y);
+    m->n = pt->n;
+    m->d = *d;
+    m->ncol = ncol;
+}
+
+/* The sums of every column over the points; memo (may be NULL) is used
+ * and updated. */
+static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_memo *memo)
 {
     memset(gr, 0, sizeof *gr);
     gr->n = pt->n;
@@ -605,7 +759,6 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
     for (int j = 0; j < N_REC; j++)
         if (rec_seen(pt, d->rec_tau_s[j]))
             gr->ncol = NCOL;
-    const int ncol = gr->ncol;
     double rec_gain[N_REC]; /* a full block's, for each time constant */
     for (int j = 0; j < N_REC; j++)
         rec_gain[j] = exp_block_gain(pt->b, pt->dt_s, d->rec_tau_s[j]);
@@ -615,51 +768,18 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
     block_gain g50, g60;
     block_gains(&d50, pt->b, pt->dt_s, &g50);
     block_gains(&d60, pt->b, pt->dt_s, &g60);
-    for (size_t i = 0; i < pt->n; i++) {
-        double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
-        for (int c = ncol; c < NCOL_PAD; c++)
-            phi[c] = 0.0;
-        block_gain p50 = g50, p60 = g60;
-        if (w != pt->b) {
-            block_gains(&d50, w, pt->dt_s, &p50);
-            block_gains(&d60, w, pt->dt_s, &p60);
-        }
-        phi[C_CONST] = 1.0;
-        phi[C_SLOPE] = (t - d->tc) / d->tspan;
-        phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
-                         ? p50.art * exp(-t / d->tau_s) : 0.0;
-        phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
-        for (int j = 0; j < N_REC && ncol == NCOL; j++) {
-            double tau = d->rec_tau_s[j];
-            double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, tau);
-            phi[C_REC + j] = t >= 0 && t < 30.0 * tau ? g * exp(-t / tau) : 0.0;
-        }
-        for (int f = 0; f < 2; f++) {
-            const block_gain *bg = f ? &p60 : &p50;
-            double c[NHARM], sn[NHARM], *o = phi + (f ? C_60 : C_50);
-            harmonics(cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t),
-                      sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t), c, sn);
-            for (int h = 0; h < NHARM; h++) {
-                o[2 * h] = bg->h[h] * c[h];
-                o[2 * h + 1] = bg->h[h] * sn[h];
-            }
-        }
-        double y = pt->y[i];
-        /* the lower triangle (c <= r, all that is read) in runs of four
-         * columns, which the compiler vectorises: a few entries above the
-         * diagonal are summed too, and never read; a 60 Hz row skips the
-         * 50 Hz columns (no model holds both) */
-        for (int r = 0; r < ncol; r++) {
-            double wp = w * phi[r];
-            gr->g[r] += wp * y;
-            int mid = r >= C_60 && r < C_REC ? C_50 : r + 1;
-            gram_row(gr->G[r], phi, wp, 0, mid);
-            if (mid < r + 1)
-                gram_row(gr->G[r], phi, wp, C_60, r + 1);
-        }
-        gr->yy += w * y * y;
-        gr->wsum += w;
+    size_t start = 0;
+    if (memo) {
+        start = gram_memo_resume(memo, d, pt, gr);
+        memo->want = pt->n / MEMO_EVERY;
     }
+    for (size_t i = start; i < pt->n; i++) {
+        if (memo && i > start && i % MEMO_EVERY == 0)
+            gram_memo_keep(memo, i, gr);
+        gram_add(d, pt, i, &g50, &g60, rec_gain, gr);
+    }
+    if (memo)
+        gram_memo_points(memo, d, pt, gr->ncol);
 }
 
 /* Solves the model made of columns cols[0..k) (in that order); returns its
@@ -1223,7 +1343,7 @@ static double refine_recovery(gram *gr, const fit_points *pt, basis_def *d, doub
         t.rec_tau_s[0] = tau / step[r];
         t.rec_tau_s[1] = tau;
         t.rec_tau_s[2] = tau * step[r];
-        gram_build(&t, pt, gr);
+        gram_build(&t, pt, gr, NULL);
         int best_j = 0;
         double bc[MAXP];
         rss_best = INFINITY;
@@ -1239,7 +1359,7 @@ static double refine_recovery(gram *gr, const fit_points *pt, basis_def *d, doub
             }
         }
         if (best_j == 0) { /* (the gram back to the model kept) */
-            gram_build(d, pt, gr);
+            gram_build(d, pt, gr, NULL);
             return rss0;
         }
         t.rec = best_j;
@@ -1413,7 +1533,7 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
  * fitted on the quiet samples of x0 and subtracted into x (fit_model: -1
  * when nothing could be fitted, x then untouched). */
 static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned char *quiet,
-                     size_t tail_start, double base0, double art_tau_ms)
+                     size_t tail_start, double base0, double art_tau_ms, gram_memo *memo)
 {
     size_t n = c->n;
     c->baseline_mv = base0;
@@ -1447,7 +1567,7 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     double bcoef[MAXP];
     int cols[MAXP];
     gram gr;
-    gram_build(&best, &pt, &gr);
+    gram_build(&best, &pt, &gr, memo);
     int k0 = model_cols(&best, cols);
     double rss0 = gram_solve(&gr, cols, k0, bcoef);
     if (rss0 < 0 && best.tau_s > 0) {
@@ -1504,9 +1624,9 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
 
 static void fit_background(ncs_clean *c, const double *x0, double *x,
                            const unsigned char *quiet, size_t tail_start,
-                           double base0, double art_tau_ms)
+                           double base0, double art_tau_ms, gram_memo *memo)
 {
-    if (fit_model(c, x0, x, quiet, tail_start, base0, art_tau_ms))
+    if (fit_model(c, x0, x, quiet, tail_start, base0, art_tau_ms, memo))
         memcpy(x, x0, c->n * sizeof *x); /* (nothing fitted: x is x0) */
 }
 
@@ -1567,6 +1687,7 @@ typedef struct {
     size_t i_art;         /* first sample after the artefact */
     double a0;            /* rough amplitude of the response */
     size_t gap_end, tail_start;
+    gram_memo memo;       /* the background's last sums (gram_build) */
 } clean_work;
 
 /* Step 1: the first baseline and noise, from the pre-stimulus samples or,
@@ -1703,7 +1824,7 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
         refit = 1;
     }
     if (refit) {
-        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
+        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau, &k->memo);
         finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
     }
     free(q2);
@@ -1756,7 +1877,7 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
         for (size_t i = k->tail_start; i < later && i < n; i++)
             k->quiet[i] = 0;
         k->tail_start = later;
-        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
+        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau, &k->memo);
         finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
     }
 }
@@ -1835,8 +1956,10 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->force_mains_hz = a->force_mains_hz;
     c->x = malloc(n * sizeof *c->x);
     c->s = malloc(n * sizeof *c->s);
-    clean_work k = {.x0 = calloc(n, sizeof *k.x0), .scratch = malloc(n * sizeof *k.scratch),
-                    .quiet = calloc(n, 1)};
+    /* (x0 and quiet are written whole before they are read: first_baseline,
+     * quiet_mask) */
+    clean_work k = {.x0 = malloc(n * sizeof *k.x0), .scratch = malloc(n * sizeof *k.scratch),
+                    .quiet = malloc(n)};
     ncs_status rc = NCS_ERR_NOMEM;
     if (!c->x || !c->s || !k.x0 || !k.scratch || !k.quiet)
         goto out;
@@ -1849,7 +1972,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     locate_rough(c, &k);
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */
     double tau = k.have_art ? k.art_tau : 0.0;
-    fit_background(c, k.x0, c->x, k.quiet, k.tail_start, k.base0, tau);
+    fit_background(c, k.x0, c->x, k.quiet, k.tail_start, k.base0, tau, &k.memo);
     double sig_q = k.pre_ok ? diff_noise(c->x, 0, k.n_pre, k.scratch) : k.sigma0;
     if (sig_q <= 0)
         sig_q = k.sigma0;
@@ -1869,6 +1992,7 @@ out:
     free(k.x0);
     free(k.scratch);
     free(k.quiet);
+    gram_memo_free(&k.memo);
     if (rc != NCS_OK)
         ncs_clean_free(c);
     return rc;
