@@ -602,7 +602,6 @@ static inline void gram_cols(gram *gr, const double *wp, const double *phi, int 
         G[3] += wp[r] * p3;
     }
 }
-
 /* Adds point i to the sums (g50, g60: the full blocks' mains gains,
  * rec_gain the recovery's). */
 static void gram_add(const basis_def *d, const fit_points *pt, size_t i, const block_gain *g50,
@@ -786,15 +785,17 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_
  * weighted residual sum of squares, or -1 when it cannot be fitted. */
 static double gram_solve(const gram *gr, const int *cols, int k, double *coef)
 {
+    if (gr->n < (size_t)k + 1 || gr->wsum < (double)k + 4)
+        return -1.0;
     double A[MAXP][MAXP], b[MAXP];
     for (int r = 0; r < k; r++) {
         b[r] = gr->g[cols[r]];
-        for (int c = 0; c < k; c++) {
+        for (int c = 0; c <= r; c++) { /* (symmetric) */
             int i = cols[r], j = cols[c];
-            A[r][c] = i >= j ? gr->G[i][j] : gr->G[j][i];
+            A[r][c] = A[c][r] = i >= j ? gr->G[i][j] : gr->G[j][i];
         }
     }
-    if (gr->n < (size_t)k + 1 || gr->wsum < (double)k + 4 || ncs_solve(&A[0][0], MAXP, b, k))
+    if (ncs_solve(&A[0][0], MAXP, b, k))
         return -1.0;
     double rss = gr->yy;
     for (int r = 0; r < k; r++)
@@ -822,26 +823,41 @@ static int model_cols(const basis_def *d, int *cols)
     return k;
 }
 
+/* One sample of mains' recurrence: *x less the harmonics' sum at it (q),
+ * and r their values at the next sample from q and p, those at the one
+ * before. */
+static inline void mains_step(double *x, const double *twoc, const double *p, const double *q,
+                              double *r)
+{
+    double m = 0.0;
+    for (int k = 0; k < NHARM; k++)
+        m += q[k];
+    *x -= m;
+    for (int k = 0; k < NHARM; k++)
+        r[k] = twoc[k] * q[k] - p[k];
+}
+
 /* x[i0..i1) less mains, whose harmonics stand at y0 (the sample before i0)
  * and y1 (at i0): each harmonic h_k[i] = a cos(k w t) + b sin(k w t)
- * follows h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). In locals, so that
- * they stay in registers. */
+ * follows h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). Three samples a
+ * step, the three states taking turns (no copying from one to the next). */
 static void mains_run(double *x, size_t i0, size_t i1, const double *y0, const double *y1,
                       const double *twoc)
 {
-    double p0 = y0[0], p1 = y0[1], p2 = y0[2], p3 = y0[3];
-    double q0 = y1[0], q1 = y1[1], q2 = y1[2], q3 = y1[3];
-    const double c0 = twoc[0], c1 = twoc[1], c2 = twoc[2], c3 = twoc[3];
-    for (size_t i = i0; i < i1; i++) {
-        double m = 0.0;
-        m += q0;
-        m += q1;
-        m += q2;
-        m += q3;
-        x[i] -= m;
-        double r0 = c0 * q0 - p0, r1 = c1 * q1 - p1, r2 = c2 * q2 - p2, r3 = c3 * q3 - p3;
-        p0 = q0, p1 = q1, p2 = q2, p3 = q3;
-        q0 = r0, q1 = r1, q2 = r2, q3 = r3;
+    double a[NHARM], b[NHARM], c[NHARM], tc[NHARM];
+    memcpy(a, y0, sizeof a);
+    memcpy(b, y1, sizeof b);
+    memcpy(tc, twoc, sizeof tc);
+    size_t i = i0;
+    for (; i + 3 <= i1; i += 3) {
+        mains_step(x + i, tc, a, b, c);
+        mains_step(x + i + 1, tc, b, c, a);
+        mains_step(x + i + 2, tc, c, a, b);
+    }
+    for (; i < i1; i++) {
+        mains_step(x + i, tc, a, b, c);
+        memcpy(a, b, sizeof a);
+        memcpy(b, c, sizeof b);
     }
 }
 
@@ -869,22 +885,35 @@ static void subtract_model(const basis_def *d, const double *coef, const double 
     double decay = tau > 0 ? exp(-dt_s / tau) : 0.0, e = 0.0;
     /* (each decay followed until it is below 1e-15 of its amplitude) */
     int art_on = tau > 0, rec_on = cr != 0.0;
-    for (size_t i = 0; i < n; i++) {
+    /* (t grows with i: before the stimulus, after it while a decay is
+     * followed, then the rest) */
+    size_t i = 0;
+    for (; i < n; i++) {
+        double t = t0_s + (double)i * dt_s;
+        if (t >= 0)
+            break;
+        x[i] = x0[i] - (c0 + sl * (t - tc));
+    }
+    for (; i < n && (art_on || rec_on); i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - tc);
-        if (t >= 0) {
-            if (art_on) {
-                e = e == 0.0 ? exp(-t / tau) : e * decay;
-                v += ca * e;
-                art_on = e == 0.0 || fabs(e) > 1e-15;
-            }
-            v += cs_;
-            if (rec_on) {
-                er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
-                v += cr * er;
-                rec_on = er == 0.0 || fabs(er) > 1e-15;
-            }
+        if (art_on) {
+            e = e == 0.0 ? exp(-t / tau) : e * decay;
+            v += ca * e;
+            art_on = e == 0.0 || fabs(e) > 1e-15;
         }
+        v += cs_;
+        if (rec_on) {
+            er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
+            v += cr * er;
+            rec_on = er == 0.0 || fabs(er) > 1e-15;
+        }
+        x[i] = x0[i] - v;
+    }
+    for (; i < n; i++) {
+        double t = t0_s + (double)i * dt_s;
+        double v = c0 + sl * (t - tc);
+        v += cs_;
         x[i] = x0[i] - v;
     }
     if (!(d->f_hz > 0))
@@ -895,7 +924,7 @@ static void subtract_model(const basis_def *d, const double *coef, const double 
     double twoc[NHARM], y0[NHARM], y1[NHARM];
     for (int k = 0; k < NHARM; k++)
         twoc[k] = 2.0 * cos(HARM[k] * w * dt_s);
-    for (size_t i = 0; i < n; i += 512) {
+    for (i = 0; i < n; i += 512) {
         for (int k = 0; k < NHARM; k++) {
             double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
             y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));

@@ -12,10 +12,13 @@ int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m)
      * very operations ncs_solve would give it */
     for (int c = 0; c < k; c++) {
         int piv = c;
+        double top = fabs(A(c, c)); /* fabs(A(piv, c)) */
         for (int r = c + 1; r < k; r++)
-            if (fabs(A(r, c)) > fabs(A(piv, c)))
+            if (fabs(A(r, c)) > top) {
                 piv = r;
-        if (!(fabs(A(piv, c)) >= 1e-12))
+                top = fabs(A(r, c));
+            }
+        if (!(top >= 1e-12))
             return -1;
         if (piv != c) {
             for (int j = 0; j < k; j++) {
