@@ -1006,7 +1006,8 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
  * when it stands far above the noise of the differences. NAN when there is
  * no such step (no artefact, or one too small to tell). Only the times
  * this is compared with come from the user: nothing is moved by it. */
-static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0)
+static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0,
+                            double *scratch)
 {
     size_t n = c->n;
     if (n < 16)
@@ -1014,19 +1015,25 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0)
     /* the noise of the first differences (sqrt 2 times the samples'), with
      * a floor: a noise-free or coarsely quantised record has a median
      * difference of 0, and then any first change would stand out; the
-     * smallest step the record takes is the least its noise can be */
-    double quantum = INFINITY;
+     * smallest step the record takes is the least its noise can be. The
+     * same pass keeps (in scratch) the samples whose difference passes the
+     * test below with the noise at its least: the only ones it can pass */
+    double quantum = INFINITY, lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
+    size_t m = 0;
     for (size_t i = 1; i < n; i++) {
         double d = fabs(mv[i] - mv[i - 1]);
         if (d > 0 && d < quantum)
             quantum = d;
+        if (d > lo && i >= 3)
+            scratch[m++] = (double)i;
     }
     double sd = fmax(sqrt(2.0) * sigma0, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
-    for (size_t i = 3; i < n; i++) {
+    for (size_t j = 0; j < m; j++) {
+        size_t i = (size_t)scratch[j];
         double d = fabs(mv[i] - mv[i - 1]);
-        if (!(d > 10.0 * sd + 1e-6)) /* most samples: no step (tested first, cheaply) */
+        if (!(d > 10.0 * sd + 1e-6))
             continue;
         double before = fmax(fabs(mv[i - 1] - mv[i - 2]), fabs(mv[i - 2] - mv[i - 3]));
         double score = d / (before + 3.0 * sd + 1e-9);
@@ -1996,7 +2003,7 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     /* 1. first baseline and noise */
     first_baseline(c, w, &k);
     /* where the trace shows the stimulus, to check the declared time */
-    c->stim_seen_ms = stimulus_seen(c, w->mv, k.sigma0);
+    c->stim_seen_ms = stimulus_seen(c, w->mv, k.sigma0, k.scratch);
     /* 2. where the artefact ends and the response lies, roughly */
     locate_rough(c, &k);
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */
