@@ -581,7 +581,8 @@ static double exp_block_gain(double w, double dt_s, double tau_s)
 /* (rows padded to a multiple of four: gram_build sums in runs of four) */
 #define NCOL_PAD ((NCOL + 3) & ~3)
 typedef struct {
-    double G[NCOL][NCOL_PAD], g[NCOL], yy, wsum;
+    _Alignas(16) double G[NCOL][NCOL_PAD];
+    double g[NCOL], yy, wsum;
     size_t n;
     int ncol; /* the columns gathered: the recovery's only where it is seen */
 } gram;
