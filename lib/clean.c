@@ -1867,6 +1867,25 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
     free(q2);
 }
 
+/* The samples before the tail where the background is known for sure:
+ * [*lo, *hi) holds those at t < -0.05 ms (the pre-stimulus samples) when
+ * there is 1 ms of them, else those at t >= from_ms (t grows with i). */
+static void known_before(const ncs_clean *c, const clean_work *k, double from_ms, size_t *lo,
+                         size_t *hi)
+{
+    size_t end = k->tail_start < c->n ? k->tail_start : c->n;
+    if (k->pre_ok) {
+        *lo = 0;
+        *hi = k->n_pre < end ? k->n_pre : end; /* (n_pre: the first at -0.05 ms or later) */
+        return;
+    }
+    size_t i = 0;
+    while (i < end && !(ncs_clean_t(c, (double)i) >= from_ms))
+        i++;
+    *lo = i;
+    *hi = end;
+}
+
 /* Step 5b: the background must hold where it is known for sure: before the
  * response (the pre-stimulus samples, else the quiet gap after the
  * artefact). A tail that still held some of the response (a slow positive
@@ -1880,16 +1899,14 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
     for (int round = 0; round < 4 && k->tail_start < n; round++) {
         /* the pre-stimulus samples when there is 1 ms of them, else the
          * quiet gap between the artefact and the response */
-        int pre = k->pre_ok;
         double sum = 0.0;
-        size_t m = 0;
-        for (size_t i = 0; i < k->tail_start; i++) {
-            double t = ncs_clean_t(c, (double)i);
-            if (k->quiet[i] && (pre ? t < -0.05 : t >= 0.0)) {
+        size_t m = 0, lo, hi;
+        known_before(c, k, 0.0, &lo, &hi);
+        for (size_t i = lo; i < hi; i++)
+            if (k->quiet[i]) {
                 sum += c->x[i];
                 m++;
             }
-        }
         if (m < 8)
             return;
         double mean = sum / (double)m;
@@ -1963,15 +1980,13 @@ static void final_noise(ncs_clean *c, const clean_work *k)
      * response; a tail that kept some of the response's end would count
      * that as noise */
     double eb = 0.0;
-    size_t mb = 0;
-    int pre = k->pre_ok;
-    for (size_t i = 0; i < c->n && i < k->tail_start; i++) {
-        double t = ncs_clean_t(c, (double)i);
-        if (k->quiet[i] && (pre ? t < -0.05 : t >= c->art_end_ms)) {
+    size_t mb = 0, lo, hi;
+    known_before(c, k, c->art_end_ms, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        if (k->quiet[i]) {
             eb += c->x[i] * c->x[i];
             mb++;
         }
-    }
     c->base_noise_mv = (double)mb * c->dt_ms >= 1.0 - 0.5 * c->dt_ms ? sqrt(eb / (double)mb) : c->sigma_mv;
     /* white noise through a Gaussian of sigma q samples keeps
      * 1 / sqrt(2 sqrt(pi) q) of its RMS */
