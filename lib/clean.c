@@ -585,6 +585,7 @@ typedef struct {
     double g[NCOL], yy, wsum;
     size_t n;
     int ncol; /* the columns gathered: the recovery's only where it is seen */
+    int rec_seen[N_REC]; /* rec_seen of each of the basis's time constants */
 } gram;
 
 static int rec_seen(const fit_points *pt, double tau_s);
@@ -617,6 +618,7 @@ static void gram_add(const basis_def *d, const fit_points *pt, size_t i, const b
         basis_def d50 = *d, d60 = *d;
         d50.f_hz = 50;
         d60.f_hz = 60;
+        d60.tau_s = 0; /* (60 Hz's artefact gain: never used) */
         block_gains(&d50, w, pt->dt_s, &p50);
         block_gains(&d60, w, pt->dt_s, &p60);
     }
@@ -756,8 +758,9 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_
     memset(gr, 0, sizeof *gr);
     gr->n = pt->n;
     gr->ncol = C_REC;
+    int seen[N_REC];
     for (int j = 0; j < N_REC; j++)
-        if (rec_seen(pt, d->rec_tau_s[j]))
+        if ((seen[j] = rec_seen(pt, d->rec_tau_s[j])))
             gr->ncol = NCOL;
     double rec_gain[N_REC]; /* a full block's, for each time constant */
     for (int j = 0; j < N_REC; j++)
@@ -765,6 +768,7 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_
     basis_def d50 = *d, d60 = *d;
     d50.f_hz = 50;
     d60.f_hz = 60;
+    d60.tau_s = 0; /* (60 Hz's artefact gain: never used) */
     block_gain g50, g60;
     block_gains(&d50, pt->b, pt->dt_s, &g50);
     block_gains(&d60, pt->b, pt->dt_s, &g60);
@@ -773,6 +777,7 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_
         start = gram_memo_resume(memo, d, pt, gr);
         memo->want = pt->n / MEMO_EVERY;
     }
+    memcpy(gr->rec_seen, seen, sizeof seen);
     for (size_t i = start; i < pt->n; i++) {
         if (memo && i > start && i % MEMO_EVERY == 0)
             gram_memo_keep(memo, i, gr);
@@ -1339,7 +1344,7 @@ static double add_recovery_if_carried(const gram *gr, const fit_points *pt, size
     basis_def best = *d;
     double best_rss = rss0, bc[MAXP];
     for (int j = 1; j <= N_REC; j++) {
-        if (!rec_seen(pt, d->rec_tau_s[j - 1]))
+        if (!gr->rec_seen[j - 1]) /* (gr is on d's time constants) */
             continue;
         basis_def t = *d;
         t.rec = j;
