@@ -476,10 +476,34 @@ typedef struct {
     double b;          /* samples in a full block */
     double within;     /* sum of squares of the samples about their block means */
     double sumsq;      /* sum of squares of the samples */
+    /* the quiet samples: how many, how many before the tail, the first and
+     * the last */
+    size_t nq, before, qfirst, qlast;
 } fit_points;
 
-static int make_points(const double *x, const unsigned char *quiet, size_t n, double dt_s,
+/* The points of the quiet run x[i0..i1) (blocks of b from its start). */
+static void run_points(const double *x, size_t i0, size_t i1, size_t b, double dt_s,
                        double t0_s, fit_points *pt)
+{
+    for (size_t j0 = i0; j0 < i1; j0 += b) {
+        size_t k = i1 - j0 < b ? i1 - j0 : b;
+        double sum = 0.0, sum2 = 0.0;
+        for (size_t i = j0; i < j0 + k; i++) {
+            sum += x[i];
+            sum2 += x[i] * x[i];
+        }
+        double mean = sum / (double)k;
+        pt->t[pt->n] = t0_s + ((double)j0 + 0.5 * (double)(k - 1)) * dt_s;
+        pt->y[pt->n] = mean;
+        pt->w[pt->n] = (double)k;
+        pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
+        pt->sumsq += sum2;
+        pt->n++;
+    }
+}
+
+static int make_points(const double *x, const unsigned char *quiet, size_t n, size_t tail_start,
+                       double dt_s, double t0_s, fit_points *pt)
 {
     size_t b = (size_t)(0.5e-3 / dt_s);
     if (b < 1)
@@ -491,31 +515,28 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, do
     pt->n = 0;
     pt->dt_s = dt_s;
     pt->b = (double)b;
+    pt->nq = pt->before = pt->qlast = 0;
+    pt->qfirst = n;
     if (!pt->t || !pt->y || !pt->w)
         return -1;
-    size_t k = 0, i0 = 0;
-    double sum = 0.0, sum2 = 0.0;
     pt->within = pt->sumsq = 0.0;
-    for (size_t i = 0; i <= n; i++) {
-        int q = i < n && quiet[i];
-        if (q) {
-            if (k == 0)
-                i0 = i;
-            sum += x[i];
-            sum2 += x[i] * x[i];
-            k++;
+    /* run by run of quiet samples */
+    for (size_t i = 0; i < n;) {
+        if (!quiet[i]) {
+            i++;
+            continue;
         }
-        if (k > 0 && (!q || k == b || i + 1 == n)) {
-            double mean = sum / (double)k;
-            pt->t[pt->n] = t0_s + ((double)i0 + 0.5 * (double)(k - 1)) * dt_s;
-            pt->y[pt->n] = mean;
-            pt->w[pt->n] = (double)k;
-            pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
-            pt->sumsq += sum2;
-            pt->n++;
-            k = 0;
-            sum = sum2 = 0.0;
-        }
+        size_t j = i;
+        while (j < n && quiet[j])
+            j++;
+        run_points(x, i, j, b, dt_s, t0_s, pt);
+        pt->nq += j - i;
+        if (i < tail_start)
+            pt->before += (j < tail_start ? j : tail_start) - i;
+        if (pt->qfirst == n)
+            pt->qfirst = i;
+        pt->qlast = j - 1;
+        i = j;
     }
     return 0;
 }
@@ -537,6 +558,8 @@ static void free_points(fit_points *pt)
 #define REC_F 100.0 /* the F a recovery term must reach */
 enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 4 + 2 * NHARM,
        C_REC = 4 + 4 * NHARM };
+/* (gram_build skips the 50 Hz columns of a 60 Hz row in whole runs of four) */
+_Static_assert(C_50 % 4 == 0 && C_60 % 4 == 0, "mains columns in runs of four");
 
 /* The time constants (ms) an amplifier's recovery is first tried with: a
  * slower decay after the artefact's, often of the other sign (an
@@ -558,89 +581,227 @@ static double exp_block_gain(double w, double dt_s, double tau_s)
 /* (rows padded to a multiple of four: gram_build sums in runs of four) */
 #define NCOL_PAD ((NCOL + 3) & ~3)
 typedef struct {
-    double G[NCOL][NCOL_PAD], g[NCOL], yy, wsum;
+    _Alignas(16) double G[NCOL][NCOL_PAD];
+    double g[NCOL], yy, wsum;
     size_t n;
     int ncol; /* the columns gathered: the recovery's only where it is seen */
+    int rec_seen[N_REC]; /* rec_seen of each of the basis's time constants */
 } gram;
 
 static int rec_seen(const fit_points *pt, double tau_s);
 
-static void gram_build(const basis_def *d, const fit_points *pt, gram *gr)
+/* G[r][c4..c4+4) += wp[r] phi[c4..c4+4) for r in [r0, r1): a run of four
+ * columns down the rows, phi's four held throughout */
+static inline void gram_cols(gram *gr, const double *wp, const double *phi, int c4, int r0,
+                             int r1)
+{
+    const double p0 = phi[c4], p1 = phi[c4 + 1], p2 = phi[c4 + 2], p3 = phi[c4 + 3];
+    for (int r = r0; r < r1; r++) {
+        double *G = gr->G[r] + c4;
+        G[0] += wp[r] * p0;
+        G[1] += wp[r] * p1;
+        G[2] += wp[r] * p2;
+        G[3] += wp[r] * p3;
+    }
+}
+/* Adds point i to the sums (g50, g60: the full blocks' mains gains,
+ * rec_gain the recovery's). */
+static void gram_add(const basis_def *d, const fit_points *pt, size_t i, const block_gain *g50,
+                     const block_gain *g60, const double *rec_gain, gram *gr)
+{
+    const int ncol = gr->ncol;
+    double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
+    for (int c = ncol; c < NCOL_PAD; c++)
+        phi[c] = 0.0;
+    block_gain p50 = *g50, p60 = *g60;
+    if (w != pt->b) {
+        basis_def d50 = *d, d60 = *d;
+        d50.f_hz = 50;
+        d60.f_hz = 60;
+        d60.tau_s = 0; /* (60 Hz's artefact gain: never used) */
+        block_gains(&d50, w, pt->dt_s, &p50);
+        block_gains(&d60, w, pt->dt_s, &p60);
+    }
+    phi[C_CONST] = 1.0;
+    phi[C_SLOPE] = (t - d->tc) / d->tspan;
+    phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
+                     ? p50.art * exp(-t / d->tau_s) : 0.0;
+    phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
+    for (int j = 0; j < N_REC && ncol == NCOL; j++) {
+        double tau = d->rec_tau_s[j];
+        double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, tau);
+        phi[C_REC + j] = t >= 0 && t < 30.0 * tau ? g * exp(-t / tau) : 0.0;
+    }
+    for (int f = 0; f < 2; f++) {
+        const block_gain *bg = f ? &p60 : &p50;
+        double c[NHARM], sn[NHARM], *o = phi + (f ? C_60 : C_50);
+        harmonics(cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t),
+                  sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t), c, sn);
+        for (int h = 0; h < NHARM; h++) {
+            o[2 * h] = bg->h[h] * c[h];
+            o[2 * h + 1] = bg->h[h] * sn[h];
+        }
+    }
+    double y = pt->y[i], wp[NCOL_PAD];
+    for (int r = 0; r < ncol; r++) {
+        wp[r] = w * phi[r];
+        gr->g[r] += wp[r] * y;
+    }
+    /* the lower triangle (c <= r, all that is read) in runs of four
+     * columns, which the compiler vectorises: a few entries above the
+     * diagonal are summed too, and never read; the 60 Hz rows skip the
+     * 50 Hz columns (no model holds both) */
+    for (int c4 = 0; c4 < ncol; c4 += 4) {
+        int mains50 = c4 >= C_50 && c4 < C_60;
+        gram_cols(gr, wp, phi, c4, c4, mains50 ? C_60 : ncol);
+        if (mains50)
+            gram_cols(gr, wp, phi, c4, C_REC, ncol);
+    }
+    gr->yy += w * y * y;
+    gr->wsum += w;
+}
+
+/* The sums of a trace's last gram_build kept for the next (the second look
+ * and check_before fit the background again on quiet samples that mostly
+ * begin as before): its points, its basis, and the sums after every
+ * MEMO_EVERY points. A build on the same basis whose first points are the
+ * same starts from the last sums those points cover: the very additions,
+ * in the same order, as from the start. */
+#define MEMO_EVERY 8
+typedef struct {
+    size_t n, cap;      /* points kept, and room for them */
+    double *t, *w, *y;  /* (one block, from t) */
+    basis_def d;
+    int ncol;
+    gram *sums;         /* sums[j]: after MEMO_EVERY (j + 1) points */
+    size_t nsums, sums_cap, want;
+} gram_memo;
+
+static void gram_memo_free(gram_memo *m)
+{
+    free(m->t);
+    free(m->sums);
+    memset(m, 0, sizeof *m);
+}
+
+/* Where a build of pt on d can start from m's sums (gr set from them), 0
+ * when it cannot. */
+static size_t gram_memo_resume(gram_memo *m, const basis_def *d, const fit_points *pt,
+                               gram *gr)
+{
+    if (m->n == 0 || m->ncol != gr->ncol || m->d.tc != d->tc || m->d.tspan != d->tspan
+        || m->d.tau_s != d->tau_s || memcmp(m->d.rec_tau_s, d->rec_tau_s, sizeof d->rec_tau_s))
+        return (m->nsums = 0);
+    size_t p = 0;
+    while (p < m->n && p < pt->n && m->t[p] == pt->t[p] && m->w[p] == pt->w[p]
+           && m->y[p] == pt->y[p])
+        p++;
+    size_t j = p / MEMO_EVERY < m->nsums ? p / MEMO_EVERY : m->nsums;
+    m->nsums = j;
+    if (j == 0)
+        return 0;
+    *gr = m->sums[j - 1];
+    gr->n = pt->n;
+    return j * MEMO_EVERY;
+}
+
+/* The sums after i points (i a multiple of MEMO_EVERY) kept. */
+static void gram_memo_keep(gram_memo *m, size_t i, const gram *gr)
+{
+    size_t j = i / MEMO_EVERY - 1;
+    if (j != m->nsums)
+        return;
+    if (j >= m->sums_cap) {
+        /* (room for every point of the build: the trace's builds seldom
+         * need more) */
+        size_t cap = j + 1 > m->want ? j + 1 : m->want;
+        gram *s = realloc(m->sums, cap * sizeof *s);
+        if (!s)
+            return;
+        m->sums = s;
+        m->sums_cap = cap;
+    }
+    m->sums[j] = *gr;
+    m->nsums = j + 1;
+}
+
+/* The points and basis of a build kept (nothing kept when there is no
+ * room). */
+static void gram_memo_points(gram_memo *m, const basis_def *d, const fit_points *pt, int ncol)
+{
+    m->n = 0;
+    if (pt->n > m->cap) {
+        /* (t, w and y in one block) */
+        free(m->t);
+        m->cap = 0;
+        m->t = malloc(3 * pt->n * sizeof *m->t);
+        if (!m->t) {
+            m->nsums = 0;
+            return;
+        }
+        m->cap = pt->n;
+        m->w = m->t + pt->n;
+        m->y = m->w + pt->n;
+    }
+    memcpy(m->t, pt->t, pt->n * sizeof *m->t);
+    memcpy(m->w, pt->w, pt->n * sizeof *m->w);
+    memcpy(m->y, pt->y, pt->n * sizeof *m->y);
+    m->n = pt->n;
+    m->d = *d;
+    m->ncol = ncol;
+}
+
+/* The sums of every column over the points; memo (may be NULL) is used
+ * and updated. */
+static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_memo *memo)
 {
     memset(gr, 0, sizeof *gr);
     gr->n = pt->n;
     gr->ncol = C_REC;
+    int seen[N_REC];
     for (int j = 0; j < N_REC; j++)
-        if (rec_seen(pt, d->rec_tau_s[j]))
+        if ((seen[j] = rec_seen(pt, d->rec_tau_s[j])))
             gr->ncol = NCOL;
-    const int ncol = gr->ncol;
     double rec_gain[N_REC]; /* a full block's, for each time constant */
     for (int j = 0; j < N_REC; j++)
         rec_gain[j] = exp_block_gain(pt->b, pt->dt_s, d->rec_tau_s[j]);
     basis_def d50 = *d, d60 = *d;
     d50.f_hz = 50;
     d60.f_hz = 60;
+    d60.tau_s = 0; /* (60 Hz's artefact gain: never used) */
     block_gain g50, g60;
     block_gains(&d50, pt->b, pt->dt_s, &g50);
     block_gains(&d60, pt->b, pt->dt_s, &g60);
-    for (size_t i = 0; i < pt->n; i++) {
-        double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
-        for (int c = ncol; c < NCOL_PAD; c++)
-            phi[c] = 0.0;
-        block_gain p50 = g50, p60 = g60;
-        if (w != pt->b) {
-            block_gains(&d50, w, pt->dt_s, &p50);
-            block_gains(&d60, w, pt->dt_s, &p60);
-        }
-        phi[C_CONST] = 1.0;
-        phi[C_SLOPE] = (t - d->tc) / d->tspan;
-        phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
-                         ? p50.art * exp(-t / d->tau_s) : 0.0;
-        phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
-        for (int j = 0; j < N_REC && ncol == NCOL; j++) {
-            double tau = d->rec_tau_s[j];
-            double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, tau);
-            phi[C_REC + j] = t >= 0 && t < 30.0 * tau ? g * exp(-t / tau) : 0.0;
-        }
-        for (int f = 0; f < 2; f++) {
-            const block_gain *bg = f ? &p60 : &p50;
-            double c[NHARM], sn[NHARM], *o = phi + (f ? C_60 : C_50);
-            harmonics(cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t),
-                      sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t), c, sn);
-            for (int h = 0; h < NHARM; h++) {
-                o[2 * h] = bg->h[h] * c[h];
-                o[2 * h + 1] = bg->h[h] * sn[h];
-            }
-        }
-        double y = pt->y[i];
-        /* the lower triangle (c <= r, all that is read) in runs of four
-         * columns, which the compiler vectorises: a few entries above the
-         * diagonal are summed too, and never read */
-        for (int r = 0; r < ncol; r++) {
-            double wp = w * phi[r];
-            gr->g[r] += wp * y;
-            for (int c4 = 0; c4 <= r; c4 += 4)
-                for (int c = c4; c < c4 + 4; c++)
-                    gr->G[r][c] += wp * phi[c];
-        }
-        gr->yy += w * y * y;
-        gr->wsum += w;
+    size_t start = 0;
+    if (memo) {
+        start = gram_memo_resume(memo, d, pt, gr);
+        memo->want = pt->n / MEMO_EVERY;
     }
+    memcpy(gr->rec_seen, seen, sizeof seen);
+    for (size_t i = start; i < pt->n; i++) {
+        if (memo && i > start && i % MEMO_EVERY == 0)
+            gram_memo_keep(memo, i, gr);
+        gram_add(d, pt, i, &g50, &g60, rec_gain, gr);
+    }
+    if (memo)
+        gram_memo_points(memo, d, pt, gr->ncol);
 }
 
 /* Solves the model made of columns cols[0..k) (in that order); returns its
  * weighted residual sum of squares, or -1 when it cannot be fitted. */
 static double gram_solve(const gram *gr, const int *cols, int k, double *coef)
 {
+    if (gr->n < (size_t)k + 1 || gr->wsum < (double)k + 4)
+        return -1.0;
     double A[MAXP][MAXP], b[MAXP];
     for (int r = 0; r < k; r++) {
         b[r] = gr->g[cols[r]];
-        for (int c = 0; c < k; c++) {
+        for (int c = 0; c <= r; c++) { /* (symmetric) */
             int i = cols[r], j = cols[c];
-            A[r][c] = i >= j ? gr->G[i][j] : gr->G[j][i];
+            A[r][c] = A[c][r] = i >= j ? gr->G[i][j] : gr->G[j][i];
         }
     }
-    if (gr->n < (size_t)k + 1 || gr->wsum < (double)k + 4 || ncs_solve(&A[0][0], MAXP, b, k))
+    if (ncs_solve(&A[0][0], MAXP, b, k))
         return -1.0;
     double rss = gr->yy;
     for (int r = 0; r < k; r++)
@@ -668,11 +829,49 @@ static int model_cols(const basis_def *d, int *cols)
     return k;
 }
 
-/* Subtracts the fitted model from every sample (sines by rotation and the
- * artefact's decay by a constant ratio from sample to sample, not a
+/* One sample of mains' recurrence: *x less the harmonics' sum at it (q),
+ * and r their values at the next sample from q and p, those at the one
+ * before. */
+static inline void mains_step(double *x, const double *twoc, const double *p, const double *q,
+                              double *r)
+{
+    double m = 0.0;
+    for (int k = 0; k < NHARM; k++)
+        m += q[k];
+    *x -= m;
+    for (int k = 0; k < NHARM; k++)
+        r[k] = twoc[k] * q[k] - p[k];
+}
+
+/* x[i0..i1) less mains, whose harmonics stand at y0 (the sample before i0)
+ * and y1 (at i0): each harmonic h_k[i] = a cos(k w t) + b sin(k w t)
+ * follows h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). Three samples a
+ * step, the three states taking turns (no copying from one to the next). */
+static void mains_run(double *x, size_t i0, size_t i1, const double *y0, const double *y1,
+                      const double *twoc)
+{
+    double a[NHARM], b[NHARM], c[NHARM], tc[NHARM];
+    memcpy(a, y0, sizeof a);
+    memcpy(b, y1, sizeof b);
+    memcpy(tc, twoc, sizeof tc);
+    size_t i = i0;
+    for (; i + 3 <= i1; i += 3) {
+        mains_step(x + i, tc, a, b, c);
+        mains_step(x + i + 1, tc, b, c, a);
+        mains_step(x + i + 2, tc, c, a, b);
+    }
+    for (; i < i1; i++) {
+        mains_step(x + i, tc, a, b, c);
+        memcpy(a, b, sizeof a);
+        memcpy(b, c, sizeof b);
+    }
+}
+
+/* x = x0 less the fitted model, sample by sample (sines by rotation and
+ * the artefact's decay by a constant ratio from sample to sample, not a
  * sin/cos/exp per sample). */
-static void subtract_model(const basis_def *d, const double *coef, double *x, size_t n,
-                           double t0_s, double dt_s)
+static void subtract_model(const basis_def *d, const double *coef, const double *x0,
+                           double *x, size_t n, double t0_s, double dt_s)
 {
     int r = 0;
     double c0 = coef[r++];
@@ -692,49 +891,52 @@ static void subtract_model(const basis_def *d, const double *coef, double *x, si
     double decay = tau > 0 ? exp(-dt_s / tau) : 0.0, e = 0.0;
     /* (each decay followed until it is below 1e-15 of its amplitude) */
     int art_on = tau > 0, rec_on = cr != 0.0;
-    for (size_t i = 0; i < n; i++) {
+    /* (t grows with i: before the stimulus, after it while a decay is
+     * followed, then the rest) */
+    size_t i = 0;
+    for (; i < n; i++) {
+        double t = t0_s + (double)i * dt_s;
+        if (t >= 0)
+            break;
+        x[i] = x0[i] - (c0 + sl * (t - tc));
+    }
+    for (; i < n && (art_on || rec_on); i++) {
         double t = t0_s + (double)i * dt_s;
         double v = c0 + sl * (t - tc);
-        if (t >= 0) {
-            if (art_on) {
-                e = e == 0.0 ? exp(-t / tau) : e * decay;
-                v += ca * e;
-                art_on = e == 0.0 || fabs(e) > 1e-15;
-            }
-            v += cs_;
-            if (rec_on) {
-                er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
-                v += cr * er;
-                rec_on = er == 0.0 || fabs(er) > 1e-15;
-            }
+        if (art_on) {
+            e = e == 0.0 ? exp(-t / tau) : e * decay;
+            v += ca * e;
+            art_on = e == 0.0 || fabs(e) > 1e-15;
         }
-        x[i] -= v;
+        v += cs_;
+        if (rec_on) {
+            er = er == 0.0 ? exp(-t / rtau) : er * rdecay;
+            v += cr * er;
+            rec_on = er == 0.0 || fabs(er) > 1e-15;
+        }
+        x[i] = x0[i] - v;
+    }
+    for (; i < n; i++) {
+        double t = t0_s + (double)i * dt_s;
+        double v = c0 + sl * (t - tc);
+        v += cs_;
+        x[i] = x0[i] - v;
     }
     if (!(d->f_hz > 0))
         return;
-    /* mains: each harmonic h_k[i] = a cos(k w t) + b sin(k w t) follows
-     * h[i+1] = 2 cos(k w dt) h[i] - h[i-1]; started from cos/sin at every
+    /* mains by the recurrence of mains_run, started from cos/sin at every
      * 512th sample so that rounding cannot build up */
     double w = 2.0 * M_PI * d->f_hz;
-    double twoc[NHARM], y0[NHARM] = {0}, y1[NHARM] = {0};
+    double twoc[NHARM], y0[NHARM], y1[NHARM];
     for (int k = 0; k < NHARM; k++)
         twoc[k] = 2.0 * cos(HARM[k] * w * dt_s);
-    for (size_t i = 0; i < n; i++) {
-        if ((i & 511) == 0)
-            for (int k = 0; k < NHARM; k++) {
-                double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
-                y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
-                y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
-            }
-        double m = 0.0;
-        for (int k = 0; k < NHARM; k++)
-            m += y1[k];
-        x[i] -= m;
+    for (i = 0; i < n; i += 512) {
         for (int k = 0; k < NHARM; k++) {
-            double y2 = twoc[k] * y1[k] - y0[k];
-            y0[k] = y1[k];
-            y1[k] = y2;
+            double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
+            y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
+            y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
         }
+        mains_run(x, i, n - i > 512 ? i + 512 : n, y0, y1, twoc);
     }
 }
 
@@ -810,7 +1012,8 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
  * when it stands far above the noise of the differences. NAN when there is
  * no such step (no artefact, or one too small to tell). Only the times
  * this is compared with come from the user: nothing is moved by it. */
-static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0)
+static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0,
+                            double *scratch)
 {
     size_t n = c->n;
     if (n < 16)
@@ -818,19 +1021,25 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0)
     /* the noise of the first differences (sqrt 2 times the samples'), with
      * a floor: a noise-free or coarsely quantised record has a median
      * difference of 0, and then any first change would stand out; the
-     * smallest step the record takes is the least its noise can be */
-    double quantum = INFINITY;
+     * smallest step the record takes is the least its noise can be. The
+     * same pass keeps (in scratch) the samples whose difference passes the
+     * test below with the noise at its least: the only ones it can pass */
+    double quantum = INFINITY, lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
+    size_t m = 0;
     for (size_t i = 1; i < n; i++) {
         double d = fabs(mv[i] - mv[i - 1]);
         if (d > 0 && d < quantum)
             quantum = d;
+        if (d > lo && i >= 3)
+            scratch[m++] = (double)i;
     }
     double sd = fmax(sqrt(2.0) * sigma0, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
-    for (size_t i = 3; i < n; i++) {
+    for (size_t j = 0; j < m; j++) {
+        size_t i = (size_t)scratch[j];
         double d = fabs(mv[i] - mv[i - 1]);
-        if (!(d > 10.0 * sd + 1e-6)) /* most samples: no step (tested first, cheaply) */
+        if (!(d > 10.0 * sd + 1e-6))
             continue;
         double before = fmax(fabs(mv[i - 1] - mv[i - 2]), fabs(mv[i - 2] - mv[i - 3]));
         double score = d / (before + 3.0 * sd + 1e-9);
@@ -1135,7 +1344,7 @@ static double add_recovery_if_carried(const gram *gr, const fit_points *pt, size
     basis_def best = *d;
     double best_rss = rss0, bc[MAXP];
     for (int j = 1; j <= N_REC; j++) {
-        if (!rec_seen(pt, d->rec_tau_s[j - 1]))
+        if (!gr->rec_seen[j - 1]) /* (gr is on d's time constants) */
             continue;
         basis_def t = *d;
         t.rec = j;
@@ -1176,7 +1385,7 @@ static double refine_recovery(gram *gr, const fit_points *pt, basis_def *d, doub
         t.rec_tau_s[0] = tau / step[r];
         t.rec_tau_s[1] = tau;
         t.rec_tau_s[2] = tau * step[r];
-        gram_build(&t, pt, gr);
+        gram_build(&t, pt, gr, NULL);
         int best_j = 0;
         double bc[MAXP];
         rss_best = INFINITY;
@@ -1192,7 +1401,7 @@ static double refine_recovery(gram *gr, const fit_points *pt, basis_def *d, doub
             }
         }
         if (best_j == 0) { /* (the gram back to the model kept) */
-            gram_build(d, pt, gr);
+            gram_build(d, pt, gr, NULL);
             return rss0;
         }
         t.rec = best_j;
@@ -1363,36 +1572,33 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
 
 /* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), a
  * step of the baseline at the stimulus (when the data carry it) and mains,
- * fitted on the quiet samples of x0 and subtracted into x. */
-static void fit_background(ncs_clean *c, const double *x0, double *x,
-                           const unsigned char *quiet, size_t tail_start,
-                           double base0, double art_tau_ms)
+ * fitted on the quiet samples of x0 and subtracted into x (fit_model: -1
+ * when nothing could be fitted, x then untouched). */
+static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned char *quiet,
+                     size_t tail_start, double base0, double art_tau_ms, gram_memo *memo)
 {
     size_t n = c->n;
-    memcpy(x, x0, n * sizeof *x);
     c->baseline_mv = base0;
     c->drift_mv_per_s = c->mains_hz = c->mains_uv = c->step_mv = 0.0;
     c->mains_gain[0] = c->mains_gain[1] = 0.0;
     c->bg.k = 0;
     /* a slope needs quiet samples on both sides of the response; fitted on
      * one side it would be extrapolated under it */
-    size_t before = 0, after = 0, nq = 0, qfirst = n, qlast = 0;
-    for (size_t i = 0; i < n; i++)
-        if (quiet[i]) {
-            if (i < tail_start)
-                before++;
-            else
-                after++;
-            nq++;
-            if (i < qfirst)
-                qfirst = i;
-            qlast = i;
-        }
-    c->n_quiet = nq;
-    if (nq < 16)
-        return;
-    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
     double dt_s = c->dt_ms / 1000.0, t0_s = c->t0_ms / 1000.0;
+    fit_points pt;
+    if (make_points(x0, quiet, n, tail_start, dt_s, t0_s, &pt)) {
+        c->n_quiet = pt.nq;
+        free_points(&pt);
+        return -1;
+    }
+    size_t nq = pt.nq, before = pt.before, after = nq - before;
+    size_t qfirst = pt.qfirst, qlast = pt.qlast;
+    c->n_quiet = nq;
+    if (nq < 16) {
+        free_points(&pt);
+        return -1;
+    }
+    int both_sides = (double)before * c->dt_ms >= 1.0 && (double)after * c->dt_ms >= 2.0;
     double ta = t0_s + (double)qfirst * dt_s, tb = t0_s + (double)qlast * dt_s;
     double span_ms = (tb - ta) * 1000.0;
     basis_def best = {.slope = both_sides && span_ms >= 8.0, .f_hz = 0,
@@ -1402,21 +1608,18 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
                                     REC_TAU_MS[2] / 1000.0}};
     double bcoef[MAXP];
     int cols[MAXP];
-    fit_points pt;
-    if (make_points(x, quiet, n, dt_s, t0_s, &pt)) {
-        free_points(&pt);
-        return;
-    }
     gram gr;
-    gram_build(&best, &pt, &gr);
-    double rss0 = gram_solve(&gr, cols, model_cols(&best, cols), bcoef);
+    gram_build(&best, &pt, &gr, memo);
+    int k0 = model_cols(&best, cols);
+    double rss0 = gram_solve(&gr, cols, k0, bcoef);
     if (rss0 < 0 && best.tau_s > 0) {
         best.tau_s = 0;
-        rss0 = gram_solve(&gr, cols, model_cols(&best, cols), bcoef);
+        k0 = model_cols(&best, cols);
+        rss0 = gram_solve(&gr, cols, k0, bcoef);
     }
     if (rss0 < 0) {
         free_points(&pt);
-        return;
+        return -1;
     }
     /* the F tests below judge the fits on the samples themselves: their
      * residual is the blocks' plus the scatter within the blocks */
@@ -1440,7 +1643,7 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     int o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     keep_background(c, &gr, &best, best_all, nq);
     free_points(&pt);
-    subtract_model(&best, bcoef, x, n, t0_s, dt_s);
+    subtract_model(&best, bcoef, x0, x, n, t0_s, dt_s);
     /* the baseline at the stimulus, without the artefact and recovery:
      * constant, slope and mains there */
     double phi[MAXP];
@@ -1458,6 +1661,15 @@ static void fit_background(ncs_clean *c, const double *x0, double *x,
     c->mains_hz = best.f_hz;
     if (best.f_hz > 0)
         c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);
+    return 0;
+}
+
+static void fit_background(ncs_clean *c, const double *x0, double *x,
+                           const unsigned char *quiet, size_t tail_start,
+                           double base0, double art_tau_ms, gram_memo *memo)
+{
+    if (fit_model(c, x0, x, quiet, tail_start, base0, art_tau_ms, memo))
+        memcpy(x, x0, c->n * sizeof *x); /* (nothing fitted: x is x0) */
 }
 
 /* Artefact refit on the cleaned x and subtracted, and the search start. */
@@ -1517,6 +1729,7 @@ typedef struct {
     size_t i_art;         /* first sample after the artefact */
     double a0;            /* rough amplitude of the response */
     size_t gap_end, tail_start;
+    gram_memo memo;       /* the background's last sums (gram_build) */
 } clean_work;
 
 /* Step 1: the first baseline and noise, from the pre-stimulus samples or,
@@ -1653,10 +1866,29 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
         refit = 1;
     }
     if (refit) {
-        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
+        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau, &k->memo);
         finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
     }
     free(q2);
+}
+
+/* The samples before the tail where the background is known for sure:
+ * [*lo, *hi) holds those at t < -0.05 ms (the pre-stimulus samples) when
+ * there is 1 ms of them, else those at t >= from_ms (t grows with i). */
+static void known_before(const ncs_clean *c, const clean_work *k, double from_ms, size_t *lo,
+                         size_t *hi)
+{
+    size_t end = k->tail_start < c->n ? k->tail_start : c->n;
+    if (k->pre_ok) {
+        *lo = 0;
+        *hi = k->n_pre < end ? k->n_pre : end; /* (n_pre: the first at -0.05 ms or later) */
+        return;
+    }
+    size_t i = 0;
+    while (i < end && !(ncs_clean_t(c, (double)i) >= from_ms))
+        i++;
+    *lo = i;
+    *hi = end;
 }
 
 /* Step 5b: the background must hold where it is known for sure: before the
@@ -1672,16 +1904,14 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
     for (int round = 0; round < 4 && k->tail_start < n; round++) {
         /* the pre-stimulus samples when there is 1 ms of them, else the
          * quiet gap between the artefact and the response */
-        int pre = k->pre_ok;
         double sum = 0.0;
-        size_t m = 0;
-        for (size_t i = 0; i < k->tail_start; i++) {
-            double t = ncs_clean_t(c, (double)i);
-            if (k->quiet[i] && (pre ? t < -0.05 : t >= 0.0)) {
+        size_t m = 0, lo, hi;
+        known_before(c, k, 0.0, &lo, &hi);
+        for (size_t i = lo; i < hi; i++)
+            if (k->quiet[i]) {
                 sum += c->x[i];
                 m++;
             }
-        }
         if (m < 8)
             return;
         double mean = sum / (double)m;
@@ -1709,7 +1939,7 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
         for (size_t i = k->tail_start; i < later && i < n; i++)
             k->quiet[i] = 0;
         k->tail_start = later;
-        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau);
+        fit_background(c, k->x0, c->x, k->quiet, k->tail_start, k->base0, tau, &k->memo);
         finish(c, sig_q, k->art_end, ncs_clean_t(c, (double)k->gap_end));
     }
 }
@@ -1758,15 +1988,13 @@ static void final_noise(ncs_clean *c, const clean_work *k)
      * response; a tail that kept some of the response's end would count
      * that as noise */
     double eb = 0.0;
-    size_t mb = 0;
-    int pre = k->pre_ok;
-    for (size_t i = 0; i < c->n && i < k->tail_start; i++) {
-        double t = ncs_clean_t(c, (double)i);
-        if (k->quiet[i] && (pre ? t < -0.05 : t >= c->art_end_ms)) {
+    size_t mb = 0, lo, hi;
+    known_before(c, k, c->art_end_ms, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        if (k->quiet[i]) {
             eb += c->x[i] * c->x[i];
             mb++;
         }
-    }
     c->base_noise_mv = (double)mb * c->dt_ms >= 1.0 - 0.5 * c->dt_ms ? sqrt(eb / (double)mb) : c->sigma_mv;
     /* white noise through a Gaussian of sigma q samples keeps
      * 1 / sqrt(2 sqrt(pi) q) of its RMS */
@@ -1788,8 +2016,10 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     c->force_mains_hz = a->force_mains_hz;
     c->x = malloc(n * sizeof *c->x);
     c->s = malloc(n * sizeof *c->s);
-    clean_work k = {.x0 = calloc(n, sizeof *k.x0), .scratch = malloc(n * sizeof *k.scratch),
-                    .quiet = calloc(n, 1)};
+    /* (x0 and quiet are written whole before they are read: first_baseline,
+     * quiet_mask) */
+    clean_work k = {.x0 = malloc(n * sizeof *k.x0), .scratch = malloc(n * sizeof *k.scratch),
+                    .quiet = malloc(n)};
     ncs_status rc = NCS_ERR_NOMEM;
     if (!c->x || !c->s || !k.x0 || !k.scratch || !k.quiet)
         goto out;
@@ -1797,12 +2027,12 @@ ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *w, ncs_clean *c)
     /* 1. first baseline and noise */
     first_baseline(c, w, &k);
     /* where the trace shows the stimulus, to check the declared time */
-    c->stim_seen_ms = stimulus_seen(c, w->mv, k.sigma0);
+    c->stim_seen_ms = stimulus_seen(c, w->mv, k.sigma0, k.scratch);
     /* 2. where the artefact ends and the response lies, roughly */
     locate_rough(c, &k);
     /* 3. baseline, drift, artefact decay and mains on the quiet samples */
     double tau = k.have_art ? k.art_tau : 0.0;
-    fit_background(c, k.x0, c->x, k.quiet, k.tail_start, k.base0, tau);
+    fit_background(c, k.x0, c->x, k.quiet, k.tail_start, k.base0, tau, &k.memo);
     double sig_q = k.pre_ok ? diff_noise(c->x, 0, k.n_pre, k.scratch) : k.sigma0;
     if (sig_q <= 0)
         sig_q = k.sigma0;
@@ -1822,6 +2052,7 @@ out:
     free(k.x0);
     free(k.scratch);
     free(k.quiet);
+    gram_memo_free(&k.memo);
     if (rc != NCS_OK)
         ncs_clean_free(c);
     return rc;

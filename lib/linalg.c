@@ -12,10 +12,13 @@ int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m)
      * very operations ncs_solve would give it */
     for (int c = 0; c < k; c++) {
         int piv = c;
+        double top = fabs(A(c, c)); /* fabs(A(piv, c)) */
         for (int r = c + 1; r < k; r++)
-            if (fabs(A(r, c)) > fabs(A(piv, c)))
+            if (fabs(A(r, c)) > top) {
                 piv = r;
-        if (!(fabs(A(piv, c)) >= 1e-12))
+                top = fabs(A(r, c));
+            }
+        if (!(top >= 1e-12))
             return -1;
         if (piv != c) {
             for (int j = 0; j < k; j++) {
@@ -29,12 +32,17 @@ int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m)
                 B(piv, j) = t;
             }
         }
+        /* (column c below the diagonal is not updated: it is never read
+         * again) */
         for (int r = c + 1; r < k; r++) {
             double f = A(r, c) / A(c, c);
-            for (int j = c; j < k; j++)
+            for (int j = c + 1; j < k; j++)
                 A(r, j) -= f * A(c, j);
-            for (int j = 0; j < m; j++)
-                B(r, j) -= f * B(c, j);
+            if (m == 1)
+                B(r, 0) -= f * B(c, 0);
+            else
+                for (int j = 0; j < m; j++)
+                    B(r, j) -= f * B(c, j);
         }
     }
     for (int c = k - 1; c >= 0; c--)
