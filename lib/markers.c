@@ -296,7 +296,8 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
     double level = fmax(thr, k_noise * noise_s);
     double fL = crossing_first(s, ip, i0, base - level, base - 0.5 * level);
     *d = (departure){.f_cross = fL, .slope = edge_slope(s, n, fL, dt), .reach = 0, .fit_sd = 0};
-    if (level <= thr)
+    /* (an extreme no higher than the level: nothing to carry back) */
+    if (level <= thr || !(amp > level))
         return fL;
     /* until carried back, the onset is where the level is crossed: a
      * quadratic take-off crosses thr earlier by the share below of its
@@ -590,7 +591,8 @@ static double positive_onset(trace *t, double f_neg, int *found)
     /* and again against the baseline just before it, as the negative
      * take-off is (what the cleaning left there moves a take-off most) */
     double b = lobe_baseline(t, f);
-    if (t->det.base_n > 0) {
+    /* (only while the lobe still stands above that baseline by the level) */
+    if (t->det.base_n > 0 && lobe - b > thr) {
         departure d2;
         double f2 = find_departure(neg, pk + 1, pk, t->i0, thr, lobe - b, -b, fast_noise(t),
                                    t->dt, &d2);
@@ -767,22 +769,28 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     if (site && !isnan(site->onset_ms)) {
         f_on = (site->onset_ms - c->t0_ms) / t->dt;
         m->manual_onset = 1;
-    } else if (!lead && t->det.reach_ms == 0 && t->det.slope_on > 0) {
+    }
+    /* (whether the take-off overlaps the artefact: where it was seen, before
+     * the correction below) */
+    double seen_ms = ncs_clean_t(c, f_on);
+    if (seen_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
+        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
+    else if (c->art_amp_mv != 0 && !m->manual_onset
+             && fabs(c->art_amp_mv) * exp(-seen_ms / c->art_tau_ms)
+                    > fmax(0.01 * t->amp, t->noise_s))
+        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
+    if (!m->manual_onset && !lead && t->det.reach_ms == 0 && t->det.short_ms == 0
+        && t->det.slope_on > 0) {
         /* a negative take-off crossed at 1 % on the smoothed trace: the
          * smoothing brought it forward (one carried back along a line
-         * fitted higher on the edge is pulled far less) */
+         * fitted higher on the edge, or left at a crossing above 1 %, is
+         * not so pulled) */
         double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
         t->det.pull_ms = ncs_smooth_pull_ms(2.0 * thr / t->det.slope_on, t->dt);
         f_on += t->det.pull_ms / t->dt;
     }
     m->onset_ms = ncs_clean_t(c, f_on);
     t->det.rise_ms = (t->fip - f_on) * t->dt;
-    if (m->onset_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
-        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
-    else if (c->art_amp_mv != 0 && !m->manual_onset
-             && fabs(c->art_amp_mv) * exp(-m->onset_ms / c->art_tau_ms)
-                    > fmax(0.01 * t->amp, t->noise_s))
-        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
 
     double f_end = find_end(t, f_on, site, m);
     if (isnan(f_end) || f_end > (double)(t->n - 1)) {

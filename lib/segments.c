@@ -20,11 +20,13 @@ double ncs_onset_diff_u(const ncs_site_uncertainty *a, const ncs_site_uncertaint
     return hypot(a->onset_ms - ca, b->onset_ms - cb) + fabs(ca - cb);
 }
 
-/* A site's area half-width less the share its nerve's sites have in
- * common (it cancels in a ratio of their areas). */
-static double own_area_u(const ncs_markers *m)
+/* A site's area half-width less the share (of its area) that it has in
+ * common with the other site of its segment, `common` (the smaller of
+ * their shares: a site whose markers were placed by hand shares none): it
+ * cancels in a ratio of their areas. */
+static double own_area_u(const ncs_markers *m, double common)
 {
-    return m->u.neg_area_mvms - m->u.area_common_share * m->neg_area_mvms;
+    return m->u.neg_area_mvms - common * m->neg_area_mvms;
 }
 
 /* Half-widths of the segment's values from its sites'. An absent proximal
@@ -52,9 +54,11 @@ static void propagate(const ncs_markers *d, const ncs_markers *p, ncs_segment *g
     }
     if (isfinite(g->amp_drop_pct))
         g->u.amp_drop_pct = ratio_u(p->amp_mv, p->u.amp_mv, d->amp_mv, d->u.amp_mv);
-    if (isfinite(g->area_drop_pct))
-        g->u.area_drop_pct = ratio_u(p->neg_area_mvms, own_area_u(p), d->neg_area_mvms,
-                                     own_area_u(d));
+    if (isfinite(g->area_drop_pct)) {
+        double common = fmin(p->u.area_common_share, d->u.area_common_share);
+        g->u.area_drop_pct = ratio_u(p->neg_area_mvms, own_area_u(p, common), d->neg_area_mvms,
+                                     own_area_u(d, common));
+    }
     if (isfinite(g->dur_increase_pct))
         g->u.dur_increase_pct = ratio_u(p->neg_dur_ms, p->u.neg_dur_ms, d->neg_dur_ms,
                                         d->u.neg_dur_ms);

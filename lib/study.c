@@ -984,6 +984,27 @@ static int handler(void *user, const char *section, const char *name,
 
 /* ---- after parsing: required keys, files, defaults ----------------------- */
 
+/* Whether names a and b differ only in their side: one 'l' for one 'r' (or
+ * 'left' for 'right') standing as its own word (between non-letters). */
+static int side_swapped(const char *a, const char *b)
+{
+    static const char *const pair[2][2] = {{"l", "r"}, {"left", "right"}};
+    for (int k = 0; k < 2; k++)
+        for (int w = 0; w < 2; w++) {
+            const char *x = pair[k][w], *y = pair[k][1 - w];
+            size_t lx = strlen(x), ly = strlen(y), la = strlen(a);
+            for (size_t i = 0; i + lx <= la; i++) {
+                if (strncasecmp(a + i, x, lx) != 0 || (i > 0 && isalpha((unsigned char)a[i - 1]))
+                    || isalpha((unsigned char)a[i + lx]))
+                    continue;
+                if (strncmp(a, b, i) == 0 && strncasecmp(b + i, y, ly) == 0
+                    && strcmp(a + i + lx, b + i + ly) == 0)
+                    return 1;
+            }
+        }
+    return 0;
+}
+
 /* "; there is 'median_r_wrist.wav' (names are case-sensitive)" when a file
  * in f's folder differs from f's name only in case, or "; did you mean
  * 'x'?" when one is a near miss of it; else "". Into buf. */
@@ -1016,7 +1037,12 @@ static const char *file_hint(char *buf, size_t n, const char *dir, const char *f
     closedir(d);
     if (!buf[0] && count) {
         const char *best = ncs_nearest(base, (const char *const *)names, count);
-        if (best)
+        /* (the other side's recording is no near miss: a tired eye would
+         * take the wrong arm's) */
+        if (best && side_swapped(base, best))
+            snprintf(buf, n, "; '%.*s%s' is there, but that is the other side's", (int)(base - f),
+                     f, best);
+        else if (best)
             snprintf(buf, n, "; did you mean '%.*s%s'?", (int)(base - f), f, best);
     }
     for (size_t i = 0; names && i < count; i++)

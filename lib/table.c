@@ -269,7 +269,9 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
         }
         for (size_t k = 0; k < nr->n_segments; k++) {
             const ncs_segment *g = &nr->segments[k];
-            if (g->inching && isfinite(g->latency_ms_per_cm))
+            /* (not for a step that is not evaluable: its distance or an
+             * onset is wrong, so is its rate) */
+            if (g->inching && isfinite(g->latency_ms_per_cm) && !g->inconsistent[0])
                 fprintf(f, "  inching %s-%s: %.2f ms/cm, amplitude drop %.1f %%/cm\n",
                         g->from, g->to, g->latency_ms_per_cm, g->amp_drop_pct_per_cm);
             if (g->block_because[0] && g->block != NCS_BLOCK_UNSET && g->block != NCS_BLOCK_NONE)

@@ -54,8 +54,10 @@ static double sq(double x)
 
 double ncs_smooth_pull_ms(double t1_ms, double dt_ms)
 {
+    if (!(t1_ms > 0) || !isfinite(t1_ms)) /* (no foot to speak of: no pull known) */
+        return 0.0;
     double q = NCS_SMOOTH_SIGMA_MS, t1 = fmax(t1_ms, dt_ms);
-    return isfinite(t1) ? fmin(q, q * q / (2.0 * t1)) : 0.0;
+    return fmin(q, q * q / (2.0 * t1));
 }
 
 /* How much later than the 1 % crossing (thr) an onset measured from a
@@ -65,7 +67,8 @@ double ncs_smooth_pull_ms(double t1_ms, double dt_ms)
  * it reached lift, the true crossing where it reached thr — so the cost is
  * gap (sqrt(thr + lift) - sqrt(thr)) / (sqrt(thr + lift) - sqrt(lift)):
  * the whole gap when the window already stands at 1 %, a small share of it
- * when the lift is a fraction of the level. */
+ * when the lift is a fraction of the level, more than the gap (about
+ * 2 lift / thr times it) when the window stood above the level already. */
 static double lean_cost(double gap, double lift, double thr)
 {
     if (!(lift > 0) || !(thr > 0))

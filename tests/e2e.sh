@@ -322,6 +322,13 @@ d=$(mkbase near-other-key); sed -i 's/^file = e.wav/file = e.wav\nmusle = APB/' 
 broken near-other-key "study.ini:13:" "(did you mean 'muscle'?); that key belongs in a nerve section"
 d=$(mkbase file-near-miss); sed -i 's/^file = e.wav/file = ee.wav/' "$d/study.ini"
 broken file-near-miss "study.ini:12:" "file 'ee.wav' not found" "did you mean 'e.wav'?"
+# the other side's recording is no near miss (review: 'median_r_elbow.csv' missing
+# suggested 'median_l_elbow.csv', the other arm)
+d=$(mkbase file-other-side); mv "$d/e.wav" "$d/median_l_elbow.wav"
+sed -i 's/^file = e.wav/file = median_r_elbow.wav/' "$d/study.ini"
+broken file-other-side "study.ini:12:" "file 'median_r_elbow.wav' not found" \
+    "'median_l_elbow.wav' is there, but that is the other side's"
+grep -q "did you mean 'median_l_elbow.wav'" "$T/err" && bad "other side suggested" || ok
 
 # ---------------------------------------------------------------- plausibility (issue 15)
 d=$(mkbase distal-cm); sed -i 's/^distance_mm = 70/distance_mm = 7/' "$d/study.ini"
