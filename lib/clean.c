@@ -556,6 +556,8 @@ static void free_points(fit_points *pt)
  * equations (rss = y'y - beta'X'y). */
 #define NCOL (4 + 4 * NHARM + 3)
 #define REC_F 100.0 /* the F a recovery term must reach */
+#define SLOPE_F 12.0 /* and a slope seen on one side of the response only */
+#define ONE_SIDE_SLOPE_MS 8.0 /* the quiet record before the response it needs */
 enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 4 + 2 * NHARM,
        C_REC = 4 + 4 * NHARM };
 /* (gram_build skips the 50 Hz columns of a 60 Hz row in whole runs of four) */
@@ -1369,6 +1371,29 @@ static double add_recovery_if_carried(const gram *gr, const fit_points *pt, size
     return best_rss;
 }
 
+/* Adds a slope to *d when it explains far more of the quiet samples than
+ * *d alone (F > SLOPE_F on one degree of freedom). Returns the residual of
+ * the model kept; its coefficients are in coef. */
+static double add_slope_if_carried(const gram *gr, const fit_points *pt, size_t nq,
+                                   basis_def *d, double rss0, double *coef)
+{
+    basis_def t = *d;
+    t.slope = 1;
+    double c[MAXP];
+    int cols[MAXP];
+    int k = model_cols(&t, cols);
+    double rss = gram_solve(gr, cols, k, c);
+    if (rss < 0 || nq <= (size_t)k)
+        return rss0;
+    rss += pt->within;
+    double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
+    if (!(F > SLOPE_F))
+        return rss0;
+    *d = t;
+    memcpy(coef, c, sizeof c);
+    return rss;
+}
+
 /* The recovery's time constant refined: the gram built again about the best
  * one, with its neighbours a factor 1.26 and then 1.12 either side, and the
  * best of the three kept each time (a time constant a little off leaves a
@@ -1640,6 +1665,12 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     best_all = add_recovery_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
     if (best.rec)
         best_all = refine_recovery(&gr, &pt, &best, best_all, bcoef);
+    /* a drift seen on one side only: where the quiet record before the
+     * response is long (a slow response leaves no quiet tail in the sweep)
+     * and no recovery was fitted (whose decay a line would take for
+     * drift), a slope the quiet samples carry (F > SLOPE_F) */
+    if (!best.slope && !best.rec && (double)before * c->dt_ms >= ONE_SIDE_SLOPE_MS)
+        best_all = add_slope_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
     int o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     keep_background(c, &gr, &best, best_all, nq);
     free_points(&pt);
