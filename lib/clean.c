@@ -1335,6 +1335,23 @@ static int rec_seen(const fit_points *pt, double tau_s)
     return seen >= fmax(1e-3, tau_s);
 }
 
+/* The model t fitted (coefficients into coef) and its residual on the
+ * samples (-1 when it cannot be solved), with *F the F of what it explains
+ * beyond a model of residual rss0 by one more term. */
+static double term_fit(const gram *gr, const fit_points *pt, size_t nq, const basis_def *t,
+                       double rss0, double *coef, double *F)
+{
+    int cols[MAXP];
+    int k = model_cols(t, cols);
+    double rss = gram_solve(gr, cols, k, coef);
+    *F = 0.0;
+    if (rss < 0 || nq <= (size_t)k)
+        return -1.0;
+    rss += pt->within;
+    *F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
+    return rss;
+}
+
 /* Adds to *d an amplifier's recovery (the best of REC_TAU_MS) when it is
  * seen (rec_seen) and explains far more of the quiet samples than *d alone
  * (F > REC_F on one degree of freedom): carried under the response, it must
@@ -1350,14 +1367,10 @@ static double add_recovery_if_carried(const gram *gr, const fit_points *pt, size
             continue;
         basis_def t = *d;
         t.rec = j;
-        double c[MAXP];
-        int cols[MAXP];
-        int k = model_cols(&t, cols);
-        double rss = gram_solve(gr, cols, k, c);
+        double c[MAXP], F;
+        double rss = term_fit(gr, pt, nq, &t, rss0, c, &F);
         if (rss < 0)
             continue;
-        rss += pt->within;
-        double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
         if (F > REC_F && rss < best_rss) {
             best_rss = rss;
             best = t;
@@ -1379,15 +1392,9 @@ static double add_slope_if_carried(const gram *gr, const fit_points *pt, size_t 
 {
     basis_def t = *d;
     t.slope = 1;
-    double c[MAXP];
-    int cols[MAXP];
-    int k = model_cols(&t, cols);
-    double rss = gram_solve(gr, cols, k, c);
-    if (rss < 0 || nq <= (size_t)k)
-        return rss0;
-    rss += pt->within;
-    double F = (rss0 - rss) / (rss / (double)(nq - (size_t)k) + 1e-30);
-    if (!(F > SLOPE_F))
+    double c[MAXP], F;
+    double rss = term_fit(gr, pt, nq, &t, rss0, c, &F);
+    if (rss < 0 || !(F > SLOPE_F))
         return rss0;
     *d = t;
     memcpy(coef, c, sizeof c);
