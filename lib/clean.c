@@ -1249,15 +1249,17 @@ static size_t gap_walk(const ncs_clean *c, const double *s0, size_t i_art, size_
     return run > 0 ? top : i_art;
 }
 
-/* Where the quiet interval before the response ends, from a smoothed copy:
+/* Where the quiet interval before the response ends, from a smoothed copy
+ * (*by_lobe: 1 when it ends before a positive lobe ahead of the phase):
  * 0.5 ms before it departs for good by 5 % of its largest excursion, in either
  * direction (a trace stored inverted leads with a positive phase), from the
  * level it has just after the artefact (without a pre-trigger the record's
  * prevailing level may differ from it by a drift or a step). */
 static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
                          size_t ip, size_t ix, double a0, double sigma0, double frac,
-                         double floor_mv)
+                         double floor_mv, int *by_lobe)
 {
+    *by_lobe = 0;
     if (ix < ip && fabs(s0[ix]) > a0) {
         a0 = fabs(s0[ix]);
         ip = ix;
@@ -1282,8 +1284,10 @@ static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
     size_t ion = gap_walk(c, s0, i_art, ip, ref, sgn, lo, INFINITY);
     size_t lobe = gap_walk(c, s0, i_art, ip, ref, sgn, lo,
                            fmax(0.01 * a0, 4.0 * sigma0));
-    if (lobe < ion && (double)(ion - lobe) * c->dt_ms <= 2.0)
+    if (lobe < ion && (double)(ion - lobe) * c->dt_ms <= 2.0) {
+        *by_lobe = 1;
         ion = lobe;
+    }
     size_t back = (size_t)(0.5 / c->dt_ms);
     return ion > i_art + back ? ion - back : i_art;
 }
@@ -1293,7 +1297,8 @@ static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
 static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
                             size_t ip, size_t ix, double a0, double sigma0)
 {
-    return gap_end_at(c, s0, i_art, ip, ix, a0, sigma0, 0.05, 0.0);
+    int by_lobe;
+    return gap_end_at(c, s0, i_art, ip, ix, a0, sigma0, 0.05, 0.0, &by_lobe);
 }
 
 /* Adds to *d a step of the baseline at the stimulus (an amplifier that
@@ -1869,23 +1874,31 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
      * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
      * may still carry mains): a slow, dispersed foot would otherwise be
      * fitted as background */
-    size_t ge2 = gap_end_at(c, s1, k->i_art, jp, jp, -s1[jp], k->sigma0, 0.01, 0.0);
+    int lobe2, lobe0;
+    size_t ge2 = gap_end_at(c, s1, k->i_art, jp, jp, -s1[jp], k->sigma0, 0.01, 0.0, &lobe2);
     /* and on the record itself, where it swings little before the response
      * (the first fit may have taken a slow foot into its drift and mains,
      * and so hidden it from the cleaned trace) */
     size_t early = k->i_art + (size_t)(0.7 * (double)(k->gap_end - k->i_art));
     double sw = k->gap_end > k->i_art ? swing_before(c, s0, k->n_pre, k->i_art, early) : 0.0;
     if (sw > 0) {
-        size_t ge0 = gap_end_at(c, s0, k->i_art, jp, jp, -s0[jp], k->sigma0, 0.01, 1.5 * sw);
-        if (ge0 > k->i_art && ge0 < ge2)
+        size_t ge0 = gap_end_at(c, s0, k->i_art, jp, jp, -s0[jp], k->sigma0, 0.01, 1.5 * sw,
+                                &lobe0);
+        if (ge0 > k->i_art && ge0 < ge2) {
             ge2 = ge0;
+            lobe2 = lobe0;
+        }
     }
     /* (no further back than a take-off's foot goes: from 5 % down to 1 %
      * takes a quadratic one an eighth of its rise, a slow dispersed one up
      * to a third; further back lies what the cleaning left, an amplifier's
-     * recovery, that the gap's samples are there to fit) */
+     * recovery, that the gap's samples are there to fit; except where the
+     * gap now ends before a positive lobe, which the first look, on a
+     * record drifting under it, took for the gap: the lobe's own 2 ms
+     * bound holds it there, and a gap reaching over the lobe fits the lobe
+     * as background and counts it as noise) */
     size_t back = (size_t)(0.5 / c->dt_ms), rise_from = k->gap_end + back;
-    if (jp > rise_from) {
+    if (jp > rise_from && !lobe2) {
         size_t most = (size_t)(FOOT_SHARE * (double)(jp - rise_from));
         if (k->gap_end > most && ge2 < k->gap_end - most)
             ge2 = k->gap_end - most;

@@ -54,11 +54,11 @@ static const family families[] = {
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
     {"leading-positive", 0,
      "onset> onset< amp< area< dur< dlat> unflagged flagged",
-     "the lobe's take-off is found 0.3-0.7 ms late on many traces (a dispersed lobe's foot is "
-     "not quadratic; in noise it is found where it clears 3 noise levels; lobes of 1-3 % "
-     "of a small response too near the noise to be told from it stay at the negative "
-     "take-off, flagged); 1 of 9 gross errors unflagged (an onset 0.7 ms late, +-0.37), "
-     "26 % flagged",
+     "small responses' lobes in noise: their take-off is found 0.3-1.4 ms late (a "
+     "dispersed lobe's foot is not quadratic; in noise it is found where it clears 3 noise "
+     "levels; lobes of 1-3 % of a small response too near the noise to be told from it stay "
+     "at the negative take-off, flagged); 1 of 8 gross errors unflagged (an onset 0.7 ms "
+     "late, +-0.37), 21 % flagged",
      NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0},
     {"gauss-deriv", 0, "onset> dlat> flagged",
      "a take-off that is not quadratic: the extrapolation to 1 % is biased; onset intervals "
