@@ -529,6 +529,8 @@ static double summary_table(ncs_rpage *p, const ncs_results *r, double y)
     }
     ncs_rtext(p, ST_DIM, 3, y, "* outside the reference range (distal latency above ULN, "
                                "amplitude below LLN, CV below LLN). Red drops: a block category.");
+    y -= ncs_rpage_dy(p, 10);
+    ncs_rtext(p, ST_DIM, 3, y, "Each value's 95 %% interval (\u00b1) is on its nerve's page.");
     return y - ncs_rpage_dy(p, 16);
 }
 
