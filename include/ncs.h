@@ -656,9 +656,9 @@ void ncs_analyser_destroy(ncs_analyser *a); /* accepts NULL */
 /* Cleans one trace (stimulus artefact, baseline, drift, mains with
  * harmonics — detected, never configured) and measures it as docs/measurements.md says.
  * site supplies manual markers and `exclude` (may be NULL). When clean_mv is
- * not NULL it receives wave->n samples of the cleaned, lightly smoothed
- * trace in mV (for plots). Warnings for each flag are appended to warn,
- * named by `where`. Returns NCS_OK, or NCS_ERR_NOMEM / NCS_ERR_USAGE, or
+ * not NULL it receives wave->n samples of the cleaned trace in mV, not
+ * smoothed (for plots: the peak a marker names is where the trace shows
+ * it). Warnings for each flag are appended to warn, named by `where`. Returns NCS_OK, or NCS_ERR_NOMEM / NCS_ERR_USAGE, or
  * NCS_ERR_INI_VALUE (err names the key) when a marker placed by hand lies
  * outside the record or the markers, placed and found, are out of order
  * (onset < peak < end). */

@@ -965,7 +965,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
         return rc;
     }
     if (clean_mv)
-        memcpy(clean_mv, c.s, c.n * sizeof *clean_mv);
+        memcpy(clean_mv, c.x, c.n * sizeof *clean_mv);
     warn_flags(warn, where, m, &c, w);
     ncs_clean_free(&c);
     return NCS_OK;
