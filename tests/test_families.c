@@ -328,7 +328,7 @@ static void run_family(const family *f, ncs_analyser *a, tally *t)
         fclose(dump);
 }
 
-/* The trace behind a failure, for gnuplot: t, raw, cleaned. */
+/* The trace behind a failure, for gnuplot: t, raw, cleaned, the true response. */
 static void write_worst(const family *f, ncs_analyser *a, const worst *w)
 {
     ncs_rng r;
@@ -352,15 +352,22 @@ static void write_worst(const family *f, ncs_analyser *a, const worst *w)
     const char *tmp = getenv("TMPDIR");
     char path[512];
     snprintf(path, sizeof path, "%s/ncs-family-%s.dat", tmp && *tmp ? tmp : "/tmp", f->name);
+    /* the response alone, without noise, interference or artefact */
+    ncs_synth_cond bare = {.fs_hz = c.fs_hz, .sweep_ms = c.sweep_ms, .pre_ms = c.pre_ms,
+                           .mains_hz = c.mains_hz, .artefact_sign = 1};
+    double *resp = malloc(wave.n * sizeof *resp);
+    ncs_rng quiet;
+    ncs_rng_seed(&quiet, 1);
+    ncs_synth_render(m, w->site, &bare, &quiet, resp, wave.n);
     FILE *o = fopen(path, "w");
     if (o) {
         fprintf(o, "# family %s nerve %d site %zu; truth onset %.3f peak %.3f amp %.3f; "
-                   "measured onset %.3f peak %.3f amp %.3f\n# t_ms raw_mv clean_mv\n",
+                   "measured onset %.3f peak %.3f amp %.3f\n# t_ms raw_mv clean_mv true_mv\n",
                 f->name, w->nerve, w->site, tr.onset_ms, tr.peak_ms, tr.amp_mv, mk.onset_ms,
                 mk.peak_ms, mk.amp_mv);
         for (size_t i = 0; i < wave.n; i++)
-            fprintf(o, "%.5f %.6f %.6f\n", (double)i * 1000.0 / wave.fs_hz - wave.stim_ms,
-                    wave.mv[i], clean[i]);
+            fprintf(o, "%.5f %.6f %.6f %.6f\n", (double)i * 1000.0 / wave.fs_hz - wave.stim_ms,
+                    wave.mv[i], clean[i], resp[i]);
         fclose(o);
         char gp[560];
         snprintf(gp, sizeof gp, "%s.gp", path);
@@ -368,12 +375,14 @@ static void write_worst(const family *f, ncs_analyser *a, const worst *w)
         if (o) {
             fprintf(o, "set title 'family %s'\nset arrow from %g, graph 0 to %g, graph 1 nohead "
                        "lc 'green'\nset arrow from %g, graph 0 to %g, graph 1 nohead lc 'red'\n"
-                       "plot '%s' u 1:2 w l t 'raw', '' u 1:3 w l t 'cleaned'\npause -1\n",
+                       "plot '%s' u 1:2 w l t 'raw', '' u 1:3 w l t 'cleaned', '' u 1:4 w l "
+                       "t 'true'\npause -1\n",
                     f->name, tr.onset_ms, tr.onset_ms, mk.onset_ms, mk.onset_ms, path);
             fclose(o);
         }
         printf("  the worst trace: %s (gnuplot %s.gp)\n", path, path);
     }
+    free(resp);
     free(clean);
     free(wave.mv);
     ncs_synth_model_destroy(m);
