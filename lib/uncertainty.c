@@ -24,6 +24,12 @@
 #define Z95 1.96
 /* systematic shares, per unit of the quantity named */
 #define REACH_SHARE 0.1       /* of the extrapolation's reach (ms) */
+#define REACH_SQ 0.05         /* per ms of reach, of the reach: a foot quadratic
+                                 over the levels fitted may be far slower below
+                                 them (a dispersed response's fastest fibres),
+                                 which costs more the further it is carried
+                                 (hostile s102-0003 fibular head: 0.93 ms
+                                 carried, the onset 1.6 ms late, +-0.46 before) */
 #define SHIFT_SHARE 0.25      /* of the onset's move with the local baseline */
 #define FIT_SHARE 0.5         /* of the extrapolating fit's SD: its residuals
                                  hold the shape's misfit as well as noise */
@@ -132,7 +138,7 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     *shape = smooth + ONSET_MODEL_MS;
     /* a bump before the take-off that may be a positive lobe: the onset
      * may be as early as its take-off */
-    *reach = REACH_SHARE * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
+    *reach = (REACH_SHARE + REACH_SQ * d->reach_ms) * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
              + d->lobe_ms + d->short_ms;
     /* a rise longer than any CMAP's: a slow baseline (an amplifier's
      * recovery) was read as the response's foot, which may begin anywhere
