@@ -775,6 +775,14 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     double seen_ms = ncs_clean_t(c, f_on);
     if (seen_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
+    /* (or where the trace had not come back to its baseline when the
+     * artefact ended, the take-off found within a millisecond of that: an
+     * amplifier's recovery or the response itself may hold it there, and
+     * which of them is not to be told) */
+    else if (!m->manual_onset && t->i0 < t->n && seen_ms - c->art_end_ms < 1.0
+             && fabs(t->s[t->i0]) > fmax(NCS_ONSET_LEVEL_PCT / 100.0 * t->amp,
+                                         3.0 * t->c->sigma_s_mv))
+        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
     else if (c->art_amp_mv != 0 && !m->manual_onset
              && fabs(c->art_amp_mv) * exp(-seen_ms / c->art_tau_ms)
                     > fmax(0.01 * t->amp, t->noise_s))

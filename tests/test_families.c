@@ -50,7 +50,7 @@ static const family families[] = {
      "unflagged: the recovery's residual ramp read as a 1.2 mV response's foot, its onset "
      "0.7 ms early), 10 % flagged", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 1, 0},
     {"short-latency", 1, "flagged",
-     "8 of 90 flagged (artefact-overlap at 1 ms latencies, uncertain)",
+     "9 of 90 flagged (artefact-overlap at 1 ms latencies, uncertain)",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0, 0, 0},
     {"leading-positive", 0,
      "onset> onset< amp< area< dur< dlat> unflagged flagged",
