@@ -947,6 +947,12 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
                                 "baseline or above it: not a negative peak",
                                 manual_peak, -t.amp, t.noise_s);
             }
+            /* the depth read where the marker was placed is the cleaned
+             * trace's own (the one drawn), not its smoothing's, which lies
+             * short of a sharp peak; its noise is the trace's */
+            t.smin = at(c.x, c.n, t.fip);
+            t.amp = -t.smin;
+            t.det.amp_sd_mv = c.sigma_mv;
         }
         if (isnan(manual_peak))
             refine_peak(&t);
