@@ -426,11 +426,15 @@ static void summary_site_values(ncs_rpage *p, const ncs_site_result *sr, double 
         return;
     int dml = sr->abnormal & NCS_ABN_DML_PROLONGED;
     int low = sr->abnormal & NCS_ABN_AMP_LOW;
-    ncs_rtext(p, dml ? ST_ABN : ST_TEXT, sum_col[SC_ONSET].x, y, "%s%s",
-              ncs_rnum(b, sizeof b, m->onset_ms, 2), dml ? " *" : "");
-    ncs_rtext(p, low ? ST_ABN : ST_TEXT, sum_col[SC_AMP].x, y, "%s%s",
-              ncs_rnum(b, sizeof b, m->amp_mv, 2), low ? " *" : "");
-    ncs_rtext(p, ST_TEXT, sum_col[SC_AREA].x, y, "%s", ncs_rnum(b, sizeof b, m->neg_area_mvms, 1));
+    unsigned u = m->uncertain;
+    ncs_rtext(p, dml ? ST_ABN : ST_TEXT, sum_col[SC_ONSET].x, y, "%s%s%s",
+              ncs_rnum(b, sizeof b, m->onset_ms, 2), u & NCS_UNCERTAIN_ONSET ? "?" : "",
+              dml ? " *" : "");
+    ncs_rtext(p, low ? ST_ABN : ST_TEXT, sum_col[SC_AMP].x, y, "%s%s%s",
+              ncs_rnum(b, sizeof b, m->amp_mv, 2), u & NCS_UNCERTAIN_AMP ? "?" : "",
+              low ? " *" : "");
+    ncs_rtext(p, ST_TEXT, sum_col[SC_AREA].x, y, "%s%s", ncs_rnum(b, sizeof b, m->neg_area_mvms, 1),
+              u & NCS_UNCERTAIN_AREA ? "?" : "");
     ncs_rtext(p, ST_TEXT, sum_col[SC_DUR].x, y, "%s", ncs_rnum(b, sizeof b, m->neg_dur_ms, 2));
 }
 
@@ -445,15 +449,21 @@ static double summary_segment_values(ncs_rpage *p, const ncs_nerve_result *nr, s
     char b[32];
     if (g) {
         int slow = g->abnormal & NCS_ABN_CV_SLOW, blk = ncs_rblock_marked(g->block);
+        /* (a value from a measure flagged uncertain at either end) */
+        unsigned u = sr->m.uncertain;
+        for (size_t k = 0; k < nr->n_sites; k++)
+            if (strcmp(nr->sites[k].def->name, g->from) == 0)
+                u |= nr->sites[k].m.uncertain;
         ncs_rtext(p, ST_TEXT, sum_col[SC_DIST].x, y, "%.0f", g->distance_mm);
         ncs_rtext(p, ST_SMALL,
                   sum_col[SC_SEGMENT].x, y, "%s-%s", g->from, g->to);
-        ncs_rtext(p, slow ? ST_ABN : ST_TEXT, sum_col[SC_CV].x, y, "%s%s",
-                  ncs_rnum(b, sizeof b, g->cv_m_s, 1), slow ? " *" : "");
-        ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AMP_DROP].x, y, "%s",
-                  ncs_rnum(b, sizeof b, g->amp_drop_pct, 1));
-        ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AREA_DROP].x, y, "%s",
-                  ncs_rnum(b, sizeof b, g->area_drop_pct, 1));
+        ncs_rtext(p, slow ? ST_ABN : ST_TEXT, sum_col[SC_CV].x, y, "%s%s%s",
+                  ncs_rnum(b, sizeof b, g->cv_m_s, 1),
+                  u & NCS_UNCERTAIN_ONSET || !isfinite(g->u.cv_m_s) ? "?" : "", slow ? " *" : "");
+        ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AMP_DROP].x, y, "%s%s",
+                  ncs_rnum(b, sizeof b, g->amp_drop_pct, 1), u & NCS_UNCERTAIN_AMP ? "?" : "");
+        ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AREA_DROP].x, y, "%s%s",
+                  ncs_rnum(b, sizeof b, g->area_drop_pct, 1), u & NCS_UNCERTAIN_AREA ? "?" : "");
         ncs_rtext(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s",
                   ncs_rnum(b, sizeof b, g->dur_increase_pct, 1));
         if (blk) {
@@ -530,7 +540,9 @@ static double summary_table(ncs_rpage *p, const ncs_results *r, double y)
     ncs_rtext(p, ST_DIM, 3, y, "* outside the reference range (distal latency above ULN, "
                                "amplitude below LLN, CV below LLN). Red drops: a block category.");
     y -= ncs_rpage_dy(p, 10);
-    ncs_rtext(p, ST_DIM, 3, y, "Each value's 95 %% interval (\u00b1) is on its nerve's page.");
+    ncs_rtext(p, ST_DIM, 3, y, "? from a trace flagged uncertain (an interval wider than twice "
+                               "its target): it decides nothing. 95 %% intervals (\u00b1): on "
+                               "the nerve pages.");
     return y - ncs_rpage_dy(p, 16);
 }
 
@@ -592,14 +604,16 @@ static double sides_place(ncs_rpage *p, const ncs_results *r, double y)
             snprintf(a, sizeof a, "%.2f \u00b1 %.2f", sp->amp_ratio, sp->amp_ratio_u);
         else
             snprintf(a, sizeof a, "%.2f", sp->amp_ratio);
-        n += snprintf(line + n, sizeof line - (size_t)n, "distal amplitude %s, area %.2f, "
-                      "distal latency %s ms", a, sp->area_ratio,
-                      signed_text(d, sizeof d, sp->dml_diff_ms, 2));
+        /* (asymmetry first: where the line is cut short for room, the
+         * latency goes, not the finding) */
+        if (sp->asymmetric)
+            n += snprintf(line + n, sizeof line - (size_t)n, "ASYMMETRIC (%s below half), ",
+                          sp->smaller);
+        snprintf(line + n, sizeof line - (size_t)n, "distal amplitude %s, area %.2f, "
+                 "distal latency %s ms", a, sp->area_ratio,
+                 signed_text(d, sizeof d, sp->dml_diff_ms, 2));
         /* (the CV differences, segment by segment, are in the table and
          * results.json: a line per nerve here) */
-        if (sp->asymmetric && n < (int)sizeof line - 60)
-            snprintf(line + n, sizeof line - (size_t)n, "   ASYMMETRIC: the %s distal amplitude "
-                     "is below half the other side's", sp->smaller);
         y = ncs_rwrapped(p, sp->asymmetric ? ST_ABN : ST_TEXT, 5, y, dy, 90, SUM_BOX_TOP + 12.0,
                          line);
     }

@@ -910,6 +910,11 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         fi
     done
     pdftotext "$T/rep/mmn.pdf" - | grep -q "definite CB" && ok || bad "mmn report marks the definite blocks"
+    # the summary marks the values of sites flagged uncertain (cidp: both
+    # axilla sites' amplitudes and areas) and says what the mark means
+    pdftotext -f 1 -l 1 "$T/rep/cidp.pdf" - >"$T/cidp1.txt"
+    grep -q '^1\.96?$' "$T/cidp1.txt" && grep -q "from a trace flagged uncertain" "$T/cidp1.txt" \
+        && ok || bad "cidp summary page lacks the uncertain marks"
     $NCS_WRAP "$NCS" report -q "$T/pat" -o "$T/rep/pat.pdf" >/dev/null 2>&1
     [ "$(pdftotext "$T/rep/pat.pdf" - | grep -c "Patient:\? Jane Roe, 1961")" -ge 2 ] && ok \
         || bad "the report's headers lack the patient"
