@@ -298,8 +298,9 @@ static void traces_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int
     fprintf(o, "EOD\n");
 }
 
-/* The shaded negative-phase area: time, baseline, trace. With no area at
- * any site, one point of no area: gnuplot warns about an empty data set. */
+/* The shaded negative-phase area (the part below baseline): time,
+ * baseline, trace. With no area at any site, one point of no area: gnuplot
+ * warns about an empty data set. */
 static void area_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int number)
 {
     fprintf(o, "$N%dA << EOD\n", number);
@@ -314,7 +315,9 @@ static void area_data(FILE *o, const ncs_nerve_result *nr, const frame *f, int n
             const ncs_trace_point *q = &sr->trace[i];
             if (q->t_ms < m->onset_ms || q->t_ms > m->end_ms)
                 continue;
-            fprintf(o, "%.3f\t%.4f\t%.4f\n", q->t_ms, off, off - q->mv);
+            /* (only where the trace lies below baseline: the area is that
+             * part's, a positive lobe inside the phase is none of it) */
+            fprintf(o, "%.3f\t%.4f\t%.4f\n", q->t_ms, off, off - fmin(q->mv, 0.0));
             n_area++;
         }
         fprintf(o, "\n\n");
@@ -626,8 +629,9 @@ static const struct {
     [SI_FLAGS] = {76.5, "markers, flags", ""},
 };
 
-/* The markers placed by hand, and the flags, of a site, from y down (two
- * lines at most); returns the y of its last line. */
+/* The markers placed by hand, and the flags, of a site, from y down (three
+ * lines at most: the markers', two of flags); returns the y of its last
+ * line. */
 static double site_flags(ncs_rpage *p, const ncs_site_result *sr, double y, double dy)
 {
     const ncs_markers *m = &sr->m;
@@ -640,8 +644,11 @@ static double site_flags(ncs_rpage *p, const ncs_site_result *sr, double y, doub
     ncs_join(fl, sizeof fl, names, n, ", ");
     double x = site_col[SI_FLAGS].x;
     if (hand[0]) {
+        /* (the flags on the line below: beside it they had a word's room) */
         ncs_rtext(p, ST_MANUAL, x, y, "%s", hand);
-        x += ncs_rpage_dx(p, 0.56 * 9 * (double)strlen(hand)) + 1.0;
+        if (!fl[0])
+            return y;
+        y -= dy;
     }
     if (fl[0])
         return ncs_rwrapped(p, ST_FLAG, x, y, dy, 99 - x, y - 1.5 * dy, fl) + dy;
