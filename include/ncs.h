@@ -38,6 +38,7 @@
 #define NCS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -918,6 +919,8 @@ typedef struct {
     const ncs_site *def;   /* owned by the study */
     double fs_hz;
     ncs_hash file_hash;    /* of the waveform file's bytes as read */
+    uint64_t samples_hash; /* of the trace's samples and rate (one recording
+                              filed under two sites: lib/analyse.c) */
     ncs_markers m;
     /* the cleaned trace as a report draws it (with keep_traces, else NULL
      * and 0): n_points points in time order from the stimulus on. Not every

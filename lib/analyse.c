@@ -223,6 +223,21 @@ static void warnings_move(ncs_warnings *to, ncs_warnings *from)
  * together stay small; longer ones are read again). */
 #define KEEP_WAVE_SAMPLES 100000
 
+/* FNV-1a over the samples' bytes, their count and rate: equal for one
+ * recording filed twice, whatever files or channels hold it. */
+static uint64_t samples_hash(const ncs_wave *w)
+{
+    uint64_t h = 14695981039346656037ull;
+    const unsigned char *b = (const unsigned char *)w->mv;
+    for (size_t i = 0; i < w->n * sizeof *w->mv; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    const double meta[2] = {(double)w->n, w->fs_hz};
+    b = (const unsigned char *)meta;
+    for (size_t i = 0; i < sizeof meta; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 /* One site of the nerve measured: its trace loaded (or taken from *held),
  * cleaned and measured (warnings into its own list, kept until its
  * measurement is final) and, for a report, what a page shows of it kept.
@@ -244,6 +259,7 @@ static ncs_status measure_site(ncs_analyser *a, const ncs_study *st, const ncs_n
     }
     sr->fs_hz = w.fs_hz;
     sr->file_hash = w.hash;
+    sr->samples_hash = samples_hash(&w);
     double *clean = keep ? malloc((w.n ? w.n : 1) * sizeof *clean) : NULL;
     if (keep && !clean) {
         ncs_wave_free(&w);
@@ -328,6 +344,21 @@ static ncs_status measure_sites(ncs_analyser *a, const ncs_study *st, const ncs_
     return rc;
 }
 
+/* Two sites of a segment whose files hold the same bytes: one recording
+ * filed under two sites (a file copied or named twice). The segment is not
+ * evaluable, for that reason, whatever else its values show. */
+static void same_recording(const ncs_nerve_result *nr, size_t from, size_t to,
+                           const char *where, ncs_segment *g, ncs_warnings *warn)
+{
+    const ncs_site_result *a = &nr->sites[from], *b = &nr->sites[to];
+    if (a->samples_hash != b->samples_hash || a->def->exclude || b->def->exclude)
+        return;
+    snprintf(g->inconsistent, sizeof g->inconsistent,
+             "%s and %s hold the same recording (the same samples): one of them is filed "
+             "under the wrong site", a->def->name, b->def->name);
+    ncs_warn(warn, where, "same-recording", "%s: the segment is not evaluable", g->inconsistent);
+}
+
 static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
                                 const ncs_nerve_def *n, ncs_nerve_result *nr,
                                 int keep, ncs_warnings *warn, ncs_error *err)
@@ -360,6 +391,7 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
         ncs_segment_compute(&nr->sites[sp[k].from].m, &nr->sites[sp[k].to].m, na, nb,
                             sp[k].dist, where, g, warn);
         mark_disagreeing(where, g, excess[k], warn);
+        same_recording(nr, sp[k].from, sp[k].to, where, g, warn);
     }
     spans(n, nr, sp, np);
     free(sp);

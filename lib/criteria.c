@@ -171,6 +171,12 @@ static int doubtful(const ncs_segment_case *c, char *why)
 {
     const ncs_markers *m[2] = {c->distal, c->proximal};
     static const char *const which[2] = {"distal", "proximal"};
+    /* (the segment's own inconsistency first: a trace flagged uncertain
+     * for disagreeing with its neighbour is that disagreement's echo) */
+    if (c->seg && c->seg->inconsistent[0]) {
+        snprintf(why, NCS_WHY_LEN, "%s", c->seg->inconsistent);
+        return 1;
+    }
     for (int k = 0; k < 2; k++) {
         const char *flag = decides_nothing(m[k]);
         if (flag) {
@@ -178,10 +184,6 @@ static int doubtful(const ncs_segment_case *c, char *why)
                      flag);
             return 1;
         }
-    }
-    if (c->seg && c->seg->inconsistent[0]) {
-        snprintf(why, NCS_WHY_LEN, "%s", c->seg->inconsistent);
-        return 1;
     }
     return 0;
 }

@@ -517,6 +517,15 @@ cp -r samples/mmn "$T/flatpeak"
 sed -i 's/^\[median\.right\.wrist\]$/[median.right.wrist]\npeak_ms = 25.3/' "$T/flatpeak/study.ini"
 run "a manual peak on the baseline" 3 "mmn/median.right.wrist: error: peak_ms = 25.3 (placed by hand)" \
     "not a negative peak" -- analyse "$T/flatpeak"
+# one recording filed under two sites (the elbow file copied as the axilla
+# one): no block, and the segment says why
+cp -r samples/mmn "$T/dupsite"
+cp "$T/dupsite/median_r_elbow.csv" "$T/dupsite/median_r_axilla.csv"
+run "one recording as two sites" 0 \
+    "mmn/median.right.elbow-axilla: warning: elbow and axilla hold the same recording" -- \
+    analyse "$T/dupsite"
+grep -q "elbow-axilla not-evaluable: elbow and axilla hold the same recording" "$T/out" \
+    && ok || bad "one recording as two sites: the segment does not say why it is not evaluable"
 # a distance in cm: the segment is inconsistent and says the distance may be wrong
 cp -r samples/mmn "$T/cm"
 awk '/^\[ulnar\.right\.below-elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 21"; f = 0 } { print }' \
