@@ -940,6 +940,7 @@ typedef struct {
     size_t n_raw;
     ncs_trace_point *raw;
     double sweep_end_ms;   /* time of the trace's last sample from the stimulus */
+    double record_ms;      /* how long the record lasts (samples / rate) */
     unsigned abnormal;     /* NCS_ABN_* (the distal site only) */
 } ncs_site_result;
 

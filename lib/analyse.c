@@ -223,6 +223,9 @@ static void warnings_move(ncs_warnings *to, ncs_warnings *from)
  * together stay small; longer ones are read again). */
 #define KEEP_WAVE_SAMPLES 100000
 
+#define SHORT_RECORD_SHARE 0.7 /* of the nerve's longest record: a shorter one
+                                  is warned as maybe cut short */
+
 /* FNV-1a over the samples' bytes, their count and rate: equal for one
  * recording filed twice, whatever files or channels hold it. */
 static uint64_t samples_hash(const ncs_wave *w)
@@ -260,6 +263,7 @@ static ncs_status measure_site(ncs_analyser *a, const ncs_study *st, const ncs_n
     sr->fs_hz = w.fs_hz;
     sr->file_hash = w.hash;
     sr->samples_hash = samples_hash(&w);
+    sr->record_ms = w.fs_hz > 0 ? (double)w.n * 1000.0 / w.fs_hz : 0.0;
     double *clean = keep ? malloc((w.n ? w.n : 1) * sizeof *clean) : NULL;
     if (keep && !clean) {
         ncs_wave_free(&w);
@@ -326,9 +330,21 @@ static ncs_status measure_sites(ncs_analyser *a, const ncs_study *st, const ncs_
             rc = measure_site(a, st, n, &n->sites[j], &nr->sites[j], keep, &sw[j], &held[j], err);
     }
     ncs_analyser_force_mains(a, 0.0);
+    /* a record far shorter than the nerve's others: a file cut short (a
+     * CSV cut between lines reads as a shorter record) */
+    double longest = 0.0;
+    for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++)
+        if (!n->sites[j].exclude)
+            longest = fmax(longest, nr->sites[j].record_ms);
     for (size_t j = 0; j < n->n_sites && rc == NCS_OK; j++) {
         char where[512];
         snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, n->sites[j].name);
+        double len = nr->sites[j].record_ms;
+        if (!n->sites[j].exclude && len < SHORT_RECORD_SHARE * longest)
+            ncs_warn(&sw[j], where, "short-record",
+                     "%s holds %.1f ms, the nerve's other traces up to %.1f ms: if the file "
+                     "was cut short, the response's end, area and duration may be missing",
+                     n->sites[j].file, len, longest);
         warnings_move(warn, &sw[j]);
         if (n->sites[j].exclude)
             exclude_site(&nr->sites[j], where, warn);

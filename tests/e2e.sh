@@ -517,6 +517,12 @@ cp -r samples/mmn "$T/flatpeak"
 sed -i 's/^\[median\.right\.wrist\]$/[median.right.wrist]\npeak_ms = 25.3/' "$T/flatpeak/study.ini"
 run "a manual peak on the baseline" 3 "mmn/median.right.wrist: error: peak_ms = 25.3 (placed by hand)" \
     "not a negative peak" -- analyse "$T/flatpeak"
+# a CSV cut short between lines reads as a shorter record: warned
+cp -r samples/mmn "$T/cutcsv"
+head -c 5003 samples/mmn/median_r_wrist.csv >"$T/cutcsv/median_r_wrist.csv"
+run "a CSV cut short" 0 \
+    "mmn/median.right.wrist: warning: median_r_wrist.csv holds 28.9 ms, the nerve's other traces up to 45.0 ms" \
+    -- analyse "$T/cutcsv"
 # one recording filed under two sites (the elbow file copied as the axilla
 # one): no block, and the segment says why
 cp -r samples/mmn "$T/dupsite"
