@@ -761,6 +761,9 @@ int main(int argc, char **argv)
         return finish_stdout();
     }
     const command *cmd = NULL;
+    /* (the American spelling is the same command) */
+    if (strcmp(name, "analyze") == 0)
+        name = "analyse";
     for (const command *c = commands; c->name; c++)
         if (strcmp(c->name, name) == 0)
             cmd = c;

@@ -537,7 +537,7 @@ static void mark_borderline(ncs_results *r, const ncs_nerve_result *nr,
         return;
     char where[512];
     snprintf(where, sizeof where, "%s/%s.%s-%s", r->study->id, nr->def->id, g->from, g->to);
-    ncs_warn(&r->warnings, where, "borderline", "%s (borderline: %s)",
+    ncs_warn(&r->warnings, where, "borderline", "block %s, borderline: %s",
              ncs_block_name(g->block), g->borderline_why);
 }
 

@@ -1202,7 +1202,12 @@ static int finish(parser *p)
     }
     /* (a refused section header may be the missing nerve or site: its own
      * error says it) */
-    if (st->n_nerves == 0 && !p->section_errors)
+    if (st->n_nerves == 0 && !p->section_errors && p->text.len == 0)
+        perr(p, 0, NCS_ERR_INI_MISSING,
+             "the file is empty (0 bytes): write a [<nerve>.<side>.<site>] section per "
+             "trace, with file and distance_mm (ncs init FOLDER writes one from the "
+             "waveform files' names)");
+    else if (st->n_nerves == 0 && !p->section_errors)
         perr(p, 0, NCS_ERR_INI_MISSING,
              "no nerve sections: add [<nerve>.<side>.<site>] sections "
              "with file and distance_mm");

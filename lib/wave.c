@@ -890,6 +890,9 @@ static ncs_status decode(const void *data, size_t n, const ncs_site *site, const
     } else {
         if (looks_mp3(data, n))
             return ncs_fail(err, NCS_ERR_WAVE_FORMAT, site->path, "%s: " LOSSY, where);
+        if (n == 0)
+            return ncs_fail(err, NCS_ERR_WAVE_FORMAT, file,
+                            "%s: the file is empty (0 bytes): was the recording saved?", where);
         mem_io m = {data, (sf_count_t)n, 0};
         SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
         SF_INFO info;

@@ -179,7 +179,7 @@ d=$(mkbase no-nerves); printf '[study]\nid = x\n' >"$d/study.ini"
 broken no-nerves "study.ini" "no nerve sections"
 
 d=$(mkbase empty-ini); : >"$d/study.ini"
-broken empty-ini "study.ini" "no nerve sections"
+broken empty-ini "study.ini" "the file is empty (0 bytes)"
 
 d=$(mkbase file-not-found); sed -i 's/^file = e.wav/file = elbow.wav/' "$d/study.ini"
 broken file-not-found "study.ini:12:" "file 'elbow.wav' not found"
@@ -221,7 +221,7 @@ sed -i 's/^file = e.wav/file = e.flac\nscale_mv = 20/' "$d/study.ini"
 broken truncated-flac "e.flac: error:" "truncated"
 
 d=$(mkbase empty-wav); : >"$d/e.wav"
-broken empty-wav "e.wav: error:" "not a waveform libsndfile can read"
+broken empty-wav "e.wav: error:" "the file is empty (0 bytes)"
 
 d=$(mkbase garbage-wav); echo "this is a shopping list, not a waveform" >"$d/e.wav"
 broken garbage-wav "e.wav: error:" "not a waveform libsndfile can read"
