@@ -74,6 +74,10 @@ typedef struct outdir {
 int mkdir_p(const char *path);
 /* path (made with its parents; an empty name is a usage error) opened. Prints why not. */
 int outdir_open(outdir *d, const char *path);
+/* Whether the output folder path could be made and written (its nearest
+ * existing folder writable): EXIT_OK, or EXIT_OUTPUT (printed), before any
+ * work is done. */
+int outdir_check_early(const char *path);
 /* parent/name made and opened, refused when it is a symbolic link. Prints why not. */
 int outdir_sub(outdir *d, const outdir *parent, const char *name);
 /* A folder to be made only when something is written to it (outdir_ready). */

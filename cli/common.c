@@ -1,6 +1,7 @@
 /* common.c — what the ncs commands share: diagnostics in the form of docs/outputs.md,
  * outputs written whole, and one study analysed into its outputs. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,43 @@ int outdir_open(outdir *d, const char *path)
         return EXIT_OUTPUT;
     }
     return EXIT_OK;
+}
+
+int outdir_check_early(const char *path)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    /* the folder itself, or the nearest folder above it that exists (the
+     * rest is made when the outputs are written) */
+    struct stat sb;
+    while (stat(p, &sb) != 0) {
+        if (errno != ENOENT)
+            break;
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+            snprintf(p, sizeof p, ".");
+            continue;
+        }
+        if (slash == p) {
+            p[1] = '\0';
+            continue;
+        }
+        *slash = '\0';
+    }
+    const char *why = NULL;
+    if (stat(p, &sb) != 0)
+        why = strerror(errno);
+    else if (!S_ISDIR(sb.st_mode))
+        why = "a file, not a folder, stands in its way";
+    else if (access(p, W_OK | X_OK) != 0)
+        why = strerror(errno);
+    if (!why)
+        return EXIT_OK;
+    char msg[PATH_MAX + 300];
+    snprintf(msg, sizeof msg, "cannot make or open the output folder (%s: %s); nothing was "
+                              "analysed", p, why);
+    diag(path, "error", msg);
+    return EXIT_OUTPUT;
 }
 
 int outdir_sub(outdir *d, const outdir *parent, const char *name)

@@ -493,6 +493,8 @@ static int cmd_analyse(const command *cmd, int argc, char **argv, options *o)
                                       "DIR/report.pdf)%s", "");
     if (o->out && !*o->out)
         return usage_error(cmd->name, "%s-o: the output folder is an empty name", "");
+    if (o->out && (rc = outdir_check_early(o->out)) != EXIT_OK)
+        return rc;
     ncs_error err;
     ncs_analyser *an = ncs_analyser_create(&err);
     if (!an) {

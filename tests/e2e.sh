@@ -517,6 +517,12 @@ cp -r samples/mmn "$T/flatpeak"
 sed -i 's/^\[median\.right\.wrist\]$/[median.right.wrist]\npeak_ms = 25.3/' "$T/flatpeak/study.ini"
 run "a manual peak on the baseline" 3 "mmn/median.right.wrist: error: peak_ms = 25.3 (placed by hand)" \
     "not a negative peak" -- analyse "$T/flatpeak"
+# an output folder that cannot be made is refused before the analysis
+# (nothing printed on stdout)
+: >"$T/notafolder"
+run "analyse -o under a file" 4 "cannot make or open the output folder" "nothing was analysed" \
+    -- analyse samples/normal -o "$T/notafolder/out"
+[ ! -s "$T/out" ] && ok || bad "analyse -o under a file printed the table before failing"
 # a CSV cut short between lines reads as a shorter record: warned
 cp -r samples/mmn "$T/cutcsv"
 head -c 5003 samples/mmn/median_r_wrist.csv >"$T/cutcsv/median_r_wrist.csv"
