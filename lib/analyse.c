@@ -226,18 +226,20 @@ static void warnings_move(ncs_warnings *to, ncs_warnings *from)
 #define SHORT_RECORD_SHARE 0.7 /* of the nerve's longest record: a shorter one
                                   is warned as maybe cut short */
 
-/* FNV-1a over the samples' bytes, their count and rate: equal for one
- * recording filed twice, whatever files or channels hold it. */
+/* FNV-1a over the samples (a 64-bit word each), their count and rate:
+ * equal for one recording filed twice, whatever files or channels hold it. */
 static uint64_t samples_hash(const ncs_wave *w)
 {
-    uint64_t h = 14695981039346656037ull;
-    const unsigned char *b = (const unsigned char *)w->mv;
-    for (size_t i = 0; i < w->n * sizeof *w->mv; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
+    uint64_t h = 14695981039346656037ull, v;
+    for (size_t i = 0; i < w->n; i++) {
+        memcpy(&v, &w->mv[i], sizeof v);
+        h = (h ^ v) * 1099511628211ull;
+    }
     const double meta[2] = {(double)w->n, w->fs_hz};
-    b = (const unsigned char *)meta;
-    for (size_t i = 0; i < sizeof meta; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
+    for (size_t i = 0; i < 2; i++) {
+        memcpy(&v, &meta[i], sizeof v);
+        h = (h ^ v) * 1099511628211ull;
+    }
     return h;
 }
 
