@@ -301,6 +301,8 @@ const char *ncs_rnum_pm(char *buf, size_t n, double v, double u, int decimals)
 {
     if (isfinite(v) && isfinite(u))
         snprintf(buf, n, "%.*f \u00b1 %.*f", decimals, v, decimals, u);
+    else if (isfinite(v)) /* (a value whose interval is unknown says so) */
+        snprintf(buf, n, "%.*f \u00b1 ?", decimals, v);
     else
         ncs_rnum(buf, n, v, decimals);
     return buf;
