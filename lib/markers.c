@@ -879,28 +879,33 @@ static ncs_status check_manual_range(const ncs_wave *w, const ncs_site *site, co
     for (int k = 0; k < 3; k++)
         if (!isnan(v[k]) && (v[k] < first || v[k] > last))
             return ncs_fail(err, NCS_ERR_INI_VALUE, where,
-                            "%s = %g (placed by hand) lies outside the record, which runs "
-                            "from %.2f to %.2f ms from the stimulus", key[k], v[k], first, last);
+                            "%s = %g (placed by hand, study.ini section at line %d) lies "
+                            "outside the record, which runs from %.2f to %.2f ms from the "
+                            "stimulus", key[k], v[k], site->line, first, last);
     return NCS_OK;
 }
 
 /* With some markers placed by hand and the others found, the whole set must
  * still be in order: onset < peak < end. */
-static ncs_status check_manual_order(const ncs_markers *m, const char *where, ncs_error *err)
+static ncs_status check_manual_order(const ncs_markers *m, const ncs_site *site,
+                                     const char *where, ncs_error *err)
 {
     if (!(m->manual_onset || m->manual_peak || m->manual_end) || !m->response)
         return NCS_OK;
+    int line = site ? site->line : 0;
     if (isfinite(m->onset_ms) && isfinite(m->peak_ms) && !(m->onset_ms < m->peak_ms))
         return ncs_fail(err, NCS_ERR_INI_VALUE, where,
-                        "%s %.2f ms is not before the %s peak at %.2f ms",
+                        "%s %.2f ms is not before the %s peak at %.2f ms (study.ini section "
+                        "at line %d)",
                         m->manual_onset ? "onset_ms (placed by hand)" : "the onset found",
                         m->onset_ms, m->manual_peak ? "peak_ms placed by hand:" : "found",
-                        m->peak_ms);
+                        m->peak_ms, line);
     if (isfinite(m->end_ms) && isfinite(m->peak_ms) && !(m->peak_ms < m->end_ms))
         return ncs_fail(err, NCS_ERR_INI_VALUE, where,
-                        "%s %.2f ms is not after the peak at %.2f ms (%s)",
+                        "%s %.2f ms is not after the peak at %.2f ms (%s; study.ini section "
+                        "at line %d)",
                         m->manual_end ? "end_ms (placed by hand)" : "the end found", m->end_ms,
-                        m->peak_ms, m->manual_peak ? "peak_ms placed by hand" : "found");
+                        m->peak_ms, m->manual_peak ? "peak_ms placed by hand" : "found", line);
     return NCS_OK;
 }
 
@@ -973,7 +978,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
         set_nan(m);
     if (m->manual_onset || m->manual_peak || m->manual_end)
         m->flags |= NCS_FLAG_MANUAL;
-    ncs_status rc = check_manual_order(m, where, err);
+    ncs_status rc = check_manual_order(m, site, where, err);
     if (rc != NCS_OK) {
         ncs_clean_free(&c);
         return rc;
