@@ -578,12 +578,23 @@ static void closeup(FILE *o, ncs_rpage *p, const ncs_nerve_result *nr, const fra
         ncs_rtext(p, ST_SMALL, x0, y_top + ncs_rpage_dy(p, 8), "%s: no response, gain \u00d7%.0f",
                   sr->def->name, gain);
     closeup_data(o, sr, f, off, t0, t1, lo, hi, number, j);
+    /* (a tic every 1, 2 or 5 x 10^k ms, five labels at most: a panel a
+     * quarter of the page wide holds no more at this size) */
+    static const double steps[] = {0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50};
+    double step = steps[sizeof steps / sizeof steps[0] - 1];
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+        if ((t1 - t0) / steps[k] <= 5.0) {
+            step = steps[k];
+            break;
+        }
     fprintf(o, "set lmargin at screen %.4f; set rmargin at screen %.4f\n"
                "set bmargin at screen %.4f; set tmargin at screen %.4f\n"
                "set xrange [%.4f:%.4f]; set yrange [%.5f:%.5f]\n"
-               "set border 15 lc rgb \"#a0a0a0\"; set xtics nomirror out scale 0.4 font \"Sans,7\"\n"
+               "set border 15 lc rgb \"#a0a0a0\"; set xtics %g nomirror out scale 0.4 "
+               "font \"Sans,7\"\n"
                "unset ytics; unset key\n",
-            x0 / 100.0, (x0 + w) / 100.0, (y_top - h) / 100.0, y_top / 100.0, t0, t1, lo, hi);
+            x0 / 100.0, (x0 + w) / 100.0, (y_top - h) / 100.0, y_top / 100.0, t0, t1, lo, hi,
+            step);
     fprintf(o, "plot $N%dC%zu index 0 using 1:2:3 with filledcurves fc rgb \"#f4c8c8\" fs solid 1.0 noborder notitle, \\\n"
                "     %.5f with lines dt 2 lc rgb \"#909090\" notitle, \\\n"
                "     $N%dC%zu index 3 using 1:2 with lines lw 0.8 lc rgb \"#b4b4b4\" notitle, \\\n"
