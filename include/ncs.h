@@ -606,6 +606,9 @@ typedef struct {
 #define NCS_UNCERTAIN_AREA 4u
 #define NCS_UNCERTAIN_DISAGREES 8u /* the onset disagrees with a neighbour's:
                                       its interval is a lower bound */
+#define NCS_UNCERTAIN_HIDDEN_LOBE 16u /* a positive lobe the nerve's distal
+                                         responses show may hide in this
+                                         one's noise */
 
 /* Twice the accuracy targets (SPEC 8.1), beyond which a site is flagged
  * `uncertain`: onset, amplitude and area, for responses of 2 mV or more and
@@ -626,6 +629,9 @@ typedef struct {
     double neg_dur_ms;     /* onset to end */
     double neg_area_mvms;  /* area below baseline, onset to end, positive */
     int neg_peaks;         /* negative peaks in the negative phase */
+    double lead_ms;        /* initial-positivity: from the onset to the
+                              negative take-off (the positive lobe's length);
+                              0 otherwise */
     double noise_uv;       /* RMS of the baseline after interference removal */
     int manual_onset, manual_peak, manual_end; /* placed by hand in study.ini */
     ncs_site_uncertainty u;/* 95 % half-widths of the values above */
@@ -676,6 +682,16 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *wave, const ncs_site *si
  * it well. */
 double ncs_mains_vote(const ncs_markers *m, size_t n);
 void ncs_analyser_force_mains(ncs_analyser *a, double hz);
+
+/* The n measured sites of one nerve, distal first (excluded ones flagged
+ * NCS_FLAG_EXCLUDED): a positive lobe ahead of the negative phase comes
+ * from where the recording electrode lies, so a site proximal to one whose
+ * response begins with it (initial-positivity) and showing none may hide it,
+ * dispersed, in its noise. ncs_hidden_lobes widens such a site's onset
+ * interval to the lobe's length stretched as its negative phase is, and
+ * flags it uncertain past its limit; ref[j] is then the index of the site
+ * whose lobe it may hide (SIZE_MAX where it made no site uncertain). */
+void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref);
 
 /* ------------------------------------------------------------------------ */
 /* Reference values (norms.c) — docs/criteria.md                              */

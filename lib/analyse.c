@@ -89,22 +89,14 @@ static void find_disagreeing(const ncs_nerve_result *nr, const seg_pair *sp, siz
     }
 }
 
-/* Site m's onset widened to ex (it may be off by that much): its duration
- * with it, and, past its limit, the flag uncertain — in its onset and in
- * its area, which an onset that far off cuts short or stretches (docs/measurements.md,
- * consistency) — with a warning naming the other site. */
+/* Site m (self) widened for the onsets at a and b that no nerve conducts
+ * between, with a warning naming the other site. */
 static void widen_site(const ncs_study *st, const ncs_nerve_def *n, ncs_markers *m,
                        const char *self, const char *a, const char *b, double ex, double dl,
                        double dist, ncs_warnings *warn)
 {
-    if (!(ex > m->u.onset_ms))
+    if (!ncs_widen_onset(m, ex, NCS_UNCERTAIN_DISAGREES))
         return;
-    m->u.neg_dur_ms += ex - m->u.onset_ms;
-    m->u.onset_ms = ex;
-    if (!(ex > NCS_UNCERTAIN_ONSET_MS(fabs(m->amp_mv))))
-        return;
-    m->uncertain |= NCS_UNCERTAIN_ONSET | NCS_UNCERTAIN_AREA | NCS_UNCERTAIN_DISAGREES;
-    m->flags |= NCS_FLAG_UNCERTAIN;
     char where[512];
     snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, self);
     ncs_warn(warn, where, "uncertain",
@@ -112,6 +104,39 @@ static void widen_site(const ncs_study *st, const ncs_nerve_def *n, ncs_markers 
              "%.0f mm, which no nerve conducts (10-100 m/s): an onset%s, the order of the "
              "sites or a distance is wrong; this site decides no block or finding", ex, a, b,
              dl, dist, m->manual_onset ? " (this one placed by hand)" : "");
+}
+
+/* ncs_hidden_lobes on the nerve's sites, with a warning for each it made
+ * uncertain naming the site whose lobe it may hide. */
+static ncs_status hidden_lobes(const ncs_study *st, const ncs_nerve_def *n,
+                               ncs_nerve_result *nr, ncs_warnings *warn, ncs_error *err)
+{
+    ncs_markers *mk = malloc(n->n_sites * sizeof *mk);
+    size_t *ref = malloc(n->n_sites * sizeof *ref);
+    if (!mk || !ref) {
+        free(mk);
+        free(ref);
+        return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
+    }
+    for (size_t j = 0; j < n->n_sites; j++)
+        mk[j] = nr->sites[j].m;
+    ncs_hidden_lobes(mk, n->n_sites, ref);
+    for (size_t j = 0; j < n->n_sites; j++) {
+        nr->sites[j].m = mk[j];
+        if (ref[j] == SIZE_MAX)
+            continue;
+        char where[512];
+        snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, n->sites[j].name);
+        ncs_warn(warn, where, "uncertain",
+                 "uncertain: onset \u00b1%.2f ms: the response at %s begins with a positive "
+                 "lobe %.2f ms long (initial-positivity) and this one shows none: dispersed "
+                 "over the longer path, the lobe may lie hidden in the noise, the take-off up "
+                 "to %.2f ms earlier; this site decides no block or finding",
+                 mk[j].u.onset_ms, n->sites[ref[j]].name, mk[ref[j]].lead_ms, mk[j].u.onset_ms);
+    }
+    free(mk);
+    free(ref);
+    return NCS_OK;
 }
 
 /* Whether a latency difference dl over dist mm reads as a plausible CV
@@ -399,6 +424,12 @@ static ncs_status analyse_nerve(ncs_analyser *a, const ncs_study *st,
         return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
     }
     size_t np = seg_pairs(n, sp);
+    rc = hidden_lobes(st, n, nr, warn, err);
+    if (rc != NCS_OK) {
+        free(sp);
+        free(excess);
+        return rc;
+    }
     widen_disagreeing(st, n, nr, sp, np, warn, excess);
     /* segments between consecutive sites that are not excluded */
     for (size_t k = 0; k < np; k++) {

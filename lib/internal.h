@@ -94,6 +94,11 @@ int ncs_solve(double *a, int lda, double *b, int k);
  * their independent parts in quadrature, the part they share
  * (onset_common_ms) only as far as it differs between them. */
 double ncs_onset_diff_u(const ncs_site_uncertainty *a, const ncs_site_uncertainty *b);
+/* Site m's onset interval widened to ex (it may be off by that much), its
+ * duration's with it; past its limit the site is uncertain — in its onset
+ * and in its area, which an onset that far off cuts short or stretches —
+ * why given by `why` (NCS_UNCERTAIN_* bits). Returns whether it is. */
+int ncs_widen_onset(ncs_markers *m, double ex, unsigned why);
 /* ncs_solve for the m right-hand sides in the columns of b (k rows, row
  * stride ldb) at once: each column solved exactly as ncs_solve would. */
 int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m);

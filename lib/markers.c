@@ -760,11 +760,13 @@ static double find_end(trace *t, double f_on, const ncs_site *site, ncs_markers 
 static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
 {
     const ncs_clean *c = t->c;
-    double f_on = auto_onset(t);
+    double f_neg = auto_onset(t);
     int lead = 0;
-    f_on = positive_onset(t, f_on, &lead);
-    if (lead)
+    double f_on = positive_onset(t, f_neg, &lead);
+    if (lead) {
         m->flags |= NCS_FLAG_INITIAL_POSITIVITY;
+        m->lead_ms = (f_neg - f_on) * t->dt;
+    }
     t->det.positive_first = lead;
     if (site && !isnan(site->onset_ms)) {
         f_on = (site->onset_ms - c->t0_ms) / t->dt;

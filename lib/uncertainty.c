@@ -17,6 +17,7 @@
  * asserts their coverage (90-99 %) with what is still missed listed.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "clean.h"
 #include "internal.h"
@@ -252,4 +253,49 @@ void ncs_uncertainty_site(const ncs_clean *c, const ncs_mark_detail *d, ncs_mark
                           ? NCS_UNCERTAIN_AREA : 0u);
     if (m->uncertain)
         m->flags |= NCS_FLAG_UNCERTAIN;
+}
+
+int ncs_widen_onset(ncs_markers *m, double ex, unsigned why)
+{
+    if (!(ex > m->u.onset_ms))
+        return 0;
+    m->u.neg_dur_ms += ex - m->u.onset_ms;
+    m->u.onset_ms = ex;
+    if (!(ex > NCS_UNCERTAIN_ONSET_MS(fabs(m->amp_mv))))
+        return 0;
+    m->uncertain |= NCS_UNCERTAIN_ONSET | NCS_UNCERTAIN_AREA | why;
+    m->flags |= NCS_FLAG_UNCERTAIN;
+    return 1;
+}
+
+/* A positive lobe ahead of the negative phase (initial-positivity) comes
+ * from where the recording electrode lies on the muscle, so the response
+ * has it whatever the site of stimulation; over a longer path the units'
+ * lobes and negative phases, dispersed, cancel down to a lobe the noise may
+ * hide. A site proximal to one that shows the lobe, and showing none
+ * itself, may then begin up to that lobe's length earlier than its negative
+ * take-off — stretched as its negative phase is: its onset's interval
+ * reaches that far (docs/measurements.md, consistency). */
+void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref)
+{
+    const unsigned skip = NCS_FLAG_NO_RESPONSE | NCS_FLAG_CLIPPED
+                          | NCS_FLAG_INVERTED_SUSPECTED | NCS_FLAG_EXCLUDED;
+    size_t r = SIZE_MAX;
+    for (size_t j = 0; j < n; j++) {
+        ref[j] = SIZE_MAX;
+        if (!m[j].response || (m[j].flags & skip) || m[j].manual_onset
+            || !isfinite(m[j].onset_ms))
+            continue;
+        if (m[j].flags & NCS_FLAG_INITIAL_POSITIVITY) {
+            if (m[j].lead_ms > 0)
+                r = j;
+            continue;
+        }
+        if (r == SIZE_MAX)
+            continue;
+        double stretch = m[j].neg_dur_ms / m[r].neg_dur_ms;
+        double ex = m[r].lead_ms * (isfinite(stretch) && stretch > 1.0 ? stretch : 1.0);
+        if (ncs_widen_onset(&m[j], ex, NCS_UNCERTAIN_HIDDEN_LOBE))
+            ref[j] = r;
+    }
 }
