@@ -687,10 +687,12 @@ void ncs_analyser_force_mains(ncs_analyser *a, double hz);
  * NCS_FLAG_EXCLUDED): a positive lobe ahead of the negative phase comes
  * from where the recording electrode lies, so a site proximal to one whose
  * response begins with it (initial-positivity) and showing none may hide it,
- * dispersed, in its noise. ncs_hidden_lobes widens such a site's onset
- * interval to the lobe's length stretched as its negative phase is, and
- * flags it uncertain past its limit; ref[j] is then the index of the site
- * whose lobe it may hide (SIZE_MAX where it made no site uncertain). */
+ * dispersed, in its noise. ncs_hidden_lobes widens such a site's onset and
+ * duration intervals by the lobe's length stretched as its negative phase
+ * is (half of it shared by such sites: onset_common_ms), and flags its onset
+ * uncertain past its limit (not its area: a lobe is above baseline); ref[j]
+ * is then the index of the site whose lobe it may hide (SIZE_MAX where it
+ * made no site uncertain). */
 void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref);
 
 /* ------------------------------------------------------------------------ */

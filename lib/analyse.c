@@ -128,11 +128,12 @@ static ncs_status hidden_lobes(const ncs_study *st, const ncs_nerve_def *n,
         char where[512];
         snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, n->sites[j].name);
         ncs_warn(warn, where, "uncertain",
-                 "uncertain: onset \u00b1%.2f ms: the response at %s begins with a positive "
-                 "lobe %.2f ms long (initial-positivity) and this one shows none: dispersed "
-                 "over the longer path, the lobe may lie hidden in the noise, the take-off up "
-                 "to %.2f ms earlier; this site decides no block or finding",
-                 mk[j].u.onset_ms, n->sites[ref[j]].name, mk[ref[j]].lead_ms, mk[j].u.onset_ms);
+                 "uncertain: the onset may be up to %.2f ms earlier (onset \u00b1%.2f ms). The "
+                 "response at %s begins with a positive lobe %.2f ms long (initial-positivity) "
+                 "that this site does not show; dispersed over the longer path, such a lobe "
+                 "may be too small to tell here. Its latency, conduction velocity and duration "
+                 "decide no finding",
+                 mk[j].u.onset_ms, mk[j].u.onset_ms, n->sites[ref[j]].name, mk[ref[j]].lead_ms);
     }
     free(mk);
     free(ref);

@@ -479,6 +479,9 @@ typedef struct {
     /* the quiet samples: how many, how many before the tail, the first and
      * the last */
     size_t nq, before, qfirst, qlast;
+    /* the response's stretch (s): from the last quiet sample before the
+     * tail to the first of the tail, or the record's end */
+    double ra_s, rb_s;
 } fit_points;
 
 /* The points of the quiet run x[i0..i1) (blocks of b from its start). */
@@ -1538,17 +1541,69 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
     return sqrt(c->bg.s2 * fmax(v, 0.0));
 }
 
+/* How uncertain the model d (its k columns cols) is, fitted to the quiet
+ * points, across the response's stretch: the largest SD of its prediction
+ * there, s2 the residual variance; 0 where there is no such stretch. A sum of harmonics fitted on a part of
+ * mains' cycle is pinned only there: on the part under the response it may
+ * be anything (the harmonics are nearly collinear over a short stretch). */
+#define PRED_M 32
+static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_def *d,
+                          const fit_points *pt, double s2)
+{
+    double ga = pt->ra_s, gb = pt->rb_s;
+    if (!(gb - ga > 2.0 * pt->b * pt->dt_s) || !(s2 > 0))
+        return 0.0;
+    double A[MAXP][MAXP], X[MAXP][PRED_M], P[MAXP][PRED_M];
+    for (int r = 0; r < k; r++)
+        for (int q = 0; q < k; q++) {
+            int i = cols[r], j = cols[q];
+            A[r][q] = i >= j ? gr->G[i][j] : gr->G[j][i];
+        }
+    for (int m = 0; m < PRED_M; m++) {
+        double t = ga + ((double)m + 0.5) * (gb - ga) / PRED_M;
+        for (int r = 0; r < k; r++)
+            X[r][m] = P[r][m] = basis_col(d, cols[r], t);
+    }
+    if (ncs_solve_many(&A[0][0], MAXP, &X[0][0], PRED_M, k, PRED_M))
+        return INFINITY;
+    double vmax = 0.0;
+    for (int m = 0; m < PRED_M; m++) {
+        double v = 0.0;
+        for (int r = 0; r < k; r++)
+            v += P[r][m] * X[r][m];
+        vmax = fmax(vmax, v);
+    }
+    return sqrt(s2 * vmax);
+}
+
+/* How much less sure than the interference itself (the quiet samples' RMS
+ * without mains) a mains fit may leave the response at its least sure
+ * point: measured with 1, 2, 4 and 8 on the shared dev and hostile sets,
+ * two ncs-synth sets and the generator's families, 4 kept the most of
+ * what was right before and took out every fit seen extrapolating by
+ * millivolts (docs/measurements.md, mains) */
+#define PINNED_RATIO 4.0
+
+/* The mains models tried: the fundamental alone, with the 2nd and 3rd
+ * harmonics, and with the 5th as well. */
+static const int MAINS_NHARM[3] = {1, NHARM - 1, NHARM};
+
 /* Adds mains at 50 or 60 Hz (with its harmonics HARM) to *d when it
  * explains more of the quiet samples than *d alone (F > 12 on 2 NHARM
- * degrees of freedom) and
- * is no larger than the quiet data themselves; the evidence for each
- * frequency goes to c->mains_gain, and only the nerve's frequency is taken
- * when c->force_mains_hz says it. Returns the residual of the model kept;
- * its coefficients are in coef. */
+ * degrees of freedom), is no larger than the quiet data themselves and is
+ * pinned under the response (pred_sd_max no more than PINNED_RATIO
+ * times the quiet samples' RMS about *d: a fit that leaves the response
+ * far less sure than the interference itself does is no cleaning). The fundamental with the
+ * 2nd and 3rd harmonics is taken; the 5th as well when it is carried; the
+ * fundamental alone when the harmonics are not pinned. The evidence for
+ * each frequency goes to c->mains_gain, and only the nerve's frequency is
+ * taken when c->force_mains_hz says it. Returns the residual of the model
+ * kept; its coefficients are in coef. */
 static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_points *pt,
                                    size_t nq, basis_def *d, double rss0, double *coef)
 {
     double qrms = sqrt(pt->sumsq / (double)nq), best_rss = rss0;
+    double q0 = sqrt(rss0 / (double)nq);
     int o = 1 + d->slope + (d->tau_s > 0) + d->step + (d->rec > 0), cols[MAXP];
     basis_def best = *d;
     for (int f = 50; f <= 60; f += 10) {
@@ -1557,12 +1612,12 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
          * its two degrees of freedom: the quiet samples' misfit is not
          * white, and a term the data do not carry only adds to what is
          * extrapolated under the response) */
-        double rss_h[2] = {-1.0, -1.0}, cf_h[2][MAXP];
-        int plausible[2] = {0, 0};
-        for (int v = 0; v < 2; v++) {
+        double rss_h[3] = {-1.0, -1.0, -1.0}, cf_h[3][MAXP];
+        int ok[3] = {0, 0, 0};
+        for (int v = 0; v < 3; v++) {
             basis_def t = *d;
             t.f_hz = f;
-            t.nharm = v ? NHARM : NHARM - 1;
+            t.nharm = MAINS_NHARM[v];
             int k = model_cols(&t, cols);
             double rss = gram_solve(gr, cols, k, cf_h[v]);
             if (rss < 0)
@@ -1574,7 +1629,11 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
             double hsum = 0.0;
             for (int h = 0; h < t.nharm; h++)
                 hsum += hypot(cf_h[v][o + 2 * h], cf_h[v][o + 2 * h + 1]);
-            plausible[v] = hsum <= 1.1 * sqrt(2.0 * t.nharm) * qrms;
+            int plausible = hsum <= 1.1 * sqrt(2.0 * t.nharm) * qrms;
+            ok[v] = plausible
+                    && pred_sd_max(gr, cols, k, &t, pt, rss_h[v] / (double)(nq - (size_t)k)) <= PINNED_RATIO * q0;
+            if (v == 0)
+                continue;
             double F = ((rss0 - rss_h[v]) / (2.0 * t.nharm))
                        / (rss_h[v] / (double)(nq - (size_t)k) + 1e-30);
             /* (the evidence is the fit's, plausible or not: a short quiet
@@ -1586,20 +1645,24 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
         if (c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
             continue;
         /* the 5th harmonic when it is carried (or when without it the fit
-         * is implausible: what it left went into wild lower harmonics) */
-        int v = 0;
-        if (rss_h[1] >= 0 && plausible[1]
-            && (rss_h[0] < 0 || !plausible[0]
-                || (rss_h[0] - rss_h[1]) / 2.0
-                       > H5_F * rss_h[1] / (double)(nq - (size_t)(o + 2 * NHARM))))
-            v = 1;
-        double F = ((rss0 - rss_h[v]) / (2.0 * (v ? NHARM : NHARM - 1)))
+         * is not sure: what it left went into wild lower harmonics) */
+        int v = ok[1] ? 1 : -1;
+        if (ok[2]
+            && (v < 0
+                || (rss_h[1] - rss_h[2]) / 2.0
+                       > H5_F * rss_h[2] / (double)(nq - (size_t)(o + 2 * NHARM))))
+            v = 2;
+        if (v < 0 && ok[0])
+            v = 0;
+        if (v < 0)
+            continue;
+        double F = ((rss0 - rss_h[v]) / (2.0 * MAINS_NHARM[v]))
                    / (rss_h[v] / (double)(nq - (size_t)(o + 2 * NHARM)) + 1e-30);
-        if (rss_h[v] >= 0 && F > 12.0 && rss_h[v] < best_rss && plausible[v]) {
+        if (F > 12.0 && rss_h[v] < best_rss) {
             best_rss = rss_h[v];
             best = *d;
             best.f_hz = f;
-            best.nharm = v ? NHARM : NHARM - 1;
+            best.nharm = MAINS_NHARM[v];
             memcpy(coef, cf_h[v], sizeof cf_h[v]);
         }
     }
@@ -1629,6 +1692,15 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
         return -1;
     }
     size_t nq = pt.nq, before = pt.before, after = nq - before;
+    {
+        size_t a = tail_start < n ? tail_start : n, b = a;
+        while (a > 0 && !quiet[a - 1])
+            a--;
+        while (b < n && !quiet[b])
+            b++;
+        pt.ra_s = t0_s + (double)(a > 0 ? a - 1 : 0) * dt_s;
+        pt.rb_s = t0_s + (double)(b < n ? b : n - 1) * dt_s;
+    }
     size_t qfirst = pt.qfirst, qlast = pt.qlast;
     c->n_quiet = nq;
     if (nq < 16) {

@@ -271,11 +271,16 @@ int ncs_widen_onset(ncs_markers *m, double ex, unsigned why)
 /* A positive lobe ahead of the negative phase (initial-positivity) comes
  * from where the recording electrode lies on the muscle, so the response
  * has it whatever the site of stimulation; over a longer path the units'
- * lobes and negative phases, dispersed, cancel down to a lobe the noise may
- * hide. A site proximal to one that shows the lobe, and showing none
- * itself, may then begin up to that lobe's length earlier than its negative
- * take-off — stretched as its negative phase is: its onset's interval
- * reaches that far (docs/measurements.md, consistency). */
+ * lobes and negative phases, dispersed, cancel down to a lobe too small to
+ * be told (under 1.5 % of the amplitude, or in the noise). A site proximal
+ * to one that shows the lobe, and showing none itself, may then begin up to
+ * that lobe's length earlier than its negative take-off — stretched as its
+ * negative phase is: its onset's interval (and its duration's) grows by
+ * that much, half of it taken as shared by the sites that may hide it (it
+ * cancels in a latency difference between two of them, not against the
+ * site that shows the lobe: their lobes need not have dispersed alike).
+ * The area is not touched: a lobe is above baseline. Past its limit the
+ * onset is uncertain (docs/measurements.md, consistency). */
 void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref)
 {
     const unsigned skip = NCS_FLAG_NO_RESPONSE | NCS_FLAG_CLIPPED
@@ -295,7 +300,15 @@ void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref)
             continue;
         double stretch = m[j].neg_dur_ms / m[r].neg_dur_ms;
         double ex = m[r].lead_ms * (isfinite(stretch) && stretch > 1.0 ? stretch : 1.0);
-        if (ncs_widen_onset(&m[j], ex, NCS_UNCERTAIN_HIDDEN_LOBE))
-            ref[j] = r;
+        ncs_site_uncertainty *u = &m[j].u;
+        u->onset_ms += ex;
+        u->onset_common_ms += 0.5 * ex;
+        if (isfinite(u->neg_dur_ms))
+            u->neg_dur_ms += ex;
+        if (!(u->onset_ms > NCS_UNCERTAIN_ONSET_MS(fabs(m[j].amp_mv))))
+            continue;
+        m[j].uncertain |= NCS_UNCERTAIN_ONSET | NCS_UNCERTAIN_HIDDEN_LOBE;
+        m[j].flags |= NCS_FLAG_UNCERTAIN;
+        ref[j] = r;
     }
 }

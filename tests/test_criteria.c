@@ -875,41 +875,56 @@ END_TEST
 
 /* A lobe the distal response begins with, looked for in the proximal
  * ones: a site that shows none may hide it, stretched as its negative
- * phase is, and is uncertain past the onset's limit. */
+ * phase is; its onset (not its area) is uncertain past the limit, and half
+ * of it, taken as shared by two such sites, cancels in their latency
+ * difference. */
 START_TEST(hidden_lobe_widens_proximal_onsets)
 {
-    ncs_markers m[5];
+    ncs_markers m[6];
     m[0] = resp_u(3.0, 8.0, 10.0, 5.0, 0.05, 0.1, 0.2, 0.1); /* wrist: a 0.4 ms lobe */
     m[0].flags |= NCS_FLAG_INITIAL_POSITIVITY;
     m[0].lead_ms = 0.4;
     m[1] = resp_u(7.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1);  /* elbow: none, 1.5x as long */
-    m[2] = resp_u(9.0, 5.0, 8.0, 8.0, 0.05, 0.1, 0.2, 0.1);  /* axilla: a lobe of its own */
-    m[2].flags |= NCS_FLAG_INITIAL_POSITIVITY;
-    m[2].lead_ms = 0.1;
-    m[3] = resp_u(11.0, 5.0, 8.0, 4.0, 0.05, 0.1, 0.2, 0.1); /* erb: none, shorter */
-    m[4] = resp_u(13.0, 5.0, 8.0, 9.0, 0.05, 0.1, 0.2, 0.1); /* placed by hand */
-    m[4].manual_onset = 1;
-    size_t ref[5];
-    ncs_hidden_lobes(m, 5, ref);
-    /* elbow: 0.4 ms x 1.5, past the 0.2 ms limit of a 6 mV response */
-    ck_assert_double_eq_tol(m[1].u.onset_ms, 0.6, 1e-12);
-    ck_assert_double_eq_tol(m[1].u.neg_dur_ms, 0.1 + 0.55, 1e-12);
+    m[2] = resp_u(9.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1);  /* above elbow: the same */
+    m[3] = resp_u(11.0, 5.0, 8.0, 8.0, 0.05, 0.1, 0.2, 0.1); /* axilla: a lobe of its own */
+    m[3].flags |= NCS_FLAG_INITIAL_POSITIVITY;
+    m[3].lead_ms = 0.1;
+    m[4] = resp_u(13.0, 5.0, 8.0, 4.0, 0.05, 0.1, 0.2, 0.1); /* erb: none, shorter */
+    m[5] = resp_u(15.0, 5.0, 8.0, 9.0, 0.05, 0.1, 0.2, 0.1); /* placed by hand */
+    m[5].manual_onset = 1;
+    size_t ref[6];
+    ncs_hidden_lobes(m, 6, ref);
+    /* elbow: 0.4 ms x 1.5 more, past the 0.2 ms limit of a 6 mV response;
+     * its onset uncertain, its area not (a lobe is above baseline) */
+    ck_assert_double_eq_tol(m[1].u.onset_ms, 0.05 + 0.6, 1e-12);
+    ck_assert_double_eq_tol(m[1].u.neg_dur_ms, 0.1 + 0.6, 1e-12);
+    ck_assert_double_eq_tol(m[1].u.neg_area_mvms, 0.2, 1e-12);
     ck_assert_uint_ne(m[1].flags & NCS_FLAG_UNCERTAIN, 0);
     ck_assert_uint_ne(m[1].uncertain & NCS_UNCERTAIN_ONSET, 0);
+    ck_assert_uint_eq(m[1].uncertain & NCS_UNCERTAIN_AREA, 0);
     ck_assert_uint_eq(ref[1], 0);
+    /* elbow to above elbow: both may hide the same lobe, half of which is
+     * taken to cancel in their latency difference; wrist to elbow: none */
+    ncs_segment g;
+    memset(&g, 0, sizeof g);
+    ncs_segment_compute(&m[1], &m[2], "elbow", "above-elbow", 100, "t", &g, NULL);
+    ck_assert_double_eq_tol(g.u.latency_diff_ms, hypot(0.35, 0.35), 1e-12);
+    memset(&g, 0, sizeof g);
+    ncs_segment_compute(&m[0], &m[1], "wrist", "elbow", 230, "t", &g, NULL);
+    ck_assert_double_eq_tol(g.u.latency_diff_ms, hypot(0.05, 0.35) + 0.3, 1e-12);
     /* the sites with a lobe of their own, and the one placed by hand, keep
      * theirs */
     ck_assert_double_eq_tol(m[0].u.onset_ms, 0.05, 1e-12);
-    ck_assert_double_eq_tol(m[2].u.onset_ms, 0.05, 1e-12);
-    ck_assert_double_eq_tol(m[4].u.onset_ms, 0.05, 1e-12);
-    ck_assert_uint_eq(m[4].flags & NCS_FLAG_UNCERTAIN, 0);
+    ck_assert_double_eq_tol(m[3].u.onset_ms, 0.05, 1e-12);
+    ck_assert_double_eq_tol(m[5].u.onset_ms, 0.05, 1e-12);
+    ck_assert_uint_eq(m[5].flags & NCS_FLAG_UNCERTAIN, 0);
     ck_assert_uint_eq(ref[0], SIZE_MAX);
+    ck_assert_uint_eq(ref[5], SIZE_MAX);
+    /* erb: the axilla's lobe is the nearest, not stretched (shorter): 0.15
+     * ms is within the limit, wider but not uncertain */
+    ck_assert_double_eq_tol(m[4].u.onset_ms, 0.15, 1e-12);
+    ck_assert_uint_eq(m[4].flags & NCS_FLAG_UNCERTAIN, 0);
     ck_assert_uint_eq(ref[4], SIZE_MAX);
-    /* erb: the axilla's lobe is the nearest, not stretched (shorter), 0.1
-     * ms is within the limit: wider, not uncertain */
-    ck_assert_double_eq_tol(m[3].u.onset_ms, 0.1, 1e-12);
-    ck_assert_uint_eq(m[3].flags & NCS_FLAG_UNCERTAIN, 0);
-    ck_assert_uint_eq(ref[3], SIZE_MAX);
     /* a distal site without a lobe before any that has one: untouched */
     ncs_markers q[2] = {resp_u(3.0, 8.0, 10.0, 5.0, 0.05, 0.1, 0.2, 0.1),
                         resp_u(7.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1)};
