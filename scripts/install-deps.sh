@@ -3,7 +3,10 @@
 # Needs root (or sudo) only when something is missing.
 #
 #   install-deps.sh run    build and run: compiler, libraries, gnuplot for
-#                          reports (make run)
+#                          reports and a CJK font (fonts-wqy-microhei: the
+#                          report's DejaVu has no Chinese, Japanese or Korean
+#                          glyphs, and cairo drew a patient's name in them as
+#                          one glyph the size of the page) (make run)
 #   install-deps.sh test   the above and the test toolchain (make check, CI):
 #                          Check; poppler-utils (pdfinfo, pdftoppm, pdftotext
 #                          look at the reports); libxml2-utils (xmllint: SVG
@@ -16,7 +19,7 @@
 set -eu
 
 RUN_PKGS="build-essential pkg-config libfftw3-dev libsndfile1-dev libinih-dev \
-libjansson-dev libxxhash-dev gnuplot-nox"
+libjansson-dev libxxhash-dev gnuplot-nox fonts-wqy-microhei"
 TEST_PKGS="check poppler-utils libxml2-utils clang libclang-rt-14-dev valgrind cppcheck parallel time python3-minimal"
 
 case "${1:-test}" in

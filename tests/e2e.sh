@@ -939,6 +939,19 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     $NCS_WRAP "$NCS" report -q "$T/pat" -o "$T/rep/pat.pdf" >/dev/null 2>&1
     [ "$(pdftotext "$T/rep/pat.pdf" - | grep -c "Patient:\? Jane Roe, 1961")" -ge 2 ] && ok \
         || bad "the report's headers lack the patient"
+    # a patient's name in Chinese, Japanese or Korean characters: drawn in
+    # its glyphs (a CJK font, fonts-wqy-microhei), not as one glyph the size
+    # of the page over the tables (the first page then had about three
+    # times the normal sample's ink)
+    rm -rf "$T/cjk" && cp -r samples/normal "$T/cjk" \
+        && sed -i 's/^\[study\]/[study]\npatient = 山田 花子/' "$T/cjk/study.ini"
+    $NCS_WRAP "$NCS" report -q "$T/cjk" -o "$T/rep/cjk.pdf" >/dev/null 2>&1
+    pdftotext -f 1 -l 1 "$T/rep/cjk.pdf" - 2>/dev/null | grep -q "山田 花子" && ok \
+        || bad "the report's header lacks a CJK patient name"
+    ink_n=$(pdf_ink "$T/rep/normal.pdf" | head -1)
+    ink_c=$(pdf_ink "$T/rep/cjk.pdf" | head -1)
+    [ "$ink_c" -le $((ink_n + ink_n / 5)) ] && ok \
+        || bad "a CJK patient name inks the summary page $ink_c pixels against $ink_n"
     # PNG: one file per page, each well above a blank page's size
     echo 'set terminal pngcairo size 1240,1754; set output "'"$T"'/blank.png"; unset border; unset tics; set xrange [0:1]; set yrange [0:1]; plot 2 notitle' | gnuplot
     blank_size=$(wc -c <"$T/blank.png")
