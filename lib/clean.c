@@ -1546,31 +1546,44 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
  * there, s2 the residual variance; 0 where there is no such stretch. A sum of harmonics fitted on a part of
  * mains' cycle is pinned only there: on the part under the response it may
  * be anything (the harmonics are nearly collinear over a short stretch). */
-#define PRED_M 32
+#define PRED_M 16
 static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_def *d,
                           const fit_points *pt, double s2)
 {
     double ga = pt->ra_s, gb = pt->rb_s;
     if (!(gb - ga > 2.0 * pt->b * pt->dt_s) || !(s2 > 0))
         return 0.0;
-    double A[MAXP][MAXP], X[MAXP][PRED_M], P[MAXP][PRED_M];
+    /* the normal matrix's Cholesky factor L (lower): phi' G^-1 phi is then
+     * the squared norm of L^-1 phi */
+    double L[MAXP][MAXP];
     for (int r = 0; r < k; r++)
-        for (int q = 0; q < k; q++) {
+        for (int q = 0; q <= r; q++) {
             int i = cols[r], j = cols[q];
-            A[r][q] = i >= j ? gr->G[i][j] : gr->G[j][i];
+            double v = i >= j ? gr->G[i][j] : gr->G[j][i];
+            for (int m = 0; m < q; m++)
+                v -= L[r][m] * L[q][m];
+            if (q < r)
+                L[r][q] = v / L[q][q];
+            else if (v > 0)
+                L[r][r] = sqrt(v);
+            else
+                return INFINITY; /* (singular: nothing pinned) */
         }
+    double w = 2.0 * M_PI * d->f_hz, vmax = 0.0; /* (a model holds one frequency's columns) */
     for (int m = 0; m < PRED_M; m++) {
-        double t = ga + ((double)m + 0.5) * (gb - ga) / PRED_M;
-        for (int r = 0; r < k; r++)
-            X[r][m] = P[r][m] = basis_col(d, cols[r], t);
-    }
-    if (ncs_solve_many(&A[0][0], MAXP, &X[0][0], PRED_M, k, PRED_M))
-        return INFINITY;
-    double vmax = 0.0;
-    for (int m = 0; m < PRED_M; m++) {
-        double v = 0.0;
-        for (int r = 0; r < k; r++)
-            v += P[r][m] * X[r][m];
+        double t = ga + ((double)m + 0.5) * (gb - ga) / PRED_M, hc[NHARM], hs[NHARM];
+        harmonics(cos(w * t), sin(w * t), hc, hs);
+        double y[MAXP], v = 0.0;
+        for (int r = 0; r < k; r++) {
+            int col = cols[r], base = col >= C_60 ? C_60 : C_50;
+            double phi = col >= C_50 && col < C_REC
+                             ? ((col - base) % 2 == 0 ? hc[(col - base) / 2] : hs[(col - base) / 2])
+                             : basis_col(d, col, t);
+            for (int q = 0; q < r; q++)
+                phi -= L[r][q] * y[q];
+            y[r] = phi / L[r][r];
+            v += y[r] * y[r];
+        }
         vmax = fmax(vmax, v);
     }
     return sqrt(s2 * vmax);
@@ -1587,6 +1600,19 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
 /* The mains models tried: the fundamental alone, with the 2nd and 3rd
  * harmonics, and with the 5th as well. */
 static const int MAINS_NHARM[3] = {1, NHARM - 1, NHARM};
+
+/* Whether d with mains at f (the v-th of MAINS_NHARM), its residual rss
+ * over nq samples, is pinned under the response: pred_sd_max within
+ * PINNED_RATIO times q0, the quiet samples' RMS without mains. */
+static int pinned(const gram *gr, const fit_points *pt, const basis_def *d, int f, int v,
+                  double rss, size_t nq, double q0)
+{
+    basis_def t = *d;
+    t.f_hz = f;
+    t.nharm = MAINS_NHARM[v];
+    int cols[MAXP], k = model_cols(&t, cols);
+    return pred_sd_max(gr, cols, k, &t, pt, rss / (double)(nq - (size_t)k)) <= PINNED_RATIO * q0;
+}
 
 /* Adds mains at 50 or 60 Hz (with its harmonics HARM) to *d when it
  * explains more of the quiet samples than *d alone (F > 12 on 2 NHARM
@@ -1613,7 +1639,7 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
          * white, and a term the data do not carry only adds to what is
          * extrapolated under the response) */
         double rss_h[3] = {-1.0, -1.0, -1.0}, cf_h[3][MAXP];
-        int ok[3] = {0, 0, 0};
+        int plaus[3] = {0, 0, 0};
         for (int v = 0; v < 3; v++) {
             basis_def t = *d;
             t.f_hz = f;
@@ -1629,9 +1655,7 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
             double hsum = 0.0;
             for (int h = 0; h < t.nharm; h++)
                 hsum += hypot(cf_h[v][o + 2 * h], cf_h[v][o + 2 * h + 1]);
-            int plausible = hsum <= 1.1 * sqrt(2.0 * t.nharm) * qrms;
-            ok[v] = plausible
-                    && pred_sd_max(gr, cols, k, &t, pt, rss_h[v] / (double)(nq - (size_t)k)) <= PINNED_RATIO * q0;
+            plaus[v] = hsum <= 1.1 * sqrt(2.0 * t.nharm) * qrms;
             if (v == 0)
                 continue;
             double F = ((rss0 - rss_h[v]) / (2.0 * t.nharm))
@@ -1644,27 +1668,36 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
         /* (the nerve's own mains when its traces have shown it) */
         if (c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
             continue;
+        /* what would be kept if chosen: carried and better than the best so
+         * far (whether it is pinned is asked only of those, in order: the
+         * prediction's SD costs a solve) */
+        int good[3];
+        for (int v = 0; v < 3; v++) {
+            double F = ((rss0 - rss_h[v]) / (2.0 * MAINS_NHARM[v]))
+                       / (rss_h[v] / (double)(nq - (size_t)(o + 2 * NHARM)) + 1e-30);
+            good[v] = rss_h[v] >= 0 && plaus[v] && F > 12.0 && rss_h[v] < best_rss;
+        }
+        if (!good[0] && !good[1] && !good[2])
+            continue;
         /* the 5th harmonic when it is carried (or when without it the fit
-         * is not sure: what it left went into wild lower harmonics) */
-        int v = ok[1] ? 1 : -1;
-        if (ok[2]
+         * is not sure: what it left went into wild lower harmonics); the
+         * fundamental alone when neither is pinned */
+        int v = plaus[1] && pinned(gr, pt, d, f, 1, rss_h[1], nq, q0) ? 1 : -1;
+        if (plaus[2]
             && (v < 0
                 || (rss_h[1] - rss_h[2]) / 2.0
-                       > H5_F * rss_h[2] / (double)(nq - (size_t)(o + 2 * NHARM))))
+                       > H5_F * rss_h[2] / (double)(nq - (size_t)(o + 2 * NHARM)))
+            && pinned(gr, pt, d, f, 2, rss_h[2], nq, q0))
             v = 2;
-        if (v < 0 && ok[0])
+        if (v < 0 && plaus[0] && pinned(gr, pt, d, f, 0, rss_h[0], nq, q0))
             v = 0;
-        if (v < 0)
+        if (v < 0 || !good[v])
             continue;
-        double F = ((rss0 - rss_h[v]) / (2.0 * MAINS_NHARM[v]))
-                   / (rss_h[v] / (double)(nq - (size_t)(o + 2 * NHARM)) + 1e-30);
-        if (F > 12.0 && rss_h[v] < best_rss) {
-            best_rss = rss_h[v];
-            best = *d;
-            best.f_hz = f;
-            best.nharm = MAINS_NHARM[v];
-            memcpy(coef, cf_h[v], sizeof cf_h[v]);
-        }
+        best_rss = rss_h[v];
+        best = *d;
+        best.f_hz = f;
+        best.nharm = MAINS_NHARM[v];
+        memcpy(coef, cf_h[v], sizeof cf_h[v]);
     }
     *d = best;
     return best_rss;
