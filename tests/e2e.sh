@@ -423,6 +423,22 @@ mkdir -p "$T/dup"
 cp -r samples/mmn "$T/dup/a"; cp -r samples/mmn "$T/dup/b"
 run "duplicate ids" 3 "study id 'mmn' is also the id of $T/dup/a" -- batch "$T/dup" -o "$T/dupout"
 [ ! -e "$T/dupout/mmn" ] && ok || bad "duplicate ids: nothing analysed"
+# a study analysed once, then broken (a key misspelt): the batch fails it
+# and its earlier results go, never read as current; the other study's stay
+rm -rf "$T/stalebatch" && mkdir -p "$T/stalebatch" && cp -r samples/mmn samples/normal "$T/stalebatch/"
+$NCS_WRAP "$NCS" batch -q "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev/null
+sed -i 's/^distance_mm = 70/distnce_mm = 70/' "$T/stalebatch/mmn/study.ini"
+$NCS_WRAP "$NCS" batch -q "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev/null
+rc=$?
+[ "$rc" -eq 1 ] && [ ! -e "$T/stalebatch-out/mmn/results.json" ] && [ ! -e "$T/stalebatch-out/mmn/results.csv" ] \
+    && [ -s "$T/stalebatch-out/normal/results.json" ] && ok \
+    || bad "a study that now fails to load keeps its earlier results (exit $rc)"
+# (nor with --resume)
+cp -r samples/mmn/study.ini "$T/stalebatch/mmn/study.ini"
+$NCS_WRAP "$NCS" batch -q --resume "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev/null
+sed -i 's/^distance_mm = 70/distnce_mm = 70/' "$T/stalebatch/mmn/study.ini"
+$NCS_WRAP "$NCS" batch -q --resume "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev/null
+[ ! -e "$T/stalebatch-out/mmn/results.json" ] && ok || bad "--resume: a study that now fails keeps its results"
 # resume after a simulated interruption: outputs missing, a stale temporary
 # and an old file left behind; resume completes it with identical results
 cp -r "$T/one1" "$T/res"
