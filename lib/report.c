@@ -611,8 +611,8 @@ static double sides_place(ncs_rpage *p, const ncs_results *r, double y)
         if (sp->asymmetric)
             n += snprintf(line + n, sizeof line - (size_t)n, "ASYMMETRIC (%s below half), ",
                           sp->smaller);
-        snprintf(line + n, sizeof line - (size_t)n, "distal amplitude %s, area %.2f, "
-                 "distal latency %s ms", a, sp->area_ratio,
+        snprintf(line + n, sizeof line - (size_t)n, "distal amplitude ratio %s, area ratio "
+                 "%.2f, distal latency %s ms", a, sp->area_ratio,
                  signed_text(d, sizeof d, sp->dml_diff_ms, 2));
         /* (the CV differences, segment by segment, are in the table and
          * results.json: a line per nerve here) */

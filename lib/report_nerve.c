@@ -860,12 +860,15 @@ static double segment_table(ncs_rpage *p, const ncs_nerve_result *nr, double y)
         segment_row(p, &nr->segments[k], y, block_x);
         y -= dy;
     }
-    int borderline = 0;
-    for (size_t k = 0; k < nr->n_segments; k++)
+    int borderline = 0, entrapment = 0;
+    for (size_t k = 0; k < nr->n_segments; k++) {
         borderline |= nr->segments[k].borderline;
+        entrapment |= nr->segments[k].entrapment_site == 1;
+    }
     char key[300];
-    snprintf(key, sizeof key, "Values \u00b1 the half-width of their 95 %% interval. (E): crosses "
-             "an entrapment site. * outside the reference range.%s%s",
+    snprintf(key, sizeof key, "Values \u00b1 the half-width of their 95 %% interval.%s * outside "
+             "the reference range.%s%s",
+             entrapment ? " (E): crosses an entrapment site." : "",
              borderline ? " Orange block: borderline (below)." : "",
              inching ? " Inching: steps of 30 mm or less, their CV not judged." : "");
     y = ncs_rwrapped(p, ST_DIM, 3, y + 0.1 * dy, 0.85 * dy, 94, y - 3 * dy, key) - 0.2 * dy;
