@@ -158,6 +158,7 @@ typedef struct {
     int line;            /* line of the section header in study.ini */
     double distance_mm;  /* > 0; first site: to the active electrode */
     int channel;         /* 1-based, default 1 */
+    int channel_given;   /* channel = was written */
     char *channel_label; /* channel = <label> (EDF signal label), else NULL */
     int record;          /* EDF+: record = N (1-based); 0 not given */
     char *annotation;    /* EDF+: annotation = TEXT, else NULL */

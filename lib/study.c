@@ -863,6 +863,7 @@ static int site_key(parser *p, const char *name, const char *value)
                 return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                             "channel = '%s': expected a channel number from 1", value), -1;
             s->channel = (int)v;
+            s->channel_given = 1;
             return 0;
         }
         if (!*value || strlen(value) > 16 || isdigit((unsigned char)value[0]) ||
@@ -870,6 +871,7 @@ static int site_key(parser *p, const char *name, const char *value)
             return perr(p, p->lineno, NCS_ERR_INI_VALUE,
                         "channel = '%s': expected a channel number from 1 or an EDF "
                         "signal's label (up to 16 characters)", value), -1;
+        s->channel_given = 1;
         return want_text(p, name, value, &s->channel_label);
     }
     case TK_RECORD: {

@@ -56,10 +56,21 @@ static void wave_zero(ncs_wave *w)
 static ncs_status finish_wave(const ncs_site *site, const char *where,
                               ncs_wave *w, ncs_warnings *warn, ncs_error *err)
 {
+    /* (a CSV's time column in seconds read as ms gives a rate 1000 times
+     * too high; in microseconds, 1000 times too low) */
+    int csv_time = w->format == NCS_FORMAT_CSV_TIME;
+    const char *hint = !csv_time ? ""
+                     : w->fs_hz / 1000.0 >= NCS_MIN_RATE_HZ && w->fs_hz / 1000.0 <= NCS_MAX_RATE_HZ
+                         ? " (from the time column read as ms: if it is in seconds, say so in "
+                           "the header, time_s,value)"
+                     : w->fs_hz * 1000.0 >= NCS_MIN_RATE_HZ && w->fs_hz * 1000.0 <= NCS_MAX_RATE_HZ
+                         ? " (from the time column read as ms: if it is in microseconds, say so "
+                           "in the header, time_us,value)"
+                         : "";
     if (w->fs_hz < NCS_MIN_RATE_HZ || w->fs_hz > NCS_MAX_RATE_HZ)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
-                        "%s: sample rate %.10g Hz is outside %.0f Hz to %.0f Hz", where,
-                        w->fs_hz, NCS_MIN_RATE_HZ, NCS_MAX_RATE_HZ);
+                        "%s: sample rate %.10g Hz is outside %.0f Hz to %.0f Hz%s", where,
+                        w->fs_hz, NCS_MIN_RATE_HZ, NCS_MAX_RATE_HZ, hint);
     double sweep_ms = 1000.0 * (double)w->n / w->fs_hz;
     if (sweep_ms < NCS_MIN_SWEEP_MS || sweep_ms > NCS_MAX_SWEEP_MS)
         return ncs_fail(err, NCS_ERR_WAVE_RANGE, site->path,
@@ -103,6 +114,12 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
     if (site->polarity == NCS_POLARITY_INVERTED)
         for (size_t i = 0; i < w->n; i++)
             w->mv[i] = -w->mv[i];
+    /* a file of several channels read at its first without being asked:
+     * the response may be in another */
+    if (w->format == NCS_FORMAT_SNDFILE && w->channels > 1 && !site->channel_given)
+        ncs_warn(warn, where, "channel",
+                 "the file holds %d channels and channel 1 was read: if the response is in "
+                 "another, say which with channel = in the site's section", w->channels);
     if (w->fs_hz < NCS_LOW_RATE_HZ)
         ncs_warn(warn, where, "low-rate",
                  "sample rate %g Hz is below %g Hz: latencies are coarse "
@@ -538,6 +555,7 @@ static ncs_status csv_row(csv_reader *c, char *text)
     /* a spreadsheet in a language with a decimal comma writes
      * '0,25;-0,013': ';' between the columns, ',' in the numbers */
     int semicolons = strchr(text, ';') != NULL, commas = strchr(text, ',') != NULL;
+    int tabs = strchr(text, '\t') != NULL;
     int nf = split_fields(text, fld);
     if (nf > 2 && semicolons)
         return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
@@ -545,6 +563,11 @@ static ncs_status csv_row(csv_reader *c, char *text)
                         "export it with ',' or a tab between the columns and '.' for "
                         "decimals (time_ms,value)", c->where, c->lineno,
                         commas ? " with decimal commas (0,25)" : "");
+    if (nf > 2 && tabs && commas)
+        return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
+                        "%s: line %d has more than 2 columns; the file looks tab-separated "
+                        "with decimal commas (0,25): export it with '.' for decimals "
+                        "(time_ms<tab>value)", c->where, c->lineno);
     if (nf > 2)
         return ncs_fail(c->err, NCS_ERR_WAVE_FORMAT, c->site->path,
                         "%s: line %d has more than 2 columns; expected one column "

@@ -265,6 +265,27 @@ d=$(mkbase csv-semicolon); awk 'BEGIN{for(i=0;i<800;i++) printf "%d,%02d;0,1\n",
 sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
 broken csv-semicolon "e.csv: error:" "line 1 has more than 2 columns; the file looks ';'-separated with decimal commas (0,25)"
 
+# tab-separated with decimal commas, and a time column in seconds: said so
+d=$(mkbase csv-tab-comma); awk 'BEGIN{for(i=0;i<800;i++) printf "%d,%02d\t0,1\n", i/20, (i%20)*5}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-tab-comma "e.csv: error:" "the file looks tab-separated with decimal commas (0,25)"
+d=$(mkbase csv-seconds); awk 'BEGIN{for(i=0;i<800;i++) printf "%.5f,0.1\n", i*0.00005}' >"$d/e.csv"
+sed -i 's/^file = e.wav/file = e.csv/' "$d/study.ini"
+broken csv-seconds "e.csv: error:" "sample rate 20000000 Hz is outside" "if it is in seconds, say so in the header, time_s,value"
+
+# a stereo WAV read without channel =: warned, and not with it
+d=$(mkbase stereo)
+python3 -c "
+import wave, struct, math
+w = wave.open('$d/e.wav', 'wb'); w.setnchannels(2); w.setsampwidth(2); w.setframerate(20000)
+w.writeframes(b''.join(struct.pack('<hh', int(3000 * math.sin(i / 9.0)), 0) for i in range(800)))
+w.close()"
+sed -i 's/^distance_mm = 230/distance_mm = 230\nscale_mv = 10/' "$d/study.ini"
+run "stereo wav warned" 0 "stereo/median.right.elbow: warning: the file holds 2 channels and channel 1 was read" -- check "$d"
+sed -i 's/^scale_mv = 10/scale_mv = 10\nchannel = 1/' "$d/study.ini"
+run "stereo wav, channel given" 0 -- check "$d"
+grep -q "channels and channel 1" "$T/err" && bad "stereo wav: warned though channel = 1 was given" || ok
+
 # ---------------------------------------------------------------- every error at once (issue 15)
 # five slips in one study.ini: each said with its line, in line order, in one
 # run, by every command; exit 3 and nothing written
