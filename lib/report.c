@@ -437,7 +437,9 @@ static void summary_site_values(ncs_rpage *p, const ncs_site_result *sr, double 
               low ? " *" : "");
     ncs_rtext(p, ST_TEXT, sum_col[SC_AREA].x, y, "%s%s", ncs_rnum(b, sizeof b, m->neg_area_mvms, 1),
               u & NCS_UNCERTAIN_AREA ? "?" : "");
-    ncs_rtext(p, ST_TEXT, sum_col[SC_DUR].x, y, "%s", ncs_rnum(b, sizeof b, m->neg_dur_ms, 2));
+    /* (the duration runs from the onset: an uncertain onset makes it so) */
+    ncs_rtext(p, ST_TEXT, sum_col[SC_DUR].x, y, "%s%s", ncs_rnum(b, sizeof b, m->neg_dur_ms, 2),
+              u & NCS_UNCERTAIN_ONSET ? "?" : "");
 }
 
 /* The segment that ends at site j, on the site's row (the distal site has
@@ -466,8 +468,8 @@ static double summary_segment_values(ncs_rpage *p, const ncs_nerve_result *nr, s
                   ncs_rnum(b, sizeof b, g->amp_drop_pct, 1), u & NCS_UNCERTAIN_AMP ? "?" : "");
         ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AREA_DROP].x, y, "%s%s",
                   ncs_rnum(b, sizeof b, g->area_drop_pct, 1), u & NCS_UNCERTAIN_AREA ? "?" : "");
-        ncs_rtext(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s",
-                  ncs_rnum(b, sizeof b, g->dur_increase_pct, 1));
+        ncs_rtext(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s%s",
+                  ncs_rnum(b, sizeof b, g->dur_increase_pct, 1), u & NCS_UNCERTAIN_ONSET ? "?" : "");
         if (blk) {
             char label[96];
             snprintf(label, sizeof label, "%s%s", ncs_rblock_label(g->block),
