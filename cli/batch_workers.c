@@ -53,7 +53,8 @@ static void run_study(ncs_analyser *an, const study_list *l, size_t idx, const o
     if (!st) {
         print_failure(&err, &warn, o);
         ncs_warnings_free(&warn);
-        remove_outputs_of_failed(o->out_dir->fd, e->path, o->analysis.norms_path);
+        remove_outputs_of_failed(o->out_dir->fd, e->id, e->path, batch_rel_path(l, e->path),
+                                 o->analysis.norms_path);
         res->status = ST_FAILED;
         res->exit_code = exit_for(err.code);
         failure_summary(res->message, sizeof res->message, &err);

@@ -102,10 +102,11 @@ int outdir_check_inputs(const outdir *d, const ncs_study *st, const char *const 
 void remove_earlier_outputs(int dir_fd, const ncs_study *st, const char *norms_path);
 /* A study in a batch that no longer loads: the results, CSV and report an
  * earlier run wrote for it under OUT (out_fd) are removed — found as
- * OUT/<id>, id as its study.ini names it or its folder's name, and only
- * when that results.json is of this very folder and OUT/<id> is no study's
- * folder — so they are never read as current. */
-void remove_outputs_of_failed(int out_fd, const char *study_dir, const char *norms_path);
+ * OUT/<id> (id as ncs_study_peek_id reads it), and only when that
+ * results.json is of this very folder (study_dir; rel its path under ROOT)
+ * and OUT/<id> is no study's folder — so they are never read as current. */
+void remove_outputs_of_failed(int out_fd, const char *id, const char *study_dir,
+                              const char *rel, const char *norms_path);
 /* fflush, fsync and fclose of stdout: EXIT_OUTPUT (printed) on a short write. */
 int finish_stdout(void);
 

@@ -397,51 +397,27 @@ static void remove_own(int dir_fd, const char *name, const ncs_study *st, const 
         unlinkat(dir_fd, name, 0);
 }
 
-/* The id a study folder's study.ini gives in [study] (read leniently: the
- * file may be what failed to load), else the folder's name, into id. */
-static void lenient_id(const char *dir, char *id, size_t n)
+/* Whether the study path an earlier results.json recorded (as it was typed
+ * then, from wherever that run was started) is the folder study_dir: the
+ * same file now, or, from elsewhere, a path that ends in the folder's path
+ * under ROOT (rel, "." for ROOT itself, which then must be the same file). */
+static int same_study_folder(const char *was, const char *study_dir, const char *rel)
 {
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/')
-        len--;
-    const char *base = dir;
-    for (size_t i = 0; i + 1 < len; i++)
-        if (dir[i] == '/')
-            base = dir + i + 1;
-    snprintf(id, n, "%.*s", (int)(len - (size_t)(base - dir)), base);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/study.ini", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[1024];
-    int in_study = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        if (*p == '[') {
-            in_study = strncmp(p, "[study]", 7) == 0;
-            continue;
-        }
-        if (!in_study || strncmp(p, "id", 2) != 0)
-            continue;
-        p += 2 + strspn(p + 2, " \t");
-        if (*p != '=')
-            continue;
-        p += 1 + strspn(p + 1, " \t");
-        size_t k = strcspn(p, ";#\r\n");
-        while (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
-            k--;
-        if (k > 0 && k < n)
-            snprintf(id, n, "%.*s", (int)k, p);
-    }
-    fclose(f);
+    struct stat a, b;
+    if (stat(was, &a) == 0 && stat(study_dir, &b) == 0)
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    size_t lw = strlen(was), lr = strlen(rel);
+    while (lw > 1 && was[lw - 1] == '/')
+        lw--;
+    if (!strcmp(rel, ".") || lr == 0 || lw < lr || strncmp(was + lw - lr, rel, lr) != 0)
+        return 0;
+    return lw == lr || was[lw - lr - 1] == '/';
 }
 
-void remove_outputs_of_failed(int out_fd, const char *study_dir, const char *norms_path)
+void remove_outputs_of_failed(int out_fd, const char *id, const char *study_dir,
+                              const char *rel, const char *norms_path)
 {
-    char id[256];
-    lenient_id(study_dir, id, sizeof id);
-    if (!id[0] || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
+    if (!id || !id[0] || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
         return;
     int d = openat(out_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d < 0)
@@ -460,13 +436,13 @@ void remove_outputs_of_failed(int out_fd, const char *study_dir, const char *nor
     if (fd >= 0)
         close(fd);
     const char *was = json_string_value(json_object_get(json_object_get(old, "study"), "path"));
-    struct stat a, b;
-    if (was && stat(was, &a) == 0 && stat(study_dir, &b) == 0 && a.st_dev == b.st_dev
-        && a.st_ino == b.st_ino)
+    int ours = was && same_study_folder(was, study_dir, rel);
+    if (ours)
         remove_earlier_outputs(d, NULL, norms_path);
     json_decref(old);
     close(d);
-    unlinkat(out_fd, id, AT_REMOVEDIR); /* (when that left it empty) */
+    if (ours)
+        unlinkat(out_fd, id, AT_REMOVEDIR); /* (when that left it empty) */
 }
 
 /* Only what an earlier run is known to have written: the files its

@@ -453,6 +453,7 @@ typedef struct {
     ncs_wave_format format;
     char format_name[64]; /* "WAV PCM 16", "FLAC PCM 24", "CSV" ... */
     int channels;         /* channels in the file */
+    int time_unit_named;  /* a CSV whose header names its time column's unit */
     ncs_hash hash;        /* of the file's bytes (ncs_wave_load) */
 } ncs_wave;
 
@@ -693,8 +694,10 @@ void ncs_analyser_force_mains(ncs_analyser *a, double hz);
  * is (half of it shared by such sites: onset_common_ms), and flags its onset
  * uncertain past its limit (not its area: a lobe is above baseline); ref[j]
  * is then the index of the site whose lobe it may hide (SIZE_MAX where it
- * made no site uncertain). */
-void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref);
+ * made no site uncertain), and reach[j] (when reach is not NULL) how much
+ * earlier its onset may be (0 where none). A site whose onset was placed by
+ * hand is never widened, but shows the lobe for the others when it has one. */
+void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref, double *reach);
 
 /* ------------------------------------------------------------------------ */
 /* Reference values (norms.c) — docs/criteria.md                              */

@@ -113,14 +113,16 @@ static ncs_status hidden_lobes(const ncs_study *st, const ncs_nerve_def *n,
 {
     ncs_markers *mk = malloc(n->n_sites * sizeof *mk);
     size_t *ref = malloc(n->n_sites * sizeof *ref);
-    if (!mk || !ref) {
+    double *reach = malloc(n->n_sites * sizeof *reach);
+    if (!mk || !ref || !reach) {
         free(mk);
         free(ref);
+        free(reach);
         return ncs_fail(err, NCS_ERR_NOMEM, st->ini_path, "out of memory");
     }
     for (size_t j = 0; j < n->n_sites; j++)
         mk[j] = nr->sites[j].m;
-    ncs_hidden_lobes(mk, n->n_sites, ref);
+    ncs_hidden_lobes(mk, n->n_sites, ref, reach);
     for (size_t j = 0; j < n->n_sites; j++) {
         nr->sites[j].m = mk[j];
         if (ref[j] == SIZE_MAX)
@@ -128,15 +130,17 @@ static ncs_status hidden_lobes(const ncs_study *st, const ncs_nerve_def *n,
         char where[512];
         snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, n->sites[j].name);
         ncs_warn(warn, where, "uncertain",
-                 "uncertain: the onset may be up to %.2f ms earlier (onset \u00b1%.2f ms). The "
-                 "response at %s begins with a positive lobe %.2f ms long (initial-positivity) "
-                 "that this site does not show; dispersed over the longer path, such a lobe "
-                 "may be too small to tell here. Its latency, conduction velocity and duration "
-                 "decide no finding",
-                 mk[j].u.onset_ms, mk[j].u.onset_ms, n->sites[ref[j]].name, mk[ref[j]].lead_ms);
+                 "uncertain: the onset may be up to %.2f ms earlier than found (onset "
+                 "\u00b1%.2f ms): the response at %s begins with a positive lobe %.2f ms long "
+                 "(initial-positivity) that this site does not show; dispersed over the longer "
+                 "path, such a lobe may be too small to tell here. Its latency, conduction "
+                 "velocity and temporal dispersion decide no finding (a block's duration change "
+                 "is judged by its interval)",
+                 reach[j], mk[j].u.onset_ms, n->sites[ref[j]].name, mk[ref[j]].lead_ms);
     }
     free(mk);
     free(ref);
+    free(reach);
     return NCS_OK;
 }
 
@@ -299,6 +303,8 @@ static ncs_status measure_site(ncs_analyser *a, const ncs_study *st, const ncs_n
     }
     ncs_warnings_free(sw);
     rc = ncs_measure(a, &w, s, where, &sr->m, clean, s->exclude ? NULL : sw, err);
+    if (rc == NCS_OK && !s->exclude)
+        ncs_wave_warn_channel(s, &w, where, sw);
     if (rc == NCS_OK && keep) {
         free(sr->trace);
         free(sr->raw);

@@ -99,6 +99,10 @@ double ncs_onset_diff_u(const ncs_site_uncertainty *a, const ncs_site_uncertaint
  * and in its area, which an onset that far off cuts short or stretches —
  * why given by `why` (NCS_UNCERTAIN_* bits). Returns whether it is. */
 int ncs_widen_onset(ncs_markers *m, double ex, unsigned why);
+/* The `channel` warning: a file of several channels read at channel 1
+ * because channel = was not given (wave.c; the analysis says it too). */
+void ncs_wave_warn_channel(const ncs_site *site, const ncs_wave *w, const char *where,
+                           ncs_warnings *warn);
 /* ncs_solve for the m right-hand sides in the columns of b (k rows, row
  * stride ldb) at once: each column solved exactly as ncs_solve would. */
 int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m);

@@ -130,7 +130,8 @@ static void warn_uncertain(ncs_warnings *warn, const char *where, const ncs_mark
              "uncertain: %s (twice the accuracy target): %s; check its markers", what,
              m->uncertain & (NCS_UNCERTAIN_AMP | NCS_UNCERTAIN_AREA)
                  ? "this site decides no block or finding"
-                 : "its latency, conduction velocity and duration decide no finding");
+                 : "its latency, conduction velocity and temporal dispersion decide no finding "
+                   "(a block's duration change is judged by its interval)");
 }
 
 /* What sets a trace's scale, for the implausible-amplitude warning. */

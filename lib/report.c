@@ -545,8 +545,10 @@ static double summary_table(ncs_rpage *p, const ncs_results *r, double y)
                                "amplitude below LLN, CV below LLN). Red drops: a block category.");
     y -= ncs_rpage_dy(p, 10);
     ncs_rtext(p, ST_DIM, 3, y, "? from a trace flagged uncertain (an interval wider than twice "
-                               "its target): it decides nothing. 95 %% intervals (\u00b1): on "
-                               "the nerve pages.");
+                               "its target): it decides no finding (a block's duration change: "
+                               "by its interval).");
+    y -= ncs_rpage_dy(p, 10);
+    ncs_rtext(p, ST_DIM, 3, y, "95 %% intervals (\u00b1): on the nerve pages.");
     return y - ncs_rpage_dy(p, 16);
 }
 

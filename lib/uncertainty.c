@@ -281,25 +281,32 @@ int ncs_widen_onset(ncs_markers *m, double ex, unsigned why)
  * site that shows the lobe: their lobes need not have dispersed alike).
  * The area is not touched: a lobe is above baseline. Past its limit the
  * onset is uncertain (docs/measurements.md, consistency). */
-void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref)
+void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref, double *reach)
 {
     const unsigned skip = NCS_FLAG_NO_RESPONSE | NCS_FLAG_CLIPPED
                           | NCS_FLAG_INVERTED_SUSPECTED | NCS_FLAG_EXCLUDED;
     size_t r = SIZE_MAX;
     for (size_t j = 0; j < n; j++) {
         ref[j] = SIZE_MAX;
-        if (!m[j].response || (m[j].flags & skip) || m[j].manual_onset
-            || !isfinite(m[j].onset_ms))
+        if (reach)
+            reach[j] = 0.0;
+        if (!m[j].response || (m[j].flags & skip) || !isfinite(m[j].onset_ms))
             continue;
+        /* (a site that shows the lobe shows it for the others, its onset
+         * placed by hand or not) */
         if (m[j].flags & NCS_FLAG_INITIAL_POSITIVITY) {
             if (m[j].lead_ms > 0)
                 r = j;
             continue;
         }
-        if (r == SIZE_MAX)
+        if (r == SIZE_MAX || m[j].manual_onset)
             continue;
-        double stretch = m[j].neg_dur_ms / m[r].neg_dur_ms;
+        /* (stretched as the negative phase is: the reference's from its
+         * negative take-off, without its lobe) */
+        double stretch = m[j].neg_dur_ms / (m[r].neg_dur_ms - m[r].lead_ms);
         double ex = m[r].lead_ms * (isfinite(stretch) && stretch > 1.0 ? stretch : 1.0);
+        if (reach)
+            reach[j] = ex;
         ncs_site_uncertainty *u = &m[j].u;
         u->onset_ms += ex;
         u->onset_common_ms += 0.5 * ex;

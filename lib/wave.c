@@ -52,6 +52,17 @@ static void wave_zero(ncs_wave *w)
     w->rail_mv = NAN;
 }
 
+void ncs_wave_warn_channel(const ncs_site *site, const ncs_wave *w, const char *where,
+                           ncs_warnings *warn)
+{
+    /* a file of several channels read at its first without being asked:
+     * the response may be in another */
+    if (w->format == NCS_FORMAT_SNDFILE && w->channels > 1 && !site->channel_given)
+        ncs_warn(warn, where, "channel",
+                 "the file holds %d channels and channel 1 was read: if the response is in "
+                 "another, say which with channel = in the site's section", w->channels);
+}
+
 /* Checks the ranges shared by every format and applies polarity. */
 static ncs_status finish_wave(const ncs_site *site, const char *where,
                               ncs_wave *w, ncs_warnings *warn, ncs_error *err)
@@ -59,7 +70,9 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
     /* (a CSV's time column in seconds read as ms gives a rate 1000 times
      * too high; in microseconds, 1000 times too low) */
     int csv_time = w->format == NCS_FORMAT_CSV_TIME;
-    const char *hint = !csv_time ? ""
+    const char *hint = !csv_time         ? ""
+                     : w->time_unit_named ? " (from the time column in the unit its header names: "
+                                            "is that unit right?)"
                      : w->fs_hz / 1000.0 >= NCS_MIN_RATE_HZ && w->fs_hz / 1000.0 <= NCS_MAX_RATE_HZ
                          ? " (from the time column read as ms: if it is in seconds, say so in "
                            "the header, time_s,value)"
@@ -114,12 +127,7 @@ static ncs_status finish_wave(const ncs_site *site, const char *where,
     if (site->polarity == NCS_POLARITY_INVERTED)
         for (size_t i = 0; i < w->n; i++)
             w->mv[i] = -w->mv[i];
-    /* a file of several channels read at its first without being asked:
-     * the response may be in another */
-    if (w->format == NCS_FORMAT_SNDFILE && w->channels > 1 && !site->channel_given)
-        ncs_warn(warn, where, "channel",
-                 "the file holds %d channels and channel 1 was read: if the response is in "
-                 "another, say which with channel = in the site's section", w->channels);
+    ncs_wave_warn_channel(site, w, where, warn);
     if (w->fs_hz < NCS_LOW_RATE_HZ)
         ncs_warn(warn, where, "low-rate",
                  "sample rate %g Hz is below %g Hz: latencies are coarse "
@@ -390,6 +398,7 @@ typedef struct {
     int cols, lineno, header;
     int val_units;    /* from the header: -1 none, else an ncs_units */
     double tim_to_ms; /* from the header: the time column's unit in ms (1 when none) */
+    int tim_named;    /* the header named that unit */
 } csv_reader;
 
 /* The unit a header field names: what stands in (...) or [...], else after
@@ -495,6 +504,7 @@ static ncs_status csv_header_units(csv_reader *c, char **fld, int nf)
                             "%s: the CSV header's time column '%.60s' names a unit ncs does "
                             "not know ('%s'): use ms, s or us", c->where, fld[0], u);
         c->tim_to_ms = t > 0 ? t : 1.0;
+        c->tim_named = t > 0;
     }
     return NCS_OK;
 }
@@ -617,6 +627,7 @@ static ncs_status csv_time_axis(const csv_reader *c, ncs_wave *w)
     }
     w->fs_hz = 1000.0 / dt;
     w->t_first_ms = tim[0];
+    w->time_unit_named = c->tim_named;
     if (!isnan(c->site->rate_hz) && fabs(c->site->rate_hz - w->fs_hz) > 0.005 * w->fs_hz)
         return ncs_fail(c->err, NCS_ERR_WAVE_RANGE, c->site->path,
                         "%s: rate_hz = %g disagrees with the time column (%.6g Hz)", c->where,

@@ -282,6 +282,8 @@ w.writeframes(b''.join(struct.pack('<hh', int(3000 * math.sin(i / 9.0)), 0) for 
 w.close()"
 sed -i 's/^distance_mm = 230/distance_mm = 230\nscale_mv = 10/' "$d/study.ini"
 run "stereo wav warned" 0 "stereo/median.right.elbow: warning: the file holds 2 channels and channel 1 was read" -- check "$d"
+run "stereo wav warned by analyse" 0 "stereo/median.right.elbow: warning: the file holds 2 channels" -- analyse --json "$d"
+grep -q '"code": "channel"' "$T/out" && ok || bad "stereo wav: the channel warning is not in results.json"
 sed -i 's/^scale_mv = 10/scale_mv = 10\nchannel = 1/' "$d/study.ini"
 run "stereo wav, channel given" 0 -- check "$d"
 grep -q "channels and channel 1" "$T/err" && bad "stereo wav: warned though channel = 1 was given" || ok
@@ -460,6 +462,19 @@ $NCS_WRAP "$NCS" batch -q --resume "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev
 sed -i 's/^distance_mm = 70/distnce_mm = 70/' "$T/stalebatch/mmn/study.ini"
 $NCS_WRAP "$NCS" batch -q --resume "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev/null
 [ ! -e "$T/stalebatch-out/mmn/results.json" ] && ok || bad "--resume: a study that now fails keeps its results"
+# ... however ROOT was spelled: analysed from ROOT's parent, then failing when
+# run from / with ROOT's full path
+cp samples/mmn/study.ini "$T/stalebatch/mmn/study.ini"
+(cd "$T" && $NCS_WRAP "$NCS" batch -q stalebatch -o stalebatch-out 2>/dev/null)
+sed -i 's/^distance_mm = 70/distnce_mm = 70/' "$T/stalebatch/mmn/study.ini"
+case "$T" in /*) tabs=$T ;; *) tabs=$(pwd)/$T ;; esac
+(cd / && $NCS_WRAP "$NCS" batch -q "$tabs/stalebatch" -o "$tabs/stalebatch-out" 2>/dev/null)
+[ ! -e "$T/stalebatch-out/mmn/results.json" ] && [ -s "$T/stalebatch-out/normal/results.json" ] \
+    && ok || bad "a failing study's results stay when ROOT is spelled another way"
+# an empty folder of the user's named as the failing study's id: kept
+mkdir -p "$T/stalebatch-out/mmn"
+$NCS_WRAP "$NCS" batch -q "$T/stalebatch" -o "$T/stalebatch-out" 2>/dev/null
+[ -d "$T/stalebatch-out/mmn" ] && ok || bad "a failing study removed an empty folder it had not written"
 # resume after a simulated interruption: outputs missing, a stale temporary
 # and an old file left behind; resume completes it with identical results
 cp -r "$T/one1" "$T/res"

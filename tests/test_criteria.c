@@ -881,10 +881,12 @@ END_TEST
 START_TEST(hidden_lobe_widens_proximal_onsets)
 {
     ncs_markers m[6];
-    m[0] = resp_u(3.0, 8.0, 10.0, 5.0, 0.05, 0.1, 0.2, 0.1); /* wrist: a 0.4 ms lobe */
+    m[0] = resp_u(3.0, 8.0, 10.0, 5.4, 0.05, 0.1, 0.2, 0.1); /* wrist: a 0.4 ms lobe */
     m[0].flags |= NCS_FLAG_INITIAL_POSITIVITY;
     m[0].lead_ms = 0.4;
-    m[1] = resp_u(7.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1);  /* elbow: none, 1.5x as long */
+    m[1] = resp_u(7.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1);  /* elbow: none, 1.5x as long
+                                                                 as the wrist's from its
+                                                                 negative take-off */
     m[2] = resp_u(9.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1);  /* above elbow: the same */
     m[3] = resp_u(11.0, 5.0, 8.0, 8.0, 0.05, 0.1, 0.2, 0.1); /* axilla: a lobe of its own */
     m[3].flags |= NCS_FLAG_INITIAL_POSITIVITY;
@@ -893,7 +895,8 @@ START_TEST(hidden_lobe_widens_proximal_onsets)
     m[5] = resp_u(15.0, 5.0, 8.0, 9.0, 0.05, 0.1, 0.2, 0.1); /* placed by hand */
     m[5].manual_onset = 1;
     size_t ref[6];
-    ncs_hidden_lobes(m, 6, ref);
+    double reach[6];
+    ncs_hidden_lobes(m, 6, ref, reach);
     /* elbow: 0.4 ms x 1.5 more, past the 0.2 ms limit of a 6 mV response;
      * its onset uncertain, its area not (a lobe is above baseline) */
     ck_assert_double_eq_tol(m[1].u.onset_ms, 0.05 + 0.6, 1e-12);
@@ -903,6 +906,7 @@ START_TEST(hidden_lobe_widens_proximal_onsets)
     ck_assert_uint_ne(m[1].uncertain & NCS_UNCERTAIN_ONSET, 0);
     ck_assert_uint_eq(m[1].uncertain & NCS_UNCERTAIN_AREA, 0);
     ck_assert_uint_eq(ref[1], 0);
+    ck_assert_double_eq_tol(reach[1], 0.6, 1e-12);
     /* elbow to above elbow: both may hide the same lobe, half of which is
      * taken to cancel in their latency difference; wrist to elbow: none */
     ncs_segment g;
@@ -930,9 +934,20 @@ START_TEST(hidden_lobe_widens_proximal_onsets)
                         resp_u(7.0, 6.0, 9.0, 7.5, 0.05, 0.1, 0.2, 0.1)};
     q[1].flags |= NCS_FLAG_INITIAL_POSITIVITY;
     q[1].lead_ms = 0.4;
-    ncs_hidden_lobes(q, 2, ref);
+    ncs_hidden_lobes(q, 2, ref, NULL);
     ck_assert_double_eq_tol(q[0].u.onset_ms, 0.05, 1e-12);
     ck_assert_uint_eq(ref[0], SIZE_MAX);
+    /* a site showing the lobe with its onset placed by hand shows it for
+     * the others all the same */
+    ncs_markers h[2] = {resp_u(3.0, 8.0, 10.0, 5.4, 0.05, 0.1, 0.2, 0.1),
+                        resp_u(7.0, 6.0, 9.0, 5.0, 0.05, 0.1, 0.2, 0.1)};
+    h[0].flags |= NCS_FLAG_INITIAL_POSITIVITY | NCS_FLAG_MANUAL;
+    h[0].manual_onset = 1;
+    h[0].lead_ms = 0.4;
+    ncs_hidden_lobes(h, 2, ref, reach);
+    ck_assert_double_eq_tol(h[1].u.onset_ms, 0.05 + 0.4, 1e-12);
+    ck_assert_uint_eq(ref[1], 0);
+    ck_assert_double_eq_tol(reach[1], 0.4, 1e-12);
 }
 END_TEST
 

@@ -312,7 +312,7 @@ static void measure_nerve(ncs_analyser *a, const ncs_synth_model *m, const ncs_s
         }
     ncs_analyser_force_mains(a, 0.0);
     size_t ref[SITES];
-    ncs_hidden_lobes(mk, SITES, ref);
+    ncs_hidden_lobes(mk, SITES, ref, NULL);
 }
 
 static void note_worst(tally *t, int e, double v, uint64_t seed, int k, size_t s)
