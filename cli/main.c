@@ -291,6 +291,20 @@ static void print_range(const ncs_wave *w, double *lo, double *hi)
     }
 }
 
+/* One decoded trace's line of `ncs check`. */
+typedef struct {
+    char site[256], fmt[64];
+    const char *file;
+    double fs_hz, lo, hi;
+    size_t n;
+    int excluded, clipped;
+} check_row;
+
+static int imax(int a, int b)
+{
+    return a > b ? a : b;
+}
+
 /* Validates one study and decodes every waveform. Returns the exit code. */
 static int check_one(const char *dir, const options *o)
 {
@@ -309,7 +323,17 @@ static int check_one(const char *dir, const options *o)
     printf("%s (%s): %zu nerve%s, %zu trace%s\n", st->id, st->dir, st->n_nerves,
            st->n_nerves == 1 ? "" : "s", traces, traces == 1 ? "" : "s");
     /* every trace, so that every waveform error is said in one run (the
-     * first one's exit status) */
+     * first one's exit status); the table after, its columns as wide as
+     * their longest entry */
+    check_row *rows = calloc(traces ? traces : 1, sizeof *rows);
+    if (!rows) {
+        ncs_warnings_free(&warn);
+        ncs_study_destroy(st);
+        fprintf(stderr, "ncs: out of memory\n");
+        return EXIT_OUTPUT;
+    }
+    size_t n_rows = 0;
+    int w_site = 4, w_file = 4, w_fmt = 6;
     int rc = EXIT_OK;
     for (size_t i = 0; i < st->n_nerves; i++) {
         const ncs_nerve_def *n = &st->nerves[i];
@@ -326,17 +350,29 @@ static int check_one(const char *dir, const options *o)
                     rc = exit_for(err.code);
                 continue;
             }
-            double lo, hi;
-            print_range(&w, &lo, &hi);
-            printf("  %-28s %-26s %-16s %7.0f Hz %8.1f ms %8zu samples  "
-                   "%9.3f .. %8.3f mV%s%s\n",
-                   where + strlen(st->id) + 1, s->file, w.format_name, w.fs_hz,
-                   1000.0 * (double)w.n / w.fs_hz, w.n, lo, hi,
-                   s->exclude ? "  (excluded)" : "",
-                   w.clipped_n ? "  (clipped samples)" : "");
+            check_row *r = &rows[n_rows++];
+            snprintf(r->site, sizeof r->site, "%s.%s", n->id, s->name);
+            snprintf(r->fmt, sizeof r->fmt, "%s", w.format_name);
+            r->file = s->file;
+            r->fs_hz = w.fs_hz;
+            r->n = w.n;
+            r->excluded = s->exclude;
+            r->clipped = w.clipped_n > 0;
+            print_range(&w, &r->lo, &r->hi);
+            w_site = imax(w_site, (int)strlen(r->site));
+            w_file = imax(w_file, (int)strlen(r->file));
+            w_fmt = imax(w_fmt, (int)strlen(r->fmt));
             ncs_wave_free(&w);
         }
     }
+    for (size_t k = 0; k < n_rows; k++) {
+        const check_row *r = &rows[k];
+        printf("  %-*s  %-*s  %-*s %7.0f Hz %8.1f ms %8zu samples %9.3f .. %8.3f mV%s%s\n",
+               w_site, r->site, w_file, r->file, w_fmt, r->fmt, r->fs_hz,
+               1000.0 * (double)r->n / r->fs_hz, r->n, r->lo, r->hi,
+               r->excluded ? "  (excluded)" : "", r->clipped ? "  (clipped samples)" : "");
+    }
+    free(rows);
     print_warnings(&warn, o);
     ncs_warnings_free(&warn);
     ncs_study_destroy(st);
@@ -557,14 +593,47 @@ static const char exit_help[] =
     "  3  invalid input (study.ini or a waveform)\n"
     "  4  an output could not be written or a report could not be made\n";
 
+enum { HELP_COL = 32 };
+
+/* text from column col (where the cursor stands) to at most width columns,
+ * the lines it takes after the first indented to col; words are never cut */
+static void print_wrapped(FILE *f, const char *text, int col, int width)
+{
+    int at = col;
+    while (*text) {
+        size_t w = strcspn(text, " ");
+        if (at > col && at + 1 + (int)w > width) {
+            fprintf(f, "\n%*s", col, "");
+            at = col;
+        } else if (at > col) {
+            fputc(' ', f);
+            at++;
+        }
+        fwrite(text, 1, w, f);
+        at += (int)w;
+        text += w;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
+}
+
 static void print_overview(FILE *f)
 {
     fprintf(f, "usage: ncs COMMAND [options] ...\n\n"
                "Nerve-conduction-study analyser: CMAP latency, amplitude, area and\n"
                "duration per site, conduction velocity and conduction block per segment.\n\n"
                "Commands:\n");
-    for (const command *c = commands; c->name; c++)
-        fprintf(f, "  %-8s %-20s %s\n", c->name, c->args, c->summary);
+    for (const command *c = commands; c->name; c++) {
+        /* the summary in a column of its own, wrapped to 79 columns; after a
+         * usage too long for its column, on the next line */
+        int col = fprintf(f, "  %-8s %s", c->name, c->args);
+        if (col > HELP_COL - 1) {
+            fputc('\n', f);
+            col = 0;
+        }
+        fprintf(f, "%*s", HELP_COL - col, "");
+        print_wrapped(f, c->summary, HELP_COL, 79);
+    }
     fprintf(f, "\nOptions for every command:\n"
                "  -q, --quiet   no warnings on stderr\n"
                "  -h, --help    this help (or: ncs help COMMAND)\n"

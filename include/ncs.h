@@ -172,6 +172,9 @@ typedef struct {
     double rate_hz;      /* CSV without time column; NAN if not given */
     ncs_polarity polarity; /* effective: site, else nerve, else study */
     double onset_ms, peak_ms, end_ms; /* manual markers; NAN if not given */
+    int marker_line[3];  /* study.ini lines of onset_ms, peak_ms, end_ms; 0: not given */
+    const char *ini;     /* the study's study.ini (its ini_path), for an error
+                            naming a line; NULL outside a study */
     int exclude;         /* exclude = yes */
     int entrapment;      /* -1 not given, 0 no, 1 yes */
     char *note;          /* may be NULL */

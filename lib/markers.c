@@ -10,6 +10,7 @@
  * of sqrt(-v) over the low part of the edge gives t0 and the slope, and so
  * the time of the 1 % level.
  */
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -869,6 +870,28 @@ static void record_cleaning(const ncs_clean *c, const ncs_wave *w, const ncs_sit
         m->flags |= NCS_FLAG_EXCLUDED;
 }
 
+/* An error about a marker placed by hand, named as study.ini's parser
+ * names its errors: "<study.ini>:<line>: [<section>]: ...", the line the
+ * key k's (0 onset_ms, 1 peak_ms, 2 end_ms); where the site is not a
+ * study's, by the trace's name. */
+static ncs_status marker_error(ncs_error *err, const ncs_site *site, int k, const char *where,
+                               const char *fmt, ...) NCS_PRINTF(5, 6);
+static ncs_status marker_error(ncs_error *err, const ncs_site *site, int k, const char *where,
+                               const char *fmt, ...)
+{
+    char msg[600], loc[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = site ? site->marker_line[k] : 0;
+    if (!site || !site->ini || line <= 0)
+        return ncs_fail(err, NCS_ERR_INI_VALUE, where, "%s", msg);
+    const char *slash = where ? strchr(where, '/') : NULL;
+    snprintf(loc, sizeof loc, "%s:%d", site->ini, line);
+    return ncs_fail(err, NCS_ERR_INI_VALUE, loc, "[%s]: %s", slash ? slash + 1 : site->name, msg);
+}
+
 /* Markers placed by hand must lie inside the record: an error naming the
  * key, never a duration of -9987 ms. */
 static ncs_status check_manual_range(const ncs_wave *w, const ncs_site *site, const char *where,
@@ -881,10 +904,10 @@ static ncs_status check_manual_range(const ncs_wave *w, const ncs_site *site, co
     static const char *const key[3] = {"onset_ms", "peak_ms", "end_ms"};
     for (int k = 0; k < 3; k++)
         if (!isnan(v[k]) && (v[k] < first || v[k] > last))
-            return ncs_fail(err, NCS_ERR_INI_VALUE, where,
-                            "%s = %g (placed by hand, study.ini section at line %d) lies "
-                            "outside the record, which runs from %.2f to %.2f ms from the "
-                            "stimulus", key[k], v[k], site->line, first, last);
+            return marker_error(err, site, k, where,
+                                "%s = %g (placed by hand) lies outside the record, which runs "
+                                "from %.2f to %.2f ms from the stimulus",
+                                key[k], v[k], first, last);
     return NCS_OK;
 }
 
@@ -895,20 +918,18 @@ static ncs_status check_manual_order(const ncs_markers *m, const ncs_site *site,
 {
     if (!(m->manual_onset || m->manual_peak || m->manual_end) || !m->response)
         return NCS_OK;
-    int line = site ? site->line : 0;
     if (isfinite(m->onset_ms) && isfinite(m->peak_ms) && !(m->onset_ms < m->peak_ms))
-        return ncs_fail(err, NCS_ERR_INI_VALUE, where,
-                        "%s %.2f ms is not before the %s peak at %.2f ms (study.ini section "
-                        "at line %d)",
-                        m->manual_onset ? "onset_ms (placed by hand)" : "the onset found",
-                        m->onset_ms, m->manual_peak ? "peak_ms placed by hand:" : "found",
-                        m->peak_ms, line);
+        return marker_error(err, site, m->manual_onset ? 0 : 1, where,
+                            "%s %.2f ms is not before the %s peak at %.2f ms",
+                            m->manual_onset ? "onset_ms (placed by hand)" : "the onset found",
+                            m->onset_ms, m->manual_peak ? "peak_ms placed by hand:" : "found",
+                            m->peak_ms);
     if (isfinite(m->end_ms) && isfinite(m->peak_ms) && !(m->peak_ms < m->end_ms))
-        return ncs_fail(err, NCS_ERR_INI_VALUE, where,
-                        "%s %.2f ms is not after the peak at %.2f ms (%s; study.ini section "
-                        "at line %d)",
-                        m->manual_end ? "end_ms (placed by hand)" : "the end found", m->end_ms,
-                        m->peak_ms, m->manual_peak ? "peak_ms placed by hand" : "found", line);
+        return marker_error(err, site, m->manual_end ? 2 : 1, where,
+                            "%s %.2f ms is not after the peak at %.2f ms (%s)",
+                            m->manual_end ? "end_ms (placed by hand)" : "the end found",
+                            m->end_ms, m->peak_ms,
+                            m->manual_peak ? "peak_ms placed by hand" : "found");
     return NCS_OK;
 }
 
@@ -949,7 +970,7 @@ ncs_status ncs_measure(ncs_analyser *a, const ncs_wave *w, const ncs_site *site,
             m->manual_peak = 1;
             if (!(t.amp > 3.0 * t.noise_s)) {
                 ncs_clean_free(&c);
-                return ncs_fail(err, NCS_ERR_INI_VALUE, where,
+                return marker_error(err, site, 1, where,
                                 "peak_ms = %g (placed by hand) is where the cleaned trace "
                                 "is %.3f mV, within 3 times its noise (%.3f mV) of the "
                                 "baseline or above it: not a negative peak",

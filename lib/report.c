@@ -192,6 +192,25 @@ double ncs_rwrapped(ncs_rpage *p, ncs_rstyle st, double x, double y, double dy, 
     return y;
 }
 
+char *ncs_rreasons(const ncs_finding *f, char *buf, size_t n)
+{
+    char why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
+    const char *s = ncs_finding_reasons(f, "; ", why, sizeof why);
+    size_t k = 0;
+    for (; *s && k + 4 < n; s++) {
+        if ((s[0] == '>' || s[0] == '<') && s[1] == '=') {
+            memcpy(buf + k, s[0] == '>' ? "\u2265" : "\u2264", 3);
+            k += 3;
+            s++;
+        } else {
+            buf[k++] = *s;
+        }
+    }
+    if (n)
+        buf[k < n ? k : n - 1] = '\0';
+    return buf;
+}
+
 /* The header's facts: patient, study, date, temperature. */
 static void header_line(char *line, size_t size, const ncs_study *st)
 {
@@ -639,7 +658,7 @@ static double summary_segment_findings(ncs_rpage *p, const ncs_nerve_result *nr,
         char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
         snprintf(buf, sizeof buf, "%s %s-%s%s: %s%s: %s", nr->def->id, sg->from, sg->to,
                  sg->covers ? " (span)" : "", f->code, f->counts ? "" : " (not counted)",
-                 ncs_finding_reasons(f, "; ", why, sizeof why));
+                 ncs_rreasons(f, why, sizeof why));
         y = ncs_rwrapped(p, ST_SMALL, 6, y, ncs_rpage_dy(p, 11), 91, y_min, buf);
     }
     return y;
@@ -655,7 +674,7 @@ static double summary_nerve_findings(ncs_rpage *p, const ncs_nerve_result *nr, i
             continue;
         char buf[1400], why[NCS_MAX_BECAUSE * (NCS_BECAUSE_LEN + 4)];
         snprintf(buf, sizeof buf, "%s: %s: %s", nr->def->id, f->code,
-                 ncs_finding_reasons(f, "; ", why, sizeof why));
+                 ncs_rreasons(f, why, sizeof why));
         y = ncs_rwrapped(p, ST_SMALL, 6, y, ncs_rpage_dy(p, 11), 91, y_min, buf);
     }
     return y;

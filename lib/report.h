@@ -106,6 +106,10 @@ void ncs_rline(ncs_rpage *p, ncs_rline_kind kind, double x1, double y1, double x
 /* s word-wrapped into the width (page units) from (x, y) downward, lines
  * dy apart; returns the y below the last line. Stops above y_min, the last
  * line then ending in "..." */
+/* A finding's reasons joined by "; ", ">=" and "<=" typeset as the
+ * tables' signs; returns buf. */
+char *ncs_rreasons(const ncs_finding *f, char *buf, size_t n);
+
 double ncs_rwrapped(ncs_rpage *p, ncs_rstyle st, double x, double y, double dy, double width,
                     double y_min, const char *s);
 

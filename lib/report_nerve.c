@@ -749,6 +749,18 @@ static int has_inching(const ncs_nerve_result *nr)
     return 0;
 }
 
+/* A drop with its half-width; a 100 % drop (no proximal response) is at
+ * least 100 less what the noise could hide, not 100 give or take. */
+static const char *drop_pm(char *b, size_t n, double v, double u)
+{
+    if (isfinite(v) && v >= 100.0 && isfinite(u)) {
+        char x[32];
+        snprintf(b, n, "\u2265 %s", ncs_rnum(x, sizeof x, 100.0 - u, 1));
+        return b;
+    }
+    return ncs_rnum_pm(b, n, v, u, 1);
+}
+
 /* A segment's row: its values with their 95 % half-widths. */
 static void segment_row(ncs_rpage *p, const ncs_segment *g, double y, double block_x)
 {
@@ -761,9 +773,9 @@ static void segment_row(ncs_rpage *p, const ncs_segment *g, double y, double blo
     ncs_rtext(p, slow ? ST_ABN : ST_TEXT, seg_col[GC_CV].x, y, "%s%s",
               ncs_rnum_pm(b, sizeof b, g->cv_m_s, g->u.cv_m_s, 1), slow ? " *" : "");
     ncs_rtext(p, blk ? ST_ABN : ST_TEXT, seg_col[GC_AMP_DROP].x, y, "%s",
-              ncs_rnum_pm(b, sizeof b, g->amp_drop_pct, g->u.amp_drop_pct, 1));
+              drop_pm(b, sizeof b, g->amp_drop_pct, g->u.amp_drop_pct));
     ncs_rtext(p, blk ? ST_ABN : ST_TEXT, seg_col[GC_AREA_DROP].x, y, "%s",
-              ncs_rnum_pm(b, sizeof b, g->area_drop_pct, g->u.area_drop_pct, 1));
+              drop_pm(b, sizeof b, g->area_drop_pct, g->u.area_drop_pct));
     ncs_rnum_signed(b, sizeof b, g->dur_increase_pct, 1);
     if (isfinite(g->dur_increase_pct) && isfinite(g->u.dur_increase_pct))
         snprintf(b + strlen(b), sizeof b - strlen(b), " \u00b1 %s",
@@ -899,7 +911,7 @@ static void segment_findings(ncs_rpage *p, const ncs_nerve_result *nr, double y)
             snprintf(buf, sizeof buf, "%s-%s%s %s %s%s: %s", g->from, g->to,
                      g->covers ? " (span)" : "", ncs_criteria_name(f->criteria), f->code,
                      f->counts ? "" : " (not counted)",
-                     ncs_finding_reasons(f, "; ", why, sizeof why));
+                     ncs_rreasons(f, why, sizeof why));
             y = ncs_rwrapped(p, ST_SMALL, 4, y, dy, 93, y_min, buf);
         }
     }
@@ -909,24 +921,30 @@ static void segment_findings(ncs_rpage *p, const ncs_nerve_result *nr, double y)
 
 /* The nerve, its muscle, its reference values, temperature and note;
  * returns the y below them. */
-static double nerve_heading(ncs_rpage *p, const ncs_nerve_result *nr, double y)
+static double nerve_heading(ncs_rpage *p, const ncs_study *st, const ncs_nerve_result *nr,
+                            double y)
 {
     const ncs_nerve_def *d = nr->def;
     double dy = ncs_rpage_dy(p, 12);
     char line[600];
-    int n = snprintf(line, sizeof line, "Temperature: %s", isfinite(d->temperature_c) ? "" : "not recorded");
-    if (isfinite(d->temperature_c))
-        n += snprintf(line + n, sizeof line - (size_t)n, "%.1f \u00b0C", d->temperature_c);
+    /* the study's temperature is in the page's header; a limb's own,
+     * where it differs, here */
+    int n = 0;
+    line[0] = '\0';
+    if (isfinite(d->temperature_c)
+        && !(isfinite(st->temperature_c) && fabs(d->temperature_c - st->temperature_c) < 0.05))
+        n = snprintf(line, sizeof line, "Temperature of this limb: %.1f \u00b0C     ",
+                     d->temperature_c);
     if (nr->norm) {
         const ncs_norm *nm = nr->norm;
         char a[16], l[16], c[16];
         snprintf(line + n, sizeof line - (size_t)n,
-                 "     Normal (%s): distal amplitude \u2265 %s mV, distal latency \u2264 %s ms, "
+                 "Normal (%s): distal amplitude \u2265 %s mV, distal latency \u2264 %s ms, "
                  "CV \u2265 %s m/s", nm->muscle[0] ? nm->muscle : nm->nerve,
                  ncs_rnum(a, sizeof a, nm->amp_lln_mv, 1), ncs_rnum(l, sizeof l, nm->dml_uln_ms, 1),
                  ncs_rnum(c, sizeof c, nm->cv_lln_m_s, 0));
     } else {
-        snprintf(line + n, sizeof line - (size_t)n, "     No reference values for this nerve");
+        snprintf(line + n, sizeof line - (size_t)n, "No reference values for this nerve");
     }
     ncs_rtext(p, ST_TEXT, 3, y, "%s", line);
     y -= dy;
@@ -981,7 +999,7 @@ void ncs_report_nerve_page(FILE *o, const ncs_results *r, size_t ni, ncs_report_
     char title[300];
     snprintf(title, sizeof title, "%s%s%s%s", nr->def->id, nr->def->muscle ? "  (" : "",
              nr->def->muscle ? nr->def->muscle : "", nr->def->muscle ? ")" : "");
-    double y = nerve_heading(&p, nr, ncs_rpage_header(&p, r, title));
+    double y = nerve_heading(&p, r->study, nr, ncs_rpage_header(&p, r, title));
     y = traces_key(&p, nr, y - ncs_rpage_dy(&p, 4));
     /* 2. one time axis and one gain for all the traces, over what the
      *    parts under them leave of the page (a third of it at least) */

@@ -1189,6 +1189,10 @@ static void finish_site(parser *p, const char *dir_real, const ncs_nerve_def *n,
                 : pn->polarity >= 0 ? (ncs_polarity)pn->polarity
                 : p->st->polarity;
     s->inside = dir_real;
+    s->ini = p->st->ini_path;
+    s->marker_line[0] = ps->key_line[TK_ONSET];
+    s->marker_line[1] = ps->key_line[TK_PEAK];
+    s->marker_line[2] = ps->key_line[TK_END];
     if (s->file)
         resolve_path(p, dir_real, "file", s->file, &s->path, ps->key_line[TK_FILE], where);
 }

@@ -34,6 +34,19 @@ static void colpm(FILE *f, double v, double u, int width, int decimals, int mark
     fprintf(f, " %*s%c", width + 1, buf, mark ? '*' : ' ');
 }
 
+/* A drop: as colpm, but a 100 % drop (no proximal response) is at least
+ * 100 less what the noise could hide, not 100 give or take. */
+static void coldrop(FILE *f, double v, double u, int width)
+{
+    if (isfinite(v) && v >= 100.0 && isfinite(u)) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "\u2265%.1f", 100.0 - u);
+        fprintf(f, " %*s ", width + 2, buf);
+        return;
+    }
+    colpm(f, v, u, width, 1, 0);
+}
+
 static void flags_text(FILE *f, const ncs_markers *m)
 {
     const char *names[NCS_FLAG__COUNT];
@@ -241,8 +254,8 @@ ncs_status ncs_results_table(const ncs_results *r, FILE *f)
                 fprintf(f, " | %-*s", sw, name);
                 fprintf(f, " %5.0f ", g->distance_mm);
                 colpm(f, g->cv_m_s, g->u.cv_m_s, 10, 1, g->abnormal & NCS_ABN_CV_SLOW);
-                colpm(f, g->amp_drop_pct, g->u.amp_drop_pct, 10, 1, 0);
-                colpm(f, g->area_drop_pct, g->u.area_drop_pct, 10, 1, 0);
+                coldrop(f, g->amp_drop_pct, g->u.amp_drop_pct, 10);
+                coldrop(f, g->area_drop_pct, g->u.area_drop_pct, 10);
                 colpm(f, g->dur_increase_pct, g->u.dur_increase_pct, 10, 1, 0);
                 const char *blk = ncs_block_name(g->block);
                 fprintf(f, "  %-15s", blk ? blk : "");

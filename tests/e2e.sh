@@ -69,6 +69,10 @@ listed=$(grep -c '^  [a-z]' "$T/out")
 if [ "$sites" -eq "$listed" ] && [ "$sites" -gt 0 ]; then ok; else
     bad "check samples lists $listed traces, study.ini files name $sites"; fi
 [ "$(samples_sum)" = "$before" ] && ok || bad "samples changed by ncs check"
+# each study's table in columns: " Hz " at one place on every row of a study
+awk '/^[^ ]/ { s++ } /^  [a-z]/ { c = index($0, " Hz "); if (!(s in at)) at[s] = c; else if (at[s] != c) bad++ }
+     END { exit bad > 0 || s == 0 }' "$T/out" && ok || bad "ncs check: a study's rows out of column"
+$NCS_WRAP "$NCS" help | awk 'length($0) > 79 { n++ } END { exit n > 0 }' && ok || bad "ncs help: lines over 79 columns"
 
 # ---------------------------------------------------------------- usage
 run "no command" 2 "no command given" "ncs help" --
@@ -567,7 +571,7 @@ awk -F, '$2 == "median.right" && $18 == "wrist-elbow" && $30 == "not-evaluable" 
 # a peak placed by hand on the flat baseline is no negative peak
 cp -r samples/mmn "$T/flatpeak"
 sed -i 's/^\[median\.right\.wrist\]$/[median.right.wrist]\npeak_ms = 25.3/' "$T/flatpeak/study.ini"
-run "a manual peak on the baseline" 3 "mmn/median.right.wrist: error: peak_ms = 25.3 (placed by hand)" \
+run "a manual peak on the baseline" 3 "flatpeak/study.ini:11: error: [median.right.wrist]: peak_ms = 25.3 (placed by hand)" \
     "not a negative peak" -- analyse "$T/flatpeak"
 # an output folder that cannot be made is refused before the analysis
 # (nothing printed on stdout)
@@ -832,11 +836,11 @@ $NCS_WRAP "$NCS" analyse -q "$IE" >"$T/out" 2>&1 \
 d="$T/manual-far"
 cp -r samples/normal "$d"
 sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 9999/' "$d/study.ini"
-run "manual onset outside the record" 3 "median.right.wrist: error: onset_ms = 9999 (placed by hand, study.ini section at line 10) lies outside the record" -- analyse "$d"
+run "manual onset outside the record" 3 "manual-far/study.ini:13: error: [median.right.wrist]: onset_ms = 9999 (placed by hand) lies outside the record" -- analyse "$d"
 d="$T/manual-late"
 cp -r samples/normal "$d"
 sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 8.5/' "$d/study.ini"
-run "manual onset after the peak found" 3 "onset_ms (placed by hand) 8.50 ms is not before the found peak" "(study.ini section at line 10)" -- analyse "$d"
+run "manual onset after the peak found" 3 "manual-late/study.ini:13: error: [median.right.wrist]: onset_ms (placed by hand) 8.50 ms is not before the found peak" -- analyse "$d"
 d="$T/manual-ok"
 cp -r samples/normal "$d"
 sed -i '0,/^distance_mm = 70$/s//distance_mm = 70\nonset_ms = 3.0/' "$d/study.ini"
@@ -983,6 +987,9 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         fi
     done
     pdftotext "$T/rep/mmn.pdf" - | grep -q "definite CB" && ok || bad "mmn report marks the definite blocks"
+    # the findings' reasons with the tables' signs, not ">="
+    pdftotext "$T/rep/mmn.pdf" - | grep -q "area drop 75.3% ≥ 50%; duration increase 10.1% ≤ 30%" \
+        && ! pdftotext "$T/rep/mmn.pdf" - | grep -qE '[<>]=' && ok || bad "mmn report: findings with >= or <="
     # the summary marks the values of sites flagged uncertain (cidp: both
     # axilla sites' amplitudes and areas) and says what the mark means
     pdftotext -f 1 -l 1 "$T/rep/cidp.pdf" - >"$T/cidp1.txt"
@@ -1064,6 +1071,12 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         ! grep -qE '\+-|\+ ?%|[+-]n/a|n/a ?%' "$T/t16.txt" && ok || bad "report text: a sign printed as +- or without its number"
         # a header on every page
         [ "$(grep -c '^Patient: Müller' "$T/t16.txt")" -eq "$pages16" ] && ok || bad "report text: not every page has the header"
+        # the absent elbow response's drops: at least 100 less what noise could hide, never "100.0 ± x"
+        grep -qE '^≥ 99\.[0-9]$' "$T/t16.txt" && ! grep -qE '100\.0 ± ' "$T/t16.txt" && ok \
+            || bad "report text: a 100 % drop printed give or take"
+        # the study's temperature once a page, in the header
+        [ "$(grep -c 'Temperature' "$T/t16.txt")" -eq "$pages16" ] && ok \
+            || bad "report text: the temperature repeated under the header"
     else
         bad "report of study text16 failed: $(cat "$T/err")"
     fi
