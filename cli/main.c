@@ -293,8 +293,8 @@ static void print_range(const ncs_wave *w, double *lo, double *hi)
 
 /* One decoded trace's line of `ncs check`. */
 typedef struct {
-    char site[256], fmt[64];
-    const char *file;
+    const char *nerve, *site, *file;
+    char fmt[64];
     double fs_hz, lo, hi;
     size_t n;
     int excluded, clipped;
@@ -303,6 +303,23 @@ typedef struct {
 static int imax(int a, int b)
 {
     return a > b ? a : b;
+}
+
+/* The columns UTF-8 text takes on a terminal: its characters (every byte
+ * but a continuation byte; a wide character counted once). */
+static int text_cols(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* s, then spaces to width columns, then sep. */
+static void put_padded(const char *s, int width, const char *sep)
+{
+    fputs(s, stdout);
+    printf("%*s%s", imax(0, width - text_cols(s)), "", sep);
 }
 
 /* Validates one study and decodes every waveform. Returns the exit code. */
@@ -351,7 +368,8 @@ static int check_one(const char *dir, const options *o)
                 continue;
             }
             check_row *r = &rows[n_rows++];
-            snprintf(r->site, sizeof r->site, "%s.%s", n->id, s->name);
+            r->nerve = n->id;
+            r->site = s->name;
             snprintf(r->fmt, sizeof r->fmt, "%s", w.format_name);
             r->file = s->file;
             r->fs_hz = w.fs_hz;
@@ -359,16 +377,19 @@ static int check_one(const char *dir, const options *o)
             r->excluded = s->exclude;
             r->clipped = w.clipped_n > 0;
             print_range(&w, &r->lo, &r->hi);
-            w_site = imax(w_site, (int)strlen(r->site));
-            w_file = imax(w_file, (int)strlen(r->file));
-            w_fmt = imax(w_fmt, (int)strlen(r->fmt));
+            w_site = imax(w_site, text_cols(r->nerve) + 1 + text_cols(r->site));
+            w_file = imax(w_file, text_cols(r->file));
+            w_fmt = imax(w_fmt, text_cols(r->fmt));
             ncs_wave_free(&w);
         }
     }
     for (size_t k = 0; k < n_rows; k++) {
         const check_row *r = &rows[k];
-        printf("  %-*s  %-*s  %-*s %7.0f Hz %8.1f ms %8zu samples %9.3f .. %8.3f mV%s%s\n",
-               w_site, r->site, w_file, r->file, w_fmt, r->fmt, r->fs_hz,
+        printf("  %s.", r->nerve);
+        put_padded(r->site, w_site - text_cols(r->nerve) - 1, "  ");
+        put_padded(r->file, w_file, "  ");
+        put_padded(r->fmt, w_fmt, " ");
+        printf("%7.0f Hz %8.1f ms %8zu samples %9.3f .. %8.3f mV%s%s\n", r->fs_hz,
                1000.0 * (double)r->n / r->fs_hz, r->n, r->lo, r->hi,
                r->excluded ? "  (excluded)" : "", r->clipped ? "  (clipped samples)" : "");
     }
@@ -678,13 +699,18 @@ static void print_version(void)
 #define REPORT_HELP                                                                  \
     "  --report[=FMT]   also draw the report (pdf, the default, png or svg) into the\n"   \
     "                   output folder as report.<FMT>; needs gnuplot\n"                 \
-    "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n" \
+    GNUPLOT_HELP                                                                     \
     GNUPLOT_TIMEOUT_HELP
+
+#define GNUPLOT_HELP                                                                  \
+    "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else the\n"          \
+    "                   gnuplot on PATH)\n"
 
 #define GNUPLOT_TIMEOUT_HELP                                                              \
     "  --gnuplot-timeout SECONDS\n"                                                       \
-    "                   gnuplot's time limit (default: $NCS_GNUPLOT_TIMEOUT, else 30);\n" \
-    "                   past it gnuplot is stopped and the report fails (exit 4)\n"       \
+    "                   gnuplot's time limit (default: $NCS_GNUPLOT_TIMEOUT, else\n"     \
+    "                   30); past it gnuplot is stopped and the report fails\n"         \
+    "                   (exit 4)\n"                                                      \
     "  --paper a4|letter  the report's paper (default a4)\n"
 
 static const command commands[] = {
@@ -713,10 +739,11 @@ static const command commands[] = {
      "                   sorted list (run the N shards apart, then --merge)\n"
      "  --merge          the operands are shard outputs: write OUT/summary.csv and\n"
      "                   OUT/batch.json as one run over all of them would\n"
-     "  --compare        instead of analysing each study: group the studies under ROOT\n"
-     "                   by their patient and compare each patient's visits (ncs\n"
-     "                   compare) into OUT/<patient>/compare.json, compare.csv (and\n"
-     "                   compare.<fmt> with --report); a line per patient on stdout\n"
+     "  --compare        instead of analysing each study: group the studies under\n"
+     "                   ROOT by their patient and compare each patient's visits\n"
+     "                   (ncs compare) into OUT/<patient>/compare.json, compare.csv\n"
+     "                   (and compare.<fmt> with --report); a line per patient on\n"
+     "                   stdout\n"
      "  --progress, --no-progress\n"
      "                   a progress line on stderr (default: when it is a terminal)\n"
      CRITERIA_HELP
@@ -748,10 +775,10 @@ static const command commands[] = {
      "  --json           compare.json on stdout instead of the table\n"
      "  -o, --out DIR    also write DIR/compare.json and DIR/compare.csv\n"
      CRITERIA_HELP
-     "  --report[=FMT]   also draw the follow-up report (pdf, the default, png or svg)\n"
-     "                   into the output folder as compare.<FMT> (png, svg: a file per\n"
-     "                   page, compare-<nerve>.<FMT>); needs gnuplot\n"
-     "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
+     "  --report[=FMT]   also draw the follow-up report (pdf, the default, png or\n"
+     "                   svg) into the output folder as compare.<FMT> (png, svg: a\n"
+     "                   file per page, compare-<nerve>.<FMT>); needs gnuplot\n"
+     GNUPLOT_HELP
      GNUPLOT_TIMEOUT_HELP
      "  -q, --quiet      no warnings\n",
      "--out --json --criteria --norms --report --gnuplot --gnuplot-timeout --paper"},
@@ -777,7 +804,7 @@ static const command commands[] = {
      "Options:\n"
      "  -o, --out FILE   the report file (required)\n"
      CRITERIA_HELP
-     "  --gnuplot PATH   the gnuplot to run (default: $NCS_GNUPLOT, else gnuplot on PATH)\n"
+     GNUPLOT_HELP
      GNUPLOT_TIMEOUT_HELP
      "  -q, --quiet      no warnings\n",
      "--out --criteria --norms --gnuplot --gnuplot-timeout --paper"},
@@ -790,27 +817,29 @@ static const command commands[] = {
     {"init", cmd_init, "[options] FOLDER",
      "Write FOLDER/study.ini for the waveform files in FOLDER, from their names.",
      "Each file directly in FOLDER (WAV, FLAC, AIFF ... anything libsndfile reads,\n"
-     "CSV, TXT, EDF) is decoded as ncs check decodes it, and its name read into nerve,\n"
-     "side and site: median_r_wrist.wav, ulnar-left-below-elbow.csv, Median R Wrist.flac,\n"
-     "peroneal_right_ankle.wav, ulnar_r_b-elbow.csv (b-elbow, a-elbow, fib-head, popl,\n"
-     "erbs-point ... are read as the sites they stand for), median_r_wrist+20.wav (an\n"
-     "inching site 20 mm proximal to the wrist). Sites are written in anatomical\n"
-     "order, distal first. What the files do not say is written as a real value with\n"
-     "a comment 'GUESS, confirm': distances (typical adult values), the recording\n"
-     "muscle, scale_mv of integer samples, units of float and CSV files, stim_ms\n"
-     "(where the stimulus artefact is seen). Files not read are listed in a comment\n"
-     "block at the end, with why (and as warnings). Each record of an EDF+ file whose\n"
-     "annotation names nerve, side and site (Median R Wrist) is a site, chosen by that\n"
-     "annotation or its number. Confirm every GUESS, then run ncs check FOLDER.\n"
-     "A study.ini already there is never replaced (exit 4); nothing else in FOLDER is\n"
-     "touched: study.ini is written under a temporary name and linked into place\n"
-     "whole. A folder with no waveform, or none whose name can be read, is refused\n"
-     "(exit 3). Symbolic links leading out of FOLDER are not followed.\n"
+     "CSV, TXT, EDF) is decoded as ncs check decodes it, and its name read into\n"
+     "nerve, side and site: median_r_wrist.wav, ulnar-left-below-elbow.csv,\n"
+     "Median R Wrist.flac, peroneal_right_ankle.wav, ulnar_r_b-elbow.csv (b-elbow,\n"
+     "a-elbow, fib-head, popl, erbs-point ... are read as the sites they stand for),\n"
+     "median_r_wrist+20.wav (an inching site 20 mm proximal to the wrist). Sites are\n"
+     "written in anatomical order, distal first. What the files do not say is written\n"
+     "as a real value with a comment 'GUESS, confirm': distances (typical adult\n"
+     "values), the recording muscle, scale_mv of integer samples, units of float and\n"
+     "CSV files, stim_ms (where the stimulus artefact is seen). Files not read are\n"
+     "listed in a comment block at the end, with why (and as warnings). Each record\n"
+     "of an EDF+ file whose annotation names nerve, side and site (Median R Wrist) is\n"
+     "a site, chosen by that annotation or its number. Confirm every GUESS, then run\n"
+     "ncs check FOLDER. A study.ini already there is never replaced (exit 4); nothing\n"
+     "else in FOLDER is touched: study.ini is written under a temporary name and\n"
+     "linked into place whole. A folder with no waveform, or none whose name can be\n"
+     "read, is refused (exit 3). Symbolic links leading out of FOLDER are not\n"
+     "followed.\n"
      "Options:\n"
-     "  -o, --out FILE   write FILE instead of FOLDER/study.ini (never replaced either;\n"
-     "                   its file paths are relative to FOLDER)\n"
+     "  -o, --out FILE   write FILE instead of FOLDER/study.ini (never replaced\n"
+     "                   either; its file paths are relative to FOLDER)\n"
      "  --stdout         print the study.ini instead of writing it\n"
-     "  -q, --quiet      no warnings (the files not read are still listed in the file)\n",
+     "  -q, --quiet      no warnings (the files not read are still listed in the\n"
+     "                   file)\n",
      "--out --stdout"},
     {"help", cmd_help, "[COMMAND]", "Show help for ncs or one command.", "", ""},
     {NULL, NULL, NULL, NULL, NULL, NULL},

@@ -94,6 +94,11 @@ int ncs_solve(double *a, int lda, double *b, int k);
  * their independent parts in quadrature, the part they share
  * (onset_common_ms) only as far as it differs between them. */
 double ncs_onset_diff_u(const ncs_site_uncertainty *a, const ncs_site_uncertainty *b);
+
+/* A drop of 100 % (no proximal response) with its half-width u: the least
+ * it can be, 100 less what the noise could hide, never below 0 (0: the
+ * absent response says nothing of the drop); NAN for any other drop. */
+double ncs_drop_least(double v, double u);
 /* Site m's onset interval widened to ex (it may be off by that much), its
  * duration's with it; past its limit the site is uncertain — in its onset
  * and in its area, which an onset that far off cuts short or stretches —

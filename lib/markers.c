@@ -884,7 +884,8 @@ static ncs_status marker_error(ncs_error *err, const ncs_site *site, int k, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int line = site ? site->marker_line[k] : 0;
+    /* (a marker found out of order with one placed by hand: the section) */
+    int line = !site ? 0 : site->marker_line[k] > 0 ? site->marker_line[k] : site->line;
     if (!site || !site->ini || line <= 0)
         return ncs_fail(err, NCS_ERR_INI_VALUE, where, "%s", msg);
     const char *slash = where ? strchr(where, '/') : NULL;

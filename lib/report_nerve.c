@@ -753,9 +753,13 @@ static int has_inching(const ncs_nerve_result *nr)
  * least 100 less what the noise could hide, not 100 give or take. */
 static const char *drop_pm(char *b, size_t n, double v, double u)
 {
-    if (isfinite(v) && v >= 100.0 && isfinite(u)) {
+    double least = ncs_drop_least(v, u);
+    if (isfinite(least)) {
         char x[32];
-        snprintf(b, n, "\u2265 %s", ncs_rnum(x, sizeof x, 100.0 - u, 1));
+        if (least > 0)
+            snprintf(b, n, "\u2265 %s", ncs_rnum(x, sizeof x, least, 1));
+        else
+            snprintf(b, n, "n/a");
         return b;
     }
     return ncs_rnum_pm(b, n, v, u, 1);
@@ -946,8 +950,8 @@ static double nerve_heading(ncs_rpage *p, const ncs_study *st, const ncs_nerve_r
     } else {
         snprintf(line + n, sizeof line - (size_t)n, "No reference values for this nerve");
     }
-    ncs_rtext(p, ST_TEXT, 3, y, "%s", line);
-    y -= dy;
+    /* (a long muscle's name takes a second line, not the page's margin) */
+    y = ncs_rwrapped(p, ST_TEXT, 3, y, dy, 94, y - 2.5 * dy, line);
     if (nr->low_temperature) {
         ncs_rtext(p, ST_WARN, 3, y, "Low temperature: slowing may be from cold (no correction "
                                     "applied)");

@@ -29,6 +29,13 @@ static double own_area_u(const ncs_markers *m, double common)
     return m->u.neg_area_mvms - common * m->neg_area_mvms;
 }
 
+double ncs_drop_least(double v, double u)
+{
+    if (!(isfinite(v) && v >= 100.0 && isfinite(u)))
+        return NAN;
+    return fmax(0.0, 100.0 - u);
+}
+
 /* Half-widths of the segment's values from its sites'. An absent proximal
  * response is a 100 % drop give or take the smallest response the noise
  * could hide (6 times its RMS, the detection limit). */

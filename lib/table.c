@@ -38,10 +38,14 @@ static void colpm(FILE *f, double v, double u, int width, int decimals, int mark
  * 100 less what the noise could hide, not 100 give or take. */
 static void coldrop(FILE *f, double v, double u, int width)
 {
-    if (isfinite(v) && v >= 100.0 && isfinite(u)) {
+    double least = ncs_drop_least(v, u);
+    if (isfinite(least)) {
         char buf[64];
-        snprintf(buf, sizeof buf, "\u2265%.1f", 100.0 - u);
-        fprintf(f, " %*s ", width + 2, buf);
+        snprintf(buf, sizeof buf, "\u2265%.1f", least);
+        if (least > 0)
+            fprintf(f, " %*s ", width + 2, buf);
+        else
+            fprintf(f, " %*s ", width, "-");
         return;
     }
     colpm(f, v, u, width, 1, 0);
@@ -182,8 +186,11 @@ static void span_line(FILE *f, const ncs_segment *g)
     const double u[4] = {g->u.cv_m_s, g->u.amp_drop_pct, g->u.area_drop_pct,
                          g->u.dur_increase_pct};
     for (int i = 0; i < 4; i++) {
-        if (!isfinite(v[i]))
+        double least = i == 1 || i == 2 ? ncs_drop_least(v[i], u[i]) : NAN;
+        if (!isfinite(v[i]) || least == 0.0)
             fprintf(f, " %s -%s", name[i], i < 3 ? "," : "");
+        else if (isfinite(least))
+            fprintf(f, " %s \u2265 %.1f%s%s", name[i], least, unit[i], i < 3 ? "," : "");
         else if (isfinite(u[i]))
             fprintf(f, " %s %.1f \u00b1 %.1f%s%s", name[i], v[i], u[i], unit[i], i < 3 ? "," : "");
         else

@@ -72,7 +72,9 @@ if [ "$sites" -eq "$listed" ] && [ "$sites" -gt 0 ]; then ok; else
 # each study's table in columns: " Hz " at one place on every row of a study
 awk '/^[^ ]/ { s++ } /^  [a-z]/ { c = index($0, " Hz "); if (!(s in at)) at[s] = c; else if (at[s] != c) bad++ }
      END { exit bad > 0 || s == 0 }' "$T/out" && ok || bad "ncs check: a study's rows out of column"
-$NCS_WRAP "$NCS" help | awk 'length($0) > 79 { n++ } END { exit n > 0 }' && ok || bad "ncs help: lines over 79 columns"
+for c in "" analyse batch compare check report norms init help; do
+    $NCS_WRAP "$NCS" help $c | awk 'length($0) > 79 { n++ } END { exit n > 0 }' && ok || bad "ncs help $c: lines over 79 columns"
+done
 
 # ---------------------------------------------------------------- usage
 run "no command" 2 "no command given" "ncs help" --
