@@ -560,7 +560,8 @@ static void free_points(fit_points *pt)
 #define NCOL (4 + 4 * NHARM + 3)
 #define REC_F 100.0 /* the F a recovery term must reach */
 #define SLOPE_F 12.0 /* and a slope seen on one side of the response only */
-#define ONE_SIDE_SLOPE_MS 8.0 /* the quiet record before the response it needs */
+#define ONE_SIDE_SLOPE_MS 8.0 /* the quiet record before the response it needs
+                                (twice that after it, with none before) */
 enum { C_CONST = 0, C_SLOPE, C_ART, C_STEP, C_50 = 4, C_60 = 4 + 2 * NHARM,
        C_REC = 4 + 4 * NHARM };
 /* (gram_build skips the 50 Hz columns of a 60 Hz row in whole runs of four) */
@@ -1783,10 +1784,19 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     if (best.rec)
         best_all = refine_recovery(&gr, &pt, &best, best_all, bcoef);
     /* a drift seen on one side only: where the quiet record before the
-     * response is long (a slow response leaves no quiet tail in the sweep)
-     * and no recovery was fitted (whose decay a line would take for
-     * drift), a slope the quiet samples carry (F > SLOPE_F) */
-    if (!best.slope && !best.rec && (double)before * c->dt_ms >= ONE_SIDE_SLOPE_MS)
+     * response is long (a slow response leaves no quiet tail in the sweep),
+     * or where there is none (no pre-trigger, a short latency) and the tail
+     * is twice as long (a slow remainder of the response dying away in it
+     * is a line's to take; check_before then asks the gap), and no
+     * recovery was fitted (whose decay a line would take for drift), a
+     * slope the quiet samples carry (F > SLOPE_F). Without it a record
+     * without a pre-trigger kept its drift: the tail, a misfit of 0.1 mV,
+     * was cut back by check_before until mains could no longer be fitted
+     * (docs/measurements.md, drift) */
+    double before_ms = (double)before * c->dt_ms, after_ms = (double)after * c->dt_ms;
+    if (!best.slope && !best.rec
+        && (before_ms >= ONE_SIDE_SLOPE_MS
+            || (before_ms < 1.0 && after_ms >= 2.0 * ONE_SIDE_SLOPE_MS)))
         best_all = add_slope_if_carried(&gr, &pt, nq, &best, best_all, bcoef);
     int o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     keep_background(c, &gr, &best, best_all, nq);
