@@ -327,6 +327,20 @@ const char *ncs_rnum_pm(char *buf, size_t n, double v, double u, int decimals)
     return buf;
 }
 
+const char *ncs_rdrop(char *buf, size_t n, double v, double u, int decimals)
+{
+    double least = ncs_drop_least(v, u);
+    if (!isfinite(least))
+        return ncs_rnum(buf, n, v, decimals);
+    char x[32];
+    double scale = pow(10.0, decimals); /* (a least value rounds down) */
+    if (least > 0)
+        snprintf(buf, n, "\u2265 %s", ncs_rnum(x, sizeof x, floor(least * scale) / scale, decimals));
+    else
+        snprintf(buf, n, "n/a");
+    return buf;
+}
+
 const char *ncs_rnum_signed(char *buf, size_t n, double v, int decimals)
 {
     if (!isfinite(v))
@@ -484,9 +498,11 @@ static double summary_segment_values(ncs_rpage *p, const ncs_nerve_result *nr, s
                   ncs_rnum(b, sizeof b, g->cv_m_s, 1),
                   u & NCS_UNCERTAIN_ONSET || !isfinite(g->u.cv_m_s) ? "?" : "", slow ? " *" : "");
         ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AMP_DROP].x, y, "%s%s",
-                  ncs_rnum(b, sizeof b, g->amp_drop_pct, 1), u & NCS_UNCERTAIN_AMP ? "?" : "");
+                  ncs_rdrop(b, sizeof b, g->amp_drop_pct, g->u.amp_drop_pct, 1),
+                  u & NCS_UNCERTAIN_AMP ? "?" : "");
         ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AREA_DROP].x, y, "%s%s",
-                  ncs_rnum(b, sizeof b, g->area_drop_pct, 1), u & NCS_UNCERTAIN_AREA ? "?" : "");
+                  ncs_rdrop(b, sizeof b, g->area_drop_pct, g->u.area_drop_pct, 1),
+                  u & NCS_UNCERTAIN_AREA ? "?" : "");
         ncs_rtext(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s%s",
                   ncs_rnum(b, sizeof b, g->dur_increase_pct, 1), u & NCS_UNCERTAIN_ONSET ? "?" : "");
         if (blk) {

@@ -140,6 +140,9 @@ void ncs_report_put_text(FILE *f, const char *s, ncs_report_format fmt);
 const char *ncs_rnum(char *buf, size_t n, double v, int decimals);
 /* with its 95 % half-width: "60.4 ± 3.1" ("60.4" when u is NAN) */
 const char *ncs_rnum_pm(char *buf, size_t n, double v, double u, int decimals);
+/* A drop: an absent proximal response's as "\u2265 LEAST" ("n/a" when the
+ * noise could hide the whole response), any other as ncs_rnum. */
+const char *ncs_rdrop(char *buf, size_t n, double v, double u, int decimals);
 /* with its sign, a real minus: "+20", "−20", "0" */
 const char *ncs_rnum_signed(char *buf, size_t n, double v, int decimals);
 

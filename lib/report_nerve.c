@@ -417,9 +417,10 @@ static void segment_sites(const ncs_nerve_result *nr, const ncs_segment *g, size
 }
 
 /* The unit after a percentage: none after "n/a". */
-static const char *pct(double v)
+/* The unit after a printed value, none after "n/a". */
+static const char *pct(const char *printed)
 {
-    return isfinite(v) ? " %" : "";
+    return strcmp(printed, "n/a") != 0 ? " %" : "";
 }
 
 /* At the right, between the two traces of each marked segment: a red
@@ -441,12 +442,12 @@ static void block_labels(ncs_rpage *p, const ncs_nerve_result *nr, const frame *
         double y = 0.5 * (ya + yb) + 1.5 * dy;
         y = ncs_rwrapped(p, ST_BLOCK, x + 2.0, y, dy, 98.5 - x - 2.0, y - 3 * dy,
                          ncs_rblock_label(g->block));
-        ncs_rnum(b1, sizeof b1, g->area_drop_pct, 0);
-        ncs_rnum(b2, sizeof b2, g->amp_drop_pct, 0);
+        ncs_rdrop(b1, sizeof b1, g->area_drop_pct, g->u.area_drop_pct, 0);
+        ncs_rdrop(b2, sizeof b2, g->amp_drop_pct, g->u.amp_drop_pct, 0);
         ncs_rnum_signed(b3, sizeof b3, g->dur_increase_pct, 0);
-        ncs_rtext(p, ST_ABN, x + 2.0, y, "area drop %s%s", b1, pct(g->area_drop_pct));
-        ncs_rtext(p, ST_ABN, x + 2.0, y - dy, "amp drop %s%s", b2, pct(g->amp_drop_pct));
-        ncs_rtext(p, ST_ABN, x + 2.0, y - 2 * dy, "dur %s%s", b3, pct(g->dur_increase_pct));
+        ncs_rtext(p, ST_ABN, x + 2.0, y, "area drop %s%s", b1, pct(b1));
+        ncs_rtext(p, ST_ABN, x + 2.0, y - dy, "amp drop %s%s", b2, pct(b2));
+        ncs_rtext(p, ST_ABN, x + 2.0, y - 2 * dy, "dur %s%s", b3, pct(b3));
         if (g->borderline)
             ncs_rtext(p, ST_WARN, x + 2.0, y - 3 * dy, "borderline");
     }
@@ -753,15 +754,8 @@ static int has_inching(const ncs_nerve_result *nr)
  * least 100 less what the noise could hide, not 100 give or take. */
 static const char *drop_pm(char *b, size_t n, double v, double u)
 {
-    double least = ncs_drop_least(v, u);
-    if (isfinite(least)) {
-        char x[32];
-        if (least > 0)
-            snprintf(b, n, "\u2265 %s", ncs_rnum(x, sizeof x, least, 1));
-        else
-            snprintf(b, n, "n/a");
-        return b;
-    }
+    if (isfinite(ncs_drop_least(v, u)))
+        return ncs_rdrop(b, n, v, u, 1);
     return ncs_rnum_pm(b, n, v, u, 1);
 }
 
