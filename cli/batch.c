@@ -205,6 +205,7 @@ int run_batch(int argc, char **argv, int first, options *o)
     options run = *o; /* this run's options, with OUT's descriptor */
     run.out_dir = &out;
     run.out_real = out_real;
+    run.warn_by_folder = 1;
     progress p = {0};
     p.on = o->progress > 0 || (o->progress < 0 && isatty(2));
     for (size_t i = lo; i < l.n; i += step) {

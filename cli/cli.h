@@ -33,6 +33,7 @@ typedef struct {
     int to_stdout;        /* init --stdout: print instead of writing */
     const struct outdir *out_dir; /* batch: OUT, opened once (all outputs below it) */
     const char *out_real;         /* batch: OUT with links resolved */
+    int warn_by_folder; /* batch: an analysis warning names the study's folder, not its id */
 } options;
 
 typedef struct command {
@@ -51,6 +52,10 @@ void fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 
 void diag(const char *where, const char *kind, const char *msg);
 void print_error(const ncs_error *e);
 void print_warnings(const ncs_warnings *w, const options *o);
+/* The same for an analysis's warnings, which name "ID/nerve.site": with
+ * o->warn_by_folder, the study's folder stands for its id (in a batch, ids
+ * name output folders; a technician looks for the input's). */
+void print_study_warnings(const ncs_warnings *w, const options *o, const ncs_study *st);
 /* A call that failed with every error of its input (ncs_study_load): w's
  * warnings (not with -q), the first error, the next ones from w, and how
  * many more were not kept. w may be NULL. */

@@ -53,16 +53,32 @@ void print_error(const ncs_error *e)
     diag(e->where, "error", e->message[0] ? e->message : ncs_strerror(e->code));
 }
 
-void print_warnings(const ncs_warnings *w, const options *o)
+
+void print_study_warnings(const ncs_warnings *w, const options *o, const ncs_study *st)
 {
     if (o->quiet)
         return;
-    for (size_t i = 0; i < w->count; i++)
-        if (w->items[i].severity != NCS_SEVERITY_ERROR)
-            diag(w->items[i].where, "warning", w->items[i].message);
+    const char *id = st && o->warn_by_folder ? st->id : NULL;
+    size_t n = id ? strlen(id) : 0;
+    for (size_t i = 0; i < w->count; i++) {
+        const char *at = w->items[i].where;
+        if (w->items[i].severity == NCS_SEVERITY_ERROR)
+            continue;
+        char where[PATH_MAX + sizeof w->items[i].where];
+        if (id && strncmp(at, id, n) == 0 && (at[n] == '/' || at[n] == '\0'))
+            fmt(where, sizeof where, "%s%s", st->dir, at + n);
+        else
+            fmt(where, sizeof where, "%s", at);
+        diag(where, "warning", w->items[i].message);
+    }
     if (w->dropped)
         fprintf(stderr, "ncs: warning: %zu further warnings lost (out of memory)\n",
                 w->dropped);
+}
+
+void print_warnings(const ncs_warnings *w, const options *o)
+{
+    print_study_warnings(w, o, NULL);
 }
 
 /* How many of e's errors were not printed: counted but not kept, or kept
@@ -598,7 +614,7 @@ int analyse_study(ncs_analyser *an, const ncs_study *st, const options *o,
             *err_out = err;
         return exit_for(err.code);
     }
-    print_warnings(&r->warnings, o);
+    print_study_warnings(&r->warnings, o, st);
     int rc = EXIT_OK;
     char *json = results_json(r, o);
     if (!json) {

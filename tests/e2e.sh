@@ -404,6 +404,13 @@ grep -q '"failed": 1' "$T/bout/batch.json" && grep -q "zz-broken" "$T/bout/batch
     && ok || bad "batch.json records the failed study"
 rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 [ "$rows" -eq 12 ] && ok || bad "summary.csv: $rows rows for mmn, want 12 segments"
+# a batch's analysis warnings name the study's folder (its id names the output's)
+mkdir -p "$T/wroot/patient-7"
+cp -r samples/cidp "$T/wroot/patient-7/visit-2"
+$NCS_WRAP "$NCS" batch -j 1 "$T/wroot" -o "$T/wout" >/dev/null 2>"$T/err"
+grep -q "^ncs: $T/wroot/patient-7/visit-2/median.right.axilla: warning: uncertain" "$T/err" \
+    && ! grep -q "^ncs: cidp/" "$T/err" && [ -s "$T/wout/cidp/results.json" ] && ok \
+    || bad "batch: a warning names the study's id, not its folder: $(head -1 "$T/err")"
 
 # ---------------------------------------------------------------- batch at scale
 [ "$(head -1 "$T/bout/summary.csv")" = "study,nerve,segment,distance_mm,cv_m_s,amp_drop_pct,area_drop_pct,dur_increase_pct,entrapment_site,block,findings,patient" ] \
@@ -1076,6 +1083,9 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         # the absent elbow response's drops: at least 100 less what noise could hide, never "100.0 ± x"
         grep -qE '^≥ 99\.[0-9]$' "$T/t16.txt" && ! grep -qE '100\.0 ± ' "$T/t16.txt" && ok \
             || bad "report text: a 100 % drop printed give or take"
+        # ... nor as a plain 100 on the summary page or beside the block bracket
+        ! grep -qE '^100\.0\??$|drop 100 %' "$T/t16.txt" && grep -qE '^≥ 99\.[0-9]\?$|drop ≥ 99 %' "$T/t16.txt" && ok \
+            || bad "report text: an absent response's drop printed as 100 on the summary page or the bracket"
         # the study's temperature once a page, in the header
         [ "$(grep -c 'Temperature' "$T/t16.txt")" -eq "$pages16" ] && ok \
             || bad "report text: the temperature repeated under the header"
