@@ -51,6 +51,14 @@ typedef struct {
         double rec_tau_s[3]; /* the recovery's time constants tried (rec: which) */
         double f_hz, tc, tspan, tau_s;
     } bg;
+    /* the model's form in doubt: other backgrounds (the other mains, other
+     * harmonics, none; with the recovery or without) that fit the quiet
+     * samples nearly as well, and how far the farthest departs from the one
+     * subtracted, at ALT_N points evenly across the response's stretch
+     * [alt_a_ms, alt_b_ms] (alt_b_ms <= alt_a_ms: none); mV */
+#define NCS_ALT_N 32
+    double alt_a_ms, alt_b_ms;
+    float alt_dev[NCS_ALT_N];
 } ncs_clean;
 
 /* What markers.c learnt about a trace's markers that bears on how sure
@@ -109,6 +117,14 @@ static inline double ncs_clean_t(const ncs_clean *c, double i)
  * stimulus: how well the subtracted model is known there, from the fit's own
  * residual; 0 when nothing was fitted. */
 double ncs_clean_model_sd(const ncs_clean *c, double t_ms);
+
+/* How far (mV) a background that fits the quiet samples nearly as well
+ * as the one subtracted departs from it at t_ms (0 outside the response's
+ * stretch, or where none does). */
+double ncs_clean_alt_dev(const ncs_clean *c, double t_ms);
+
+/* Its mean over [a_ms, b_ms]. */
+double ncs_clean_alt_mean(const ncs_clean *c, double a_ms, double b_ms);
 
 /* Cleans wave into c (buffers allocated here; free with ncs_clean_free). */
 ncs_status ncs_clean_run(ncs_analyser *a, const ncs_wave *wave, ncs_clean *c);

@@ -196,7 +196,7 @@ static double amp_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mark
 {
     double depth = isfinite(d->amp_sd_mv) ? d->amp_sd_mv : c->sigma_s_mv;
     return Z95 * sqrt(sq(depth) + sq(ncs_clean_model_sd(c, m->peak_ms))) + base_error(c, d, m)
-           + AMP_MODEL_PCT / 100.0 * fabs(m->amp_mv);
+           + ncs_clean_alt_dev(c, m->peak_ms) + AMP_MODEL_PCT / 100.0 * fabs(m->amp_mv);
 }
 
 static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
@@ -204,7 +204,9 @@ static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mar
     double white = c->white_mv * c->dt_ms * sqrt(fmax(d->area_n, 1.0));
     double model = fmax(ncs_clean_model_sd(c, m->onset_ms),
                         fmax(ncs_clean_model_sd(c, m->peak_ms), ncs_clean_model_sd(c, m->end_ms)));
-    return Z95 * sqrt(sq(white) + sq(model * m->neg_dur_ms)) + base_error(c, d, m) * m->neg_dur_ms
+    double alt = ncs_clean_alt_mean(c, m->onset_ms, m->end_ms);
+    return Z95 * sqrt(sq(white) + sq(model * m->neg_dur_ms))
+           + (base_error(c, d, m) + alt) * m->neg_dur_ms
            + AREA_MODEL_PCT / 100.0 * fabs(m->neg_area_mvms);
 }
 
