@@ -1711,14 +1711,21 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
 #define ALT_PEN 6.0
 #define ALT_SLACK 12.0
 
-/* The prediction of the model (its k columns cols, coefficients coef) at t_s. */
-static double model_at(const basis_def *d, const int *cols, int k, const double *coef,
-                       double t_s)
+/* Every column's value at t_s (mains by its harmonics' recurrence: one
+ * cos and sin a frequency). */
+static void basis_row(const basis_def *d, double t_s, double *row)
 {
-    double v = 0.0;
-    for (int r = 0; r < k; r++)
-        v += coef[r] * basis_col(d, cols[r], t_s);
-    return v;
+    for (int col = 0; col < NCOL; col++)
+        if (col < C_50 || col >= C_REC)
+            row[col] = basis_col(d, col, t_s);
+    for (int f = 0; f < 2; f++) {
+        double w = 2.0 * M_PI * (f ? 60.0 : 50.0) * t_s, hc[NHARM], hs[NHARM];
+        harmonics(cos(w), sin(w), hc, hs);
+        for (int h = 0; h < NHARM; h++) {
+            row[(f ? C_60 : C_50) + 2 * h] = hc[h];
+            row[(f ? C_60 : C_50) + 2 * h + 1] = hs[h];
+        }
+    }
 }
 
 /* The form of the background in doubt (c->alt_dev): the chosen model d
@@ -1733,41 +1740,41 @@ static double model_at(const basis_def *d, const int *cols, int k, const double 
  * amplitude and area coverage 82 / 80 -> 84 / 82 %; larger models too
  * (the 5th harmonic refused) gave 88 / 87 % but widened hostile traces
  * whose values were right 2-3 fold (docs/measurements.md, uncertainty). */
+#define N_ALT 12
 static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_points *pt,
                                     size_t nq, const basis_def *d, const double *coef,
                                     double rss)
 {
-    double dt_s = pt->dt_s, ga = pt->ra_s, gb = pt->rb_s;
-    if (!(gb - ga > 2.0 * pt->b * dt_s))
+    double ga = pt->ra_s, gb = pt->rb_s;
+    if (!(gb - ga > 2.0 * pt->b * pt->dt_s))
         return;
     int cols[MAXP], k = model_cols(d, cols);
     if (nq <= (size_t)k + 1)
         return;
     double s2 = rss / (double)(nq - (size_t)k), q0 = sqrt(rss / (double)nq);
     double qrms = sqrt(pt->sumsq / (double)nq);
-    double dev[NCS_ALT_N] = {0}, base[NCS_ALT_N];
-    for (int m = 0; m < NCS_ALT_N; m++)
-        base[m] = model_at(d, cols, k, coef, ga + (gb - ga) * m / (NCS_ALT_N - 1));
     int o_base = 1 + d->slope + (d->tau_s > 0) + d->step;
-    int any = 0;
+    /* the alternatives in doubt: their columns and coefficients */
+    int na = 0, acols[N_ALT][MAXP], ak[N_ALT];
+    double acf[N_ALT][MAXP];
     for (int rec = 0; rec <= 1; rec++) {
         if (rec == 1 && !d->rec)
             break;
         for (int f = 0; f <= 60; f += f ? 10 : 50) {
             if (f && c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
                 continue;
-            for (int v = 0; v < (f ? 3 : 1); v++) {
+            for (int v = 0; v < (f ? 3 : 1) && na < N_ALT; v++) {
                 basis_def t = *d;
                 t.rec = rec ? 0 : d->rec;
                 t.f_hz = f;
                 t.nharm = f ? MAINS_NHARM[v] : 0;
                 if (t.rec == d->rec && t.f_hz == d->f_hz && (!f || t.nharm == d->nharm))
                     continue;
-                int tc[MAXP], tk = model_cols(&t, tc);
+                int *tc = acols[na], tk = model_cols(&t, tc);
                 if (tk > k) /* (a larger model the selection refused: its
                                departure is its own noise, extrapolated) */
                     continue;
-                double cf[MAXP], r = gram_solve(gr, tc, tk, cf);
+                double *cf = acf[na], r = gram_solve(gr, tc, tk, cf);
                 if (r < 0)
                     continue;
                 r += pt->within;
@@ -1783,20 +1790,27 @@ static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_poin
                                > PINNED_RATIO * q0)
                         continue;
                 }
-                for (int m = 0; m < NCS_ALT_N; m++) {
-                    double ts = ga + (gb - ga) * m / (NCS_ALT_N - 1);
-                    dev[m] = fmax(dev[m], fabs(model_at(&t, tc, tk, cf, ts) - base[m]));
-                }
-                any = 1;
+                ak[na++] = tk;
             }
         }
     }
-    if (!any)
+    if (na == 0)
         return;
     c->alt_a_ms = 1000.0 * ga;
     c->alt_b_ms = 1000.0 * gb;
-    for (int m = 0; m < NCS_ALT_N; m++)
-        c->alt_dev[m] = (float)dev[m];
+    for (int m = 0; m < NCS_ALT_N; m++) {
+        double row[NCOL], base = 0.0, dev = 0.0;
+        basis_row(d, ga + (gb - ga) * m / (NCS_ALT_N - 1), row);
+        for (int r = 0; r < k; r++)
+            base += coef[r] * row[cols[r]];
+        for (int j = 0; j < na; j++) {
+            double v = 0.0;
+            for (int r = 0; r < ak[j]; r++)
+                v += acf[j][r] * row[acols[j][r]];
+            dev = fmax(dev, fabs(v - base));
+        }
+        c->alt_dev[m] = (float)dev;
+    }
 }
 
 double ncs_clean_alt_dev(const ncs_clean *c, double t_ms)
