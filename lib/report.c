@@ -475,6 +475,12 @@ static void summary_site_values(ncs_rpage *p, const ncs_site_result *sr, double 
               u & NCS_UNCERTAIN_ONSET ? "?" : "");
 }
 
+/* "?" after a value whose measure is in doubt; none after "n/a". */
+static const char *doubt(double v, int in_doubt)
+{
+    return isfinite(v) && in_doubt ? "?" : "";
+}
+
 /* The segment that ends at site j, on the site's row (the distal site has
  * none: its distance from the recording electrode instead). A block takes a
  * line of its own; returns the y of the row's last line. */
@@ -496,15 +502,17 @@ static double summary_segment_values(ncs_rpage *p, const ncs_nerve_result *nr, s
                   sum_col[SC_SEGMENT].x, y, "%s-%s", g->from, g->to);
         ncs_rtext(p, slow ? ST_ABN : ST_TEXT, sum_col[SC_CV].x, y, "%s%s%s",
                   ncs_rnum(b, sizeof b, g->cv_m_s, 1),
-                  u & NCS_UNCERTAIN_ONSET || !isfinite(g->u.cv_m_s) ? "?" : "", slow ? " *" : "");
+                  doubt(g->cv_m_s, u & NCS_UNCERTAIN_ONSET || !isfinite(g->u.cv_m_s)),
+                  slow ? " *" : "");
         ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AMP_DROP].x, y, "%s%s",
                   ncs_rdrop(b, sizeof b, g->amp_drop_pct, g->u.amp_drop_pct, 1),
-                  u & NCS_UNCERTAIN_AMP ? "?" : "");
+                  doubt(g->amp_drop_pct, u & NCS_UNCERTAIN_AMP));
         ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AREA_DROP].x, y, "%s%s",
                   ncs_rdrop(b, sizeof b, g->area_drop_pct, g->u.area_drop_pct, 1),
-                  u & NCS_UNCERTAIN_AREA ? "?" : "");
+                  doubt(g->area_drop_pct, u & NCS_UNCERTAIN_AREA));
         ncs_rtext(p, ST_TEXT, sum_col[SC_DUR_INC].x, y, "%s%s",
-                  ncs_rnum(b, sizeof b, g->dur_increase_pct, 1), u & NCS_UNCERTAIN_ONSET ? "?" : "");
+                  ncs_rnum(b, sizeof b, g->dur_increase_pct, 1),
+                  doubt(g->dur_increase_pct, u & NCS_UNCERTAIN_ONSET));
         if (blk) {
             char label[96];
             snprintf(label, sizeof label, "%s%s", ncs_rblock_label(g->block),

@@ -1078,6 +1078,8 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         done
         # signs: a real minus or plus, never "+-" nor a sign without its number
         ! grep -qE '\+-|\+ ?%|[+-]n/a|n/a ?%' "$T/t16.txt" && ok || bad "report text: a sign printed as +- or without its number"
+        # a value that could not be computed is not "in doubt" ("n/a?")
+        ! grep -qF 'n/a?' "$T/t16.txt" && ok || bad "report text: n/a marked in doubt"
         # a header on every page
         [ "$(grep -c '^Patient: Müller' "$T/t16.txt")" -eq "$pages16" ] && ok || bad "report text: not every page has the header"
         # the absent elbow response's drops: at least 100 less what noise could hide, never "100.0 ± x"
