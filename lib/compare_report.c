@@ -313,7 +313,7 @@ static void graphs_plot(FILE *o, const cmp_graph *gr, size_t n, const double *da
 {
     double x0 = day[0], x1 = day[nv - 1], pad = x1 > x0 ? 0.14 * (x1 - x0) : 1.0;
     fprintf(o, "set border 3 lc rgb \"#808080\"; set grid ytics lc rgb \"#e4e4e4\"\n"
-               "set xtics nomirror out scale 0.5 font \"Sans,8\"%s\n"
+               "set xtics autofreq nomirror out scale 0.5 font \"Sans,8\"%s\n"
                "set ytics nomirror out scale 0.5 font \"Sans,8\"; unset key\n",
             nv > 4 ? " rotate by 30 right" : "");
     for (size_t k = 0; k < n; k++) {
@@ -402,7 +402,7 @@ static void traces_plot(FILE *o, size_t nv, double t_end, double a_max, double t
     fprintf(o, "set lmargin at screen 0.10; set rmargin at screen 0.68\n"
                "set bmargin at screen %.4f; set tmargin at screen %.4f\n"
                "set xrange [0:%.3f]; set yrange [%.4f:%.4f]\n"
-               "set border 3 lc rgb \"#808080\"; set xtics nomirror out scale 0.5 font \"Sans,8\"\n"
+               "set border 3 lc rgb \"#808080\"; set xtics autofreq nomirror out scale 0.5 font \"Sans,8\"\n"
                "set ytics nomirror out scale 0.5 font \"Sans,8\"; unset key\n"
                "set xlabel \"ms from the stimulus\" font \"Sans,9\" offset 0,0.6\n"
                "set ylabel \"mV (negative up)\" font \"Sans,9\" offset 1.5,0\n",

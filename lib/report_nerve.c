@@ -359,7 +359,7 @@ static void traces_layer(FILE *o, const frame *f, int number)
     fprintf(o, "set lmargin at screen %.4f; set rmargin at screen %.4f\n"
                "set bmargin at screen %.4f; set tmargin at screen %.4f\n"
                "set xrange [%.4f:%.4f]; set yrange [%.5f:%.5f]\n"
-               "set border 1 lc rgb \"#808080\"; set xtics nomirror out scale 0.5 font \"Sans,8\"\n"
+               "set border 1 lc rgb \"#808080\"; set xtics autofreq nomirror out scale 0.5 font \"Sans,8\"\n"
                "set mxtics 5; unset ytics; unset key\n"
                "set xlabel \"ms from the stimulus\" font \"Sans,9\" offset 0,0.6\n",
             TR_L, TR_R, f->bot, f->top, f->t_beg, f->t_end, f->y_bot, f->y_top);

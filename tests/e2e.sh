@@ -996,6 +996,10 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         fi
     done
     pdftotext "$T/rep/mmn.pdf" - | grep -q "definite CB" && ok || bad "mmn report marks the definite blocks"
+    # a close-up's tick step (1 ms) is not carried onto the next page's traces
+    # (0 1 2 ... 55 read as one run of digits)
+    ! pdftotext "$T/rep/cidp.pdf" - | grep -qE '9101112' && ok \
+        || bad "cidp report: a trace page's time axis labelled every 1 ms (a close-up's step)"
     # the findings' reasons with the tables' signs, not ">="
     pdftotext "$T/rep/mmn.pdf" - | grep -q "area drop 75.3% ≥ 50%; duration increase 10.1% ≤ 30%" \
         && ! pdftotext "$T/rep/mmn.pdf" - | grep -qE '[<>]=' && ok || bad "mmn report: findings with >= or <="
