@@ -816,7 +816,8 @@ const char *ncs_block_name(ncs_block b);
 typedef struct {
     ncs_criteria_id criteria;
     const char *code;    /* static: "definite", "cb", "dml-demyelinating" ... */
-    int counts;          /* 0: at an entrapment site, reported but not counted */
+    int counts;          /* 0: reported but not counted (at an entrapment site, over
+                            an inching step, or resting on an uncertain onset) */
     int n_because;
     char because[NCS_MAX_BECAUSE][NCS_BECAUSE_LEN]; /* "area drop 62.0% >= 50%" */
 } ncs_finding;

@@ -440,6 +440,18 @@ static void ean_not_counted(ncs_finding *f, const ncs_segment_case *c)
         because(f, "across an entrapment site (%s): not counted", entrapment_where(c));
 }
 
+/* A finding whose value rests on an onset flagged uncertain is listed, not
+ * counted: a clinician sees what the values would have met and why they
+ * decide nothing. */
+static void onset_not_counted(ncs_finding *f, const char *site, const ncs_markers *m)
+{
+    if (!f)
+        return;
+    if (f->n_because == NCS_MAX_BECAUSE)
+        f->n_because--;
+    because(f, "the onset at %s is uncertain (\u00b1%.2f ms): not counted", site, m->u.onset_ms);
+}
+
 static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char *why)
 {
     unsigned nb = nerve_bit(c->nerve);
@@ -451,25 +463,32 @@ static ncs_block ean_segment(const ncs_segment_case *c, ncs_findings *out, char 
     double cv_lln = c->norm ? c->norm->cv_lln_m_s : NAN;
     /* (an onset too uncertain decides neither: both rest on it) */
     int onsets_ok = !onset_doubtful(c->distal) && !onset_doubtful(c->proximal);
-    if (onsets_ok && isfinite(g->cv_m_s) && isfinite(cv_lln)
-        && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {
+    const char *unsure = onset_doubtful(c->distal) ? g->from : g->to;
+    const ncs_markers *unsure_m = onset_doubtful(c->distal) ? c->distal : c->proximal;
+    if (isfinite(g->cv_m_s) && isfinite(cv_lln) && g->cv_m_s <= ean_cv_frac * cv_lln + EPS) {
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "cv-demyelinating",
-                                     !ean_excluded(c));
+                                     onsets_ok && !ean_excluded(c));
         because(f, "CV %.1f m/s <= %g%% of LLN %g m/s (%.1f m/s)", g->cv_m_s,
                 100 * ean_cv_frac, cv_lln, ean_cv_frac * cv_lln);
         borderline_because(f, "CV", g->cv_m_s, g->u.cv_m_s, ean_cv_frac * cv_lln, "m/s");
-        ean_not_counted(f, c);
+        if (onsets_ok)
+            ean_not_counted(f, c);
+        else
+            onset_not_counted(f, unsure, unsure_m);
     }
     double td = tibial ? ean_td_pct_tibial : ean_td_pct;
-    if (onsets_ok && present(c->distal) && present(c->proximal)
+    if (present(c->distal) && present(c->proximal)
         && isfinite(g->dur_increase_pct) && g->dur_increase_pct > td + EPS) {
         ncs_finding *f = add_finding(out, NCS_CRIT_EAN2021_CIDP, "abnormal-td",
-                                     !ean_excluded(c));
+                                     onsets_ok && !ean_excluded(c));
         because(f, "duration increase %.1f%% > %g%%%s", g->dur_increase_pct, td,
                 tibial ? " (tibial)" : "");
         borderline_because(f, "duration increase", g->dur_increase_pct, g->u.dur_increase_pct,
                            td, "%");
-        ean_not_counted(f, c);
+        if (onsets_ok)
+            ean_not_counted(f, c);
+        else
+            onset_not_counted(f, unsure, unsure_m);
     }
     char gate[112] = "";
     if (tibial) {
@@ -617,15 +636,19 @@ ncs_block ncs_criteria_segment(ncs_criteria_id set, const ncs_segment_case *c,
 void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *norm,
                         const ncs_markers *d, int lff_hz, ncs_findings *out)
 {
-    if (set != NCS_CRIT_EAN2021_CIDP || !present(d) || decides_nothing(d) || onset_doubtful(d))
+    if (set != NCS_CRIT_EAN2021_CIDP || !present(d) || decides_nothing(d))
         return;
+    /* (both rest on the onset: with it uncertain they are listed, not counted) */
+    int ok = !onset_doubtful(d);
     double uln = norm ? norm->dml_uln_ms : NAN;
     if (isfinite(d->onset_ms) && isfinite(uln) && d->onset_ms >= ean_dml_frac * uln - EPS) {
-        ncs_finding *f = add_finding(out, set, "dml-demyelinating", 1);
+        ncs_finding *f = add_finding(out, set, "dml-demyelinating", ok);
         because(f, "distal latency %.2f ms >= %g%% of ULN %g ms (%.2f ms)", d->onset_ms,
                 100 * ean_dml_frac, uln, ean_dml_frac * uln);
         borderline_because(f, "distal latency", d->onset_ms, d->u.onset_ms, ean_dml_frac * uln,
                            "ms");
+        if (!ok)
+            onset_not_counted(f, "the distal site", d);
     }
     if (lff_hz != 2 || !isfinite(d->neg_dur_ms))
         return;
@@ -633,11 +656,13 @@ void ncs_criteria_nerve(ncs_criteria_id set, const char *nerve, const ncs_norm *
         if (strcmp(nerve, ean_distal_dur_2hz[i].nerve) == 0 && norm
             && ncs_muscle_same(norm->muscle, ean_distal_dur_2hz[i].muscle)
             && d->neg_dur_ms > ean_distal_dur_2hz[i].ms + EPS) {
-            ncs_finding *f = add_finding(out, set, "distal-duration-prolonged", 1);
+            ncs_finding *f = add_finding(out, set, "distal-duration-prolonged", ok);
             because(f, "distal duration %.2f ms > %g ms (%s, LFF 2 Hz)", d->neg_dur_ms,
                     ean_distal_dur_2hz[i].ms, nerve);
             borderline_because(f, "distal duration", d->neg_dur_ms, d->u.neg_dur_ms,
                                ean_distal_dur_2hz[i].ms, "ms");
+            if (!ok)
+                onset_not_counted(f, "the distal site", d);
         }
 }
 

@@ -713,7 +713,7 @@ START_TEST(uncertain_trace_decides_nothing)
     p.uncertain = NCS_UNCERTAIN_AMP;
     ck_assert_int_eq(ncs_criteria_segment(NCS_CRIT_EAN2021_CIDP, &c, NULL, why),
                      NCS_BLOCK_NOT_EVALUABLE);
-    /* what rests on an uncertain onset: no CV finding */
+    /* what rests on an uncertain onset: the CV finding listed, not counted */
     ncs_markers d2 = resp(3.0, 8.0, 10.0, 10.0), p2 = resp(13.0, 7.0, 9.0, 11.0); /* 23 m/s */
     ncs_segment g2;
     memset(&g2, 0, sizeof g2);
@@ -727,10 +727,15 @@ START_TEST(uncertain_trace_decides_nothing)
     ncs_findings_free(&cf);
     p2.flags |= NCS_FLAG_UNCERTAIN;
     p2.uncertain = NCS_UNCERTAIN_ONSET;
+    p2.u.onset_ms = 0.31;
     ncs_criteria_segment(NCS_CRIT_EAN2021_CIDP, &c2, &cf, why);
-    ck_assert_uint_eq(cf.count, 0);
+    ck_assert_uint_eq(cf.count, 1);
+    ck_assert_str_eq(cf.items[0].code, "cv-demyelinating");
+    ck_assert_int_eq(cf.items[0].counts, 0);
+    ck_assert_str_eq(cf.items[0].because[cf.items[0].n_because - 1],
+                     "the onset at axilla is uncertain (\u00b10.31 ms): not counted");
     ncs_findings_free(&cf);
-    /* nor a per-nerve finding from an uncertain distal response */
+    /* nor a counted per-nerve finding from an uncertain distal response */
     ncs_markers slow = resp(12.0, 8.0, 10.0, 10.0); /* DML 12 ms: >= 150 % of ULN */
     ncs_findings f = {0};
     ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "median", ncs_norms_find(&norms, "median"),
@@ -741,7 +746,9 @@ START_TEST(uncertain_trace_decides_nothing)
     slow.uncertain = NCS_UNCERTAIN_ONSET;
     ncs_criteria_nerve(NCS_CRIT_EAN2021_CIDP, "median", ncs_norms_find(&norms, "median"),
                        &slow, 2, &f);
-    ck_assert_uint_eq(f.count, 0);
+    ck_assert_uint_ge(f.count, 1);
+    for (size_t i = 0; i < f.count; i++)
+        ck_assert_int_eq(f.items[i].counts, 0);
     ncs_findings_free(&f);
 }
 END_TEST
