@@ -658,9 +658,13 @@ static double sides_place(ncs_rpage *p, const ncs_results *r, double y)
         if (sp->asymmetric)
             n += snprintf(line + n, sizeof line - (size_t)n, "ASYMMETRIC (%s below half), ",
                           sp->smaller);
-        snprintf(line + n, sizeof line - (size_t)n, "distal amplitude ratio %s, area ratio "
-                 "%.2f, distal latency %s ms", a, sp->area_ratio,
-                 signed_text(d, sizeof d, sp->dml_diff_ms, 2));
+        n += snprintf(line + n, sizeof line - (size_t)n, "distal amplitude ratio %s", a);
+        /* (what could not be compared is left out, as in the table) */
+        if (isfinite(sp->area_ratio))
+            n += snprintf(line + n, sizeof line - (size_t)n, ", area ratio %.2f", sp->area_ratio);
+        if (isfinite(sp->dml_diff_ms))
+            snprintf(line + n, sizeof line - (size_t)n, ", distal latency %s ms",
+                     signed_text(d, sizeof d, sp->dml_diff_ms, 2));
         /* (the CV differences, segment by segment, are in the table and
          * results.json: a line per nerve here) */
         y = ncs_rwrapped(p, sp->asymmetric ? ST_ABN : ST_TEXT, 5, y, dy, 90, SUM_BOX_TOP + 12.0,

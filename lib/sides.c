@@ -64,6 +64,21 @@ static int same_site(const char *nerve, const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* Whether the CV of segment g rests on an onset flagged uncertain (or has
+ * an interval with no upper end): its difference between the sides then
+ * says nothing, as the distal latency's does not. */
+static int cv_unsure(const ncs_nerve_result *nr, const ncs_segment *g)
+{
+    if (!isfinite(g->u.cv_m_s))
+        return 1;
+    for (size_t j = 0; j < nr->n_sites; j++)
+        if ((strcmp(nr->sites[j].def->name, g->from) == 0
+             || strcmp(nr->sites[j].def->name, g->to) == 0)
+            && (nr->sites[j].m.uncertain & NCS_UNCERTAIN_ONSET))
+            return 1;
+    return 0;
+}
+
 static void compare(ncs_side_pair *p)
 {
     const ncs_site_result *dr = distal_site(p->right), *dl = distal_site(p->left);
@@ -103,6 +118,7 @@ static void compare(ncs_side_pair *p)
             p->seg[i].from = gr->from;
             p->seg[i].to = gr->to;
             p->seg[i].cv_diff_m_s = gl->inconsistent[0] || gr->inconsistent[0]
+                                            || cv_unsure(p->left, gl) || cv_unsure(p->right, gr)
                                         ? NAN : gl->cv_m_s - gr->cv_m_s;
             p->seg[i].right_block = gr->block;
             p->seg[i].left_block = gl->block;

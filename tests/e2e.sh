@@ -807,6 +807,10 @@ grep -q "median.right.wrist: warning: uncertain: onset ±[4-9]" "$T/err" && ok \
 "$NCS" analyse -q -o "$d-out" "$d" >/dev/null 2>&1
 awk -F, '$2 == "median.right" && $4 == "wrist" && $17 ~ /uncertain/ { s++ } END { exit !(s == 1) }' \
     "$d-out/results.csv" && ok || bad "forgotten stim_ms: results.csv lacks the uncertain flag"
+# ... nor a side-to-side latency or CV difference (the amplitudes still compared)
+"$NCS" analyse -q "$d" 2>/dev/null | sed -n '/^Side to side/,/^$/p' >"$T/sides"
+grep -q "distal amplitude ratio" "$T/sides" && ! grep -qE "distal latency|CV [a-z-]+ [+-]" "$T/sides" \
+    && ok || bad "forgotten stim_ms: side-to-side differences from uncertain onsets: $(cat "$T/sides")"
 
 # ---------------------------------------------------------------- EDF+ files
 # samples/edf-mmn: one EDF+D file, a record per site named by an annotation
