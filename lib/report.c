@@ -399,8 +399,43 @@ static double study_details(ncs_rpage *p, const ncs_results *r, double y)
     return y - ncs_rpage_dy(p, 14);
 }
 
-/* What the reader must know before trusting the table: cold limbs, and the
- * examiner's note. */
+/* The warnings that say an input may be wrong (a value printed below then
+ * rests on a slip), each with what to check: the summary page names the
+ * sites, as the terminal does. */
+static const struct {
+    const char *code, *what;
+} input_checks[] = {
+    {"stim-time", "Stimulus time: the artefact lies off the declared stim_ms "
+                  "(missing or wrong?) at"},
+    {"implausible-distance", "Distance outside the plausible range (cm written for mm?) at"},
+    {"implausible-amplitude", "Amplitude above 40 mV (\u00b5V read as mV?) at"},
+    {"same-recording", "One recording filed under two sites:"},
+    {"inconsistent", "Sites disagree (onset order, CV outside 10-100 m/s, or duration): "
+                     "not evaluable:"},
+    {"short-record", "Record cut short:"},
+};
+
+/* "label: a, b, c" for the warnings of code, their places without the
+ * study's id; 0 when there are none. */
+static int check_line(const ncs_results *r, size_t k, char *buf, size_t n)
+{
+    size_t id = strlen(r->study->id), len = 0;
+    int count = 0;
+    len += (size_t)snprintf(buf, n, "%s", input_checks[k].what);
+    for (size_t i = 0; i < r->warnings.count && len < n; i++) {
+        const ncs_warning *w = &r->warnings.items[i];
+        if (!w->code || strcmp(w->code, input_checks[k].code) != 0)
+            continue;
+        const char *at = w->where ? w->where : "";
+        if (strncmp(at, r->study->id, id) == 0 && at[id] == '/')
+            at += id + 1;
+        len += (size_t)snprintf(buf + len, n - len, "%s %s", count++ ? "," : "", at);
+    }
+    return count;
+}
+
+/* What the reader must know before trusting the table: cold limbs, inputs
+ * that may be wrong, and the examiner's note. */
 static double summary_warnings(ncs_rpage *p, const ncs_results *r, double y)
 {
     double dy = ncs_rpage_dy(p, 12);
@@ -412,6 +447,11 @@ static double summary_warnings(ncs_rpage *p, const ncs_results *r, double y)
                       nr->def->id, nr->def->temperature_c, ncs_norm_temperature_c(nr->def->nerve));
             y -= dy;
         }
+    }
+    for (size_t k = 0; k < sizeof input_checks / sizeof input_checks[0]; k++) {
+        char buf[1200];
+        if (check_line(r, k, buf, sizeof buf))
+            y = ncs_rwrapped(p, ST_WARN, 3, y, dy, 94, y - 2 * dy, buf);
     }
     if (r->study->note) {
         char buf[1200];
@@ -502,7 +542,8 @@ static double summary_segment_values(ncs_rpage *p, const ncs_nerve_result *nr, s
                   sum_col[SC_SEGMENT].x, y, "%s-%s", g->from, g->to);
         ncs_rtext(p, slow ? ST_ABN : ST_TEXT, sum_col[SC_CV].x, y, "%s%s%s",
                   ncs_rnum(b, sizeof b, g->cv_m_s, 1),
-                  doubt(g->cv_m_s, u & NCS_UNCERTAIN_ONSET || !isfinite(g->u.cv_m_s)),
+                  doubt(g->cv_m_s, u & NCS_UNCERTAIN_ONSET || !isfinite(g->u.cv_m_s)
+                                       || g->inconsistent[0]),
                   slow ? " *" : "");
         ncs_rtext(p, blk ? ST_ABN : ST_TEXT, sum_col[SC_AMP_DROP].x, y, "%s%s",
                   ncs_rdrop(b, sizeof b, g->amp_drop_pct, g->u.amp_drop_pct, 1),
@@ -587,11 +628,12 @@ static double summary_table(ncs_rpage *p, const ncs_results *r, double y)
     ncs_rtext(p, ST_DIM, 3, y, "* outside the reference range (distal latency above ULN, "
                                "amplitude below LLN, CV below LLN). Red drops: a block category.");
     y -= ncs_rpage_dy(p, 10);
-    ncs_rtext(p, ST_DIM, 3, y, "? from a trace flagged uncertain (an interval wider than twice "
-                               "its target): it decides no finding (a block's duration change: "
-                               "by its interval).");
-    y -= ncs_rpage_dy(p, 10);
-    ncs_rtext(p, ST_DIM, 3, y, "95 %% intervals (\u00b1): on the nerve pages.");
+    y = ncs_rwrapped(p, ST_DIM, 3, y, ncs_rpage_dy(p, 10), 94, y - 3 * ncs_rpage_dy(p, 10),
+                     "? from a trace flagged uncertain (an interval wider than twice its "
+                     "target), or a CV whose sites disagree: it decides no finding (a block's "
+                     "duration change: by its interval). 95 % intervals (\u00b1): on the nerve "
+                     "pages.");
+    y += ncs_rpage_dy(p, 10);
     return y - ncs_rpage_dy(p, 16);
 }
 

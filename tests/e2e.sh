@@ -617,6 +617,14 @@ awk -F, '$2 == "ulnar.right" && $18 == "wrist-below-elbow" && $30 == "not-evalua
 # next segment still decides (review: a typo cost the definite block beyond)
 awk -F, '$2 == "ulnar.right" && $17 ~ /uncertain/ { s++ } END { exit !(s == 0) }' "$T/cm-out/results.csv" \
     && ok || bad "a distance in cm: a site of the nerve flagged uncertain"
+# ... and the report's summary page marks that CV and names the segment
+if command -v gnuplot >/dev/null 2>&1; then
+    "$NCS" report -q "$T/cm" -o "$T/cm.pdf" 2>/dev/null
+    pdftotext -f 1 -l 1 "$T/cm.pdf" - 2>/dev/null >"$T/cm1.txt"
+    grep -qE '^[0-9]+\.[0-9]\?$' "$T/cm1.txt" && tr '\n' ' ' <"$T/cm1.txt" \
+        | grep -q "Sites disagree (onset order, CV outside 10-100 m/s, or duration): not evaluable: ulnar.right.wrist-below-elbow" \
+        && ok || bad "a distance in cm: the report's summary page neither marks the CV nor names the segment"
+fi
 cp -r samples/mmn "$T/cm2"
 awk '/^\[median\.right\.elbow\]$/ { f = 1 } f && /^distance_mm/ { $0 = "distance_mm = 23"; f = 0 } { print }' \
     samples/mmn/study.ini >"$T/cm2/study.ini"
@@ -811,6 +819,13 @@ awk -F, '$2 == "median.right" && $4 == "wrist" && $17 ~ /uncertain/ { s++ } END 
 "$NCS" analyse -q "$d" 2>/dev/null | sed -n '/^Side to side/,/^$/p' >"$T/sides"
 grep -q "distal amplitude ratio" "$T/sides" && ! grep -qE "distal latency|CV [a-z-]+ [+-]" "$T/sides" \
     && ok || bad "forgotten stim_ms: side-to-side differences from uncertain onsets: $(cat "$T/sides")"
+# ... and the report's first page says what to check, where
+if command -v gnuplot >/dev/null 2>&1; then
+    "$NCS" report -q "$d" -o "$T/no-stim.pdf" 2>/dev/null
+    pdftotext -f 1 -l 1 "$T/no-stim.pdf" - 2>/dev/null | tr '\n' ' ' \
+        | grep -q "Stimulus time: the artefact lies off the declared stim_ms (missing or wrong?) at median.right.wrist," \
+        && ok || bad "forgotten stim_ms: the report's summary page does not say so"
+fi
 
 # ---------------------------------------------------------------- EDF+ files
 # samples/edf-mmn: one EDF+D file, a record per site named by an annotation
