@@ -838,21 +838,22 @@ static char *efns_summary(const ncs_results *r)
     if (ne)
         sb_add(&b, "; at an entrapment site and not counted: %s", tmp.s ? tmp.s : "");
     free(tmp.s);
-    /* absent proximal responses and segments that could not be evaluated */
-    int na = 0, nn = 0;
-    for (size_t i = 0; i < r->n_nerves; i++)
-        for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
-            const ncs_segment *g = &r->nerves[i].segments[j];
-            if (r->options.primary == set) {
-                na += g->block == NCS_BLOCK_ABSENT_PROXIMAL;
-                nn += g->block == NCS_BLOCK_NOT_EVALUABLE;
+    /* absent proximal responses and segments that could not be evaluated,
+     * by name (a reader checks each) */
+    for (int pass = 0; pass < 2 && r->options.primary == set; pass++) {
+        ncs_block which = pass ? NCS_BLOCK_NOT_EVALUABLE : NCS_BLOCK_ABSENT_PROXIMAL;
+        int n = 0;
+        for (size_t i = 0; i < r->n_nerves; i++)
+            for (size_t j = 0; j < r->nerves[i].n_segments; j++) {
+                const ncs_segment *g = &r->nerves[i].segments[j];
+                if (g->block == which)
+                    sb_add(&b, "%s%s %s-%s", n++ ? ", " : pass ? "; not evaluable: "
+                                                                : "; proximal response absent: ",
+                           r->nerves[i].def->id, g->from, g->to);
             }
-        }
-    if (na)
-        sb_add(&b, "; proximal response absent in %d segment%s (confirm supramaximal "
-                   "stimulation)", na, na == 1 ? "" : "s");
-    if (nn)
-        sb_add(&b, "; %d segment%s not evaluable", nn, nn == 1 ? "" : "s");
+        if (n && !pass)
+            sb_add(&b, " (confirm supramaximal stimulation)");
+    }
     if (b.oom) {
         free(b.s);
         return NULL;
