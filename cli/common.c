@@ -125,8 +125,16 @@ void failure_summary(char *buf, size_t n, const ncs_error *e)
 
 int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "ncs: ");
-    fprintf(stderr, fmt, arg);
+    char msg[1200];
+    snprintf(msg, sizeof msg, fmt, arg); /* (fmt: the program's own, arg its one conversion) */
+    /* "ncs <command>: <message>", as every usage error of a command reads */
+    size_t n = cmd ? strlen(cmd) : 0;
+    if (!cmd)
+        fprintf(stderr, "ncs: %s", msg);
+    else if (strncmp(msg, cmd, n) == 0 && (msg[n] == ':' || msg[n] == ' '))
+        fprintf(stderr, "ncs %s", msg);
+    else
+        fprintf(stderr, "ncs %s: %s", cmd, msg);
     fprintf(stderr, "\nTry 'ncs help%s%s' for more information.\n", cmd ? " " : "",
             cmd ? cmd : "");
     return EXIT_USAGE;

@@ -405,11 +405,8 @@ static int cmd_check(const command *cmd, int argc, char **argv, options *o)
     int first = parse_options(cmd, argc, argv, o);
     if (first < 0)
         return EXIT_USAGE;
-    if (o->help) {
-        const command *h = cmd;
-        printf("usage: ncs %s %s\n\n%s\n\n%s", h->name, h->args, h->summary, h->help);
-        return EXIT_OK;
-    }
+    if (o->help)
+        return print_command_help(cmd);
     if (first >= argc)
         return usage_error(cmd->name, "check: no study folder given%s", "");
     for (int i = first; i < argc; i++) {
@@ -420,9 +417,18 @@ static int cmd_check(const command *cmd, int argc, char **argv, options *o)
     return EXIT_OK;
 }
 
+static const char exit_help[] =
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  batch finished but at least one study failed\n"
+    "  2  usage error\n"
+    "  3  invalid input (study.ini or a waveform)\n"
+    "  4  an output could not be written or a report could not be made\n";
+
 int print_command_help(const command *h)
 {
-    printf("usage: ncs %s %s\n\n%s\n\n%s", h->name, h->args, h->summary, h->help);
+    printf("usage: ncs %s %s\n\n%s\n\n%s\n%s", h->name, h->args, h->summary, h->help,
+           exit_help);
     return EXIT_OK;
 }
 
@@ -606,13 +612,6 @@ int cmd_batch(const command *cmd, int argc, char **argv, options *o)
 
 /* ---- help, version ------------------------------------------------------- */
 
-static const char exit_help[] =
-    "Exit status:\n"
-    "  0  success\n"
-    "  1  batch finished but at least one study failed\n"
-    "  2  usage error\n"
-    "  3  invalid input (study.ini or a waveform)\n"
-    "  4  an output could not be written or a report could not be made\n";
 
 enum { HELP_COL = 32 };
 
@@ -669,15 +668,14 @@ static int cmd_help(const command *cmd, int argc, char **argv, options *o)
 {
     (void)cmd;
     (void)o;
-    if (argc < 2) {
+    /* (`ncs help --help` is help on help: the overview) */
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_overview(stdout);
         return EXIT_OK;
     }
     for (const command *c = commands; c->name; c++)
         if (strcmp(c->name, argv[1]) == 0) {
-            printf("usage: ncs %s %s\n\n%s\n\n%s\n%s", c->name, c->args, c->summary,
-                   c->help, exit_help);
-            return EXIT_OK;
+            return print_command_help(c);
         }
     return usage_error(NULL, "help: unknown command '%s'", argv[1]);
 }
@@ -729,7 +727,7 @@ static const command commands[] = {
      "(one row per segment) and OUT/batch.json (counts, failed studies and why).\n"
      "A study that fails is recorded and the batch goes on; exit 1 at the end.\n"
      "Every file is written under a temporary name and renamed into place, so an\n"
-     "interrupted batch leaves whole files only and --resume completes it.\n"
+     "interrupted batch leaves whole files only and --resume completes it.\n\n"
      "Options:\n"
      "  -o, --out OUT    output folder (required)\n"
      "  -j, --jobs N     studies analysed at once (default: the online CPUs)\n"
@@ -770,7 +768,7 @@ static const command commands[] = {
      "With --report, DIR/compare.pdf: a summary page (the visits, each nerve's trend\n"
      "and why) and a page per nerve (the distal amplitude and each segment's area\n"
      "drop over the visits with their 95 % intervals and the block category at each\n"
-     "visit, and the distal traces of every visit overlaid at one gain).\n"
+     "visit, and the distal traces of every visit overlaid at one gain).\n\n"
      "Options:\n"
      "  --json           compare.json on stdout instead of the table\n"
      "  -o, --out DIR    also write DIR/compare.json and DIR/compare.csv\n"
@@ -800,7 +798,7 @@ static const command commands[] = {
      "and the sites' and segments' tables with normal values and 95 % intervals.\n"
      "Every page has a header (patient, study, date, temperature, page x of y); the\n"
      "summary ends with a box for the physician's impression. gnuplot is run once\n"
-     "per study.\n"
+     "per study.\n\n"
      "Options:\n"
      "  -o, --out FILE   the report file (required)\n"
      CRITERIA_HELP
@@ -811,7 +809,7 @@ static const command commands[] = {
     {"norms", cmd_norms, "[--norms FILE]", "Print the normative table in force.",
      "The built-in table (Preston & Shapiro, adults; see docs/criteria.md), or with\n"
      "--norms FILE "
-"that table with the nerves FILE names replaced.\n"
+"that table with the nerves FILE names replaced.\n\n"
      "Options:\n"
      "  --norms FILE     a lab's normative table (see ncs help analyse)\n", "--norms"},
     {"init", cmd_init, "[options] FOLDER",
@@ -833,7 +831,7 @@ static const command commands[] = {
      "else in FOLDER is touched: study.ini is written under a temporary name and\n"
      "linked into place whole. A folder with no waveform, or none whose name can be\n"
      "read, is refused (exit 3). Symbolic links leading out of FOLDER are not\n"
-     "followed.\n"
+     "followed.\n\n"
      "Options:\n"
      "  -o, --out FILE   write FILE instead of FOLDER/study.ini (never replaced\n"
      "                   either; its file paths are relative to FOLDER)\n"

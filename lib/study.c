@@ -1286,6 +1286,35 @@ void ncs_study_destroy(ncs_study *st)
     free(st);
 }
 
+/* "no study.ini in this folder", and when its subfolders are studies, how
+ * many and that ncs batch is for a folder of them (a technician gives the
+ * folder above a study by a slip). */
+static void not_a_study(const char *dir, ncs_error *err)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    char first[NAME_MAX + 1] = "";
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s/%s/study.ini", dir, e->d_name) < (int)sizeof path
+            && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && n++ == 0)
+            snprintf(first, sizeof first, "%s", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        ncs_fail(err, NCS_ERR_NOT_STUDY, dir,
+                 "no study.ini in this folder (not a study folder); %d of its folders %s one "
+                 "(%s%s): 'ncs batch' analyses a folder of studies",
+                 n, n == 1 ? "holds" : "hold", first, n > 1 ? ", ..." : "");
+    else
+        ncs_fail(err, NCS_ERR_NOT_STUDY, dir, "no study.ini in this folder (not a study folder)");
+}
+
 /* study.ini read and parsed; with peek, only that (no file is looked at,
  * nothing fails): what the id is, read by the one reader. */
 static ncs_study *load(const char *dir, int peek, ncs_warnings *warn, ncs_error *err)
@@ -1332,8 +1361,7 @@ static ncs_study *load(const char *dir, int peek, ncs_warnings *warn, ncs_error 
             ncs_fail(err, NCS_ERR_LIMIT, st->ini_path,
                      "study.ini is larger than %d bytes", NCS_MAX_INI_BYTES);
         else if (errno == ENOENT)
-            ncs_fail(err, NCS_ERR_NOT_STUDY, st->dir,
-                     "no study.ini in this folder (not a study folder)");
+            not_a_study(st->dir, err);
         else if (err)
             *err = e;
         ncs_study_destroy(st);

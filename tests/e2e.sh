@@ -83,12 +83,26 @@ run "unknown option" 2 "unknown option '--bogus'" -- check --bogus samples/norma
 run "a value to a flag" 2 "option '--json=1' takes no value" -- analyse --json=1 samples/normal
 run "unknown short option" 2 "unknown option '-Z'" -- analyse -Z samples/normal
 run "check without study" 2 "no study folder given" -- check
+# every command's usage error reads "ncs <command>: <message>"
+run "report without -o" 2 "ncs report: no output file given" -- report samples/mmn
+run "compare -o ''" 2 "ncs compare: -o: the output folder is an empty name" -- compare -o "" samples/followup-v1 samples/followup-v2
+run "check without study (format)" 2 "ncs check: no study folder given" -- check
 $NCS_WRAP "$NCS" --help >"$T/out" 2>"$T/err" && grep -q "^  check" "$T/out" && [ ! -s "$T/err" ] \
     && ok || bad "--help: stdout, exit 0"
 $NCS_WRAP "$NCS" --version >"$T/out" && grep -q "libsndfile" "$T/out" && grep -q "fftw" "$T/out" \
     && ok || bad "--version names libsndfile and fftw"
 $NCS_WRAP "$NCS" help check >"$T/out" && grep -q "Exit status" "$T/out" && ok || bad "help check"
 $NCS_WRAP "$NCS" check --help >"$T/out" && grep -q "usage: ncs check" "$T/out" && ok || bad "check --help"
+# every command's --help is its `ncs help COMMAND`: the exit statuses too,
+# and a blank line before its options
+for c in analyse batch compare check report norms init; do
+    $NCS_WRAP "$NCS" $c --help >"$T/out" && $NCS_WRAP "$NCS" help $c >"$T/out2" && cmp -s "$T/out" "$T/out2" \
+        && grep -q "^Exit status:" "$T/out" \
+        && { ! grep -q "^Options:" "$T/out" || grep -B1 "^Options:" "$T/out" | head -1 | grep -q '^$'; } \
+        && ok || bad "$c --help: not the same as ncs help $c, no exit statuses or no blank line before Options"
+done
+$NCS_WRAP "$NCS" help --help >"$T/out" 2>"$T/err" && grep -q "^  check" "$T/out" && ok \
+    || bad "ncs help --help: not the overview, or not exit 0"
 
 # ---------------------------------------------------------------- broken studies
 # base: a valid study with two sites, written fresh for every case
@@ -218,6 +232,9 @@ broken binary-ini "study.ini:1:" "must be a text file"
 
 d=$(mkbase no-study-ini); rm "$d/study.ini"
 broken no-study-ini "no-study-ini" "no study.ini in this folder"
+# the folder above the studies, by a slip: ncs batch is named
+run "a folder of studies given to analyse" 3 "samples: error: no study.ini in this folder" \
+    "of its folders hold one (" "'ncs batch' analyses a folder of studies" -- analyse samples
 
 d=$(mkbase truncated-wav); head -c 1000 "$T/good/e.wav" >"$d/e.wav"
 broken truncated-wav "e.wav: error:" "median.right.elbow" "truncated"
