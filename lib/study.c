@@ -1471,13 +1471,14 @@ static void unknown_sites(const ncs_study *st, const ncs_nerve_def *n, ncs_warni
         for (size_t i = 0; i < k; i++)
             if (strcmp(known[i], "wrist") == 0 || strcmp(known[i], "ankle") == 0)
                 eg = known[i];
-        char list[400], where[1100];
+        char list[400], where[1100], near[96];
         snprintf(where, sizeof where, "%s:%d", st->ini_path, s->line);
         ncs_warn(warn, where, "unknown-site",
-                 "[%s.%s]: '%s' is not a site ncs knows on the %s nerve (%s; inching: "
+                 "[%s.%s]: '%s' is not a site ncs knows on the %s nerve%s (%s; inching: "
                  "<site>+<mm> proximal or <site>-<mm> distal to one, e.g. %s+20): whether "
                  "its segments cross an entrapment site is unknown%s", n->id, s->name,
-                 s->name, n->nerve, ncs_join(list, sizeof list, known, k, ", "), eg,
+                 s->name, n->nerve, did_you_mean(near, sizeof near, s->name, known, k),
+                 ncs_join(list, sizeof list, known, k, ", "), eg,
                  s->entrapment >= 0 ? "" : " unless entrapment = says");
     }
 }

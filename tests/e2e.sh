@@ -150,6 +150,8 @@ d=$(mkbase site-order); sed -i 's/^\[median.right.wrist\]/[median.right.axilla]/
 broken site-order "study.ini:11:" "[median.right.elbow] is listed after [median.right.axilla] (line 7) but lies distal to it"
 d=$(mkbase site-unknown); sed -i 's/^\[median.right.elbow\]/[median.right.forearm]/' "$d/study.ini"
 run "unknown site warned" 0 "study.ini:11: warning: [median.right.forearm]: 'forearm' is not a site ncs knows on the median nerve (palm, wrist, elbow" -- check "$d"
+d=$(mkbase site-typo); sed -i 's/^\[median.right.elbow\]/[median.right.elbwo]/' "$d/study.ini"
+run "a mistyped site: the likely one named" 0 "'elbwo' is not a site ncs knows on the median nerve (did you mean 'elbow'?)" -- check "$d"
 d=$(mkbase site-abbrev); sed -i 's/^\[median.right.elbow\]/[median.right.elb]/' "$d/study.ini"
 run "an abbreviation is placed" 0 -- check "$d"
 grep -q "unknown-site\|not a site ncs knows" "$T/err" && bad "elb: warned unknown" || ok
