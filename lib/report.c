@@ -676,7 +676,7 @@ static const char *signed_text(char *buf, size_t n, double v, int decimals)
 static double sides_place(ncs_rpage *p, const ncs_results *r, double y)
 {
     double dy = ncs_rpage_dy(p, 12);
-    ncs_rtext(p, ST_HEAD, 3, y, "Side to side (left / right)");
+    ncs_rtext(p, ST_HEAD, 3, y, "Side to side (ratios left / right, differences left \u2212 right)");
     y -= dy;
     if (!r->n_sides)
         ncs_rtext(p, ST_TEXT, 5, y, "no nerve recorded from the same muscle on both sides");

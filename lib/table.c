@@ -104,7 +104,7 @@ static void print_sides(const ncs_results *r, FILE *f)
 {
     if (!r->n_sides)
         return;
-    fprintf(f, "\nSide to side (left / right)\n");
+    fprintf(f, "\nSide to side (ratios left / right, differences left - right)\n");
     for (size_t i = 0; i < r->n_sides; i++) {
         const ncs_side_pair *p = &r->sides[i];
         const char *m = p->right->def->muscle;
