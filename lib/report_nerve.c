@@ -442,8 +442,11 @@ static void block_labels(ncs_rpage *p, const ncs_nerve_result *nr, const frame *
         double y = 0.5 * (ya + yb) + 1.5 * dy;
         y = ncs_rwrapped(p, ST_BLOCK, x + 2.0, y, dy, 98.5 - x - 2.0, y - 3 * dy,
                          ncs_rblock_label(g->block));
-        ncs_rdrop(b1, sizeof b1, g->area_drop_pct, g->u.area_drop_pct, 0);
-        ncs_rdrop(b2, sizeof b2, g->amp_drop_pct, g->u.amp_drop_pct, 0);
+        /* (a least drop as the tables print it, to a tenth) */
+        ncs_rdrop(b1, sizeof b1, g->area_drop_pct, g->u.area_drop_pct,
+                  isfinite(ncs_drop_least(g->area_drop_pct, g->u.area_drop_pct)));
+        ncs_rdrop(b2, sizeof b2, g->amp_drop_pct, g->u.amp_drop_pct,
+                  isfinite(ncs_drop_least(g->amp_drop_pct, g->u.amp_drop_pct)));
         ncs_rnum_signed(b3, sizeof b3, g->dur_increase_pct, 0);
         ncs_rtext(p, ST_ABN, x + 2.0, y, "area drop %s%s", b1, pct(b1));
         ncs_rtext(p, ST_ABN, x + 2.0, y - dy, "amp drop %s%s", b2, pct(b2));

@@ -1128,7 +1128,7 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         grep -qE '^≥ 99\.[0-9]$' "$T/t16.txt" && ! grep -qE '100\.0 ± ' "$T/t16.txt" && ok \
             || bad "report text: a 100 % drop printed give or take"
         # ... nor as a plain 100 on the summary page or beside the block bracket
-        ! grep -qE '^100\.0\??$|drop 100 %' "$T/t16.txt" && grep -qE '^≥ 99\.[0-9]\?$|drop ≥ 99 %' "$T/t16.txt" && ok \
+        ! grep -qE '^100\.0\??$|drop 100 %' "$T/t16.txt" && grep -qE '^≥ 99\.[0-9]\?$|drop ≥ 99\.[0-9] %' "$T/t16.txt" && ok \
             || bad "report text: an absent response's drop printed as 100 on the summary page or the bracket"
         # the study's temperature once a page, in the header
         [ "$(grep -c 'Temperature' "$T/t16.txt")" -eq "$pages16" ] && ok \
