@@ -599,6 +599,26 @@ static void closeup(FILE *o, ncs_rpage *p, const ncs_nerve_result *nr, const fra
                "unset ytics; unset key\n",
             x0 / 100.0, (x0 + w) / 100.0, (y_top - h) / 100.0, y_top / 100.0, t0, t1, lo, hi,
             step);
+    /* an amplitude scale: a bar of 1, 2 or 5 x 10^k mV up from the baseline,
+     * within the panel's upper part (the gain alone does not tell how large
+     * the noise is) */
+    double span = hi - off, bar = pow(10.0, floor(log10(span)));
+    if (5.0 * bar <= span)
+        bar *= 5.0;
+    else if (2.0 * bar <= span)
+        bar *= 2.0;
+    char bar_text[32];
+    if (bar >= 1.0)
+        snprintf(bar_text, sizeof bar_text, "%g mV", bar);
+    else
+        snprintf(bar_text, sizeof bar_text, "%g \u00b5V", bar * 1000.0);
+    /* (just right of the panel, in the gap before the next: not over the
+     * trace) */
+    fprintf(o, "set arrow 1 from graph 1.02, first %.6f to graph 1.02, first %.6f nohead lw 1 "
+               "lc rgb \"#404040\" front\n"
+               "set label 1 \"%s\" at graph 1.06, first %.6f center rotate by 90 "
+               "font \"Sans,6\" tc rgb \"#404040\" front\n",
+            off, off + bar, bar_text, off + 0.5 * bar);
     fprintf(o, "plot $N%dC%zu index 0 using 1:2:3 with filledcurves fc rgb \"#f4c8c8\" fs solid 1.0 noborder notitle, \\\n"
                "     %.5f with lines dt 2 lc rgb \"#909090\" notitle, \\\n"
                "     $N%dC%zu index 3 using 1:2 with lines lw 0.8 lc rgb \"#b4b4b4\" notitle, \\\n"
@@ -606,7 +626,7 @@ static void closeup(FILE *o, ncs_rpage *p, const ncs_nerve_result *nr, const fra
                "     $N%dC%zu index 1 using 1:2 with points pt %d ps 1.4 lw 2 lc rgb \"%s\" notitle\n",
             number, j, off, number, j, number, j, number, j, m->manual_onset ? 8 : 9,
             m->manual_onset ? "#8000a0" : "#008000");
-    fprintf(o, "unset border; unset xtics\n");
+    fprintf(o, "unset border; unset xtics; unset arrow 1; unset label 1\n");
 }
 
 /* Every close-up of the nerve, four to a row from y down; returns the y

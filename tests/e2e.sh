@@ -1038,6 +1038,9 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     # (0 1 2 ... 55 read as one run of digits)
     ! pdftotext "$T/rep/cidp.pdf" - | grep -qE '9101112' && ok \
         || bad "cidp report: a trace page's time axis labelled every 1 ms (a close-up's step)"
+    # every close-up carries an amplitude scale (cidp's fibular page has two)
+    [ "$(pdftotext -f 4 -l 4 "$T/rep/cidp.pdf" - | grep -cE '^[0-9.]+ µV$')" -ge 2 ] && ok \
+        || bad "cidp report: a close-up without its amplitude scale"
     # the findings' reasons with the tables' signs, not ">="
     pdftotext "$T/rep/mmn.pdf" - | grep -q "area drop 75.3% ≥ 50%; duration increase 10.1% ≤ 30%" \
         && ! pdftotext "$T/rep/mmn.pdf" - | grep -qE '[<>]=' && ok || bad "mmn report: findings with >= or <="
