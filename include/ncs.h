@@ -209,6 +209,9 @@ typedef struct {
     ncs_polarity polarity;
     char *patient, *norms, *note; /* may be NULL; norms is the path of a
                                       lab's table inside the study folder */
+    int n_guessed;       /* values still marked "; GUESS" (ncs init's
+                            guesses not yet confirmed), and the first's line */
+    int first_guessed_line;
     size_t n_nerves;
     ncs_nerve_def *nerves;
 } ncs_study;
@@ -234,8 +237,9 @@ typedef struct {
  * in all, are appended to warn (when not NULL) with severity
  * NCS_SEVERITY_ERROR, and err->n_errors counts them all. A caller showing
  * the failure shows err, then warn's errors, then how many were not kept.
- * Warnings proper (severity NCS_SEVERITY_WARNING; none at present) are
- * appended to warn too. */
+ * Warnings proper (severity NCS_SEVERITY_WARNING) are appended to warn
+ * too; what may be a slip (a distance in cm, ncs init's guesses left
+ * unconfirmed) is warned by ncs_study_plausibility. */
 ncs_study *ncs_study_load(const char *dir, ncs_warnings *warn, ncs_error *err);
 
 /* Frees a study. Accepts NULL. */

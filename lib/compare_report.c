@@ -53,6 +53,22 @@ static void visit_days(const ncs_compare *c, double *day)
         day[v] = (double)v;
 }
 
+/* Each visit's place on the graphs' time axis: its day, or its index when
+ * two visits would stand closer than a date's width (visits a week apart
+ * in a quarter's follow-up: their dates, values and labels ran into each
+ * other; the summary page gives the days). */
+static void graph_places(const double *day, size_t nv, double *at)
+{
+    double gap = INFINITY, span = nv > 1 ? day[nv - 1] - day[0] : 0.0;
+    for (size_t v = 1; v < nv; v++)
+        gap = fmin(gap, day[v] - day[v - 1]);
+    /* (a date is about a fifth of a graph, which spans the visits and
+     * 14 % more on each side) */
+    int even = nv > 1 && !(gap >= 0.2 * 1.28 * span);
+    for (size_t v = 0; v < nv; v++)
+        at[v] = even ? (double)v * (span > 0 ? span / (double)(nv - 1) : 1.0) : day[v];
+}
+
 static const char *date_of(const ncs_compare *c, size_t v)
 {
     const char *d = c->visits[v]->study->date;
@@ -276,12 +292,14 @@ static void dates_data(FILE *o, const ncs_compare *c, const double *day, ncs_rep
 /* A graph's title over its box: the measure, its trend, and why. */
 static void graph_title(ncs_rpage *p, const ncs_compare_nerve *cn, const cmp_graph *gr)
 {
-    double y = gr->t + ncs_rpage_dy(p, 16);
+    /* (why on two lines: cut to one, it lost the change since the last
+     * visit, a relapse) */
+    double y = gr->t + ncs_rpage_dy(p, 26);
     if (!gr->g) {
         ncs_rtext(p, trend_style(cn->amp_trend), gr->l - 5, y, "Distal amplitude, mV: %s",
                   ncs_trend_name(cn->amp_trend));
         double dy = ncs_rpage_dy(p, 10);
-        ncs_rwrapped(p, ST_DIM, gr->l - 5, y - dy, dy, gr->r - gr->l + 5, y - 1.5 * dy,
+        ncs_rwrapped(p, ST_DIM, gr->l - 5, y - dy, dy, gr->r - gr->l + 5, y - 2.5 * dy,
                      cn->amp_why);
         return;
     }
@@ -290,7 +308,7 @@ static void graph_title(ncs_rpage *p, const ncs_compare_nerve *cn, const cmp_gra
               g == cn->block_segment ? "\u25ba " : "", g->span ? "span " : "", g->from, g->to,
               gr->amp_drop ? "amplitude" : "area", ncs_trend_name(g->trend));
     double dy = ncs_rpage_dy(p, 10);
-    ncs_rwrapped(p, ST_DIM, gr->l - 5, y - dy, dy, gr->r - gr->l + 5, y - 1.5 * dy, g->why);
+    ncs_rwrapped(p, ST_DIM, gr->l - 5, y - dy, dy, gr->r - gr->l + 5, y - 2.5 * dy, g->why);
 }
 
 /* Where the graphs go: two columns, as many rows as they need, between
@@ -303,7 +321,7 @@ static void place_graphs(const ncs_rpage *p, cmp_graph *gr, size_t n, double top
         size_t row = k / 2, col = k % 2;
         gr[k].l = col ? 58.0 : 10.0;
         gr[k].r = col ? 95.0 : 47.0;
-        gr[k].t = top - (double)row * row_h - ncs_rpage_dy(p, 30);
+        gr[k].t = top - (double)row * row_h - ncs_rpage_dy(p, 40);
         gr[k].b = top - (double)(row + 1) * row_h + ncs_rpage_dy(p, 20);
     }
 }
@@ -481,10 +499,12 @@ static ncs_status compare_script(const void *ctx, ncs_report_format fmt,
     ncs_paper paper = (ncs_paper)c->visits[0]->options.report_paper;
     if (!ncs_report_paper_name(paper))
         return NCS_ERR_USAGE;
-    double *day = calloc(c->n_visits, sizeof *day);
+    double *day = calloc(2 * c->n_visits, sizeof *day);
     if (!day)
         return NCS_ERR_NOMEM;
+    double *at = day + c->n_visits;
     visit_days(c, day);
+    graph_places(day, c->n_visits, at);
     ncs_report_preamble(o, fmt, paper);
     size_t pages = c->n_nerves + 1;
     for (size_t pg = 0; pg < pages; pg++) {
@@ -493,7 +513,7 @@ static ncs_status compare_script(const void *ctx, ncs_report_format fmt,
         if (pg == 0)
             cmp_summary_page(o, c, fmt, paper, (int)pages, day);
         else
-            cmp_nerve_page(o, c, pg - 1, fmt, paper, (int)pages, day);
+            cmp_nerve_page(o, c, pg - 1, fmt, paper, (int)pages, at);
     }
     free(day);
     fprintf(o, "unset output\nexit\n");

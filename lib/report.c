@@ -413,6 +413,7 @@ static const struct {
     {"inconsistent", "Sites disagree (onset order, CV outside 10-100 m/s, or duration): "
                      "not evaluable:"},
     {"short-record", "Record cut short:"},
+    {"guessed", NULL}, /* (its message says it all) */
 };
 
 /* "label: a, b, c" for the warnings of code, their places without the
@@ -421,6 +422,16 @@ static int check_line(const ncs_results *r, size_t k, char *buf, size_t n)
 {
     size_t id = strlen(r->study->id), len = 0;
     int count = 0;
+    if (!input_checks[k].what) {
+        for (size_t i = 0; i < r->warnings.count; i++) {
+            const ncs_warning *w = &r->warnings.items[i];
+            if (w->code && strcmp(w->code, input_checks[k].code) == 0) {
+                snprintf(buf, n, "Unconfirmed: %s", w->message);
+                return 1;
+            }
+        }
+        return 0;
+    }
     len += (size_t)snprintf(buf, n, "%s", input_checks[k].what);
     for (size_t i = 0; i < r->warnings.count && len < n; i++) {
         const ncs_warning *w = &r->warnings.items[i];
@@ -451,7 +462,7 @@ static double summary_warnings(ncs_rpage *p, const ncs_results *r, double y)
     for (size_t k = 0; k < sizeof input_checks / sizeof input_checks[0]; k++) {
         char buf[1200];
         if (check_line(r, k, buf, sizeof buf))
-            y = ncs_rwrapped(p, ST_WARN, 3, y, dy, 94, y - 2 * dy, buf);
+            y = ncs_rwrapped(p, ST_WARN, 3, y, dy, 94, y - 3 * dy, buf);
     }
     if (r->study->note) {
         char buf[1200];

@@ -1317,6 +1317,36 @@ static void not_a_study(const char *dir, ncs_error *err)
 
 /* study.ini read and parsed; with peek, only that (no file is looked at,
  * nothing fails): what the id is, read by the one reader. */
+/* The values ncs init wrote as guesses ("key = value ; GUESS, confirm: ...")
+ * still so marked: a comment-only line does not count. */
+static void count_guessed(ncs_study *st, const char *buf, size_t len)
+{
+    int line = 1;
+    for (size_t i = 0; i < len; line++) {
+        size_t e = i;
+        while (e < len && buf[e] != '\n')
+            e++;
+        size_t a = i;
+        while (a < e && (buf[a] == ' ' || buf[a] == '\t'))
+            a++;
+        if (a < e && buf[a] != ';' && buf[a] != '#' && buf[a] != '[') {
+            const char *c = memchr(buf + a, ';', e - a);
+            while (c && (size_t)(c - buf) < e) {
+                size_t k = (size_t)(c - buf) + 1;
+                while (k < e && buf[k] == ' ')
+                    k++;
+                if (e - k >= 5 && memcmp(buf + k, "GUESS", 5) == 0) {
+                    if (st->n_guessed++ == 0)
+                        st->first_guessed_line = line;
+                    break;
+                }
+                c = memchr(buf + k, ';', e - k);
+            }
+        }
+        i = e + 1;
+    }
+}
+
 static ncs_study *load(const char *dir, int peek, ncs_warnings *warn, ncs_error *err)
 {
     ncs_error_clear(err);
@@ -1406,6 +1436,7 @@ static ncs_study *load(const char *dir, int peek, ncs_warnings *warn, ncs_error 
     for (size_t i = 0; i < st->n_nerves; i++)
         free(p.pn[i].ps);
     free(p.pn);
+    count_guessed(st, buf, len);
     free(buf);
     if (p.failed) {
         ncs_study_destroy(st);
@@ -1487,6 +1518,15 @@ void ncs_study_plausibility(const ncs_study *st, ncs_warnings *warn)
 {
     if (!st || !warn)
         return;
+    if (st->n_guessed) {
+        char where[1100];
+        snprintf(where, sizeof where, "%s:%d", st->ini_path, st->first_guessed_line);
+        ncs_warn(warn, where, "guessed",
+                 "study.ini still holds %d value%s marked GUESS by ncs init (the first at "
+                 "line %d): a guessed distance, stimulus time or rate gives wrong latencies "
+                 "and CVs; measure or confirm each and delete its '; GUESS' comment",
+                 st->n_guessed, st->n_guessed == 1 ? "" : "s", st->first_guessed_line);
+    }
     for (size_t i = 0; i < st->n_nerves; i++)
         unknown_sites(st, &st->nerves[i], warn);
     for (size_t i = 0; i < st->n_nerves; i++) {

@@ -932,6 +932,14 @@ ulnar.left.above-elbow ulnar.left.erb fibular.right.ankle fibular.right.fibular-
 fibular.right.popliteal "
 [ "$order" = "$want" ] && ok || bad "init: order $order"
 run "init: ncs analyse passes" 0 -- analyse -q "$S"
+# ... but says, until they are confirmed, that the guesses are there (and
+# not once the comments are gone)
+ng=$(grep -c '^[^;#].*; GUESS' "$S/study.ini")
+run "init: the guesses are warned" 0 "study.ini:$(grep -n '^[^;#].*; GUESS' "$S/study.ini" | head -1 | cut -d: -f1): warning: study.ini still holds $ng values marked GUESS by ncs init" -- analyse "$S"
+cp -r "$S" "$T/init-confirmed"
+sed -i 's/ *; GUESS.*$//' "$T/init-confirmed/study.ini"
+"$NCS" check "$T/init-confirmed" >/dev/null 2>"$T/err"
+! grep -q "marked GUESS" "$T/err" && ok || bad "init: confirmed values still warned as guesses"
 grep -q "^;   trace1.wav: a waveform whose name does not say its nerve, side and site: no nerve" \
     "$S/study.ini" && grep -q "^;   x.edf: an EDF file ncs cannot read" "$S/study.ini" \
     && grep -q "^;   truth.json: not a waveform" "$S/study.ini" && ok \
@@ -1258,6 +1266,18 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     [ "$blank" -eq 0 ] && ok || bad "compare report: $blank page(s) nearly blank"
     pdftotext -bbox "$T/cmpr/compare.pdf" - | awk -F'"' -v w=595.3 '/<word/ && ($6 + 0 > w - 1 || $2 + 0 < 1) { n++ } END { exit n > 0 }' \
         && ok || bad "compare report: text runs off the page"
+    # each graph's reason whole (cut to a line, it lost the ± and the change
+    # since the last visit)
+    ! grep -q '\.\.\.$' "$T/cmpr.txt" && ok || bad "compare report: a graph's reason cut short"
+    # visits a week apart: their dates do not run into each other on a graph
+    mkdir -p "$T/week"
+    cp -r samples/followup-v1 samples/followup-v2 samples/followup-v3 "$T/week/"
+    sed -i 's/^date = .*/date = 2026-01-19/' "$T/week/followup-v2/study.ini"
+    "$NCS" compare -q --report -o "$T/weekr" "$T/week/followup-v1" "$T/week/followup-v2" "$T/week/followup-v3" >/dev/null 2>&1
+    pdftotext -f 3 -l 3 -bbox "$T/weekr/compare.pdf" - \
+        | awk -F'"' '/<word/ && />2026-01-12</ { p[$4] = $2 } /<word/ && />2026-01-19</ { q[$4] = $2 }
+            END { for (y in q) if ((y in p) && q[y] - p[y] > 50) ok = 1; exit !ok }' && ok \
+        || bad "compare report: the dates of visits a week apart run into each other"
     run "compare --report=png" 0 -- compare -q --report=png $V1 $V3 -o "$T/cmpp"
     [ -s "$T/cmpp/compare.png" ] && [ -s "$T/cmpp/compare-median.right.png" ] && [ -s "$T/cmpp/compare-ulnar.right.png" ] \
         && ok || bad "compare --report=png: $(ls "$T/cmpp" | tr '\n' ' ')"
