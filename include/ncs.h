@@ -1149,6 +1149,10 @@ typedef struct {
 } ncs_change;
 ncs_change ncs_change_of(ncs_vu a, ncs_vu b);
 
+/* The decimals a half-width u is printed with beside a value printed with
+ * `decimals`: one more while it would read 0 ("± 0.4", never "± 0"). */
+int ncs_u_decimals(double u, int decimals);
+
 /* The trend of a measure from `first` to `last`: worse_up 1 when a larger
  * value is worse (a drop, a duration increase), 0 when a smaller one is (an
  * amplitude, an area, a CV). */
@@ -1184,6 +1188,8 @@ typedef struct {
     ncs_compare_seg_visit *at; /* n_visits entries, in date order */
     ncs_trend trend;         /* of the area drop, first to last visit it is in
                                 (the amplitude drop where the area's is missing) */
+    int last_worse;          /* the drop worsened since the visit before the last,
+                                against its trend */
     char why[NCS_COMPARE_WHY]; /* "area drop 82 → 61 → 31 % (-51 ± 5 %)", or
                                   why not compared ("at 2026-02-14 only") */
 } ncs_compare_segment;
@@ -1216,8 +1222,15 @@ typedef struct {
                                       block trend, the largest change, or when
                                       stable the largest last area drop; NULL */
     ncs_trend trend;               /* the nerve's */
+    int relapse;                   /* not worsening over the follow-up, but a
+                                      measure worsened since the visit before
+                                      the last (a relapse after a response) */
     char why[3 * NCS_COMPARE_WHY]; /* which measure decided, in numbers */
 } ncs_compare_nerve;
+
+/* "improving" or "stable", with "; worsening since the previous visit"
+ * after it when cn->relapse: the nerve's headline. */
+const char *ncs_compare_headline(const ncs_compare_nerve *cn, char *buf, size_t n);
 
 typedef struct {
     size_t n_visits;

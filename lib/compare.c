@@ -23,6 +23,14 @@ const char *ncs_trend_name(ncs_trend t)
     return NULL;
 }
 
+int ncs_u_decimals(double u, int decimals)
+{
+    int d = decimals;
+    while (d < decimals + 2 && isfinite(u) && u > 0 && round(u * pow(10.0, d)) == 0)
+        d++;
+    return d;
+}
+
 ncs_change ncs_change_of(ncs_vu a, ncs_vu b)
 {
     ncs_change c = {NAN, NAN, 0, 0};
@@ -55,16 +63,24 @@ ncs_trend ncs_trend_of(ncs_vu first, ncs_vu last, int worse_up)
 /* "; since the previous visit (2026-02-23): worsening, +30 ± 1" when the
  * last step goes another way than the whole follow-up (a relapse after a
  * response), into buf (n bytes); "" else. */
-static void last_step(char *buf, size_t n, const char *since, ncs_vu prev, ncs_vu last,
-                      int worse_up, double min, ncs_trend overall, int decimals)
+static ncs_trend last_step(char *buf, size_t n, const char *since, ncs_vu prev, ncs_vu last,
+                           int worse_up, double min, ncs_trend overall, int decimals)
 {
     buf[0] = '\0';
     ncs_trend t = ncs_trend_min(prev, last, worse_up, min);
     if (t == NCS_TREND_NONE || t == NCS_TREND_STABLE || t == overall)
-        return;
+        return NCS_TREND_NONE;
     ncs_change ch = ncs_change_of(prev, last);
     snprintf(buf, n, "; since the previous visit (%s): %s, %+.*f \u00b1 %.*f", since,
-             ncs_trend_name(t), decimals, ch.d, decimals, ch.u);
+             ncs_trend_name(t), decimals, ch.d, ncs_u_decimals(ch.u, decimals), ch.u);
+    return t;
+}
+
+const char *ncs_compare_headline(const ncs_compare_nerve *cn, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s", ncs_trend_name(cn->trend),
+             cn->relapse ? "; worsening since the previous visit" : "");
+    return buf;
 }
 
 /* v rounded to `decimals` without a sign on zero ("-0") */
@@ -275,10 +291,11 @@ static void seg_trend(const ncs_compare *c, ncs_compare_segment *s)
         series(ser, sizeof ser, vals, c->n_visits, 0);
         ncs_change ch = ncs_change_of(*a, *b);
         if (prev != last && prev != first)
-            last_step(step, sizeof step, visit_date(c, prev), *vals[prev], *b, 1,
-                      NCS_COMPARE_MIN_DROP_PTS, s->trend, 0);
-        snprintf(s->why, sizeof s->why, "%s drop %s %% (%+.0f ± %.0f %%%s)%s",
-                 area ? "area" : "amplitude", ser, shown(ch.d, 0), ch.u,
+            s->last_worse = last_step(step, sizeof step, visit_date(c, prev), *vals[prev], *b, 1,
+                                      NCS_COMPARE_MIN_DROP_PTS, s->trend, 0)
+                            == NCS_TREND_WORSENING;
+        snprintf(s->why, sizeof s->why, "%s drop %s %% (%+.0f ± %.*f %%%s)%s",
+                 area ? "area" : "amplitude", ser, shown(ch.d, 0), ncs_u_decimals(ch.u, 0), ch.u,
                  s->trend == NCS_TREND_STABLE && ch.sign ? "; under the 10 points counted" : "",
                  step);
     }
@@ -324,11 +341,12 @@ static void amp_trend(const ncs_compare *c, ncs_compare_nerve *cn)
         prev = vals[v] ? v : prev;
     char step[120] = "";
     if (prev != first && ch.known)
-        last_step(step, sizeof step, visit_date(c, prev), cn->at[prev].amp_mv,
-                  cn->at[last].amp_mv, 0, min, cn->amp_trend, 2);
+        cn->relapse = last_step(step, sizeof step, visit_date(c, prev), cn->at[prev].amp_mv,
+                                cn->at[last].amp_mv, 0, min, cn->amp_trend, 2)
+                      == NCS_TREND_WORSENING;
     if (ch.known)
-        snprintf(cn->amp_why, sizeof cn->amp_why, "distal amplitude (%s) %s mV (%+.2f ± %.2f "
-                 "mV%s)%s", s1, ser, shown(ch.d, 2), ch.u,
+        snprintf(cn->amp_why, sizeof cn->amp_why, "distal amplitude (%s) %s mV (%+.2f ± %.*f "
+                 "mV%s)%s", s1, ser, shown(ch.d, 2), ncs_u_decimals(ch.u, 2), ch.u,
                  cn->amp_trend == NCS_TREND_STABLE && ch.sign ? "; under the 15 % counted" : "",
                  step);
     else
@@ -405,6 +423,11 @@ static void nerve_trend(const ncs_compare *c, ncs_compare_nerve *cn)
         cn->trend = NCS_TREND_STABLE; /* a nerve of one site: its amplitude says it */
     else
         cn->trend = NCS_TREND_NONE;
+    /* (amp_trend set relapse from the amplitude's last step) */
+    for (size_t k = 0; k < cn->n_segments; k++)
+        cn->relapse |= cn->segments[k].last_worse;
+    if (cn->trend == NCS_TREND_WORSENING || cn->trend == NCS_TREND_NONE)
+        cn->relapse = 0;
     char blk[NCS_COMPARE_WHY + 64] = "";
     const ncs_compare_segment *s = cn->block_segment;
     if (s)

@@ -142,6 +142,7 @@ static json_t *nerve_json(const ncs_compare *c, const ncs_compare_nerve *cn)
         json_array_append_new(pres, json_boolean(cn->at[v].nr != NULL));
     json_object_set_new(jn, "present", pres);
     json_object_set_new(jn, "trend", json_string(ncs_trend_name(cn->trend)));
+    json_object_set_new(jn, "relapse", json_boolean(cn->relapse));
     json_object_set_new(jn, "trend_why", json_string(cn->why));
     json_object_set_new(jn, "distal_amp_trend", json_string(ncs_trend_name(cn->amp_trend)));
     json_object_set_new(jn, "distal_amp_why", json_string(cn->amp_why));
@@ -338,7 +339,8 @@ static void table_cell(FILE *f, const ncs_vu *x, const ncs_vu *prev, const ncs_v
     else if (!isfinite(x->v))
         len = snprintf(buf, sizeof buf, "-");
     else if (isfinite(x->u))
-        len = snprintf(buf, sizeof buf, "%.*f\u00b1%.*f", dec, shown(x->v, dec), dec, x->u) - 1;
+        len = snprintf(buf, sizeof buf, "%.*f\u00b1%.*f", dec, shown(x->v, dec),
+                       ncs_u_decimals(x->u, dec), x->u) - 1;
     else
         len = snprintf(buf, sizeof buf, "%.*f\u00b1?", dec, shown(x->v, dec)) - 1;
     for (int k = 0; k < 2 && x; k++) {
@@ -437,9 +439,10 @@ ncs_status ncs_compare_table(const ncs_compare *c, FILE *f)
         int shared = 0; /* the id recorded from two muscles: say which */
         for (size_t k = 0; k < c->n_nerves; k++)
             shared |= &c->nerves[k] != cn && !strcmp(c->nerves[k].id, cn->id);
+        char head[96];
         fprintf(f, "\n%s%s%s%s: %s\n  %s\n", cn->id, shared ? " (" : "",
                 shared && cn->muscle ? cn->muscle : shared ? "no muscle" : "",
-                shared ? ")" : "", ncs_trend_name(cn->trend), cn->why);
+                shared ? ")" : "", ncs_compare_headline(cn, head, sizeof head), cn->why);
         fprintf(f, "  %-30s", "");
         for (size_t v = 0; v < c->n_visits; v++)
             fprintf(f, "  %-*s", CELL_W, c->visits[v]->study->date);

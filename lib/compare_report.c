@@ -143,7 +143,9 @@ static double trends_list(ncs_rpage *p, const ncs_compare *c, double y)
     y -= dy * 1.3;
     for (size_t i = 0; i < c->n_nerves && y > y_min; i++) {
         const ncs_compare_nerve *cn = &c->nerves[i];
-        ncs_rtext(p, trend_style(cn->trend), 4, y, "%s: %s", cn->id, ncs_trend_name(cn->trend));
+        char head[96];
+        ncs_rtext(p, trend_style(cn->relapse ? NCS_TREND_WORSENING : cn->trend), 4, y, "%s: %s",
+                  cn->id, ncs_compare_headline(cn, head, sizeof head));
         ncs_rtext(p, ST_RIGHT, 97, y, "page %zu", i + 2);
         y -= dy;
         y = ncs_rwrapped(p, ST_TEXT, 6, y, dy, 90, y_min, cn->why);
@@ -448,10 +450,12 @@ static void cmp_nerve_page(FILE *o, const ncs_compare *c, size_t ni, ncs_report_
     ncs_rpage_open(&p, o, fmt, paper, page, pages);
     /* 1. the nerve, its trend, and why */
     char title[300];
-    snprintf(title, sizeof title, "%s: %s", cn->id, ncs_trend_name(cn->trend));
+    char head[96];
+    snprintf(title, sizeof title, "%s: %s", cn->id, ncs_compare_headline(cn, head, sizeof head));
     double y = cmp_header(&p, c, title);
     double dy = ncs_rpage_dy(&p, 12);
-    ncs_rtext(&p, trend_style(cn->trend), 3, y, "Trend: %s%s", ncs_trend_name(cn->trend),
+    ncs_rtext(&p, trend_style(cn->relapse ? NCS_TREND_WORSENING : cn->trend), 3, y, "Trend: %s%s",
+              head,
               cn->block_segment ? "     (\u25ba the segment that decides the block trend)" : "");
     y = ncs_rwrapped(&p, ST_TEXT, 3, y - dy, dy, 94, y - 4 * dy, cn->why);
     /* 2. the traces at the foot when kept, the measures above them */

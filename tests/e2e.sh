@@ -1219,6 +1219,19 @@ grep -q '^ulnar.right: improving$' "$T/out" && grep -q '^median.right: worsening
     && ok || bad "compare: visits not in date order"
 grep -q 'area drop 80 → 62 → 32 %' "$T/out" && grep -q 'area drop 2 → 2 → 62 %' "$T/out" \
     && grep -q 'distal amplitude (wrist) 8.4 → 8.4 → 6.6 mV' "$T/out" && ok || bad "compare: reasons in numbers"
+# a relapse after a response: improving first to last, worsening since the
+# visit before the last, and said so in the headline
+mkdir -p "$T/relapse"
+cp -r $V1 $V2 $V3 "$T/relapse/"
+sed -i 's/^date = .*/date = 2026-02-01/' "$T/relapse/followup-v3/study.ini"
+sed -i 's/^date = .*/date = 2026-05-01/' "$T/relapse/followup-v2/study.ini"
+run "compare: a relapse" 0 -- compare -q "$T/relapse/followup-v1" "$T/relapse/followup-v2" "$T/relapse/followup-v3" -o "$T/relapse-out"
+grep -q '^ulnar.right: improving; worsening since the previous visit$' "$T/out" \
+    && grep -q '^median.right: stable$' "$T/out" && grep -q '"relapse": true' "$T/relapse-out/compare.json" \
+    && ok || bad "compare: a relapse not in the headline: $(grep '^[a-z]*\.[a-z]*:' "$T/out" | tr '\n' ' ')"
+# a half-width under the last digit shown is given one more, never "± 0"
+! grep -qE '±0( |$)|± 0 ' "$T/out" && grep -q '(-18 ± 0.4 %)' "$T/out" && ok \
+    || bad "compare: a half-width printed as 0"
 grep -q '"schema": "ncs-compare/1"' "$T/cmp/compare.json" && grep -q '"block_segment": "wrist-elbow"' "$T/cmp/compare.json" \
     && ok || bad "compare.json"
 [ "$(head -1 "$T/cmp/compare.csv" | cut -d, -f1-7)" = "patient,visit,date,nerve,kind,from,to" ] \
