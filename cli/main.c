@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -496,6 +500,46 @@ static int cmd_norms(const command *cmd, int argc, char **argv, options *o)
     return ncs_norms_print(&n, stdout) == NCS_OK ? EXIT_OK : EXIT_OUTPUT;
 }
 
+/* The pages an earlier report of this name left that this one did not
+ * write ("<base>-<nerve>.<side>.<ext>": a study of other nerves, another
+ * patient's), removed so that none is read as this study's; only regular
+ * files of that form, never an input of the study. */
+static void remove_stale_pages(const char *out, const ncs_results *r, const ncs_study *st,
+                               const options *o)
+{
+    const char *slash = strrchr(out, '/'), *name = slash ? slash + 1 : out;
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return;
+    char dir[PATH_MAX];
+    fmt(dir, sizeof dir, "%.*s", slash ? (slash == out ? 1 : (int)(slash - out)) : 1,
+        slash ? out : ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t bl = (size_t)(dot - name), el = strlen(dot);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name, *mid = n + bl + 1;
+        size_t nl = strlen(n);
+        if (nl <= bl + 1 + el || strncmp(n, name, bl) != 0 || n[bl] != '-'
+            || strcmp(n + nl - el, dot) != 0)
+            continue;
+        size_t ml = nl - bl - 1 - el, dots = 0, ok = ml > 2;
+        for (size_t i = 0; i < ml && ok; i++) {
+            dots += mid[i] == '.';
+            ok = isalnum((unsigned char)mid[i]) || strchr(".-_", mid[i]);
+        }
+        for (size_t i = 0; i < r->n_nerves && ok; i++)
+            ok = !(strlen(r->nerves[i].def->id) == ml && !strncmp(mid, r->nerves[i].def->id, ml));
+        struct stat sb;
+        if (ok && dots == 1 && fstatat(dirfd(d), n, &sb, AT_SYMLINK_NOFOLLOW) == 0
+            && S_ISREG(sb.st_mode) && !input_named(&sb, st, o->analysis.norms_path))
+            unlinkat(dirfd(d), n, 0);
+    }
+    closedir(d);
+}
+
 static int cmd_report(const command *cmd, int argc, char **argv, options *o)
 {
     int rc;
@@ -536,6 +580,8 @@ static int cmd_report(const command *cmd, int argc, char **argv, options *o)
     if (ncs_report_make(r, (ncs_report_format)fmt, o->out, o->gnuplot, &err) != NCS_OK) {
         print_error(&err);
         rc = exit_for(err.code);
+    } else if (fmt != NCS_REPORT_PDF) {
+        remove_stale_pages(o->out, r, st, o);
     }
     ncs_results_destroy(r);
     ncs_study_destroy(st);

@@ -184,6 +184,9 @@ char *ncs_compare_json(const ncs_compare *c, const char *settings_json)
                         json_string(ncs_criteria_name(c->visits[0]->options.primary)));
     json_object_set_new(set, "change_u", json_string("hypot of the two values' 95 % half-widths;"
                                                      " a change within it is stable"));
+    /* (the least change a trend counts: fixed in ncs, recorded with what it decided) */
+    json_object_set_new(set, "min_drop_pts", json_real(NCS_COMPARE_MIN_DROP_PTS));
+    json_object_set_new(set, "min_amp_pct", json_real(NCS_COMPARE_MIN_AMP_PCT));
     json_object_set_new(root, "settings", set);
     json_t *vs = json_array();
     for (size_t v = 0; v < c->n_visits; v++) {

@@ -1232,6 +1232,8 @@ grep -q '^ulnar.right: improving; worsening since the previous visit$' "$T/out" 
 # a half-width under the last digit shown is given one more, never "± 0"
 ! grep -qE '±0( |$)|± 0 ' "$T/out" && grep -q '(-18 ± 0.4 %)' "$T/out" && ok \
     || bad "compare: a half-width printed as 0"
+grep -q '"min_drop_pts": 10.0' "$T/cmp/compare.json" && grep -q '"min_amp_pct": 15.0' "$T/cmp/compare.json" \
+    && ok || bad "compare.json: the least changes counted not recorded"
 grep -q '"schema": "ncs-compare/1"' "$T/cmp/compare.json" && grep -q '"block_segment": "wrist-elbow"' "$T/cmp/compare.json" \
     && ok || bad "compare.json"
 [ "$(head -1 "$T/cmp/compare.csv" | cut -d, -f1-7)" = "patient,visit,date,nerve,kind,from,to" ] \
@@ -1291,6 +1293,14 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
         | awk -F'"' '/<word/ && />2026-01-12</ { p[$4] = $2 } /<word/ && />2026-01-19</ { q[$4] = $2 }
             END { for (y in q) if ((y in p) && q[y] - p[y] > 50) ok = 1; exit !ok }' && ok \
         || bad "compare report: the dates of visits a week apart run into each other"
+    # a PNG report over another study's of the same name: no page of the
+    # first left beside the second's (files of other names stay)
+    mkdir -p "$T/pages"
+    "$NCS" report -q samples/mmn -o "$T/pages/x.png" 2>/dev/null
+    touch "$T/pages/x-notes.png" "$T/pages/y-median.left.png"
+    "$NCS" report -q samples/carpal-tunnel -o "$T/pages/x.png" 2>/dev/null
+    [ "$(ls "$T/pages" | tr '\n' ' ')" = "x-median.left.png x-median.right.png x-notes.png x-ulnar.right.png x.png y-median.left.png " ] \
+        && ok || bad "report -o x.png: another study's pages left: $(ls "$T/pages" | tr '\n' ' ')"
     run "compare --report=png" 0 -- compare -q --report=png $V1 $V3 -o "$T/cmpp"
     [ -s "$T/cmpp/compare.png" ] && [ -s "$T/cmpp/compare-median.right.png" ] && [ -s "$T/cmpp/compare-ulnar.right.png" ] \
         && ok || bad "compare --report=png: $(ls "$T/cmpp" | tr '\n' ' ')"
