@@ -14,6 +14,7 @@
  * `--merge OUT...` joins the outputs of shards run apart (other machines)
  * into the summary.csv and batch.json one run would have written. */
 #define _GNU_SOURCE /* syncfs */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -165,6 +166,47 @@ static int batch_outputs_not_inputs(const outdir *out, const options *o, const c
     return outputs_in_studies(out, out_real, names, in_study);
 }
 
+/* Study outputs in OUT that this run did not write (an earlier run's, of a
+ * study since gone or now in another shard): warned, never removed (an OUT
+ * shared by runs on purpose loses nothing), since summary.csv and
+ * batch.json list only this run's. */
+static void warn_leftovers(const outdir *out, const study_list *l, size_t lo, size_t step)
+{
+    int dfd = openat(out->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
+    }
+    size_t n = 0;
+    char first[NAME_MAX + 1] = "";
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        int ours = 0;
+        for (size_t i = lo; i < l->n && !ours; i += step)
+            ours = l->v[i].id && strcmp(l->v[i].id, de->d_name) == 0;
+        char rj[NAME_MAX + 16];
+        struct stat sb;
+        fmt(rj, sizeof rj, "%s/results.json", de->d_name);
+        if (ours || fstatat(out->fd, rj, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (n++ == 0)
+            fmt(first, sizeof first, "%s", de->d_name);
+    }
+    closedir(d);
+    if (n) {
+        char msg[NAME_MAX + 300];
+        fmt(msg, sizeof msg, "%zu folder%s of results from an earlier run whose stud%s this run "
+            "did not analyse (%s%s): not in summary.csv or batch.json; remove %s or write to "
+            "another folder", n, n == 1 ? "" : "s", n == 1 ? "y" : "ies", first,
+            n > 1 ? ", ..." : "", n == 1 ? "it" : "them");
+        diag(out->path, "warning", msg);
+    }
+}
+
 int run_batch(int argc, char **argv, int first, options *o)
 {
     if (o->merge)
@@ -235,6 +277,8 @@ int run_batch(int argc, char **argv, int first, options *o)
         wrc = write_atomic(&out, "summary.csv", batch_put_summary, &b);
     if (wrc == EXIT_OK)
         wrc = write_atomic(&out, "batch.json", batch_put_json, &b);
+    if (!o->quiet)
+        warn_leftovers(&out, &l, lo, step);
     size_t failed = 0, up = 0;
     for (size_t i = lo; i < l.n; i += step) {
         failed += l.v[i].status == ST_FAILED || l.v[i].status == ST_PENDING;

@@ -464,6 +464,12 @@ cmp -s "$T/sum1" "$T/sum3" && cmp -s "$T/one/summary.csv" "$T/one1/summary.csv" 
     && ok || bad "-j 1 and -j 3 give identical results"
 # shards run apart and merged give the single run's summary.csv
 for i in 0 1 2; do $NCS_WRAP "$NCS" batch -q --shard $i/3 "$T/big" -o "$T/sh$i" 2>/dev/null; done
+# the same shard folders split another way (one shard fewer): the earlier
+# split's study folders are warned, not silently kept beside the new ones
+cp -r "$T/sh0" "$T/resplit"
+$NCS_WRAP "$NCS" batch --shard 1/2 "$T/big" -o "$T/resplit" >/dev/null 2>"$T/err"
+grep -q "resplit: warning: [0-9]* folders of results from an earlier run whose studies this run did not analyse" "$T/err" \
+    && ok || bad "re-split shard: leftover results not warned: $(grep warning "$T/err" | head -2)"
 run "merge shards (one study failed: exit 1, as one run)" 1 -- batch --merge "$T/sh0" "$T/sh1" "$T/sh2" -o "$T/merged"
 cmp -s "$T/merged/summary.csv" "$T/one/summary.csv" && ok || bad "merged shards' summary.csv differs from one run"
 grep -q '"failed": 1' "$T/merged/batch.json" && grep -q "\"n_studies\": $((2 * NS + 1))" "$T/merged/batch.json" \
