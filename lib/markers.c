@@ -25,6 +25,10 @@
                              noise */
 #define SUSPECT_LOBE 4.0  /* a positive bump this many smoothed-noise SDs high
                              before the take-off may be a lobe */
+#define BUMP_MS 0.5       /* the run a low, sustained bump is averaged over */
+#define BUMP_SDS 3.0      /* and how many SDs of such a mean it stands clear
+                             by to be suspected a lobe (a lower bar than a
+                             single point's: it is a widening, no marker) */
 
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
@@ -531,6 +535,28 @@ static int flat_before(const trace *t, double f, double thr)
     return 1;
 }
 
+/* Whether the cleaned trace's mean over some BUMP_MS within [lo, hi]
+ * stands above `least` and BUMP_SDS SDs of such a mean (the white
+ * noise's share, which averages down, and the baseline's wander, which
+ * does not). */
+static int sustained_bump(const trace *t, size_t lo, size_t hi, double least)
+{
+    const ncs_clean *c = t->c;
+    size_t w = (size_t)fmax(3.0, round(BUMP_MS / t->dt));
+    if (hi + 1 < lo + w || hi >= t->n)
+        return 0;
+    double sd = sqrt(c->white_mv * c->white_mv / (double)w + c->wander_mv * c->wander_mv);
+    double lim = fmax(least, BUMP_SDS * sd) * (double)w, sum = 0.0;
+    for (size_t i = lo; i <= hi; i++) {
+        sum += c->x[i];
+        if (i >= lo + w)
+            sum -= c->x[i - w];
+        if (i + 1 >= lo + w && sum > lim)
+            return 1;
+    }
+    return 0;
+}
+
 /* A positive deflection just ahead of the negative phase (the active
  * electrode off the motor point) is where the response begins: the largest
  * value of the smoothed trace over the rise time before the negative
@@ -558,9 +584,13 @@ static double positive_onset(trace *t, double f_neg, int *found)
     double lobe = t->s[pk];
     int small = !(lobe > fmax(3.0 * thr, 6.0 * t->c->white_s_mv));
     /* a bump that is not sure to be a lobe but may be one (SUSPECT_LOBE
-     * smoothed-noise SDs): the onset stays at the negative take-off, and
-     * its interval reaches back to where the bump took off */
-    if ((small && !(lobe > fmax(1.5 * thr, SUSPECT_LOBE * t->c->white_s_mv))) || pk <= lo)
+     * smoothed-noise SDs, or a low one sustained: its mean over BUMP_MS
+     * BUMP_SDS SDs of such a mean clear of the noise): the onset stays at the
+     * negative take-off, and its interval reaches back to where the bump
+     * took off */
+    if ((small && !(lobe > fmax(1.5 * thr, SUSPECT_LOBE * t->c->white_s_mv))
+         && !sustained_bump(t, lo, hi, 1.5 * thr))
+        || pk <= lo)
         return f_neg;
     double *neg = malloc((pk + 1) * sizeof *neg);
     if (!neg)
