@@ -802,12 +802,12 @@ static double gram_solve(const gram *gr, const int *cols, int k, double *coef)
     double A[MAXP][MAXP], b[MAXP];
     for (int r = 0; r < k; r++) {
         b[r] = gr->g[cols[r]];
-        for (int c = 0; c <= r; c++) { /* (symmetric) */
+        for (int c = 0; c <= r; c++) { /* (the lower triangle: all it reads) */
             int i = cols[r], j = cols[c];
-            A[r][c] = A[c][r] = i >= j ? gr->G[i][j] : gr->G[j][i];
+            A[r][c] = i >= j ? gr->G[i][j] : gr->G[j][i];
         }
     }
-    if (ncs_solve(&A[0][0], MAXP, b, k))
+    if (ncs_solve_spd(&A[0][0], MAXP, b, k))
         return -1.0;
     double rss = gr->yy;
     for (int r = 0; r < k; r++)

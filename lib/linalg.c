@@ -1,4 +1,4 @@
-/* linalg.c — the one small dense solver the library needs (the background
+/* linalg.c — the small dense solvers the library needs (the background
  * model's normal equations in clean.c, the parabolas of markers.c). */
 #include <math.h>
 
@@ -59,4 +59,39 @@ int ncs_solve_many(double *a, int lda, double *b, int ldb, int k, int m)
 int ncs_solve(double *a, int lda, double *b, int k)
 {
     return ncs_solve_many(a, lda, b, 1, k, 1);
+}
+
+int ncs_solve_spd(double *a, int lda, double *b, int k)
+{
+#define A(r, c) a[(r) * lda + (c)]
+    /* A = L L' (L over A's lower triangle), then L y = b, L' x = y */
+    for (int j = 0; j < k; j++) {
+        double d = A(j, j);
+        for (int q = 0; q < j; q++)
+            d -= A(j, q) * A(j, q);
+        if (!(d >= 1e-12))
+            return -1;
+        double l = sqrt(d);
+        A(j, j) = l;
+        for (int r = j + 1; r < k; r++) {
+            double v = A(r, j);
+            for (int q = 0; q < j; q++)
+                v -= A(r, q) * A(j, q);
+            A(r, j) = v / l;
+        }
+    }
+    for (int r = 0; r < k; r++) {
+        double v = b[r];
+        for (int q = 0; q < r; q++)
+            v -= A(r, q) * b[q];
+        b[r] = v / A(r, r);
+    }
+    for (int r = k - 1; r >= 0; r--) {
+        double v = b[r];
+        for (int q = r + 1; q < k; q++)
+            v -= A(q, r) * b[q];
+        b[r] = v / A(r, r);
+    }
+    return 0;
+#undef A
 }

@@ -501,6 +501,49 @@ END_TEST
 
 #define mk_at tu_response
 
+/* lib/linalg.c (internal): the background's normal equations are solved
+ * by Cholesky; it must agree with the pivoting solver and refuse what is
+ * not positive definite. */
+int ncs_solve(double *a, int lda, double *b, int k);
+int ncs_solve_spd(double *a, int lda, double *b, int k);
+
+START_TEST(spd_solver)
+{
+    enum { K = 9, N = 40 };
+    double X[N][K], A[K][K], A2[K][K], b[K], b2[K];
+    unsigned s = 12345;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < K; j++) {
+            s = s * 1103515245u + 12345u;
+            X[i][j] = (double)(s >> 8) / 16777216.0 - 0.5 + (j == 0);
+        }
+    for (int r = 0; r < K; r++) {
+        b[r] = 0.3 * r - 1.0;
+        for (int c = 0; c < K; c++) {
+            A[r][c] = 0.0;
+            for (int i = 0; i < N; i++)
+                A[r][c] += X[i][r] * X[i][c];
+        }
+    }
+    memcpy(A2, A, sizeof A);
+    memcpy(b2, b, sizeof b);
+    /* only the lower triangle is read */
+    for (int r = 0; r < K; r++)
+        for (int c = r + 1; c < K; c++)
+            A[r][c] = NAN;
+    ck_assert_int_eq(ncs_solve_spd(&A[0][0], K, b, K), 0);
+    ck_assert_int_eq(ncs_solve(&A2[0][0], K, b2, K), 0);
+    for (int r = 0; r < K; r++)
+        ck_assert_double_eq_tol(b[r], b2[r], 1e-9 * (1.0 + fabs(b2[r])));
+    /* a repeated column: singular */
+    double S[3][3] = {{1, 1, 2}, {1, 1, 2}, {2, 2, 5}}, v[3] = {1, 2, 3};
+    ck_assert_int_eq(ncs_solve_spd(&S[0][0], 3, v, 3), -1);
+    /* indefinite */
+    double I[2][2] = {{1, 0}, {3, 1}}, w[2] = {1, 1};
+    ck_assert_int_eq(ncs_solve_spd(&I[0][0], 2, w, 2), -1);
+}
+END_TEST
+
 START_TEST(segment_fields)
 {
     ncs_markers d = mk_at(3.0, 8.0, 20.0, 5.0), p = mk_at(7.0, 6.0, 10.0, 6.0);
@@ -561,6 +604,7 @@ static Suite *suite(void)
     tcase_add_test(t, manual_markers_replace);
     tcase_add_test(t, manual_peak_reads_the_trace);
     tcase_add_test(t, hostile_still_found);
+    tcase_add_test(t, spd_solver);
     tcase_add_test(t, inverted_trace_flagged);
     tcase_add_test(t, segment_fields);
     suite_add_tcase(s, t);
