@@ -535,6 +535,17 @@ START_TEST(family_accuracy)
     ncs_error e;
     ncs_analyser *a = ncs_analyser_create(&e);
     run_family(f, a, &t);
+    /* $NCS_FAMILY_TRACE=family:nerve:site writes that trace out as well (before
+     * any assertion can end the test) */
+    const char *want = getenv("NCS_FAMILY_TRACE");
+    size_t fl = strlen(f->name);
+    int wk, ws;
+    if (want && strncmp(want, f->name, fl) == 0 && want[fl] == ':'
+        && sscanf(want + fl, ":%d:%d", &wk, &ws) == 2 && wk >= 0 && wk < NERVES && ws >= 0
+        && ws < SITES) {
+        worst w = {.seed = (uint64_t)wk * 16 + (uint64_t)ws + 1, .nerve = wk, .site = (size_t)ws};
+        write_worst(f, a, &w);
+    }
     printf("family %-17s (%s): p95 of |error| (>= 2 mV | < 2 mV), %zu not measured\n", f->name,
            f->tuned ? "tuned" : "held out", t.missed);
     int failed = -1, wrong = 0;
@@ -581,16 +592,6 @@ START_TEST(family_accuracy)
     honesty_verdict(f, &t, why, sizeof why, &wrong);
     if (failed >= 0)
         write_worst(f, a, &t.w[failed]);
-    /* $NCS_FAMILY_TRACE=family:nerve:site writes that trace out as well */
-    const char *want = getenv("NCS_FAMILY_TRACE");
-    size_t fl = strlen(f->name);
-    int wk, ws;
-    if (want && strncmp(want, f->name, fl) == 0 && want[fl] == ':'
-        && sscanf(want + fl, ":%d:%d", &wk, &ws) == 2 && wk >= 0 && wk < NERVES && ws >= 0
-        && ws < SITES) {
-        worst w = {.seed = (uint64_t)wk * 16 + (uint64_t)ws + 1, .nerve = wk, .site = (size_t)ws};
-        write_worst(f, a, &w);
-    }
     if (t.missed)
         snprintf(why + strlen(why), sizeof why - strlen(why), "%s%zu responses of 10x the noise "
                  "or more not measured", why[0] ? "; " : "", t.missed);
