@@ -249,37 +249,40 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
     }
 }
 
-/* Sorts v[0..n) ascending: quicksort with insertion sort for short runs,
- * no comparison callback. */
-static void sort_doubles(double *v, size_t n)
+/* v[lo..hi) reordered so that the values below p (with le: at most p)
+ * come first; returns where the others begin. Without a branch on the
+ * comparison (Lomuto's scheme, the swap made every time): on noise the
+ * comparison is a coin toss, which a branch mispredicts half the time. */
+static size_t part_below(double *v, size_t lo, size_t hi, double p, int le)
 {
-    while (n > 16) {
-        double a = v[0], b = v[n / 2], c = v[n - 1];
-        double p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < p)
-                i++;
-            while (v[j] > p)
-                j--;
-            if (i >= j)
-                break;
-            double t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
+    size_t s = lo;
+    if (le)
+        for (size_t i = lo; i < hi; i++) {
+            double x = v[i];
+            v[i] = v[s];
+            v[s] = x;
+            s += x <= p;
         }
-        /* recurse into the smaller part, loop on the larger */
-        if (j + 1 < n - j - 1) {
-            sort_doubles(v, j + 1);
-            v += j + 1;
-            n -= j + 1;
-        } else {
-            sort_doubles(v + j + 1, n - j - 1);
-            n = j + 1;
+    else
+        for (size_t i = lo; i < hi; i++) {
+            double x = v[i];
+            v[i] = v[s];
+            v[s] = x;
+            s += x < p;
         }
-    }
+    return s;
+}
+
+/* The median of v[lo], v[(lo+hi)/2] and v[hi-1]: a pivot that is one of
+ * the values. */
+static double pivot_of(const double *v, size_t lo, size_t hi)
+{
+    double a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+    return a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+}
+
+static void insertion_sort(double *v, size_t n)
+{
     for (size_t i = 1; i < n; i++) {
         double x = v[i];
         size_t k = i;
@@ -291,35 +294,45 @@ static void sort_doubles(double *v, size_t n)
     }
 }
 
-/* The k-th smallest of v[0..n) (Hoare's selection; v is reordered). */
+/* Sorts v[0..n) ascending: quicksort into the values below the pivot, at
+ * it and above it, insertion sort for short runs, no comparison
+ * callback. */
+static void sort_doubles(double *v, size_t n)
+{
+    while (n > 16) {
+        double p = pivot_of(v, 0, n);
+        size_t s = part_below(v, 0, n, p, 0), e = part_below(v, s, n, p, 1);
+        /* recurse into the smaller part, loop on the larger */
+        if (s < n - e) {
+            sort_doubles(v, s);
+            v += e;
+            n -= e;
+        } else {
+            sort_doubles(v + e, n - e);
+            n = s;
+        }
+    }
+    insertion_sort(v, n);
+}
+
+/* The k-th smallest of v[0..n) (quickselect with part_below; v is
+ * reordered so that none before k is larger and none after it smaller). */
 static double select_kth(double *v, size_t n, size_t k)
 {
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
+    size_t lo = 0, hi = n;
+    while (hi - lo > 16) {
+        double p = pivot_of(v, lo, hi);
+        size_t s = part_below(v, lo, hi, p, 0);
+        if (k < s) {
+            hi = s;
+            continue;
         }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
+        size_t e = part_below(v, s, hi, p, 1);
+        if (k < e)
+            return v[k]; /* (p) */
+        lo = e;
     }
+    insertion_sort(v + lo, hi - lo);
     return v[k];
 }
 
@@ -1197,9 +1210,12 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
     while (ie < n && s0[ie] < 0)
         ie++;
     size_t ipos = ie;
+    double top = ie < n ? s0[ie] : 0.0;
     for (size_t i = ie; i < n; i++)
-        if (s0[i] > s0[ipos])
+        if (s0[i] > top) {
+            top = s0[i];
             ipos = i;
+        }
     /* the positive phase decays slowly: wait until it is within the noise,
      * then a little longer; when that leaves too little of the record,
      * settle for less */
@@ -2232,12 +2248,19 @@ static void check_before(ncs_clean *c, clean_work *k, double tau, double sig_q)
         size_t rest = n - k->tail_start;
         double tss[2] = {0.0, 0.0};
         size_t tm[2] = {0, 0};
-        for (size_t i = k->tail_start; i < n; i++)
-            if (k->quiet[i]) {
-                int h = i - k->tail_start >= rest / 2;
-                tss[h] += c->x[i] * c->x[i];
-                tm[h]++;
-            }
+        /* (the two halves in turn, each sum in a register) */
+        for (int h = 0; h < 2; h++) {
+            size_t a = k->tail_start + (h ? rest / 2 : 0), b = h ? n : k->tail_start + rest / 2;
+            double ss = 0.0;
+            size_t nq = 0;
+            for (size_t i = a; i < b; i++)
+                if (k->quiet[i]) {
+                    ss += c->x[i] * c->x[i];
+                    nq++;
+                }
+            tss[h] = ss;
+            tm[h] = nq;
+        }
         double trms = tm[0] + tm[1] ? sqrt((tss[0] + tss[1]) / (double)(tm[0] + tm[1])) : 0.0;
         double first = tm[0] ? tss[0] / (double)tm[0] : 0.0;
         double second = tm[1] ? tss[1] / (double)tm[1] : 0.0;

@@ -93,8 +93,8 @@ int ncs_solve(double *a, int lda, double *b, int k);
 /* Solves A x = b for a symmetric positive-definite A (a normal matrix) by
  * Cholesky's factorisation, half the work of ncs_solve; only the lower
  * triangle of A is read, and it is overwritten by the factor; x is left in
- * b. Returns -1 when A is not positive definite or nearly singular (a
- * pivot under 1e-12, as ncs_solve's). */
+ * b (k at most 64). Returns -1 when A is not positive definite or nearly
+ * singular (a pivot under 1e-12, as ncs_solve's). */
 int ncs_solve_spd(double *a, int lda, double *b, int k);
 
 /* The 95 % half-width of the difference of two sites' onsets (segments.c):

@@ -64,33 +64,38 @@ int ncs_solve(double *a, int lda, double *b, int k)
 int ncs_solve_spd(double *a, int lda, double *b, int k)
 {
 #define A(r, c) a[(r) * lda + (c)]
-    /* A = L L' (L over A's lower triangle), then L y = b, L' x = y */
+    /* A = L L' (L over A's lower triangle), then L y = b, L' x = y; the
+     * diagonal's reciprocals kept (a multiplication where a division would
+     * hold up each next step) */
+    double inv[64];
+    if (k > 64)
+        return -1;
     for (int j = 0; j < k; j++) {
         double d = A(j, j);
         for (int q = 0; q < j; q++)
             d -= A(j, q) * A(j, q);
         if (!(d >= 1e-12))
             return -1;
-        double l = sqrt(d);
-        A(j, j) = l;
+        A(j, j) = sqrt(d);
+        inv[j] = 1.0 / A(j, j);
         for (int r = j + 1; r < k; r++) {
             double v = A(r, j);
             for (int q = 0; q < j; q++)
                 v -= A(r, q) * A(j, q);
-            A(r, j) = v / l;
+            A(r, j) = v * inv[j];
         }
     }
     for (int r = 0; r < k; r++) {
         double v = b[r];
         for (int q = 0; q < r; q++)
             v -= A(r, q) * b[q];
-        b[r] = v / A(r, r);
+        b[r] = v * inv[r];
     }
     for (int r = k - 1; r >= 0; r--) {
         double v = b[r];
         for (int q = r + 1; q < k; q++)
             v -= A(q, r) * b[q];
-        b[r] = v / A(r, r);
+        b[r] = v * inv[r];
     }
     return 0;
 #undef A

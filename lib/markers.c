@@ -378,10 +378,16 @@ static void find_peak(trace *t)
     const double *s = t->s;
     size_t n = t->n;
     t->i0 = t->c->i_search < n - 2 ? t->c->i_search : n - 2;
-    t->ip = t->i0;
+    /* (the least so far held in a register, not read back through its
+     * index: that chain of loads set the loop's pace) */
+    size_t ip = t->i0;
+    double mn = s[ip];
     for (size_t i = t->i0; i < n; i++)
-        if (s[i] < s[t->ip])
-            t->ip = i;
+        if (s[i] < mn) {
+            mn = s[i];
+            ip = i;
+        }
+    t->ip = ip;
     t->fip = (double)t->ip;
     t->smin = s[t->ip];
     if (t->ip > 0 && t->ip + 1 < n) {
