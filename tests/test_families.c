@@ -539,12 +539,13 @@ START_TEST(family_accuracy)
      * any assertion can end the test) */
     const char *want = getenv("NCS_FAMILY_TRACE");
     size_t fl = strlen(f->name);
-    int wk, ws;
+    int wk, ws, traced = 0;
     if (want && strncmp(want, f->name, fl) == 0 && want[fl] == ':'
         && sscanf(want + fl, ":%d:%d", &wk, &ws) == 2 && wk >= 0 && wk < NERVES && ws >= 0
         && ws < SITES) {
         worst w = {.seed = (uint64_t)wk * 16 + (uint64_t)ws + 1, .nerve = wk, .site = (size_t)ws};
         write_worst(f, a, &w);
+        traced = 1;
     }
     printf("family %-17s (%s): p95 of |error| (>= 2 mV | < 2 mV), %zu not measured\n", f->name,
            f->tuned ? "tuned" : "held out", t.missed);
@@ -590,7 +591,7 @@ START_TEST(family_accuracy)
     if (f->open)
         printf("  known open: %s — %s\n", f->open, f->why);
     honesty_verdict(f, &t, why, sizeof why, &wrong);
-    if (failed >= 0)
+    if (failed >= 0 && !traced) /* (the trace asked for stays) */
         write_worst(f, a, &t.w[failed]);
     if (t.missed)
         snprintf(why + strlen(why), sizeof why - strlen(why), "%s%zu responses of 10x the noise "
