@@ -82,6 +82,12 @@ typedef struct {
     double lobe_ms;       /* a positive bump just before the negative take-off,
                              too small to be called a lobe: how much earlier
                              the onset is if it is one (0: none) */
+    double hump_ms;       /* a recovery's hump as the artefact ends, passed:
+                             how much later than the hump's own departure
+                             the take-off after it is (0: none) */
+    double hump_base_mv;  /* and the trace's level where it turned: what the
+                             recovery still held as the response began, some
+                             of which lies under its peak (0: none) */
     double rise_ms;       /* onset to the negative peak */
     double pull_ms;       /* the smoothing's pull the onset was corrected for
                              (0: none) */

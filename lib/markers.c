@@ -29,6 +29,14 @@
 #define BUMP_SDS 3.0      /* and how many SDs of such a mean it stands clear
                              by to be suspected a lobe (a lower bar than a
                              single point's: it is a widening, no marker) */
+#define HUMP_NEAR_MS 1.0  /* a recovery's hump begins this close to the
+                             artefact's end */
+#define HUMP_DEEP_MS 0.3  /* is at its deepest within this of its departure
+                             (a decaying tail: no CMAP peaks so soon) */
+#define HUMP_DEPTH_MAX 0.5 /* is shallower than this share of the amplitude */
+#define HUMP_RETURN_MS 0.3 /* and its return toward baseline lasts this long */
+#define HUMP_RETURN_SHARE 0.25 /* rising by this share of its depth */
+#define HUMP_MARGIN_MS 0.1 /* its line is fitted up to this far before the turn */
 
 static const char *const flag_names[NCS_FLAG__COUNT] = {
     "no-response", "clipped", "noisy", "artefact-overlap", "truncated",
@@ -620,6 +628,15 @@ static double positive_onset(trace *t, double f_neg, int *found)
     if (small && f < f_neg && f > (double)t->i0 && lobe > CLEAR_LOBE * t->c->sigma_s_mv
         && flat_before(t, f, thr))
         small = 0;
+    /* a lobe slower to rise than the negative phase after it is no motor
+     * units' lobe (their positive phase is the shorter, and dispersion
+     * stretches both alike) but a slow residue of the baseline — an
+     * amplifier's recovery of the other sign than the response, or what
+     * the cleaning left of it: the onset stays at the negative take-off,
+     * its interval reaching back to where that rise began (when it began
+     * after the artefact) */
+    if (!small && f < f_neg && f >= (double)t->i0 && (double)pk - f > t->fip - f_neg)
+        small = 1;
     if (!(f < f_neg) || f < (double)t->i0 || small) {
         if (small && f < f_neg && f > (double)t->i0)
             t->det.lobe_ms = (f_neg - f) * t->dt;
@@ -778,6 +795,82 @@ static double auto_onset(trace *t)
     return local_base_onset(t, f_on);
 }
 
+/* A hump as the artefact ends: the trace leaves its baseline toward the
+ * response, turns back toward it, and only then takes off — an
+ * amplifier's recovery of the other sign than the artefact, still decaying
+ * when a response at 1-2 ms begins, which the gap before the response is
+ * too short for the cleaning to fit. No CMAP turns back toward its baseline
+ * before its first negative peak, so the take-off after the turn is the
+ * response's, found against the line the hump's return follows just before
+ * it. A hump counts when the onset found lies within HUMP_NEAR_MS of the
+ * artefact's end, the hump is at its deepest within HUMP_DEEP_MS of that
+ * (a tail decaying as the artefact ends, not a component rising: no CMAP
+ * reaches its peak so soon), is shallower than HUMP_DEPTH_MAX of the
+ * amplitude, and its return lasts HUMP_RETURN_MS and rises by
+ * HUMP_RETURN_SHARE of its depth, clear of the noise. Returns the
+ * take-off, or f_on when there is no such hump. */
+static double past_recovery_hump(trace *t, double f_on)
+{
+    const double *s = t->s;
+    double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
+    if (!(f_on >= (double)t->i0) || (f_on - (double)t->i0) * t->dt > HUMP_NEAR_MS)
+        return f_on;
+    /* the response's edge: the last sample above 10 % of the amplitude
+     * before the peak */
+    double lev = fmin(fmax(0.1 * t->amp, 4.0 * t->noise_s), 0.5 * t->amp);
+    size_t r = t->ip;
+    while (r > t->i0 && s[r] <= -lev)
+        r--;
+    size_t a = (size_t)f_on;
+    if (r <= a + 2)
+        return f_on;
+    size_t m = a, h = a;
+    for (size_t i = a; i <= r; i++)
+        if (s[i] >= s[m])
+            m = i;
+    for (size_t i = a; i <= m; i++)
+        if (s[i] < s[h])
+            h = i;
+    double depth = -s[h], ret = s[m] - s[h];
+    if (!(depth > 0) || depth >= HUMP_DEPTH_MAX * t->amp
+        || ((double)h - f_on) * t->dt > HUMP_DEEP_MS || (double)(m - h) * t->dt < HUMP_RETURN_MS
+        || ret < fmax(HUMP_RETURN_SHARE * depth, fmax(thr, 4.0 * t->c->white_s_mv)))
+        return f_on;
+    /* the return's line over the millisecond before the turn, stopping
+     * short of it (the response's foot is already in the turn) */
+    size_t hi = m - (size_t)fmin((double)(m - h) / 3.0, HUMP_MARGIN_MS / t->dt);
+    size_t lo = hi - (size_t)fmin((double)(hi - h), LOCAL_BASE_MS / t->dt);
+    ncs_linfit lf = {0};
+    for (size_t i = lo; i <= hi; i++)
+        ncs_linfit_add(&lf, (double)i, s[i]);
+    double slope, icpt;
+    if (hi < lo + 3 || ncs_linfit_solve(&lf, &slope, &icpt))
+        return f_on;
+    /* the trace less that line, from the hump's deepest point to the peak */
+    size_t n = t->ip - h + 1;
+    double *y = malloc(n * sizeof *y);
+    if (!y)
+        return f_on;
+    for (size_t i = 0; i < n; i++)
+        y[i] = s[h + i] - (slope * (double)(h + i) + icpt);
+    departure d;
+    double amp = -y[n - 1];
+    double f = amp > 0 ? find_onset(y, n, n - 1, m - h, amp, 0.0, fast_noise(t), t->dt, &d)
+                         + (double)h
+                       : NAN;
+    free(y);
+    if (!(f > (double)h && f < (double)r))
+        return f_on;
+    set_onset_detail(t, &d);
+    t->det.base_n = (double)(hi - lo + 1);
+    t->det.base_mv = 0.0;
+    t->det.base_mid_ms = (f - 0.5 * (double)(lo + hi)) * t->dt;
+    t->det.base_shift_ms = 0.0;
+    t->det.hump_ms = (f - f_on) * t->dt;
+    t->det.hump_base_mv = s[m];
+    return f;
+}
+
 /* The end of the negative phase (or the manual end); NAN when it does not
  * come inside the record. */
 static double find_end(trace *t, double f_on, const ncs_site *site, ncs_markers *m)
@@ -798,7 +891,7 @@ static double find_end(trace *t, double f_on, const ncs_site *site, ncs_markers 
 static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
 {
     const ncs_clean *c = t->c;
-    double f_neg = auto_onset(t);
+    double f_neg = past_recovery_hump(t, auto_onset(t));
     int lead = 0;
     double f_on = positive_onset(t, f_neg, &lead);
     if (lead) {

@@ -179,9 +179,10 @@ static double record_end_level(const ncs_clean *c, const ncs_markers *m)
 }
 
 /* The baseline's error under the response: what the local baseline just
- * before the onset shows of it, what its wander allows, or where the record
- * ends, whichever is the largest (they see the same residual: adding them
- * would count it twice). */
+ * before the onset shows of it, what its wander allows, where the record
+ * ends, or what an amplifier's recovery still held where the response took
+ * off after its hump, whichever is the largest (they see the same residual:
+ * adding them would count it twice). */
 static double base_error(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
 {
     /* (the record's end only when it is far off: a slow positive phase may
@@ -189,7 +190,7 @@ static double base_error(const ncs_clean *c, const ncs_mark_detail *d, const ncs
     double end = fabs(record_end_level(c, m));
     if (!(end > END_FAR_PCT / 100.0 * fabs(m->amp_mv)))
         end = 0.0;
-    return fmax(fmax(fabs(d->base_mv), Z95 * c->wander_mv), end);
+    return fmax(fmax(fmax(fabs(d->base_mv), Z95 * c->wander_mv), end), fabs(d->hump_base_mv));
 }
 
 static double amp_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
