@@ -88,7 +88,7 @@ static const family families[] = {
      "cov-cv cov-drop unflagged flagged",
      "palm stimulation (1-2 ms latencies) with an amplifier's recovery: the response begins "
      "on the recovery's overshoot, which the gap before it is too short to fit; onsets found "
-     "0.5-2 ms early on the overshoot, most flagged artefact-overlap (67 %), 1 of 34 gross "
+     "0.5-2 ms early on the overshoot, most flagged artefact-overlap (64 %), 1 of 32 gross "
      "errors unflagged, intervals holding 51-80 %", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0,
      1, 0, 0},
     {"lead-dispersed", 0,
