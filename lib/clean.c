@@ -1586,23 +1586,38 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
             else
                 return INFINITY; /* (singular: nothing pinned) */
         }
-    double w = 2.0 * M_PI * d->f_hz, vmax = 0.0; /* (a model holds one frequency's columns) */
+    /* the basis at each point, y[r][m] */
+    double w = 2.0 * M_PI * d->f_hz; /* (a model holds one frequency's columns) */
+    double y[MAXP][PRED_M], v[PRED_M];
     for (int m = 0; m < PRED_M; m++) {
         double t = ga + ((double)m + 0.5) * (gb - ga) / PRED_M, hc[NHARM], hs[NHARM];
         harmonics(cos(w * t), sin(w * t), hc, hs);
-        double y[MAXP], v = 0.0;
         for (int r = 0; r < k; r++) {
             int col = cols[r], base = col >= C_60 ? C_60 : C_50;
-            double phi = col >= C_50 && col < C_REC
-                             ? ((col - base) % 2 == 0 ? hc[(col - base) / 2] : hs[(col - base) / 2])
-                             : basis_col(d, col, t);
-            for (int q = 0; q < r; q++)
-                phi -= L[r][q] * y[q];
-            y[r] = phi / L[r][r];
-            v += y[r] * y[r];
+            y[r][m] = col >= C_50 && col < C_REC
+                          ? ((col - base) % 2 == 0 ? hc[(col - base) / 2] : hs[(col - base) / 2])
+                          : basis_col(d, col, t);
         }
-        vmax = fmax(vmax, v);
+        v[m] = 0.0;
     }
+    /* L y = phi at every point, the points side by side: each point's
+     * operations are as for it alone and in the same order, but the
+     * points' chains of subtractions and divisions are independent, where
+     * one point at a time waits on each */
+    for (int r = 0; r < k; r++) {
+        for (int q = 0; q < r; q++) {
+            double l = L[r][q];
+            for (int m = 0; m < PRED_M; m++)
+                y[r][m] -= l * y[q][m];
+        }
+        for (int m = 0; m < PRED_M; m++) {
+            y[r][m] /= L[r][r];
+            v[m] += y[r][m] * y[r][m];
+        }
+    }
+    double vmax = 0.0;
+    for (int m = 0; m < PRED_M; m++)
+        vmax = fmax(vmax, v[m]);
     return sqrt(s2 * vmax);
 }
 
