@@ -862,27 +862,73 @@ static inline void mains_step(double *x, const double *twoc, const double *p, co
         r[k] = twoc[k] * q[k] - p[k];
 }
 
-/* x[i0..i1) less mains, whose harmonics stand at y0 (the sample before i0)
- * and y1 (at i0): each harmonic h_k[i] = a cos(k w t) + b sin(k w t)
- * follows h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). Three samples a
- * step, the three states taking turns (no copying from one to the next). */
-static void mains_run(double *x, size_t i0, size_t i1, const double *y0, const double *y1,
-                      const double *twoc)
+/* x[0..len) less mains, whose harmonics stand at h[0] (the sample before
+ * x[0]) and h[1] (at x[0]); h is left at those of x[len - 1] and x[len].
+ * Each harmonic h_k[i] = a cos(k w t) + b sin(k w t) follows
+ * h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). Three samples a step, the
+ * three states taking turns (no copying from one to the next). */
+static void mains_run(double *x, size_t len, double h[2][NHARM], const double *twoc)
 {
     double a[NHARM], b[NHARM], c[NHARM], tc[NHARM];
-    memcpy(a, y0, sizeof a);
-    memcpy(b, y1, sizeof b);
+    memcpy(a, h[0], sizeof a);
+    memcpy(b, h[1], sizeof b);
     memcpy(tc, twoc, sizeof tc);
-    size_t i = i0;
-    for (; i + 3 <= i1; i += 3) {
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
         mains_step(x + i, tc, a, b, c);
         mains_step(x + i + 1, tc, b, c, a);
         mains_step(x + i + 2, tc, c, a, b);
     }
-    for (; i < i1; i++) {
+    for (; i < len; i++) {
         mains_step(x + i, tc, a, b, c);
         memcpy(a, b, sizeof a);
         memcpy(b, c, sizeof b);
+    }
+    memcpy(h[0], a, sizeof a);
+    memcpy(h[1], b, sizeof b);
+}
+
+/* mains_run on xa[0..len) and xb[0..len) at once (states ha, hb): each
+ * sample gets the very operations mains_run gives it, but the two runs'
+ * recurrences are independent, where one run waits on each multiplication
+ * and subtraction in turn. */
+static void mains_run2(double *xa, double *xb, size_t len, double ha[2][NHARM],
+                       double hb[2][NHARM], const double *twoc)
+{
+    double a[NHARM], b[NHARM], c[NHARM], A[NHARM], B[NHARM], C[NHARM], tc[NHARM];
+    memcpy(a, ha[0], sizeof a);
+    memcpy(b, ha[1], sizeof b);
+    memcpy(A, hb[0], sizeof A);
+    memcpy(B, hb[1], sizeof B);
+    memcpy(tc, twoc, sizeof tc);
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        mains_step(xa + i, tc, a, b, c);
+        mains_step(xb + i, tc, A, B, C);
+        mains_step(xa + i + 1, tc, b, c, a);
+        mains_step(xb + i + 1, tc, B, C, A);
+        mains_step(xa + i + 2, tc, c, a, b);
+        mains_step(xb + i + 2, tc, C, A, B);
+    }
+    memcpy(ha[0], a, sizeof a);
+    memcpy(ha[1], b, sizeof b);
+    memcpy(hb[0], A, sizeof A);
+    memcpy(hb[1], B, sizeof B);
+    if (i < len) {
+        mains_run(xa + i, len - i, ha, twoc);
+        mains_run(xb + i, len - i, hb, twoc);
+    }
+}
+
+/* The harmonics' values (coefficients hc) at the samples before and at
+ * sample i, for mains_run. */
+static void mains_start(const double *hc, double w, double t0_s, double dt_s, size_t i,
+                        double h[2][NHARM])
+{
+    for (int k = 0; k < NHARM; k++) {
+        double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
+        h[0][k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
+        h[1][k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
     }
 }
 
@@ -944,18 +990,23 @@ static void subtract_model(const basis_def *d, const double *coef, const double 
     if (!(d->f_hz > 0))
         return;
     /* mains by the recurrence of mains_run, started from cos/sin at every
-     * 512th sample so that rounding cannot build up */
+     * 512th sample so that rounding cannot build up; the blocks in pairs,
+     * side by side (mains_run2: the second of a pair is never the longer) */
     double w = 2.0 * M_PI * d->f_hz;
-    double twoc[NHARM], y0[NHARM], y1[NHARM];
+    double twoc[NHARM];
     for (int k = 0; k < NHARM; k++)
         twoc[k] = 2.0 * cos(HARM[k] * w * dt_s);
-    for (i = 0; i < n; i += 512) {
-        for (int k = 0; k < NHARM; k++) {
-            double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
-            y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
-            y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
-        }
-        mains_run(x, i, n - i > 512 ? i + 512 : n, y0, y1, twoc);
+    for (i = 0; i < n; i += 1024) {
+        double ha[2][NHARM], hb[2][NHARM];
+        size_t la = n - i > 512 ? 512 : n - i;
+        mains_start(hc, w, t0_s, dt_s, i, ha);
+        if (i + la < n) {
+            size_t lb = n - i - la > 512 ? 512 : n - i - la;
+            mains_start(hc, w, t0_s, dt_s, i + la, hb);
+            mains_run2(x + i, x + i + la, lb, ha, hb, twoc);
+            mains_run(x + i + lb, la - lb, ha, twoc);
+        } else
+            mains_run(x + i, la, ha, twoc);
     }
 }
 
