@@ -829,6 +829,42 @@ static double gram_solve(const gram *gr, const int *cols, int k, double *coef)
     return rss > 0 ? rss : 0.0;
 }
 
+/* gram_solve for the nk models made of the first ks[0] < ... < ks[nk-1]
+ * of cols at once: their residuals in rss (-1 for a model that cannot be
+ * fitted) and coefficients in coef. Each gets the very arithmetic
+ * gram_solve would give it (ncs_chol: its factor and forward substitution
+ * are the leading part of the largest's); only the back substitution is
+ * each one's own. */
+static void gram_solve_nested(const gram *gr, const int *cols, const int *ks, int nk,
+                              double *rss, double (*coef)[MAXP])
+{
+    int k = ks[nk - 1];
+    double A[MAXP][MAXP], b[MAXP], inv[MAXP];
+    for (int r = 0; r < k; r++) {
+        b[r] = gr->g[cols[r]];
+        for (int c = 0; c <= r; c++) {
+            int i = cols[r], j = cols[c];
+            A[r][c] = i >= j ? gr->G[i][j] : gr->G[j][i];
+        }
+    }
+    int kf = ncs_chol(&A[0][0], MAXP, k, inv);
+    ncs_chol_forward(&A[0][0], MAXP, inv, b, kf);
+    for (int m = 0; m < nk; m++) {
+        int km = ks[m];
+        rss[m] = -1.0;
+        if (gr->n < (size_t)km + 1 || gr->wsum < (double)km + 4 || km > kf)
+            continue;
+        double x[MAXP];
+        memcpy(x, b, (size_t)km * sizeof *x);
+        ncs_chol_back(&A[0][0], MAXP, inv, x, km);
+        double r = gr->yy;
+        for (int q = 0; q < km; q++)
+            r -= x[q] * gr->g[cols[q]];
+        memcpy(coef[m], x, (size_t)km * sizeof *x);
+        rss[m] = r > 0 ? r : 0.0;
+    }
+}
+
 /* The columns of a model: constant, slope, artefact, then f's harmonics. */
 static int model_cols(const basis_def *d, int *cols)
 {
@@ -1721,14 +1757,23 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
          * its two degrees of freedom: the quiet samples' misfit is not
          * white, and a term the data do not carry only adds to what is
          * extrapolated under the response) */
-        double rss_h[3] = {-1.0, -1.0, -1.0}, cf_h[3][MAXP];
-        int plaus[3] = {0, 0, 0};
+        double rss_h[3], sol[3], cf_h[3][MAXP];
+        int plaus[3] = {0, 0, 0}, ks[3];
+        /* (the three share their leading columns: one factorisation) */
+        basis_def all = *d;
+        all.f_hz = f;
+        all.nharm = NHARM;
+        model_cols(&all, cols);
+        for (int v = 0; v < 3; v++)
+            ks[v] = o + 2 * MAINS_NHARM[v];
+        gram_solve_nested(gr, cols, ks, 3, sol, cf_h);
         for (int v = 0; v < 3; v++) {
             basis_def t = *d;
             t.f_hz = f;
             t.nharm = MAINS_NHARM[v];
-            int k = model_cols(&t, cols);
-            double rss = gram_solve(gr, cols, k, cf_h[v]);
+            int k = ks[v];
+            double rss = sol[v];
+            rss_h[v] = -1.0;
             if (rss < 0)
                 continue;
             rss_h[v] = rss + pt->within;
@@ -1845,20 +1890,39 @@ static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_poin
         for (int f = 0; f <= 60; f += f ? 10 : 50) {
             if (f && c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
                 continue;
-            for (int v = 0; v < (f ? 3 : 1) && na < N_ALT; v++) {
+            /* the variants tried (a larger model the selection refused is
+             * not: its departure is its own noise, extrapolated), solved
+             * at once: they share their leading columns, and tcols ends
+             * with the columns of the last one model_cols was asked for,
+             * which lead with every earlier one's */
+            int nv = 0, vs[3], ks[3], tcols[MAXP];
+            double sol[3], scf[3][MAXP];
+            for (int v = 0; v < (f ? 3 : 1); v++) {
                 basis_def t = *d;
                 t.rec = rec ? 0 : d->rec;
                 t.f_hz = f;
                 t.nharm = f ? MAINS_NHARM[v] : 0;
                 if (t.rec == d->rec && t.f_hz == d->f_hz && (!f || t.nharm == d->nharm))
                     continue;
-                int *tc = acols[na], tk = model_cols(&t, tc);
-                if (tk > k) /* (a larger model the selection refused: its
-                               departure is its own noise, extrapolated) */
+                int tk = model_cols(&t, tcols);
+                if (tk > k)
                     continue;
-                double *cf = acf[na], r = gram_solve(gr, tc, tk, cf);
+                vs[nv] = v;
+                ks[nv++] = tk;
+            }
+            if (nv == 0 || na == N_ALT)
+                continue;
+            gram_solve_nested(gr, tcols, ks, nv, sol, scf);
+            for (int j = 0; j < nv && na < N_ALT; j++) {
+                basis_def t = *d;
+                t.rec = rec ? 0 : d->rec;
+                t.f_hz = f;
+                t.nharm = f ? MAINS_NHARM[vs[j]] : 0;
+                int *tc = acols[na], tk = model_cols(&t, tc);
+                double *cf = acf[na], r = sol[j];
                 if (r < 0)
                     continue;
+                memcpy(cf, scf[j], (size_t)tk * sizeof *cf);
                 r += pt->within;
                 if (r + ALT_PEN * s2 * tk > rss + ALT_PEN * s2 * k + ALT_SLACK * s2)
                     continue;

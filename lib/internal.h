@@ -97,6 +97,19 @@ int ncs_solve(double *a, int lda, double *b, int k);
  * singular (a pivot under 1e-12, as ncs_solve's). */
 int ncs_solve_spd(double *a, int lda, double *b, int k);
 
+/* ncs_solve_spd's steps apart, for models whose columns are the leading
+ * ones of a larger model's: the factor of a leading k' x k' block is the
+ * leading part of the whole factor, and so is the forward substitution, so
+ * one factorisation serves them all with ncs_solve_spd's very arithmetic.
+ * ncs_chol factors A's lower triangle in place (inv: the diagonal's
+ * reciprocals, k of them) and returns how many leading columns it
+ * factored: k, or the first whose pivot is under 1e-12 (a model of more
+ * columns than that is singular). ncs_chol_forward solves L y = b and
+ * ncs_chol_back L' x = y, in b, over the leading k. */
+int ncs_chol(double *a, int lda, int k, double *inv);
+void ncs_chol_forward(const double *a, int lda, const double *inv, double *b, int k);
+void ncs_chol_back(const double *a, int lda, const double *inv, double *b, int k);
+
 /* The 95 % half-width of the difference of two sites' onsets (segments.c):
  * their independent parts in quadrature, the part they share
  * (onset_common_ms) only as far as it differs between them. */
