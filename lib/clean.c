@@ -249,6 +249,49 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
     }
 }
 
+/* Where the least of v[i0..i1) below m0 first stands (k0 when none is
+ * below it; NaNs never are): what a loop keeping each strict improvement
+ * on (m0, k0) finds. The least value first, in four running minima (a
+ * single one waits on each comparison in turn), then its first place. */
+static size_t first_least(const double *v, size_t i0, size_t i1, double m0, size_t k0)
+{
+    double m[4] = {m0, m0, m0, m0};
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        for (int j = 0; j < 4; j++)
+            m[j] = v[i + j] < m[j] ? v[i + j] : m[j];
+    for (; i < i1; i++)
+        m[0] = v[i] < m[0] ? v[i] : m[0];
+    double lo = m[0];
+    for (int j = 1; j < 4; j++)
+        lo = m[j] < lo ? m[j] : lo;
+    if (!(lo < m0))
+        return k0;
+    for (i = i0; !(v[i] == lo); i++)
+        ;
+    return i;
+}
+
+/* first_least for the largest above m0. */
+static size_t first_most(const double *v, size_t i0, size_t i1, double m0, size_t k0)
+{
+    double m[4] = {m0, m0, m0, m0};
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        for (int j = 0; j < 4; j++)
+            m[j] = v[i + j] > m[j] ? v[i + j] : m[j];
+    for (; i < i1; i++)
+        m[0] = v[i] > m[0] ? v[i] : m[0];
+    double hi = m[0];
+    for (int j = 1; j < 4; j++)
+        hi = m[j] > hi ? m[j] : hi;
+    if (!(hi > m0))
+        return k0;
+    for (i = i0; !(v[i] == hi); i++)
+        ;
+    return i;
+}
+
 /* v[lo..hi) reordered so that the values below p (with le: at most p)
  * come first; returns where the others begin. Without a branch on the
  * comparison (Lomuto's scheme, the swap made every time): on noise the
@@ -1218,12 +1261,16 @@ static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
     double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}};
     if (ncs_solve(&A[0][0], 3, T, 3) != 0)
         return;
+    /* (the swing in a register: through tt, which s0's loads might alias,
+     * each point would wait on the last one's store) */
     const double *q = T;
+    double swing = 0.0;
     for (size_t i = tt->i0; i < n; i += step) {
         double u = (double)(i - tt->i0) / (double)w - 0.5;
         double r = fabs(s0[i] - (q[0] + q[1] * u + q[2] * u * u));
-        tt->swing = r > tt->swing ? r : tt->swing;
+        swing = r > swing ? r : swing;
     }
+    tt->swing = swing;
 }
 
 /* A dispersed response crosses the baseline slowly and may have late
@@ -1296,13 +1343,7 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
     size_t ie = ip;
     while (ie < n && s0[ie] < 0)
         ie++;
-    size_t ipos = ie;
-    double top = ie < n ? s0[ie] : 0.0;
-    for (size_t i = ie; i < n; i++)
-        if (s0[i] > top) {
-            top = s0[i];
-            ipos = i;
-        }
+    size_t ipos = ie < n ? first_most(s0, ie, n, s0[ie], ie) : ie;
     /* the positive phase decays slowly: wait until it is within the noise,
      * then a little longer; when that leaves too little of the record,
      * settle for less */
@@ -2211,25 +2252,11 @@ static void locate_rough(ncs_clean *c, clean_work *k)
         k->i_art++;
     box3_smooth(k->x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, k->scratch);
     const double *s0 = c->s;
-    /* the negative peak and the largest excursion either way, in one pass */
-    size_t ip = k->i_art < n ? k->i_art : n - 1, ix = ip;
-    double vmin = s0[ip], vmax = s0[ip];
-    for (size_t i = k->i_art; i < n; i++) {
-        double v = s0[i];
-        if (v < vmin) {
-            vmin = v;
-            ip = i;
-        }
-        if (v > vmax)
-            vmax = v;
-    }
-    if (vmax > -vmin) /* the largest excursion is positive: where */
-        for (size_t i = k->i_art; i < n; i++)
-            if (s0[i] == vmax) {
-                ix = i;
-                break;
-            }
-    if (vmax <= -vmin)
+    /* the negative peak and the largest excursion either way */
+    size_t ip = k->i_art < n ? k->i_art : n - 1;
+    ip = first_least(s0, k->i_art, n, s0[ip], ip);
+    size_t ix = first_most(s0, k->i_art, n, s0[ip], ip);
+    if (s0[ix] <= -s0[ip]) /* (the largest excursion is negative) */
         ix = ip;
     k->a0 = -s0[ip];
     k->gap_end = gap_end_rough(c, s0, k->i_art, ip, ix, k->a0, k->sigma0);
@@ -2254,16 +2281,9 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
     /* the cleaned trace smoothed: the smoothed record less the model just
      * subtracted, which is slow enough to pass the smoothing unchanged
      * (180 Hz keeps 97 %) */
-    size_t jp = c->i_search < n ? c->i_search : n - 1;
-    double low = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double v = s0[i] - (k->x0[i] - c->x[i]);
-        s1[i] = v;
-        if (i >= c->i_search && v < low) {
-            low = v;
-            jp = i;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        s1[i] = s0[i] - (k->x0[i] - c->x[i]);
+    size_t jp = first_least(s1, c->i_search, n, INFINITY, c->i_search < n ? c->i_search : n - 1);
     /* the gap before the response ends where the cleaned trace departs by
      * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
      * may still carry mains): a slow, dispersed foot would otherwise be
