@@ -200,9 +200,42 @@ static int gauss_smooth(ncs_analyser *a, const double *in, double *out, size_t n
     return 0;
 }
 
-/* A cheap near-Gaussian smoothing for locating things roughly: three
- * passes of a centred moving average whose width gives the variance of a
- * Gaussian of sigma samples (the ends reflected). tmp holds n values. */
+/* One pass of box3_smooth: a centred moving average of w = 2h + 1 samples
+ * (the ends reflected) of src into dst, sample by sample: box_step writes
+ * dst[i] and moves the running sum on to i + 1. */
+typedef struct {
+    const double *src;
+    double *dst;
+    double sum;
+} box_pass;
+
+static void box_start(box_pass *p, long h, long N)
+{
+    p->sum = 0.0;
+    for (long j = -h; j <= h; j++) {
+        long k = j < 0 ? -j : j >= N ? 2 * (N - 1) - j : j;
+        p->sum += p->src[k];
+    }
+}
+
+static inline void box_step(box_pass *p, long i, long h, long N, double inv)
+{
+    p->dst[i] = p->sum * inv;
+    long add = i + h + 1, del = i - h;
+    add = add >= N ? 2 * (N - 1) - add : add;
+    del = del < 0 ? -del : del;
+    if (add < 0)
+        add = 0;
+    p->sum += p->src[add] - p->src[del];
+}
+
+/* A cheap near-Gaussian smoothing for locating things roughly: two passes
+ * of a centred moving average whose width gives the variance of a
+ * Gaussian of sigma samples (the ends reflected). tmp holds n values.
+ * The second pass follows the first h + 1 samples behind, so the two
+ * running sums advance side by side (each pass's additions as it would
+ * make them alone, in the same order): one running sum alone waits on
+ * each addition in turn. */
 static void box3_smooth(const double *in, double *out, size_t n, double sigma, double *tmp)
 {
     long h = (long)floor(0.5 * (sqrt(6.0 * sigma * sigma + 1.0) - 1.0) + 0.5);
@@ -213,40 +246,37 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
     if (h > (long)n - 1)
         h = (long)n - 1;
     long w = 2 * h + 1, N = (long)n;
-    const double *src = in;
-    double *bufs[2] = {tmp, out};
     double inv = 1.0 / (double)w;
-    /* an odd number of passes ending in out: tmp, out, tmp -> copy */
-    for (int pass = 0; pass < 2; pass++) {
-        double *dst = bufs[pass];
-        double sum = 0.0;
-        for (long j = -h; j <= h; j++) {
-            long k = j < 0 ? -j : j >= N ? 2 * (N - 1) - j : j;
-            sum += src[k];
-        }
-        /* the ends reflect; the middle needs no index arithmetic */
-        long mid_lo = h, mid_hi = N - h - 1;
-        for (long i = 0; i < N; i++) {
-            dst[i] = sum * inv;
-            if (i >= mid_lo && i < mid_hi) {
-                sum += src[i + h + 1] - src[i - h];
-                /* the rest of the middle in one run, without the test */
-                for (i++; i < mid_hi; i++) {
-                    dst[i] = sum * inv;
-                    sum += src[i + h + 1] - src[i - h];
-                }
-                i--;
-                continue;
-            }
-            long add = i + h + 1, del = i - h;
-            add = add >= N ? 2 * (N - 1) - add : add;
-            del = del < 0 ? -del : del;
-            if (add < 0)
-                add = 0;
-            sum += src[add] - src[del];
-        }
-        src = dst;
+    box_pass p1 = {in, tmp, 0.0}, p2 = {tmp, out, 0.0};
+    box_start(&p1, h, N);
+    /* the first pass's first h + 1 samples: all the second's sum begins
+     * with */
+    long i = 0;
+    for (; i <= h && i < N; i++)
+        box_step(&p1, i, h, N, inv);
+    box_start(&p2, h, N);
+    /* side by side: the first pass at i + h + 1, the second at i (which
+     * reads the first's output up to there); where both are clear of the
+     * ends, without the reflections */
+    for (i = 0; i < h && i + h + 1 < N; i++) {
+        box_step(&p1, i + h + 1, h, N, inv);
+        box_step(&p2, i, h, N, inv);
     }
+    double s1 = p1.sum, s2 = p2.sum;
+    for (; i < N - 2 * h - 2; i++) {
+        tmp[i + h + 1] = s1 * inv;
+        s1 += in[i + 2 * h + 2] - in[i + 1];
+        out[i] = s2 * inv;
+        s2 += tmp[i + h + 1] - tmp[i - h];
+    }
+    p1.sum = s1;
+    p2.sum = s2;
+    for (; i + h + 1 < N; i++) {
+        box_step(&p1, i + h + 1, h, N, inv);
+        box_step(&p2, i, h, N, inv);
+    }
+    for (; i < N; i++)
+        box_step(&p2, i, h, N, inv);
 }
 
 /* Where the least of v[i0..i1) below m0 first stands (k0 when none is
@@ -409,10 +439,32 @@ static double shorth(const double *x, size_t i0, size_t i1, double *scratch)
         scratch[k++] = x[i];
     sort_doubles(scratch, k);
     size_t h = k / 5 > 1 ? k / 5 : 1;
+    /* the least width first, in four running minima (one would wait on
+     * each comparison in turn), then the first interval of that width:
+     * the interval a loop keeping each strict improvement finds */
     size_t best = 0;
-    for (size_t j = 0; j + h < k; j++)
-        if (scratch[j + h] - scratch[j] < scratch[best + h] - scratch[best])
-            best = j;
+    if (h < k) {
+        double m[4];
+        for (int q = 0; q < 4; q++)
+            m[q] = scratch[h] - scratch[0];
+        size_t j = 0;
+        for (; j + 4 + h <= k; j += 4)
+            for (int q = 0; q < 4; q++) {
+                double d = scratch[j + q + h] - scratch[j + q];
+                m[q] = d < m[q] ? d : m[q];
+            }
+        for (; j + h < k; j++) {
+            double d = scratch[j + h] - scratch[j];
+            m[0] = d < m[0] ? d : m[0];
+        }
+        double lo = m[0];
+        for (int q = 1; q < 4; q++)
+            lo = m[q] < lo ? m[q] : lo;
+        while (best + h < k && !(scratch[best + h] - scratch[best] == lo))
+            best++;
+        if (best + h >= k)
+            best = 0;
+    }
     return k > h ? 0.5 * (scratch[best] + scratch[best + h]) : scratch[k / 2];
 }
 
@@ -579,15 +631,15 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, si
     if (!pt->t || !pt->y || !pt->w)
         return -1;
     pt->within = pt->sumsq = 0.0;
-    /* run by run of quiet samples */
+    /* run by run of quiet samples (quiet holds 0 and 1: memchr finds each
+     * run's ends a word at a time) */
     for (size_t i = 0; i < n;) {
-        if (!quiet[i]) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < n && quiet[j])
-            j++;
+        const unsigned char *p = memchr(quiet + i, 1, n - i);
+        if (!p)
+            break;
+        i = (size_t)(p - quiet);
+        p = memchr(quiet + i, 0, n - i);
+        size_t j = p ? (size_t)(p - quiet) : n;
         run_points(x, i, j, b, dt_s, t0_s, pt);
         pt->nq += j - i;
         if (i < tail_start)
@@ -1155,6 +1207,28 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
 
 /* ---- the stimulus as the trace shows it ---------------------------------- */
 
+/* The least nonzero step between successive samples of mv[0..n) (INFINITY
+ * when there is none), in four running minima: one would wait on each
+ * comparison in turn. */
+static double least_step(const double *mv, size_t n)
+{
+    double m[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+    size_t i = 1;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) {
+            double d = fabs(mv[i + j] - mv[i + j - 1]);
+            m[j] = d > 0 && d < m[j] ? d : m[j];
+        }
+    for (; i < n; i++) {
+        double d = fabs(mv[i] - mv[i - 1]);
+        m[0] = d > 0 && d < m[0] ? d : m[0];
+    }
+    double q = m[0];
+    for (int j = 1; j < 4; j++)
+        q = m[j] < q ? m[j] : q;
+    return q;
+}
+
 /* Where the trace steps abruptly, as a stimulus artefact does: the first
  * difference that is largest against the two before it (a CMAP's slope
  * grows smoothly from sample to sample; an artefact jumps from the quiet),
@@ -1173,15 +1247,12 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0,
      * smallest step the record takes is the least its noise can be. The
      * same pass keeps (in scratch) the samples whose difference passes the
      * test below with the noise at its least: the only ones it can pass */
-    double quantum = INFINITY, lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
+    double lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
     size_t m = 0;
-    for (size_t i = 1; i < n; i++) {
-        double d = fabs(mv[i] - mv[i - 1]);
-        if (d > 0 && d < quantum)
-            quantum = d;
-        if (d > lo && i >= 3)
+    double quantum = least_step(mv, n);
+    for (size_t i = 3; i < n; i++)
+        if (fabs(mv[i] - mv[i - 1]) > lo)
             scratch[m++] = (double)i;
-    }
     double sd = fmax(sqrt(2.0) * sigma0, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
@@ -2231,8 +2302,10 @@ static void first_baseline(ncs_clean *c, const ncs_wave *w, clean_work *k)
         i_post = k->n_pre;
     k->base0 = k->pre_ok ? median_of(w->mv, 0, k->n_pre, k->scratch)
                                 : shorth(w->mv, i_post, n, k->scratch);
+    /* (in locals: x0's stores could otherwise alias k->base0) */
+    double *x0 = k->x0, base0 = k->base0;
     for (size_t i = 0; i < n; i++)
-        k->x0[i] = w->mv[i] - k->base0;
+        x0[i] = w->mv[i] - base0;
     k->sigma0 = k->pre_ok ? diff_noise(k->x0, 0, k->n_pre, k->scratch)
                                  : diff_noise(k->x0, i_post, n, k->scratch);
 }
@@ -2281,8 +2354,9 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
     /* the cleaned trace smoothed: the smoothed record less the model just
      * subtracted, which is slow enough to pass the smoothing unchanged
      * (180 Hz keeps 97 %) */
+    const double *x0 = k->x0, *x = c->x;
     for (size_t i = 0; i < n; i++)
-        s1[i] = s0[i] - (k->x0[i] - c->x[i]);
+        s1[i] = s0[i] - (x0[i] - x[i]);
     size_t jp = first_least(s1, c->i_search, n, INFINITY, c->i_search < n ? c->i_search : n - 1);
     /* the gap before the response ends where the cleaned trace departs by
      * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
