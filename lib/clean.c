@@ -279,49 +279,6 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
         box_step(&p2, i, h, N, inv);
 }
 
-/* Where the least of v[i0..i1) below m0 first stands (k0 when none is
- * below it; NaNs never are): what a loop keeping each strict improvement
- * on (m0, k0) finds. The least value first, in four running minima (a
- * single one waits on each comparison in turn), then its first place. */
-static size_t first_least(const double *v, size_t i0, size_t i1, double m0, size_t k0)
-{
-    double m[4] = {m0, m0, m0, m0};
-    size_t i = i0;
-    for (; i + 4 <= i1; i += 4)
-        for (int j = 0; j < 4; j++)
-            m[j] = v[i + j] < m[j] ? v[i + j] : m[j];
-    for (; i < i1; i++)
-        m[0] = v[i] < m[0] ? v[i] : m[0];
-    double lo = m[0];
-    for (int j = 1; j < 4; j++)
-        lo = m[j] < lo ? m[j] : lo;
-    if (!(lo < m0))
-        return k0;
-    for (i = i0; !(v[i] == lo); i++)
-        ;
-    return i;
-}
-
-/* first_least for the largest above m0. */
-static size_t first_most(const double *v, size_t i0, size_t i1, double m0, size_t k0)
-{
-    double m[4] = {m0, m0, m0, m0};
-    size_t i = i0;
-    for (; i + 4 <= i1; i += 4)
-        for (int j = 0; j < 4; j++)
-            m[j] = v[i + j] > m[j] ? v[i + j] : m[j];
-    for (; i < i1; i++)
-        m[0] = v[i] > m[0] ? v[i] : m[0];
-    double hi = m[0];
-    for (int j = 1; j < 4; j++)
-        hi = m[j] > hi ? m[j] : hi;
-    if (!(hi > m0))
-        return k0;
-    for (i = i0; !(v[i] == hi); i++)
-        ;
-    return i;
-}
-
 /* v[lo..hi) reordered so that the values below p (with le: at most p)
  * come first; returns where the others begin. Without a branch on the
  * comparison (Lomuto's scheme, the swap made every time): on noise the
@@ -1414,7 +1371,7 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
     size_t ie = ip;
     while (ie < n && s0[ie] < 0)
         ie++;
-    size_t ipos = ie < n ? first_most(s0, ie, n, s0[ie], ie) : ie;
+    size_t ipos = ie < n ? ncs_first_most(s0, ie, n, s0[ie], ie) : ie;
     /* the positive phase decays slowly: wait until it is within the noise,
      * then a little longer; when that leaves too little of the record,
      * settle for less */
@@ -2327,8 +2284,8 @@ static void locate_rough(ncs_clean *c, clean_work *k)
     const double *s0 = c->s;
     /* the negative peak and the largest excursion either way */
     size_t ip = k->i_art < n ? k->i_art : n - 1;
-    ip = first_least(s0, k->i_art, n, s0[ip], ip);
-    size_t ix = first_most(s0, k->i_art, n, s0[ip], ip);
+    ip = ncs_first_least(s0, k->i_art, n, s0[ip], ip);
+    size_t ix = ncs_first_most(s0, k->i_art, n, s0[ip], ip);
     if (s0[ix] <= -s0[ip]) /* (the largest excursion is negative) */
         ix = ip;
     k->a0 = -s0[ip];
@@ -2357,7 +2314,8 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
     const double *x0 = k->x0, *x = c->x;
     for (size_t i = 0; i < n; i++)
         s1[i] = s0[i] - (x0[i] - x[i]);
-    size_t jp = first_least(s1, c->i_search, n, INFINITY, c->i_search < n ? c->i_search : n - 1);
+    size_t jp = ncs_first_least(s1, c->i_search, n, INFINITY,
+                                c->i_search < n ? c->i_search : n - 1);
     /* the gap before the response ends where the cleaned trace departs by
      * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
      * may still carry mains): a slow, dispersed foot would otherwise be
