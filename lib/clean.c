@@ -200,9 +200,42 @@ static int gauss_smooth(ncs_analyser *a, const double *in, double *out, size_t n
     return 0;
 }
 
-/* A cheap near-Gaussian smoothing for locating things roughly: three
- * passes of a centred moving average whose width gives the variance of a
- * Gaussian of sigma samples (the ends reflected). tmp holds n values. */
+/* One pass of box3_smooth: a centred moving average of w = 2h + 1 samples
+ * (the ends reflected) of src into dst, sample by sample: box_step writes
+ * dst[i] and moves the running sum on to i + 1. */
+typedef struct {
+    const double *src;
+    double *dst;
+    double sum;
+} box_pass;
+
+static void box_start(box_pass *p, long h, long N)
+{
+    p->sum = 0.0;
+    for (long j = -h; j <= h; j++) {
+        long k = j < 0 ? -j : j >= N ? 2 * (N - 1) - j : j;
+        p->sum += p->src[k];
+    }
+}
+
+static inline void box_step(box_pass *p, long i, long h, long N, double inv)
+{
+    p->dst[i] = p->sum * inv;
+    long add = i + h + 1, del = i - h;
+    add = add >= N ? 2 * (N - 1) - add : add;
+    del = del < 0 ? -del : del;
+    if (add < 0)
+        add = 0;
+    p->sum += p->src[add] - p->src[del];
+}
+
+/* A cheap near-Gaussian smoothing for locating things roughly: two passes
+ * of a centred moving average whose width gives the variance of a
+ * Gaussian of sigma samples (the ends reflected). tmp holds n values.
+ * The second pass follows the first h + 1 samples behind, so the two
+ * running sums advance side by side (each pass's additions as it would
+ * make them alone, in the same order): one running sum alone waits on
+ * each addition in turn. */
 static void box3_smooth(const double *in, double *out, size_t n, double sigma, double *tmp)
 {
     long h = (long)floor(0.5 * (sqrt(6.0 * sigma * sigma + 1.0) - 1.0) + 0.5);
@@ -213,40 +246,37 @@ static void box3_smooth(const double *in, double *out, size_t n, double sigma, d
     if (h > (long)n - 1)
         h = (long)n - 1;
     long w = 2 * h + 1, N = (long)n;
-    const double *src = in;
-    double *bufs[2] = {tmp, out};
     double inv = 1.0 / (double)w;
-    /* an odd number of passes ending in out: tmp, out, tmp -> copy */
-    for (int pass = 0; pass < 2; pass++) {
-        double *dst = bufs[pass];
-        double sum = 0.0;
-        for (long j = -h; j <= h; j++) {
-            long k = j < 0 ? -j : j >= N ? 2 * (N - 1) - j : j;
-            sum += src[k];
-        }
-        /* the ends reflect; the middle needs no index arithmetic */
-        long mid_lo = h, mid_hi = N - h - 1;
-        for (long i = 0; i < N; i++) {
-            dst[i] = sum * inv;
-            if (i >= mid_lo && i < mid_hi) {
-                sum += src[i + h + 1] - src[i - h];
-                /* the rest of the middle in one run, without the test */
-                for (i++; i < mid_hi; i++) {
-                    dst[i] = sum * inv;
-                    sum += src[i + h + 1] - src[i - h];
-                }
-                i--;
-                continue;
-            }
-            long add = i + h + 1, del = i - h;
-            add = add >= N ? 2 * (N - 1) - add : add;
-            del = del < 0 ? -del : del;
-            if (add < 0)
-                add = 0;
-            sum += src[add] - src[del];
-        }
-        src = dst;
+    box_pass p1 = {in, tmp, 0.0}, p2 = {tmp, out, 0.0};
+    box_start(&p1, h, N);
+    /* the first pass's first h + 1 samples: all the second's sum begins
+     * with */
+    long i = 0;
+    for (; i <= h && i < N; i++)
+        box_step(&p1, i, h, N, inv);
+    box_start(&p2, h, N);
+    /* side by side: the first pass at i + h + 1, the second at i (which
+     * reads the first's output up to there); where both are clear of the
+     * ends, without the reflections */
+    for (i = 0; i < h && i + h + 1 < N; i++) {
+        box_step(&p1, i + h + 1, h, N, inv);
+        box_step(&p2, i, h, N, inv);
     }
+    double s1 = p1.sum, s2 = p2.sum;
+    for (; i < N - 2 * h - 2; i++) {
+        tmp[i + h + 1] = s1 * inv;
+        s1 += in[i + 2 * h + 2] - in[i + 1];
+        out[i] = s2 * inv;
+        s2 += tmp[i + h + 1] - tmp[i - h];
+    }
+    p1.sum = s1;
+    p2.sum = s2;
+    for (; i + h + 1 < N; i++) {
+        box_step(&p1, i + h + 1, h, N, inv);
+        box_step(&p2, i, h, N, inv);
+    }
+    for (; i < N; i++)
+        box_step(&p2, i, h, N, inv);
 }
 
 /* v[lo..hi) reordered so that the values below p (with le: at most p)
@@ -366,10 +396,32 @@ static double shorth(const double *x, size_t i0, size_t i1, double *scratch)
         scratch[k++] = x[i];
     sort_doubles(scratch, k);
     size_t h = k / 5 > 1 ? k / 5 : 1;
+    /* the least width first, in four running minima (one would wait on
+     * each comparison in turn), then the first interval of that width:
+     * the interval a loop keeping each strict improvement finds */
     size_t best = 0;
-    for (size_t j = 0; j + h < k; j++)
-        if (scratch[j + h] - scratch[j] < scratch[best + h] - scratch[best])
-            best = j;
+    if (h < k) {
+        double m[4];
+        for (int q = 0; q < 4; q++)
+            m[q] = scratch[h] - scratch[0];
+        size_t j = 0;
+        for (; j + 4 + h <= k; j += 4)
+            for (int q = 0; q < 4; q++) {
+                double d = scratch[j + q + h] - scratch[j + q];
+                m[q] = d < m[q] ? d : m[q];
+            }
+        for (; j + h < k; j++) {
+            double d = scratch[j + h] - scratch[j];
+            m[0] = d < m[0] ? d : m[0];
+        }
+        double lo = m[0];
+        for (int q = 1; q < 4; q++)
+            lo = m[q] < lo ? m[q] : lo;
+        while (best + h < k && !(scratch[best + h] - scratch[best] == lo))
+            best++;
+        if (best + h >= k)
+            best = 0;
+    }
     return k > h ? 0.5 * (scratch[best] + scratch[best + h]) : scratch[k / 2];
 }
 
@@ -536,15 +588,15 @@ static int make_points(const double *x, const unsigned char *quiet, size_t n, si
     if (!pt->t || !pt->y || !pt->w)
         return -1;
     pt->within = pt->sumsq = 0.0;
-    /* run by run of quiet samples */
+    /* run by run of quiet samples (quiet holds 0 and 1: memchr finds each
+     * run's ends a word at a time) */
     for (size_t i = 0; i < n;) {
-        if (!quiet[i]) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < n && quiet[j])
-            j++;
+        const unsigned char *p = memchr(quiet + i, 1, n - i);
+        if (!p)
+            break;
+        i = (size_t)(p - quiet);
+        p = memchr(quiet + i, 0, n - i);
+        size_t j = p ? (size_t)(p - quiet) : n;
         run_points(x, i, j, b, dt_s, t0_s, pt);
         pt->nq += j - i;
         if (i < tail_start)
@@ -829,6 +881,42 @@ static double gram_solve(const gram *gr, const int *cols, int k, double *coef)
     return rss > 0 ? rss : 0.0;
 }
 
+/* gram_solve for the nk models made of the first ks[0] < ... < ks[nk-1]
+ * of cols at once: their residuals in rss (-1 for a model that cannot be
+ * fitted) and coefficients in coef. Each gets the very arithmetic
+ * gram_solve would give it (ncs_chol: its factor and forward substitution
+ * are the leading part of the largest's); only the back substitution is
+ * each one's own. */
+static void gram_solve_nested(const gram *gr, const int *cols, const int *ks, int nk,
+                              double *rss, double (*coef)[MAXP])
+{
+    int k = ks[nk - 1];
+    double A[MAXP][MAXP], b[MAXP], inv[MAXP];
+    for (int r = 0; r < k; r++) {
+        b[r] = gr->g[cols[r]];
+        for (int c = 0; c <= r; c++) {
+            int i = cols[r], j = cols[c];
+            A[r][c] = i >= j ? gr->G[i][j] : gr->G[j][i];
+        }
+    }
+    int kf = ncs_chol(&A[0][0], MAXP, k, inv);
+    ncs_chol_forward(&A[0][0], MAXP, inv, b, kf);
+    for (int m = 0; m < nk; m++) {
+        int km = ks[m];
+        rss[m] = -1.0;
+        if (gr->n < (size_t)km + 1 || gr->wsum < (double)km + 4 || km > kf)
+            continue;
+        double x[MAXP];
+        memcpy(x, b, (size_t)km * sizeof *x);
+        ncs_chol_back(&A[0][0], MAXP, inv, x, km);
+        double r = gr->yy;
+        for (int q = 0; q < km; q++)
+            r -= x[q] * gr->g[cols[q]];
+        memcpy(coef[m], x, (size_t)km * sizeof *x);
+        rss[m] = r > 0 ? r : 0.0;
+    }
+}
+
 /* The columns of a model: constant, slope, artefact, then f's harmonics. */
 static int model_cols(const basis_def *d, int *cols)
 {
@@ -862,27 +950,73 @@ static inline void mains_step(double *x, const double *twoc, const double *p, co
         r[k] = twoc[k] * q[k] - p[k];
 }
 
-/* x[i0..i1) less mains, whose harmonics stand at y0 (the sample before i0)
- * and y1 (at i0): each harmonic h_k[i] = a cos(k w t) + b sin(k w t)
- * follows h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). Three samples a
- * step, the three states taking turns (no copying from one to the next). */
-static void mains_run(double *x, size_t i0, size_t i1, const double *y0, const double *y1,
-                      const double *twoc)
+/* x[0..len) less mains, whose harmonics stand at h[0] (the sample before
+ * x[0]) and h[1] (at x[0]); h is left at those of x[len - 1] and x[len].
+ * Each harmonic h_k[i] = a cos(k w t) + b sin(k w t) follows
+ * h[i+1] = 2 cos(k w dt) h[i] - h[i-1] (twoc). Three samples a step, the
+ * three states taking turns (no copying from one to the next). */
+static void mains_run(double *x, size_t len, double h[2][NHARM], const double *twoc)
 {
     double a[NHARM], b[NHARM], c[NHARM], tc[NHARM];
-    memcpy(a, y0, sizeof a);
-    memcpy(b, y1, sizeof b);
+    memcpy(a, h[0], sizeof a);
+    memcpy(b, h[1], sizeof b);
     memcpy(tc, twoc, sizeof tc);
-    size_t i = i0;
-    for (; i + 3 <= i1; i += 3) {
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
         mains_step(x + i, tc, a, b, c);
         mains_step(x + i + 1, tc, b, c, a);
         mains_step(x + i + 2, tc, c, a, b);
     }
-    for (; i < i1; i++) {
+    for (; i < len; i++) {
         mains_step(x + i, tc, a, b, c);
         memcpy(a, b, sizeof a);
         memcpy(b, c, sizeof b);
+    }
+    memcpy(h[0], a, sizeof a);
+    memcpy(h[1], b, sizeof b);
+}
+
+/* mains_run on xa[0..len) and xb[0..len) at once (states ha, hb): each
+ * sample gets the very operations mains_run gives it, but the two runs'
+ * recurrences are independent, where one run waits on each multiplication
+ * and subtraction in turn. */
+static void mains_run2(double *xa, double *xb, size_t len, double ha[2][NHARM],
+                       double hb[2][NHARM], const double *twoc)
+{
+    double a[NHARM], b[NHARM], c[NHARM], A[NHARM], B[NHARM], C[NHARM], tc[NHARM];
+    memcpy(a, ha[0], sizeof a);
+    memcpy(b, ha[1], sizeof b);
+    memcpy(A, hb[0], sizeof A);
+    memcpy(B, hb[1], sizeof B);
+    memcpy(tc, twoc, sizeof tc);
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        mains_step(xa + i, tc, a, b, c);
+        mains_step(xb + i, tc, A, B, C);
+        mains_step(xa + i + 1, tc, b, c, a);
+        mains_step(xb + i + 1, tc, B, C, A);
+        mains_step(xa + i + 2, tc, c, a, b);
+        mains_step(xb + i + 2, tc, C, A, B);
+    }
+    memcpy(ha[0], a, sizeof a);
+    memcpy(ha[1], b, sizeof b);
+    memcpy(hb[0], A, sizeof A);
+    memcpy(hb[1], B, sizeof B);
+    if (i < len) {
+        mains_run(xa + i, len - i, ha, twoc);
+        mains_run(xb + i, len - i, hb, twoc);
+    }
+}
+
+/* The harmonics' values (coefficients hc) at the samples before and at
+ * sample i, for mains_run. */
+static void mains_start(const double *hc, double w, double t0_s, double dt_s, size_t i,
+                        double h[2][NHARM])
+{
+    for (int k = 0; k < NHARM; k++) {
+        double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
+        h[0][k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
+        h[1][k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
     }
 }
 
@@ -944,18 +1078,23 @@ static void subtract_model(const basis_def *d, const double *coef, const double 
     if (!(d->f_hz > 0))
         return;
     /* mains by the recurrence of mains_run, started from cos/sin at every
-     * 512th sample so that rounding cannot build up */
+     * 512th sample so that rounding cannot build up; the blocks in pairs,
+     * side by side (mains_run2: the second of a pair is never the longer) */
     double w = 2.0 * M_PI * d->f_hz;
-    double twoc[NHARM], y0[NHARM], y1[NHARM];
+    double twoc[NHARM];
     for (int k = 0; k < NHARM; k++)
         twoc[k] = 2.0 * cos(HARM[k] * w * dt_s);
-    for (i = 0; i < n; i += 512) {
-        for (int k = 0; k < NHARM; k++) {
-            double t = t0_s + (double)i * dt_s, a = HARM[k] * w;
-            y0[k] = hc[2 * k] * cos(a * (t - dt_s)) + hc[2 * k + 1] * sin(a * (t - dt_s));
-            y1[k] = hc[2 * k] * cos(a * t) + hc[2 * k + 1] * sin(a * t);
-        }
-        mains_run(x, i, n - i > 512 ? i + 512 : n, y0, y1, twoc);
+    for (i = 0; i < n; i += 1024) {
+        double ha[2][NHARM], hb[2][NHARM];
+        size_t la = n - i > 512 ? 512 : n - i;
+        mains_start(hc, w, t0_s, dt_s, i, ha);
+        if (i + la < n) {
+            size_t lb = n - i - la > 512 ? 512 : n - i - la;
+            mains_start(hc, w, t0_s, dt_s, i + la, hb);
+            mains_run2(x + i, x + i + la, lb, ha, hb, twoc);
+            mains_run(x + i + lb, la - lb, ha, twoc);
+        } else
+            mains_run(x + i, la, ha, twoc);
     }
 }
 
@@ -1025,6 +1164,28 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
 
 /* ---- the stimulus as the trace shows it ---------------------------------- */
 
+/* The least nonzero step between successive samples of mv[0..n) (INFINITY
+ * when there is none), in four running minima: one would wait on each
+ * comparison in turn. */
+static double least_step(const double *mv, size_t n)
+{
+    double m[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+    size_t i = 1;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) {
+            double d = fabs(mv[i + j] - mv[i + j - 1]);
+            m[j] = d > 0 && d < m[j] ? d : m[j];
+        }
+    for (; i < n; i++) {
+        double d = fabs(mv[i] - mv[i - 1]);
+        m[0] = d > 0 && d < m[0] ? d : m[0];
+    }
+    double q = m[0];
+    for (int j = 1; j < 4; j++)
+        q = m[j] < q ? m[j] : q;
+    return q;
+}
+
 /* Where the trace steps abruptly, as a stimulus artefact does: the first
  * difference that is largest against the two before it (a CMAP's slope
  * grows smoothly from sample to sample; an artefact jumps from the quiet),
@@ -1043,15 +1204,12 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0,
      * smallest step the record takes is the least its noise can be. The
      * same pass keeps (in scratch) the samples whose difference passes the
      * test below with the noise at its least: the only ones it can pass */
-    double quantum = INFINITY, lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
+    double lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
     size_t m = 0;
-    for (size_t i = 1; i < n; i++) {
-        double d = fabs(mv[i] - mv[i - 1]);
-        if (d > 0 && d < quantum)
-            quantum = d;
-        if (d > lo && i >= 3)
+    double quantum = least_step(mv, n);
+    for (size_t i = 3; i < n; i++)
+        if (fabs(mv[i] - mv[i - 1]) > lo)
             scratch[m++] = (double)i;
-    }
     double sd = fmax(sqrt(2.0) * sigma0, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
@@ -1131,12 +1289,16 @@ static void fit_tail_trend(const ncs_clean *c, const double *s0, tail_trend *tt)
     double A[3][3] = {{S[0], S[1], S[2]}, {S[1], S[2], S[3]}, {S[2], S[3], S[4]}};
     if (ncs_solve(&A[0][0], 3, T, 3) != 0)
         return;
+    /* (the swing in a register: through tt, which s0's loads might alias,
+     * each point would wait on the last one's store) */
     const double *q = T;
+    double swing = 0.0;
     for (size_t i = tt->i0; i < n; i += step) {
         double u = (double)(i - tt->i0) / (double)w - 0.5;
         double r = fabs(s0[i] - (q[0] + q[1] * u + q[2] * u * u));
-        tt->swing = r > tt->swing ? r : tt->swing;
+        swing = r > swing ? r : swing;
     }
+    tt->swing = swing;
 }
 
 /* A dispersed response crosses the baseline slowly and may have late
@@ -1209,13 +1371,7 @@ static size_t quiet_mask(const ncs_clean *c, const double *s0, size_t n_pre,
     size_t ie = ip;
     while (ie < n && s0[ie] < 0)
         ie++;
-    size_t ipos = ie;
-    double top = ie < n ? s0[ie] : 0.0;
-    for (size_t i = ie; i < n; i++)
-        if (s0[i] > top) {
-            top = s0[i];
-            ipos = i;
-        }
+    size_t ipos = ie < n ? ncs_first_most(s0, ie, n, s0[ie], ie) : ie;
     /* the positive phase decays slowly: wait until it is within the noise,
      * then a little longer; when that leaves too little of the record,
      * settle for less */
@@ -1586,23 +1742,38 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
             else
                 return INFINITY; /* (singular: nothing pinned) */
         }
-    double w = 2.0 * M_PI * d->f_hz, vmax = 0.0; /* (a model holds one frequency's columns) */
+    /* the basis at each point, y[r][m] */
+    double w = 2.0 * M_PI * d->f_hz; /* (a model holds one frequency's columns) */
+    double y[MAXP][PRED_M], v[PRED_M];
     for (int m = 0; m < PRED_M; m++) {
         double t = ga + ((double)m + 0.5) * (gb - ga) / PRED_M, hc[NHARM], hs[NHARM];
         harmonics(cos(w * t), sin(w * t), hc, hs);
-        double y[MAXP], v = 0.0;
         for (int r = 0; r < k; r++) {
             int col = cols[r], base = col >= C_60 ? C_60 : C_50;
-            double phi = col >= C_50 && col < C_REC
-                             ? ((col - base) % 2 == 0 ? hc[(col - base) / 2] : hs[(col - base) / 2])
-                             : basis_col(d, col, t);
-            for (int q = 0; q < r; q++)
-                phi -= L[r][q] * y[q];
-            y[r] = phi / L[r][r];
-            v += y[r] * y[r];
+            y[r][m] = col >= C_50 && col < C_REC
+                          ? ((col - base) % 2 == 0 ? hc[(col - base) / 2] : hs[(col - base) / 2])
+                          : basis_col(d, col, t);
         }
-        vmax = fmax(vmax, v);
+        v[m] = 0.0;
     }
+    /* L y = phi at every point, the points side by side: each point's
+     * operations are as for it alone and in the same order, but the
+     * points' chains of subtractions and divisions are independent, where
+     * one point at a time waits on each */
+    for (int r = 0; r < k; r++) {
+        for (int q = 0; q < r; q++) {
+            double l = L[r][q];
+            for (int m = 0; m < PRED_M; m++)
+                y[r][m] -= l * y[q][m];
+        }
+        for (int m = 0; m < PRED_M; m++) {
+            y[r][m] /= L[r][r];
+            v[m] += y[r][m] * y[r][m];
+        }
+    }
+    double vmax = 0.0;
+    for (int m = 0; m < PRED_M; m++)
+        vmax = fmax(vmax, v[m]);
     return sqrt(s2 * vmax);
 }
 
@@ -1655,14 +1826,23 @@ static double add_mains_if_carried(ncs_clean *c, const gram *gr, const fit_point
          * its two degrees of freedom: the quiet samples' misfit is not
          * white, and a term the data do not carry only adds to what is
          * extrapolated under the response) */
-        double rss_h[3] = {-1.0, -1.0, -1.0}, cf_h[3][MAXP];
-        int plaus[3] = {0, 0, 0};
+        double rss_h[3], sol[3], cf_h[3][MAXP];
+        int plaus[3] = {0, 0, 0}, ks[3];
+        /* (the three share their leading columns: one factorisation) */
+        basis_def all = *d;
+        all.f_hz = f;
+        all.nharm = NHARM;
+        model_cols(&all, cols);
+        for (int v = 0; v < 3; v++)
+            ks[v] = o + 2 * MAINS_NHARM[v];
+        gram_solve_nested(gr, cols, ks, 3, sol, cf_h);
         for (int v = 0; v < 3; v++) {
             basis_def t = *d;
             t.f_hz = f;
             t.nharm = MAINS_NHARM[v];
-            int k = model_cols(&t, cols);
-            double rss = gram_solve(gr, cols, k, cf_h[v]);
+            int k = ks[v];
+            double rss = sol[v];
+            rss_h[v] = -1.0;
             if (rss < 0)
                 continue;
             rss_h[v] = rss + pt->within;
@@ -1779,20 +1959,39 @@ static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_poin
         for (int f = 0; f <= 60; f += f ? 10 : 50) {
             if (f && c->force_mains_hz > 0 && f != (int)c->force_mains_hz)
                 continue;
-            for (int v = 0; v < (f ? 3 : 1) && na < N_ALT; v++) {
+            /* the variants tried (a larger model the selection refused is
+             * not: its departure is its own noise, extrapolated), solved
+             * at once: they share their leading columns, and tcols ends
+             * with the columns of the last one model_cols was asked for,
+             * which lead with every earlier one's */
+            int nv = 0, vs[3], ks[3], tcols[MAXP];
+            double sol[3], scf[3][MAXP];
+            for (int v = 0; v < (f ? 3 : 1); v++) {
                 basis_def t = *d;
                 t.rec = rec ? 0 : d->rec;
                 t.f_hz = f;
                 t.nharm = f ? MAINS_NHARM[v] : 0;
                 if (t.rec == d->rec && t.f_hz == d->f_hz && (!f || t.nharm == d->nharm))
                     continue;
-                int *tc = acols[na], tk = model_cols(&t, tc);
-                if (tk > k) /* (a larger model the selection refused: its
-                               departure is its own noise, extrapolated) */
+                int tk = model_cols(&t, tcols);
+                if (tk > k)
                     continue;
-                double *cf = acf[na], r = gram_solve(gr, tc, tk, cf);
+                vs[nv] = v;
+                ks[nv++] = tk;
+            }
+            if (nv == 0 || na == N_ALT)
+                continue;
+            gram_solve_nested(gr, tcols, ks, nv, sol, scf);
+            for (int j = 0; j < nv && na < N_ALT; j++) {
+                basis_def t = *d;
+                t.rec = rec ? 0 : d->rec;
+                t.f_hz = f;
+                t.nharm = f ? MAINS_NHARM[vs[j]] : 0;
+                int *tc = acols[na], tk = model_cols(&t, tc);
+                double *cf = acf[na], r = sol[j];
                 if (r < 0)
                     continue;
+                memcpy(cf, scf[j], (size_t)tk * sizeof *cf);
                 r += pt->within;
                 if (r + ALT_PEN * s2 * tk > rss + ALT_PEN * s2 * k + ALT_SLACK * s2)
                     continue;
@@ -2060,8 +2259,10 @@ static void first_baseline(ncs_clean *c, const ncs_wave *w, clean_work *k)
         i_post = k->n_pre;
     k->base0 = k->pre_ok ? median_of(w->mv, 0, k->n_pre, k->scratch)
                                 : shorth(w->mv, i_post, n, k->scratch);
+    /* (in locals: x0's stores could otherwise alias k->base0) */
+    double *x0 = k->x0, base0 = k->base0;
     for (size_t i = 0; i < n; i++)
-        k->x0[i] = w->mv[i] - k->base0;
+        x0[i] = w->mv[i] - base0;
     k->sigma0 = k->pre_ok ? diff_noise(k->x0, 0, k->n_pre, k->scratch)
                                  : diff_noise(k->x0, i_post, n, k->scratch);
 }
@@ -2081,25 +2282,11 @@ static void locate_rough(ncs_clean *c, clean_work *k)
         k->i_art++;
     box3_smooth(k->x0, c->s, n, ROUGH_SMOOTH_MS / c->dt_ms, k->scratch);
     const double *s0 = c->s;
-    /* the negative peak and the largest excursion either way, in one pass */
-    size_t ip = k->i_art < n ? k->i_art : n - 1, ix = ip;
-    double vmin = s0[ip], vmax = s0[ip];
-    for (size_t i = k->i_art; i < n; i++) {
-        double v = s0[i];
-        if (v < vmin) {
-            vmin = v;
-            ip = i;
-        }
-        if (v > vmax)
-            vmax = v;
-    }
-    if (vmax > -vmin) /* the largest excursion is positive: where */
-        for (size_t i = k->i_art; i < n; i++)
-            if (s0[i] == vmax) {
-                ix = i;
-                break;
-            }
-    if (vmax <= -vmin)
+    /* the negative peak and the largest excursion either way */
+    size_t ip = k->i_art < n ? k->i_art : n - 1;
+    ip = ncs_first_least(s0, k->i_art, n, s0[ip], ip);
+    size_t ix = ncs_first_most(s0, k->i_art, n, s0[ip], ip);
+    if (s0[ix] <= -s0[ip]) /* (the largest excursion is negative) */
         ix = ip;
     k->a0 = -s0[ip];
     k->gap_end = gap_end_rough(c, s0, k->i_art, ip, ix, k->a0, k->sigma0);
@@ -2124,16 +2311,11 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
     /* the cleaned trace smoothed: the smoothed record less the model just
      * subtracted, which is slow enough to pass the smoothing unchanged
      * (180 Hz keeps 97 %) */
-    size_t jp = c->i_search < n ? c->i_search : n - 1;
-    double low = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double v = s0[i] - (k->x0[i] - c->x[i]);
-        s1[i] = v;
-        if (i >= c->i_search && v < low) {
-            low = v;
-            jp = i;
-        }
-    }
+    const double *x0 = k->x0, *x = c->x;
+    for (size_t i = 0; i < n; i++)
+        s1[i] = s0[i] - (x0[i] - x[i]);
+    size_t jp = ncs_first_least(s1, c->i_search, n, INFINITY,
+                                c->i_search < n ? c->i_search : n - 1);
     /* the gap before the response ends where the cleaned trace departs by
      * 1 % of the amplitude, where noise allows (5 % on the raw trace, which
      * may still carry mains): a slow, dispersed foot would otherwise be

@@ -85,6 +85,52 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
     return 0;
 }
 
+/* Where the least of v[i0..i1) below m0 first stands (k0 when none is
+ * below it; NaNs never are): what a loop keeping each strict improvement
+ * on (m0, k0) finds (the peaks of clean.c and markers.c). The least value
+ * first, in four running minima (a single one waits on each comparison in
+ * turn), then its first place. */
+static inline size_t ncs_first_least(const double *v, size_t i0, size_t i1, double m0,
+                                     size_t k0)
+{
+    double m[4] = {m0, m0, m0, m0};
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        for (int j = 0; j < 4; j++)
+            m[j] = v[i + j] < m[j] ? v[i + j] : m[j];
+    for (; i < i1; i++)
+        m[0] = v[i] < m[0] ? v[i] : m[0];
+    double lo = m[0];
+    for (int j = 1; j < 4; j++)
+        lo = m[j] < lo ? m[j] : lo;
+    if (!(lo < m0))
+        return k0;
+    for (i = i0; !(v[i] == lo); i++)
+        ;
+    return i;
+}
+
+/* ncs_first_least for the largest above m0. */
+static inline size_t ncs_first_most(const double *v, size_t i0, size_t i1, double m0,
+                                    size_t k0)
+{
+    double m[4] = {m0, m0, m0, m0};
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        for (int j = 0; j < 4; j++)
+            m[j] = v[i + j] > m[j] ? v[i + j] : m[j];
+    for (; i < i1; i++)
+        m[0] = v[i] > m[0] ? v[i] : m[0];
+    double hi = m[0];
+    for (int j = 1; j < 4; j++)
+        hi = m[j] > hi ? m[j] : hi;
+    if (!(hi > m0))
+        return k0;
+    for (i = i0; !(v[i] == hi); i++)
+        ;
+    return i;
+}
+
 /* Solves the k x k system A x = b by Gaussian elimination with partial
  * pivoting (linalg.c). A is row-major with row stride lda; A and b are
  * overwritten, x is left in b. Returns -1 when A is (nearly) singular. */
@@ -96,6 +142,19 @@ int ncs_solve(double *a, int lda, double *b, int k);
  * b (k at most 64). Returns -1 when A is not positive definite or nearly
  * singular (a pivot under 1e-12, as ncs_solve's). */
 int ncs_solve_spd(double *a, int lda, double *b, int k);
+
+/* ncs_solve_spd's steps apart, for models whose columns are the leading
+ * ones of a larger model's: the factor of a leading k' x k' block is the
+ * leading part of the whole factor, and so is the forward substitution, so
+ * one factorisation serves them all with ncs_solve_spd's very arithmetic.
+ * ncs_chol factors A's lower triangle in place (inv: the diagonal's
+ * reciprocals, k of them) and returns how many leading columns it
+ * factored: k, or the first whose pivot is under 1e-12 (a model of more
+ * columns than that is singular). ncs_chol_forward solves L y = b and
+ * ncs_chol_back L' x = y, in b, over the leading k. */
+int ncs_chol(double *a, int lda, int k, double *inv);
+void ncs_chol_forward(const double *a, int lda, const double *inv, double *b, int k);
+void ncs_chol_back(const double *a, int lda, const double *inv, double *b, int k);
 
 /* The 95 % half-width of the difference of two sites' onsets (segments.c):
  * their independent parts in quadrature, the part they share

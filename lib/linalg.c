@@ -61,21 +61,17 @@ int ncs_solve(double *a, int lda, double *b, int k)
     return ncs_solve_many(a, lda, b, 1, k, 1);
 }
 
-int ncs_solve_spd(double *a, int lda, double *b, int k)
+int ncs_chol(double *a, int lda, int k, double *inv)
 {
 #define A(r, c) a[(r) * lda + (c)]
-    /* A = L L' (L over A's lower triangle), then L y = b, L' x = y; the
-     * diagonal's reciprocals kept (a multiplication where a division would
-     * hold up each next step) */
-    double inv[64];
-    if (k > 64)
-        return -1;
+    /* A = L L' (L over A's lower triangle); the diagonal's reciprocals kept
+     * (a multiplication where a division would hold up each next step) */
     for (int j = 0; j < k; j++) {
         double d = A(j, j);
         for (int q = 0; q < j; q++)
             d -= A(j, q) * A(j, q);
         if (!(d >= 1e-12))
-            return -1;
+            return j;
         A(j, j) = sqrt(d);
         inv[j] = 1.0 / A(j, j);
         for (int r = j + 1; r < k; r++) {
@@ -85,18 +81,37 @@ int ncs_solve_spd(double *a, int lda, double *b, int k)
             A(r, j) = v * inv[j];
         }
     }
+    return k;
+}
+
+void ncs_chol_forward(const double *a, int lda, const double *inv, double *b, int k)
+{
     for (int r = 0; r < k; r++) {
         double v = b[r];
         for (int q = 0; q < r; q++)
             v -= A(r, q) * b[q];
         b[r] = v * inv[r];
     }
+}
+
+void ncs_chol_back(const double *a, int lda, const double *inv, double *b, int k)
+{
     for (int r = k - 1; r >= 0; r--) {
         double v = b[r];
         for (int q = r + 1; q < k; q++)
             v -= A(q, r) * b[q];
         b[r] = v * inv[r];
     }
-    return 0;
 #undef A
+}
+
+int ncs_solve_spd(double *a, int lda, double *b, int k)
+{
+    /* A = L L', then L y = b, L' x = y */
+    double inv[64];
+    if (k > 64 || ncs_chol(a, lda, k, inv) < k)
+        return -1;
+    ncs_chol_forward(a, lda, inv, b, k);
+    ncs_chol_back(a, lda, inv, b, k);
+    return 0;
 }

@@ -386,16 +386,7 @@ static void find_peak(trace *t)
     const double *s = t->s;
     size_t n = t->n;
     t->i0 = t->c->i_search < n - 2 ? t->c->i_search : n - 2;
-    /* (the least so far held in a register, not read back through its
-     * index: that chain of loads set the loop's pace) */
-    size_t ip = t->i0;
-    double mn = s[ip];
-    for (size_t i = t->i0; i < n; i++)
-        if (s[i] < mn) {
-            mn = s[i];
-            ip = i;
-        }
-    t->ip = ip;
+    t->ip = ncs_first_least(s, t->i0, n, s[t->i0], t->i0);
     t->fip = (double)t->ip;
     t->smin = s[t->ip];
     if (t->ip > 0 && t->ip + 1 < n) {
@@ -948,15 +939,11 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
  * (polarity reversed?). */
 static void mark_positive_phases(const trace *t, ncs_markers *m)
 {
-    double smax = -INFINITY;
-    for (size_t i = t->ip; i < t->n; i++)
-        if (t->s[i] > smax)
-            smax = t->s[i];
+    size_t j = ncs_first_most(t->s, t->ip, t->n, -INFINITY, t->n);
+    double smax = j < t->n ? t->s[j] : -INFINITY;
     m->p2p_mv = smax - t->smin;
-    double first_pos = -INFINITY;
-    for (size_t i = t->i0; i < t->ip; i++)
-        if (t->s[i] > first_pos)
-            first_pos = t->s[i];
+    j = ncs_first_most(t->s, t->i0, t->ip, -INFINITY, t->ip);
+    double first_pos = j < t->ip ? t->s[j] : -INFINITY;
     if (first_pos > 1.2 * t->amp && first_pos > 6.0 * t->noise_s)
         m->flags |= NCS_FLAG_INVERTED_SUSPECTED;
 }
