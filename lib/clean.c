@@ -564,7 +564,10 @@ static void run_points(const double *x, size_t i0, size_t i1, size_t b, double d
         pt->t[pt->n] = t0_s + ((double)j0 + 0.5 * (double)(k - 1)) * dt_s;
         pt->y[pt->n] = mean;
         pt->w[pt->n] = (double)k;
-        pt->within += fmax(0.0, sum2 - (double)k * mean * mean);
+        /* (a comparison, not fmax: the same for every value here, NaN
+         * included, and no call to libm for each block) */
+        double dev = sum2 - (double)k * mean * mean;
+        pt->within += dev > 0.0 ? dev : 0.0;
         pt->sumsq += sum2;
         pt->n++;
     }
