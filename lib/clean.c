@@ -953,6 +953,22 @@ static inline void mains_step(double *x, const double *twoc, const double *p, co
         r[k] = twoc[k] * q[k] - p[k];
 }
 
+/* A run's state into locals (a, b: the harmonics at the sample before and
+ * at the first; tc: twoc), where x's stores cannot alias it, and back. */
+static inline void mains_load(double *a, double *b, double *tc, double h[2][NHARM],
+                              const double *twoc)
+{
+    memcpy(a, h[0], NHARM * sizeof *a);
+    memcpy(b, h[1], NHARM * sizeof *b);
+    memcpy(tc, twoc, NHARM * sizeof *tc);
+}
+
+static inline void mains_keep(double h[2][NHARM], const double *a, const double *b)
+{
+    memcpy(h[0], a, NHARM * sizeof *a);
+    memcpy(h[1], b, NHARM * sizeof *b);
+}
+
 /* x[0..len) less mains, whose harmonics stand at h[0] (the sample before
  * x[0]) and h[1] (at x[0]); h is left at those of x[len - 1] and x[len].
  * Each harmonic h_k[i] = a cos(k w t) + b sin(k w t) follows
@@ -961,9 +977,7 @@ static inline void mains_step(double *x, const double *twoc, const double *p, co
 static void mains_run(double *x, size_t len, double h[2][NHARM], const double *twoc)
 {
     double a[NHARM], b[NHARM], c[NHARM], tc[NHARM];
-    memcpy(a, h[0], sizeof a);
-    memcpy(b, h[1], sizeof b);
-    memcpy(tc, twoc, sizeof tc);
+    mains_load(a, b, tc, h, twoc);
     size_t i = 0;
     for (; i + 3 <= len; i += 3) {
         mains_step(x + i, tc, a, b, c);
@@ -975,8 +989,7 @@ static void mains_run(double *x, size_t len, double h[2][NHARM], const double *t
         memcpy(a, b, sizeof a);
         memcpy(b, c, sizeof b);
     }
-    memcpy(h[0], a, sizeof a);
-    memcpy(h[1], b, sizeof b);
+    mains_keep(h, a, b);
 }
 
 /* mains_run on xa[0..len) and xb[0..len) at once (states ha, hb): each
@@ -987,11 +1000,8 @@ static void mains_run2(double *xa, double *xb, size_t len, double ha[2][NHARM],
                        double hb[2][NHARM], const double *twoc)
 {
     double a[NHARM], b[NHARM], c[NHARM], A[NHARM], B[NHARM], C[NHARM], tc[NHARM];
-    memcpy(a, ha[0], sizeof a);
-    memcpy(b, ha[1], sizeof b);
-    memcpy(A, hb[0], sizeof A);
-    memcpy(B, hb[1], sizeof B);
-    memcpy(tc, twoc, sizeof tc);
+    mains_load(a, b, tc, ha, twoc);
+    mains_load(A, B, tc, hb, twoc);
     size_t i = 0;
     for (; i + 3 <= len; i += 3) {
         mains_step(xa + i, tc, a, b, c);
@@ -1001,10 +1011,8 @@ static void mains_run2(double *xa, double *xb, size_t len, double ha[2][NHARM],
         mains_step(xa + i + 2, tc, c, a, b);
         mains_step(xb + i + 2, tc, C, A, B);
     }
-    memcpy(ha[0], a, sizeof a);
-    memcpy(ha[1], b, sizeof b);
-    memcpy(hb[0], A, sizeof A);
-    memcpy(hb[1], B, sizeof B);
+    mains_keep(ha, a, b);
+    mains_keep(hb, A, B);
     if (i < len) {
         mains_run(xa + i, len - i, ha, twoc);
         mains_run(xb + i, len - i, hb, twoc);

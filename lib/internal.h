@@ -85,50 +85,44 @@ static inline int ncs_linfit_solve(const ncs_linfit *f, double *slope, double *i
     return 0;
 }
 
-/* Where the least of v[i0..i1) below m0 first stands (k0 when none is
- * below it; NaNs never are): what a loop keeping each strict improvement
- * on (m0, k0) finds (the peaks of clean.c and markers.c). The least value
- * first, in four running minima (a single one waits on each comparison in
- * turn), then its first place. */
-static inline size_t ncs_first_least(const double *v, size_t i0, size_t i1, double m0,
-                                     size_t k0)
+/* Where the least of v[i0..i1) below m0 (most: the largest above it)
+ * first stands (k0 when none is beyond it; NaNs never are): what a loop
+ * keeping each strict improvement on (m0, k0) finds (the peaks of clean.c
+ * and markers.c). The extreme first, in four running extremes (a single
+ * one waits on each comparison in turn), then its first place. (most is a
+ * constant at every call: the compiler keeps one comparison.) */
+static inline size_t ncs_first_extreme(const double *v, size_t i0, size_t i1, double m0,
+                                       size_t k0, int most)
 {
+#define NCS_BEYOND(x, y) (most ? (x) > (y) : (x) < (y))
     double m[4] = {m0, m0, m0, m0};
     size_t i = i0;
     for (; i + 4 <= i1; i += 4)
         for (int j = 0; j < 4; j++)
-            m[j] = v[i + j] < m[j] ? v[i + j] : m[j];
+            m[j] = NCS_BEYOND(v[i + j], m[j]) ? v[i + j] : m[j];
     for (; i < i1; i++)
-        m[0] = v[i] < m[0] ? v[i] : m[0];
-    double lo = m[0];
+        m[0] = NCS_BEYOND(v[i], m[0]) ? v[i] : m[0];
+    double ex = m[0];
     for (int j = 1; j < 4; j++)
-        lo = m[j] < lo ? m[j] : lo;
-    if (!(lo < m0))
+        ex = NCS_BEYOND(m[j], ex) ? m[j] : ex;
+    if (!NCS_BEYOND(ex, m0))
         return k0;
-    for (i = i0; !(v[i] == lo); i++)
+#undef NCS_BEYOND
+    for (i = i0; !(v[i] == ex); i++)
         ;
     return i;
 }
 
-/* ncs_first_least for the largest above m0. */
+static inline size_t ncs_first_least(const double *v, size_t i0, size_t i1, double m0,
+                                     size_t k0)
+{
+    return ncs_first_extreme(v, i0, i1, m0, k0, 0);
+}
+
 static inline size_t ncs_first_most(const double *v, size_t i0, size_t i1, double m0,
                                     size_t k0)
 {
-    double m[4] = {m0, m0, m0, m0};
-    size_t i = i0;
-    for (; i + 4 <= i1; i += 4)
-        for (int j = 0; j < 4; j++)
-            m[j] = v[i + j] > m[j] ? v[i + j] : m[j];
-    for (; i < i1; i++)
-        m[0] = v[i] > m[0] ? v[i] : m[0];
-    double hi = m[0];
-    for (int j = 1; j < 4; j++)
-        hi = m[j] > hi ? m[j] : hi;
-    if (!(hi > m0))
-        return k0;
-    for (i = i0; !(v[i] == hi); i++)
-        ;
-    return i;
+    return ncs_first_extreme(v, i0, i1, m0, k0, 1);
 }
 
 /* Solves the k x k system A x = b by Gaussian elimination with partial
