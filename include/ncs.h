@@ -641,6 +641,10 @@ typedef struct {
     double lead_ms;        /* initial-positivity: from the onset to the
                               negative take-off (the positive lobe's length);
                               0 otherwise */
+    double bump_ms;        /* no lobe found, but a bump before the negative
+                              take-off that may be one: how much earlier the
+                              onset is if it is (its interval holds it); 0:
+                              none */
     double noise_uv;       /* RMS of the baseline after interference removal */
     int manual_onset, manual_peak, manual_end; /* placed by hand in study.ini */
     ncs_site_uncertainty u;/* 95 % half-widths of the values above */

@@ -127,16 +127,21 @@ static ncs_status hidden_lobes(const ncs_study *st, const ncs_nerve_def *n,
         nr->sites[j].m = mk[j];
         if (ref[j] == SIZE_MAX)
             continue;
-        char where[512];
+        char where[512], lobe[160];
         snprintf(where, sizeof where, "%s/%s.%s", st->id, n->id, n->sites[j].name);
+        if (mk[ref[j]].flags & NCS_FLAG_INITIAL_POSITIVITY)
+            snprintf(lobe, sizeof lobe, "begins with a positive lobe %.2f ms long "
+                     "(initial-positivity)", mk[ref[j]].lead_ms);
+        else
+            snprintf(lobe, sizeof lobe, "may begin with a positive lobe (a bump %.2f ms "
+                     "before its take-off, too low to be sure of)", mk[ref[j]].bump_ms);
         ncs_warn(warn, where, "uncertain",
                  "uncertain: the onset may be up to %.2f ms earlier than found (onset "
-                 "\u00b1%.2f ms): the response at %s begins with a positive lobe %.2f ms long "
-                 "(initial-positivity) that this site does not show; dispersed over the longer "
-                 "path, such a lobe may be too small to tell here. Its latency, conduction "
-                 "velocity and temporal dispersion decide no finding (a block's duration change "
-                 "is judged by its interval)",
-                 reach[j], mk[j].u.onset_ms, n->sites[ref[j]].name, mk[ref[j]].lead_ms);
+                 "\u00b1%.2f ms): the response at %s %s that this site does not show; "
+                 "dispersed over the longer path, such a lobe may be too small to tell here. "
+                 "Its latency, conduction velocity and temporal dispersion decide no finding (a "
+                 "block's duration change is judged by its interval)",
+                 reach[j], mk[j].u.onset_ms, n->sites[ref[j]].name, lobe);
     }
     free(mk);
     free(ref);

@@ -29,6 +29,8 @@
 #define BUMP_SDS 3.0      /* and how many SDs of such a mean it stands clear
                              by to be suspected a lobe (a lower bar than a
                              single point's: it is a widening, no marker) */
+#define LOBE_RISE_SHARE 0.3 /* a motor units' lobe rises in about this share
+                               of the negative phase's rise or more */
 #define HUMP_NEAR_MS 1.0  /* a recovery's hump begins this close to the
                              artefact's end */
 #define HUMP_DEEP_MS 0.3  /* is at its deepest within this of its departure
@@ -660,6 +662,15 @@ static double positive_onset(trace *t, double f_neg, int *found)
         i--;
     if ((f - (double)i) * t->dt > 0.2)
         t->det.lobe_ms = (f - (double)i) * t->dt;
+    /* a lobe that rises in much less than its negative phase does (its
+     * units' positive phase is the shorter, but dispersion stretches both
+     * alike) was taken off on a late step of its rise: its earlier foot lay
+     * under the noise (a lobe that stands clear of the noise, CLEAR_LOBE
+     * SDs, shows its foot), and the response may begin as early as a lobe
+     * of a usual rise would have */
+    double usual = LOBE_RISE_SHARE * (t->fip - f_neg) - ((double)pk - f);
+    if (!(lobe - b > CLEAR_LOBE * t->c->sigma_s_mv) && usual * t->dt > t->det.lobe_ms)
+        t->det.lobe_ms = usual * t->dt;
     return f;
 }
 
@@ -888,6 +899,8 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     if (lead) {
         m->flags |= NCS_FLAG_INITIAL_POSITIVITY;
         m->lead_ms = (f_neg - f_on) * t->dt;
+    } else {
+        m->bump_ms = t->det.lobe_ms;
     }
     t->det.positive_first = lead;
     if (site && !isnan(site->onset_ms)) {

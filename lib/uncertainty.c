@@ -47,6 +47,9 @@
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
 #define STIM_SEEN_MS 0.2      /* a stimulus seen this far off the declared one */
+#define BUMP_HIDDEN_DROP 0.25  /* a response that lost this share of its
+                                  amplitude to a suspected lobe's site may
+                                  hide that lobe */
 #define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
 #define LEAN_FOOT 1.5         /* within this share of the implied foot's length */
 #define LEAN_SHIFT_MS 0.2     /* or moving the onset later by more than this */
@@ -302,12 +305,28 @@ void ncs_hidden_lobes(ncs_markers *m, size_t n, size_t *ref, double *reach)
                 r = j;
             continue;
         }
+        /* (and so does one whose interval already reaches back over a bump
+         * that may be the lobe: what it suspects, the sites after it may
+         * not show at all) */
+        if (m[j].bump_ms > 0 && !m[j].manual_onset
+            && (r == SIZE_MAX || !(m[r].flags & NCS_FLAG_INITIAL_POSITIVITY))) {
+            r = j;
+            continue;
+        }
         if (r == SIZE_MAX || m[j].manual_onset)
+            continue;
+        /* (a bump only suspected at the reference is hidden here only where
+         * dispersion cancelled enough of the response to hide it: its
+         * amplitude fell by BUMP_HIDDEN_DROP; an undispersed response that
+         * shows no bump had none to hide) */
+        if (!(m[r].flags & NCS_FLAG_INITIAL_POSITIVITY)
+            && !(fabs(m[j].amp_mv) <= (1.0 - BUMP_HIDDEN_DROP) * fabs(m[r].amp_mv)))
             continue;
         /* (stretched as the negative phase is: the reference's from its
          * negative take-off, without its lobe) */
+        double lobe = m[r].lead_ms > 0 ? m[r].lead_ms : m[r].bump_ms;
         double stretch = m[j].neg_dur_ms / (m[r].neg_dur_ms - m[r].lead_ms);
-        double ex = m[r].lead_ms * (isfinite(stretch) && stretch > 1.0 ? stretch : 1.0);
+        double ex = lobe * (isfinite(stretch) && stretch > 1.0 ? stretch : 1.0);
         if (reach)
             reach[j] = ex;
         ncs_site_uncertainty *u = &m[j].u;

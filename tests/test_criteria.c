@@ -958,6 +958,53 @@ START_TEST(hidden_lobe_widens_proximal_onsets)
 }
 END_TEST
 
+/* A bump the distal response may begin with (too low to be called a lobe:
+ * its own interval already reaches back over it) is looked for the same
+ * way, but only where the response lost a quarter of its amplitude on the
+ * way (dispersion's cancellation, which alone could hide it). A site with a
+ * bump after one with a lobe is widened by that lobe, as any other. */
+START_TEST(suspected_lobe_widens_dispersed_onsets)
+{
+    ncs_markers m[4];
+    m[0] = resp_u(3.0, 8.0, 10.0, 5.4, 0.45, 0.1, 0.2, 0.1); /* wrist: a 0.4 ms bump */
+    m[0].bump_ms = 0.4;
+    m[1] = resp_u(7.0, 7.0, 9.0, 5.4, 0.05, 0.1, 0.2, 0.1);  /* elbow: 12.5 % lower */
+    m[2] = resp_u(9.0, 5.0, 8.0, 8.1, 0.05, 0.1, 0.2, 0.1);  /* axilla: 37.5 % lower,
+                                                                 1.5x as long */
+    m[3] = resp_u(11.0, 1.0, 2.0, 8.1, 0.05, 0.1, 0.2, 0.1); /* by hand */
+    m[3].manual_onset = 1;
+    size_t ref[4];
+    double reach[4];
+    ncs_hidden_lobes(m, 4, ref, reach);
+    ck_assert_double_eq_tol(m[0].u.onset_ms, 0.45, 1e-12);
+    ck_assert_uint_eq(ref[0], SIZE_MAX);
+    /* the elbow kept its amplitude: no lobe to hide there */
+    ck_assert_double_eq_tol(m[1].u.onset_ms, 0.05, 1e-12);
+    ck_assert_double_eq_tol(reach[1], 0.0, 1e-12);
+    ck_assert_uint_eq(ref[1], SIZE_MAX);
+    /* the axilla's is stretched 1.5x: 0.6 ms, past a 5 mV response's limit */
+    ck_assert_double_eq_tol(m[2].u.onset_ms, 0.05 + 0.6, 1e-12);
+    ck_assert_double_eq_tol(m[2].u.neg_dur_ms, 0.1 + 0.6, 1e-12);
+    ck_assert_double_eq_tol(m[2].u.neg_area_mvms, 0.2, 1e-12);
+    ck_assert_uint_ne(m[2].flags & NCS_FLAG_UNCERTAIN, 0);
+    ck_assert_uint_eq(ref[2], 0);
+    ck_assert_double_eq_tol(reach[2], 0.6, 1e-12);
+    ck_assert_double_eq_tol(m[3].u.onset_ms, 0.05, 1e-12);
+    /* a bump proximal to a lobe: widened by the lobe, not a reference */
+    ncs_markers q[3] = {resp_u(3.0, 8.0, 10.0, 5.4, 0.05, 0.1, 0.2, 0.1),
+                        resp_u(7.0, 5.0, 9.0, 5.0, 0.30, 0.1, 0.2, 0.1),
+                        resp_u(9.0, 3.0, 8.0, 5.0, 0.05, 0.1, 0.2, 0.1)};
+    q[0].flags |= NCS_FLAG_INITIAL_POSITIVITY;
+    q[0].lead_ms = 0.4;
+    q[1].bump_ms = 0.9;
+    ncs_hidden_lobes(q, 3, ref, reach);
+    ck_assert_double_eq_tol(q[1].u.onset_ms, 0.30 + 0.4, 1e-12);
+    ck_assert_uint_eq(ref[1], 0);
+    ck_assert_double_eq_tol(q[2].u.onset_ms, 0.05 + 0.4, 1e-12);
+    ck_assert_uint_eq(ref[2], 0);
+}
+END_TEST
+
 /* A generated study written, loaded and analysed (efns2010-mmn). */
 typedef struct {
     char *dir;
@@ -1097,6 +1144,7 @@ static Suite *suite(void)
     tcase_add_test(t, cv_outside_range_warned);
     tcase_add_test(t, sites_that_disagree_decide_nothing);
     tcase_add_test(t, hidden_lobe_widens_proximal_onsets);
+    tcase_add_test(t, suspected_lobe_widens_dispersed_onsets);
     suite_add_tcase(s, t);
     TCase *sm = tcase_create("samples");
     tcase_set_timeout(sm, 60);
