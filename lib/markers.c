@@ -797,6 +797,32 @@ static double auto_onset(trace *t)
     return local_base_onset(t, f_on);
 }
 
+/* A plateau as the artefact ends, where a recovery too slow to turn back
+ * within the gap leaves one: within HUMP_DEEP_MS of the onset found, the
+ * trace stands beyond `flat` (and under HUMP_DEPTH_MAX of the amplitude)
+ * and stays within `flat` of that level for HUMP_RETURN_MS or more before
+ * the response's edge r. No CMAP stalls on its way to its first negative
+ * peak. Sets its first and last samples; 0 when there is none. */
+static int recovery_plateau(const trace *t, double f_on, size_t r, double flat, size_t *from,
+                            size_t *to)
+{
+    const double *s = t->s;
+    size_t w = (size_t)ceil(HUMP_RETURN_MS / t->dt), a = (size_t)f_on;
+    for (size_t i = a + 1; i + w < r && ((double)i - f_on) * t->dt <= HUMP_DEEP_MS; i++) {
+        if (!(-s[i] > flat && -s[i] < HUMP_DEPTH_MAX * t->amp))
+            continue;
+        size_t j = i + 1;
+        while (j < r && fabs(s[j] - s[i]) < flat)
+            j++;
+        if (j - i < w)
+            continue;
+        *from = i;
+        *to = j - 1;
+        return 1;
+    }
+    return 0;
+}
+
 /* A hump as the artefact ends: the trace leaves its baseline toward the
  * response, turns back toward it, and only then takes off — an
  * amplifier's recovery of the other sign than the artefact, still decaying
@@ -809,8 +835,10 @@ static double auto_onset(trace *t)
  * (a tail decaying as the artefact ends, not a component rising: no CMAP
  * reaches its peak so soon), is shallower than HUMP_DEPTH_MAX of the
  * amplitude, and its return lasts HUMP_RETURN_MS and rises by
- * HUMP_RETURN_SHARE of its depth, clear of the noise. Returns the
- * take-off, or f_on when there is no such hump. */
+ * HUMP_RETURN_SHARE of its depth, clear of the noise; or when, in place
+ * of the hump, the trace stalls on a plateau (recovery_plateau), the
+ * take-off found against the plateau's line. Returns the take-off, or f_on
+ * when there is neither. */
 static double past_recovery_hump(trace *t, double f_on)
 {
     const double *s = t->s;
@@ -833,11 +861,13 @@ static double past_recovery_hump(trace *t, double f_on)
     for (size_t i = a; i <= m; i++)
         if (s[i] < s[h])
             h = i;
-    double depth = -s[h], ret = s[m] - s[h];
+    double depth = -s[h], ret = s[m] - s[h], flat = fmax(thr, 4.0 * t->c->white_s_mv);
     if (!(depth > 0) || depth >= HUMP_DEPTH_MAX * t->amp
         || ((double)h - f_on) * t->dt > HUMP_DEEP_MS || (double)(m - h) * t->dt < HUMP_RETURN_MS
-        || ret < fmax(HUMP_RETURN_SHARE * depth, fmax(thr, 4.0 * t->c->white_s_mv)))
-        return f_on;
+        || ret < fmax(HUMP_RETURN_SHARE * depth, flat)) {
+        if (!recovery_plateau(t, f_on, r, flat, &h, &m))
+            return f_on;
+    }
     /* the return's line over the millisecond before the turn, stopping
      * short of it (the response's foot is already in the turn) */
     size_t hi = m - (size_t)fmin((double)(m - h) / 3.0, HUMP_MARGIN_MS / t->dt);

@@ -330,6 +330,41 @@ START_TEST(small_lobe_from_flat_baseline)
 }
 END_TEST
 
+/* An amplifier's recovery under a palm-stimulation response: after a
+ * 4 mV artefact decaying in 0.1 ms, an overshoot of 0.2 mV of the other
+ * sign decaying in 4 ms leaves a plateau at about 3 % of a 7 mV response
+ * from the artefact's end to the take-off at 1.3 ms. The onset is the
+ * take-off after the plateau, not the plateau's start 0.5-0.8 ms before it
+ * (review: short-recovery family, 6-8 mV responses read 0.5-0.7 ms early
+ * without a flag) */
+static double plateau_response(double t)
+{
+    const double pi = acos(-1.0);
+    if (t > 1.3 && t < 3.3)
+        return -3.5 * (1.0 - cos(pi * (t - 1.3) / 1.0));
+    if (t >= 3.3 && t < 7.3)
+        return 1.0 - cos(pi * (t - 3.3) / 2.0);
+    return 0.0;
+}
+
+static double plateau_wave(double t)
+{
+    if (t < 0)
+        return 0.0;
+    return plateau_response(t) + 4.0 * exp(-t / 0.1)
+           - 0.2 * exp(-t / 4.0) * (1.0 - exp(-t / 0.05));
+}
+
+START_TEST(recovery_plateau_passed)
+{
+    ncs_markers mk;
+    measure_made(20000, 2.0, 800, 0.003, 17, plateau_wave, &mk);
+    ck_assert_int_eq(mk.response, 1);
+    ck_assert_uint_eq(mk.flags & NCS_FLAG_INITIAL_POSITIVITY, 0);
+    onset_holds(&mk, plateau_response, 7.0, 0.15);
+}
+END_TEST
+
 /* A drift seen before the response only (a slow response fills the rest
  * of the sweep: no quiet tail): fitted where the quiet record before it is
  * long and carries it, not left under the response (ncs-synth CIDP elbows:
@@ -599,6 +634,7 @@ static Suite *suite(void)
     tcase_add_test(t, lobe_at_artefact_end_kept);
     tcase_add_test(t, smoothing_pull_corrected);
     tcase_add_test(t, small_lobe_from_flat_baseline);
+    tcase_add_test(t, recovery_plateau_passed);
     tcase_add_test(t, drift_before_the_response_only);
     tcase_add_test(t, clipped_amplitude_refused);
     tcase_add_test(t, manual_markers_replace);
