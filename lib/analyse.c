@@ -133,8 +133,9 @@ static ncs_status hidden_lobes(const ncs_study *st, const ncs_nerve_def *n,
             snprintf(lobe, sizeof lobe, "begins with a positive lobe %.2f ms long "
                      "(initial-positivity)", mk[ref[j]].lead_ms);
         else
-            snprintf(lobe, sizeof lobe, "may begin with a positive lobe (a bump %.2f ms "
-                     "before its take-off, too low to be sure of)", mk[ref[j]].bump_ms);
+            snprintf(lobe, sizeof lobe, "may begin with a positive lobe (a bump beginning "
+                     "%.2f ms before its negative take-off, too low to call a lobe)",
+                     mk[ref[j]].bump_ms);
         ncs_warn(warn, where, "uncertain",
                  "uncertain: the onset may be up to %.2f ms earlier than found (onset "
                  "\u00b1%.2f ms): the response at %s %s that this site does not show; "

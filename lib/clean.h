@@ -82,6 +82,10 @@ typedef struct {
     double lobe_ms;       /* a positive bump just before the negative take-off,
                              too small to be called a lobe: how much earlier
                              the onset is if it is one (0: none) */
+    int residue;          /* the bump before the negative take-off rose more
+                             slowly than the negative phase: a residue of the
+                             baseline, no lobe (its interval still reaches
+                             back over it) */
     double hump_ms;       /* a recovery's hump as the artefact ends, passed:
                              how much later than the hump's own departure
                              the take-off after it is (0: none) */

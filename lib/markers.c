@@ -629,7 +629,7 @@ static double positive_onset(trace *t, double f_neg, int *found)
      * its interval reaching back to where that rise began (when it began
      * after the artefact) */
     if (!small && f < f_neg && f >= (double)t->i0 && (double)pk - f > t->fip - f_neg)
-        small = 1;
+        small = t->det.residue = 1;
     if (!(f < f_neg) || f < (double)t->i0 || small) {
         if (small && f < f_neg && f > (double)t->i0)
             t->det.lobe_ms = (f_neg - f) * t->dt;
@@ -668,7 +668,7 @@ static double positive_onset(trace *t, double f_neg, int *found)
      * under the noise (a lobe that stands clear of the noise, CLEAR_LOBE
      * SDs, shows its foot), and the response may begin as early as a lobe
      * of a usual rise would have */
-    double usual = LOBE_RISE_SHARE * (t->fip - f_neg) - ((double)pk - f);
+    double usual = fmin(LOBE_RISE_SHARE * (t->fip - f_neg) - ((double)pk - f), f - (double)t->i0);
     if (!(lobe - b > CLEAR_LOBE * t->c->sigma_s_mv) && usual * t->dt > t->det.lobe_ms)
         t->det.lobe_ms = usual * t->dt;
     return f;
@@ -929,7 +929,7 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     if (lead) {
         m->flags |= NCS_FLAG_INITIAL_POSITIVITY;
         m->lead_ms = (f_neg - f_on) * t->dt;
-    } else {
+    } else if (!t->det.residue) { /* (a slow residue is no lobe to look for) */
         m->bump_ms = t->det.lobe_ms;
     }
     t->det.positive_first = lead;
