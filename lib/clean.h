@@ -86,12 +86,14 @@ typedef struct {
                              slowly than the negative phase: a residue of the
                              baseline, no lobe (its interval still reaches
                              back over it) */
-    double hump_ms;       /* a recovery's hump as the artefact ends, passed:
-                             how much later than the hump's own departure
-                             the take-off after it is (0: none) */
-    double hump_base_mv;  /* and the trace's level where it turned: what the
-                             recovery still held as the response began, some
-                             of which lies under its peak (0: none) */
+    double hump_ms;       /* a recovery's hump, plateau or ramp as the
+                             artefact ends, passed: how much later than its
+                             own departure the take-off after it is (0: none) */
+    double hump_base_mv;  /* and the trace's level where it turned (a ramp's
+                             line at the negative peak, where that is
+                             further): what the recovery still held as the
+                             response began, some of which lies under its
+                             peak (0: none) */
     double rise_ms;       /* onset to the negative peak */
     double pull_ms;       /* the smoothing's pull the onset was corrected for
                              (0: none) */

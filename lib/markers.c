@@ -12,7 +12,6 @@
  */
 #include <stdarg.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +37,10 @@
 #define HUMP_DEPTH_MAX 0.5 /* is shallower than this share of the amplitude */
 #define HUMP_RETURN_MS 0.3 /* and its return toward baseline lasts this long */
 #define HUMP_RETURN_SHARE 0.25 /* rising by this share of its depth */
+#define RAMP_MS 1.0       /* a recovery's ramp runs straight this long or more */
+#define RAMP_FIT_SDS 1.5  /* within this many smoothed-noise SDs of its line */
+#define RAMP_BREAK_SDS 4.0 /* the take-off breaks away from it by this many */
+#define RAMP_KNEE 4.0     /* with an edge this many times steeper */
 #define HUMP_MARGIN_MS 0.1 /* its line is fitted up to this far before the turn */
 
 static const char *const flag_names[NCS_FLAG__COUNT] = {
@@ -564,6 +567,7 @@ static int sustained_bump(const trace *t, size_t lo, size_t hi, double least)
     return 0;
 }
 
+
 /* A positive deflection just ahead of the negative phase (the active
  * electrode off the motor point) is where the response begins: the largest
  * value of the smoothed trace over the rise time before the negative
@@ -839,6 +843,99 @@ static int recovery_plateau(const trace *t, double f_on, size_t r, double flat, 
  * of the hump, the trace stalls on a plateau (recovery_plateau), the
  * take-off found against the plateau's line. Returns the take-off, or f_on
  * when there is neither. */
+/* The take-off after a recovery's hump, plateau or ramp: found on the trace
+ * less the line fitted over [lo, hi], from h on, no earlier than from and
+ * before r (the response's edge); turn_mv is the trace's level where it
+ * turned, counted in the baseline's error — for a ramp (which may go on
+ * under the response) its line's level at the peak when that is further.
+ * Returns f_on when there is no such take-off. */
+static double take_off_past(trace *t, double f_on, size_t h, size_t lo, size_t hi, size_t from,
+                            size_t r, double turn_mv, int ramp)
+{
+    const double *s = t->s;
+    ncs_linfit lf = {0};
+    for (size_t i = lo; i <= hi; i++)
+        ncs_linfit_add(&lf, (double)i, s[i]);
+    double slope, icpt;
+    if (hi < lo + 3 || from < h || ncs_linfit_solve(&lf, &slope, &icpt))
+        return f_on;
+    /* the trace less that line, from h to the peak */
+    size_t n = t->ip - h + 1;
+    double *y = malloc(n * sizeof *y);
+    if (!y)
+        return f_on;
+    for (size_t i = 0; i < n; i++)
+        y[i] = s[h + i] - (slope * (double)(h + i) + icpt);
+    departure d;
+    double amp = -y[n - 1];
+    double f = amp > 0 ? find_onset(y, n, n - 1, from - h, amp, 0.0, fast_noise(t), t->dt, &d)
+                         + (double)h
+                       : NAN;
+    free(y);
+    if (!(f > (double)h && f < (double)r))
+        return f_on;
+    set_onset_detail(t, &d);
+    t->det.base_n = (double)(hi - lo + 1);
+    t->det.base_mv = 0.0;
+    t->det.base_mid_ms = (f - 0.5 * (double)(lo + hi)) * t->dt;
+    t->det.base_shift_ms = 0.0;
+    t->det.hump_ms = (f - f_on) * t->dt;
+    double at_peak = slope * (double)t->ip + icpt;
+    t->det.hump_base_mv = ramp && fabs(at_peak) > fabs(turn_mv) ? at_peak : turn_mv;
+    return f;
+}
+
+/* A ramp as the artefact ends: from the onset found, the trace runs along a
+ * straight line for RAMP_MS or more (within RAMP_FIT_SDS smoothed-noise
+ * SDs of it), drifting by more than the flat margin, and then breaks away
+ * from it with an edge RAMP_KNEE times steeper — what an amplifier's
+ * recovery too slow for the gap to show leaves after the cleaning. A CMAP's
+ * foot is convex from its first microvolts: it bends away from any line
+ * through it gradually, and no straight run of a millisecond precedes it.
+ * Sets the line's span [*lo, *hi] and where the break begins (*from). */
+static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, size_t *lo,
+                         size_t *hi, size_t *from)
+{
+    const double *s = t->s;
+    size_t a = (size_t)ceil(f_on), w = (size_t)ceil(RAMP_MS / t->dt);
+    size_t margin = (size_t)ceil(HUMP_MARGIN_MS / t->dt);
+    if (a + w + margin >= r)
+        return 0;
+    double sd = t->c->sigma_s_mv, lim = fmax(flat, RAMP_BREAK_SDS * sd);
+    size_t end = a + w, k = 0;
+    double slope = 0.0, icpt = 0.0;
+    /* the line over the first RAMP_MS, then over the whole run before the
+     * break once it is found */
+    for (int pass = 0; pass < 2; pass++) {
+        ncs_linfit lf = {0};
+        for (size_t i = a; i <= end; i++)
+            ncs_linfit_add(&lf, (double)i, s[i]);
+        if (ncs_linfit_solve(&lf, &slope, &icpt))
+            return 0;
+        /* the break: the first sample from which the trace stays below
+         * the line by lim up to the edge */
+        k = r;
+        while (k > a + w && s[k - 1] - (slope * (double)(k - 1) + icpt) < -lim)
+            k--;
+        if (k >= r || k <= a + w + margin)
+            return 0;
+        end = k - margin;
+    }
+    double rss = 0.0;
+    for (size_t i = a; i <= end; i++) {
+        double e = s[i] - (slope * (double)i + icpt);
+        rss += e * e;
+    }
+    double drift = -slope * (double)(k - a), edge = edge_slope(s, t->n, (double)r, t->dt);
+    if (!(sqrt(rss / (double)(end - a + 1)) <= RAMP_FIT_SDS * sd) || !(drift > flat)
+        || !(edge > RAMP_KNEE * -slope))
+        return 0;
+    *lo = a;
+    *hi = end;
+    *from = end;
+    return 1;
+}
+
 static double past_recovery_hump(trace *t, double f_on)
 {
     const double *s = t->s;
@@ -865,42 +962,22 @@ static double past_recovery_hump(trace *t, double f_on)
     if (!(depth > 0) || depth >= HUMP_DEPTH_MAX * t->amp
         || ((double)h - f_on) * t->dt > HUMP_DEEP_MS || (double)(m - h) * t->dt < HUMP_RETURN_MS
         || ret < fmax(HUMP_RETURN_SHARE * depth, flat)) {
-        if (!recovery_plateau(t, f_on, r, flat, &h, &m))
-            return f_on;
+        if (!recovery_plateau(t, f_on, r, flat, &h, &m)) {
+            /* (a ramp may pass the 10 % level before it breaks: its
+             * edge is looked for up to the response's half-amplitude) */
+            size_t lo, hi, from, r2 = t->ip;
+            while (r2 > t->i0 && s[r2] <= -HUMP_DEPTH_MAX * t->amp)
+                r2--;
+            if (!recovery_ramp(t, f_on, r2, flat, &lo, &hi, &from))
+                return f_on;
+            return take_off_past(t, f_on, a, lo, hi, from, r2, s[from], 1);
+        }
     }
     /* the return's line over the millisecond before the turn, stopping
      * short of it (the response's foot is already in the turn) */
     size_t hi = m - (size_t)fmin((double)(m - h) / 3.0, HUMP_MARGIN_MS / t->dt);
     size_t lo = hi - (size_t)fmin((double)(hi - h), LOCAL_BASE_MS / t->dt);
-    ncs_linfit lf = {0};
-    for (size_t i = lo; i <= hi; i++)
-        ncs_linfit_add(&lf, (double)i, s[i]);
-    double slope, icpt;
-    if (hi < lo + 3 || ncs_linfit_solve(&lf, &slope, &icpt))
-        return f_on;
-    /* the trace less that line, from the hump's deepest point to the peak */
-    size_t n = t->ip - h + 1;
-    double *y = malloc(n * sizeof *y);
-    if (!y)
-        return f_on;
-    for (size_t i = 0; i < n; i++)
-        y[i] = s[h + i] - (slope * (double)(h + i) + icpt);
-    departure d;
-    double amp = -y[n - 1];
-    double f = amp > 0 ? find_onset(y, n, n - 1, m - h, amp, 0.0, fast_noise(t), t->dt, &d)
-                         + (double)h
-                       : NAN;
-    free(y);
-    if (!(f > (double)h && f < (double)r))
-        return f_on;
-    set_onset_detail(t, &d);
-    t->det.base_n = (double)(hi - lo + 1);
-    t->det.base_mv = 0.0;
-    t->det.base_mid_ms = (f - 0.5 * (double)(lo + hi)) * t->dt;
-    t->det.base_shift_ms = 0.0;
-    t->det.hump_ms = (f - f_on) * t->dt;
-    t->det.hump_base_mv = s[m];
-    return f;
+    return take_off_past(t, f_on, h, lo, hi, m, r, s[m], 0);
 }
 
 /* The end of the negative phase (or the manual end); NAN when it does not

@@ -114,7 +114,8 @@ static const family families[] = {
      "each nerve draws the traits above (shape, lobe, split, dispersion, short latency, no "
      "pre-trigger, recovery): the small responses with a recovery under dispersion or at "
      "short latencies carry the errors (8 gross, all flagged; 12 % flagged); with other "
-     "seeds (NCS_FAMILY_SEED) 0-3 of 90 gross errors are left unflagged",
+     "seeds (NCS_FAMILY_SEED) 0-3 of 90 gross errors are left unflagged (one trace of seed 3, "
+     "a recovery's ramp, was looked at for the ramp rule of past_recovery_hump)",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0, 1},
     {"low-rate", 1, "onset< flagged",
      "small responses at 5 kHz (below SPEC 8.1's rates; looked at when the onset's noise "

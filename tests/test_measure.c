@@ -365,6 +365,49 @@ START_TEST(recovery_plateau_passed)
 }
 END_TEST
 
+/* What an amplifier's recovery leaves when the cleaning cannot follow it:
+ * a 0.84 mV response at 3.3 ms after an artefact with a recovery of the
+ * other sign (0.47 mV, 1.24 ms), a step of the baseline, drift and 60 Hz
+ * mains (the recovery family's nerve 15 at seed 6, rebuilt here). The
+ * cleaned trace runs down a straight ramp from the artefact's end to the
+ * take-off, where the response breaks away from it: the onset is that
+ * break, not the ramp's start (without the rule: 2.3 ms early and the
+ * amplitude 28 % high, unflagged), and the baseline the ramp leaves under
+ * the peak makes the amplitude uncertain. */
+START_TEST(recovery_ramp_passed)
+{
+    ncs_synth_nerve_params p = {.n_units = 120, .amp_mv = 0.836, .cv_m_s = 50.26, .cv_sd = 0.07,
+                                .terminal_ms = 2.0, .tau_ms = 1.457,
+                                .shape = NCS_SYNTH_MUAP_BIPHASIC};
+    ncs_synth_model *m = ncs_synth_model_create(&p, 3, dist, NULL, 116);
+    ncs_synth_cond c = quiet_cond();
+    c.fs_hz = 48000;
+    c.sweep_ms = 50;
+    c.pre_ms = 2;
+    c.noise_uv = 13.857;
+    c.mains_uv = 41.2418;
+    c.mains_hz = 60;
+    c.dc_mv = 0.195291;
+    c.drift_mv = 0.119803;
+    c.artefact_mv = 1.59063;
+    c.artefact_tau_ms = 0.278202;
+    c.artefact_sign = -1;
+    c.recovery_mv = 0.465942;
+    c.recovery_tau_ms = 1.24036;
+    c.step_mv = 0.0648661;
+    ncs_synth_truth t;
+    ncs_synth_model_truth(m, 0, &t);
+    ncs_rng r;
+    ncs_rng_seed(&r, 241);
+    ncs_markers mk;
+    measure(an, m, 0, &c, &r, NULL, &mk, NULL);
+    ck_assert_int_eq(mk.response, 1);
+    ck_assert_double_le(fabs(mk.onset_ms - t.onset_ms), 0.15);
+    ck_assert(mk.flags & NCS_FLAG_UNCERTAIN);
+    ncs_synth_model_destroy(m);
+}
+END_TEST
+
 /* A drift seen before the response only (a slow response fills the rest
  * of the sweep: no quiet tail): fitted where the quiet record before it is
  * long and carries it, not left under the response (ncs-synth CIDP elbows:
@@ -635,6 +678,7 @@ static Suite *suite(void)
     tcase_add_test(t, smoothing_pull_corrected);
     tcase_add_test(t, small_lobe_from_flat_baseline);
     tcase_add_test(t, recovery_plateau_passed);
+    tcase_add_test(t, recovery_ramp_passed);
     tcase_add_test(t, drift_before_the_response_only);
     tcase_add_test(t, clipped_amplitude_refused);
     tcase_add_test(t, manual_markers_replace);
