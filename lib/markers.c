@@ -37,8 +37,11 @@
 #define HUMP_DEPTH_MAX 0.5 /* is shallower than this share of the amplitude */
 #define HUMP_RETURN_MS 0.3 /* and its return toward baseline lasts this long */
 #define HUMP_RETURN_SHARE 0.25 /* rising by this share of its depth */
-#define RAMP_MS 1.0       /* a recovery's ramp runs straight this long or more */
+#define RAMP_NEAR_MS 2.0  /* a recovery's ramp is found crossing 1 % this close
+                             to the artefact's end */
+#define RAMP_MS 1.0       /* runs straight this long or more from there */
 #define RAMP_FIT_SDS 1.5  /* within this many smoothed-noise SDs of its line */
+#define RAMP_BEND_SDS 1.0 /* bending toward the response by less than this */
 #define RAMP_BREAK_SDS 4.0 /* the take-off breaks away from it by this many */
 #define RAMP_KNEE 4.0     /* with an edge this many times steeper */
 #define HUMP_MARGIN_MS 0.1 /* its line is fitted up to this far before the turn */
@@ -926,6 +929,20 @@ static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, siz
         double e = s[i] - (slope * (double)i + icpt);
         rss += e * e;
     }
+    /* (and it does not bend toward the response as a foot does: the
+     * parabola through the run falls below its line at the middle by no
+     * more than RAMP_BEND_SDS noise SDs) */
+    double A[3][3] = {{0}}, q[3] = {0}, mid = 0.5 * (double)(a + end), half = 0.5 * (double)(end - a);
+    for (size_t i = a; i <= end; i++) {
+        double u = ((double)i - mid) / half, phi[3] = {1.0, u, u * u};
+        for (int j = 0; j < 3; j++) {
+            q[j] += phi[j] * s[i];
+            for (int l = 0; l < 3; l++)
+                A[j][l] += phi[j] * phi[l];
+        }
+    }
+    if (ncs_solve_spd(&A[0][0], 3, q, 3) || q[2] < -RAMP_BEND_SDS * sd)
+        return 0;
     double drift = -slope * (double)(k - a), edge = edge_slope(s, t->n, (double)r, t->dt);
     if (!(sqrt(rss / (double)(end - a + 1)) <= RAMP_FIT_SDS * sd) || !(drift > flat)
         || !(edge > RAMP_KNEE * -slope))
@@ -940,7 +957,8 @@ static double past_recovery_hump(trace *t, double f_on)
 {
     const double *s = t->s;
     double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
-    if (!(f_on >= (double)t->i0) || (f_on - (double)t->i0) * t->dt > HUMP_NEAR_MS)
+    double near = (f_on - (double)t->i0) * t->dt;
+    if (!(near >= 0) || near > fmax(HUMP_NEAR_MS, RAMP_NEAR_MS))
         return f_on;
     /* the response's edge: the last sample above 10 % of the amplitude
      * before the peak */
@@ -959,10 +977,10 @@ static double past_recovery_hump(trace *t, double f_on)
         if (s[i] < s[h])
             h = i;
     double depth = -s[h], ret = s[m] - s[h], flat = fmax(thr, 4.0 * t->c->white_s_mv);
-    if (!(depth > 0) || depth >= HUMP_DEPTH_MAX * t->amp
+    if (near > HUMP_NEAR_MS || !(depth > 0) || depth >= HUMP_DEPTH_MAX * t->amp
         || ((double)h - f_on) * t->dt > HUMP_DEEP_MS || (double)(m - h) * t->dt < HUMP_RETURN_MS
         || ret < fmax(HUMP_RETURN_SHARE * depth, flat)) {
-        if (!recovery_plateau(t, f_on, r, flat, &h, &m)) {
+        if (near > HUMP_NEAR_MS || !recovery_plateau(t, f_on, r, flat, &h, &m)) {
             /* (a ramp may pass the 10 % level before it breaks: its
              * edge is looked for up to the response's half-amplitude) */
             size_t lo, hi, from, r2 = t->ip;
