@@ -89,6 +89,10 @@ typedef struct {
     double hump_ms;       /* a recovery's hump, plateau or ramp as the
                              artefact ends, passed: how much later than its
                              own departure the take-off after it is (0: none) */
+    double ramp_ms;       /* of that, a ramp's: the onset may still lie at
+                             its start (a few fast fibres' straight foot
+                             looks the same), so its interval reaches back
+                             there (0: none) */
     double hump_base_mv;  /* and the trace's level where it turned (a ramp's
                              line at the negative peak, where that is
                              further): what the recovery still held as the

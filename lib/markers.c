@@ -883,6 +883,7 @@ static double take_off_past(trace *t, double f_on, size_t h, size_t lo, size_t h
     t->det.base_mid_ms = (f - 0.5 * (double)(lo + hi)) * t->dt;
     t->det.base_shift_ms = 0.0;
     t->det.hump_ms = (f - f_on) * t->dt;
+    t->det.ramp_ms = ramp ? t->det.hump_ms : 0.0;
     double at_peak = slope * (double)t->ip + icpt;
     t->det.hump_base_mv = ramp && fabs(at_peak) > fabs(turn_mv) ? at_peak : turn_mv;
     return f;
@@ -894,8 +895,11 @@ static double take_off_past(trace *t, double f_on, size_t h, size_t lo, size_t h
  * from it with an edge RAMP_KNEE times steeper — what an amplifier's
  * recovery too slow for the gap to show leaves after the cleaning. A CMAP's
  * foot is convex from its first microvolts: it bends away from any line
- * through it gradually, and no straight run of a millisecond precedes it.
- * Sets the line's span [*lo, *hi] and where the break begins (*from). */
+ * through it gradually, and no straight run of a millisecond precedes it —
+ * unless a few fast fibres arrive spread out ahead of the rest, which the
+ * trace cannot tell from a ramp: the onset's interval reaches back to the
+ * ramp's start (det.ramp_ms). Sets the line's span [*lo, *hi] and where
+ * the break begins (*from). */
 static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, size_t *lo,
                          size_t *hi, size_t *from)
 {
@@ -924,13 +928,19 @@ static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, siz
             return 0;
         end = k - margin;
     }
+    /* (the line, its fit and its bend judged over the run as it ends) */
+    ncs_linfit lf = {0};
+    for (size_t i = a; i <= end; i++)
+        ncs_linfit_add(&lf, (double)i, s[i]);
+    if (ncs_linfit_solve(&lf, &slope, &icpt))
+        return 0;
     double rss = 0.0;
     for (size_t i = a; i <= end; i++) {
         double e = s[i] - (slope * (double)i + icpt);
         rss += e * e;
     }
     /* (and it does not bend toward the response as a foot does: the
-     * parabola through the run falls below its line at the middle by no
+     * parabola through the run, against its chord, bends downward by no
      * more than RAMP_BEND_SDS noise SDs) */
     double A[3][3] = {{0}}, q[3] = {0}, mid = 0.5 * (double)(a + end), half = 0.5 * (double)(end - a);
     for (size_t i = a; i <= end; i++) {

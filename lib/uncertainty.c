@@ -143,7 +143,7 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
     /* a bump before the take-off that may be a positive lobe: the onset
      * may be as early as its take-off */
     *reach = (REACH_SHARE + REACH_SQ * d->reach_ms) * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
-             + d->lobe_ms + d->short_ms;
+             + d->lobe_ms + d->short_ms + d->ramp_ms;
     /* a rise longer than any CMAP's: a slow baseline (an amplifier's
      * recovery) was read as the response's foot, which may begin anywhere
      * up to its last RISE_LAST_MS */

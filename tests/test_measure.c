@@ -372,8 +372,9 @@ END_TEST
  * cleaned trace runs down a straight ramp from the artefact's end to the
  * take-off, where the response breaks away from it: the onset is that
  * break, not the ramp's start (without the rule: 2.3 ms early and the
- * amplitude 28 % high, unflagged), and the baseline the ramp leaves under
- * the peak makes the amplitude uncertain. */
+ * amplitude 28 % high, unflagged); the baseline the ramp leaves under the
+ * peak makes the amplitude uncertain, and the onset's interval reaches
+ * back to the ramp's start. */
 START_TEST(recovery_ramp_passed)
 {
     ncs_synth_nerve_params p = {.n_units = 120, .amp_mv = 0.836, .cv_m_s = 50.26, .cv_sd = 0.07,
@@ -404,6 +405,9 @@ START_TEST(recovery_ramp_passed)
     ck_assert_int_eq(mk.response, 1);
     ck_assert_double_le(fabs(mk.onset_ms - t.onset_ms), 0.15);
     ck_assert(mk.flags & NCS_FLAG_UNCERTAIN);
+    /* a few fast fibres' straight foot would look the same: the interval
+     * reaches back to where the ramp began (2.3 ms before) */
+    ck_assert_double_ge(mk.u.onset_ms, 2.0);
     ncs_synth_model_destroy(m);
 }
 END_TEST
