@@ -99,6 +99,10 @@ typedef struct {
                              response began, some of which lies under its
                              peak (0: none) */
     double rise_ms;       /* onset to the negative peak */
+    double edge_ms;       /* an onset overlapping the artefact (not a lobe's):
+                             from it to where the edge into the negative
+                             peak crosses 10 % of the amplitude (0: not
+                             looked at) */
     double pull_ms;       /* the smoothing's pull the onset was corrected for
                              (0: none) */
     double slope_end;     /* where the negative phase returns to baseline */

@@ -44,6 +44,10 @@
                                  drop (fully shared, the recovery and
                                  short-latency families' area-drop intervals
                                  held 86-88 %; dev's held 100 % with none) */
+#define DWELL_RATIO 1.0       /* an overlapping onset's 10 % crossing this many
+                                 times further than the peak from it */
+#define QUAD_FOOT 0.32        /* a quadratic foot's 1 %-to-10 % time against
+                                 its 10 %-to-peak time ((0.316 - 0.1) / 0.684) */
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
 #define STIM_SEEN_MS 0.2      /* a stimulus seen this far off the declared one */
@@ -144,6 +148,22 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
      * may be as early as its take-off */
     *reach = (REACH_SHARE + REACH_SQ * d->reach_ms) * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
              + d->lobe_ms + d->short_ms + d->ramp_ms;
+    /* a positive lobe that begins where the artefact ends may be the
+     * amplifier's recovery overshooting, not the response's: the onset may
+     * then be as late as the negative take-off (recovery families: such
+     * onsets 0.4-2.4 ms early, by the lobe's length, at +-0.1-0.4) */
+    if ((m->flags & NCS_FLAG_ARTEFACT_OVERLAP) && (m->flags & NCS_FLAG_INITIAL_POSITIVITY)
+        && m->lead_ms > 0)
+        *reach += m->lead_ms;
+    /* an onset found on what the artefact left, which then dwells there
+     * longer than the edge into the peak takes from 10 % (a CMAP's foot
+     * takes a third of that: quadratic, it crosses 1 % and 10 % at a tenth
+     * and a third of its rise): the take-off may be as late as where such a
+     * foot ahead of that edge begins (short-recovery family: such onsets
+     * 0.6-1.2 ms early at +-0.1-0.4) */
+    double rest = d->rise_ms - d->edge_ms;
+    if (d->edge_ms > DWELL_RATIO * rest && rest > 0)
+        *reach += d->edge_ms - QUAD_FOOT * rest;
     /* a rise longer than any CMAP's: a slow baseline (an amplifier's
      * recovery) was read as the response's foot, which may begin anywhere
      * up to its last RISE_LAST_MS */
