@@ -1947,7 +1947,7 @@ static void basis_row(const basis_def *d, double t_s, double *row)
  * amplitude and area coverage 82 / 80 -> 84 / 82 %; larger models too
  * (the 5th harmonic refused) gave 88 / 87 % but widened hostile traces
  * whose values were right 2-3 fold (docs/measurements.md, uncertainty). */
-#define N_ALT 12
+#define N_ALT 14
 static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_points *pt,
                                     size_t nq, const basis_def *d, const double *coef,
                                     double rss)
@@ -2020,6 +2020,20 @@ static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_poin
             }
         }
     }
+    /* and the recovery's time constant a step either way (refine_recovery
+     * left the gram on its neighbours): a recovery decaying under the
+     * response is known only as well as its decay is */
+    for (int j = 1; j <= N_REC && d->rec && gr->ncol == NCOL && na < N_ALT; j++) {
+        if (j == d->rec)
+            continue;
+        basis_def t = *d;
+        t.rec = j;
+        int *tc = acols[na], tk = model_cols(&t, tc);
+        double r = gram_solve(gr, tc, tk, acf[na]);
+        if (r < 0 || r + pt->within > rss + ALT_SLACK * s2)
+            continue;
+        ak[na++] = tk;
+    }
     if (na == 0)
         return;
     c->alt_a_ms = 1000.0 * ga;
@@ -2071,6 +2085,7 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     size_t n = c->n;
     c->baseline_mv = base0;
     c->drift_mv_per_s = c->mains_hz = c->mains_uv = c->step_mv = 0.0;
+    c->rec_mv = c->rec_tau_ms = 0.0;
     c->mains_gain[0] = c->mains_gain[1] = 0.0;
     c->bg.k = 0;
     c->alt_a_ms = c->alt_b_ms = 0.0;
@@ -2175,6 +2190,10 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     c->baseline_mv = base0 + at0;
     c->drift_mv_per_s = best.slope ? bcoef[1] / best.tspan : 0.0;
     c->step_mv = best.step ? bcoef[1 + best.slope + (best.tau_s > 0)] : 0.0;
+    if (best.rec) {
+        c->rec_mv = bcoef[1 + best.slope + (best.tau_s > 0) + best.step];
+        c->rec_tau_ms = 1000.0 * best.rec_tau_s[best.rec - 1];
+    }
     c->mains_hz = best.f_hz;
     if (best.f_hz > 0)
         c->mains_uv = 1000.0 * hypot(bcoef[o], bcoef[o + 1]);

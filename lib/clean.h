@@ -35,6 +35,9 @@ typedef struct {
     double stim_seen_ms;   /* an abrupt step, from the declared stimulus; NAN: none */
     double baseline_mv, drift_mv_per_s, mains_hz, mains_uv;
     double step_mv;        /* step of the baseline at the stimulus, 0: none */
+    double rec_mv, rec_tau_ms; /* the amplifier's recovery subtracted: its
+                                  level at the stimulus and time constant
+                                  (rec_mv 0: none) */
     double force_mains_hz; /* mains tried only at this frequency (0: both) */
     double mains_gain[2];  /* the evidence for mains at 50 and at 60 Hz: the
                               fit's chi-square gain (0: none or implausible) */
@@ -100,9 +103,8 @@ typedef struct {
                              peak (0: none) */
     double rise_ms;       /* onset to the negative peak */
     double edge_ms;       /* an onset overlapping the artefact (not a lobe's):
-                             from it to where the edge into the negative
-                             peak crosses 10 % of the amplitude (0: not
-                             looked at) */
+                             from it to where the trace first crosses 10 %
+                             of the amplitude (0: not looked at) */
     double pull_ms;       /* the smoothing's pull the onset was corrected for
                              (0: none) */
     double slope_end;     /* where the negative phase returns to baseline */

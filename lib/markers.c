@@ -1072,9 +1072,13 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     m->onset_ms = ncs_clean_t(c, f_on);
     t->det.rise_ms = (t->fip - f_on) * t->dt;
     if ((m->flags & NCS_FLAG_ARTEFACT_OVERLAP) && !lead && !m->manual_onset) {
+        /* (the first crossing after the onset: a polyphasic phase's later
+         * component has an edge of its own) */
         double lev = fmin(fmax(0.1 * t->amp, 4.0 * t->noise_s), 0.5 * t->amp);
-        t->det.edge_ms = fmax(crossing_first(t->s, t->ip, t->i0, -lev, -0.5 * lev) - f_on, 0.0)
-                         * t->dt;
+        size_t i = (size_t)ceil(f_on);
+        while (i < t->ip && t->s[i] > -lev)
+            i++;
+        t->det.edge_ms = fmax((double)i - f_on, 0.0) * t->dt;
     }
 
     double f_end = find_end(t, f_on, site, m);

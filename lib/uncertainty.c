@@ -48,6 +48,7 @@
                                  times further than the peak from it */
 #define QUAD_FOOT 0.32        /* a quadratic foot's 1 %-to-10 % time against
                                  its 10 %-to-peak time ((0.316 - 0.1) / 0.684) */
+#define REC_SHARE 0.2         /* of the recovery subtracted, still there */
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
 #define STIM_SEEN_MS 0.2      /* a stimulus seen this far off the declared one */
@@ -156,7 +157,7 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
         && m->lead_ms > 0)
         *reach += m->lead_ms;
     /* an onset found on what the artefact left, which then dwells there
-     * longer than the edge into the peak takes from 10 % (a CMAP's foot
+     * longer than the trace takes from its first 10 % to the peak (a CMAP's foot
      * takes a third of that: quadratic, it crosses 1 % and 10 % at a tenth
      * and a third of its rise): the take-off may be as late as where such a
      * foot ahead of that edge begins (short-recovery family: such onsets
@@ -216,11 +217,22 @@ static double base_error(const ncs_clean *c, const ncs_mark_detail *d, const ncs
     return fmax(fmax(fmax(fabs(d->base_mv), Z95 * c->wander_mv), end), fabs(d->hump_base_mv));
 }
 
+/* A share of what the amplifier's recovery subtracted still held at t: its
+ * decay is a model's, and what the model misses of it lies under the
+ * response in proportion. */
+static double recovery_left(const ncs_clean *c, double t_ms)
+{
+    if (c->rec_mv == 0 || !(c->rec_tau_ms > 0) || !(t_ms >= 0))
+        return 0.0;
+    return REC_SHARE * fabs(c->rec_mv) * exp(-t_ms / c->rec_tau_ms);
+}
+
 static double amp_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
 {
     double depth = isfinite(d->amp_sd_mv) ? d->amp_sd_mv : c->sigma_s_mv;
     return Z95 * sqrt(sq(depth) + sq(ncs_clean_model_sd(c, m->peak_ms))) + base_error(c, d, m)
-           + ncs_clean_alt_dev(c, m->peak_ms) + AMP_MODEL_PCT / 100.0 * fabs(m->amp_mv);
+           + ncs_clean_alt_dev(c, m->peak_ms) + recovery_left(c, m->peak_ms)
+           + AMP_MODEL_PCT / 100.0 * fabs(m->amp_mv);
 }
 
 static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_markers *m)
@@ -229,8 +241,12 @@ static double area_u(const ncs_clean *c, const ncs_mark_detail *d, const ncs_mar
     double model = fmax(ncs_clean_model_sd(c, m->onset_ms),
                         fmax(ncs_clean_model_sd(c, m->peak_ms), ncs_clean_model_sd(c, m->end_ms)));
     double alt = ncs_clean_alt_mean(c, m->onset_ms, m->end_ms);
+    double rec = 0.0; /* (the recovery's mean over the phase) */
+    if (c->rec_mv != 0 && c->rec_tau_ms > 0 && m->neg_dur_ms > 0 && m->onset_ms >= 0)
+        rec = recovery_left(c, m->onset_ms) * c->rec_tau_ms / m->neg_dur_ms
+              * -expm1(-m->neg_dur_ms / c->rec_tau_ms);
     return Z95 * sqrt(sq(white) + sq(model * m->neg_dur_ms))
-           + (base_error(c, d, m) + alt) * m->neg_dur_ms
+           + (base_error(c, d, m) + alt + rec) * m->neg_dur_ms
            + AREA_MODEL_PCT / 100.0 * fabs(m->neg_area_mvms);
 }
 
