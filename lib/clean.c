@@ -2020,7 +2020,7 @@ static void alternative_backgrounds(ncs_clean *c, const gram *gr, const fit_poin
             }
         }
     }
-    /* and the recovery's time constant a step either way (refine_recovery
+    /* and the recovery's time constant at its neighbours (refine_recovery
      * left the gram on its neighbours): a recovery decaying under the
      * response is known only as well as its decay is */
     for (int j = 1; j <= N_REC && d->rec && gr->ncol == NCOL && na < N_ALT; j++) {

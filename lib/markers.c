@@ -1074,8 +1074,8 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     if ((m->flags & NCS_FLAG_ARTEFACT_OVERLAP) && !lead && !m->manual_onset) {
         /* (the first crossing after the onset: a polyphasic phase's later
          * component has an edge of its own) */
-        double lev = fmin(fmax(0.1 * t->amp, 4.0 * t->noise_s), 0.5 * t->amp);
-        size_t i = (size_t)ceil(f_on);
+        double lev = 0.1 * t->amp;
+        size_t i = f_on > 0 ? (size_t)ceil(f_on) : 0;
         while (i < t->ip && t->s[i] > -lev)
             i++;
         t->det.edge_ms = fmax((double)i - f_on, 0.0) * t->dt;

@@ -149,13 +149,6 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
      * may be as early as its take-off */
     *reach = (REACH_SHARE + REACH_SQ * d->reach_ms) * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
              + d->lobe_ms + d->short_ms + d->ramp_ms;
-    /* a positive lobe that begins where the artefact ends may be the
-     * amplifier's recovery overshooting, not the response's: the onset may
-     * then be as late as the negative take-off (recovery families: such
-     * onsets 0.4-2.4 ms early, by the lobe's length, at +-0.1-0.4) */
-    if ((m->flags & NCS_FLAG_ARTEFACT_OVERLAP) && (m->flags & NCS_FLAG_INITIAL_POSITIVITY)
-        && m->lead_ms > 0)
-        *reach += m->lead_ms;
     /* an onset found on what the artefact left, which then dwells there
      * longer than the trace takes from its first 10 % to the peak (a CMAP's foot
      * takes a third of that: quadratic, it crosses 1 % and 10 % at a tenth
