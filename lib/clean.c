@@ -678,10 +678,77 @@ static inline void gram_cols(gram *gr, const double *wp, const double *phi, int 
         G[3] += wp[r] * p3;
     }
 }
+/* The functions of time a point's row needs (mains' fundamentals, the
+ * artefact's and the recovery's decays), carried from point to point along
+ * a run of evenly spaced points by one rotation and one factor per step:
+ * gram_build's points are block centres a block apart, and a sin, cos and
+ * exp for each was a fifth of its time. Computed afresh where the spacing
+ * changes (a run's end, a partial block), where a decay starts, and at
+ * every MEMO_EVERY-th point: a build resumed from a memo's sums then adds
+ * the very values a build from the start would (and the recurrence's
+ * rounding stays near 1e-15). */
+#define N_DECAY (1 + N_REC) /* the artefact's, then the recovery's */
+typedef struct {
+    double step;             /* the spacing the factors are for (s) */
+    double rc[2], rs[2];     /* cos and sin of 50 and 60 Hz over a step */
+    double f[N_DECAY];       /* each decay over a step */
+    double tau[N_DECAY];     /* their time constants (s; 0: none) */
+    double t;                /* the last point's time */
+    int valid;               /* c, s, e hold the values at t */
+    double c[2], s[2];       /* cos and sin of 50 and 60 Hz at t */
+    double e[N_DECAY];       /* e^(-t/tau) at t, 0 where the term is off */
+} point_fns;
+
+static void point_fns_init(point_fns *pf, const basis_def *d, double step)
+{
+    pf->step = step;
+    pf->tau[0] = d->tau_s;
+    for (int j = 0; j < N_REC; j++)
+        pf->tau[1 + j] = d->rec_tau_s[j];
+    for (int f = 0; f < 2; f++) {
+        double w = 2.0 * M_PI * (f ? 60.0 : 50.0) * step;
+        pf->rc[f] = cos(w);
+        pf->rs[f] = sin(w);
+    }
+    for (int j = 0; j < N_DECAY; j++)
+        pf->f[j] = pf->tau[j] > 0 ? exp(-step / pf->tau[j]) : 0.0;
+    pf->valid = 0;
+}
+
+/* pf moved to time t (afresh when fresh): each decay is e^(-t/tau) for
+ * 0 <= t < 30 tau, else 0 */
+static void point_fns_at(point_fns *pf, double t, int fresh)
+{
+    int next = !fresh && pf->valid && fabs(t - pf->t - pf->step) <= 1e-9 * pf->step;
+    for (int f = 0; f < 2; f++) {
+        if (next) {
+            double c = pf->c[f] * pf->rc[f] - pf->s[f] * pf->rs[f];
+            pf->s[f] = pf->s[f] * pf->rc[f] + pf->c[f] * pf->rs[f];
+            pf->c[f] = c;
+        } else {
+            double w = 2.0 * M_PI * (f ? 60.0 : 50.0) * t;
+            pf->c[f] = cos(w);
+            pf->s[f] = sin(w);
+        }
+    }
+    for (int j = 0; j < N_DECAY; j++) {
+        double tau = pf->tau[j];
+        if (!(tau > 0 && t >= 0 && t < 30.0 * tau))
+            pf->e[j] = 0.0;
+        else if (next && pf->e[j] != 0.0)
+            pf->e[j] *= pf->f[j];
+        else
+            pf->e[j] = exp(-t / tau);
+    }
+    pf->valid = 1;
+    pf->t = t;
+}
+
 /* Adds point i to the sums (g50, g60: the full blocks' mains gains,
- * rec_gain the recovery's). */
+ * rec_gain the recovery's; pf at the point's time). */
 static void gram_add(const basis_def *d, const fit_points *pt, size_t i, const block_gain *g50,
-                     const block_gain *g60, const double *rec_gain, gram *gr)
+                     const block_gain *g60, const double *rec_gain, const point_fns *pf,
+                     gram *gr)
 {
     const int ncol = gr->ncol;
     double phi[NCOL_PAD], t = pt->t[i], w = pt->w[i];
@@ -698,19 +765,16 @@ static void gram_add(const basis_def *d, const fit_points *pt, size_t i, const b
     }
     phi[C_CONST] = 1.0;
     phi[C_SLOPE] = (t - d->tc) / d->tspan;
-    phi[C_ART] = d->tau_s > 0 && t >= 0 && t < 30.0 * d->tau_s
-                     ? p50.art * exp(-t / d->tau_s) : 0.0;
+    phi[C_ART] = p50.art * pf->e[0];
     phi[C_STEP] = t >= 0 ? 1.0 : 0.0;
     for (int j = 0; j < N_REC && ncol == NCOL; j++) {
-        double tau = d->rec_tau_s[j];
-        double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, tau);
-        phi[C_REC + j] = t >= 0 && t < 30.0 * tau ? g * exp(-t / tau) : 0.0;
+        double g = w == pt->b ? rec_gain[j] : exp_block_gain(w, pt->dt_s, d->rec_tau_s[j]);
+        phi[C_REC + j] = pf->e[1 + j] != 0.0 ? g * pf->e[1 + j] : 0.0;
     }
     for (int f = 0; f < 2; f++) {
         const block_gain *bg = f ? &p60 : &p50;
         double c[NHARM], sn[NHARM], *o = phi + (f ? C_60 : C_50);
-        harmonics(cos(2.0 * M_PI * (f ? 60.0 : 50.0) * t),
-                  sin(2.0 * M_PI * (f ? 60.0 : 50.0) * t), c, sn);
+        harmonics(pf->c[f], pf->s[f], c, sn);
         for (int h = 0; h < NHARM; h++) {
             o[2 * h] = bg->h[h] * c[h];
             o[2 * h + 1] = bg->h[h] * sn[h];
@@ -852,10 +916,13 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_
         memo->want = pt->n / MEMO_EVERY;
     }
     memcpy(gr->rec_seen, seen, sizeof seen);
+    point_fns pf;
+    point_fns_init(&pf, d, pt->b * pt->dt_s);
     for (size_t i = start; i < pt->n; i++) {
         if (memo && i > start && i % MEMO_EVERY == 0)
             gram_memo_keep(memo, i, gr);
-        gram_add(d, pt, i, &g50, &g60, rec_gain, gr);
+        point_fns_at(&pf, pt->t[i], i % MEMO_EVERY == 0);
+        gram_add(d, pt, i, &g50, &g60, rec_gain, &pf, gr);
     }
     if (memo)
         gram_memo_points(memo, d, pt, gr->ncol);
@@ -1175,25 +1242,35 @@ static int fit_artefact(const ncs_clean *c, const double *x, double sigma,
 
 /* ---- the stimulus as the trace shows it ---------------------------------- */
 
-/* The least nonzero step between successive samples of mv[0..n) (INFINITY
- * when there is none), in four running minima: one would wait on each
- * comparison in turn. */
-static double least_step(const double *mv, size_t n)
+/* One pass over the steps between successive samples of mv[0..n): the
+ * least nonzero one (INFINITY when there is none), kept in four running
+ * minima (one would wait on each comparison in turn), and in idx[0..*m)
+ * the samples from the third on whose step exceeds lo. */
+static double steps_scan(const double *mv, size_t n, double lo, double *idx, size_t *m)
 {
-    double m[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
-    size_t i = 1;
+    double q4[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+    size_t k = 0, i = 1;
+    for (; i < 3 && i < n; i++) {
+        double d = fabs(mv[i] - mv[i - 1]);
+        q4[0] = d > 0 && d < q4[0] ? d : q4[0];
+    }
     for (; i + 4 <= n; i += 4)
         for (int j = 0; j < 4; j++) {
             double d = fabs(mv[i + j] - mv[i + j - 1]);
-            m[j] = d > 0 && d < m[j] ? d : m[j];
+            q4[j] = d > 0 && d < q4[j] ? d : q4[j];
+            if (d > lo)
+                idx[k++] = (double)(i + j);
         }
     for (; i < n; i++) {
         double d = fabs(mv[i] - mv[i - 1]);
-        m[0] = d > 0 && d < m[0] ? d : m[0];
+        q4[0] = d > 0 && d < q4[0] ? d : q4[0];
+        if (d > lo)
+            idx[k++] = (double)i;
     }
-    double q = m[0];
+    *m = k;
+    double q = q4[0];
     for (int j = 1; j < 4; j++)
-        q = m[j] < q ? m[j] : q;
+        q = q4[j] < q ? q4[j] : q;
     return q;
 }
 
@@ -1217,10 +1294,7 @@ static double stimulus_seen(const ncs_clean *c, const double *mv, double sigma0,
      * test below with the noise at its least: the only ones it can pass */
     double lo = 10.0 * fmax(sqrt(2.0) * sigma0, 1e-3) + 1e-6;
     size_t m = 0;
-    double quantum = least_step(mv, n);
-    for (size_t i = 3; i < n; i++)
-        if (fabs(mv[i] - mv[i - 1]) > lo)
-            scratch[m++] = (double)i;
+    double quantum = steps_scan(mv, n, lo, scratch, &m);
     double sd = fmax(sqrt(2.0) * sigma0, fmax(isfinite(quantum) ? quantum : 0.0, 1e-3));
     size_t best = 0;
     double best_score = 0.0;
@@ -1753,12 +1827,20 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
             else
                 return INFINITY; /* (singular: nothing pinned) */
         }
-    /* the basis at each point, y[r][m] */
+    /* the basis at each point, y[r][m]; mains' fundamental carried from
+     * point to point by a rotation over their spacing */
     double w = 2.0 * M_PI * d->f_hz; /* (a model holds one frequency's columns) */
-    double y[MAXP][PRED_M], v[PRED_M];
+    double y[MAXP][PRED_M], v[PRED_M], step = (gb - ga) / PRED_M;
+    double c1 = cos(w * (ga + 0.5 * step)), s1 = sin(w * (ga + 0.5 * step));
+    double rc = cos(w * step), rs = sin(w * step);
     for (int m = 0; m < PRED_M; m++) {
-        double t = ga + ((double)m + 0.5) * (gb - ga) / PRED_M, hc[NHARM], hs[NHARM];
-        harmonics(cos(w * t), sin(w * t), hc, hs);
+        double t = ga + ((double)m + 0.5) * step, hc[NHARM], hs[NHARM];
+        if (m > 0) {
+            double c = c1 * rc - s1 * rs;
+            s1 = s1 * rc + c1 * rs;
+            c1 = c;
+        }
+        harmonics(c1, s1, hc, hs);
         for (int r = 0; r < k; r++) {
             int col = cols[r], base = col >= C_60 ? C_60 : C_50;
             y[r][m] = col >= C_50 && col < C_REC
