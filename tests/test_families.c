@@ -47,9 +47,16 @@ typedef struct {
 } family;
 
 static const family families[] = {
-    {"biphasic", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"split", 1, NULL, NULL, NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0, 0},
-    {"no-pretrigger", 1, "flagged", "7 of 90 flagged uncertain",
+    {"biphasic", 1, "flagged",
+     "small responses in noise flagged uncertain: below 3 SDs of the noise a foot rising "
+     "at a third of the phase's mean rate may hide (the hidden-foot allowance that catches "
+     "the slow feet of dispersed and Gaussian-tailed responses); 5 of 90 (3 before it)",
+     NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"split", 1, "flagged",
+     "the split proximal components are small: the hidden-foot allowance flags them "
+     "uncertain in noise (8 of 90; 4 before it)",
+     NCS_SYNTH_MUAP_BIPHASIC, 0, 0.45, 0, 0, 0, 0, 0, 0, 0},
+    {"no-pretrigger", 1, "flagged", "10 of 90 flagged uncertain (7 before the hidden-foot allowance)",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 1, 0, 0, 0},
     {"recovery", 1,
      "onset< amp< area< dur< dlat> cov-amp cov-area unflagged flagged",
@@ -68,20 +75,20 @@ static const family families[] = {
      "rise; lobes of 1-3 % of a small response too near the noise to be told from it stay "
      "at the negative take-off, flagged). A lobe rising in under 0.3 of its negative "
      "phase's rise has its interval reach back to a usual lobe's take-off (looked at for "
-     "that rule: no longer held out); 0 of 7 gross errors unflagged here, 7 of 61 over "
-     "seeds 1-8; 21 % flagged",
+     "that rule: no longer held out); 0 of 7 gross errors unflagged here, 1 of 61 over "
+     "seeds 1-8 (7 before the hidden-foot allowance); 32 % flagged",
      NCS_SYNTH_MUAP_LEADING_POS, 0.2, 0, 0, 0, 0, 0, 0, 0, 0},
     {"gauss-deriv", 0, "onset> dlat> flagged",
      "a take-off that is not quadratic: the extrapolation to 1 % is biased; onset intervals "
-     "wide enough to flag 12 %",
+     "wide enough to flag 14 % (with the hidden-foot allowance)",
      NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     {"quartic", 0, "dlat> flagged",
      "a quartic take-off: the extrapolation to 1 % assumes a quadratic one (one onset 3 ms "
-     "early on a 0.5 mV response, flagged); 6 of 90 flagged",
+     "early on a 0.5 mV response, flagged); 10 of 90 flagged (6 before the hidden-foot allowance)",
      NCS_SYNTH_MUAP_QUARTIC, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     {"dispersed", 0, "dlat> flagged",
-     "a slow dispersed foot: latency differences at the target's edge (0.100 ms), 7 of 90 "
-     "flagged uncertain",
+     "a slow dispersed foot: latency differences at the target's edge (0.100 ms); the "
+     "foot below the noise: 20 of 90 flagged uncertain (7 before the hidden-foot allowance)",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0.25, 0.12, 0, 0, 0, 0, 0},
     /* combinations, held out: what a clinic meets as well */
     {"short-recovery", 1,
@@ -96,25 +103,27 @@ static const family families[] = {
      "unflagged, intervals holding 62-94 %", NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 1, 0,
      1, 0, 0},
     {"lead-dispersed", 1,
-     "onset> onset< dur> dur< dlat> unflagged flagged",
+     "onset> onset< dur> dur< dlat> flagged",
      "a 10 % leading lobe under strong dispersion: at the proximal sites the units' lobes and "
      "negative phases cancel down to a lobe of 1-2 % of the amplitude, which the cleaning's "
      "residue (mains left under a short pre-trigger) hides; the onset is then the negative "
      "take-off, 0.5-1 ms late. A site proximal to one with the lobe, or with a bump that may "
      "be one when the response lost a quarter of its amplitude on the way (looked at for "
      "that rule: no longer held out), is flagged for it (ncs_hidden_lobes: 68 % flagged); "
-     "left unflagged, one distal 0.5 mV response whose lobe was not seen",
+     "the distal 0.5 mV response whose lobe was not seen, unflagged before, is now "
+     "uncertain by the hidden-foot allowance",
      NCS_SYNTH_MUAP_LEADING_POS, 0.1, 0, 0.25, 0.12, 0, 0, 0, 0, 0},
     {"gauss-short-nopre", 0, "flagged",
      "symmetric phases at 1-2 ms latencies without a pre-trigger: the baseline is known only "
      "from the tail and the short gap (its drift from the tail: onset 0.20 -> 0.04 ms, "
-     "latency difference 0.49 -> 0.07 ms); 6 of 90 flagged, no gross error",
+     "latency difference 0.49 -> 0.07 ms); 7 of 90 flagged, no gross error",
      NCS_SYNTH_MUAP_GAUSS_DERIV, 0, 0, 0, 0, 1, 1, 0, 0, 0},
     {"mixed", 0, "onset< amp< area< dur< dlat> flagged",
      "each nerve draws the traits above (shape, lobe, split, dispersion, short latency, no "
      "pre-trigger, recovery): the small responses with a recovery under dispersion or at "
-     "short latencies carry the errors (8 gross, all flagged; 12 % flagged); with other "
-     "seeds (NCS_FAMILY_SEED) 0-3 of 90 gross errors are left unflagged (one trace of seed 3, "
+     "short latencies carry the errors (8 gross, all flagged; 13 % flagged); with other "
+     "seeds (NCS_FAMILY_SEED) 0-1 of 90 gross errors are left unflagged (0-3 before the "
+     "hidden-foot allowance) (one trace of seed 3, "
      "a recovery's ramp, was looked at for the ramp rule of past_recovery_hump)",
      NCS_SYNTH_MUAP_BIPHASIC, 0, 0, 0, 0, 0, 0, 0, 0, 1},
     {"low-rate", 1, "onset< flagged",

@@ -434,6 +434,60 @@ static double drifting_slow_response(double t)
     return slow_response(t) + DRIFT_MV_PER_MS * t + (t >= 0 ? 2.0 * exp(-t / 0.25) : 0.0);
 }
 
+/* A small response whose fastest few fibres lead the rest: a straight foot
+ * of 2-5 % of the amplitude over 0.3-0.5 ms ahead of a half-cosine phase
+ * rising over 2 ms, in noise (15 uV) that hides it. Its onset (the 1 %
+ * crossing) cannot be seen; the interval must reach back to it (the
+ * hidden-foot allowance: without it these intervals held 73 of 120; the
+ * families' small responses in noise held 88 %, slow feet 0.5-1.2 ms long
+ * unflagged). Feet of 0.8-1.2 ms at 2-3 % (15-25 times slower than the
+ * rise) are beyond it: half of those onsets are late by more than 0.5 ms,
+ * a fifth of them flagged. */
+#define FOOT_T0 5.0   /* the foot's take-off, ms */
+#define FOOT_AMP 0.4  /* the response's amplitude, mV */
+static double foot_ms, foot_top; /* the foot's length and height (share) */
+static double hidden_foot_wave(double t)
+{
+    const double pi = acos(-1.0), top = foot_top * FOOT_AMP, t1 = FOOT_T0 + foot_ms;
+    if (t <= FOOT_T0)
+        return 0.0;
+    if (t < t1)
+        return -top * (t - FOOT_T0) / foot_ms;
+    if (t < t1 + 4.0) /* the negative phase */
+        return -top - 0.5 * (FOOT_AMP - top) * (1.0 - cos(pi * (t - t1) / 2.0));
+    if (t < t1 + 12.0) /* a positive phase of 0.3 of the amplitude, and back */
+        return -top + (top + 0.3 * FOOT_AMP) * 0.5 * (1.0 - cos(pi * (t - t1 - 4.0) / 4.0))
+                          * (t < t1 + 8.0 ? 1.0 : 0.5 * (1.0 + cos(pi * (t - t1 - 8.0) / 4.0)));
+    return 0.0;
+}
+
+START_TEST(hidden_foot_allowed)
+{
+    const double lens[2] = {0.3, 0.5}, tops[3] = {0.02, 0.03, 0.05};
+    int held = 0, n = 0;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 3; b++) {
+            foot_ms = lens[a];
+            foot_top = tops[b];
+            double truth = FOOT_T0 + foot_ms * 0.01 / foot_top;
+            for (uint64_t seed = 1; seed <= 20; seed++) {
+                ncs_markers mk;
+                measure_made(20000, 3.0, 800, 0.015, seed, hidden_foot_wave, &mk);
+                double e = fabs(mk.onset_ms - truth);
+                held += e <= mk.u.onset_ms;
+                n++;
+                ck_assert_msg(e <= 0.5 || (mk.flags & NCS_FLAG_UNCERTAIN),
+                              "foot %.1f ms at %.0f %%, draw %d: onset %.3f, truth %.3f, "
+                              "+-%.3f, unflagged", foot_ms, 100 * foot_top, (int)seed,
+                              mk.onset_ms, truth, mk.u.onset_ms);
+            }
+        }
+    /* (with it 112) */
+    ck_assert_int_ge(held, 108);
+    ck_assert_int_eq(n, 120);
+}
+END_TEST
+
 START_TEST(drift_before_the_response_only)
 {
     ncs_markers mk;
@@ -684,6 +738,7 @@ static Suite *suite(void)
     tcase_add_test(t, recovery_plateau_passed);
     tcase_add_test(t, recovery_ramp_passed);
     tcase_add_test(t, drift_before_the_response_only);
+    tcase_add_test(t, hidden_foot_allowed);
     tcase_add_test(t, clipped_amplitude_refused);
     tcase_add_test(t, manual_markers_replace);
     tcase_add_test(t, manual_peak_reads_the_trace);
