@@ -54,6 +54,12 @@
 #define HIDDEN_RATE 3.0       /* a foot below that rising this many times
                                  slower than the phase's mean rise (onset to
                                  negative peak) */
+#define HIDDEN_BELOW_MV 2.0   /* in responses smaller than this (SPEC 8.1's
+                                 classes): above it such a foot is a fraction
+                                 of a percent of the amplitude, short, and
+                                 caught no gross error on the families or the
+                                 bench's sets while tipping accurate onsets of
+                                 3-9 mV over their 0.2 ms flag (review) */
 #define END_MODEL_MS 0.03     /* a return to baseline: its shape's share */
 #define WANDER_LEFT 0.5       /* of the wander, left by a local baseline */
 #define STIM_SEEN_MS 0.2      /* a stimulus seen this far off the declared one */
@@ -169,9 +175,10 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
      * have begun before the edge seen, by the time such a foot takes from
      * 1 % to what the noise hides at HIDDEN_RATE times the mean rise
      * (families, seeds 1, 2, 5, 7: below 240 times the smoothed noise the
-     * intervals held 88 %, slow feet 0.5-1.2 ms long unflagged) */
+     * intervals held 88 %, slow feet 0.5-1.2 ms long unflagged), in
+     * responses under HIDDEN_BELOW_MV */
     double hidden = HIDDEN_SDS * c->sigma_s_mv / fabs(m->amp_mv) - NCS_ONSET_LEVEL_PCT / 100.0;
-    if (hidden > 0 && isfinite(d->rise_ms) && d->rise_ms > 0)
+    if (hidden > 0 && fabs(m->amp_mv) < HIDDEN_BELOW_MV && isfinite(d->rise_ms) && d->rise_ms > 0)
         *reach += HIDDEN_RATE * d->rise_ms * hidden;
     /* a rise longer than any CMAP's: a slow baseline (an amplifier's
      * recovery) was read as the response's foot, which may begin anywhere
