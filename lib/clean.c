@@ -1554,6 +1554,8 @@ static size_t gap_end_at(const ncs_clean *c, const double *s0, size_t i_art,
 }
 
 #define FOOT_SHARE 0.3 /* of the rise from 5 % to the peak: the longest foot */
+#define SLOW_RISE_MS 5.0     /* a rise this long is a strongly dispersed one's */
+#define SLOW_GAP_LEFT_MS 3.0 /* the least of the gap kept to fit the background */
 
 static size_t gap_end_rough(const ncs_clean *c, const double *s0, size_t i_art,
                             size_t ip, size_t ix, double a0, double sigma0)
@@ -2459,6 +2461,17 @@ static void second_look(ncs_clean *c, clean_work *k, double tau, double sig_q)
     if (jp > rise_from && !lobe2) {
         size_t most = (size_t)(FOOT_SHARE * (double)(jp - rise_from));
         if (k->gap_end > most && ge2 < k->gap_end - most)
+            ge2 = k->gap_end - most;
+        /* a rise of SLOW_RISE_MS or more from the gap's end to the peak is a
+         * strongly dispersed response's, whose foot from 1 % to 5 % takes
+         * that third of it: the gap ends before such a foot even where the
+         * cleaned trace shows none (the first fit took the foot into its
+         * drift and mains, syn-00026-cidp ulnar axilla: the onset 1.5 ms
+         * late), unless an amplifier's recovery needs the gap's samples or
+         * too little of the gap would be left to fit the background by */
+        else if (c->rec_mv == 0 && ge2 <= k->gap_end && k->gap_end > most + k->i_art
+                 && (double)(jp - rise_from) * c->dt_ms >= SLOW_RISE_MS
+                 && (double)(k->gap_end - most - k->i_art) * c->dt_ms >= SLOW_GAP_LEFT_MS)
             ge2 = k->gap_end - most;
     }
     int refit = 0;
