@@ -69,8 +69,6 @@
 #define LEAN_SDS 3.0          /* a local baseline leaning by this many SDs */
 #define LEAN_FOOT 1.5         /* within this share of the implied foot's length */
 #define LEAN_SHIFT_MS 0.2     /* or moving the onset later by more than this */
-#define POS_PHASE_SDS 3.0     /* a positive phase stays above -this many SDs */
-#define POS_PHASE_BACK 0.9    /* and ends below this share of its height */
 #define END_FAR_PCT 10.0      /* a record's end this far off 0 (% of amplitude) */
 #define RISE_LONG_MS 10.0      /* onset to negative peak: longer is no CMAP's rise */
 #define RISE_LAST_MS 2.0      /* the least a response takes to reach its peak */
@@ -216,21 +214,7 @@ static double record_end_level(const ncs_clean *c, const ncs_markers *m)
     size_t k = 0;
     for (size_t i = (size_t)fmax(0.0, ceil((from - c->t0_ms) / c->dt_ms)); i < c->n; i++, k++)
         sum += c->x[i];
-    double level = k ? sum / (double)k : 0.0;
-    /* a positive phase the sweep cut short (a dispersed response's lasts
-     * 10 ms and more): the trace has stayed above the baseline since the
-     * negative phase ended, rose higher than it ends and is coming back —
-     * the response itself, not a baseline left off 0 */
-    if (level > 0 && isfinite(m->end_ms)) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = (size_t)fmax(0.0, ceil((m->end_ms - c->t0_ms) / c->dt_ms)); i < c->n; i++) {
-            lo = fmin(lo, c->s[i]);
-            hi = fmax(hi, c->s[i]);
-        }
-        if (lo > -POS_PHASE_SDS * c->sigma_s_mv && level < POS_PHASE_BACK * hi)
-            return 0.0;
-    }
-    return level;
+    return k ? sum / (double)k : 0.0;
 }
 
 /* The baseline's error under the response: what the local baseline just

@@ -427,7 +427,7 @@ rows=$(grep -c "^mmn," "$T/bout/summary.csv")
 mkdir -p "$T/wroot/patient-7"
 cp -r samples/cidp "$T/wroot/patient-7/visit-2"
 $NCS_WRAP "$NCS" batch -j 1 "$T/wroot" -o "$T/wout" >/dev/null 2>"$T/err"
-grep -q "^ncs: $T/wroot/patient-7/visit-2/ulnar.right.axilla: warning: uncertain" "$T/err" \
+grep -q "^ncs: $T/wroot/patient-7/visit-2/median.right.axilla: warning: uncertain" "$T/err" \
     && ! grep -q "^ncs: cidp/" "$T/err" && [ -s "$T/wout/cidp/results.json" ] && ok \
     || bad "batch: a warning names the study's id, not its folder: $(head -1 "$T/err")"
 
@@ -1058,10 +1058,10 @@ if command -v gnuplot >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; the
     # the findings' reasons with the tables' signs, not ">="
     pdftotext "$T/rep/mmn.pdf" - | grep -q "area drop 75.3% ≥ 50%; duration increase 10.1% ≤ 30%" \
         && ! pdftotext "$T/rep/mmn.pdf" - | grep -qE '[<>]=' && ok || bad "mmn report: findings with >= or <="
-    # the summary marks the values of sites flagged uncertain (cidp: the
-    # ulnar axilla's onset, +-0.44 ms) and says what the mark means
+    # the summary marks the values of sites flagged uncertain (cidp: both
+    # axilla sites' amplitudes and areas) and says what the mark means
     pdftotext -f 1 -l 1 "$T/rep/cidp.pdf" - >"$T/cidp1.txt"
-    grep -q '^18\.16?$' "$T/cidp1.txt" && grep -q "from a trace flagged uncertain" "$T/cidp1.txt" \
+    grep -q '^1\.96?$' "$T/cidp1.txt" && grep -q "from a trace flagged uncertain" "$T/cidp1.txt" \
         && ok || bad "cidp summary page lacks the uncertain marks"
     $NCS_WRAP "$NCS" report -q "$T/pat" -o "$T/rep/pat.pdf" >/dev/null 2>&1
     [ "$(pdftotext "$T/rep/pat.pdf" - | grep -c "Patient:\? Jane Roe, 1961")" -ge 2 ] && ok \
