@@ -1084,8 +1084,9 @@ END_TEST
  * axilla, as `ncs-synth set DIR 36 7 1` writes it: its 27th study, level
  * 0.6) whose foot creeps from 1 % to 5 % over 1.5 ms: the background fit,
  * its gap ending 0.5 ms before the cleaned trace departs, took that foot
- * into its drift and mains and the onset came out 1.49 ms late (+-0.15,
- * unflagged). The gap now ends before such a foot. */
+ * into its drift and mains and the onset came out 1.49 ms late (+-0.15;
+ * the site flagged only by an amplitude interval its positive phase, cut
+ * short by the sweep, widened). The gap now ends before such a foot. */
 START_TEST(dispersed_foot_not_fitted_away)
 {
     ncs_synth_study s;
