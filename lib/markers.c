@@ -686,8 +686,12 @@ static double positive_onset(trace *t, double f_neg, int *found)
      * negative phase (a residue, above): what the cleaning left of an
      * amplifier's recovery or a step of the baseline rises so too, and the
      * response may begin only at the negative take-off (recovery
-     * families: such lobes 0.9-1.7 ms ahead of the take-off, unflagged) */
-    if ((double)pk - f > LOBE_SLOW_SHARE * (t->fip - f_neg) && (f_neg - f) * t->dt > t->det.lobe_ms)
+     * families: such lobes 0.9-1.7 ms ahead of the take-off, unflagged;
+     * not a lobe taken from the artefact's end, whose rise is counted from
+     * there, not from its take-off, and which is artefact-overlap) */
+    if (f > (double)t->i0 && ncs_clean_t(t->c, f) > t->c->art_end_ms + 0.5 * t->dt
+        && (double)pk - f > LOBE_SLOW_SHARE * (t->fip - f_neg)
+        && (f_neg - f) * t->dt > t->det.lobe_ms)
         t->det.lobe_ms = (f_neg - f) * t->dt;
     return f;
 }
