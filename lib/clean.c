@@ -889,12 +889,13 @@ static void gram_memo_points(gram_memo *m, const basis_def *d, const fit_points 
     m->ncol = ncol;
 }
 
-/* The sums of every column over the points; memo (may be NULL) is used
- * and updated. */
-static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_memo *memo)
+/* The sums of every column over the points [i0, i1); memo (may be NULL,
+ * and is used only from the first point) is used and updated. */
+static void gram_build_range(const basis_def *d, const fit_points *pt, size_t i0, size_t i1,
+                             gram *gr, gram_memo *memo)
 {
     memset(gr, 0, sizeof *gr);
-    gr->n = pt->n;
+    gr->n = i1 - i0;
     gr->ncol = C_REC;
     int seen[N_REC];
     for (int j = 0; j < N_REC; j++)
@@ -910,22 +911,28 @@ static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_
     block_gain g50, g60;
     block_gains(&d50, pt->b, pt->dt_s, &g50);
     block_gains(&d60, pt->b, pt->dt_s, &g60);
-    size_t start = 0;
-    if (memo) {
+    size_t start = i0;
+    if (memo && i0 == 0) {
         start = gram_memo_resume(memo, d, pt, gr);
         memo->want = pt->n / MEMO_EVERY;
-    }
+    } else
+        memo = NULL;
     memcpy(gr->rec_seen, seen, sizeof seen);
     point_fns pf;
     point_fns_init(&pf, d, pt->b * pt->dt_s);
-    for (size_t i = start; i < pt->n; i++) {
+    for (size_t i = start; i < i1; i++) {
         if (memo && i > start && i % MEMO_EVERY == 0)
             gram_memo_keep(memo, i, gr);
-        point_fns_at(&pf, pt->t[i], i % MEMO_EVERY == 0);
+        point_fns_at(&pf, pt->t[i], i == start || i % MEMO_EVERY == 0);
         gram_add(d, pt, i, &g50, &g60, rec_gain, &pf, gr);
     }
     if (memo)
         gram_memo_points(memo, d, pt, gr->ncol);
+}
+
+static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_memo *memo)
+{
+    gram_build_range(d, pt, 0, pt->n, gr, memo);
 }
 
 /* Solves the model made of columns cols[0..k) (in that order); returns its
@@ -1801,6 +1808,26 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms)
     return sqrt(c->bg.s2 * fmax(v, 0.0));
 }
 
+/* The Cholesky factor L (lower) of the normal matrix of columns
+ * cols[0..k); -1 when it is singular. */
+static int gram_chol(const gram *gr, const int *cols, int k, double L[MAXP][MAXP])
+{
+    for (int r = 0; r < k; r++)
+        for (int q = 0; q <= r; q++) {
+            int i = cols[r], j = cols[q];
+            double v = i >= j ? gr->G[i][j] : gr->G[j][i];
+            for (int m = 0; m < q; m++)
+                v -= L[r][m] * L[q][m];
+            if (q < r)
+                L[r][q] = v / L[q][q];
+            else if (v > 0)
+                L[r][r] = sqrt(v);
+            else
+                return -1;
+        }
+    return 0;
+}
+
 /* How uncertain the model d (its k columns cols) is, fitted to the quiet
  * points, across the response's stretch: the largest SD of its prediction
  * there, s2 the residual variance; 0 where there is no such stretch. A sum of harmonics fitted on a part of
@@ -1816,19 +1843,8 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
     /* the normal matrix's Cholesky factor L (lower): phi' G^-1 phi is then
      * the squared norm of L^-1 phi */
     double L[MAXP][MAXP];
-    for (int r = 0; r < k; r++)
-        for (int q = 0; q <= r; q++) {
-            int i = cols[r], j = cols[q];
-            double v = i >= j ? gr->G[i][j] : gr->G[j][i];
-            for (int m = 0; m < q; m++)
-                v -= L[r][m] * L[q][m];
-            if (q < r)
-                L[r][q] = v / L[q][q];
-            else if (v > 0)
-                L[r][r] = sqrt(v);
-            else
-                return INFINITY; /* (singular: nothing pinned) */
-        }
+    if (gram_chol(gr, cols, k, L))
+        return INFINITY; /* (singular: nothing pinned) */
     /* the basis at each point, y[r][m]; mains' fundamental carried from
      * point to point by a rotation over their spacing */
     double w = 2.0 * M_PI * d->f_hz; /* (a model holds one frequency's columns) */
@@ -1870,6 +1886,37 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
     for (int m = 0; m < PRED_M; m++)
         vmax = fmax(vmax, v[m]);
     return sqrt(s2 * vmax);
+}
+
+/* The quiet samples that may hold a response's slow lobe or foot: the
+ * last HELD_MS of the gap before the response (after the stimulus). A
+ * slow positive lobe there (rising in 0.75-0.9 of a 4 ms negative rise)
+ * was fitted as mains (harmonics over a few ms bend to any hump) and taken
+ * out of the response: its onset read at the negative take-off, 2.3-2.9 ms
+ * late at +-0.1-0.3. Where mains is carried by that stretch far more than
+ * by the other quiet samples, the onset's interval reaches back to where
+ * the two fits part (held_departure, ncs_clean_held_from). */
+#define HELD_MS 4.0
+#define HELD_SIG 1.0  /* a departure counts beyond this many SDs of that fit */
+#define HELD_GROW 1.5 /* and where its mains is this many times smaller */
+
+/* The sums of the points in the held-out stretch (*h; 0 when there are
+ * none, or no response's stretch after them). */
+static int held_out(const basis_def *d, const fit_points *pt, gram *h)
+{
+    if (!(pt->rb_s - pt->ra_s > 2.0 * pt->b * pt->dt_s))
+        return 0;
+    double from = fmax(pt->ra_s - HELD_MS / 1000.0, 0.0);
+    size_t i1 = pt->n, i0;
+    while (i1 > 0 && pt->t[i1 - 1] > pt->ra_s)
+        i1--;
+    i0 = i1;
+    while (i0 > 0 && pt->t[i0 - 1] > from)
+        i0--;
+    if (i0 == i1)
+        return 0;
+    gram_build_range(d, pt, i0, i1, h, NULL);
+    return 1;
 }
 
 /* How much less sure than the interference itself (the quiet samples' RMS
@@ -2159,6 +2206,75 @@ double ncs_clean_alt_mean(const ncs_clean *c, double a_ms, double b_ms)
     return sum / 17.0;
 }
 
+/* How far the background d (coefficients coef), fitted on every quiet
+ * point (gr), departs over the held-out stretch from the same model
+ * fitted without it: mains bent to a slow lobe there departs by the
+ * lobe; mains the other quiet points carry, by their noise. */
+static void held_departure(ncs_clean *c, const gram *gr, const fit_points *pt,
+                           const basis_def *d, const double *coef)
+{
+    gram h;
+    if (d->f_hz <= 0 || !held_out(d, pt, &h))
+        return;
+    gram rest = *gr;
+    for (int r = 0; r < gr->ncol; r++) {
+        rest.g[r] -= h.g[r];
+        for (int q = 0; q < NCOL_PAD; q++)
+            rest.G[r][q] -= h.G[r][q];
+    }
+    rest.yy -= h.yy;
+    rest.wsum -= h.wsum;
+    rest.n -= h.n;
+    int cols[MAXP], k = model_cols(d, cols);
+    double cf[MAXP], L[MAXP][MAXP];
+    double rr = gram_solve(&rest, cols, k, cf);
+    if (rr < 0 || gram_chol(&rest, cols, k, L) || rest.wsum <= k + 1)
+        return;
+    double s2 = (rr + pt->within * rest.wsum / gr->wsum) / (rest.wsum - k);
+    /* (only where the mains fitted on every quiet point is HELD_GROW times
+     * the one fitted without the stretch: where the other points carry
+     * mains, a fit without the stretch has as much, or more where it is
+     * not pinned there) */
+    int o = 1 + d->slope + (d->tau_s > 0) + d->step + (d->rec > 0);
+    double m_all = 0.0, m_rest = 0.0;
+    for (int j = 0; j < d->nharm; j++) {
+        m_all += hypot(coef[o + 2 * j], coef[o + 2 * j + 1]);
+        m_rest += hypot(cf[o + 2 * j], cf[o + 2 * j + 1]);
+    }
+    if (!(m_all > HELD_GROW * m_rest))
+        return;
+    double b = pt->ra_s, a = fmax(b - HELD_MS / 1000.0, 0.0);
+    c->held_a_ms = 1000.0 * a;
+    c->held_b_ms = 1000.0 * b;
+    for (int m = 0; m < NCS_HELD_N; m++) {
+        double row[NCOL], v = 0.0, y[MAXP], var = 0.0;
+        basis_row(d, a + (b - a) * m / (NCS_HELD_N - 1), row);
+        for (int r = 0; r < k; r++) {
+            v += (coef[r] - cf[r]) * row[cols[r]];
+            y[r] = row[cols[r]];
+            for (int q = 0; q < r; q++)
+                y[r] -= L[r][q] * y[q];
+            y[r] /= L[r][r];
+            var += y[r] * y[r];
+        }
+        c->held_dev[m] = (float)fabs(v);
+        c->held_sd[m] = (float)sqrt(s2 * var);
+    }
+}
+
+double ncs_clean_held_from(const ncs_clean *c, double lvl_mv)
+{
+    double a = c->held_a_ms, b = c->held_b_ms;
+#define HELD_OUT(m) (c->held_dev[m] > lvl_mv && c->held_dev[m] > HELD_SIG * c->held_sd[m])
+    if (!(b > a) || !HELD_OUT(NCS_HELD_N - 1))
+        return NAN;
+    int m = NCS_HELD_N - 1;
+    while (m > 0 && HELD_OUT(m - 1))
+        m--;
+#undef HELD_OUT
+    return a + (b - a) * m / (NCS_HELD_N - 1);
+}
+
 /* Baseline, drift, the artefact's decay (tau fixed, amplitude fitted), a
  * step of the baseline at the stimulus (when the data carry it) and mains,
  * fitted on the quiet samples of x0 and subtracted into x (fit_model: -1
@@ -2173,6 +2289,7 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     c->mains_gain[0] = c->mains_gain[1] = 0.0;
     c->bg.k = 0;
     c->alt_a_ms = c->alt_b_ms = 0.0;
+    c->held_a_ms = c->held_b_ms = 0.0;
     /* a slope needs quiet samples on both sides of the response; fitted on
      * one side it would be extrapolated under it */
     double dt_s = c->dt_ms / 1000.0, t0_s = c->t0_ms / 1000.0;
@@ -2258,6 +2375,7 @@ static int fit_model(ncs_clean *c, const double *x0, double *x, const unsigned c
     int o = 1 + best.slope + (best.tau_s > 0) + best.step + (best.rec > 0);
     keep_background(c, &gr, &best, best_all, nq);
     alternative_backgrounds(c, &gr, &pt, nq, &best, bcoef, best_all);
+    held_departure(c, &gr, &pt, &best, bcoef);
     free_points(&pt);
     subtract_model(&best, bcoef, x0, x, n, t0_s, dt_s);
     /* the baseline at the stimulus, without the artefact and recovery:

@@ -62,6 +62,14 @@ typedef struct {
 #define NCS_ALT_N 32
     double alt_a_ms, alt_b_ms;
     float alt_dev[NCS_ALT_N];
+    /* mains taken from the gap's last HELD_MS before the response
+     * [held_a_ms, held_b_ms] (held_b_ms <= held_a_ms: none): how far the
+     * background fitted without that stretch departs there from the one
+     * subtracted, at HELD_N points evenly across it; mV */
+#define NCS_HELD_N 16
+    double held_a_ms, held_b_ms;
+    float held_dev[NCS_HELD_N];
+    float held_sd[NCS_HELD_N]; /* the SD of the fit without it there */
 } ncs_clean;
 
 /* What markers.c learnt about a trace's markers that bears on how sure
@@ -144,6 +152,10 @@ double ncs_clean_model_sd(const ncs_clean *c, double t_ms);
  * as the one subtracted departs from it at t_ms (0 outside the response's
  * stretch, or where none does). */
 double ncs_clean_alt_dev(const ncs_clean *c, double t_ms);
+/* The earliest time from which, up to the held stretch's end, the
+ * background fitted without that stretch departs from the one subtracted
+ * by more than lvl_mv (NAN: nowhere at its end). */
+double ncs_clean_held_from(const ncs_clean *c, double lvl_mv);
 
 /* Its mean over [a_ms, b_ms]. */
 double ncs_clean_alt_mean(const ncs_clean *c, double a_ms, double b_ms);

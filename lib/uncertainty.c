@@ -49,6 +49,7 @@
 #define QUAD_FOOT 0.32        /* a quadratic foot's 1 %-to-10 % time against
                                  its 10 %-to-peak time ((0.316 - 0.1) / 0.684) */
 #define REC_SHARE 0.2         /* of the recovery subtracted, still there */
+#define HELD_SDS 3.0 /* a held-out departure counts from this many SDs of the smoothed noise */
 #define HIDDEN_SDS 3.0        /* a foot is seen from this many SDs of the
                                  smoothed noise */
 #define HIDDEN_RATE 3.0       /* a foot below that rising this many times
@@ -185,6 +186,13 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
      * up to its last RISE_LAST_MS */
     if (d->rise_ms > RISE_LONG_MS)
         *reach += d->rise_ms - RISE_LAST_MS;
+    /* mains bent to what the gap's end holds (a slow lobe or foot): the
+     * response may begin where the background fitted without that stretch
+     * departs from the one subtracted by the onset's level */
+    double from = ncs_clean_held_from(c, fmax(NCS_ONSET_LEVEL_PCT / 100.0 * fabs(m->amp_mv),
+                                              HELD_SDS * c->sigma_s_mv));
+    if (isfinite(from) && from < m->onset_ms)
+        *reach += m->onset_ms - from;
 }
 
 /* The 95 % half-width of the end of the negative phase (ms). */
