@@ -531,8 +531,10 @@ static void closeup_data(FILE *o, const ncs_site_result *sr, const frame *f, dou
     w.t_beg = t0;
     w.t_end = t1;
     fprintf(o, "$N%dC%zu << EOD\n", number, j);
+    /* (not before the stimulus: a response cannot begin before it) */
     if (m->response && isfinite(m->u.onset_ms) && m->u.onset_ms > 0)
-        fprintf(o, "%.4f\t%.5f\t%.5f\n%.4f\t%.5f\t%.5f\n", m->onset_ms - m->u.onset_ms, lo, hi,
+        fprintf(o, "%.4f\t%.5f\t%.5f\n%.4f\t%.5f\t%.5f\n",
+                fmax(m->onset_ms - m->u.onset_ms, fmin(0.0, m->onset_ms)), lo, hi,
                 m->onset_ms + m->u.onset_ms, lo, hi);
     else
         fprintf(o, "NaN\tNaN\tNaN\n");
