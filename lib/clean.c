@@ -17,6 +17,7 @@
  * Markers are then found on a zero-phase Gaussian-smoothed copy (FFTW), which
  * lowers white noise without moving a peak or a crossing.
  */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -912,7 +913,7 @@ static void gram_build_range(const basis_def *d, const fit_points *pt, size_t i0
     block_gains(&d50, pt->b, pt->dt_s, &g50);
     block_gains(&d60, pt->b, pt->dt_s, &g60);
     size_t start = i0;
-    if (memo && i0 == 0) {
+    if (memo && i0 == 0 && i1 == pt->n) {
         start = gram_memo_resume(memo, d, pt, gr);
         memo->want = pt->n / MEMO_EVERY;
     } else
@@ -2247,18 +2248,21 @@ static void held_departure(ncs_clean *c, const gram *gr, const fit_points *pt,
     c->held_a_ms = 1000.0 * a;
     c->held_b_ms = 1000.0 * b;
     for (int m = 0; m < NCS_HELD_N; m++) {
-        double row[NCOL], v = 0.0, y[MAXP], var = 0.0;
+        double row[NCOL], v = 0.0, y[MAXP], var = 0.0, vm = 0.0;
         basis_row(d, a + (b - a) * m / (NCS_HELD_N - 1), row);
         for (int r = 0; r < k; r++) {
             v += (coef[r] - cf[r]) * row[cols[r]];
+            if (r >= o)
+                vm += (coef[r] - cf[r]) * row[cols[r]];
             y[r] = row[cols[r]];
             for (int q = 0; q < r; q++)
                 y[r] -= L[r][q] * y[q];
             y[r] /= L[r][r];
             var += y[r] * y[r];
         }
-        c->held_dev[m] = (float)fabs(v);
-        c->held_sd[m] = (float)sqrt(s2 * var);
+        c->held_dev[m] = (float)fmin(fabs(v), FLT_MAX);
+        c->held_sd[m] = (float)fmin(sqrt(s2 * var), FLT_MAX);
+        c->held_mains_mv = fabs(vm); /* (the last: at the stretch's end) */
     }
 }
 
@@ -2266,7 +2270,7 @@ double ncs_clean_held_from(const ncs_clean *c, double lvl_mv)
 {
     double a = c->held_a_ms, b = c->held_b_ms;
 #define HELD_OUT(m) (c->held_dev[m] > lvl_mv && c->held_dev[m] > HELD_SIG * c->held_sd[m])
-    if (!(b > a) || !HELD_OUT(NCS_HELD_N - 1))
+    if (!(b > a) || !(c->held_mains_mv > lvl_mv) || !HELD_OUT(NCS_HELD_N - 1))
         return NAN;
     int m = NCS_HELD_N - 1;
     while (m > 0 && HELD_OUT(m - 1))

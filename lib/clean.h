@@ -70,6 +70,8 @@ typedef struct {
     double held_a_ms, held_b_ms;
     float held_dev[NCS_HELD_N];
     float held_sd[NCS_HELD_N]; /* the SD of the fit without it there */
+    double held_mains_mv;      /* the part of the departure mains makes, at
+                                  the stretch's end */
 } ncs_clean;
 
 /* What markers.c learnt about a trace's markers that bears on how sure

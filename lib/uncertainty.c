@@ -188,11 +188,13 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
         *reach += d->rise_ms - RISE_LAST_MS;
     /* mains bent to what the gap's end holds (a slow lobe or foot): the
      * response may begin where the background fitted without that stretch
-     * departs from the one subtracted by the onset's level */
+     * departs from the one subtracted by the onset's level (as early as
+     * that, not earlier than that and the other reaches together: they
+     * may see the same lobe) */
     double from = ncs_clean_held_from(c, fmax(NCS_ONSET_LEVEL_PCT / 100.0 * fabs(m->amp_mv),
                                               HELD_SDS * c->sigma_s_mv));
     if (isfinite(from) && from < m->onset_ms)
-        *reach += m->onset_ms - from;
+        *reach = fmax(*reach, m->onset_ms - from);
 }
 
 /* The 95 % half-width of the end of the negative phase (ms). */
