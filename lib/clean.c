@@ -893,14 +893,14 @@ static void gram_memo_points(gram_memo *m, const basis_def *d, const fit_points 
 /* The sums of every column over the points [i0, i1); memo (may be NULL,
  * and is used only from the first point) is used and updated. */
 static void gram_build_range(const basis_def *d, const fit_points *pt, size_t i0, size_t i1,
-                             gram *gr, gram_memo *memo)
+                             gram *gr, gram_memo *memo, const gram *like)
 {
     memset(gr, 0, sizeof *gr);
     gr->n = i1 - i0;
     gr->ncol = C_REC;
     int seen[N_REC];
     for (int j = 0; j < N_REC; j++)
-        if ((seen[j] = rec_seen(pt, d->rec_tau_s[j])))
+        if ((seen[j] = like ? like->rec_seen[j] : rec_seen(pt, d->rec_tau_s[j])))
             gr->ncol = NCOL;
     double rec_gain[N_REC]; /* a full block's, for each time constant */
     for (int j = 0; j < N_REC; j++)
@@ -933,7 +933,7 @@ static void gram_build_range(const basis_def *d, const fit_points *pt, size_t i0
 
 static void gram_build(const basis_def *d, const fit_points *pt, gram *gr, gram_memo *memo)
 {
-    gram_build_range(d, pt, 0, pt->n, gr, memo);
+    gram_build_range(d, pt, 0, pt->n, gr, memo, NULL);
 }
 
 /* Solves the model made of columns cols[0..k) (in that order); returns its
@@ -1903,7 +1903,7 @@ static double pred_sd_max(const gram *gr, const int *cols, int k, const basis_de
 
 /* The sums of the points in the held-out stretch (*h; 0 when there are
  * none, or no response's stretch after them). */
-static int held_out(const basis_def *d, const fit_points *pt, gram *h)
+static int held_out(const basis_def *d, const fit_points *pt, const gram *all, gram *h)
 {
     if (!(pt->rb_s - pt->ra_s > 2.0 * pt->b * pt->dt_s))
         return 0;
@@ -1916,7 +1916,7 @@ static int held_out(const basis_def *d, const fit_points *pt, gram *h)
         i0--;
     if (i0 == i1)
         return 0;
-    gram_build_range(d, pt, i0, i1, h, NULL);
+    gram_build_range(d, pt, i0, i1, h, NULL, all);
     return 1;
 }
 
@@ -2215,7 +2215,7 @@ static void held_departure(ncs_clean *c, const gram *gr, const fit_points *pt,
                            const basis_def *d, const double *coef)
 {
     gram h;
-    if (d->f_hz <= 0 || !held_out(d, pt, &h))
+    if (d->f_hz <= 0 || !held_out(d, pt, gr, &h))
         return;
     gram rest = *gr;
     for (int r = 0; r < gr->ncol; r++) {
@@ -2229,7 +2229,7 @@ static void held_departure(ncs_clean *c, const gram *gr, const fit_points *pt,
     int cols[MAXP], k = model_cols(d, cols);
     double cf[MAXP], L[MAXP][MAXP];
     double rr = gram_solve(&rest, cols, k, cf);
-    if (rr < 0 || gram_chol(&rest, cols, k, L) || rest.wsum <= k + 1)
+    if (rr < 0 || rest.wsum <= k + 1)
         return;
     double s2 = (rr + pt->within * rest.wsum / gr->wsum) / (rest.wsum - k);
     /* (only where the mains fitted on every quiet point is HELD_GROW times
@@ -2242,7 +2242,7 @@ static void held_departure(ncs_clean *c, const gram *gr, const fit_points *pt,
         m_all += hypot(coef[o + 2 * j], coef[o + 2 * j + 1]);
         m_rest += hypot(cf[o + 2 * j], cf[o + 2 * j + 1]);
     }
-    if (!(m_all > HELD_GROW * m_rest))
+    if (!(m_all > HELD_GROW * m_rest) || gram_chol(&rest, cols, k, L))
         return;
     double b = pt->ra_s, a = fmax(b - HELD_MS / 1000.0, 0.0);
     c->held_a_ms = 1000.0 * a;
