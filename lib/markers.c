@@ -20,17 +20,6 @@
 
 #define LOCAL_BASE_MS 1.0 /* window of the local baseline before the onset */
 #define EDGE_MS 0.15     /* half-span of the line an edge's slope is read from */
-#define FIT_LEAST 4       /* a take-off carried back by a fit of this many points
-                             or more: where fewer (but some) lie between the
-                             level and the top of the fit's range (a coarse
-                             rate, a steep edge: at 5 kHz 300 of the low-rate
-                             family's 720 traces over 8 draws were left at the
-                             level's crossing, 0.09 ms late at the median and
-                             up to 1.1 ms), the range reaches higher, */
-#define FIT_TOP_MOST 0.5  /* up to this share of the amplitude (a take-off is
-                             still near quadratic there) */
-#define FIT_BEND 0.5      /* while sqrt(v) rises by steps at least this share
-                             of the step before */
 #define CLEAR_LOBE 8.0    /* a lobe this many smoothed-noise SDs high is no
                              noise */
 #define SUSPECT_LOBE 4.0  /* a positive bump this many smoothed-noise SDs high
@@ -345,27 +334,12 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
     double top = fmin(fmax(0.3 * amp, 2.0 * level), fmin(4.0 * level, 0.7 * amp));
     ncs_linfit lf = {0};
     size_t a = (size_t)ceil(fL), b = a;
-    double last = NAN, step = NAN; /* (sqrt(v) at the last point, and its step there) */
     for (; b <= ip && b < n; b++) {
         double v = base - s[b];
-        /* (above the top only for the points still missing, where some
-         * lie below it: an edge that jumps past the whole range in one
-         * sample is a corner, not a quadratic foot, and the crossing is
-         * kept (real M-waves at 10 kHz: 0.06-0.08 ms early with a line
-         * through the samples after it); and while the edge still rises as
-         * a take-off does: sqrt(v) by steps not much shorter than before;
-         * where it bends, a polyphasic response's first component levelling
-         * off, the line would take the bend for a slow foot and carry the
-         * onset back: real M-waves at 10 kHz, 0.1-0.3 ms early) */
-        if (v > top
-            && (lf.n >= FIT_LEAST || lf.n == 0 || v > FIT_TOP_MOST * amp
-                || (isfinite(step) && sqrt(v) - last < FIT_BEND * step)))
+        if (v > top)
             break;
         if (v < level)
             continue;
-        if (isfinite(last))
-            step = sqrt(v) - last;
-        last = sqrt(v);
         ncs_linfit_add(&lf, (double)b, sqrt(v));
     }
     double slope, icpt;
