@@ -85,6 +85,8 @@ typedef struct {
     double short_ms;      /* an onset at a crossing above the 1 % level, not
                              carried back: how much earlier a quadratic
                              take-off crosses 1 % (0: none) */
+    double short_near_ms; /* the same for a quadratic take-off meeting the
+                             edge's slope at that crossing (at most short_ms) */
     double base_shift_ms; /* onset against the local baseline minus onset
                              against the global one */
     double base_n;        /* samples of the local baseline (0: none) */

@@ -251,6 +251,9 @@ typedef struct {
     double f_cross, slope, reach, fit_sd;
     double short_of; /* a crossing above thr not carried back: how far
                         before it a quadratic take-off crosses thr */
+    double short_near; /* the same for the quadratic take-off that meets
+                          the edge's slope at the crossing (no more than
+                          short_of) */
 } departure;
 
 static double find_departure(const double *s, size_t n, size_t ip, size_t i0, double thr,
@@ -329,6 +332,11 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
      * time from the level to the peak */
     double rl = sqrt(fmin(level / amp, 0.81)), rt = sqrt(thr / amp);
     d->short_of = (rl - rt) / (1.0 - rl) * fmax((double)ip - fL, 0.0);
+    /* (k (t - t0)^2 reaching the level with the slope S began 2 level / S
+     * before, and crossed thr sqrt(thr / level) of that after it began) */
+    d->short_near = d->slope > 0 ? fmin(2.0 * level / d->slope * (1.0 - sqrt(thr / level)),
+                                        d->short_of)
+                                 : d->short_of;
     if (level >= 0.5 * amp)
         return fL;
     double top = fmin(fmax(0.3 * amp, 2.0 * level), fmin(4.0 * level, 0.7 * amp));
@@ -357,7 +365,7 @@ static double find_departure(const double *s, size_t n, size_t ip, size_t i0, do
             }
             r2 /= fmax(1.0, (double)lf.n - 2.0);
             d->reach = fL - f1;
-            d->short_of = 0.0;
+            d->short_of = d->short_near = 0.0;
             d->fit_sd = carried_sd(&lf, slope, r2, f1, dt);
             if (!isfinite(d->fit_sd)) /* no spread to tell it by: the reach itself */
                 d->fit_sd = d->reach;
@@ -387,6 +395,7 @@ static void set_onset_detail(trace *t, const departure *d)
     t->det.slope_on = d->slope / t->dt;
     t->det.reach_ms = d->reach * t->dt;
     t->det.short_ms = d->short_of * t->dt;
+    t->det.short_near_ms = d->short_near * t->dt;
     t->det.fit_sd_ms = d->fit_sd * t->dt;
 }
 
@@ -1083,6 +1092,22 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
         double thr = NCS_ONSET_LEVEL_PCT / 100.0 * t->amp;
         t->det.pull_ms = ncs_smooth_pull_ms(2.0 * thr / t->det.slope_on, t->dt);
         f_on += t->det.pull_ms / t->dt;
+    } else if (!m->manual_onset && t->det.short_ms > 0) {
+        /* an onset left at a crossing above 1 % (not carried back) lies
+         * between that crossing, where a corner (the steepest take-off)
+         * crosses 1 %, and where a quadratic take-off meeting the edge's
+         * slope there does, short_near_ms before it (a ramp's foot lies
+         * between the two): it is put at their middle (not before the
+         * search's start), and short_ms becomes the half-width that still
+         * reaches where a quadratic take-off rising to the peak would cross
+         * 1 %, short_ms before the crossing — the interval covers the
+         * take-offs it did from the crossing, less the side after it,
+         * where none lies */
+        double early = f_on - t->det.short_ms / t->dt;
+        double mid = fmax(f_on - 0.5 * t->det.short_near_ms / t->dt,
+                          fmin((double)t->i0, f_on));
+        t->det.short_ms = fmax(mid - early, 0.0) * t->dt;
+        f_on = mid;
     }
     m->onset_ms = ncs_clean_t(c, f_on);
     t->det.rise_ms = (t->fip - f_on) * t->dt;
