@@ -47,6 +47,10 @@
 #define RAMP_BEND_SDS 1.0 /* bending toward the response by less than this */
 #define RAMP_BREAK_SDS 4.0 /* the take-off breaks away from it by this many */
 #define RAMP_KNEE 4.0     /* with an edge this many times steeper */
+#define SHELF_MS 0.2      /* a recovery's shelf holds a line this long */
+#define SHELF_START_MS 0.4 /* from this soon after the artefact's end */
+#define SHELF_OFF_SDS 6.0  /* standing this many smoothed-noise SDs off the baseline */
+#define SHELF_AWAY 0.25    /* and moving away from it by no more than this share */
 #define HUMP_MARGIN_MS 0.1 /* its line is fitted up to this far before the turn */
 
 static const char *const flag_names[NCS_FLAG__COUNT] = {
@@ -913,59 +917,52 @@ static double take_off_past(trace *t, double f_on, size_t h, size_t lo, size_t h
     return f;
 }
 
-/* A ramp as the artefact ends: from the onset found, the trace runs along a
- * straight line for RAMP_MS or more (within RAMP_FIT_SDS smoothed-noise
- * SDs of it), drifting by more than the flat margin, and then breaks away
- * from it with an edge RAMP_KNEE times steeper — what an amplifier's
- * recovery too slow for the gap to show leaves after the cleaning. A CMAP's
- * foot is convex from its first microvolts: it bends away from any line
- * through it gradually, and no straight run of a millisecond precedes it —
- * unless a few fast fibres arrive spread out ahead of the rest, which the
- * trace cannot tell from a ramp: the onset's interval reaches back to the
- * ramp's start (det.ramp_ms). Sets the line's span [*lo, *hi] and where
- * the break begins (*from). */
-static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, size_t *lo,
-                         size_t *hi, size_t *from)
+/* A straight run of the trace from sample a: the line over its first w
+ * samples, then over the whole run before the trace breaks below it (toward
+ * the response) by lim for good up to r, the response's edge. The run is
+ * fitted within RAMP_FIT_SDS smoothed-noise SDs, does not bend toward the
+ * response as a foot does (the parabola through it, against its chord,
+ * bends downward by no more than RAMP_BEND_SDS SDs) and the edge at r is
+ * RAMP_KNEE times steeper than the line. Sets the line's span's end *hi
+ * (HUMP_MARGIN_MS short of the break, *k), its slope and intercept
+ * (mV per sample, mV); 0 when there is no such run. */
+static int straight_run(const trace *t, size_t a, size_t w, size_t r, double lim, size_t *hi,
+                        size_t *k, double *slope, double *icpt)
 {
     const double *s = t->s;
-    size_t a = (size_t)ceil(f_on), w = (size_t)ceil(RAMP_MS / t->dt);
     size_t margin = (size_t)ceil(HUMP_MARGIN_MS / t->dt);
     if (a + w + margin >= r)
         return 0;
-    double sd = t->c->sigma_s_mv, lim = fmax(flat, RAMP_BREAK_SDS * sd);
-    size_t end = a + w, k = 0;
-    double slope = 0.0, icpt = 0.0;
-    /* the line over the first RAMP_MS, then over the whole run before the
-     * break once it is found */
+    double sd = t->c->sigma_s_mv;
+    size_t end = a + w;
+    /* the line over the first w samples, then over the whole run before
+     * the break once it is found */
     for (int pass = 0; pass < 2; pass++) {
         ncs_linfit lf = {0};
         for (size_t i = a; i <= end; i++)
             ncs_linfit_add(&lf, (double)i, s[i]);
-        if (ncs_linfit_solve(&lf, &slope, &icpt))
+        if (ncs_linfit_solve(&lf, slope, icpt))
             return 0;
         /* the break: the first sample from which the trace stays below
          * the line by lim up to the edge */
-        k = r;
-        while (k > a + w && s[k - 1] - (slope * (double)(k - 1) + icpt) < -lim)
-            k--;
-        if (k >= r || k <= a + w + margin)
+        *k = r;
+        while (*k > a + w && s[*k - 1] - (*slope * (double)(*k - 1) + *icpt) < -lim)
+            (*k)--;
+        if (*k >= r || *k <= a + w + margin)
             return 0;
-        end = k - margin;
+        end = *k - margin;
     }
     /* (the line, its fit and its bend judged over the run as it ends) */
     ncs_linfit lf = {0};
     for (size_t i = a; i <= end; i++)
         ncs_linfit_add(&lf, (double)i, s[i]);
-    if (ncs_linfit_solve(&lf, &slope, &icpt))
+    if (ncs_linfit_solve(&lf, slope, icpt))
         return 0;
     double rss = 0.0;
     for (size_t i = a; i <= end; i++) {
-        double e = s[i] - (slope * (double)i + icpt);
+        double e = s[i] - (*slope * (double)i + *icpt);
         rss += e * e;
     }
-    /* (and it does not bend toward the response as a foot does: the
-     * parabola through the run, against its chord, bends downward by no
-     * more than RAMP_BEND_SDS noise SDs) */
     double A[3][3] = {{0}}, q[3] = {0}, mid = 0.5 * (double)(a + end), half = 0.5 * (double)(end - a);
     for (size_t i = a; i <= end; i++) {
         double u = ((double)i - mid) / half, phi[3] = {1.0, u, u * u};
@@ -977,9 +974,33 @@ static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, siz
     }
     if (ncs_solve_spd(&A[0][0], 3, q, 3) || q[2] < -RAMP_BEND_SDS * sd)
         return 0;
-    double drift = -slope * (double)(k - a), edge = edge_slope(s, t->n, (double)r, t->dt);
-    if (!(sqrt(rss / (double)(end - a + 1)) <= RAMP_FIT_SDS * sd) || !(drift > flat)
-        || !(edge > RAMP_KNEE * -slope))
+    double edge = edge_slope(s, t->n, (double)r, t->dt);
+    if (!(sqrt(rss / (double)(end - a + 1)) <= RAMP_FIT_SDS * sd)
+        || !(edge > RAMP_KNEE * fabs(*slope)))
+        return 0;
+    *hi = end;
+    return 1;
+}
+
+/* A ramp as the artefact ends: from the onset found, the trace runs along a
+ * straight line for RAMP_MS or more (straight_run), drifting by more than
+ * the flat margin toward the response, and then breaks away from it with
+ * an edge RAMP_KNEE times steeper — what an amplifier's recovery too slow
+ * for the gap to show leaves after the cleaning. A CMAP's foot is convex
+ * from its first microvolts: it bends away from any line through it
+ * gradually, and no straight run of a millisecond precedes it — unless a
+ * few fast fibres arrive spread out ahead of the rest, which the trace
+ * cannot tell from a ramp: the onset's interval reaches back to the ramp's
+ * start (det.ramp_ms). Sets the line's span [*lo, *hi] and where the break
+ * begins (*from). */
+static int recovery_ramp(const trace *t, double f_on, size_t r, double flat, size_t *lo,
+                         size_t *hi, size_t *from)
+{
+    size_t a = (size_t)ceil(f_on), k = 0, end = 0;
+    double slope = 0.0, icpt = 0.0;
+    if (!straight_run(t, a, (size_t)ceil(RAMP_MS / t->dt), r,
+                      fmax(flat, RAMP_BREAK_SDS * t->c->sigma_s_mv), &end, &k, &slope, &icpt)
+        || !(-slope * (double)(k - a) > flat))
         return 0;
     *lo = a;
     *hi = end;
@@ -1032,6 +1053,60 @@ static double past_recovery_hump(trace *t, double f_on)
     return take_off_past(t, f_on, h, lo, hi, m, r, s[m], 0);
 }
 
+/* Whether the smoothed trace stood beyond lim on the side of level over
+ * [from, to]. */
+static int off_since(const trace *t, size_t from, size_t to, double level, double lim)
+{
+    for (size_t i = from; i <= to && i < t->n; i++)
+        if (!(level > 0 ? t->s[i] > lim : t->s[i] < -lim))
+            return 0;
+    return 1;
+}
+
+/* A shelf as the artefact ends: the trace has not come back to its
+ * baseline when the artefact ends — it stands off it, on either side, by
+ * more than the flat margin and SHELF_OFF_SDS smoothed-noise SDs — and
+ * holds a straight line (straight_run) for SHELF_MS or more from within
+ * SHELF_START_MS of the artefact's end, not moving away from the baseline,
+ * then breaks away toward the response with an edge RAMP_KNEE times
+ * steeper: an amplifier's overshoot decaying slower than the gap before a
+ * response at 1-2 ms shows, which the cleaning leaves. No CMAP holds a
+ * level off its baseline before it takes off, and a lobe ahead of the
+ * negative phase rises from the baseline and bends over its top (not a
+ * straight run): the take-off is where the trace breaks away from the
+ * shelf's line (short-recovery family: such shelves, 10-30 % of the
+ * amplitude, were read as a lobe or a foot taking off at the artefact's
+ * end, 0.3-1.5 ms early). Returns the take-off, or f_on when there is no
+ * shelf. */
+static double past_recovery_shelf(trace *t, double f_on)
+{
+    const double *s = t->s;
+    double flat = fmax(NCS_ONSET_LEVEL_PCT / 100.0 * t->amp, 4.0 * t->c->white_s_mv);
+    double sd = t->c->sigma_s_mv, lim = fmax(flat, RAMP_BREAK_SDS * sd);
+    size_t r = t->ip;
+    while (r > t->i0 && s[r] <= -HUMP_DEPTH_MAX * t->amp)
+        r--;
+    size_t w = (size_t)ceil(SHELF_MS / t->dt), step = w / 3 ? w / 3 : 1;
+    for (size_t a = t->i0; ((double)a - (double)t->i0) * t->dt <= SHELF_START_MS; a += step) {
+        size_t end = 0, k = 0;
+        double slope = 0.0, icpt = 0.0;
+        if (!straight_run(t, a, w, r, lim, &end, &k, &slope, &icpt))
+            continue;
+        /* (off the baseline, on one side of it from the artefact's end
+         * to the break — a lobe rises from the baseline — and less than
+         * the artefact that left it) */
+        double at = slope * (double)a + icpt, turn = slope * (double)end + icpt;
+        double away = at > 0 ? turn - at : at - turn;
+        if (!(fabs(at) > fmax(lim, SHELF_OFF_SDS * sd)) || !off_since(t, t->i0, a, at, lim)
+            || away > fmax(flat, SHELF_AWAY * fabs(at))
+            || !(at * (slope * (double)k + icpt) > 0) || !(fabs(t->c->art_amp_mv) > fabs(at)))
+            continue;
+        double f = take_off_past(t, f_on, a, a, end, end, r, turn, 0);
+        return f;
+    }
+    return f_on;
+}
+
 /* The end of the negative phase (or the manual end); NAN when it does not
  * come inside the record. */
 static double find_end(trace *t, double f_on, const ncs_site *site, ncs_markers *m)
@@ -1052,9 +1127,15 @@ static double find_end(trace *t, double f_on, const ncs_site *site, ncs_markers 
 static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
 {
     const ncs_clean *c = t->c;
-    double f_neg = past_recovery_hump(t, auto_onset(t));
+    double f_auto = auto_onset(t), f_neg = past_recovery_hump(t, f_auto);
+    int shelf = 0;
+    if (f_neg == f_auto) {
+        f_neg = past_recovery_shelf(t, f_auto);
+        shelf = f_neg != f_auto;
+    }
     int lead = 0;
-    double f_on = positive_onset(t, f_neg, &lead);
+    /* (a shelf is no lobe to look for ahead of the take-off) */
+    double f_on = shelf ? f_neg : positive_onset(t, f_neg, &lead);
     if (lead) {
         m->flags |= NCS_FLAG_INITIAL_POSITIVITY;
         m->lead_ms = (f_neg - f_on) * t->dt;
@@ -1069,7 +1150,9 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     /* (whether the take-off overlaps the artefact: where it was seen, before
      * the correction below) */
     double seen_ms = ncs_clean_t(c, f_on);
-    if (seen_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
+    if (shelf && !m->manual_onset) /* (the recovery lies under the response) */
+        m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
+    else if (seen_ms <= c->art_end_ms + 0.5 * t->dt && !m->manual_onset)
         m->flags |= NCS_FLAG_ARTEFACT_OVERLAP;
     /* (or where the trace had not come back to its baseline when the
      * artefact ended, the take-off found within a millisecond of that: an
@@ -1111,7 +1194,7 @@ static void mark_phase(trace *t, const ncs_site *site, ncs_markers *m)
     }
     m->onset_ms = ncs_clean_t(c, f_on);
     t->det.rise_ms = (t->fip - f_on) * t->dt;
-    if ((m->flags & NCS_FLAG_ARTEFACT_OVERLAP) && !lead && !m->manual_onset) {
+    if (!lead && !m->manual_onset && ((m->flags & NCS_FLAG_ARTEFACT_OVERLAP) || c->rec_mv != 0)) {
         /* (the first crossing after the onset: a polyphasic phase's later
          * component has an edge of its own) */
         double lev = 0.1 * t->amp;
