@@ -114,7 +114,8 @@ typedef struct {
                              response began, some of which lies under its
                              peak (0: none) */
     double rise_ms;       /* onset to the negative peak */
-    double edge_ms;       /* an onset overlapping the artefact (not a lobe's):
+    double edge_ms;       /* an onset overlapping the artefact, or on a trace
+                             the cleaning fitted a recovery to (not a lobe's):
                              from it to where the trace first crosses 10 %
                              of the amplitude (0: not looked at) */
     double pull_ms;       /* the smoothing's pull the onset was corrected for

@@ -44,7 +44,8 @@
                                  drop (fully shared, the recovery and
                                  short-latency families' area-drop intervals
                                  held 86-88 %; dev's held 100 % with none) */
-#define DWELL_RATIO 1.0       /* an overlapping onset's 10 % crossing this many
+#define DWELL_RATIO 1.0       /* an overlapping onset's (or one after a fitted
+                                 recovery) 10 % crossing this many
                                  times further than the peak from it */
 #define QUAD_FOOT 0.32        /* a quadratic foot's 1 %-to-10 % time against
                                  its 10 %-to-peak time ((0.316 - 0.1) / 0.684) */
@@ -161,7 +162,8 @@ static void onset_parts(const ncs_clean *c, const ncs_mark_detail *d, const ncs_
      * may be as early as its take-off */
     *reach = (REACH_SHARE + REACH_SQ * d->reach_ms) * d->reach_ms + SHIFT_SHARE * fabs(d->base_shift_ms) + lean
              + d->lobe_ms + d->short_ms + d->ramp_ms;
-    /* an onset found on what the artefact left, which then dwells there
+    /* an onset found on what the artefact (or an amplifier's recovery) left,
+     * which then dwells there
      * longer than the trace takes from its first 10 % to the peak (a CMAP's foot
      * takes a third of that: quadratic, it crosses 1 % and 10 % at a tenth
      * and a third of its rise): the take-off may be as late as where such a
